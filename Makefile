@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: MIT
+# Ferry: one non-recursive Makefile.  Each directory adds its part in a
+# short build.mk; everything lands under build/.
+#
+#   make            build/ferry.iso (kernel + user programs as GRUB modules)
+#   make run        boot it in QEMU, serial console on this terminal
+#   make test       host unit tests + tests that boot Ferry in QEMU
+#   make debug      boot with QEMU's gdb stub, waiting for gdb
+#   make compdb     compile_commands.json for editors
+#   V=1             show full commands
+
+BUILD   := build
+V       ?= 0
+ifeq ($(V),1)
+Q :=
+say :=
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+CC      := clang
+LD      := ld.lld
+NM      := llvm-nm
+PYTHON  := python3
+DEPS    := scripts/deps.sh
+
+WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow
+FREESTANDING := -target x86_64-unknown-none -ffreestanding -nostdlibinc -fno-stack-protector \
+	-mno-red-zone -mgeneral-regs-only -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+	-std=c11 -g -O2 $(WARN) -Ilib/include
+KERNEL_CFLAGS := $(FREESTANDING) -mcmodel=kernel -fno-pic -Ikernel
+HOST_CFLAGS := -std=c11 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer $(WARN) -Wno-missing-prototypes -DLIB_HOST_TEST
+
+.PHONY: all run test debug compdb clean deps
+all: $(BUILD)/ferry.iso
+
+# Every target that needs a tool depends on this (order-only): the script
+# checks for all tools and installs what is missing when run as root.
+deps:
+	$(Q)sh $(DEPS)
+
+include lib/build.mk
+include kernel/build.mk
+include tests/build.mk
+
+ISO_MODULES := $(BUILD)/ferry.sym:symbols
+$(BUILD)/ferry.iso: $(BUILD)/ferry.elf $(BUILD)/ferry.sym scripts/mkiso.sh | deps
+	$(call say,ISO,$@)
+	$(Q)sh scripts/mkiso.sh $@ $(BUILD)/ferry.elf "" $(ISO_MODULES)
+
+run: $(BUILD)/ferry.iso
+	$(Q)$(PYTHON) tests/ferry.py run --iso $(BUILD)/ferry.iso
+
+debug: $(BUILD)/ferry.iso
+	$(Q)$(PYTHON) tests/ferry.py run --iso $(BUILD)/ferry.iso --gdb
+
+compdb: all
+	$(Q)(echo '['; cat $$(find $(BUILD) -name '*.o.json') | sed '$$ s/,$$//'; echo ']') \
+		> compile_commands.json
+	@echo "wrote compile_commands.json"
+
+clean:
+	rm -rf $(BUILD) compile_commands.json
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The seam between generic kernel code and the machine.  Everything generic
+ * code may ask of the CPU, the page tables, the interrupt controller and the
+ * boot console goes through these arch_* calls; their x86-64 bodies live in
+ * kernel/arch/x86_64/.  Porting Ferry means reimplementing this header.
+ */
+#ifndef ARCH_H
+#define ARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "x86_64/memlayout.h"
+
+typedef uint64_t paddr_t;
+typedef uint64_t vaddr_t;
+typedef uint64_t pte_t;
+
+#define PAGE_SIZE	4096UL
+#define PAGE_SHIFT	12
+#define PAGE_MASK	(~(PAGE_SIZE - 1))
+#define PAGE_ALIGN_UP(x)   (((x) + PAGE_SIZE - 1) & PAGE_MASK)
+#define PAGE_ALIGN_DOWN(x) ((x) & PAGE_MASK)
+
+/* Direct map: all physical RAM is mapped at DIRECT_MAP_BASE + pa. */
+static inline void *phys_to_virt(paddr_t pa)
+{
+	return (void *)(pa + DIRECT_MAP_BASE);
+}
+
+paddr_t virt_to_phys(const void *va);
+
+/* --- boot and CPU --- */
+void arch_init_cpu(void);		/* GDT, TSS, IDT, per-CPU state */
+void arch_init_interrupts(void);	/* interrupt controller + timer */
+_Noreturn void arch_halt_forever(void);
+void arch_wait_for_interrupt(void);	/* enables interrupts, halts once */
+bool arch_irqs_enabled(void);
+unsigned long arch_irq_save(void);	/* disable, return previous state */
+void arch_irq_restore(unsigned long state);
+uint64_t arch_cycles(void);		/* TSC */
+uint64_t arch_cycles_per_sec(void);	/* calibrated at boot */
+
+/* Emulator and machine control. */
+_Noreturn void arch_qemu_exit(int code);	/* isa-debug-exit, then halt */
+_Noreturn void arch_reboot(void);
+_Noreturn void arch_power_off(void);
+
+/* --- boot console (COM1) --- */
+void arch_serial_init(void);
+void arch_serial_write(const char *s, size_t n);
+int arch_serial_getc(void);		/* -1 if no byte waiting */
+
+/* --- backtrace --- */
+/* Fills pcs[] with return addresses walking frame pointers from fp. */
+int arch_backtrace(uint64_t fp, uint64_t *pcs, int max);
+
+/* --- page tables --- */
+#define VM_READ		0x01u
+#define VM_WRITE	0x02u
+#define VM_EXEC		0x04u
+#define VM_USER		0x08u
+#define VM_GLOBAL	0x10u
+#define VM_UNCACHED	0x20u
+
+/* The kernel half of every address space shares one set of tables. */
+paddr_t arch_kernel_root(void);
+/* A new root sharing the kernel half; NULL (0) when out of memory. */
+paddr_t arch_pt_create(void);
+/* Frees the user half's tables and the root; the mapped frames are the caller's. */
+void arch_pt_destroy(paddr_t root);
+void arch_paging_init(paddr_t ram_top);
+int arch_pt_map(paddr_t root, vaddr_t va, paddr_t pa, unsigned vm_flags);
+int arch_pt_unmap(paddr_t root, vaddr_t va, paddr_t *old_pa);
+bool arch_pt_query(paddr_t root, vaddr_t va, paddr_t *pa, unsigned *vm_flags);
+void arch_tlb_flush_page(vaddr_t va);
+void arch_switch_root(paddr_t root);
+paddr_t arch_current_root(void);
+
+#endif

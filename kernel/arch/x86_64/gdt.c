@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+/*
+ * GDT and TSS.  Long mode ignores segment bases and limits; the GDT exists
+ * for the privilege levels and the TSS.  The selector order is fixed by
+ * syscall/sysret: STAR loads kernel CS = 0x08, SS = 0x10, and sysret loads
+ * user SS = STAR[63:48] + 8 and CS = STAR[63:48] + 16, so user data must sit
+ * just below user code (trap.h).
+ *
+ * The TSS gives the CPU the stack to use when an interrupt arrives in user
+ * mode (rsp0) and a separate, always-good stack for double faults (IST1),
+ * so a kernel stack overflow still prints a panic report.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "trap.h"
+
+struct tss {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct tss) == 104, "TSS layout");
+
+static uint64_t gdt[9] __attribute__((aligned(16)));
+static struct tss tss __attribute__((aligned(16)));
+static uint8_t double_fault_stack[8192] __attribute__((aligned(16)));
+
+struct descriptor_ptr {
+	uint16_t limit;
+	uint64_t base;
+} __attribute__((packed));
+
+static void load_gdt(void)
+{
+	struct descriptor_ptr p = { sizeof(gdt) - 1, (uint64_t)gdt };
+
+	/* Reload CS with a far return, then the data segments and the TSS. */
+	__asm__ volatile("lgdt %0\n\t"
+			 "pushq %1\n\t"
+			 "leaq 1f(%%rip), %%rax\n\t"
+			 "pushq %%rax\n\t"
+			 "lretq\n"
+			 "1:\n\t"
+			 "movw %w2, %%ax\n\t"
+			 "movw %%ax, %%ds\n\t"
+			 "movw %%ax, %%es\n\t"
+			 "movw %%ax, %%ss\n\t"
+			 "ltr %w3"
+			 :
+			 : "m"(p), "i"(GDT_KERNEL_CODE), "r"(GDT_KERNEL_DATA), "r"(GDT_TSS)
+			 : "rax", "memory");
+}
+
+void gdt_init(void)
+{
+	uint64_t base = (uint64_t)&tss, limit = sizeof(tss) - 1;
+
+	gdt[0] = 0;
+	gdt[1] = 0x00AF9A000000FFFF;	/* 0x08 kernel code, 64-bit */
+	gdt[2] = 0x00CF92000000FFFF;	/* 0x10 kernel data */
+	gdt[3] = 0;			/* 0x18 unused (32-bit user code) */
+	gdt[4] = 0x00CFF2000000FFFF;	/* 0x20 user data, DPL 3 */
+	gdt[5] = 0x00AFFA000000FFFF;	/* 0x28 user code, 64-bit, DPL 3 */
+	/* 0x30: 16-byte available 64-bit TSS descriptor */
+	gdt[6] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (0x89UL << 40) |
+		 (((limit >> 16) & 0xF) << 48) | (((base >> 24) & 0xFF) << 56);
+	gdt[7] = base >> 32;
+	gdt[8] = 0;
+
+	memset(&tss, 0, sizeof(tss));
+	tss.ist[0] = (uint64_t)(double_fault_stack + sizeof(double_fault_stack));
+	tss.iomap_base = sizeof(tss);	/* no I/O bitmap yet: user gets no ports */
+	load_gdt();
+}
+
+void tss_set_kernel_stack(uint64_t rsp0)
+{
+	tss.rsp[0] = rsp0;
+}

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+#include "log.h"
+
+#include <fmt.h>
+
+#include "arch/arch.h"
+#include "clock.h"
+
+static int log_level = LOG_INFO;
+
+static const char *const level_tag[] = {
+	[LOG_ERR] = "error: ",
+	[LOG_WARN] = "warning: ",
+	[LOG_INFO] = "",
+	[LOG_DEBUG] = "debug: ",
+};
+
+void log_set_level(int level)
+{
+	if (level < LOG_ERR)
+		level = LOG_ERR;
+	if (level > LOG_DEBUG)
+		level = LOG_DEBUG;
+	log_level = level;
+}
+
+/* The serial line is the only console; interrupts stay off while a line is
+ * written so lines from an interrupt handler do not interleave mid-line. */
+void console_write(const char *s, size_t n)
+{
+	unsigned long irq = arch_irq_save();
+
+	arch_serial_write(s, n);
+	arch_irq_restore(irq);
+}
+
+static void console_out(void *ctx, const char *s, size_t n)
+{
+	(void)ctx;
+	console_write(s, n);
+}
+
+void kvprintf(const char *fmt, va_list ap)
+{
+	fmt_vformat(console_out, NULL, fmt, ap);
+}
+
+void kprintf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	kvprintf(fmt, ap);
+	va_end(ap);
+}
+
+void klog(enum log_level level, const char *fmt, ...)
+{
+	char line[256];
+	uint64_t ns = clock_ns();
+	unsigned long irq;
+	va_list ap;
+	int n;
+
+	if ((int)level > log_level)
+		return;
+	n = snprintf(line, sizeof(line), "[%5lu.%06lu] %s", (unsigned long)(ns / 1000000000),
+		     (unsigned long)(ns / 1000 % 1000000), level_tag[level]);
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	irq = arch_irq_save();
+	arch_serial_write(line, (size_t)n);
+	arch_irq_restore(irq);
+}

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kmain: the boot flow, in order.  Each step may rely on every step above:
+ *
+ *   1. serial console          (so anything after can report)
+ *   2. boot information        (checked copy of the multiboot2 block), symbols
+ *   3. command line, banner
+ *   4. CPU tables              (GDT/TSS/IDT: faults now give reports)
+ *   5. frame allocator         (after reserving kernel, modules, info)
+ *   6. kernel page tables      (direct map of RAM, W^X image)
+ *   7. heap
+ *   8. interrupts and timer    (TSC calibrated, clock running)
+ *   9. self-tests, or the first user program
+ */
+#include <ferry/err.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "bootinfo.h"
+#include "cmdline.h"
+#include "log.h"
+#include "mm/heap.h"
+#include "mm/pmm.h"
+#include "panic.h"
+#include "symbols.h"
+#include "test/ktest.h"
+#include "version.h"
+
+extern char __kernel_start[], __kernel_end[];
+
+static struct boot_info boot_info;
+
+static void report_unknown_option(const char *key)
+{
+	log_warn("unknown kernel option '%s' ignored", key);
+}
+
+static const char *region_type_name(uint32_t type)
+{
+	switch (type) {
+	case BOOT_MEM_USABLE:
+		return "usable";
+	case BOOT_MEM_ACPI:
+		return "ACPI";
+	case BOOT_MEM_NVS:
+		return "ACPI NVS";
+	case BOOT_MEM_BAD:
+		return "bad";
+	default:
+		return "reserved";
+	}
+}
+
+static void print_banner(const struct boot_info *bi)
+{
+	kprintf("\nFerry %s (x86-64) - frames ferried, not copied\n", FERRY_VERSION);
+	kprintf("boot loader: %s\n", bi->loader[0] ? bi->loader : "unknown");
+	kprintf("command line: %s\n", bi->cmdline);
+	kprintf("memory: %lu MiB usable, top of RAM %#lx\n",
+		(unsigned long)(boot_usable_bytes(bi) >> 20), (unsigned long)boot_ram_top(bi));
+	for (int i = 0; i < bi->nregions; i++)
+		kprintf("  %016lx-%016lx %s\n", (unsigned long)bi->region[i].base,
+			(unsigned long)(bi->region[i].base + bi->region[i].len - 1),
+			region_type_name(bi->region[i].type));
+	kprintf("modules: %d\n", bi->nmodules);
+	for (int i = 0; i < bi->nmodules; i++)
+		kprintf("  %-10s %8lu bytes at %#lx\n", bi->module[i].name,
+			(unsigned long)(bi->module[i].end - bi->module[i].start),
+			(unsigned long)bi->module[i].start);
+	if (bi->skipped)
+		log_warn("boot: %d memory regions or modules did not fit the tables", bi->skipped);
+}
+
+static void read_boot_info(uint32_t magic, uint32_t info_phys)
+{
+	const char *why;
+
+	if (magic != MULTIBOOT2_BOOT_MAGIC)
+		panic("not booted by a multiboot2 loader (magic %#x)", magic);
+	/* The boot tables map the first GiB: the loader's block must be in it. */
+	if (info_phys == 0 || info_phys >= (1U << 30) - BOOT_INFO_MAX_SIZE)
+		panic("multiboot2 info at %#x is outside the boot mapping", info_phys);
+	if (multiboot2_parse(phys_to_virt(info_phys), BOOT_INFO_MAX_SIZE, info_phys, &boot_info,
+			     &why))
+		panic("multiboot2 info rejected: %s", why);
+}
+
+static void load_symbols(const struct boot_info *bi)
+{
+	const struct boot_module *m = boot_find_module(bi, "symbols");
+
+	if (m)
+		symbols_init(phys_to_virt(m->start), m->end - m->start);
+	else
+		log_warn("no symbols module: backtraces will show addresses only");
+}
+
+void kmain(uint32_t magic, uint32_t info_phys);
+
+void kmain(uint32_t magic, uint32_t info_phys)
+{
+	const char *test;
+
+	arch_serial_init();
+	read_boot_info(magic, info_phys);
+	load_symbols(&boot_info);	/* in the boot mapping, as the info is */
+	cmdline_set_boot(boot_info.cmdline);
+	log_set_level((int)cmdline_get_u64("loglevel", LOG_INFO));
+	print_banner(&boot_info);
+	cmdline_check_known(cmdline_boot(), report_unknown_option);
+	arch_init_cpu();
+	pmm_init(&boot_info, virt_to_phys(__kernel_start), virt_to_phys(__kernel_end));
+	arch_paging_init(boot_ram_top(&boot_info));
+	heap_init();
+	arch_init_interrupts();
+	arch_irq_restore(1);
+	log_info("clock: TSC %lu MHz", (unsigned long)(arch_cycles_per_sec() / 1000000));
+
+	test = cmdline_get("test");
+	if (test)
+		ktest_run(test);
+	log_info("boot complete; no user space yet, idling");
+	for (;;)
+		arch_wait_for_interrupt();
+}

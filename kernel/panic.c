@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+#include "panic.h"
+
+#include <stdarg.h>
+
+#include "arch/arch.h"
+#include "cmdline.h"
+#include "log.h"
+#include "symbols.h"
+
+#define BACKTRACE_MAX	32
+#define QEMU_EXIT_PANIC	0x11	/* host sees (0x11 << 1) | 1 = 35 */
+
+static int panicking;
+
+void panic_begin(void)
+{
+	arch_irq_save();
+	if (panicking++) {
+		/* A panic while reporting a panic: say so once, and stop. */
+		kprintf("\nPANIC: recursive panic, stopping\n");
+		panic_finish();
+	}
+	kprintf("\n==================== PANIC ====================\n");
+}
+
+static void print_frame(int i, uint64_t pc)
+{
+	char name[64];
+	uint64_t off;
+
+	if (symbols_lookup(pc, name, sizeof(name), &off) == 0)
+		kprintf("  #%-2d 0x%016lx %s+0x%lx\n", i, (unsigned long)pc, name,
+			(unsigned long)off);
+	else
+		kprintf("  #%-2d 0x%016lx ?\n", i, (unsigned long)pc);
+}
+
+void panic_backtrace(uint64_t pc, uint64_t fp)
+{
+	uint64_t pcs[BACKTRACE_MAX];
+	int n = arch_backtrace(fp, pcs, BACKTRACE_MAX);
+
+	int first = pc ? 1 : 0;
+
+	kprintf("backtrace:\n");
+	if (pc)
+		print_frame(0, pc);	/* the faulting instruction itself */
+	for (int i = 0; i < n; i++)
+		print_frame(i + first, pcs[i] - 1);	/* -1: the call, not the return */
+}
+
+_Noreturn void panic_finish(void)
+{
+	kprintf("==================== END PANIC ================\n");
+	if (cmdline_is("panic", "exit"))
+		arch_qemu_exit(QEMU_EXIT_PANIC);
+	arch_halt_forever();
+}
+
+_Noreturn void panic(const char *fmt, ...)
+{
+	va_list ap;
+
+	panic_begin();
+	kprintf("PANIC: ");
+	va_start(ap, fmt);
+	kvprintf(fmt, ap);
+	va_end(ap);
+	kprintf("\n");
+	panic_backtrace(0, (uint64_t)__builtin_frame_address(0));
+	panic_finish();
+}

@@ -1,0 +1,31 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# mkiso.sh OUT.iso KERNEL.elf "KERNEL CMDLINE" [FILE:MODULE-ARGS ...]
+# Builds a BIOS-bootable GRUB 2 ISO that loads KERNEL by multiboot2 and each
+# FILE as a module whose command line is MODULE-ARGS (its first word names
+# it).  Only the GRUB modules needed are installed: the ISO stays small.
+set -eu
+out=$1 kernel=$2 cmdline=$3
+shift 3
+dir=$(mktemp -d "${TMPDIR:-/tmp}/ferry-iso.XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+mkdir -p "$dir/boot/grub"
+cp "$kernel" "$dir/boot/ferry.elf"
+cfg="$dir/boot/grub/grub.cfg"
+{
+	echo 'set timeout=0'
+	echo 'set default=0'
+	echo 'menuentry "Ferry" {'
+	echo "  multiboot2 /boot/ferry.elf $cmdline"
+} > "$cfg"
+for m in "$@"; do
+	file=${m%%:*} args=${m#*:}
+	name=${args%% *}
+	cp "$file" "$dir/boot/$name"
+	echo "  module2 /boot/$name $args" >> "$cfg"
+done
+echo '  boot' >> "$cfg"
+echo '}' >> "$cfg"
+grub-mkrescue -o "$out" "$dir" --compress=no \
+	--install-modules="multiboot2 normal iso9660 biosdisk part_msdos" \
+	--locales= --fonts= --themes= >"$dir/log" 2>&1 || { cat "$dir/log" >&2; exit 1; }

@@ -1,0 +1,13 @@
+# tests/: host unit tests (kernel and lib .c files built for the host under
+# ASan+UBSan) and the QEMU test runner.
+HOST_TESTS := $(patsubst tests/host/%.c,$(BUILD)/host/%,$(filter-out tests/host/htest_main.c,$(wildcard tests/host/*.c)))
+HOST_TEST_CFLAGS := -std=c11 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-builtin -fno-omit-frame-pointer $(WARN) -DLIB_HOST_TEST -D_DEFAULT_SOURCE -idirafter lib/include
+
+$(BUILD)/host/%: tests/host/%.c tests/host/htest_main.c tests/host/htest.h | deps
+	$(call say,HOSTCC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_TEST_CFLAGS) -MMD -MP -MF $@.d -MJ $@.o.json tests/host/htest_main.c $< -o $@
+
+test: all $(HOST_TESTS)
+	$(Q)$(PYTHON) tests/run.py --host $(HOST_TESTS)
