@@ -44,9 +44,10 @@ deps:
 include lib/build.mk
 include kernel/build.mk
 include tests/build.mk
+include user/build.mk
 
-ISO_MODULES := $(BUILD)/ferry.sym:symbols
-$(BUILD)/ferry.iso: $(BUILD)/ferry.elf $(BUILD)/ferry.sym scripts/mkiso.sh | deps
+ISO_MODULES := $(BUILD)/ferry.sym:symbols $(USER_MODULES)
+$(BUILD)/ferry.iso: $(BUILD)/ferry.elf $(BUILD)/ferry.sym $(USER_MODULE_FILES) scripts/mkiso.sh | deps
 	$(call say,ISO,$@)
 	$(Q)sh scripts/mkiso.sh $@ $(BUILD)/ferry.elf "" $(ISO_MODULES)
 

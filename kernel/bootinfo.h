@@ -50,6 +50,8 @@ struct boot_info {
 int multiboot2_parse(const void *info, size_t avail, uint64_t info_phys,
 		     struct boot_info *out, const char **why);
 
+/* The boot loader's information, as kmain checked and copied it. */
+const struct boot_info *boot_info(void);
 const struct boot_module *boot_find_module(const struct boot_info *bi, const char *name);
 uint64_t boot_usable_bytes(const struct boot_info *bi);
 uint64_t boot_ram_top(const struct boot_info *bi);

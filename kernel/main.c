@@ -9,8 +9,9 @@
  *   5. frame allocator         (after reserving kernel, modules, info)
  *   6. kernel page tables      (direct map of RAM, W^X image)
  *   7. heap
- *   8. interrupts and timer    (TSC calibrated, clock running)
- *   9. self-tests, or the first user program
+ *   8. scheduler, processes, ports, policy (the boot configuration)
+ *   9. interrupts and timer    (TSC calibrated, clock running), console input
+ *  10. self-tests, or the first user program; the boot flow becomes idle
  */
 #include <ferry/err.h>
 #include <string.h>
@@ -19,16 +20,29 @@
 #include "bootinfo.h"
 #include "cmdline.h"
 #include "log.h"
+#include "console.h"
+#include "grant/grant.h"
+#include "ipc/port.h"
+#include "mm/pageout.h"
+#include "mm/request.h"
+#include "mm/swap.h"
 #include "mm/heap.h"
 #include "mm/pmm.h"
 #include "panic.h"
+#include "policy.h"
+#include "proc/proc.h"
 #include "symbols.h"
 #include "test/ktest.h"
 #include "version.h"
 
 extern char __kernel_start[], __kernel_end[];
 
-static struct boot_info boot_info;
+static struct boot_info the_boot_info;
+
+const struct boot_info *boot_info(void)
+{
+	return &the_boot_info;
+}
 
 static void report_unknown_option(const char *key)
 {
@@ -80,7 +94,7 @@ static void read_boot_info(uint32_t magic, uint32_t info_phys)
 	/* The boot tables map the first GiB: the loader's block must be in it. */
 	if (info_phys == 0 || info_phys >= (1U << 30) - BOOT_INFO_MAX_SIZE)
 		panic("multiboot2 info at %#x is outside the boot mapping", info_phys);
-	if (multiboot2_parse(phys_to_virt(info_phys), BOOT_INFO_MAX_SIZE, info_phys, &boot_info,
+	if (multiboot2_parse(phys_to_virt(info_phys), BOOT_INFO_MAX_SIZE, info_phys, &the_boot_info,
 			     &why))
 		panic("multiboot2 info rejected: %s", why);
 }
@@ -95,6 +109,19 @@ static void load_symbols(const struct boot_info *bi)
 		log_warn("no symbols module: backtraces will show addresses only");
 }
 
+/* The first process: init, or whatever `init=` names (e.g. the test suite). */
+static void start_first_program(void)
+{
+	const char *name = cmdline_get("init");
+	long pid;
+
+	if (!name || !*name)
+		name = "init";
+	pid = proc_spawn(name, NULL, 0);
+	if (pid < 0)
+		log_err("cannot start %s: %s; the system will only idle", name, err_str(pid));
+}
+
 void kmain(uint32_t magic, uint32_t info_phys);
 
 void kmain(uint32_t magic, uint32_t info_phys)
@@ -103,23 +130,31 @@ void kmain(uint32_t magic, uint32_t info_phys)
 
 	arch_serial_init();
 	read_boot_info(magic, info_phys);
-	load_symbols(&boot_info);	/* in the boot mapping, as the info is */
-	cmdline_set_boot(boot_info.cmdline);
+	load_symbols(&the_boot_info);	/* in the boot mapping, as the info is */
+	cmdline_set_boot(the_boot_info.cmdline);
 	log_set_level((int)cmdline_get_u64("loglevel", LOG_INFO));
-	print_banner(&boot_info);
+	print_banner(&the_boot_info);
 	cmdline_check_known(cmdline_boot(), report_unknown_option);
 	arch_init_cpu();
-	pmm_init(&boot_info, virt_to_phys(__kernel_start), virt_to_phys(__kernel_end));
-	arch_paging_init(boot_ram_top(&boot_info));
+	pmm_init(&the_boot_info, virt_to_phys(__kernel_start), virt_to_phys(__kernel_end));
+	arch_paging_init(boot_ram_top(&the_boot_info));
 	heap_init();
+	sched_init();
+	proc_init();
+	ipc_init();
+	grant_init();
+	swap_init();
+	request_init();
+	policy_load(&the_boot_info);
 	arch_init_interrupts();
-	arch_irq_restore(1);
+	console_init();
 	log_info("clock: TSC %lu MHz", (unsigned long)(arch_cycles_per_sec() / 1000000));
 
 	test = cmdline_get("test");
 	if (test)
 		ktest_run(test);
-	log_info("boot complete; no user space yet, idling");
-	for (;;)
-		arch_wait_for_interrupt();
+	pageout_init();
+	start_first_program();
+	log_info("boot complete");
+	sched_start();
 }

@@ -32,9 +32,15 @@ static inline void *phys_to_virt(paddr_t pa)
 
 paddr_t virt_to_phys(const void *va);
 
+struct cpu;
+struct ioport_range;
+
 /* --- boot and CPU --- */
 void arch_init_cpu(void);		/* GDT, TSS, IDT, per-CPU state */
 void arch_init_interrupts(void);	/* interrupt controller + timer */
+void arch_set_cpu_local(struct cpu *c);	/* what this_cpu() finds */
+void arch_irq_mask(unsigned irq);
+void arch_irq_unmask(unsigned irq);
 _Noreturn void arch_halt_forever(void);
 void arch_wait_for_interrupt(void);	/* enables interrupts, halts once */
 bool arch_irqs_enabled(void);
@@ -48,8 +54,25 @@ _Noreturn void arch_qemu_exit(int code);	/* isa-debug-exit, then halt */
 _Noreturn void arch_reboot(void);
 _Noreturn void arch_power_off(void);
 
+/* --- threads and user mode --- */
+/* Saves callee-saved state on this stack into *save_rsp, resumes load_rsp. */
+void arch_context_switch(uint64_t *save_rsp, uint64_t load_rsp);
+/* Prepares a fresh kernel stack whose first switch-in calls start(). */
+uint64_t arch_thread_stack_init(uint64_t stack_top, void (*start)(void));
+/* A user register frame just below frame_top: entry(arg0, arg1) on stack. */
+void arch_user_frame_init(void *frame_top, uint64_t entry, uint64_t stack, uint64_t arg0,
+			  uint64_t arg1);
+_Noreturn void arch_enter_user(void *frame_top);
+void arch_set_kernel_stack(uint64_t top);
+/* Opens exactly these port ranges to user mode (NULL, 0: none). */
+void arch_set_io_permissions(const struct ioport_range *r, int n);
+/* PCI configuration space; => 0, or -1 for a bad offset or size. */
+int arch_pci_read(uint32_t bdf, uint32_t offset, uint32_t size, uint32_t *value);
+int arch_pci_write(uint32_t bdf, uint32_t offset, uint32_t size, uint32_t value);
+
 /* --- boot console (COM1) --- */
 void arch_serial_init(void);
+void arch_serial_enable_rx_irq(void);
 void arch_serial_write(const char *s, size_t n);
 int arch_serial_getc(void);		/* -1 if no byte waiting */
 
@@ -76,6 +99,23 @@ int arch_pt_map(paddr_t root, vaddr_t va, paddr_t pa, unsigned vm_flags);
 int arch_pt_unmap(paddr_t root, vaddr_t va, paddr_t *old_pa);
 bool arch_pt_query(paddr_t root, vaddr_t va, paddr_t *pa, unsigned *vm_flags);
 void arch_tlb_flush_page(vaddr_t va);
+
+/*
+ * Raw leaf entries, for the paging code that keeps state in them.  A
+ * non-present entry carries ARCH_PTE_PAYLOAD_BITS bits of software payload
+ * whose meaning belongs to kernel/mm/pte.h.
+ */
+#define ARCH_PTE_PAYLOAD_BITS 62
+pte_t *arch_pt_leaf(paddr_t root, vaddr_t va, bool create);
+bool arch_pte_present(pte_t pte);
+paddr_t arch_pte_frame(pte_t pte);
+unsigned arch_pte_vm_flags(pte_t pte);
+pte_t arch_pte_make(paddr_t pa, unsigned vm_flags);
+bool arch_pte_accessed(pte_t pte);
+bool arch_pte_dirty(pte_t pte);
+pte_t arch_pte_clear_accessed(pte_t pte);
+pte_t arch_pte_absent(uint64_t payload);
+uint64_t arch_pte_payload(pte_t pte);
 void arch_switch_root(paddr_t root);
 paddr_t arch_current_root(void);
 

@@ -154,6 +154,14 @@ void pmm_free_contig(paddr_t pa, size_t nframes)
 		pmm_free(pa + i * PAGE_SIZE);
 }
 
+void pmm_set_use(paddr_t pa, enum frame_use from, enum frame_use to)
+{
+	if (frame_table_change_use(&table, pa >> PAGE_SHIFT, from, to))
+		panic("pmm_set_use: frame %#lx is %s, not %s", (unsigned long)pa,
+		      frame_use_name(pmm_frame(pa) ? pmm_frame(pa)->use : FRAME_RESERVED),
+		      frame_use_name(from));
+}
+
 struct frame *pmm_frame(paddr_t pa)
 {
 	size_t pfn = pa >> PAGE_SHIFT;

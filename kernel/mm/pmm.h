@@ -27,5 +27,10 @@ void pmm_free_contig(paddr_t pa, size_t nframes);
 struct frame *pmm_frame(paddr_t pa);	/* NULL outside RAM */
 void pmm_get_stats(struct pmm_stats *out);
 size_t pmm_free_frames(void);
+/* Retags an allocated frame; panics if its use is not `from`. */
+void pmm_set_use(paddr_t pa, enum frame_use from, enum frame_use to);
+
+/* Frames kept back for the kernel: user allocations wait below this. */
+#define PMM_RESERVE_FRAMES	64
 
 #endif

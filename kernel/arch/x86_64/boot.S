@@ -155,6 +155,7 @@ boot_pd:					/* 512 x 2 MiB = first 1 GiB */
 	.section .bss
 	.balign 16
 	.globl boot_stack_top
+	.globl boot_stack
 boot_stack:
 	.skip 16384
 boot_stack_top:

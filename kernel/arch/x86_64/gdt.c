@@ -13,7 +13,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../../config.h"
+#include "../arch.h"
 #include "trap.h"
+
+#define IO_PORTS	65536
 
 struct tss {
 	uint32_t reserved0;
@@ -23,9 +27,11 @@ struct tss {
 	uint64_t reserved2;
 	uint16_t reserved3;
 	uint16_t iomap_base;
+	/* One bit per port, 1 = denied; the CPU reads a byte past the end. */
+	uint8_t iomap[IO_PORTS / 8 + 1];
 } __attribute__((packed));
 
-_Static_assert(sizeof(struct tss) == 104, "TSS layout");
+_Static_assert(__builtin_offsetof(struct tss, iomap) == 104, "TSS layout");
 
 static uint64_t gdt[9] __attribute__((aligned(16)));
 static struct tss tss __attribute__((aligned(16)));
@@ -75,8 +81,33 @@ void gdt_init(void)
 
 	memset(&tss, 0, sizeof(tss));
 	tss.ist[0] = (uint64_t)(double_fault_stack + sizeof(double_fault_stack));
-	tss.iomap_base = sizeof(tss);	/* no I/O bitmap yet: user gets no ports */
+	tss.iomap_base = __builtin_offsetof(struct tss, iomap);
+	memset(tss.iomap, 0xFF, sizeof(tss.iomap));	/* every port denied */
 	load_gdt();
+}
+
+static void set_port_bits(const struct ioport_range *r, int n, bool allow)
+{
+	for (int i = 0; i < n; i++)
+		for (uint32_t port = r[i].first; port <= r[i].last; port++) {
+			if (allow)
+				tss.iomap[port / 8] &= (uint8_t)~(1u << (port % 8));
+			else
+				tss.iomap[port / 8] |= (uint8_t)(1u << (port % 8));
+		}
+}
+
+/* The ranges now open, so the next switch closes exactly those again. */
+static struct ioport_range open_ranges[CONFIG_MAX_IORANGES];
+static int nopen;
+
+void arch_set_io_permissions(const struct ioport_range *r, int n)
+{
+	set_port_bits(open_ranges, nopen, false);
+	nopen = n < CONFIG_MAX_IORANGES ? n : CONFIG_MAX_IORANGES;
+	for (int i = 0; i < nopen; i++)
+		open_ranges[i] = r[i];
+	set_port_bits(open_ranges, nopen, true);
 }
 
 void tss_set_kernel_stack(uint64_t rsp0)

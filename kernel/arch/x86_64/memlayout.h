@@ -17,4 +17,7 @@
 #define DIRECT_MAP_MAX		(64UL << 40)	/* 64 TiB of RAM at most */
 #define USER_TOP		0x0000800000000000UL
 
+/* struct trap_frame (trap.h): the user registers at the top of a kernel stack */
+#define ARCH_USER_FRAME_SIZE	176
+
 #endif

@@ -118,7 +118,7 @@ int arch_pt_map(paddr_t root, vaddr_t va, paddr_t pa, unsigned vm_flags)
 		return -1;
 	pte = walk(root, va, true);
 	if (!pte || (*pte & PTE_P))
-		return -1;
+		return -1;	/* a non-present entry's payload may be overwritten */
 	*pte = pa | leaf_bits(vm_flags);
 	return 0;
 }
@@ -146,6 +146,60 @@ bool arch_pt_query(paddr_t root, vaddr_t va, paddr_t *pa, unsigned *vm_flags)
 	if (vm_flags)
 		*vm_flags = leaf_flags(*pte);
 	return true;
+}
+
+#define PTE_A		(1UL << 5)
+#define PTE_D		(1UL << 6)
+
+pte_t *arch_pt_leaf(paddr_t root, vaddr_t va, bool create)
+{
+	return walk(root, PAGE_ALIGN_DOWN(va), create);
+}
+
+bool arch_pte_present(pte_t pte)
+{
+	return pte & PTE_P;
+}
+
+paddr_t arch_pte_frame(pte_t pte)
+{
+	return pte & PTE_ADDR;
+}
+
+unsigned arch_pte_vm_flags(pte_t pte)
+{
+	return leaf_flags(pte);
+}
+
+pte_t arch_pte_make(paddr_t pa, unsigned vm_flags)
+{
+	return pa | leaf_bits(vm_flags);
+}
+
+bool arch_pte_accessed(pte_t pte)
+{
+	return pte & PTE_A;
+}
+
+bool arch_pte_dirty(pte_t pte)
+{
+	return pte & PTE_D;
+}
+
+pte_t arch_pte_clear_accessed(pte_t pte)
+{
+	return pte & ~PTE_A;
+}
+
+/* Bit 0 (P) stays clear; bits 1..62 carry the payload; bit 63 stays clear. */
+pte_t arch_pte_absent(uint64_t payload)
+{
+	return (payload & ((1UL << ARCH_PTE_PAYLOAD_BITS) - 1)) << 1;
+}
+
+uint64_t arch_pte_payload(pte_t pte)
+{
+	return (pte >> 1) & ((1UL << ARCH_PTE_PAYLOAD_BITS) - 1);
 }
 
 void arch_tlb_flush_page(vaddr_t va)

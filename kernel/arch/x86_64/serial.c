@@ -30,6 +30,11 @@ void arch_serial_init(void)
 	outb(COM1 + UART_MCR, 0x0B);	/* DTR, RTS, OUT2 (IRQ line) */
 }
 
+void arch_serial_enable_rx_irq(void)
+{
+	outb(COM1 + UART_IER, 0x01);	/* received data available */
+}
+
 static void serial_putc(char c)
 {
 	while (!(inb(COM1 + UART_LSR) & LSR_THR_EMPTY))

@@ -58,5 +58,5 @@ void timer_init(void)
 	outb(PIT_CMD, 0x34);			/* ch0, lo/hi, rate generator */
 	outb(PIT_CH0, divisor & 0xFF);
 	outb(PIT_CH0, divisor >> 8);
-	pic_unmask(0);
+	pic_unmask(0);	/* irq.c routes IRQ 0 to clock_tick() and the scheduler */
 }

@@ -6,9 +6,14 @@
  */
 #include "trap.h"
 
-#include "../../clock.h"
+#include <fmt.h>
+
+#include "../../irq.h"
+#include "../../mm/fault.h"
 #include "../../log.h"
 #include "../../panic.h"
+#include "../../proc/proc.h"
+#include "../../syscall.h"
 #include "cpu.h"
 
 static const char *const exception_names[32] = {
@@ -62,18 +67,68 @@ _Noreturn static void panic_trap(const struct trap_frame *tf)
 	panic_finish();
 }
 
+/* An IRQ 7 or 15 that the PIC's in-service register does not show is spurious. */
+static bool is_spurious(unsigned irq)
+{
+	uint8_t isr;
+
+	if (irq != 7 && irq != 15)
+		return false;
+	outb(irq == 7 ? 0x20 : 0xA0, 0x0B);	/* OCW3: read ISR */
+	isr = inb(irq == 7 ? 0x20 : 0xA0);
+	if (isr & 0x80)
+		return false;
+	if (irq == 15)
+		pic_eoi(7);	/* the master did see the cascade */
+	return true;
+}
+
+/* Mask, then EOI, then handle: the generic code unmasks when it is ready. */
 static void handle_irq(unsigned irq)
 {
-	if (irq == 0)
-		clock_tick();
+	if (is_spurious(irq))
+		return;
+	pic_mask(irq);
 	pic_eoi(irq);
+	irq_handle(irq);
+}
+
+static bool from_user(const struct trap_frame *tf)
+{
+	return (tf->cs & 3) == 3;
+}
+
+static void user_exception(struct trap_frame *tf)
+{
+	char reason[80];
+
+	if (tf->vector == VEC_PAGE_FAULT) {
+		vm_fault(read_cr2(), tf->error & PF_WRITE, tf->error & PF_INSTR, tf->rip, rdtsc());
+		return;
+	}
+	snprintf(reason, sizeof(reason), "%s (vector %lu, error %#lx)",
+		 trap_vector_name(tf->vector), tf->vector, tf->error);
+	proc_fault(reason, tf->vector == 13 ? tf->error : 0, tf->rip);
 }
 
 void trap_dispatch(struct trap_frame *tf)
 {
-	if (tf->vector >= VEC_IRQ_BASE && tf->vector < VEC_IRQ_BASE + NUM_IRQS) {
+	if (tf->vector >= VEC_IRQ_BASE && tf->vector < VEC_IRQ_BASE + NUM_IRQS)
 		handle_irq((unsigned)(tf->vector - VEC_IRQ_BASE));
-		return;
-	}
-	panic_trap(tf);
+	else if (from_user(tf) && tf->vector < 32)
+		user_exception(tf);
+	else
+		panic_trap(tf);
+	if (from_user(tf))
+		sched_exit_to_user();
+}
+
+/* From syscall.S: arguments in the System V syscall registers. */
+void syscall_from_user(struct trap_frame *tf);
+void syscall_from_user(struct trap_frame *tf)
+{
+	const uint64_t args[6] = { tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9 };
+
+	tf->rax = (uint64_t)syscall_dispatch(tf->rax, args);
+	sched_exit_to_user();
 }

@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "memlayout.h"
+
 struct trap_frame {
 	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
 	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
@@ -15,6 +17,9 @@ struct trap_frame {
 
 /* entry.S pushes exactly these 15 registers before vector and error. */
 _Static_assert(sizeof(struct trap_frame) == 22 * 8, "entry.S frame layout");
+_Static_assert(sizeof(struct trap_frame) == ARCH_USER_FRAME_SIZE, "memlayout.h");
+
+#define VEC_SYSCALL	0x100	/* not a CPU vector: marks syscall frames */
 
 #define VEC_PAGE_FAULT	14
 #define VEC_IRQ_BASE	32

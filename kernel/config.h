@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The boot configuration: which rights each program gets, by name.  It is
+ * a text file shipped as a boot module, so it is untrusted input like any
+ * other module.  One program per line, '#' starts a comment:
+ *
+ *	# name   options...
+ *	init     priority=10 spawn shutdown
+ *	ata      priority=20 pin dma pci irq=14 ioport=0x1f0-0x1f7 ioport=0x3f6
+ *
+ * Options: priority=N (1..31), the rights spawn shutdown pci dma pin pager
+ * swap kill, irq=N (0..15, repeatable) and ioport=A or ioport=A-B (decimal
+ * or 0x hex, repeatable).  A line with any error is reported and dropped
+ * whole: a program gets every right its line names or none of them.
+ * Programs the file does not name get config_default(): no rights.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_NAME_MAX		16	/* NUL included */
+#define CONFIG_MAX_PROGRAMS	32
+#define CONFIG_MAX_IORANGES	8
+#define CONFIG_LINE_MAX		512	/* bytes before the newline */
+#define CONFIG_DEFAULT_PRIORITY	10
+#define CONFIG_PRIORITY_MIN	1
+#define CONFIG_PRIORITY_MAX	31
+#define CONFIG_IRQ_MAX		15
+
+enum config_right {
+	RIGHT_SPAWN = 1u << 0,
+	RIGHT_SHUTDOWN = 1u << 1,
+	RIGHT_PCI = 1u << 2,
+	RIGHT_DMA = 1u << 3,
+	RIGHT_PIN = 1u << 4,
+	RIGHT_PAGER = 1u << 5,
+	RIGHT_SWAP = 1u << 6,
+	RIGHT_KILL = 1u << 7,
+};
+
+struct ioport_range {
+	uint16_t first, last;	/* inclusive */
+};
+
+struct program_config {
+	char name[CONFIG_NAME_MAX];
+	int priority;		/* CONFIG_PRIORITY_MIN..MAX */
+	uint32_t rights;	/* enum config_right bits */
+	uint32_t irqs;		/* bit n: may attach IRQ n */
+	struct ioport_range io[CONFIG_MAX_IORANGES];
+	int nio;
+};
+
+struct boot_config {
+	struct program_config prog[CONFIG_MAX_PROGRAMS];
+	int nprogs;
+};
+
+/*
+ * Parses `len` bytes of `text` (no NUL terminator needed) into *out.
+ * report(ctx, line, msg) is called once per bad line, with line numbers
+ * counted from 1; report may be NULL.
+ * => returns the number of bad lines; never fails otherwise.
+ */
+int config_parse(const char *text, size_t len, struct boot_config *out,
+		 void (*report)(void *ctx, int line, const char *msg), void *ctx);
+
+/* => the program's entry, or NULL when the file does not name it. */
+const struct program_config *config_find(const struct boot_config *c, const char *name);
+
+/* A default entry (priority 10, no rights) for programs the file does not name. */
+const struct program_config *config_default(void);
+
+bool config_ioport_allowed(const struct program_config *p, uint16_t port);
+
+/* The option name of one right ("spawn", ...), for log lines; "unknown" otherwise. */
+const char *config_right_name(uint32_t single_right_bit);
+
+#endif

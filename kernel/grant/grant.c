@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Grants: the kernel lends a frame (or a cluster of frames) to exactly one
+ * user process at a time, for exactly one page request, and takes it back.
+ *
+ * The model
+ * ---------
+ * A grant is a slot in a fixed table; its id is index + generation, so a
+ * stale, forged or recycled id never names a live grant (handle.h).
+ *
+ *     FREE ──create──> LENT(holder) ──forward──> LENT(new holder)
+ *                         │                          │
+ *                         └──────────┬───────────────┘
+ *                                    end (completed | failed | overtime)
+ *                                    │  or the holder dies: revoked, then end
+ *                                    ▼
+ *                                   FREE (generation bumped)
+ *
+ * Who may do what:
+ *   - The kernel creates a grant when it sends a page request in a grant
+ *     mode, and ends it when the request is answered, fails, overruns its
+ *     overtime, or its pager dies.  Only the kernel ends grants.
+ *   - The holder (and only the holder) may read the grant's description
+ *     (sys_grant_info) and forward it, once per hop, to one other process
+ *     (swapd -> ata, fs -> ata).  Forwarding takes the forwarder's own
+ *     access away before the new holder gets any.
+ *   - In FILL_GRANT_MAP mode the holder sees the frames in a window of its
+ *     address space (GRANT_WINDOW_BASE, one slot per grant), writable for
+ *     page-in, read-only for page-out.  In FILL_GRANT_DMA mode it gets only
+ *     the physical addresses: no map, no unmap, no TLB flush.  Without an
+ *     IOMMU nothing stops a DMA-capable driver from writing elsewhere: DMA
+ *     rights are trust, granted by the boot configuration.
+ *
+ * Invariants:
+ *   - A lent frame is mapped in at most one user address space, the
+ *     holder's window, and never in the faulting process until the grant
+ *     has ended: grant_end() unmaps (and flushes the TLB entry when the
+ *     holder's tables are live) before it returns, and only then does the
+ *     caller map the frame at the fault.
+ *   - Frames belong to the page request, never to the grant: a grant never
+ *     frees a frame, so a frame is freed exactly once, by its request.
+ *   - Lent frames are FRAME_GRANT in the frame table while lent.
+ *
+ * Concurrency: one CPU, kernel not preemptible (thread.h): no locks.
+ */
+#include "grant.h"
+
+#include <ferry/err.h>
+#include <string.h>
+
+#include "../clock.h"
+#include "../handle.h"
+#include "../log.h"
+#include "../mm/fault_stats.h"
+#include "../mm/pmm.h"
+#include "../panic.h"
+#include "../proc/proc.h"
+
+struct grant {
+	uint32_t gen;
+	bool lent;
+	bool revoked;
+	enum fill_mode mode;
+	bool writable;
+	int npages;
+	paddr_t frames[GRANT_MAX_PAGES];
+	struct proc *holder;		/* NULL once revoked */
+	int window_slot;		/* in the holder, FILL_GRANT_MAP */
+	uint64_t holder_pid, forwarded_from;
+	uint64_t fault_pid, fault_va, request;
+	uint64_t created_ns;
+};
+
+static struct grant grants[GRANT_MAX];
+static struct grant_view history[GRANT_HISTORY];
+static unsigned history_next;
+static int live_grants;
+
+void grant_init(void)
+{
+	for (int i = 0; i < GRANT_MAX; i++)
+		grants[i].gen = 1;
+}
+
+static uint64_t grant_id(const struct grant *g)
+{
+	return handle_make((uint32_t)(g - grants), g->gen);
+}
+
+static struct grant *grant_get(uint64_t id)
+{
+	uint32_t i = handle_index(id);
+
+	if (id == 0 || i >= GRANT_MAX || !grants[i].lent || grants[i].gen != handle_gen(id))
+		return NULL;
+	return &grants[i];
+}
+
+static uint64_t window_va(int slot)
+{
+	return GRANT_WINDOW_BASE + (uint64_t)slot * GRANT_MAX_PAGES * PAGE_SIZE;
+}
+
+/* A window slot no other live grant of this holder uses. */
+static int free_window_slot(const struct proc *holder)
+{
+	uint32_t used = 0;
+
+	for (int i = 0; i < GRANT_MAX; i++)
+		if (grants[i].lent && grants[i].holder == holder)
+			used |= 1u << grants[i].window_slot;
+	for (int s = 0; s < GRANT_PER_HOLDER; s++)
+		if (!(used & (1u << s)))
+			return s;
+	return -1;
+}
+
+static int map_window(struct grant *g)
+{
+	struct vm_space *vs = &g->holder->vm;
+	unsigned flags = VM_USER | VM_READ | (g->writable ? VM_WRITE : 0);
+	uint64_t va = window_va(g->window_slot);
+
+	if (vm_grant_window(vs))
+		return ERR_NOMEM;
+	for (int i = 0; i < g->npages; i++) {
+		if (arch_pt_map(vs->root, va + (uint64_t)i * PAGE_SIZE, g->frames[i], flags)) {
+			while (i--)
+				arch_pt_unmap(vs->root, va + (uint64_t)i * PAGE_SIZE, NULL);
+			return ERR_NOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Takes the window mapping away; the TLB only holds it if these tables are live. */
+static void unmap_window(struct grant *g)
+{
+	struct vm_space *vs = &g->holder->vm;
+	uint64_t va = window_va(g->window_slot);
+
+	for (int i = 0; i < g->npages; i++) {
+		uint64_t a = va + (uint64_t)i * PAGE_SIZE;
+
+		if (arch_pt_unmap(vs->root, a, NULL) == 0 && vm_flush_page(vs, a))
+			fault_stats_for(g->mode)->tlb_flushes++;
+	}
+}
+
+static void detach_holder(struct grant *g)
+{
+	if (g->holder && g->mode == FILL_GRANT_MAP)
+		unmap_window(g);
+	g->holder = NULL;
+}
+
+static long attach_holder(struct grant *g, struct proc *holder)
+{
+	int slot = free_window_slot(holder);
+
+	if (slot < 0)
+		return ERR_BUSY;
+	g->holder = holder;
+	g->holder_pid = holder->pid;
+	g->window_slot = slot;
+	if (g->mode == FILL_GRANT_MAP && map_window(g)) {
+		g->holder = NULL;
+		return ERR_NOMEM;
+	}
+	return 0;
+}
+
+long grant_create(const struct grant_lend *l, uint64_t *id, uint64_t *window)
+{
+	struct grant *g = NULL;
+	long err;
+
+	KASSERT(l->npages >= 1 && l->npages <= GRANT_MAX_PAGES);
+	KASSERT(l->mode == FILL_GRANT_MAP || l->mode == FILL_GRANT_DMA);
+	for (int i = 0; i < GRANT_MAX && !g; i++)
+		if (!grants[i].lent)
+			g = &grants[i];
+	if (!g)
+		return ERR_BUSY;
+	g->mode = l->mode;
+	g->writable = l->writable;
+	g->npages = l->npages;
+	memcpy(g->frames, l->frames, (size_t)l->npages * sizeof(paddr_t));
+	g->revoked = false;
+	g->forwarded_from = 0;
+	g->fault_pid = l->fault_pid;
+	g->fault_va = l->fault_va;
+	g->request = l->request;
+	err = attach_holder(g, l->holder);
+	if (err)
+		return err;
+	g->lent = true;
+	g->created_ns = clock_ns();
+	for (int i = 0; i < g->npages; i++)
+		pmm_set_use(g->frames[i], FRAME_USER, FRAME_GRANT);
+	live_grants++;
+	fault_stats_for(l->mode)->grants_created++;
+	*id = grant_id(g);
+	*window = g->mode == FILL_GRANT_MAP ? window_va(g->window_slot) : 0;
+	return 0;
+}
+
+static void record_history(const struct grant *g, enum grant_outcome outcome)
+{
+	struct grant_view *v = &history[history_next++ % GRANT_HISTORY];
+
+	*v = (struct grant_view){
+		.id = grant_id(g), .mode = g->mode, .writable = g->writable, .live = false,
+		.npages = g->npages, .frame0 = g->frames[0], .fault_pid = g->fault_pid,
+		.fault_va = g->fault_va, .holder_pid = g->holder_pid,
+		.forwarded_from = g->forwarded_from, .request = g->request,
+		.age_ns = clock_ns() - g->created_ns, .outcome = outcome, .revoked = g->revoked,
+	};
+}
+
+bool grant_end(uint64_t id, enum grant_outcome outcome)
+{
+	struct grant *g = grant_get(id);
+	struct fault_stats *st;
+	bool revoked;
+
+	if (!g)
+		panic("grant_end: no live grant %#lx", (unsigned long)id);
+	st = fault_stats_for(g->mode);
+	detach_holder(g);	/* mappings gone before anyone maps the frames */
+	for (int i = 0; i < g->npages; i++)
+		pmm_set_use(g->frames[i], FRAME_GRANT, FRAME_USER);
+	revoked = g->revoked;
+	if (revoked)
+		outcome = GRANT_REVOKED;
+	record_history(g, outcome);
+	g->lent = false;
+	g->gen = handle_next_gen(g->gen);
+	live_grants--;
+	if (outcome == GRANT_COMPLETED)
+		st->grants_completed++;
+	else if (outcome == GRANT_FAILED)
+		st->grants_failed++;
+	else if (outcome == GRANT_REVOKED)
+		st->grants_revoked++;
+	else
+		st->grants_overtime++;
+	return revoked;
+}
+
+long grant_forward(struct proc *caller, uint64_t id, uint64_t to_pid)
+{
+	struct grant *g = grant_get(id);
+	struct proc *to = proc_lookup(to_pid);
+	long err;
+
+	if (!g || g->holder != caller)
+		return ERR_BADHANDLE;	/* dead, forged, or not (any longer) yours */
+	if (!to || to == caller || proc_is_dying(to))
+		return ERR_NOENT;
+	if (free_window_slot(to) < 0)
+		return ERR_BUSY;
+	detach_holder(g);
+	err = attach_holder(g, to);
+	if (err) {
+		/* The target could not take it: nobody holds it; the request
+		 * will fail on its answer.  Never hand it back half-done. */
+		g->revoked = true;
+		return err;
+	}
+	g->forwarded_from = caller->pid;
+	fault_stats_for(g->mode)->grants_forwarded++;
+	return 0;
+}
+
+long grant_info_for(struct proc *caller, uint64_t id, struct grant_info *out)
+{
+	struct grant *g = grant_get(id);
+
+	if (!g || g->holder != caller)
+		return ERR_BADHANDLE;
+	memset(out, 0, sizeof(*out));
+	out->mode = g->mode;
+	out->npages = (uint32_t)g->npages;
+	out->writable = g->writable;
+	out->window = g->mode == FILL_GRANT_MAP ? window_va(g->window_slot) : 0;
+	for (int i = 0; i < g->npages; i++)
+		out->phys[i] = g->frames[i];
+	return 0;
+}
+
+void grant_release_holder(struct proc *p)
+{
+	for (int i = 0; i < GRANT_MAX; i++) {
+		struct grant *g = &grants[i];
+
+		if (!g->lent || g->holder != p)
+			continue;
+		log_warn("grant %#lx revoked: holder %s (pid %lu) died",
+			 (unsigned long)grant_id(g), p->name, (unsigned long)p->pid);
+		detach_holder(g);
+		g->revoked = true;
+	}
+}
+
+int grant_live_count(void)
+{
+	return live_grants;
+}
+
+static void view_of(const struct grant *g, struct grant_view *v)
+{
+	*v = (struct grant_view){
+		.id = grant_id(g), .mode = g->mode, .writable = g->writable, .live = true,
+		.npages = g->npages, .frame0 = g->frames[0], .fault_pid = g->fault_pid,
+		.fault_va = g->fault_va, .holder_pid = g->holder ? g->holder->pid : 0,
+		.window = g->holder && g->mode == FILL_GRANT_MAP ? window_va(g->window_slot) : 0,
+		.forwarded_from = g->forwarded_from, .request = g->request,
+		.age_ns = clock_ns() - g->created_ns, .revoked = g->revoked,
+	};
+}
+
+bool grant_view_live(int index, struct grant_view *v)
+{
+	for (int i = 0; i < GRANT_MAX; i++) {
+		if (!grants[i].lent || index-- > 0)
+			continue;
+		view_of(&grants[i], v);
+		return true;
+	}
+	return false;
+}
+
+bool grant_view_history(int index, struct grant_view *v)
+{
+	unsigned n = history_next < GRANT_HISTORY ? history_next : GRANT_HISTORY;
+
+	if (index < 0 || (unsigned)index >= n)
+		return false;
+	*v = history[(history_next - 1 - (unsigned)index) % GRANT_HISTORY];
+	return true;
+}
+
+bool grant_frame_holder(paddr_t pa, uint64_t *holder_pid, uint64_t *window)
+{
+	for (int i = 0; i < GRANT_MAX; i++) {
+		const struct grant *g = &grants[i];
+
+		if (!g->lent)
+			continue;
+		for (int k = 0; k < g->npages; k++) {
+			if (g->frames[k] != pa)
+				continue;
+			*holder_pid = g->holder ? g->holder->pid : 0;
+			*window = g->holder && g->mode == FILL_GRANT_MAP
+					  ? window_va(g->window_slot) + (uint64_t)k * PAGE_SIZE
+					  : 0;
+			return true;
+		}
+	}
+	return false;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kernel/grant: lending page frames to user processes for one request.
+ *
+ * See grant.c for the model: states, transitions, and who may do what.
+ */
+#ifndef GRANT_H
+#define GRANT_H
+
+#include <ferry/abi.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../arch/arch.h"
+
+#define GRANT_MAX		64	/* live grants in the system */
+#define GRANT_PER_HOLDER	16	/* and per holding process (window slots) */
+#define GRANT_WINDOW_BASE	0x00007F0000000000UL
+#define GRANT_WINDOW_SIZE	(GRANT_PER_HOLDER * GRANT_MAX_PAGES * PAGE_SIZE)
+#define GRANT_HISTORY		32
+
+struct proc;
+
+enum grant_outcome { GRANT_COMPLETED, GRANT_FAILED, GRANT_REVOKED, GRANT_OVERTIME };
+
+/* What the kernel lends, to whom, and on behalf of which fault. */
+struct grant_lend {
+	enum fill_mode mode;		/* FILL_GRANT_MAP or FILL_GRANT_DMA */
+	bool writable;			/* page-in: yes; page-out: read-only */
+	int npages;
+	const paddr_t *frames;
+	struct proc *holder;
+	uint64_t fault_pid, fault_va;
+	uint64_t request;		/* the page request this grant serves */
+};
+
+/* One line of the console's live-grant and history views. */
+struct grant_view {
+	uint64_t id;
+	enum fill_mode mode;
+	bool writable, live;
+	int npages;
+	paddr_t frame0;
+	uint64_t fault_pid, fault_va;
+	uint64_t holder_pid, window;
+	uint64_t forwarded_from;	/* pid, 0 if never forwarded */
+	uint64_t request;
+	uint64_t age_ns;		/* live: since lent; ended: lifetime */
+	enum grant_outcome outcome;	/* ended grants */
+	bool revoked;
+};
+
+void grant_init(void);
+/* => 0 with *id and *window set (window 0 for DMA); ERR_BUSY at the holder's limit. */
+long grant_create(const struct grant_lend *l, uint64_t *id, uint64_t *window);
+/* Ends the grant: every mapping of its frames outside the kernel is gone on
+ * return.  => true if it was revoked (a holder died) while lent, so its
+ * frames cannot be trusted to hold what the request wanted. */
+bool grant_end(uint64_t id, enum grant_outcome outcome);
+/* Holder-facing operations (system calls). */
+long grant_forward(struct proc *caller, uint64_t id, uint64_t to_pid);
+long grant_info_for(struct proc *caller, uint64_t id, struct grant_info *out);
+/* A dying process loses every grant it holds (revoked, mapping removed). */
+void grant_release_holder(struct proc *p);
+
+/* Inspection, for the debug console and tests. */
+int grant_live_count(void);
+bool grant_view_live(int index, struct grant_view *v);
+bool grant_view_history(int index, struct grant_view *v);
+/* Is pa lent right now, and to whom (pid)? */
+bool grant_frame_holder(paddr_t pa, uint64_t *holder_pid, uint64_t *window_va);
+
+#endif

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+#include "fault.h"
+
+#include <ferry/abi.h>
+#include <ferry/err.h>
+#include <fmt.h>
+
+#include "../log.h"
+#include "../panic.h"
+#include "../proc/proc.h"
+#include "pageout.h"
+#include "pmm.h"
+#include "pte.h"
+#include "request.h"
+#include "vm.h"
+#include "zeropool.h"
+
+#define MEMORY_WAIT_TRIES	500	/* x 10 ms: give the daemon five seconds */
+
+/* A fatal fault ends the thread; the last thread out ends the process. */
+_Noreturn static void fault_kill(uint64_t va, uint64_t pc, const char *why)
+{
+	struct proc *p = proc_current();
+
+	log_warn("pid %lu (%s) thread %lu killed: %s at %#lx (pc %#lx)", (unsigned long)p->pid,
+		 p->name, (unsigned long)current_thread()->tid, why, (unsigned long)va,
+		 (unsigned long)pc);
+	if (p->nthreads == 1)
+		proc_kill(p, PROC_STATUS_FAULT);
+	thread_exit();
+}
+
+uint64_t vm_alloc_user_frame(void)
+{
+	for (int tries = 0; tries < MEMORY_WAIT_TRIES; tries++) {
+		if (pmm_free_frames() > PMM_RESERVE_FRAMES) {
+			paddr_t pa = zeropool_take();
+
+			pageout_check_pressure();
+			if (pa)
+				return pa;
+		}
+		zeropool_drain(0);
+		if (pmm_free_frames() > PMM_RESERVE_FRAMES)
+			continue;
+		if (!pageout_wait_for_memory())
+			return 0;	/* nothing could be evicted: really out of memory */
+	}
+	return 0;
+}
+
+static long demand_zero(struct proc *p, struct vm_region *r, uint64_t va)
+{
+	paddr_t pa = vm_alloc_user_frame();
+	pte_t *pte;
+
+	if (!pa)
+		return ERR_NOMEM;
+	/* We may have slept for memory: the page may have changed meanwhile. */
+	pte = arch_pt_leaf(p->vm.root, va, false);
+	if (vm_find(&p->vm, va) != r || (pte && *pte)) {
+		pmm_free(pa);
+		return 0;
+	}
+	if (vm_install(&p->vm, r, va, pa)) {
+		pmm_free(pa);
+		return ERR_NOMEM;
+	}
+	return 0;
+}
+
+static long page_in(struct proc *p, struct vm_region *r, uint64_t va, uint64_t t_fault)
+{
+	struct fault_sample *sample;
+	uint64_t handle;
+	long err;
+
+	for (;;) {
+		err = request_page_in(p, r, va, fault_cluster_pages, t_fault, &handle);
+		if (err != ERR_BUSY && err != ERR_FULL)
+			break;
+		request_wait_for_slot();	/* every request slot or grant in use */
+		if (proc_is_dying(p))
+			return ERR_DEAD;
+		if (vm_find(&p->vm, va) != r)
+			return 0;
+	}
+	if (err)
+		return err;
+	sample = request_get(handle)->sample;
+	err = request_wait(handle);
+	if (!err && sample)
+		sample->phase[PHASE_RESUMED] = arch_cycles() - t_fault;
+	return err;
+}
+
+static const char *page_in_failure(long err)
+{
+	switch (err) {
+	case ERR_DEAD:
+		return "page-in failed: pager or swap provider died";
+	case ERR_TIMEOUT:
+		return "page-in failed: pager overran its overtime";
+	case ERR_IO:
+		return "page-in failed: I/O error";
+	case ERR_NOMEM:
+		return "out of memory";
+	default:
+		return "page-in failed";
+	}
+}
+
+/* => 0 when the access can be retried, or an error naming why not. */
+static long resolve(struct proc *p, uint64_t va, bool write, bool exec, uint64_t t_fault,
+		    const char **why)
+{
+	struct vm_region *r = vm_find(&p->vm, va);
+	pte_t *pte;
+	uint64_t sw;
+	long err;
+
+	*why = "no mapping";
+	if (!r)
+		return ERR_FAULT;
+	*why = "grant window page not lent to this process";
+	if (r->flags & VMR_GRANT)
+		return ERR_FAULT;
+	*why = write ? "write to read-only memory" : "execute of non-executable memory";
+	if ((write && !(r->prot & PROT_WRITE)) || (exec && !(r->prot & PROT_EXEC)))
+		return ERR_FAULT;
+	*why = "out of memory for page tables";
+	pte = arch_pt_leaf(p->vm.root, va, true);
+	if (!pte)
+		return ERR_NOMEM;
+	*why = "protection fault on a present page";
+	if (arch_pte_present(*pte))
+		return ERR_FAULT;
+	sw = arch_pte_payload(*pte);
+	if (pte_is_inflight(sw)) {
+		err = request_wait(pte_inflight_request(sw));
+		*why = page_in_failure(err);
+		return err;
+	}
+	if (sw == 0 && !(r->flags & VMR_PAGER)) {
+		err = demand_zero(p, r, va);
+		*why = page_in_failure(err);
+		return err;
+	}
+	err = page_in(p, r, va, t_fault);
+	*why = page_in_failure(err);
+	return err;
+}
+
+void vm_fault(uint64_t va, bool write, bool exec, uint64_t pc, uint64_t t_fault)
+{
+	struct proc *p = proc_current();
+	const char *why;
+
+	if (!vm_range_ok(va, 1))
+		fault_kill(va, pc, "address outside user space");
+	if (resolve(p, PAGE_ALIGN_DOWN(va), write, exec, t_fault, &why))
+		fault_kill(va, pc, why);
+}
+
+int vm_fault_in(struct proc *p, uint64_t va, bool write)
+{
+	const char *why;
+	long err = resolve(p, PAGE_ALIGN_DOWN(va), write, false, arch_cycles(), &why);
+
+	if (err == ERR_FAULT)
+		return ERR_FAULT;
+	if (err) {
+		/* The system call cannot go on without the page: same fate as a fault. */
+		fault_kill(va, 0, why);
+	}
+	return 0;
+}

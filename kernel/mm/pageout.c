@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: MIT
+#include "pageout.h"
+
+#include <ferry/err.h>
+
+#include "../log.h"
+#include "../panic.h"
+#include "../proc/proc.h"
+#include "pmm.h"
+#include "pte.h"
+#include "request.h"
+#include "swap.h"
+#include "vm.h"
+#include "zeropool.h"
+
+#define DAEMON_PERIOD_NS	100000000	/* also the overtime check period */
+#define PAGEOUT_CLUSTER		8
+
+static struct wait_queue daemon_wq, memory_wq;
+static size_t low_watermark, high_watermark;
+static int clock_hand;		/* next process the clock looks at */
+static bool daemon_busy;
+
+static bool evictable(const struct vm_region *r)
+{
+	return !(r->flags & (VMR_PINNED | VMR_DMA | VMR_GRANT));
+}
+
+/* Drops a clean pager page: its pager can give it again. */
+static void drop_clean(struct proc *p, uint64_t va, pte_t *pte)
+{
+	paddr_t pa = arch_pte_frame(*pte);
+
+	*pte = arch_pte_absent(pte_pager_make());
+	vm_flush_page(&p->vm, va);
+	p->vm.resident_pages--;
+	pmm_free(pa);
+}
+
+/*
+ * Starts one page-out of the run of n resident pages at va.  => pages that
+ * left memory or are on their way out, or an error when no provider or
+ * request slot can take them now.
+ */
+static long evict_run(struct proc *p, struct vm_region *r, uint64_t va, int n, uint64_t *handle)
+{
+	unsigned provider = 0;
+	uint64_t slot = 0;
+	long err;
+
+	*handle = 0;
+	if (!(r->flags & VMR_PAGER)) {
+		/* A shorter run if no provider has n contiguous slots free. */
+		while (swap_choose((unsigned)n, &provider, &slot)) {
+			if (n == 1)
+				return swap_any_live() ? ERR_BUSY : ERR_NOMEM;
+			n /= 2;
+		}
+	}
+	err = request_page_out(p, r, va, n, !(r->flags & VMR_PAGER), provider, slot, handle);
+	if (err && !(r->flags & VMR_PAGER))
+		for (int i = 0; i < n; i++)
+			swap_free_slot(provider, slot + (uint64_t)i);
+	return err ? err : n;
+}
+
+/* Length of the run of resident victims (not recently used) from va. */
+static int victim_run(struct proc *p, struct vm_region *r, uint64_t va, bool second_chance)
+{
+	int n = 0;
+
+	while (n < PAGEOUT_CLUSTER && va + (uint64_t)n * PAGE_SIZE < r->end) {
+		uint64_t a = va + (uint64_t)n * PAGE_SIZE;
+		pte_t *pte = arch_pt_leaf(p->vm.root, a, false);
+
+		if (!pte || !arch_pte_present(*pte))
+			break;
+		if (second_chance && arch_pte_accessed(*pte)) {
+			*pte = arch_pte_clear_accessed(*pte);
+			vm_flush_page(&p->vm, a);
+			break;
+		}
+		if ((r->flags & VMR_PAGER) && !arch_pte_dirty(*pte)) {
+			if (n == 0)
+				drop_clean(p, a, pte);
+			break;
+		}
+		n++;
+	}
+	return n;
+}
+
+/* One pass over p's pages; => pages freed or on their way out. */
+static size_t scan_proc(struct proc *p, size_t want, bool second_chance)
+{
+	size_t got = 0;
+
+	for (struct vm_region *r = p->vm.regions; r && got < want; r = r->next) {
+		if (!evictable(r))
+			continue;
+		for (uint64_t va = r->start; va < r->end && got < want; va += PAGE_SIZE) {
+			size_t before = p->vm.resident_pages;
+			int n = victim_run(p, r, va, second_chance);
+			uint64_t h;
+			long out;
+
+			got += before - p->vm.resident_pages;	/* dropped clean pages */
+			if (n == 0)
+				continue;
+			out = evict_run(p, r, va, n, &h);
+			if (out == ERR_BUSY || out == ERR_FULL)
+				return got;	/* providers saturated: later */
+			if (out > 0) {
+				got += (size_t)out;
+				va += (uint64_t)(out - 1) * PAGE_SIZE;
+			}
+		}
+	}
+	return got;
+}
+
+static void evict_until(size_t target)
+{
+	for (int pass = 0; pass < 2 && pmm_free_frames() < target; pass++) {
+		for (int k = 0; k < PROC_MAX && pmm_free_frames() < target; k++) {
+			struct proc *p = proc_by_index((clock_hand + k) % PROC_MAX);
+
+			if (p && !p->vm.pinned && !proc_is_dying(p))
+				scan_proc(p, target - pmm_free_frames(), pass == 0);
+		}
+		clock_hand = (clock_hand + 1) % PROC_MAX;
+	}
+}
+
+static void daemon_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		thread_block(&daemon_wq, THREAD_BLOCKED_SLEEP, 0, DAEMON_PERIOD_NS);
+		request_check_overtime();
+		if (pmm_free_frames() < low_watermark) {
+			daemon_busy = true;
+			zeropool_drain(0);
+			evict_until(high_watermark);
+			daemon_busy = false;
+		}
+		pageout_memory_freed();
+	}
+}
+
+void pageout_init(void)
+{
+	struct pmm_stats s;
+
+	wait_queue_init(&daemon_wq);
+	wait_queue_init(&memory_wq);
+	pmm_get_stats(&s);
+	low_watermark = PMM_RESERVE_FRAMES * 2 + s.count[FRAME_FREE] / 32;
+	high_watermark = low_watermark * 2;
+	if (!thread_create_kernel("pageout", daemon_main, NULL, PRIO_MAX))
+		panic("pageout_init: cannot start the daemon");
+}
+
+void pageout_check_pressure(void)
+{
+	if (pmm_free_frames() < low_watermark && !daemon_busy) {
+		struct thread *t = wait_queue_first(&daemon_wq);
+
+		if (t)
+			thread_wake(t, 0);
+	}
+}
+
+bool pageout_wait_for_memory(void)
+{
+	pageout_check_pressure();
+	return thread_block(&memory_wq, THREAD_BLOCKED_PAGER, 0, 10000000) != ERR_DEAD;
+}
+
+void pageout_memory_freed(void)
+{
+	if (pmm_free_frames() > PMM_RESERVE_FRAMES)
+		wait_queue_wake_all(&memory_wq, 0);
+}
+
+long pageout_evict_range(struct proc *p, uint64_t addr, size_t len)
+{
+	uint64_t handles[64];
+	int nh = 0;
+	long total = 0;
+
+	if (!vm_range_ok(addr, len) || p->vm.pinned)
+		return ERR_INVAL;
+	for (uint64_t va = PAGE_ALIGN_DOWN(addr); va < addr + len;) {
+		struct vm_region *r = vm_find(&p->vm, va);
+		int n;
+		long out;
+
+		if (!r || !evictable(r))
+			return ERR_PERM;
+		n = victim_run(p, r, va, false);
+		if (n > 0 && va + (uint64_t)n * PAGE_SIZE > addr + len)
+			n = (int)((addr + len - va + PAGE_SIZE - 1) / PAGE_SIZE);
+		if (n == 0) {
+			va += PAGE_SIZE;
+			continue;
+		}
+		if (nh == 63)
+			while (nh)
+				request_wait(handles[--nh]);
+		out = evict_run(p, r, va, n, &handles[nh]);
+		if (out == ERR_BUSY || out == ERR_FULL) {
+			if (nh == 0)
+				request_wait_for_slot();	/* someone else's requests */
+			while (nh)	/* let ours finish, then go on */
+				request_wait(handles[--nh]);
+			continue;
+		}
+		if (out < 0)
+			return out;
+		nh++;
+		total += out;
+		va += (uint64_t)out * PAGE_SIZE;
+	}
+	while (nh)
+		request_wait(handles[--nh]);
+	return total;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The page-out daemon.  When free frames fall below the low watermark it
+ * runs a second-chance clock over the resident, unpinned user pages of
+ * every process: a page used since the last pass (accessed bit) gets
+ * another chance; one that was not is a victim.  Anonymous victims go to
+ * a swap provider in runs of contiguous slots; clean pager-backed pages are
+ * dropped (the pager can provide them again); dirty ones are written back
+ * to their pager.  Outstanding page-outs per provider are bounded
+ * (SWAP_OUTSTANDING_MAX): a slow provider is never drowned.
+ *
+ * It also fails page requests that overran their overtime.
+ */
+#ifndef PAGEOUT_H
+#define PAGEOUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct proc;
+
+void pageout_init(void);
+void pageout_check_pressure(void);
+/* Sleeps a moment while the daemon frees memory; false if it cannot. */
+bool pageout_wait_for_memory(void);
+void pageout_memory_freed(void);
+/* Pages out every resident page of [addr, addr+len) of p now and waits:
+ * => pages written or dropped, or an error. */
+long pageout_evict_range(struct proc *p, uint64_t addr, size_t len);
+
+#endif

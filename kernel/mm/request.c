@@ -1,0 +1,591 @@
+// SPDX-License-Identifier: MIT
+#include "request.h"
+
+#include <ferry/err.h>
+#include <proto/pager.h>
+#include <string.h>
+
+#include "../clock.h"
+#include "../cmdline.h"
+#include "../grant/grant.h"
+#include "../handle.h"
+#include "../ipc/port.h"
+#include "../log.h"
+#include "../mm/heap.h"
+#include "../panic.h"
+#include "../proc/proc.h"
+#include "pageout.h"
+#include "pmm.h"
+#include "pte.h"
+#include "swap.h"
+#include "vm.h"
+#include "zeropool.h"
+
+enum fill_mode fill_mode_current = FILL_GRANT_MAP;
+int fault_cluster_pages = 8;
+
+static struct page_request reqs[REQUEST_MAX];
+static uint64_t overtime_abort_ns = 30ULL * 1000000000;
+static uint64_t overtime_warn_ns = 5ULL * 1000000000;
+static struct wait_queue slot_waiters;	/* threads waiting for a free request */
+
+static enum fill_mode parse_fill_mode(const char *s)
+{
+	for (int m = 0; m < FILL_NMODES; m++)
+		if (strcmp(s, fill_mode_name((enum fill_mode)m)) == 0)
+			return (enum fill_mode)m;
+	log_warn("faultpath=%s unknown: using %s", s, fill_mode_name(fill_mode_current));
+	return fill_mode_current;
+}
+
+void request_init(void)
+{
+	const char *fp = cmdline_get("faultpath");
+	uint64_t ms = cmdline_get_u64("overtime", 0);
+
+	for (int i = 0; i < REQUEST_MAX; i++) {
+		reqs[i].gen = 1;
+		wait_queue_init(&reqs[i].waiters);
+	}
+	wait_queue_init(&slot_waiters);
+	if (fp)
+		fill_mode_current = parse_fill_mode(fp);
+	if (ms) {
+		overtime_abort_ns = ms * 1000000;
+		overtime_warn_ns = overtime_abort_ns / 4;
+	}
+	log_info("fault path: %s, cluster %d pages, overtime %lu ms",
+		 fill_mode_name(fill_mode_current), fault_cluster_pages,
+		 (unsigned long)(overtime_abort_ns / 1000000));
+}
+
+static uint64_t req_handle(const struct page_request *r)
+{
+	return handle_make((uint32_t)(r - reqs), r->gen);
+}
+
+struct page_request *request_get(uint64_t h)
+{
+	uint32_t i = handle_index(h);
+
+	if (i >= REQUEST_MAX || !reqs[i].used || reqs[i].gen != handle_gen(h))
+		return NULL;
+	return &reqs[i];
+}
+
+static struct page_request *req_alloc(void)
+{
+	for (int i = 0; i < REQUEST_MAX; i++) {
+		struct page_request *r = &reqs[i];
+
+		if (r->used)
+			continue;
+		memset(&r->dir, 0, sizeof(*r) - offsetof(struct page_request, dir));
+		wait_queue_init(&r->waiters);
+		r->used = true;
+		r->started_ns = clock_ns();
+		return r;
+	}
+	return NULL;
+}
+
+static void req_release(struct page_request *r)
+{
+	r->used = false;
+	r->gen = handle_next_gen(r->gen);
+	wait_queue_wake_all(&slot_waiters, 0);
+}
+
+static uint64_t page_va(const struct page_request *r, int i)
+{
+	return r->va + (uint64_t)i * PAGE_SIZE;
+}
+
+static void stamp(struct page_request *r, enum fault_phase ph)
+{
+	if (r->sample)
+		r->sample->phase[ph] = arch_cycles() - r->t_fault;
+}
+
+/* The PTE of page i, if the page is still this request's to commit. */
+static pte_t *still_ours(struct page_request *r, int i)
+{
+	struct proc *p = proc_lookup(r->pid);
+	struct vm_region *reg;
+	pte_t *pte;
+
+	if (!p || p != r->proc || proc_is_dying(p))
+		return NULL;
+	reg = vm_find_id(&p->vm, r->region_id);
+	if (!reg || page_va(r, i) < reg->start || page_va(r, i) >= reg->end)
+		return NULL;
+	pte = arch_pt_leaf(p->vm.root, page_va(r, i), false);
+	if (!pte || arch_pte_present(*pte) || arch_pte_payload(*pte) !=
+	    pte_inflight_make(req_handle(r)))
+		return NULL;
+	return pte;
+}
+
+static uint64_t backing_payload(const struct page_request *r, int i)
+{
+	return r->swap ? pte_swap_make(r->provider, r->slot + (uint64_t)i) : 0;
+}
+
+static void drop_slot(struct page_request *r, int i, bool bad)
+{
+	if (!r->swap)
+		return;
+	if (bad)
+		swap_mark_bad(r->provider, r->slot + (uint64_t)i);
+	else
+		swap_free_slot(r->provider, r->slot + (uint64_t)i);
+}
+
+static unsigned region_vm_flags(const struct page_request *r)
+{
+	struct vm_region *reg = vm_find_id(&r->proc->vm, r->region_id);
+	unsigned f = VM_USER | VM_READ;
+
+	if (reg && (reg->prot & PROT_WRITE))
+		f |= VM_WRITE;
+	if (reg && (reg->prot & PROT_EXEC))
+		f |= VM_EXEC;
+	return f;
+}
+
+/* One page of a finished page-in: map it, or put everything back, or free. */
+static void commit_in(struct page_request *r, int i, long result, int filled, paddr_t frame)
+{
+	pte_t *pte = still_ours(r, i);
+	bool ok = result == 0 && i < filled;
+
+	if (ok && pte) {
+		*pte = arch_pte_make(frame, region_vm_flags(r));
+		r->proc->vm.resident_pages++;
+		drop_slot(r, i, false);	/* the data lives in the frame now */
+		return;
+	}
+	if (frame)
+		pmm_free(frame);
+	if (pte)
+		*pte = arch_pte_absent(backing_payload(r, i));	/* still there to fetch */
+	else
+		drop_slot(r, i, false);	/* nobody refers to it any more */
+}
+
+/* One page of a finished page-out: forget the frame, or map it back. */
+static void commit_out(struct page_request *r, int i, long result)
+{
+	pte_t *pte = still_ours(r, i);
+
+	if (result == 0 && pte) {
+		*pte = arch_pte_absent(r->swap ? backing_payload(r, i) : pte_pager_make());
+		r->proc->vm.resident_pages--;
+		pmm_free(r->frames[i]);
+		return;
+	}
+	if (result == 0) {
+		pmm_free(r->frames[i]);
+		drop_slot(r, i, false);
+		return;
+	}
+	/* Failed: nothing is lost; the page stays resident and dirty. */
+	if (pte)
+		*pte = arch_pte_make(r->frames[i], r->pte_flags[i]);
+	else
+		pmm_free(r->frames[i]);
+	drop_slot(r, i, result == ERR_IO);
+}
+
+static enum grant_outcome outcome_of(long result)
+{
+	if (result == 0)
+		return GRANT_COMPLETED;
+	return result == ERR_TIMEOUT ? GRANT_OVERTIME : GRANT_FAILED;
+}
+
+/* Ends a request: grant first, then pages, then waiters.  copy_frames:
+ * the pages a copy-mode answer brought (owned by us from here on). */
+static void finish(struct page_request *r, long result, int filled, const paddr_t *copy_frames)
+{
+	struct fault_stats *st = fault_stats_for(r->mode);
+	struct swap_provider *sp = r->swap ? swap_provider(r->provider) : NULL;
+
+	stamp(r, PHASE_REPLIED);
+	if (r->grant && grant_end(r->grant, outcome_of(result)) && result == 0)
+		result = ERR_DEAD;	/* a holder died: the frames' contents are unknown */
+	stamp(r, PHASE_TAKEN_BACK);
+	for (int i = 0; i < r->npages; i++) {
+		if (r->dir == REQUEST_IN)
+			commit_in(r, i, result, filled,
+				  copy_frames ? (i < filled ? copy_frames[i] : 0) : r->frames[i]);
+		else
+			commit_out(r, i, result);
+	}
+	stamp(r, PHASE_MAPPED);
+	if (r->dir == REQUEST_OUT && sp)
+		sp->outstanding--;
+	if (result) {
+		st->failures++;
+	} else if (r->dir == REQUEST_IN) {
+		st->pages_in += (uint64_t)filled;
+		if (sp)
+			sp->pages_in += (uint64_t)filled;
+	} else {
+		st->pages_out += (uint64_t)r->npages;
+		if (sp)
+			sp->pages_out += (uint64_t)r->npages;
+	}
+	r->result = result;
+	wait_queue_wake_all(&r->waiters, result);
+	req_release(r);
+	pageout_memory_freed();
+}
+
+static bool closed_error(long e)
+{
+	return e == ERR_IO || e == ERR_NOENT || e == ERR_RANGE;
+}
+
+/*
+ * The pager's answer (ipc calls this from the pager's sys_reply, or with
+ * an error when the pager died).  => 0 to accept it; an error refuses the
+ * answer and leaves the request waiting for a correct one.
+ */
+static long request_answered(void *ctx, struct kmsg *reply, long err)
+{
+	struct page_request *r = ctx;
+	paddr_t frames[MSG_MAX_PAGES];
+	int filled = r->npages, npages;
+
+	if (err) {
+		log_warn("page request %#lx: pager gone (%s)", (unsigned long)req_handle(r),
+			 err_str(err));
+		finish(r, ERR_DEAD, 0, NULL);
+		return 0;
+	}
+	if (reply->m.op == PAGER_FAIL) {
+		long e = (long)reply->m.arg[PAGER_REPLY_ERROR];
+
+		kmsg_free(reply);
+		kfree(reply);
+		finish(r, closed_error(e) ? e : ERR_IO, 0, NULL);
+		return 0;
+	}
+	if (reply->m.op != PAGER_OK)
+		return ERR_INVAL;
+	if (r->grant && reply->m.arg[PAGER_REPLY_GRANT] != r->grant)
+		return ERR_BADHANDLE;	/* wrong, stale or foreign grant id */
+	if (r->dir == REQUEST_IN) {
+		filled = (int)reply->m.arg[PAGER_REPLY_COUNT];
+		if (filled < 1 || filled > r->npages)
+			return ERR_INVAL;
+	}
+	npages = (reply->m.flags & MSG_PAGE) ? reply->npages : 0;
+	if (r->dir == REQUEST_IN && r->mode == FILL_COPY) {
+		if (npages != filled)
+			return ERR_INVAL;
+		for (int i = 0; i < filled; i++) {
+			frames[i] = reply->page[i];
+			pmm_set_use(frames[i], FRAME_KERNEL, FRAME_USER);
+		}
+		reply->npages = 0;	/* the frames are the new pages now */
+		fault_stats_for(r->mode)->bytes_copied += (uint64_t)filled * PAGE_SIZE;
+	}
+	kmsg_free(reply);
+	kfree(reply);
+	finish(r, 0, filled, r->dir == REQUEST_IN && r->mode == FILL_COPY ? frames : NULL);
+	return 0;
+}
+
+static struct proc *holder_of(const struct page_request *r)
+{
+	if (r->swap) {
+		struct swap_provider *sp = swap_provider(r->provider);
+
+		return sp ? sp->proc : NULL;
+	}
+	return port_owner(r->port);
+}
+
+static long lend(struct page_request *r, uint64_t *window)
+{
+	struct proc *holder = holder_of(r);
+	struct grant_lend l = {
+		.mode = r->mode, .writable = r->dir == REQUEST_IN, .npages = r->npages,
+		.frames = r->frames, .holder = holder, .fault_pid = r->pid, .fault_va = r->va,
+		.request = req_handle(r),
+	};
+
+	if (!holder)
+		return ERR_DEAD;
+	return grant_create(&l, &r->grant, window);
+}
+
+static void build_msg(const struct page_request *r, struct msg *m, uint64_t window)
+{
+	memset(m, 0, sizeof(*m));
+	m->op = r->dir == REQUEST_IN ? PAGER_PAGE_IN : PAGER_PAGE_OUT;
+	m->arg[PAGER_ARG_KEY] = r->swap ? r->slot : r->offset;
+	m->arg[PAGER_ARG_OBJECT] = r->object;
+	m->arg[PAGER_ARG_NPAGES] = (uint64_t)r->npages;
+	m->arg[PAGER_ARG_MODE] = r->mode;
+	m->arg[PAGER_ARG_GRANT] = r->grant;
+	m->arg[PAGER_ARG_WINDOW] = window;
+}
+
+/* Sends a prepared request; on failure undoes the grant (the caller the PTEs). */
+static long send(struct page_request *r)
+{
+	uint64_t window = 0;
+	struct msg m;
+	long token;
+
+	if (r->mode != FILL_COPY) {
+		long err = lend(r, &window);
+
+		if (err)
+			return err;
+	}
+	build_msg(r, &m, window);
+	if (r->dir == REQUEST_OUT && r->mode == FILL_COPY) {
+		token = ipc_kernel_call_pages(r->port, &m, r->frames, r->npages, request_answered,
+					      r);
+		if (token > 0)
+			fault_stats_for(r->mode)->bytes_copied += (uint64_t)r->npages * PAGE_SIZE;
+	} else {
+		token = ipc_kernel_call(r->port, &m, request_answered, r);
+	}
+	if (token < 0) {
+		if (r->grant)
+			grant_end(r->grant, GRANT_FAILED);
+		r->grant = 0;
+		return token;
+	}
+	r->token = (uint64_t)token;
+	return 0;
+}
+
+static void set_inflight(struct page_request *r)
+{
+	for (int i = 0; i < r->npages; i++) {
+		pte_t *pte = arch_pt_leaf(r->proc->vm.root, page_va(r, i), false);
+
+		KASSERT(pte);
+		*pte = arch_pte_absent(pte_inflight_make(req_handle(r)));
+	}
+}
+
+/* How many pages from va on can join a page-in of the same backing. */
+static int cluster_in(struct proc *p, struct vm_region *reg, uint64_t va, uint64_t sw0, int max)
+{
+	int n = 1;
+
+	while (n < max && va + (uint64_t)n * PAGE_SIZE < reg->end) {
+		pte_t *pte = arch_pt_leaf(p->vm.root, va + (uint64_t)n * PAGE_SIZE, false);
+		uint64_t sw;
+
+		if (!pte || arch_pte_present(*pte))
+			break;
+		sw = arch_pte_payload(*pte);
+		if (pte_is_swapped(sw0)) {
+			if (!pte_is_swapped(sw) || pte_swap_provider(sw) != pte_swap_provider(sw0) ||
+			    pte_swap_slot(sw) != pte_swap_slot(sw0) + (uint64_t)n)
+				break;
+		} else if (sw != 0 && !pte_is_pager(sw)) {
+			break;
+		}
+		n++;
+	}
+	return n;
+}
+
+static void undo_start(struct page_request *r)
+{
+	for (int i = 0; i < r->npages; i++) {
+		pte_t *pte = arch_pt_leaf(r->proc->vm.root, page_va(r, i), false);
+
+		if (r->dir == REQUEST_IN) {
+			*pte = arch_pte_absent(backing_payload(r, i));
+			if (r->frames[i])
+				pmm_free(r->frames[i]);
+		} else {
+			*pte = arch_pte_make(r->frames[i], r->pte_flags[i]);
+		}
+	}
+}
+
+static long start(struct page_request *r, uint64_t *handle)
+{
+	long err;
+
+	set_inflight(r);
+	err = send(r);
+	if (err) {
+		undo_start(r);
+		req_release(r);
+		return err;
+	}
+	stamp(r, PHASE_SENT);
+	*handle = req_handle(r);
+	return 0;
+}
+
+static void fill_backing(struct page_request *r, struct vm_region *reg, uint64_t sw)
+{
+	if (reg->flags & VMR_PAGER) {
+		r->port = reg->pager_port;
+		r->object = reg->pager_object;
+		r->offset = r->va - reg->start;
+		return;
+	}
+	r->swap = true;
+	r->provider = pte_swap_provider(sw);
+	r->slot = pte_swap_slot(sw);
+	r->port = swap_provider(r->provider)->port;
+}
+
+long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, int n, uint64_t t_fault,
+		     uint64_t *handle)
+{
+	pte_t *pte = arch_pt_leaf(p->vm.root, va, false);
+	uint64_t sw = pte ? arch_pte_payload(*pte) : 0;
+	struct page_request *r;
+
+	if (pte_is_swapped(sw) && !swap_provider(pte_swap_provider(sw)))
+		return ERR_DEAD;	/* its provider died: the page is gone */
+	r = req_alloc();
+	if (!r)
+		return ERR_BUSY;
+	r->dir = REQUEST_IN;
+	r->mode = fill_mode_current;
+	r->proc = p;
+	r->pid = p->pid;
+	r->region_id = reg->id;
+	r->va = va;
+	r->npages = cluster_in(p, reg, va, sw, n);
+	r->t_fault = t_fault;
+	r->sample = fault_sample_next(r->mode);
+	r->sample->npages = (uint32_t)r->npages;
+	fill_backing(r, reg, sw);
+	if (r->mode != FILL_COPY) {
+		for (int i = 0; i < r->npages; i++) {
+			r->frames[i] = zeropool_take();
+			if (!r->frames[i]) {
+				while (i--)
+					pmm_free(r->frames[i]);
+				req_release(r);
+				return ERR_NOMEM;
+			}
+		}
+	}
+	fault_stats_for(r->mode)->faults++;
+	return start(r, handle);
+}
+
+long request_page_out(struct proc *p, struct vm_region *reg, uint64_t va, int n, bool swap,
+		      unsigned provider, uint64_t slot, uint64_t *handle)
+{
+	struct page_request *r = req_alloc();
+	long err;
+
+	if (!r)
+		return ERR_BUSY;
+	r->dir = REQUEST_OUT;
+	r->mode = fill_mode_current;
+	r->proc = p;
+	r->pid = p->pid;
+	r->region_id = reg->id;
+	r->va = va;
+	r->npages = n;
+	r->t_fault = arch_cycles();
+	r->swap = swap;
+	if (swap) {
+		r->provider = provider;
+		r->slot = slot;
+		r->port = swap_provider(provider)->port;
+	} else {
+		r->port = reg->pager_port;
+		r->object = reg->pager_object;
+		r->offset = va - reg->start;
+	}
+	for (int i = 0; i < n; i++) {
+		pte_t *pte = arch_pt_leaf(p->vm.root, page_va(r, i), false);
+
+		KASSERT(pte && arch_pte_present(*pte));
+		r->frames[i] = arch_pte_frame(*pte);
+		r->pte_flags[i] = arch_pte_vm_flags(*pte);
+	}
+	err = start(r, handle);
+	if (err)
+		return err;
+	/* The pages are unmapped now: no write may slip in behind the copy. */
+	for (int i = 0; i < n; i++)
+		if (vm_flush_page(&p->vm, page_va(r, i)))
+			fault_stats_for(r->mode)->tlb_flushes++;
+	if (swap)
+		swap_provider(provider)->outstanding++;
+	return 0;
+}
+
+long request_wait(uint64_t handle)
+{
+	struct page_request *r = request_get(handle);
+
+	if (!r)
+		return 0;	/* already over: the caller looks at the PTE again */
+	return thread_block(&r->waiters, THREAD_BLOCKED_PAGER, handle, -1);
+}
+
+void request_wait_for_slot(void)
+{
+	thread_block(&slot_waiters, THREAD_BLOCKED_PAGER, 0, 10000000);
+}
+
+void request_check_overtime(void)
+{
+	uint64_t now = clock_ns();
+
+	for (int i = 0; i < REQUEST_MAX; i++) {
+		struct page_request *r = &reqs[i];
+		uint64_t age;
+
+		if (!r->used)
+			continue;
+		age = now - r->started_ns;
+		if (age > overtime_abort_ns) {
+			log_err("page request %#lx (%s of %d pages for pid %lu at %#lx) overran %lu ms:"
+				" failing it", (unsigned long)req_handle(r),
+				r->dir == REQUEST_IN ? "page-in" : "page-out", r->npages,
+				(unsigned long)r->pid, (unsigned long)r->va,
+				(unsigned long)(overtime_abort_ns / 1000000));
+			ipc_kernel_cancel(r->token);
+			finish(r, ERR_TIMEOUT, 0, NULL);
+		} else if (age > overtime_warn_ns && !r->warned) {
+			r->warned = true;
+			log_warn("page request %#lx for pid %lu at %#lx is %lu ms old",
+				 (unsigned long)req_handle(r), (unsigned long)r->pid,
+				 (unsigned long)r->va, (unsigned long)(age / 1000000));
+		}
+	}
+}
+
+int request_live_count(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < REQUEST_MAX; i++)
+		n += reqs[i].used;
+	return n;
+}
+
+bool request_view(int index, struct page_request *out)
+{
+	for (int i = 0; i < REQUEST_MAX; i++) {
+		if (!reqs[i].used || index-- > 0)
+			continue;
+		*out = reqs[i];
+		return true;
+	}
+	return false;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Page requests: one message to a swap provider or pager for a range of
+ * up to GRANT_MAX_PAGES pages of one region, in one of the three fill modes.
+ *
+ *   1. start: the pages' PTEs become INFLIGHT(request) (pte.h), so a second
+ *      thread faulting on them waits for this request instead of sending
+ *      another; frames are found (grant modes: zeroed pool for page-in,
+ *      the victims for page-out), a grant is made, the message sent.
+ *   2. wait: faulting threads sleep in "pager-io" on the request.
+ *   3. answer (or failure, provider death, overtime): the grant ends first,
+ *      so no user mapping of the frames is left outside the kernel; then
+ *      each page is re-validated (process alive, region id unchanged, PTE
+ *      still INFLIGHT(this request)) and committed, or its frame and slot
+ *      freed, exactly once.  Waiters wake with the result.
+ */
+#ifndef REQUEST_H
+#define REQUEST_H
+
+#include <ferry/abi.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../arch/arch.h"
+#include "../proc/thread.h"
+#include "fault_stats.h"
+
+#define REQUEST_MAX	64
+
+struct proc;
+struct vm_region;
+
+enum request_dir { REQUEST_IN, REQUEST_OUT };
+
+struct page_request {
+	uint32_t gen;
+	bool used;
+	enum request_dir dir;
+	enum fill_mode mode;
+	uint64_t pid;
+	struct proc *proc;
+	uint64_t region_id;
+	uint64_t va;
+	int npages;
+	paddr_t frames[GRANT_MAX_PAGES];
+	unsigned pte_flags[GRANT_MAX_PAGES];	/* page-out: to restore on failure */
+	bool swap;				/* else the region's pager */
+	unsigned provider;
+	uint64_t slot;				/* swap: slots slot .. slot+npages-1 */
+	uint64_t port, object, offset;
+	uint64_t token, grant;
+	struct wait_queue waiters;
+	long result;
+	uint64_t t_fault;			/* cycles at the fault */
+	struct fault_sample *sample;
+	uint64_t started_ns;
+	bool warned;
+};
+
+void request_init(void);
+/* Page-in of [va, va + n pages) of region r, the first page being the fault. */
+long request_page_in(struct proc *p, struct vm_region *r, uint64_t va, int n, uint64_t t_fault,
+		     uint64_t *handle);
+/* Page-out of n resident pages starting at va (a swap slot run already chosen, or pager). */
+long request_page_out(struct proc *p, struct vm_region *r, uint64_t va, int n, bool swap,
+		      unsigned provider, uint64_t slot, uint64_t *handle);
+struct page_request *request_get(uint64_t handle);
+/* Blocks the current thread until request `handle` ends; => its result. */
+long request_wait(uint64_t handle);
+/* Sleeps until a request slot frees up (or 10 ms pass). */
+void request_wait_for_slot(void);
+/* Fails requests past their overtime; logs the ones getting old. */
+void request_check_overtime(void);
+int request_live_count(void);
+bool request_view(int index, struct page_request *out);
+
+extern enum fill_mode fill_mode_current;
+extern int fault_cluster_pages;
+
+#endif

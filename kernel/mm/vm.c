@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: MIT
+#include "vm.h"
+
+#include <ferry/abi.h>
+#include <ferry/err.h>
+#include <string.h>
+
+#include "../grant/grant.h"
+#include "../panic.h"
+#include "heap.h"
+#include "pmm.h"
+#include "pte.h"
+#include "swap.h"
+#include "zeropool.h"
+
+#define DMA_LIMIT	(4UL << 30)
+
+static uint64_t next_region_id = 1;
+
+bool vm_range_ok(uint64_t addr, size_t len)
+{
+	return len > 0 && addr >= USER_MIN && addr + len > addr && addr + len <= USER_LIMIT;
+}
+
+static unsigned prot_to_vm(uint32_t prot)
+{
+	unsigned f = VM_USER | VM_READ;
+
+	if (prot & PROT_WRITE)
+		f |= VM_WRITE;
+	if (prot & PROT_EXEC)
+		f |= VM_EXEC;
+	return f;
+}
+
+int vm_space_init(struct vm_space *vs, bool pinned)
+{
+	vs->root = arch_pt_create();
+	vs->regions = NULL;
+	vs->resident_pages = 0;
+	vs->pinned = pinned;
+	return vs->root ? 0 : ERR_NOMEM;
+}
+
+struct vm_region *vm_find(struct vm_space *vs, uint64_t addr)
+{
+	for (struct vm_region *r = vs->regions; r && r->start <= addr; r = r->next)
+		if (addr < r->end)
+			return r;
+	return NULL;
+}
+
+struct vm_region *vm_find_id(struct vm_space *vs, uint64_t id)
+{
+	for (struct vm_region *r = vs->regions; r; r = r->next)
+		if (r->id == id)
+			return r;
+	return NULL;
+}
+
+bool vm_flush_page(struct vm_space *vs, uint64_t va)
+{
+	if (arch_current_root() != vs->root)
+		return false;	/* no PCIDs: switching CR3 flushed it already */
+	arch_tlb_flush_page(va);
+	return true;
+}
+
+static bool range_free(struct vm_space *vs, uint64_t start, uint64_t end)
+{
+	for (struct vm_region *r = vs->regions; r; r = r->next)
+		if (start < r->end && r->start < end)
+			return false;
+	return true;
+}
+
+/* First gap of `len` bytes at or above USER_MMAP_BASE. */
+static uint64_t find_gap(struct vm_space *vs, size_t len)
+{
+	uint64_t at = USER_MMAP_BASE;
+
+	for (struct vm_region *r = vs->regions; r; r = r->next) {
+		if (r->end <= at)
+			continue;
+		if (r->start >= at + len)
+			break;
+		at = r->end;
+	}
+	return at + len <= GRANT_WINDOW_BASE ? at : 0;
+}
+
+static void insert_region(struct vm_space *vs, struct vm_region *nr)
+{
+	struct vm_region **pp = &vs->regions;
+
+	while (*pp && (*pp)->start < nr->start)
+		pp = &(*pp)->next;
+	nr->next = *pp;
+	*pp = nr;
+}
+
+/*
+ * Forgets every page of [start, end): present frames are freed, swap slots
+ * released.  An in-flight page is only cleared: its request owns the frame
+ * and the slot, and frees them when it finds the PTE changed.
+ */
+static void release_pages(struct vm_space *vs, const struct vm_region *r)
+{
+	for (uint64_t va = r->start; va < r->end; va += PAGE_SIZE) {
+		pte_t *pte = arch_pt_leaf(vs->root, va, false);
+		uint64_t sw;
+
+		if (!pte || !*pte)
+			continue;
+		if (arch_pte_present(*pte)) {
+			paddr_t pa = arch_pte_frame(*pte);
+
+			*pte = 0;
+			vm_flush_page(vs, va);
+			if (!(r->flags & VMR_GRANT)) {
+				pmm_free(pa);
+				vs->resident_pages--;
+			}
+			continue;
+		}
+		sw = arch_pte_payload(*pte);
+		if (pte_is_swapped(sw))
+			swap_free_slot(pte_swap_provider(sw), pte_swap_slot(sw));
+		*pte = 0;
+	}
+}
+
+int vm_install(struct vm_space *vs, const struct vm_region *r, uint64_t va, paddr_t pa)
+{
+	pte_t *pte = arch_pt_leaf(vs->root, va, true);
+
+	if (!pte)
+		return ERR_NOMEM;
+	KASSERT(!arch_pte_present(*pte));
+	*pte = arch_pte_make(pa, prot_to_vm(r->prot));
+	vs->resident_pages++;
+	return 0;
+}
+
+static int populate(struct vm_space *vs, struct vm_region *r)
+{
+	for (uint64_t va = r->start; va < r->end; va += PAGE_SIZE) {
+		paddr_t pa = zeropool_take();
+
+		if (!pa)
+			return ERR_NOMEM;
+		if (vm_install(vs, r, va, pa)) {
+			pmm_free(pa);
+			return ERR_NOMEM;
+		}
+	}
+	return 0;
+}
+
+static struct vm_region *new_region(uint64_t start, size_t len, uint32_t prot, uint32_t flags)
+{
+	struct vm_region *r = kzalloc(sizeof(*r));
+
+	if (r)
+		*r = (struct vm_region){ .start = start, .end = start + len, .prot = prot,
+					 .flags = flags, .id = next_region_id++ };
+	return r;
+}
+
+static int check_new_range(struct vm_space *vs, uint64_t *addr, size_t *len, uint32_t prot)
+{
+	if (*len == 0 || *len > USER_LIMIT || (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)))
+		return ERR_INVAL;
+	if ((prot & PROT_WRITE) && (prot & PROT_EXEC))
+		return ERR_PERM;	/* W^X, as for program images */
+	*len = PAGE_ALIGN_UP(*len);
+	if (*addr == 0)
+		*addr = find_gap(vs, *len);
+	if (*addr == 0)
+		return ERR_NOMEM;
+	if ((*addr & ~PAGE_MASK) || !vm_range_ok(*addr, *len))
+		return ERR_INVAL;
+	if (!range_free(vs, *addr, *addr + *len))
+		return ERR_EXIST;
+	return 0;
+}
+
+int vm_map_anon(struct vm_space *vs, uint64_t addr, size_t len, uint32_t prot, uint32_t flags,
+		uint64_t *out)
+{
+	struct vm_region *r;
+	int err = check_new_range(vs, &addr, &len, prot);
+
+	if (err)
+		return err;
+	if (vs->pinned)
+		flags |= VMR_PINNED;
+	r = new_region(addr, len, prot, flags);
+	if (!r)
+		return ERR_NOMEM;
+	insert_region(vs, r);
+	/* Pinned memory must never fault; images and stacks are filled now anyway. */
+	if (flags & (VMR_PINNED | VMR_IMAGE | VMR_STACK)) {
+		err = populate(vs, r);
+		if (err) {
+			vm_unmap(vs, addr, len);
+			return err;
+		}
+	}
+	*out = addr;
+	return 0;
+}
+
+int vm_map_pager(struct vm_space *vs, uint64_t port, uint64_t object, size_t len, uint32_t prot,
+		 uint64_t *out)
+{
+	struct vm_region *r;
+	uint64_t addr = 0;
+	int err = check_new_range(vs, &addr, &len, prot);
+
+	if (err)
+		return err;
+	if (vs->pinned)
+		return ERR_PERM;	/* a pinned process must not depend on a pager */
+	r = new_region(addr, len, prot, VMR_PAGER);
+	if (!r)
+		return ERR_NOMEM;
+	r->pager_port = port;
+	r->pager_object = object;
+	insert_region(vs, r);
+	*out = addr;
+	return 0;
+}
+
+int vm_map_dma(struct vm_space *vs, size_t len, uint64_t *va_out, paddr_t *pa_out)
+{
+	size_t pages = PAGE_ALIGN_UP(len) >> PAGE_SHIFT;
+	struct vm_region *r;
+	uint64_t va;
+	paddr_t pa;
+
+	if (len == 0 || pages > 256)
+		return ERR_INVAL;
+	va = find_gap(vs, pages * PAGE_SIZE);
+	pa = pmm_alloc_contig(pages, FRAME_DMA, DMA_LIMIT);
+	if (!va || !pa || !(r = new_region(va, pages * PAGE_SIZE, PROT_READ | PROT_WRITE,
+					    VMR_DMA | VMR_PINNED))) {
+		if (pa)
+			pmm_free_contig(pa, pages);
+		return ERR_NOMEM;
+	}
+	memset(phys_to_virt(pa), 0, pages * PAGE_SIZE);
+	insert_region(vs, r);
+	for (size_t i = 0; i < pages; i++) {
+		if (vm_install(vs, r, va + i * PAGE_SIZE, pa + i * PAGE_SIZE)) {
+			vm_unmap(vs, va, pages * PAGE_SIZE);	/* frees what was mapped */
+			pmm_free_contig(pa + i * PAGE_SIZE, pages - i);
+			return ERR_NOMEM;
+		}
+	}
+	*va_out = va;
+	*pa_out = pa;
+	return 0;
+}
+
+int vm_grant_window(struct vm_space *vs)
+{
+	struct vm_region *r;
+
+	if (vm_find(vs, GRANT_WINDOW_BASE))
+		return 0;
+	r = new_region(GRANT_WINDOW_BASE, GRANT_WINDOW_SIZE, PROT_READ | PROT_WRITE,
+		       VMR_GRANT | VMR_PINNED);
+	if (!r)
+		return ERR_NOMEM;
+	insert_region(vs, r);
+	return 0;
+}
+
+int vm_unmap(struct vm_space *vs, uint64_t addr, size_t len)
+{
+	struct vm_region **pp = &vs->regions, *r;
+
+	while ((r = *pp) && r->start != addr)
+		pp = &r->next;
+	if (!r || r->end - r->start != PAGE_ALIGN_UP(len))
+		return ERR_INVAL;
+	*pp = r->next;
+	release_pages(vs, r);
+	kfree(r);
+	return 0;
+}
+
+int vm_pin(struct vm_space *vs, uint64_t addr, size_t len)
+{
+	uint64_t end = addr + len;
+
+	if (!vm_range_ok(addr, len))
+		return ERR_INVAL;
+	/* Check the whole range first, then commit: no half-pinned ranges. */
+	for (uint64_t a = PAGE_ALIGN_DOWN(addr); a < end; a += PAGE_SIZE) {
+		struct vm_region *r = vm_find(vs, a);
+		pte_t *pte;
+
+		if (!r || (r->flags & (VMR_PAGER | VMR_GRANT)))
+			return ERR_FAULT;
+		pte = arch_pt_leaf(vs->root, a, false);
+		if (!pte || !arch_pte_present(*pte))
+			return ERR_AGAIN;	/* touch it first: pinning does not page in */
+	}
+	for (struct vm_region *r = vs->regions; r; r = r->next)
+		if (r->start < end && addr < r->end)
+			r->flags |= VMR_PINNED;
+	return 0;
+}
+
+int vm_copy_in(struct vm_space *vs, uint64_t va, const void *src, size_t n)
+{
+	const uint8_t *s = src;
+
+	while (n) {
+		size_t chunk = PAGE_SIZE - (va & ~PAGE_MASK);
+		paddr_t pa;
+
+		if (chunk > n)
+			chunk = n;
+		if (!arch_pt_query(vs->root, PAGE_ALIGN_DOWN(va), &pa, NULL))
+			return ERR_FAULT;
+		memcpy((uint8_t *)phys_to_virt(pa) + (va & ~PAGE_MASK), s, chunk);
+		va += chunk;
+		s += chunk;
+		n -= chunk;
+	}
+	return 0;
+}
+
+int vm_user_frame(struct vm_space *vs, uint64_t va, bool write, paddr_t *pa)
+{
+	struct vm_region *r;
+	pte_t *pte;
+
+	if (!vm_range_ok(va, 1))
+		return ERR_FAULT;
+	r = vm_find(vs, va);
+	if (!r || (write && !(r->prot & PROT_WRITE)))
+		return ERR_FAULT;
+	pte = arch_pt_leaf(vs->root, va, false);
+	if (!pte || !arch_pte_present(*pte))
+		return (r->flags & VMR_GRANT) ? ERR_FAULT : ERR_AGAIN;
+	if (write && !(arch_pte_vm_flags(*pte) & VM_WRITE))
+		return ERR_FAULT;	/* e.g. a read-only page-out grant */
+	*pa = arch_pte_frame(*pte) + (va & ~PAGE_MASK);
+	return 0;
+}
+
+/* => vs is not the active address space (the caller switched away). */
+void vm_space_destroy(struct vm_space *vs)
+{
+	while (vs->regions)
+		vm_unmap(vs, vs->regions->start, vs->regions->end - vs->regions->start);
+	KASSERT(vs->resident_pages == 0);
+	arch_pt_destroy(vs->root);
+	vs->root = 0;
+}

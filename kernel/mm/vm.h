@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Address spaces.  A vm_space is a page-table root plus a sorted list of
+ * regions; every user mapping belongs to exactly one region, which says
+ * where its pages come from:
+ *
+ *   anonymous     demand-zero on first touch; evicted pages go to swap
+ *   pager-backed  pages come from a pager port (object id, byte offset =
+ *                 address - region start); clean ones are dropped under
+ *                 pressure and asked for again, dirty ones written back
+ *   DMA           physically contiguous, pinned, below 4 GiB
+ *   grant window  where kernel/grant maps lent frames; never faulted in
+ *
+ * A region (or the whole space, for drivers and pagers: `pinned`) can be
+ * pinned: its pages are present from the start and never paged out, since
+ * whatever the fault path depends on must not fault itself.
+ *
+ * Every region has an id that is never reused, so a page request that
+ * waited can tell "the same region" from "unmapped and mapped again".
+ */
+#ifndef VM_H
+#define VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../arch/arch.h"
+
+#define USER_MIN	0x10000UL		/* page 0..15 never mapped: NULL traps */
+#define USER_LIMIT	(USER_TOP - PAGE_SIZE)	/* sysret needs a canonical next rip */
+#define USER_STACK_TOP	(USER_LIMIT - PAGE_SIZE)	/* one guard page above */
+#define USER_STACK_SIZE	(64UL * 1024)
+#define USER_MMAP_BASE	0x100000000000UL
+
+#define VMR_PINNED	0x01
+#define VMR_DMA		0x02	/* physically contiguous; frames are FRAME_DMA */
+#define VMR_STACK	0x04
+#define VMR_IMAGE	0x08
+#define VMR_PAGER	0x10	/* pages come from pager_port */
+#define VMR_GRANT	0x20	/* the grant window */
+
+struct vm_region {
+	uint64_t start, end;	/* page aligned, end exclusive */
+	uint32_t prot;		/* PROT_* */
+	uint32_t flags;		/* VMR_* */
+	uint64_t id;
+	uint64_t pager_port, pager_object;
+	struct vm_region *next;
+};
+
+struct vm_space {
+	paddr_t root;
+	struct vm_region *regions;	/* sorted by start, never overlapping */
+	uint64_t resident_pages;
+	bool pinned;			/* every region pinned: drivers, pagers */
+};
+
+int vm_space_init(struct vm_space *vs, bool pinned);
+void vm_space_destroy(struct vm_space *vs);
+/*
+ * Maps anonymous memory (zero-filled: on first touch, or at once if
+ * pinned).  addr 0 lets the kernel choose; otherwise [addr, addr+len)
+ * must be free, page aligned and inside the user range.
+ * => 0 with *out set, ERR_INVAL, ERR_NOMEM, ERR_PERM or ERR_EXIST.
+ */
+int vm_map_anon(struct vm_space *vs, uint64_t addr, size_t len, uint32_t prot, uint32_t flags,
+		uint64_t *out);
+int vm_map_pager(struct vm_space *vs, uint64_t port, uint64_t object, size_t len, uint32_t prot,
+		 uint64_t *out);
+/* Physically contiguous, pinned, below 4 GiB, for device DMA. */
+int vm_map_dma(struct vm_space *vs, size_t len, uint64_t *va, paddr_t *pa);
+/* Removes whole regions only: [addr, addr+len) must be exactly one region. */
+int vm_unmap(struct vm_space *vs, uint64_t addr, size_t len);
+int vm_pin(struct vm_space *vs, uint64_t addr, size_t len);
+struct vm_region *vm_find(struct vm_space *vs, uint64_t addr);
+struct vm_region *vm_find_id(struct vm_space *vs, uint64_t id);
+/* The grant window region, created on first use. */
+int vm_grant_window(struct vm_space *vs);
+/* Writes into mapped pages whatever their protection (loading images). */
+int vm_copy_in(struct vm_space *vs, uint64_t va, const void *src, size_t n);
+/*
+ * The frame behind a user address, if present with the needed access.
+ * => 0, ERR_FAULT (no such mapping or access), ERR_AGAIN (valid but not
+ * resident: vm_fault_in() brings it).
+ */
+int vm_user_frame(struct vm_space *vs, uint64_t va, bool write, paddr_t *pa);
+/* Whether [addr, addr+len) is a sane user range (no wrap, inside USER_MIN..USER_LIMIT). */
+bool vm_range_ok(uint64_t addr, size_t len);
+/* Invalidates va's TLB entry if vs is the live address space; => whether it did. */
+bool vm_flush_page(struct vm_space *vs, uint64_t va);
+/* Maps a frame at va in a region (the fault path, demand zero). */
+int vm_install(struct vm_space *vs, const struct vm_region *r, uint64_t va, paddr_t pa);
+
+#endif

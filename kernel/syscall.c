@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: MIT
+/*
+ * One handler per entry of FERRY_SYSCALLS, each a thin decoder: it names
+ * the arguments, checks rights, and calls the subsystem that validates and
+ * acts.  The table below is generated from the same list, so a syscall
+ * without a handler does not compile.
+ */
+#include "syscall.h"
+
+#include <ferry/abi.h>
+#include <ferry/err.h>
+#include <ferry/syscalls.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "bootinfo.h"
+#include "clock.h"
+#include "console.h"
+#include "grant/grant.h"
+#include "ipc/port.h"
+#include "mm/fault_stats.h"
+#include "mm/pageout.h"
+#include "mm/pte.h"
+#include "mm/request.h"
+#include "mm/swap.h"
+#include "irq.h"
+#include "log.h"
+#include "mm/heap.h"
+#include "mm/pmm.h"
+#include "proc/proc.h"
+#include "uaccess.h"
+
+#define QEMU_EXIT_PASS	0x10
+#define QEMU_EXIT_FAIL	0x11
+
+typedef long (*syscall_fn)(struct proc *p, const uint64_t *a);
+
+static long sys_null(struct proc *p, const uint64_t *a)
+{
+	(void)p;
+	(void)a;
+	return 0;
+}
+
+static long sys_exit(struct proc *p, const uint64_t *a)
+{
+	proc_kill(p, (long)a[0]);
+	thread_exit();
+}
+
+static long sys_spawn(struct proc *p, const uint64_t *a)
+{
+	char name[BOOT_NAME_MAX], args[SPAWN_ARGS_MAX];
+	int err;
+
+	if (!proc_has_right(p, RIGHT_SPAWN))
+		return ERR_PERM;
+	err = copy_string_from_user(p, name, a[0], sizeof(name));
+	if (err)
+		return err == ERR_RANGE ? ERR_NOENT : err;
+	args[0] = '\0';
+	if (a[1]) {
+		err = copy_string_from_user(p, args, a[1], sizeof(args));
+		if (err)
+			return err == ERR_RANGE ? ERR_INVAL : err;
+	}
+	return proc_spawn(name, args, p->pid);
+}
+
+static long sys_wait(struct proc *p, const uint64_t *a)
+{
+	long status = 0, pid;
+
+	if (a[1] && user_range_check(p, a[1], sizeof(long), 1))
+		return ERR_FAULT;
+	pid = proc_wait(p, a[0], &status, (int64_t)a[2]);
+	if (pid > 0 && a[1] && copy_to_user(p, a[1], &status, sizeof(status)))
+		return ERR_FAULT;
+	return pid;
+}
+
+static long sys_kill(struct proc *p, const uint64_t *a)
+{
+	struct proc *target = proc_lookup(a[0]);
+
+	if (!target)
+		return ERR_NOENT;
+	if (target != p && target->parent != p->pid && !proc_has_right(p, RIGHT_KILL))
+		return ERR_PERM;
+	proc_kill(target, PROC_STATUS_KILLED);
+	return 0;
+}
+
+static long sys_getpid(struct proc *p, const uint64_t *a)
+{
+	(void)a;
+	return (long)p->pid;
+}
+
+static long sys_proc_info(struct proc *p, const uint64_t *a)
+{
+	struct proc_info info;
+	int err;
+
+	if (user_range_check(p, a[1], sizeof(info), 1))
+		return ERR_FAULT;
+	err = proc_info((long)a[0], &info);
+	if (err)
+		return err;
+	return copy_to_user(p, a[1], &info, sizeof(info));
+}
+
+static long sys_thread_create(struct proc *p, const uint64_t *a)
+{
+	struct thread *t;
+
+	if (!vm_range_ok(a[0], 1) || (a[1] & 15) || !vm_range_ok(a[1] - 8, 8))
+		return ERR_INVAL;
+	if (p->nthreads >= PROC_THREADS_MAX)
+		return ERR_NOMEM;
+	t = thread_create_user(p, a[0], a[1], a[2], 0, p->config->priority);
+	return t ? (long)t->tid : ERR_NOMEM;
+}
+
+static long sys_thread_exit(struct proc *p, const uint64_t *a)
+{
+	(void)p;
+	(void)a;
+	thread_exit();
+}
+
+static long sys_yield(struct proc *p, const uint64_t *a)
+{
+	(void)p;
+	(void)a;
+	sched_yield();
+	return 0;
+}
+
+static long sys_sleep(struct proc *p, const uint64_t *a)
+{
+	long err;
+
+	(void)p;
+	if ((int64_t)a[0] < 0)
+		return ERR_INVAL;
+	err = thread_block(NULL, THREAD_BLOCKED_SLEEP, 0, (int64_t)a[0]);
+	return err == ERR_TIMEOUT ? 0 : err;
+}
+
+static long sys_clock_ns(struct proc *p, const uint64_t *a)
+{
+	(void)p;
+	(void)a;
+	return (long)clock_ns();
+}
+
+static long sys_console_write(struct proc *p, const uint64_t *a)
+{
+	return console_user_write(p, a[0], (long)a[1]);
+}
+
+static long sys_console_read(struct proc *p, const uint64_t *a)
+{
+	return console_user_read(p, a[0], (long)a[1]);
+}
+
+static long sys_mem_map(struct proc *p, const uint64_t *a)
+{
+	uint64_t addr;
+	int err = vm_map_anon(&p->vm, a[0], a[1], (uint32_t)a[2], 0, &addr);
+
+	return err ? err : (long)addr;
+}
+
+static long sys_mem_unmap(struct proc *p, const uint64_t *a)
+{
+	struct vm_region *r = vm_find(&p->vm, a[0]);
+
+	if (r && (r->flags & (VMR_IMAGE | VMR_STACK)))
+		return ERR_PERM;
+	return vm_unmap(&p->vm, a[0], a[1]);
+}
+
+static long sys_mem_pin(struct proc *p, const uint64_t *a)
+{
+	if (!proc_has_right(p, RIGHT_PIN))
+		return ERR_PERM;
+	return vm_pin(&p->vm, a[0], a[1]);
+}
+
+static long sys_dma_alloc(struct proc *p, const uint64_t *a)
+{
+	uint64_t va;
+	paddr_t pa;
+	int err;
+
+	if (!proc_has_right(p, RIGHT_DMA))
+		return ERR_PERM;
+	if (user_range_check(p, a[1], sizeof(uint64_t), 1))
+		return ERR_FAULT;
+	err = vm_map_dma(&p->vm, a[0], &va, &pa);
+	if (err)
+		return err;
+	copy_to_user(p, a[1], &pa, sizeof(pa));
+	return (long)va;
+}
+
+static long sys_port_create(struct proc *p, const uint64_t *a)
+{
+	return port_create(p, (long)a[0]);
+}
+
+static long sys_port_destroy(struct proc *p, const uint64_t *a)
+{
+	return port_destroy(p, a[0]);
+}
+
+static long sys_port_publish(struct proc *p, const uint64_t *a)
+{
+	char name[PORT_NAME_MAX];
+	int err = copy_string_from_user(p, name, a[0], sizeof(name));
+
+	return err ? (err == ERR_RANGE ? ERR_INVAL : err) : port_publish(p, name, a[1]);
+}
+
+static long sys_port_lookup(struct proc *p, const uint64_t *a)
+{
+	char name[PORT_NAME_MAX];
+	int err = copy_string_from_user(p, name, a[0], sizeof(name));
+
+	return err ? (err == ERR_RANGE ? ERR_NOENT : err) : port_lookup(name);
+}
+
+static long sys_send(struct proc *p, const uint64_t *a)
+{
+	return ipc_send(p, a[0], a[1]);
+}
+
+static long sys_recv(struct proc *p, const uint64_t *a)
+{
+	return ipc_recv(p, a[0], a[1], (int64_t)a[2]);
+}
+
+static long sys_call(struct proc *p, const uint64_t *a)
+{
+	return ipc_call(p, a[0], a[1], a[2], (int64_t)a[3]);
+}
+
+static long sys_reply(struct proc *p, const uint64_t *a)
+{
+	return ipc_reply(p, a[0], a[1]);
+}
+
+static long sys_irq_attach(struct proc *p, const uint64_t *a)
+{
+	return irq_attach(p, (long)a[0], a[1]);
+}
+
+static long sys_irq_ack(struct proc *p, const uint64_t *a)
+{
+	return irq_ack(p, (long)a[0]);
+}
+
+static long sys_pci_read(struct proc *p, const uint64_t *a)
+{
+	uint32_t v;
+
+	if (!proc_has_right(p, RIGHT_PCI))
+		return ERR_PERM;
+	if (arch_pci_read((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], &v) || a[0] > 0xFFFF)
+		return ERR_INVAL;
+	return (long)v;
+}
+
+static long sys_pci_write(struct proc *p, const uint64_t *a)
+{
+	if (!proc_has_right(p, RIGHT_PCI))
+		return ERR_PERM;
+	if (a[0] > 0xFFFF || arch_pci_write((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2],
+					    (uint32_t)a[3]))
+		return ERR_INVAL;
+	return 0;
+}
+
+static long sys_stats(struct proc *p, const uint64_t *a)
+{
+	struct sys_stats st;
+	struct pmm_stats ps;
+
+	memset(&st, 0, sizeof(st));
+	pmm_get_stats(&ps);
+	st.frames_total = ps.total;
+	st.frames_free = ps.count[FRAME_FREE] + ps.count[FRAME_HEAP];
+	st.ports_live = port_count();
+	st.procs_live = proc_count();
+	st.threads_live = thread_count();
+	st.heap_bytes = heap_bytes_in_use();
+	st.syscalls = this_cpu()->syscalls;
+	st.context_switches = this_cpu()->context_switches;
+	st.cycles_per_sec = arch_cycles_per_sec();
+	return copy_to_user(p, a[0], &st, sizeof(st));
+}
+
+static long sys_shutdown(struct proc *p, const uint64_t *a)
+{
+	if (!proc_has_right(p, RIGHT_SHUTDOWN))
+		return ERR_PERM;
+	log_info("shutdown requested by %s (code %ld)", p->name, (long)a[0]);
+	arch_qemu_exit(a[0] == 0 ? QEMU_EXIT_PASS : QEMU_EXIT_FAIL);
+}
+
+static long sys_swap_register(struct proc *p, const uint64_t *a)
+{
+	return swap_register(p, a[0], a[1]);
+}
+
+static long sys_mem_map_pager(struct proc *p, const uint64_t *a)
+{
+	uint64_t addr;
+	int err;
+
+	if (!port_owner(a[0]))
+		return ERR_BADHANDLE;
+	err = vm_map_pager(&p->vm, a[0], a[1], a[2], (uint32_t)a[3], &addr);
+	return err ? err : (long)addr;
+}
+
+static long sys_grant_info(struct proc *p, const uint64_t *a)
+{
+	struct grant_info info;
+	long err;
+
+	if (user_range_check(p, a[1], sizeof(info), 1))
+		return ERR_FAULT;
+	err = grant_info_for(p, a[0], &info);
+	return err ? err : copy_to_user(p, a[1], &info, sizeof(info));
+}
+
+static long sys_grant_forward(struct proc *p, const uint64_t *a)
+{
+	return grant_forward(p, a[0], a[1]);
+}
+
+static long page_state(struct proc *p, uint64_t va)
+{
+	struct vm_region *r = vm_find(&p->vm, va);
+	pte_t *pte;
+	uint64_t sw;
+
+	if (!r)
+		return ERR_FAULT;
+	pte = arch_pt_leaf(p->vm.root, va, false);
+	if (!pte || !*pte)
+		return (r->flags & VMR_PAGER) ? PAGE_WITH_PAGER : PAGE_ABSENT;
+	if (arch_pte_present(*pte))
+		return PAGE_RESIDENT;
+	sw = arch_pte_payload(*pte);
+	if (pte_is_inflight(sw))
+		return PAGE_INFLIGHT;
+	return pte_is_swapped(sw) ? PAGE_SWAPPED : PAGE_WITH_PAGER;
+}
+
+static long sys_vm_ctl(struct proc *p, const uint64_t *a)
+{
+	struct fault_stats st[FILL_NMODES];
+
+	switch (a[0]) {
+	case VM_CTL_FAULTPATH_GET:
+		return fill_mode_current;
+	case VM_CTL_FAULTPATH_SET:
+		if (!proc_has_right(p, RIGHT_KILL))
+			return ERR_PERM;
+		if (a[1] >= FILL_NMODES)
+			return ERR_INVAL;
+		fill_mode_current = (enum fill_mode)a[1];
+		log_info("fault path switched to %s by %s", fill_mode_name(fill_mode_current),
+			 p->name);
+		return 0;
+	case VM_CTL_CLUSTER:
+		if (!proc_has_right(p, RIGHT_KILL))
+			return ERR_PERM;
+		if (a[1] < 1 || a[1] > GRANT_MAX_PAGES)
+			return ERR_INVAL;
+		fault_cluster_pages = (int)a[1];
+		return 0;
+	case VM_CTL_PAGE_STATE:
+		return page_state(p, a[1]);
+	case VM_CTL_EVICT:
+		return pageout_evict_range(p, (uint64_t)a[2], a[1]);
+	case VM_CTL_STATS:
+		for (int m = 0; m < FILL_NMODES; m++)
+			st[m] = *fault_stats_for((enum fill_mode)m);
+		return copy_to_user(p, a[2], st, sizeof(st));
+	default:
+		return ERR_INVAL;
+	}
+}
+
+static const struct {
+	syscall_fn fn;
+	const char *name;
+} syscall_table[SYS_COUNT] = {
+#define FERRY_SYSCALL_ENTRY(num, name, nargs, params, args) [num] = { sys_##name, #name },
+	FERRY_SYSCALLS(FERRY_SYSCALL_ENTRY)
+#undef FERRY_SYSCALL_ENTRY
+};
+
+const char *syscall_name(uint64_t num)
+{
+	return num < SYS_COUNT && syscall_table[num].name ? syscall_table[num].name : "?";
+}
+
+long syscall_dispatch(uint64_t num, const uint64_t args[6])
+{
+	struct proc *p = proc_current();
+
+	this_cpu()->syscalls++;
+	if (num >= SYS_COUNT || !syscall_table[num].fn)
+		return ERR_NOSYS;
+	return syscall_table[num].fn(p, args);
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Types shared by the kernel and user programs across system calls.
+ * Every struct here is copied with checked accessors; sizes are fixed and
+ * asserted so the ABI cannot drift silently.
+ */
+#ifndef FERRY_ABI_H
+#define FERRY_ABI_H
+
+#include <stdint.h>
+
+#define PROC_NAME_MAX	16
+#define SPAWN_ARGS_MAX	256	/* bytes of argument string, NUL included */
+#define PORT_NAME_MAX	32
+#define CONSOLE_IO_MAX	4096	/* longest console_write/read in one call */
+#define PORT_QUEUE_MAX	256
+
+/* sys_wait status of a process the kernel ended (otherwise its exit code) */
+#define PROC_STATUS_FAULT	(-256)	/* a CPU exception in user mode */
+#define PROC_STATUS_KILLED	(-257)	/* sys_kill */
+
+/* mem_map protection */
+#define PROT_READ	0x1
+#define PROT_WRITE	0x2
+#define PROT_EXEC	0x4
+
+/* Thread states, as shown by ps and the debug console. */
+#define FERRY_THREAD_STATES(X)                                     \
+	X(THREAD_RUNNING, "running")                                \
+	X(THREAD_READY, "ready")                                    \
+	X(THREAD_BLOCKED_RECV, "recv")		/* waiting for a message */ \
+	X(THREAD_BLOCKED_CALL, "call")		/* waiting for a reply */  \
+	X(THREAD_BLOCKED_PAGER, "pager-io")	/* waiting for pager/disk I/O */ \
+	X(THREAD_BLOCKED_WAIT, "wait")		/* waiting for a child */  \
+	X(THREAD_BLOCKED_SLEEP, "sleep")                            \
+	X(THREAD_BLOCKED_CONSOLE, "console")	/* waiting for input */ \
+	X(THREAD_DEAD, "dead")
+
+enum thread_state {
+#define FERRY_STATE_ENUM(name, text) name,
+	FERRY_THREAD_STATES(FERRY_STATE_ENUM)
+#undef FERRY_STATE_ENUM
+	THREAD_NSTATES
+};
+
+/* One process, as sys_proc_info reports it (state of its first live thread). */
+struct proc_info {
+	int64_t pid;		/* handle: index + generation */
+	int64_t parent;
+	char name[PROC_NAME_MAX];
+	uint32_t state;		/* enum thread_state */
+	uint32_t priority;
+	uint32_t nthreads;
+	uint32_t pad;
+	uint64_t wait_object;	/* port, pid or request the thread waits on */
+	uint64_t resident_pages;
+	uint64_t cpu_ns;
+};
+
+_Static_assert(sizeof(struct proc_info) == 72, "struct proc_info ABI");
+
+/* System-wide counters, for leak checks and tests. */
+struct sys_stats {
+	uint64_t frames_total, frames_free;
+	uint64_t ports_live, procs_live, threads_live;
+	uint64_t heap_bytes;
+	uint64_t syscalls, context_switches;
+	uint64_t cycles_per_sec;
+	uint64_t reserved[7];
+};
+
+_Static_assert(sizeof(struct sys_stats) == 128, "struct sys_stats ABI");
+
+/* --- paging --- */
+
+/* How a page that must come from a pager is filled (faultpath=, VM_CTL_FAULTPATH). */
+#define FERRY_FILL_MODES(X)                                           \
+	X(FILL_COPY, "copy")	/* pager sends the bytes; kernel copies */ \
+	X(FILL_GRANT_MAP, "grant")	/* frame lent, mapped in a window */ \
+	X(FILL_GRANT_DMA, "dma")	/* frame lent by physical address only */
+
+enum fill_mode {
+#define FERRY_FILL_ENUM(name, text) name,
+	FERRY_FILL_MODES(FERRY_FILL_ENUM)
+#undef FERRY_FILL_ENUM
+	FILL_NMODES
+};
+
+#define GRANT_MAX_PAGES	32	/* largest cluster one request or grant covers */
+
+/* sys_grant_info: what the current holder may do with a grant. */
+struct grant_info {
+	uint32_t mode;		/* FILL_GRANT_MAP or FILL_GRANT_DMA */
+	uint32_t npages;
+	uint32_t writable;	/* page-in: fill it; page-out: read only */
+	uint32_t pad;
+	uint64_t window;	/* FILL_GRANT_MAP: where the pages are mapped for you */
+	uint64_t phys[GRANT_MAX_PAGES];	/* frame addresses, for device DMA */
+};
+
+_Static_assert(sizeof(struct grant_info) == 24 + 8 * GRANT_MAX_PAGES, "struct grant_info ABI");
+
+/* sys_vm_ctl operations */
+#define VM_CTL_FAULTPATH_GET	1	/* => enum fill_mode */
+#define VM_CTL_FAULTPATH_SET	2	/* arg = enum fill_mode; needs the kill right */
+#define VM_CTL_PAGE_STATE	3	/* arg = address => enum page_state */
+#define VM_CTL_EVICT		4	/* ptr = address, arg = length: page out now, wait */
+#define VM_CTL_STATS		5	/* ptr = struct fault_stats[FILL_NMODES] */
+#define VM_CTL_CLUSTER		6	/* arg = pages per page-in request (1..32) */
+
+enum page_state { PAGE_ABSENT, PAGE_RESIDENT, PAGE_SWAPPED, PAGE_INFLIGHT, PAGE_WITH_PAGER };
+
+/* Phases of one fault that went to a pager, in TSC cycles from the fault. */
+#define FERRY_FAULT_PHASES(X)                                   \
+	X(PHASE_SENT, "sent")		/* request queued to the pager */ \
+	X(PHASE_RECEIVED, "received")	/* pager took it from its port */ \
+	X(PHASE_REPLIED, "replied")	/* pager's answer entered the kernel */ \
+	X(PHASE_TAKEN_BACK, "taken-back")	/* grant ended, window unmapped */ \
+	X(PHASE_MAPPED, "mapped")	/* frame mapped at the fault */ \
+	X(PHASE_RESUMED, "resumed")	/* faulting thread running again */
+
+enum fault_phase {
+#define FERRY_PHASE_ENUM(name, text) name,
+	FERRY_FAULT_PHASES(FERRY_PHASE_ENUM)
+#undef FERRY_PHASE_ENUM
+	NPHASES
+};
+
+struct fault_stats {
+	uint64_t faults;		/* page-in requests sent */
+	uint64_t pages_in, pages_out;
+	uint64_t bytes_copied;
+	uint64_t tlb_flushes;
+	uint64_t grants_created, grants_forwarded, grants_completed;
+	uint64_t grants_failed, grants_revoked, grants_overtime;
+	uint64_t failures;		/* requests that ended in error */
+	uint64_t phase_cycles[NPHASES];	/* sums over all faults */
+	uint64_t reserved[4];
+};
+
+#endif

@@ -1,0 +1,64 @@
+# user/: the programs shipped as boot modules.  Program NAME is every .c
+# file in user/NAME/ linked with the user library: lib/'s pure files and
+# lib/user/, compiled with user flags into $(BUILD)/user/lib/.
+# init first: the boot modules keep this order.
+USER_PROGS := init sh utest bench
+
+USER_CFLAGS  := $(FREESTANDING) -fno-pic
+USER_LDFLAGS := -static -nostdlib -z max-page-size=4096 -z separate-loadable-segments \
+	-z noexecstack --image-base=0x400000 -e _start
+USER_LIB_OBJS := $(patsubst lib/%.c,$(BUILD)/user/lib/%.o,$(LIB_PURE) $(wildcard lib/user/*.c)) \
+	$(BUILD)/user/lib/user/crt0.o
+USER_ELFS := $(foreach p,$(USER_PROGS),$(BUILD)/user/$(p).elf)
+
+# Malformed copies of utest.elf, each broken in one way, which utest's
+# malformed_elf case asks the kernel to spawn.  Module name = file name.
+BAD_ELFS := bad_magic bad_class bad_machine truncated phdr_out_of_bounds kernel_address \
+	entry_outside overlapping filesz_gt_memsz writable_exec
+BAD_ELF_FILES := $(addprefix $(BUILD)/bad/,$(BAD_ELFS))
+
+# FILE:ARGS pairs, in boot order (the symbols module goes in front of
+# them): the boot configuration, the programs, then the bad ELFs.
+USER_MODULES := iso/ferry.conf:config \
+	$(foreach p,$(USER_PROGS),$(BUILD)/user/$(p).elf:$(p)) \
+	$(foreach b,$(BAD_ELFS),$(BUILD)/bad/$(b):$(b))
+USER_MODULE_FILES := iso/ferry.conf $(USER_ELFS) $(BAD_ELF_FILES)
+
+all: $(BUILD)/modules.txt
+
+$(BUILD)/user/lib/%.o: lib/%.c | deps
+	$(call say,CC,'$< [user]')
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -MJ $@.json -c $< -o $@
+
+$(BUILD)/user/lib/%.o: lib/%.S | deps
+	$(call say,AS,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -MJ $@.json -c $< -o $@
+
+$(BUILD)/user/%.o: user/%.c | deps
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -MJ $@.json -c $< -o $@
+
+define USER_PROG_RULE
+$(BUILD)/user/$(1).elf: $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard user/$(1)/*.c))) $(USER_LIB_OBJS)
+	$$(call say,LD,$$@)
+	$$(Q)$$(LD) $$(USER_LDFLAGS) -o $$@ $$^
+endef
+$(foreach p,$(USER_PROGS),$(eval $(call USER_PROG_RULE,$(p))))
+
+$(BAD_ELF_FILES) &: $(BUILD)/user/utest.elf tools/mkbadelf.py
+	$(call say,BADELF,$(BUILD)/bad/)
+	@mkdir -p $(BUILD)/bad
+	$(Q)$(PYTHON) tools/mkbadelf.py $< $(BUILD)/bad
+
+# The module list for tests/ferry.py, "FILE ARGS" per line.  Rewritten
+# only when it changes, so it never looks newer than it is.
+$(BUILD)/modules.txt: FORCE
+	@mkdir -p $(@D)
+	$(Q)printf '%s\n' $(foreach m,$(USER_MODULES),'$(subst :, ,$(m))') > $@.tmp
+	$(Q)cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+
+.PHONY: FORCE
+FORCE:

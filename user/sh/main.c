@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sh: the serial shell.  Each line is split into words; a first word found
+ * in `commands` runs built in, any other word names a boot module that is
+ * spawned with the line as its arguments and waited for.  New built-ins
+ * are one handler and one table entry.
+ */
+#include <ferry/sys.h>
+#include <proc.h>
+#include <readline.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SH_PROMPT	"ferry> "
+#define PS_MAX		64
+
+struct sh_cmd {
+	const char *name;
+	const char *usage;	/* name and arguments, for help */
+	const char *help;	/* one line */
+	void (*run)(int argc, char **argv);
+};
+
+static const struct sh_cmd commands[];
+
+static void cmd_help(int argc, char **argv)
+{
+	const struct sh_cmd *c;
+
+	(void)argc;
+	(void)argv;
+	for (c = commands; c->name; c++)
+		printf("  %-10s %s\n", c->usage, c->help);
+	printf("  %-10s %s\n", "PROGRAM", "run a boot module, e.g. utest or bench");
+}
+
+static void cmd_echo(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		printf("%s%s", argv[i], i + 1 < argc ? " " : "");
+	printf("\n");
+}
+
+static int num_width(int64_t v)
+{
+	char buf[24];
+
+	return snprintf(buf, sizeof(buf), "%lld", (long long)v);
+}
+
+/* What a blocked process waits for, in words; "-" when it is not blocked. */
+static const char *waits_on(const struct proc_info *p, char *buf, size_t size)
+{
+	unsigned long obj = p->wait_object;
+
+	switch (p->state) {
+	case THREAD_BLOCKED_RECV:
+		snprintf(buf, size, "port %lu", obj);
+		return buf;
+	case THREAD_BLOCKED_CALL:
+		snprintf(buf, size, "reply %lu", obj);
+		return buf;
+	case THREAD_BLOCKED_PAGER:
+		snprintf(buf, size, "page-in %#lx", obj);
+		return buf;
+	case THREAD_BLOCKED_WAIT:
+		if (obj == 0)
+			return "any child";
+		snprintf(buf, size, "pid %lu", obj);
+		return buf;
+	case THREAD_BLOCKED_CONSOLE:
+		return "console";
+	case THREAD_BLOCKED_SLEEP:
+		return "timer";
+	default:
+		return "-";
+	}
+}
+
+/* The pid columns are as wide as the widest pid: handles can be large. */
+static void cmd_ps(int argc, char **argv)
+{
+	static struct proc_info rows[PS_MAX];
+	int n = 0, i, pid_w = 3, ppid_w = 4;
+	long ret = 0;
+	char wait[32];
+
+	(void)argc;
+	(void)argv;
+	while (n < PS_MAX && (ret = sys_proc_info(n, &rows[n])) == 0)
+		n++;
+	if (ret < 0 && ret != ERR_NOENT)
+		printf("sh: ps: %s\n", err_str(ret));
+	for (i = 0; i < n; i++) {
+		if (num_width(rows[i].pid) > pid_w)
+			pid_w = num_width(rows[i].pid);
+		if (num_width(rows[i].parent) > ppid_w)
+			ppid_w = num_width(rows[i].parent);
+	}
+	printf("%*s %*s %-15s %-8s %4s %7s %s\n", pid_w, "PID", ppid_w, "PPID", "NAME",
+	       "STATE", "PRIO", "THREADS", "WAITS-ON");
+	for (i = 0; i < n; i++) {
+		const struct proc_info *p = &rows[i];
+
+		printf("%*lld %*lld %-15.*s %-8s %4u %7u %s\n", pid_w, (long long)p->pid,
+		       ppid_w, (long long)p->parent, PROC_NAME_MAX, p->name,
+		       proc_state_str(p->state), p->priority, p->nthreads,
+		       waits_on(p, wait, sizeof(wait)));
+	}
+}
+
+static void cmd_kill(int argc, char **argv)
+{
+	uint64_t pid;
+	long ret;
+
+	if (argc != 2 || str_to_u64(argv[1], 0, &pid, NULL) < 0) {
+		printf("usage: kill PID\n");
+		return;
+	}
+	ret = sys_kill((long)pid);
+	if (ret < 0)
+		printf("sh: kill %s: %s\n", argv[1], err_str(ret));
+}
+
+static void cmd_mem(int argc, char **argv)
+{
+	struct sys_stats st;
+	long ret;
+
+	(void)argc;
+	(void)argv;
+	ret = sys_stats(&st);
+	if (ret < 0) {
+		printf("sh: mem: %s\n", err_str(ret));
+		return;
+	}
+	printf("frames: %llu free of %llu (%llu KiB free)\n",
+	       (unsigned long long)st.frames_free, (unsigned long long)st.frames_total,
+	       (unsigned long long)st.frames_free * 4);
+	printf("live: %llu processes, %llu threads, %llu ports\n",
+	       (unsigned long long)st.procs_live, (unsigned long long)st.threads_live,
+	       (unsigned long long)st.ports_live);
+	printf("kernel heap: %llu bytes; %llu syscalls, %llu context switches\n",
+	       (unsigned long long)st.heap_bytes, (unsigned long long)st.syscalls,
+	       (unsigned long long)st.context_switches);
+}
+
+static void cmd_exit(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	exit(0);
+}
+
+static void cmd_poweroff(int argc, char **argv)
+{
+	long ret;
+
+	(void)argc;
+	(void)argv;
+	stdout_flush();
+	ret = sys_shutdown(0);
+	printf("sh: poweroff: %s\n", err_str(ret));
+}
+
+static const struct sh_cmd commands[] = {
+	{ .name = "help", .usage = "help", .help = "list the commands", .run = cmd_help },
+	{ .name = "echo", .usage = "echo ARGS", .help = "print the arguments", .run = cmd_echo },
+	{ .name = "ps", .usage = "ps", .help = "list processes", .run = cmd_ps },
+	{ .name = "kill", .usage = "kill PID", .help = "end a process", .run = cmd_kill },
+	{ .name = "mem", .usage = "mem", .help = "memory and kernel counters", .run = cmd_mem },
+	{ .name = "exit", .usage = "exit", .help = "leave the shell (init starts a new one)",
+	  .run = cmd_exit },
+	{ .name = "poweroff", .usage = "poweroff", .help = "shut the machine down",
+	  .run = cmd_poweroff },
+	{ .name = NULL },
+};
+
+/* line: the whole command line, passed on as the program's arguments. */
+static void run_program(const char *name, const char *line)
+{
+	long pid, status, ret;
+	char buf[24];
+
+	pid = sys_spawn(name, line);
+	if (pid == ERR_NOENT) {
+		printf("sh: %s: no such program\n", name);
+		return;
+	}
+	if (pid < 0) {
+		printf("sh: %s: %s\n", name, err_str(pid));
+		return;
+	}
+	ret = sys_wait(pid, &status, -1);
+	if (ret < 0)
+		printf("sh: wait for %s: %s\n", name, err_str(ret));
+	else
+		printf("[%s exited with status %s]\n", name,
+		       proc_status_str(status, buf, sizeof(buf)));
+}
+
+static void sh_execute(const char *line)
+{
+	char words[SPAWN_ARGS_MAX];
+	char *argv[ARGS_MAX + 1];
+	const struct sh_cmd *c;
+	int argc;
+
+	strlcpy(words, line, sizeof(words));
+	argc = args_split(words, argv, ARGS_MAX);
+	if (argc == 0)
+		return;
+	for (c = commands; c->name; c++) {
+		if (!strcmp(c->name, argv[0])) {
+			c->run(argc, argv);
+			return;
+		}
+	}
+	while (*line == ' ' || *line == '\t')
+		line++;
+	run_program(argv[0], line);
+}
+
+int main(int argc, char **argv)
+{
+	char line[SPAWN_ARGS_MAX];
+	long n;
+
+	(void)argc;
+	(void)argv;
+	for (;;) {
+		n = readline(SH_PROMPT, line, sizeof(line));
+		if (n < 0) {
+			printf("sh: console: %s\n", err_str(n));
+			return 1;
+		}
+		sh_execute(line);
+	}
+}
