@@ -20,7 +20,7 @@ $(BUILD)/kernel/%.o: kernel/%.S | deps
 	$(Q)$(CC) $(KERNEL_CFLAGS) -MMD -MP -MJ $@.json -c $< -o $@
 
 $(BUILD)/kernel/lib/%.o: lib/%.c | deps
-	$(call say,CC,$< [kernel])
+	$(call say,CC,'$< [kernel]')
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(KERNEL_CFLAGS) -MMD -MP -MJ $@.json -c $< -o $@
 

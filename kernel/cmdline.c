@@ -11,6 +11,8 @@ static const struct {
 	{ "test", "run in-kernel self-tests: all, or one test's name, or panic" },
 	{ "panic", "after a panic report: halt (default) or exit (end QEMU)" },
 	{ "init", "name of the first user program (default init)" },
+	{ "initarg", "one argument for the first program (e.g. init=utest initarg=vm)" },
+	{ "overtime", "ms after which a page request is failed (default 30000)" },
 	{ "faultpath", "how pages are filled: copy, grant or dma" },
 	{ "console", "debug console commands to run at boot, separated by ';'" },
 };

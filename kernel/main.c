@@ -13,7 +13,9 @@
  *   9. interrupts and timer    (TSC calibrated, clock running), console input
  *  10. self-tests, or the first user program; the boot flow becomes idle
  */
+#include <ferry/abi.h>
 #include <ferry/err.h>
+#include <fmt.h>
 #include <string.h>
 
 #include "arch/arch.h"
@@ -112,12 +114,15 @@ static void load_symbols(const struct boot_info *bi)
 /* The first process: init, or whatever `init=` names (e.g. the test suite). */
 static void start_first_program(void)
 {
-	const char *name = cmdline_get("init");
+	const char *name = cmdline_get("init"), *arg = cmdline_get("initarg");
+	char args[SPAWN_ARGS_MAX];
 	long pid;
 
 	if (!name || !*name)
 		name = "init";
-	pid = proc_spawn(name, NULL, 0);
+	if (arg)
+		snprintf(args, sizeof(args), "%s %s", name, arg);
+	pid = proc_spawn(name, arg ? args : NULL, 0);
 	if (pid < 0)
 		log_err("cannot start %s: %s; the system will only idle", name, err_str(pid));
 }

@@ -85,6 +85,8 @@ static long sys_kill(struct proc *p, const uint64_t *a)
 
 	if (!target)
 		return ERR_NOENT;
+	if (target->parent == 0 && target != p)
+		return ERR_PERM;	/* the first process keeps the system alive */
 	if (target != p && target->parent != p->pid && !proc_has_right(p, RIGHT_KILL))
 		return ERR_PERM;
 	proc_kill(target, PROC_STATUS_KILLED);
@@ -291,7 +293,8 @@ static long sys_stats(struct proc *p, const uint64_t *a)
 	memset(&st, 0, sizeof(st));
 	pmm_get_stats(&ps);
 	st.frames_total = ps.total;
-	st.frames_free = ps.count[FRAME_FREE] + ps.count[FRAME_HEAP];
+	/* Heap core and the pre-zeroed pool are free memory held in reserve. */
+	st.frames_free = ps.count[FRAME_FREE] + ps.count[FRAME_HEAP] + ps.count[FRAME_ZEROED];
 	st.ports_live = port_count();
 	st.procs_live = proc_count();
 	st.threads_live = thread_count();
@@ -299,6 +302,9 @@ static long sys_stats(struct proc *p, const uint64_t *a)
 	st.syscalls = this_cpu()->syscalls;
 	st.context_switches = this_cpu()->context_switches;
 	st.cycles_per_sec = arch_cycles_per_sec();
+	st.swap_slots_used = swap_slots_used();
+	st.grants_live = (uint64_t)grant_live_count();
+	st.requests_live = (uint64_t)request_live_count();
 	return copy_to_user(p, a[0], &st, sizeof(st));
 }
 
@@ -312,7 +318,7 @@ static long sys_shutdown(struct proc *p, const uint64_t *a)
 
 static long sys_swap_register(struct proc *p, const uint64_t *a)
 {
-	return swap_register(p, a[0], a[1]);
+	return swap_register(p, a[0], a[1], (uint32_t)a[2]);
 }
 
 static long sys_mem_map_pager(struct proc *p, const uint64_t *a)

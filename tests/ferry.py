@@ -158,7 +158,9 @@ class Guest:
                 data = self.sock.recv(4096)
             except OSError:
                 data = b""
-            text = data.decode(errors="replace").replace("\r\n", "\n")
+            # The kernel ends lines with \r\n; a \r may arrive alone at the end
+            # of one read, so drop every \r rather than pairs.
+            text = data.decode(errors="replace").replace("\r", "")
             with self.cond:
                 if not data:
                     self.closed = True

@@ -1,12 +1,13 @@
 # user/: the programs shipped as boot modules.  Program NAME is every .c
 # file in user/NAME/ linked with the user library: lib/'s pure files and
-# lib/user/, compiled with user flags into $(BUILD)/user/lib/.
-# init first: the boot modules keep this order.
+# lib/user/, compiled with user flags into $(BUILD)/user/lib/.  A new
+# program is a directory and a word here (the boot modules keep this
+# order, init first).
 USER_PROGS := init sh utest bench
 
 USER_CFLAGS  := $(FREESTANDING) -fno-pic
 USER_LDFLAGS := -static -nostdlib -z max-page-size=4096 -z separate-loadable-segments \
-	-z noexecstack --image-base=0x400000 -e _start
+	--image-base=0x400000 -e _start
 USER_LIB_OBJS := $(patsubst lib/%.c,$(BUILD)/user/lib/%.o,$(LIB_PURE) $(wildcard lib/user/*.c)) \
 	$(BUILD)/user/lib/user/crt0.o
 USER_ELFS := $(foreach p,$(USER_PROGS),$(BUILD)/user/$(p).elf)
@@ -50,7 +51,6 @@ $(foreach p,$(USER_PROGS),$(eval $(call USER_PROG_RULE,$(p))))
 
 $(BAD_ELF_FILES) &: $(BUILD)/user/utest.elf tools/mkbadelf.py
 	$(call say,BADELF,$(BUILD)/bad/)
-	@mkdir -p $(BUILD)/bad
 	$(Q)$(PYTHON) tools/mkbadelf.py $< $(BUILD)/bad
 
 # The module list for tests/ferry.py, "FILE ARGS" per line.  Rewritten

@@ -465,9 +465,11 @@ long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, int n, 
 	r->va = va;
 	r->npages = cluster_in(p, reg, va, sw, n);
 	r->t_fault = t_fault;
+	fill_backing(r, reg, sw);
+	if (r->swap)
+		r->mode = swap_fill_mode(r->provider, r->mode);
 	r->sample = fault_sample_next(r->mode);
 	r->sample->npages = (uint32_t)r->npages;
-	fill_backing(r, reg, sw);
 	if (r->mode != FILL_COPY) {
 		for (int i = 0; i < r->npages; i++) {
 			r->frames[i] = zeropool_take();
@@ -504,6 +506,7 @@ long request_page_out(struct proc *p, struct vm_region *reg, uint64_t va, int n,
 		r->provider = provider;
 		r->slot = slot;
 		r->port = swap_provider(provider)->port;
+		r->mode = swap_fill_mode(provider, r->mode);
 	} else {
 		r->port = reg->pager_port;
 		r->object = reg->pager_object;

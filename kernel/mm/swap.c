@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "swap.h"
 
+#include <ferry/abi.h>
 #include <ferry/err.h>
 
 #include "../config.h"
@@ -17,7 +18,18 @@ void swap_init(void)
 	nproviders = 0;
 }
 
-long swap_register(struct proc *p, uint64_t port, uint64_t nslots)
+enum fill_mode swap_fill_mode(unsigned index, enum fill_mode wanted)
+{
+	struct swap_provider *sp = swap_provider(index);
+
+	if (!sp || (sp->modes & FILL_MODE_BIT(wanted)))
+		return wanted;
+	if (sp->modes & FILL_MODE_BIT(FILL_GRANT_MAP))
+		return FILL_GRANT_MAP;
+	return FILL_COPY;
+}
+
+long swap_register(struct proc *p, uint64_t port, uint64_t nslots, uint32_t modes)
 {
 	struct swap_provider *sp;
 	uint64_t *bits;
@@ -28,13 +40,15 @@ long swap_register(struct proc *p, uint64_t port, uint64_t nslots)
 		return ERR_BADHANDLE;
 	if (nslots == 0 || nslots > SWAP_SLOT_MAX || nslots > (1ULL << 32))
 		return ERR_INVAL;
+	if (!(modes & FILL_MODE_BIT(FILL_COPY)) || (modes & ~FILL_ALL_MODES))
+		return ERR_INVAL;	/* copy is the mode every provider must serve */
 	if (nproviders == SWAP_PROVIDERS_MAX)
 		return ERR_BUSY;
 	bits = kmalloc(swapmap_words(nslots) * sizeof(uint64_t));
 	if (!bits)
 		return ERR_NOMEM;
 	sp = &providers[nproviders];
-	*sp = (struct swap_provider){ .live = true, .proc = p, .port = port };
+	*sp = (struct swap_provider){ .live = true, .proc = p, .port = port, .modes = modes };
 	swapmap_init(&sp->map, bits, nslots);
 	log_info("swap: provider %u is %s (pid %lu), %lu slots (%lu MiB)", nproviders, p->name,
 		 (unsigned long)p->pid, (unsigned long)nslots, (unsigned long)(nslots >> 8));

@@ -26,12 +26,16 @@ struct swap_provider {
 	uint64_t port;
 	struct swapmap map;
 	int outstanding;		/* page-out requests in flight */
+	uint32_t modes;			/* FILL_MODE_BIT()s it can serve */
 	uint64_t pages_in, pages_out;
 };
 
 void swap_init(void);
 /* => provider index, or ERR_PERM / ERR_BADHANDLE / ERR_INVAL / ERR_NOMEM / ERR_BUSY. */
-long swap_register(struct proc *p, uint64_t port, uint64_t nslots);
+long swap_register(struct proc *p, uint64_t port, uint64_t nslots, uint32_t modes);
+/* The mode a request to this provider uses: the current one if it can
+ * serve it, else grant-map, else copy (a RAM store cannot take DMA). */
+enum fill_mode swap_fill_mode(unsigned index, enum fill_mode wanted);
 struct swap_provider *swap_provider(unsigned index);	/* live ones only */
 /* A live provider with n contiguous free slots and room for a page-out. */
 int swap_choose(unsigned n, unsigned *index, uint64_t *first_slot);

@@ -17,7 +17,8 @@
 long ipc_publish(const char *name, long queue_len);
 
 /*
- * Looks name up, retrying every millisecond for up to timeout_ns.
+ * Looks name up, retrying every millisecond for up to timeout_ns (-1: for
+ * ever).
  * => returns the port handle, or ERR_NOENT after the timeout.
  */
 long ipc_lookup(const char *name, long timeout_ns);

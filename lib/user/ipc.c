@@ -29,8 +29,10 @@ long ipc_lookup(const char *name, long timeout_ns)
 
 	for (;;) {
 		port = sys_port_lookup(name);
-		if (port != ERR_NOENT || sys_clock_ns() - start >= timeout_ns)
+		if (port != ERR_NOENT)
 			return port;
+		if (timeout_ns >= 0 && sys_clock_ns() - start >= timeout_ns)
+			return ERR_NOENT;
 		sys_sleep(MSEC_NS);
 	}
 }

@@ -47,11 +47,13 @@ def user_suite(g):
 
 
 def shell_command(g, line, timeout=30):
-    """Types line at the prompt; returns the output up to the next prompt."""
+    """Types line at the prompt; returns the output up to the next prompt.
+    A "\r\n" split across two socket reads escapes Guest's newline
+    translation, so stray carriage returns are dropped here."""
     start = len(g.buf)
     g.send(line + "\r")
     end = g.expect(PROMPT, timeout=timeout, start=start)
-    return g.buf[start:end.start()]
+    return g.buf[start:end.start()].replace("\r", "")
 
 
 @case("shell_session")

@@ -66,7 +66,9 @@ struct sys_stats {
 	uint64_t heap_bytes;
 	uint64_t syscalls, context_switches;
 	uint64_t cycles_per_sec;
-	uint64_t reserved[7];
+	uint64_t swap_slots_used;	/* over all live providers */
+	uint64_t grants_live, requests_live;
+	uint64_t reserved[4];
 };
 
 _Static_assert(sizeof(struct sys_stats) == 128, "struct sys_stats ABI");
@@ -85,6 +87,10 @@ enum fill_mode {
 #undef FERRY_FILL_ENUM
 	FILL_NMODES
 };
+
+/* sys_swap_register `modes`: the fill modes a provider can serve, as bits. */
+#define FILL_MODE_BIT(m)	(1u << (m))
+#define FILL_ALL_MODES		((1u << FILL_NMODES) - 1)
 
 #define GRANT_MAX_PAGES	32	/* largest cluster one request or grant covers */
 
