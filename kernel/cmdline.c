@@ -9,7 +9,7 @@ static const struct {
 } known_options[] = {
 	{ "loglevel", "0 errors .. 3 debug (default 2)" },
 	{ "test", "run in-kernel self-tests: all, or one test's name, or panic" },
-	{ "panic", "after a panic report: halt (default) or exit (end QEMU)" },
+	{ "panic", "after a panic report: kdb (default), halt, or exit (end QEMU)" },
 	{ "init", "name of the first user program (default init)" },
 	{ "initarg", "one argument for the first program (e.g. init=utest initarg=vm)" },
 	{ "overtime", "ms after which a page request is failed (default 30000)" },

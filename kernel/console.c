@@ -5,6 +5,7 @@
 #include <ferry/err.h>
 
 #include "arch/arch.h"
+#include "debug/kdb.h"
 #include "log.h"
 #include "proc/proc.h"
 #include "uaccess.h"
@@ -28,6 +29,10 @@ void console_input_irq(void)
 	int c;
 
 	while ((c = arch_serial_getc()) >= 0) {
+		if (c == KDB_BREAK_KEY) {
+			kdb_enter("break key");
+			continue;
+		}
 		if (ring_count < INPUT_RING) {
 			ring[(ring_head + ring_count) % INPUT_RING] = (uint8_t)c;
 			ring_count++;

@@ -23,6 +23,7 @@
 #include "cmdline.h"
 #include "log.h"
 #include "console.h"
+#include "debug/kdb.h"
 #include "grant/grant.h"
 #include "ipc/port.h"
 #include "mm/pageout.h"
@@ -160,6 +161,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
 		ktest_run(test);
 	pageout_init();
 	start_first_program();
+	kdb_run_boot_commands();
 	log_info("boot complete");
 	sched_start();
 }

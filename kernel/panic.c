@@ -5,6 +5,7 @@
 
 #include "arch/arch.h"
 #include "cmdline.h"
+#include "debug/kdb.h"
 #include "log.h"
 #include "symbols.h"
 
@@ -55,7 +56,9 @@ _Noreturn void panic_finish(void)
 	kprintf("==================== END PANIC ================\n");
 	if (cmdline_is("panic", "exit"))
 		arch_qemu_exit(QEMU_EXIT_PANIC);
-	arch_halt_forever();
+	if (cmdline_is("panic", "halt"))
+		arch_halt_forever();
+	kdb_enter_panic();	/* the default: look around before rebooting */
 }
 
 _Noreturn void panic(const char *fmt, ...)

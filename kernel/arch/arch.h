@@ -107,6 +107,8 @@ void arch_tlb_flush_page(vaddr_t va);
  */
 #define ARCH_PTE_PAYLOAD_BITS 62
 pte_t *arch_pt_leaf(paddr_t root, vaddr_t va, bool create);
+/* Calls fn for every non-zero leaf entry of the user half, in address order. */
+void arch_pt_walk_user(paddr_t root, void (*fn)(vaddr_t va, pte_t pte, void *ctx), void *ctx);
 bool arch_pte_present(pte_t pte);
 paddr_t arch_pte_frame(pte_t pte);
 unsigned arch_pte_vm_flags(pte_t pte);

@@ -49,6 +49,7 @@
 #include <string.h>
 
 #include "../clock.h"
+#include "../debug/kdb.h"
 #include "../handle.h"
 #include "../log.h"
 #include "../mm/fault_stats.h"
@@ -202,6 +203,7 @@ long grant_create(const struct grant_lend *l, uint64_t *id, uint64_t *window)
 	fault_stats_for(l->mode)->grants_created++;
 	*id = grant_id(g);
 	*window = g->mode == FILL_GRANT_MAP ? window_va(g->window_slot) : 0;
+	kdb_grant_event(*id, KDB_GRANT_LENT);
 	return 0;
 }
 
@@ -216,6 +218,14 @@ static void record_history(const struct grant *g, enum grant_outcome outcome)
 		.forwarded_from = g->forwarded_from, .request = g->request,
 		.age_ns = clock_ns() - g->created_ns, .outcome = outcome, .revoked = g->revoked,
 	};
+	memcpy(v->frames, g->frames, sizeof(v->frames));
+}
+
+void grant_history_note_phases(uint64_t id, const uint64_t *phase_cycles)
+{
+	for (int i = 0; i < GRANT_HISTORY; i++)
+		if (history[i].id == id && !history[i].live)
+			memcpy(history[i].phase_cycles, phase_cycles, sizeof(history[i].phase_cycles));
 }
 
 bool grant_end(uint64_t id, enum grant_outcome outcome)
@@ -318,6 +328,7 @@ static void view_of(const struct grant *g, struct grant_view *v)
 		.forwarded_from = g->forwarded_from, .request = g->request,
 		.age_ns = clock_ns() - g->created_ns, .revoked = g->revoked,
 	};
+	memcpy(v->frames, g->frames, sizeof(v->frames));
 }
 
 bool grant_view_live(int index, struct grant_view *v)

@@ -48,6 +48,8 @@ struct grant_view {
 	uint64_t age_ns;		/* live: since lent; ended: lifetime */
 	enum grant_outcome outcome;	/* ended grants */
 	bool revoked;
+	uint64_t phase_cycles[NPHASES];	/* ended grants: from the fault */
+	paddr_t frames[GRANT_MAX_PAGES];
 };
 
 void grant_init(void);
@@ -67,6 +69,8 @@ void grant_release_holder(struct proc *p);
 int grant_live_count(void);
 bool grant_view_live(int index, struct grant_view *v);
 bool grant_view_history(int index, struct grant_view *v);
+/* The request reports its phase times once the pages are mapped. */
+void grant_history_note_phases(uint64_t id, const uint64_t *phase_cycles);
 /* Is pa lent right now, and to whom (pid)? */
 bool grant_frame_holder(paddr_t pa, uint64_t *holder_pid, uint64_t *window_va);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../clock.h"
+#include "../debug/kdb.h"
 #include "../cmdline.h"
 #include "../grant/grant.h"
 #include "../handle.h"
@@ -212,9 +213,13 @@ static void finish(struct page_request *r, long result, int filled, const paddr_
 	struct swap_provider *sp = r->swap ? swap_provider(r->provider) : NULL;
 
 	stamp(r, PHASE_REPLIED);
+	if (r->grant)
+		kdb_grant_event(r->grant, KDB_GRANT_FILLED);
 	if (r->grant && grant_end(r->grant, outcome_of(result)) && result == 0)
 		result = ERR_DEAD;	/* a holder died: the frames' contents are unknown */
 	stamp(r, PHASE_TAKEN_BACK);
+	if (r->grant)
+		kdb_grant_event(r->grant, KDB_GRANT_TAKEN_BACK);
 	for (int i = 0; i < r->npages; i++) {
 		if (r->dir == REQUEST_IN)
 			commit_in(r, i, result, filled,
@@ -223,6 +228,11 @@ static void finish(struct page_request *r, long result, int filled, const paddr_
 			commit_out(r, i, result);
 	}
 	stamp(r, PHASE_MAPPED);
+	if (r->grant) {
+		if (r->sample)
+			grant_history_note_phases(r->grant, r->sample->phase);
+		kdb_grant_event(r->grant, KDB_GRANT_MAPPED);
+	}
 	if (r->dir == REQUEST_OUT && sp)
 		sp->outstanding--;
 	if (result) {

@@ -50,6 +50,13 @@ struct proc *proc_by_index(int i)
 	return &procs[i];
 }
 
+struct proc *proc_slot(int i)
+{
+	if (i < 0 || i >= PROC_MAX || procs[i].phase == PROC_FREE)
+		return NULL;
+	return &procs[i];
+}
+
 uint64_t proc_count(void)
 {
 	return live_procs;

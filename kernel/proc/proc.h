@@ -63,6 +63,8 @@ int proc_info(long index, struct proc_info *out);
 uint64_t proc_count(void);
 /* The live process in table slot i, or NULL (for scans like the page-out clock). */
 struct proc *proc_by_index(int i);
+/* Any non-free slot, zombies and dying included (for the debug console). */
+struct proc *proc_slot(int i);
 /* Kills the current process for a CPU exception in user mode, with a log line. */
 _Noreturn void proc_fault(const char *reason, uint64_t addr, uint64_t pc);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../arch/arch.h"
+#include "../debug/kdb.h"
 #include "../mm/heap.h"
 #include "../mm/pmm.h"
 
@@ -75,6 +76,7 @@ _Noreturn void ktest_run(const char *which)
 		arch_qemu_exit(QEMU_EXIT_FAIL);
 	}
 	failed += leak_check(free_before, heap_before);
+	kdb_run_line("check");
 	kprintf("ktest: finished, %d run, %d failed\n", ran + 1, failed);
 	arch_qemu_exit(failed ? QEMU_EXIT_FAIL : QEMU_EXIT_PASS);
 }

@@ -5,6 +5,7 @@ with the case's kernel command line) and returning its results."""
 import importlib
 import os
 import pkgutil
+import re
 
 import ferry
 
@@ -27,10 +28,13 @@ class Case:
         try:
             g.start()
             out = self.fn(g)
+            if out is None:
+                out = [("qemu/" + self.name, True, "")]
+            verdict = consistency_check(g)
+            if verdict:
+                out.append(verdict)
         finally:
             g.kill()
-        if out is None:
-            return [("qemu/" + self.name, True, "")]
         return out
 
 
@@ -47,6 +51,30 @@ def all_cases():
         if m.name != "registry":
             importlib.import_module("cases." + m.name)
     return list(_cases)
+
+
+CHECK_BLOCK = re.compile(r"^\[kdb begin check\]\n(.*?)^\[kdb end check\]", re.M | re.S)
+
+
+def consistency_check(g):
+    """Every boot ends with the kernel's consistency check: one the kernel
+    ran itself before an orderly shutdown, or one we ask for through the
+    debug console (break key, `check`) while the guest still runs.  Boots
+    that end in a panic have none: their own checks judge them."""
+    if g.proc.poll() is None and g.accel:
+        start = len(g.buf)
+        try:
+            g.send("\x1d")
+            g.expect(r"kdb> ", timeout=20, start=start)
+            g.send("check\r")
+            g.expect(r"^\[kdb end check\]", timeout=30, start=start)
+        except ferry.Timeout as e:
+            return ("qemu/%s_consistency" % g.name, False, "debug console: %s" % e)
+    blocks = CHECK_BLOCK.findall(g.buf)
+    if not blocks:
+        return None
+    ok = "check: OK" in blocks[-1]
+    return ("qemu/%s_consistency" % g.name, ok, "" if ok else blocks[-1])
 
 
 def kernel_results(guest):

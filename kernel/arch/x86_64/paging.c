@@ -156,6 +156,28 @@ pte_t *arch_pt_leaf(paddr_t root, vaddr_t va, bool create)
 	return walk(root, PAGE_ALIGN_DOWN(va), create);
 }
 
+static void walk_level(pte_t *table, int level, vaddr_t base,
+		       void (*fn)(vaddr_t va, pte_t pte, void *ctx), void *ctx)
+{
+	int limit = level == 4 ? PML4_KERNEL_FIRST : 512;
+
+	for (int i = 0; i < limit; i++) {
+		vaddr_t va = base + ((vaddr_t)i << (PAGE_SHIFT + 9 * (level - 1)));
+
+		if (!table[i])
+			continue;
+		if (level == 1)
+			fn(va, table[i], ctx);
+		else if ((table[i] & PTE_P) && !(table[i] & PTE_PS))
+			walk_level(table_at(table[i]), level - 1, va, fn, ctx);
+	}
+}
+
+void arch_pt_walk_user(paddr_t root, void (*fn)(vaddr_t va, pte_t pte, void *ctx), void *ctx)
+{
+	walk_level(table_at(root), 4, 0, fn, ctx);
+}
+
 bool arch_pte_present(pte_t pte)
 {
 	return pte & PTE_P;

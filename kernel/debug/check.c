@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The consistency check: the frame table, the page tables, the grants, the
+ * page requests and the swap maps must all tell the same story.  Run with
+ * the world stopped (kdb, or just before shutdown), so nothing moves.
+ *
+ *   - the frame table's counters equal a recount of its entries;
+ *   - every present user PTE maps a frame in RAM whose use is user or DMA,
+ *     or grant, and then only in the holder's window at the grant's slot;
+ *   - no frame is mapped twice, and none is free (or kernel) and mapped;
+ *   - every user frame is mapped once or held by a live page request;
+ *   - every lent frame (FRAME_GRANT) belongs to a live grant, and every
+ *     live grant's frames are lent;
+ *   - each process's resident count equals its present PTEs;
+ *   - INFLIGHT PTEs name live requests; SWAPPED PTEs name slots in use.
+ */
+#include <ferry/abi.h>
+#include <string.h>
+
+#include "../arch/arch.h"
+#include "../grant/grant.h"
+#include "../mm/pmm.h"
+#include "../mm/pte.h"
+#include "../mm/request.h"
+#include "../mm/swap.h"
+#include "../proc/proc.h"
+#include "kdb.h"
+#include "kdb_cmd.h"
+
+#define HELD_BY_REQUEST	0x80	/* scratch bit in struct frame.flags */
+
+static int violations;
+
+__attribute__((format(printf, 1, 2))) static void violation(const char *fmt, ...)
+{
+	va_list ap;
+
+	violations++;
+	kdb_printf("violation: ");
+	va_start(ap, fmt);
+	kvprintf(fmt, ap);
+	va_end(ap);
+	kdb_printf("\n");
+}
+
+static void check_counters(struct pmm_stats *s)
+{
+	size_t recount[FRAME_NUSES] = { 0 };
+
+	for (size_t pfn = 0; pfn < s->total; pfn++) {
+		struct frame *f = pmm_frame(pfn << PAGE_SHIFT);
+
+		if (f->use >= FRAME_NUSES)
+			violation("frame %#lx has use %u", (unsigned long)(pfn << PAGE_SHIFT), f->use);
+		else
+			recount[f->use]++;
+		f->mapcount = 0;
+		f->flags &= (uint8_t)~HELD_BY_REQUEST;
+	}
+	for (int u = 0; u < FRAME_NUSES; u++)
+		if (recount[u] != s->count[u])
+			violation("%s frames: counter %zu, table %zu",
+				  frame_use_name((enum frame_use)u), s->count[u], recount[u]);
+}
+
+struct walk_ctx {
+	struct proc *p;
+	uint64_t present;
+};
+
+static void check_present(struct walk_ctx *c, vaddr_t va, pte_t pte)
+{
+	paddr_t pa = arch_pte_frame(pte);
+	struct frame *f = pmm_frame(pa);
+	struct vm_region *r = vm_find(&c->p->vm, va);
+	uint64_t holder, window;
+
+	if (!f) {
+		violation("pid %lu va %#lx maps %#lx outside RAM", (unsigned long)c->p->pid,
+			  (unsigned long)va, (unsigned long)pa);
+		return;
+	}
+	if (!r)
+		violation("pid %lu va %#lx mapped outside any region", (unsigned long)c->p->pid,
+			  (unsigned long)va);
+	if (++f->mapcount > 1)
+		violation("frame %#lx mapped twice (again by pid %lu at %#lx)", (unsigned long)pa,
+			  (unsigned long)c->p->pid, (unsigned long)va);
+	if (f->use == FRAME_GRANT) {
+		if (!grant_frame_holder(pa, &holder, &window) || holder != c->p->pid ||
+		    window != va)
+			violation("lent frame %#lx reachable by pid %lu at %#lx, not its holder's "
+				  "window", (unsigned long)pa, (unsigned long)c->p->pid,
+				  (unsigned long)va);
+		return;
+	}
+	if (f->use != FRAME_USER && f->use != FRAME_DMA)
+		violation("pid %lu va %#lx maps a %s frame %#lx", (unsigned long)c->p->pid,
+			  (unsigned long)va, frame_use_name((enum frame_use)f->use),
+			  (unsigned long)pa);
+	if (!r || !(r->flags & VMR_GRANT))
+		c->present++;
+}
+
+static void check_absent(struct walk_ctx *c, vaddr_t va, pte_t pte)
+{
+	uint64_t sw = arch_pte_payload(pte);
+
+	if (pte_is_inflight(sw) && !request_get(pte_inflight_request(sw)))
+		violation("pid %lu va %#lx in flight on dead request %#lx",
+			  (unsigned long)c->p->pid, (unsigned long)va,
+			  (unsigned long)pte_inflight_request(sw));
+	if (pte_is_swapped(sw)) {
+		struct swap_provider *sp = swap_provider(pte_swap_provider(sw));
+
+		if (sp && !swapmap_in_use(&sp->map, pte_swap_slot(sw)))
+			violation("pid %lu va %#lx names free swap slot %u/%lu",
+				  (unsigned long)c->p->pid, (unsigned long)va, pte_swap_provider(sw),
+				  (unsigned long)pte_swap_slot(sw));
+	}
+}
+
+static void check_pte(vaddr_t va, pte_t pte, void *ctx)
+{
+	if (arch_pte_present(pte))
+		check_present(ctx, va, pte);
+	else
+		check_absent(ctx, va, pte);
+}
+
+static void check_processes(void)
+{
+	for (int i = 0; i < PROC_MAX; i++) {
+		struct walk_ctx c = { .p = proc_slot(i) };
+
+		if (!c.p || c.p->phase == PROC_ZOMBIE)
+			continue;
+		arch_pt_walk_user(c.p->vm.root, check_pte, &c);
+		if (c.present != c.p->vm.resident_pages)
+			violation("pid %lu resident count %lu, present PTEs %lu",
+				  (unsigned long)c.p->pid, (unsigned long)c.p->vm.resident_pages,
+				  (unsigned long)c.present);
+	}
+}
+
+static void mark_requests(void)
+{
+	struct page_request r;
+
+	for (int i = 0; request_view(i, &r); i++)
+		for (int k = 0; k < r.npages; k++)
+			if (r.frames[k] && pmm_frame(r.frames[k]))
+				pmm_frame(r.frames[k])->flags |= HELD_BY_REQUEST;
+}
+
+static void check_frames(const struct pmm_stats *s)
+{
+	for (size_t pfn = 0; pfn < s->total; pfn++) {
+		paddr_t pa = pfn << PAGE_SHIFT;
+		struct frame *f = pmm_frame(pa);
+		bool held = f->flags & HELD_BY_REQUEST;
+
+		if (f->use == FRAME_USER && f->mapcount == 0 && !held)
+			violation("user frame %#lx neither mapped nor held by a request (leak)",
+				  (unsigned long)pa);
+		if (f->use == FRAME_GRANT && !held)
+			violation("lent frame %#lx belongs to no live request", (unsigned long)pa);
+		f->mapcount = 0;
+		f->flags &= (uint8_t)~HELD_BY_REQUEST;
+	}
+}
+
+static void check_grants(void)
+{
+	struct grant_view v;
+	int lent = 0;
+	struct pmm_stats s;
+
+	for (int i = 0; grant_view_live(i, &v); i++) {
+		for (int k = 0; k < v.npages; k++) {
+			struct frame *f = pmm_frame(v.frames[k]);
+
+			if (!f || f->use != FRAME_GRANT)
+				violation("grant %#lx frame %#lx is not marked lent",
+					  (unsigned long)v.id, (unsigned long)v.frames[k]);
+		}
+		lent += v.npages;
+	}
+	pmm_get_stats(&s);
+	if ((size_t)lent != s.count[FRAME_GRANT])
+		violation("live grants lend %d frames, frame table says %zu", lent,
+			  s.count[FRAME_GRANT]);
+}
+
+int kdb_check(void)
+{
+	struct pmm_stats s;
+
+	violations = 0;
+	pmm_get_stats(&s);
+	check_counters(&s);
+	check_processes();
+	mark_requests();
+	check_frames(&s);
+	check_grants();
+	return violations;
+}

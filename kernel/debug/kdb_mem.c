@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: MIT
+/* kdb: physical memory, swap providers, fault-path statistics, fill mode. */
+#include <ferry/abi.h>
+#include <string.h>
+
+#include "../arch/arch.h"
+#include "../clock.h"
+#include "../grant/grant.h"
+#include "../mm/fault_stats.h"
+#include "../mm/pmm.h"
+#include "../mm/request.h"
+#include "../mm/swap.h"
+#include "../mm/zeropool.h"
+#include "../proc/proc.h"
+#include "kdb_cmd.h"
+
+#define HIST_BUCKETS	24
+
+static bool cmd_mem(int argc, char **argv)
+{
+	struct pmm_stats s;
+
+	(void)argc;
+	(void)argv;
+	pmm_get_stats(&s);
+	kdb_printf("%-10s %8s %10s\n", "USE", "FRAMES", "KIB");
+	for (int u = 0; u < FRAME_NUSES; u++)
+		kdb_printf("%-10s %8lu %10lu\n", frame_use_name((enum frame_use)u),
+			   (unsigned long)s.count[u], (unsigned long)s.count[u] * 4);
+	kdb_printf("%-10s %8lu %10lu\n", "total", (unsigned long)s.total,
+		   (unsigned long)s.total * 4);
+	kdb_printf("zeroed pool %lu frames, %lu zeroed on demand; page requests live %d\n",
+		   (unsigned long)zeropool_size(), (unsigned long)zeropool_misses(),
+		   request_live_count());
+	return true;
+}
+
+static bool cmd_swap(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	kdb_printf("%-3s %-7s %-12s %10s %10s %6s %5s %10s %10s\n", "IDX", "PID", "NAME", "SLOTS",
+		   "USED", "BAD", "OUT", "PAGES-IN", "PAGES-OUT");
+	for (unsigned i = 0; i < SWAP_PROVIDERS_MAX; i++) {
+		struct swap_provider *sp = swap_provider(i);
+
+		if (!sp)
+			continue;
+		kdb_printf("%-3u %-7lu %-12s %10lu %10lu %6lu %5d %10lu %10lu\n", i,
+			   (unsigned long)sp->proc->pid, sp->proc->name,
+			   (unsigned long)sp->map.nslots, (unsigned long)(sp->map.used - sp->map.bad),
+			   (unsigned long)sp->map.bad, sp->outstanding, (unsigned long)sp->pages_in,
+			   (unsigned long)sp->pages_out);
+	}
+	return true;
+}
+
+static void sort_u64(uint64_t *v, int n)
+{
+	for (int i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		int j = i;
+
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+static uint64_t percentile(const uint64_t *sorted, int n, int pct)
+{
+	int i = (n * pct) / 100;
+
+	return n ? sorted[i < n ? i : n - 1] : 0;
+}
+
+static void phase_table(const struct fault_sample *s, int n)
+{
+	static uint64_t v[FAULT_SAMPLES];
+
+	kdb_printf("  %-12s %12s %12s   (cycles from the fault, last %d faults)\n", "PHASE",
+		   "MEDIAN", "P99", n);
+	for (int ph = 0; ph < NPHASES; ph++) {
+		for (int i = 0; i < n; i++)
+			v[i] = s[i].phase[ph];
+		sort_u64(v, n);
+		kdb_printf("  %-12s %12lu %12lu\n", fault_phase_name((enum fault_phase)ph),
+			   (unsigned long)percentile(v, n, 50), (unsigned long)percentile(v, n, 99));
+	}
+}
+
+/* Log2 buckets of the fault-to-mapped time, drawn with '#'. */
+static void histogram(const struct fault_sample *s, int n)
+{
+	int bucket[HIST_BUCKETS] = { 0 }, most = 1;
+
+	for (int i = 0; i < n; i++) {
+		uint64_t c = s[i].phase[PHASE_MAPPED];
+		int b = 0;
+
+		while (c > 1 && b < HIST_BUCKETS - 1) {
+			c >>= 1;
+			b++;
+		}
+		bucket[b]++;
+	}
+	for (int b = 0; b < HIST_BUCKETS; b++)
+		most = bucket[b] > most ? bucket[b] : most;
+	kdb_printf("  fault-to-mapped latency, cycles (log2 buckets):\n");
+	for (int b = 0; b < HIST_BUCKETS; b++) {
+		if (!bucket[b])
+			continue;
+		kdb_printf("  >= %10lu %5d ", 1UL << b, bucket[b]);
+		for (int k = 0; k < (bucket[b] * 40 + most - 1) / most; k++)
+			kdb_printf("#");
+		kdb_printf("\n");
+	}
+}
+
+static bool cmd_faults(int argc, char **argv)
+{
+	static struct fault_sample samples[FAULT_SAMPLES];
+
+	(void)argc;
+	(void)argv;
+	kdb_printf("fault path now: %s, cluster %d, %lu cycles/s\n",
+		   fill_mode_name(fill_mode_current), fault_cluster_pages,
+		   (unsigned long)arch_cycles_per_sec());
+	for (int m = 0; m < FILL_NMODES; m++) {
+		struct fault_stats *st = fault_stats_for((enum fill_mode)m);
+		int n = fault_samples((enum fill_mode)m, samples, FAULT_SAMPLES);
+
+		kdb_printf("mode %s: faults %lu pages-in %lu pages-out %lu bytes-copied %lu "
+			   "tlb-flushes %lu failures %lu\n", fill_mode_name((enum fill_mode)m),
+			   (unsigned long)st->faults, (unsigned long)st->pages_in,
+			   (unsigned long)st->pages_out, (unsigned long)st->bytes_copied,
+			   (unsigned long)st->tlb_flushes, (unsigned long)st->failures);
+		kdb_printf("  grants: created %lu forwarded %lu completed %lu failed %lu revoked %lu "
+			   "overtime %lu\n", (unsigned long)st->grants_created,
+			   (unsigned long)st->grants_forwarded, (unsigned long)st->grants_completed,
+			   (unsigned long)st->grants_failed, (unsigned long)st->grants_revoked,
+			   (unsigned long)st->grants_overtime);
+		if (n) {
+			phase_table(samples, n);
+			histogram(samples, n);
+		}
+	}
+	return true;
+}
+
+static bool cmd_faultpath(int argc, char **argv)
+{
+	if (argc < 2) {
+		kdb_printf("fault path: %s\n", fill_mode_name(fill_mode_current));
+		return true;
+	}
+	for (int m = 0; m < FILL_NMODES; m++) {
+		if (strcmp(argv[1], fill_mode_name((enum fill_mode)m)) == 0) {
+			fill_mode_current = (enum fill_mode)m;
+			kdb_printf("fault path: %s\n", fill_mode_name(fill_mode_current));
+			return true;
+		}
+	}
+	kdb_printf("usage: faultpath copy|grant|dma\n");
+	return true;
+}
+
+const struct kdb_cmd kdb_mem_cmds[] = {
+	{ "mem", "", "physical memory by use", cmd_mem },
+	{ "swap", "", "swap providers: slots, outstanding requests", cmd_swap },
+	{ "faults", "", "fault-path statistics per mode: phases, latency histogram", cmd_faults },
+	{ "faultpath", "[MODE]", "show or switch the fill mode: copy, grant, dma", cmd_faultpath },
+	{ NULL, NULL, NULL, NULL },
+};
