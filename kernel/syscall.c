@@ -43,8 +43,18 @@ static long sys_null(struct proc *p, const uint64_t *a)
 	return 0;
 }
 
+/* Shared file mappings keep what was written: write it back before it goes. */
+static void write_back_shared(struct proc *p, uint64_t start, uint64_t end)
+{
+	for (struct vm_region *r = p->vm.regions; r; r = r->next)
+		if ((r->flags & VMR_PAGER) && !(r->flags & VMR_PRIVATE) && r->start < end &&
+		    start < r->end)
+			pageout_evict_range(p, r->start, r->end - r->start);
+}
+
 static long sys_exit(struct proc *p, const uint64_t *a)
 {
+	write_back_shared(p, 0, USER_TOP);
 	proc_kill(p, (long)a[0]);
 	thread_exit();
 }
@@ -180,8 +190,10 @@ static long sys_mem_unmap(struct proc *p, const uint64_t *a)
 {
 	struct vm_region *r = vm_find(&p->vm, a[0]);
 
-	if (r && (r->flags & (VMR_IMAGE | VMR_STACK)))
+	if (r && (r->flags & (VMR_IMAGE | VMR_STACK | VMR_GRANT)))
 		return ERR_PERM;
+	if (r && r->start == a[0])
+		write_back_shared(p, r->start, r->end);
 	return vm_unmap(&p->vm, a[0], a[1]);
 }
 
@@ -330,7 +342,7 @@ static long sys_mem_map_pager(struct proc *p, const uint64_t *a)
 
 	if (!port_owner(a[0]))
 		return ERR_BADHANDLE;
-	err = vm_map_pager(&p->vm, a[0], a[1], a[2], (uint32_t)a[3], &addr);
+	err = vm_map_pager(&p->vm, a[0], a[1], a[2], a[3], (uint32_t)a[4], &addr);
 	return err ? err : (long)addr;
 }
 
@@ -396,6 +408,14 @@ static long sys_vm_ctl(struct proc *p, const uint64_t *a)
 		return page_state(p, a[1]);
 	case VM_CTL_EVICT:
 		return pageout_evict_range(p, (uint64_t)a[2], a[1]);
+	case VM_CTL_SYNC: {
+		struct vm_region *r = vm_find(&p->vm, (uint64_t)a[2]);
+
+		if (!r || !(r->flags & VMR_PAGER) || (r->flags & VMR_PRIVATE))
+			return ERR_INVAL;
+		/* Written back and dropped: the next touch reads it again. */
+		return pageout_evict_range(p, (uint64_t)a[2], a[1]);
+	}
 	case VM_CTL_STATS:
 		for (int m = 0; m < FILL_NMODES; m++)
 			st[m] = *fault_stats_for((enum fill_mode)m);

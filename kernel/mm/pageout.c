@@ -48,8 +48,10 @@ static long evict_run(struct proc *p, struct vm_region *r, uint64_t va, int n, u
 	uint64_t slot = 0;
 	long err;
 
+	bool to_swap = !(r->flags & VMR_PAGER) || (r->flags & VMR_PRIVATE);
+
 	*handle = 0;
-	if (!(r->flags & VMR_PAGER)) {
+	if (to_swap) {
 		/* A shorter run if no provider has n contiguous slots free. */
 		while (swap_choose((unsigned)n, &provider, &slot)) {
 			if (n == 1)
@@ -57,8 +59,8 @@ static long evict_run(struct proc *p, struct vm_region *r, uint64_t va, int n, u
 			n /= 2;
 		}
 	}
-	err = request_page_out(p, r, va, n, !(r->flags & VMR_PAGER), provider, slot, handle);
-	if (err && !(r->flags & VMR_PAGER))
+	err = request_page_out(p, r, va, n, to_swap, provider, slot, handle);
+	if (err && to_swap)
 		for (int i = 0; i < n; i++)
 			swap_free_slot(provider, slot + (uint64_t)i);
 	return err ? err : n;

@@ -441,12 +441,15 @@ static long start(struct page_request *r, uint64_t *handle)
 	return 0;
 }
 
+/* Where the page is: a swap slot if the PTE says so (anonymous pages, and
+ * written pages of private pager mappings), else the region's pager. */
 static void fill_backing(struct page_request *r, struct vm_region *reg, uint64_t sw)
 {
-	if (reg->flags & VMR_PAGER) {
+	if (!pte_is_swapped(sw)) {
+		KASSERT(reg->flags & VMR_PAGER);
 		r->port = reg->pager_port;
 		r->object = reg->pager_object;
-		r->offset = r->va - reg->start;
+		r->offset = reg->pager_offset + (r->va - reg->start);
 		return;
 	}
 	r->swap = true;
@@ -520,7 +523,7 @@ long request_page_out(struct proc *p, struct vm_region *reg, uint64_t va, int n,
 	} else {
 		r->port = reg->pager_port;
 		r->object = reg->pager_object;
-		r->offset = va - reg->start;
+		r->offset = reg->pager_offset + (va - reg->start);
 	}
 	for (int i = 0; i < n; i++) {
 		pte_t *pte = arch_pt_leaf(p->vm.root, page_va(r, i), false);

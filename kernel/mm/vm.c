@@ -211,22 +211,29 @@ int vm_map_anon(struct vm_space *vs, uint64_t addr, size_t len, uint32_t prot, u
 	return 0;
 }
 
-int vm_map_pager(struct vm_space *vs, uint64_t port, uint64_t object, size_t len, uint32_t prot,
-		 uint64_t *out)
+int vm_map_pager(struct vm_space *vs, uint64_t port, uint64_t object, uint64_t offset,
+		 size_t len, uint32_t prot, uint64_t *out)
 {
 	struct vm_region *r;
 	uint64_t addr = 0;
-	int err = check_new_range(vs, &addr, &len, prot);
+	bool private = prot & MAP_PRIVATE;
+	int err;
+
+	prot &= ~MAP_PRIVATE;
+	if (offset & ~PAGE_MASK)
+		return ERR_INVAL;
+	err = check_new_range(vs, &addr, &len, prot);
 
 	if (err)
 		return err;
 	if (vs->pinned)
 		return ERR_PERM;	/* a pinned process must not depend on a pager */
-	r = new_region(addr, len, prot, VMR_PAGER);
+	r = new_region(addr, len, prot, VMR_PAGER | (private ? VMR_PRIVATE : 0));
 	if (!r)
 		return ERR_NOMEM;
 	r->pager_port = port;
 	r->pager_object = object;
+	r->pager_offset = offset;
 	insert_region(vs, r);
 	*out = addr;
 	return 0;

@@ -39,13 +39,14 @@
 #define VMR_IMAGE	0x08
 #define VMR_PAGER	0x10	/* pages come from pager_port */
 #define VMR_GRANT	0x20	/* the grant window */
+#define VMR_PRIVATE	0x40	/* pager region whose written pages stay private */
 
 struct vm_region {
 	uint64_t start, end;	/* page aligned, end exclusive */
 	uint32_t prot;		/* PROT_* */
 	uint32_t flags;		/* VMR_* */
 	uint64_t id;
-	uint64_t pager_port, pager_object;
+	uint64_t pager_port, pager_object, pager_offset;
 	struct vm_region *next;
 };
 
@@ -66,8 +67,8 @@ void vm_space_destroy(struct vm_space *vs);
  */
 int vm_map_anon(struct vm_space *vs, uint64_t addr, size_t len, uint32_t prot, uint32_t flags,
 		uint64_t *out);
-int vm_map_pager(struct vm_space *vs, uint64_t port, uint64_t object, size_t len, uint32_t prot,
-		 uint64_t *out);
+int vm_map_pager(struct vm_space *vs, uint64_t port, uint64_t object, uint64_t offset,
+		 size_t len, uint32_t prot, uint64_t *out);
 /* Physically contiguous, pinned, below 4 GiB, for device DMA. */
 int vm_map_dma(struct vm_space *vs, size_t len, uint64_t *va, paddr_t *pa);
 /* Removes whole regions only: [addr, addr+len) must be exactly one region. */

@@ -23,6 +23,13 @@
 #define PROT_READ	0x1
 #define PROT_WRITE	0x2
 #define PROT_EXEC	0x4
+/*
+ * mem_map_pager: with MAP_PRIVATE (or'ed into prot) written pages stay
+ * private to the process: they are never written back to the pager (under
+ * pressure they go to swap).  Without it the mapping is shared: dirty pages
+ * go back to the pager on VM_CTL_SYNC, munmap, sys_exit and eviction.
+ */
+#define MAP_PRIVATE	0x100
 
 /* Thread states, as shown by ps and the debug console. */
 #define FERRY_THREAD_STATES(X)                                     \
@@ -113,6 +120,7 @@ _Static_assert(sizeof(struct grant_info) == 24 + 8 * GRANT_MAX_PAGES, "struct gr
 #define VM_CTL_EVICT		4	/* ptr = address, arg = length: page out now, wait */
 #define VM_CTL_STATS		5	/* ptr = struct fault_stats[FILL_NMODES] */
 #define VM_CTL_CLUSTER		6	/* arg = pages per page-in request (1..32) */
+#define VM_CTL_SYNC		7	/* ptr = address, arg = length: write dirty pager pages back */
 
 enum page_state { PAGE_ABSENT, PAGE_RESIDENT, PAGE_SWAPPED, PAGE_INFLIGHT, PAGE_WITH_PAGER };
 

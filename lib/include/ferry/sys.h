@@ -30,6 +30,7 @@ static inline long ferry_syscall6(long n, long a, long b, long c, long d, long e
 #define FERRY_SC_CAST_2(a, b)			(long)(a), (long)(b), 0, 0, 0, 0
 #define FERRY_SC_CAST_3(a, b, c)		(long)(a), (long)(b), (long)(c), 0, 0, 0
 #define FERRY_SC_CAST_4(a, b, c, d)		(long)(a), (long)(b), (long)(c), (long)(d), 0, 0
+#define FERRY_SC_CAST_5(a, b, c, d, e)		(long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0
 
 #define FERRY_SYSCALL_STUB(num, name, nargs, params, args)                      \
 	static inline long sys_##name params                                   \

@@ -55,8 +55,8 @@
 	X(31, shutdown, 1, (long code), (code))                                        \
 	/* paging: swap providers, pagers, grants (kernel/grant) */                    \
 	X(32, swap_register, 3, (long port, long nslots, long modes), (port, nslots, modes)) \
-	X(33, mem_map_pager, 4, (long port, unsigned long object, long len, long prot), \
-	  (port, object, len, prot))                                                   \
+	X(33, mem_map_pager, 5, (long port, unsigned long object, long offset, long len, \
+	  long prot), (port, object, offset, len, prot))                               \
 	X(34, grant_info, 2, (unsigned long grant, struct grant_info *out), (grant, out)) \
 	X(35, grant_forward, 2, (unsigned long grant, long pid), (grant, pid))         \
 	X(36, vm_ctl, 3, (long op, long arg, void *ptr), (op, arg, ptr))
