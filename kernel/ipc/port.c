@@ -30,6 +30,7 @@ struct reply_slot {
 	void *ctx;
 	struct proc *server;		/* set when received: the only replier */
 	uint64_t port;
+	uint64_t received_cycles;	/* when the server took the request */
 };
 
 static struct port ports[PORT_MAX];
@@ -101,6 +102,7 @@ static struct reply_slot *slot_alloc(uint64_t port, uint64_t *token)
 		s->done = NULL;
 		s->server = NULL;
 		s->port = port;
+		s->received_cycles = 0;
 		*token = handle_make((uint32_t)i, s->gen);
 		return s;
 	}
@@ -393,8 +395,10 @@ long ipc_recv(struct proc *p, uint64_t port, uint64_t umsg, int64_t timeout_ns)
 		pt->head = (pt->head + 1) % pt->cap;
 		pt->count--;
 		s = slot_get(km.m.reply);
-		if (s)
+		if (s) {
 			s->server = p;
+			s->received_cycles = arch_cycles();
+		}
 		else
 			km.m.reply = 0;	/* the caller gave up: nobody to answer */
 		deliver(p, &km, &dest);
@@ -528,6 +532,13 @@ long ipc_kernel_call_pages(uint64_t port, const struct msg *m, const paddr_t *fr
 		return err;
 	}
 	return (long)token;
+}
+
+uint64_t ipc_call_received_cycles(uint64_t token)
+{
+	struct reply_slot *s = slot_get(token);
+
+	return s ? s->received_cycles : 0;
 }
 
 void ipc_kernel_cancel(uint64_t token)

@@ -72,6 +72,8 @@ long ipc_kernel_call_pages(uint64_t port, const struct msg *m, const paddr_t *fr
  * request is still queued its borrowed pages are detached from it. */
 void ipc_kernel_cancel(uint64_t token);
 struct proc *port_owner(uint64_t port);
+/* When the server received an open call (cycle counter), or 0. */
+uint64_t ipc_call_received_cycles(uint64_t token);
 void kmsg_free(struct kmsg *km);
 
 uint64_t port_count(void);

@@ -213,6 +213,8 @@ static void finish(struct page_request *r, long result, int filled, const paddr_
 	struct swap_provider *sp = r->swap ? swap_provider(r->provider) : NULL;
 
 	stamp(r, PHASE_REPLIED);
+	if (r->sample && ipc_call_received_cycles(r->token))
+		r->sample->phase[PHASE_RECEIVED] = ipc_call_received_cycles(r->token) - r->t_fault;
 	if (r->grant)
 		kdb_grant_event(r->grant, KDB_GRANT_FILLED);
 	if (r->grant && grant_end(r->grant, outcome_of(result)) && result == 0)

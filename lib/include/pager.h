@@ -55,7 +55,8 @@ long pager_answer_ok(const struct pager_request *rq, int k, const void *pages);
 /* Fails rq with ERR_IO, ERR_NOENT or ERR_RANGE; => sys_reply's result. */
 long pager_answer_fail(const struct pager_request *rq, long err);
 
-/* "page-in" or "page-out", for log lines. */
+/* "page-in" or "page-out", and "copy", "grant" or "dma", for log lines. */
 const char *pager_op_name(uint32_t op);
+const char *pager_mode_name(uint32_t mode);
 
 #endif

@@ -84,3 +84,14 @@ const char *pager_op_name(uint32_t op)
 		return "?";
 	}
 }
+
+const char *pager_mode_name(uint32_t mode)
+{
+	static const char *const names[] = {
+#define PAGER_MODE_NAME(name, text) [name] = text,
+		FERRY_FILL_MODES(PAGER_MODE_NAME)
+#undef PAGER_MODE_NAME
+	};
+
+	return mode < FILL_NMODES ? names[mode] : "?";
+}

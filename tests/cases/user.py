@@ -33,9 +33,10 @@ def user_results(guest):
     return results
 
 
-@case("user_suite", cmdline="init=utest panic=exit", timeout=240)
+# The vm_* cases want their own boot options (tests/cases/vm.py).
+@case("user_suite", cmdline="init=utest initarg=base panic=exit", timeout=240)
 def user_suite(g):
-    """utest as the first program: every case in its own process, then a leak check."""
+    """utest as the first program: every case but vm_* in its own process, then a leak check."""
     code = g.wait_exit(timeout=240)
     results = user_results(g)
     assert results, "utest printed no result"

@@ -20,7 +20,8 @@ struct server {
 
 /* Started in this order before the shell; ends at the entry without a name. */
 static const struct server servers[] = {
-	/* To come with the disk stack: ata, then swapd, then fs. */
+	/* With the disk stack: ata before swapd, fs after it. */
+	{ .name = "swapd" },
 	{ .name = NULL },
 };
 

@@ -21,6 +21,7 @@
 #include <proc.h>
 #include <proto/swapd.h>
 #include <stdio.h>
+#include <stdnoreturn.h>
 #include <string.h>
 
 #define SWAPD_DEFAULT_PAGES	2048
@@ -85,10 +86,10 @@ static long serve_page_out(struct swapd *sd, const struct pager_request *rq)
 	return pager_answer_ok(rq, rq->npages, NULL);
 }
 
-static const struct swapd_op {
+static const struct swapd_handler {
 	const char *name;
 	long (*serve)(struct swapd *sd, const struct pager_request *rq);
-} swapd_ops[] = {
+} swapd_handlers[] = {
 	[PAGER_PAGE_IN - PAGER_PAGE_IN] = { "page-in", serve_page_in },
 	[PAGER_PAGE_OUT - PAGER_PAGE_IN] = { "page-out", serve_page_out },
 };
@@ -96,14 +97,14 @@ static const struct swapd_op {
 /* One kernel request: check, serve, and answer a failure if serving failed. */
 static void dispatch(struct swapd *sd, const struct pager_request *rq)
 {
-	const struct swapd_op *op = &swapd_ops[rq->op - PAGER_PAGE_IN];
+	const struct swapd_handler *op = &swapd_handlers[rq->op - PAGER_PAGE_IN];
 	long err = check_range(sd, rq);
 
 	if (!err)
 		err = op->serve(sd, rq);
 	if (err == ERR_RANGE || err == ERR_IO || err == ERR_NOENT) {
 		printf("swapd: %s of %d pages at slot %llu (%s): %s\n", op->name, rq->npages,
-		       (unsigned long long)rq->key, fill_mode_name(rq->mode), err_str(err));
+		       (unsigned long long)rq->key, pager_mode_name(rq->mode), err_str(err));
 		sd->failures++;
 		err = pager_answer_fail(rq, err);
 	}
@@ -138,7 +139,7 @@ static void serve_client(const struct swapd *sd, const struct msg *m)
 		sys_reply(m->reply, &a);
 }
 
-static void serve(struct swapd *sd)
+static noreturn void serve(struct swapd *sd)
 {
 	struct pager_request rq;
 	struct msg m;

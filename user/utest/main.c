@@ -2,12 +2,14 @@
 /*
  * utest's runner, its case dispatch and the helpers cases share.
  *
- * The runner brackets the whole suite with a leak check: free frames, live
- * ports and live processes must be the same after every case has run and
- * been reaped as before the first one.
+ * The runner brackets the whole suite with a leak check: free frames, swap
+ * slots, live grants, page requests, ports and processes must be the same
+ * after every case has run and been reaped as before the first one.
  */
 #include <ferry/sys.h>
 #include <fmt.h>
+#include <ipc.h>
+#include <proto/swapd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,8 @@
 #include "utest.h"
 
 #define CASE_TIMEOUT_NS		(20 * SEC_NS)
+#define STRESS_TIMEOUT_NS	(80 * SEC_NS)
+#define SWAPD_START_NS		(10 * SEC_NS)
 #define REAP_TIMEOUT_NS		(10 * SEC_NS)
 #define SETTLE_NS		(2 * SEC_NS)
 #define SETTLE_STEP_NS		(20 * MSEC_NS)
@@ -78,6 +82,20 @@ long utest_arg(int argc, char **argv, int i)
 	return (long)v;
 }
 
+void utest_wait_state(long pid, uint32_t state)
+{
+	struct proc_info info;
+	long start = sys_clock_ns();
+
+	for (;;) {
+		CHECK_OK(proc_find(pid, &info));
+		if (info.state == state)
+			return;
+		CHECK(sys_clock_ns() - start < UTEST_WAIT_NS);
+		sys_sleep(MSEC_NS);
+	}
+}
+
 void utest_port_name(char name[PORT_NAME_MAX], const char *tag, long pid)
 {
 	snprintf(name, PORT_NAME_MAX, "utest.%s.%ld", tag, pid);
@@ -109,29 +127,87 @@ bool utest_filled(const void *page, uint32_t seed)
 	return true;
 }
 
+/* --- the runner --- */
+
+/* Which cases a run takes: names with the prefix, or (exclude) without it. */
+struct group {
+	const char *name;
+	const char *prefix;
+	bool exclude;
+};
+
+static const struct group groups[] = {
+	{ .name = "all", .prefix = "" },
+	{ .name = "vm", .prefix = "vm_" },
+	{ .name = "stress", .prefix = "vm_stress_" },
+	/* What runs in any boot: the vm_* cases want overtime= and swapd. */
+	{ .name = "base", .prefix = "vm_", .exclude = true },
+};
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+static bool in_group(const struct group *g, const struct utest *t)
+{
+	return !t->helper && has_prefix(t->name, g->prefix) != g->exclude;
+}
+
+static const struct group *find_group(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		if (!strcmp(groups[i].name, name))
+			return &groups[i];
+	}
+	return NULL;
+}
+
+static long case_timeout(const struct utest *t)
+{
+	return has_prefix(t->name, "vm_stress_") ? STRESS_TIMEOUT_NS : CASE_TIMEOUT_NS;
+}
+
+/* A case that failed half-way may leave the fault path switched: put it back. */
+static void restore_faultpath(long want)
+{
+	long now = sys_vm_ctl(VM_CTL_FAULTPATH_GET, 0, NULL);
+
+	if (now == want)
+		return;
+	printf("  left the fault path at %s: back to %s\n", pager_mode_name((uint32_t)now),
+	       pager_mode_name((uint32_t)want));
+	sys_vm_ctl(VM_CTL_FAULTPATH_SET, want, NULL);
+}
+
 static bool run_case(const struct utest *t)
 {
 	char args[SPAWN_ARGS_MAX], buf[24];
-	long status = 0, ret;
+	long status = 0, ret, faultpath = sys_vm_ctl(VM_CTL_FAULTPATH_GET, 0, NULL);
 	bool ok;
 
 	snprintf(args, sizeof(args), "utest %s", t->name);
-	ret = proc_run("utest", args, CASE_TIMEOUT_NS, &status);
+	ret = proc_run("utest", args, case_timeout(t), &status);
 	ok = ret == 0 && status == 0;
 	printf("test user/%s: %s\n", t->name, ok ? "OK" : "FAILED");
 	if (ret == ERR_TIMEOUT)
-		printf("  still running after %ld s: killed\n", CASE_TIMEOUT_NS / SEC_NS);
+		printf("  still running after %ld s: killed\n", case_timeout(t) / SEC_NS);
 	else if (ret < 0)
 		printf("  %s\n", err_str(ret));
 	else if (status != 0)
 		printf("  exit status %s\n", proc_status_str(status, buf, sizeof(buf)));
+	restore_faultpath(faultpath);
 	return ok;
 }
 
+/* Everything but the counters that move by themselves. */
 static bool stats_same(const struct sys_stats *a, const struct sys_stats *b)
 {
-	return a->frames_free == b->frames_free && a->ports_live == b->ports_live &&
-	       a->procs_live == b->procs_live;
+	return a->frames_free == b->frames_free && a->swap_slots_used == b->swap_slots_used &&
+	       a->ports_live == b->ports_live && a->procs_live == b->procs_live &&
+	       a->grants_live == b->grants_live && a->requests_live == b->requests_live;
 }
 
 /*
@@ -152,24 +228,46 @@ static void stats_settled(struct sys_stats *st)
 	} while (!stats_same(&prev, st) && sys_clock_ns() - start < SETTLE_NS);
 }
 
+/*
+ * Memory pressure moves pages of live processes (this runner, init, sh)
+ * to swap, and they stay there until touched: that frees one frame for
+ * each slot it takes, which is no leak.  A leaked frame or slot breaks
+ * that balance.
+ */
+static bool memory_balanced(const struct sys_stats *a, const struct sys_stats *b)
+{
+	long moved = (long)b->swap_slots_used - (long)a->swap_slots_used;
+
+	return (long)b->frames_free - (long)a->frames_free == moved;
+}
+
+static void print_stats(const char *when, const struct sys_stats *st)
+{
+	printf("  %s frames_free %llu swap_slots_used %llu grants_live %llu requests_live %llu"
+	       " ports_live %llu procs_live %llu\n", when,
+	       (unsigned long long)st->frames_free, (unsigned long long)st->swap_slots_used,
+	       (unsigned long long)st->grants_live, (unsigned long long)st->requests_live,
+	       (unsigned long long)st->ports_live, (unsigned long long)st->procs_live);
+}
+
 static bool leak_check(const struct sys_stats *before)
 {
 	struct sys_stats after;
 	bool ok;
 
 	stats_settled(&after);
-	ok = stats_same(before, &after);
+	ok = memory_balanced(before, &after) && after.ports_live == before->ports_live &&
+	     after.procs_live == before->procs_live &&
+	     after.grants_live == before->grants_live &&
+	     after.requests_live == before->requests_live;
 	printf("test user/leak_check: %s\n", ok ? "OK" : "FAILED");
-	if (!ok) {
-		printf("  before: frames_free %llu ports_live %llu procs_live %llu\n",
-		       (unsigned long long)before->frames_free,
-		       (unsigned long long)before->ports_live,
-		       (unsigned long long)before->procs_live);
-		printf("  after:  frames_free %llu ports_live %llu procs_live %llu\n",
-		       (unsigned long long)after.frames_free,
-		       (unsigned long long)after.ports_live,
-		       (unsigned long long)after.procs_live);
+	if (!ok || !stats_same(before, &after)) {
+		print_stats("before:", before);
+		print_stats("after: ", &after);
 	}
+	if (ok && after.swap_slots_used != before->swap_slots_used)
+		printf("  %lld pages of live processes went to swap: no leak\n",
+		       (long long)(after.swap_slots_used - before->swap_slots_used));
 	return ok;
 }
 
@@ -181,19 +279,65 @@ static bool started_by_kernel(void)
 	return proc_find(proc_pid(), &self) == 0 && self.parent == 0;
 }
 
-static int run_all(void)
+/*
+ * Room for the stress cases to touch more memory than is free: a store of
+ * 60 % of free memory leaves 40 % free, and 1.5 times that fits in it.
+ */
+static long swapd_store_pages(void)
+{
+	struct sys_stats st;
+
+	CHECK_OK(sys_stats(&st));
+	return (long)st.frames_free * 6 / 10;
+}
+
+/* The VM cases need a swap provider; as init=utest nobody else starts one. */
+static void ensure_swapd(void)
+{
+	char args[32];
+	long pid;
+
+	if (sys_port_lookup(SWAPD_PORT_NAME) > 0)
+		return;
+	snprintf(args, sizeof(args), "swapd %ld", swapd_store_pages());
+	pid = sys_spawn("swapd", args);
+	if (pid < 0) {
+		printf("utest: cannot start swapd: %s\n", err_str(pid));
+		return;
+	}
+	if (ipc_lookup(SWAPD_PORT_NAME, SWAPD_START_NS) < 0)
+		printf("utest: swapd (pid %ld) did not publish its port\n", pid);
+}
+
+static int count_cases(const struct group *g, bool *wants_swap)
+{
+	const struct utest *t;
+	int cases = 0;
+
+	*wants_swap = false;
+	for_each_utest(t) {
+		if (!in_group(g, t))
+			continue;
+		cases++;
+		*wants_swap |= has_prefix(t->name, "vm_");
+	}
+	return cases;
+}
+
+static int run_group(const struct group *g)
 {
 	const struct utest *t;
 	struct sys_stats before;
+	bool wants_swap;
+	int cases = count_cases(g, &wants_swap), failures = 0;
 	long ret;
-	int cases = 0, failures = 0;
 
-	for_each_utest(t)
-		cases += !t->helper;
-	printf("utest: %d cases\n", cases);
+	printf("utest: %d cases (%s)\n", cases, g->name);
+	if (wants_swap)
+		ensure_swapd();
 	stats_settled(&before);
 	for_each_utest(t) {
-		if (!t->helper && !run_case(t))
+		if (in_group(g, t) && !run_case(t))
 			failures++;
 	}
 	if (!leak_check(&before))
@@ -222,12 +366,17 @@ static const struct utest *find_case(const char *name)
 int main(int argc, char **argv)
 {
 	const struct utest *t;
+	const struct group *g = find_group(argc < 2 ? "all" : argv[1]);
+	size_t i;
 
-	if (argc < 2 || !strcmp(argv[1], "all"))
-		return run_all();
+	if (g)
+		return run_group(g);
 	t = find_case(argv[1]);
 	if (!t) {
-		printf("utest: no case %s; cases:", argv[1]);
+		printf("utest: no case %s; groups:", argv[1]);
+		for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+			printf(" %s", groups[i].name);
+		printf("; cases:");
 		for_each_utest(t) {
 			if (!t->helper)
 				printf(" %s", t->name);

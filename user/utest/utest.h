@@ -9,11 +9,17 @@
  * UTEST_HELPER(name) registers a hidden mode the runner does not run: the
  * children that cases spawn (servers, forgers, processes that crash).
  * Helpers get their arguments after the name: "utest NAME ARG...".
+ *
+ * Groups: "utest" or "utest all" runs every case, "utest vm" the vm_*
+ * cases, "utest stress" the vm_stress_* ones, "utest base" all but the
+ * vm_* cases (those that need no special boot options).  A group with VM
+ * cases starts swapd first if nobody has.
  */
 #ifndef UTEST_H
 #define UTEST_H
 
 #include <ferry/sys.h>
+#include <pager.h>
 #include <proc.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -73,5 +79,60 @@ void utest_port_name(char name[PORT_NAME_MAX], const char *tag, long pid);
 /* A 4 KiB pattern that differs for every seed and every byte offset. */
 void utest_fill(void *page, uint32_t seed);
 bool utest_filled(const void *page, uint32_t seed);
+
+/* Until pid's first thread is in `state` (5 s at most). */
+void utest_wait_state(long pid, uint32_t state);
+
+/* --- virtual memory (tpager.c) --- */
+
+#define UTEST_PAGE		4096
+#define UTEST_WAIT_NS		(5 * SEC_NS)
+/* Where the kernel maps lent frames in the holder (kernel/grant/grant.h). */
+#define UTEST_GRANT_WINDOW	0x00007F0000000000UL
+
+/* Switches the fault path; => the one before, to switch back to. */
+long vm_faultpath(long mode);
+void vm_stats(struct fault_stats st[FILL_NMODES]);
+long vm_page_state(const void *addr);
+/* The swapd port; fails the case if there is no swap provider. */
+long vm_need_swap(void);
+/* Fails the case unless live grants and page requests fall back to before's. */
+void vm_check_idle(const struct sys_stats *before);
+
+/*
+ * A test pager: this process serves the pages of a region a child maps
+ * with sys_mem_map_pager(port, object, offset, ...).  The page at byte
+ * offset `key` of `object` holds utest_fill(tpager_seed(object, key)).
+ */
+struct tpager {
+	long port;
+	uint8_t *buf;		/* PAGER_BUF_SIZE: copy-mode pages, both ways */
+};
+
+uint32_t tpager_seed(uint64_t object, uint64_t key);
+void tpager_open(struct tpager *tp);
+void tpager_close(struct tpager *tp);
+/*
+ * Spawns "utest vm_client PORT OBJECT FIRST NPAGES ACTION": a child that
+ * maps NPAGES pages of OBJECT from page FIRST on, shared, and then
+ * read:  reads every page and checks its pattern
+ * zero:  checks that every page reads as zeros
+ * dirty: reads page 0, writes a new pattern, evicts it (a page-out to the
+ *        pager) and checks the page stayed, intact, when that failed
+ * unmap: faults on page 0 in a second thread and unmaps the region while
+ *        the page is in flight, then sends TPAGER_UNMAPPED to PORT
+ * Exit 0 when everything it checked was right.
+ */
+long tpager_client(long port, uint64_t object, int first, int npages, const char *action);
+/* The next kernel request, within timeout_ns; anything else fails the case. */
+void tpager_recv(struct tpager *tp, struct pager_request *rq, long timeout_ns);
+/* Puts k pages of their patterns where rq's mode wants them (window or buf). */
+void tpager_fill(struct tpager *tp, const struct pager_request *rq, int k);
+/* Fills (page-in) and answers all of rq; => sys_reply's result. */
+long tpager_answer(struct tpager *tp, const struct pager_request *rq);
+/* Answers requests until child ends; checks its status. */
+void tpager_serve_until_exit(struct tpager *tp, long child, long want_status);
+
+#define TPAGER_UNMAPPED	(MSG_OP_USER + 0x40)	/* vm_client unmap -> pager */
 
 #endif

@@ -1,0 +1,140 @@
+# SPDX-License-Identifier: MIT
+"""The kernel debug console, driven as a user would: over the serial line,
+break key, commands, framed output."""
+
+import re
+
+from cases.registry import case
+
+PROMPT = r"ferry> "
+
+
+def kdb(g, line, timeout=30):
+    """Runs one kdb command; returns its framed output."""
+    name = line.split()[0]
+    start = len(g.buf)
+    g.send(line + "\r")
+    m = g.expect(r"^\[kdb begin %s\]\n([\s\S]*?)^\[kdb end %s\]" % (re.escape(name), re.escape(name)),
+                 timeout=timeout, start=start)
+    return m.group(1)
+
+
+def enter(g):
+    start = len(g.buf)
+    g.send("\x1d")
+    g.expect(r"kdb> ", timeout=20, start=start)
+
+
+def leave(g):
+    start = len(g.buf)
+    g.send("continue\r")
+    g.expect(r"\[kdb\] continuing", timeout=20, start=start)
+
+
+def shell(g, line, until, timeout=120):
+    start = len(g.buf)
+    g.send(line + "\r")
+    return g.expect(until, timeout=timeout, start=start)
+
+
+def check(what, cond, bad):
+    if not cond:
+        bad.append(what)
+
+
+@case("kdb_processes", mem="64M")
+def kdb_processes(g):
+    """Break in from the serial line, list threads, continue: the shell still works."""
+    g.expect(PROMPT, timeout=60)
+    enter(g)
+    out = kdb(g, "ps")
+    bad = []
+    check("ps header", re.search(r"^PID\s+TID\s+NAME\s+STATE", out, re.M), bad)
+    for name in ("init", "sh", "swapd"):
+        check("ps lists " + name, re.search(r"^\d+\s+\d+\s+%s\s" % name, out, re.M), bad)
+    check("init waits for a child", re.search(r"\binit\s+wait\b", out), bad)
+    check("help lists commands", "grant" in kdb(g, "help"), bad)
+    leave(g)
+    shell(g, "echo still alive", r"^still alive$")
+    return [("qemu/kdb_processes", not bad, "missing: " + ", ".join(bad))]
+
+
+def stop_at_page_in_grant(g):
+    """Continues until a page-in grant (rw) is lent; page-outs (ro) come first."""
+    for _ in range(40):
+        m = g.expect(r"world stopped: grant (0x[0-9a-f]+) lent", timeout=120, start=g.mark)
+        g.mark = m.end()
+        gid = m.group(1)
+        rows = kdb(g, "grants")
+        if re.search(r"^%s\s+lent\s+\S+\s+\S+\s+\d+\s+\S+\s+\d+\s+\S+\s+rw" % gid, rows, re.M):
+            return gid
+        kdb(g, "break grant")
+        leave(g)
+    raise AssertionError("no page-in grant was lent")
+
+
+@case("kdb_grant_step", mem="64M")
+def kdb_grant_step(g):
+    """Stop at a grant during a page-in, see it in both address spaces, step it through."""
+    g.expect(PROMPT, timeout=60)
+    enter(g)
+    kdb(g, "break grant")
+    leave(g)
+    g.mark = len(g.buf)
+    g.send("pagetest 4 grant\r")
+    gid = stop_at_page_in_grant(g)
+    bad = []
+    lent = kdb(g, "grant " + gid)
+    check("holder window maps the granted frame", "holder window -> frame" in lent
+          and "the granted frame" in lent, bad)
+    check("faulting address in flight", "in flight: request" in lent, bad)
+    frame = re.search(r"page 0: frame (0x[0-9a-f]+)", lent)
+    for phase in ("filled", "taken back"):
+        start = len(g.buf)
+        g.send("step\r")
+        g.expect(r"world stopped: grant %s %s" % (gid, phase), timeout=60, start=start)
+    back = kdb(g, "grant " + gid)
+    check("holder has no mapping after take-back", "no mapping: grant ended" in back, bad)
+    check("faulter still in flight before mapping", "in flight: request" in back, bad)
+    start = len(g.buf)
+    g.send("step\r")
+    g.expect(r"world stopped: grant %s mapped" % gid, timeout=60, start=start)
+    mapped = kdb(g, "grant " + gid)
+    check("faulter maps the granted frame", "faulter maps -> frame %s: the granted frame"
+          % (frame.group(1) if frame else "?") in mapped, bad)
+    check("history shows it completed", re.search(r"^%s\s+completed" % gid,
+                                                     kdb(g, "history 5"), re.M), bad)
+    check("consistency while stopped", "check: OK" in kdb(g, "check"), bad)
+    leave(g)
+    g.expect(r"pagetest: 4 pages read back, 4 resident, 0 mismatches: ok", timeout=120,
+             start=g.mark)
+    return [("qemu/kdb_grant_step", not bad, "failed: " + ", ".join(bad))]
+
+
+def counters(out, mode):
+    m = re.search(r"^mode %s: faults (\d+) pages-in (\d+) pages-out (\d+) bytes-copied (\d+)"
+                  % mode, out, re.M)
+    return tuple(int(x) for x in m.groups()) if m else (0, 0, 0, 0)
+
+
+@case("kdb_faultpath_switch", mem="64M")
+def kdb_faultpath_switch(g):
+    """Switch the fill mode from the console and watch the statistics move."""
+    g.expect(PROMPT, timeout=60)
+    bad = []
+    for mode in ("copy", "grant"):
+        enter(g)
+        check("switch to " + mode, "fault path: " + mode in kdb(g, "faultpath " + mode), bad)
+        before = counters(kdb(g, "faults"), mode)
+        leave(g)
+        shell(g, "pagetest 16", r"pagetest: 16 pages read back, 16 resident, 0 mismatches: ok")
+        g.expect(PROMPT, timeout=30, start=len(g.buf) - 200)
+        enter(g)
+        after = counters(kdb(g, "faults"), mode)
+        leave(g)
+        check(mode + " pages-in moved by 16", after[1] - before[1] == 16, bad)
+        check(mode + " pages-out moved by 16", after[2] - before[2] == 16, bad)
+        copied = after[3] - before[3]
+        check(mode + " bytes copied %d" % copied,
+              copied == 32 * 4096 if mode == "copy" else copied == 0, bad)
+    return [("qemu/kdb_faultpath_switch", not bad, "failed: " + ", ".join(bad))]
