@@ -6,28 +6,25 @@
 
 #include "mm/fault.h"
 #include "mm/vm.h"
+#include "ipc/port.h"
 
 #define UACCESS_FAULT_TRIES	256
 #include "proc/proc.h"
 
-/* Calls fn on each page-sized piece of [uaddr, uaddr+n) after checking it. */
-static int walk_user(struct proc *p, uint64_t uaddr, size_t n, bool write,
-		     void (*fn)(void *kaddr, size_t len, size_t done, void *ctx), void *ctx)
-{
-	size_t done = 0;
+#define WALK_REMEMBER	(MSG_MAX_PAGES + 1)	/* frames kept from the check pass */
 
+/*
+ * Finds the frame of every page of [uaddr, uaddr+n): all of them, before
+ * any copy, so a failing copy changes nothing.  A page that is valid but
+ * not resident is brought in (the thread shows "pager-io" meanwhile), and
+ * since that slept, the check starts over.  The first WALK_REMEMBER frames
+ * are remembered so the copy does not walk the tables a second time.
+ */
+static int check_pages(struct proc *p, uint64_t uaddr, size_t n, bool write, paddr_t *frames)
+{
 	int tries = 0;
 
-	if (n == 0)
-		return 0;
-	if (!vm_range_ok(uaddr, n))
-		return ERR_FAULT;
-	/*
-	 * Validate the whole range first, so a failing copy changes nothing.
-	 * A page that is valid but not resident is brought in (this thread
-	 * shows "pager-io" meanwhile), and since that slept, we start over.
-	 */
-	for (uint64_t va = PAGE_ALIGN_DOWN(uaddr); va < uaddr + n; va += PAGE_SIZE) {
+	for (uint64_t va = PAGE_ALIGN_DOWN(uaddr), i = 0; va < uaddr + n; va += PAGE_SIZE, i++) {
 		paddr_t pa;
 		int err = vm_user_frame(&p->vm, va, write, &pa);
 
@@ -35,21 +32,40 @@ static int walk_user(struct proc *p, uint64_t uaddr, size_t n, bool write,
 			if (vm_fault_in(p, va, write))
 				return ERR_FAULT;
 			va = PAGE_ALIGN_DOWN(uaddr) - PAGE_SIZE;
+			i = (uint64_t)-1;
 			continue;
 		}
 		if (err)
 			return ERR_FAULT;
+		if (i < WALK_REMEMBER)
+			frames[i] = PAGE_ALIGN_DOWN(pa);
 	}
-	while (done < n) {
+	return 0;
+}
+
+/* Calls fn on each page-sized piece of [uaddr, uaddr+n) after checking it. */
+static int walk_user(struct proc *p, uint64_t uaddr, size_t n, bool write,
+		     void (*fn)(void *kaddr, size_t len, size_t done, void *ctx), void *ctx)
+{
+	paddr_t frames[WALK_REMEMBER];
+	size_t done = 0;
+
+	if (n == 0)
+		return 0;
+	if (!vm_range_ok(uaddr, n) || check_pages(p, uaddr, n, write, frames))
+		return ERR_FAULT;
+	for (uint64_t i = 0; done < n && fn; i++) {
 		uint64_t va = uaddr + done;
 		size_t chunk = PAGE_SIZE - (va & ~PAGE_MASK);
 		paddr_t pa;
 
 		if (chunk > n - done)
 			chunk = n - done;
-		vm_user_frame(&p->vm, va, write, &pa);
-		if (fn)
-			fn(phys_to_virt(pa), chunk, done, ctx);
+		if (i < WALK_REMEMBER)
+			pa = frames[i] + (va & ~PAGE_MASK);
+		else
+			vm_user_frame(&p->vm, va, write, &pa);	/* checked above, nothing slept */
+		fn(phys_to_virt(pa), chunk, done, ctx);
 		done += chunk;
 	}
 	return 0;
@@ -68,6 +84,11 @@ static void copy_out(void *kaddr, size_t len, size_t done, void *ctx)
 int copy_from_user(struct proc *p, void *dst, uint64_t src, size_t n)
 {
 	return walk_user(p, src, n, false, copy_in, dst);
+}
+
+int copy_from_user_writable(struct proc *p, void *dst, uint64_t src, size_t n)
+{
+	return walk_user(p, src, n, true, copy_in, dst);
 }
 
 int copy_to_user(struct proc *p, uint64_t dst, const void *src, size_t n)

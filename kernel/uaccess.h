@@ -18,6 +18,8 @@ struct proc;
 /* => 0 or ERR_FAULT. */
 int copy_from_user(struct proc *p, void *dst, uint64_t src, size_t n);
 int copy_to_user(struct proc *p, uint64_t dst, const void *src, size_t n);
+/* copy_from_user of memory the caller will write back: checked for writing. */
+int copy_from_user_writable(struct proc *p, void *dst, uint64_t src, size_t n);
 /* Copies a NUL-terminated string of at most max-1 chars: 0, ERR_FAULT or ERR_RANGE. */
 int copy_string_from_user(struct proc *p, char *dst, uint64_t src, size_t max);
 /* Checks, without copying, that [addr, addr+n) is accessible. */

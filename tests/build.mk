@@ -11,3 +11,12 @@ $(BUILD)/host/%: tests/host/%.c tests/host/htest_main.c tests/host/htest.h | dep
 
 test: all $(HOST_TESTS)
 	$(Q)$(PYTHON) tests/run.py --host $(HOST_TESTS)
+
+# The benchmark: not a test (timings belong in benchmarks); `make test` only
+# checks that a tiny run completes and writes a well-formed CSV.
+.PHONY: bench bench-quick
+bench: all
+	$(Q)$(PYTHON) tests/bench.py --rounds 10
+
+bench-quick: all
+	$(Q)$(PYTHON) tests/bench.py --rounds 2 --iters 5000

@@ -102,35 +102,30 @@ static uint64_t window_va(int slot)
 	return GRANT_WINDOW_BASE + (uint64_t)slot * GRANT_MAX_PAGES * PAGE_SIZE;
 }
 
-/* A window slot no other live grant of this holder uses. */
+/* A window slot no other live grant of this holder uses; -1 if all are. */
 static int free_window_slot(const struct proc *holder)
 {
-	uint32_t used = 0;
+	uint32_t used = holder->vm.window_slots_used;
 
-	for (int i = 0; i < GRANT_MAX; i++)
-		if (grants[i].lent && grants[i].holder == holder)
-			used |= 1u << grants[i].window_slot;
 	for (int s = 0; s < GRANT_PER_HOLDER; s++)
 		if (!(used & (1u << s)))
 			return s;
 	return -1;
 }
 
+static pte_t *window_pte(struct grant *g, int page)
+{
+	return &g->holder->vm.window_ptes[g->window_slot * GRANT_MAX_PAGES + page];
+}
+
 static int map_window(struct grant *g)
 {
-	struct vm_space *vs = &g->holder->vm;
 	unsigned flags = VM_USER | VM_READ | (g->writable ? VM_WRITE : 0);
-	uint64_t va = window_va(g->window_slot);
 
-	if (vm_grant_window(vs))
+	if (vm_grant_window(&g->holder->vm))
 		return ERR_NOMEM;
-	for (int i = 0; i < g->npages; i++) {
-		if (arch_pt_map(vs->root, va + (uint64_t)i * PAGE_SIZE, g->frames[i], flags)) {
-			while (i--)
-				arch_pt_unmap(vs->root, va + (uint64_t)i * PAGE_SIZE, NULL);
-			return ERR_NOMEM;
-		}
-	}
+	for (int i = 0; i < g->npages; i++)
+		*window_pte(g, i) = arch_pte_make(g->frames[i], flags);
 	return 0;
 }
 
@@ -141,17 +136,19 @@ static void unmap_window(struct grant *g)
 	uint64_t va = window_va(g->window_slot);
 
 	for (int i = 0; i < g->npages; i++) {
-		uint64_t a = va + (uint64_t)i * PAGE_SIZE;
-
-		if (arch_pt_unmap(vs->root, a, NULL) == 0 && vm_flush_page(vs, a))
+		*window_pte(g, i) = 0;
+		if (vm_flush_page(vs, va + (uint64_t)i * PAGE_SIZE))
 			fault_stats_for(g->mode)->tlb_flushes++;
 	}
 }
 
 static void detach_holder(struct grant *g)
 {
-	if (g->holder && g->mode == FILL_GRANT_MAP)
+	if (!g->holder)
+		return;
+	if (g->mode == FILL_GRANT_MAP)
 		unmap_window(g);
+	g->holder->vm.window_slots_used &= ~(1u << g->window_slot);
 	g->holder = NULL;
 }
 
@@ -168,6 +165,7 @@ static long attach_holder(struct grant *g, struct proc *holder)
 		g->holder = NULL;
 		return ERR_NOMEM;
 	}
+	holder->vm.window_slots_used |= 1u << slot;
 	return 0;
 }
 
@@ -218,7 +216,7 @@ static void record_history(const struct grant *g, enum grant_outcome outcome)
 		.forwarded_from = g->forwarded_from, .request = g->request,
 		.age_ns = clock_ns() - g->created_ns, .outcome = outcome, .revoked = g->revoked,
 	};
-	memcpy(v->frames, g->frames, sizeof(v->frames));
+	memcpy(v->frames, g->frames, (size_t)g->npages * sizeof(paddr_t));
 }
 
 void grant_history_note_phases(uint64_t id, const uint64_t *phase_cycles)

@@ -326,23 +326,36 @@ struct user_dest {
 	uint32_t capacity;	/* pages the receiver's buffer holds */
 };
 
-/* The receiver states its buffer as it would send one: page + MSG_WITH_PAGES(n). */
+/*
+ * The receiver states its buffer as it would send one: page +
+ * MSG_WITH_PAGES(n).  Only the message struct is checked here; the page
+ * buffer is checked when a message with pages actually arrives, for the
+ * pages it brings (check_user_pages), so an idle server's big buffer is
+ * not walked on every receive.
+ */
 static long check_user_dest(struct proc *p, uint64_t umsg, struct user_dest *d)
 {
 	struct msg m;
 
-	if (copy_from_user(p, &m, umsg, sizeof(m)) || user_range_check(p, umsg, sizeof(m), 1))
+	if (copy_from_user_writable(p, &m, umsg, sizeof(m)))
 		return ERR_FAULT;
 	d->umsg = umsg;
 	d->upage = (uint64_t)m.page;
 	d->capacity = 0;
 	if (d->upage) {
 		d->capacity = (m.flags & MSG_PAGE) ? MSG_NPAGES(m.flags) : 1;
-		if (d->capacity > MSG_MAX_PAGES ||
-		    user_range_check(p, d->upage, d->capacity * MSG_PAGE_SIZE, 1))
-			return ERR_FAULT;
+		if (d->capacity > MSG_MAX_PAGES)
+			return ERR_INVAL;
 	}
 	return 0;
+}
+
+/* => 0 if the receiver's buffer can take the n pages a message brings. */
+static long check_user_pages(struct proc *p, const struct user_dest *d, int n)
+{
+	if (n == 0 || !d->upage || (uint32_t)n > d->capacity)
+		return 0;	/* nothing to copy, or dropped as truncated */
+	return user_range_check(p, d->upage, (size_t)n * MSG_PAGE_SIZE, 1) ? ERR_FAULT : 0;
 }
 
 /* => cannot fail: check_user_dest ran and nothing blocked since. */
@@ -391,6 +404,8 @@ long ipc_recv(struct proc *p, uint64_t port, uint64_t umsg, int64_t timeout_ns)
 				return err;
 			continue;	/* recheck: the port may have died, or lost the message */
 		}
+		if (check_user_pages(p, &dest, pt->queue[pt->head].npages))
+			return ERR_FAULT;	/* the message stays queued */
 		km = pt->queue[pt->head];
 		pt->head = (pt->head + 1) % pt->cap;
 		pt->count--;
@@ -455,6 +470,8 @@ long ipc_call(struct proc *p, uint64_t port, uint64_t ureq, uint64_t urep, int64
 	 * have unmapped it meanwhile: check again. */
 	err = check_user_dest(p, urep, &dest);
 	if (!err)
+		err = check_user_pages(p, &dest, reply->npages);
+	if (!err)
 		deliver(p, reply, &dest);
 	kmsg_free(reply);
 	kfree(reply);
@@ -464,26 +481,27 @@ long ipc_call(struct proc *p, uint64_t port, uint64_t ureq, uint64_t urep, int64
 long ipc_reply(struct proc *p, uint64_t token, uint64_t umsg)
 {
 	struct reply_slot *s = slot_get(token);
-	struct kmsg *km;
+	struct kmsg on_stack, *km;
 	long err;
 
 	if (!s || s->server != p)
 		return ERR_BADHANDLE;	/* stale, forged, foreign, or already answered */
-	km = kmalloc(sizeof(*km));
+	/* A blocked caller takes the reply away with it; a kernel caller
+	 * consumes it before we return, so it can live on this stack. */
+	km = s->caller ? kmalloc(sizeof(*km)) : &on_stack;
 	if (!km)
 		return ERR_NOMEM;
 	err = fetch_user_msg(p, umsg, km);
-	if (err) {
-		kfree(km);
-		return err;
+	if (!err) {
+		km->m.sender = p->pid;
+		km->m.reply = 0;
+		err = slot_complete(s, km, 0);
+		if (!err && km != &on_stack)
+			return 0;	/* handed to the caller */
 	}
-	km->m.sender = p->pid;
-	km->m.reply = 0;
-	err = slot_complete(s, km, 0);
-	if (err) {	/* refused by a kernel caller: the call stays open */
-		kmsg_free(km);
+	kmsg_free(km);
+	if (km != &on_stack)
 		kfree(km);
-	}
 	return err;
 }
 

@@ -41,11 +41,12 @@ struct kmsg {
 };
 
 /*
- * A kernel call's completion.  With err == 0 it gets the reply and must
- * free it (kmsg_free + kfree) if it accepts it, returning 0; returning an
- * error refuses the reply (the replier gets that error, the call stays
- * open).  With err != 0 (the server died, the call was cancelled) reply is
- * NULL and the return value is ignored.
+ * A kernel call's completion.  With err == 0 it gets the reply (valid only
+ * during the call; pages it keeps it must take out of reply->page[] and
+ * zero reply->npages) and returns 0 to accept it, or an error to refuse it
+ * (the replier gets that error, the call stays open).  With err != 0 (the
+ * server died, the call was cancelled) reply is NULL and the return value
+ * is ignored.
  */
 typedef long (*ipc_done_fn)(void *ctx, struct kmsg *reply, long err);
 

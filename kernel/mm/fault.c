@@ -75,11 +75,16 @@ static long page_in(struct proc *p, struct vm_region *r, uint64_t va, uint64_t t
 	uint64_t handle;
 	long err;
 
-	for (;;) {
+	for (int tries = 0;; tries++) {
 		err = request_page_in(p, r, va, fault_cluster_pages, t_fault, &handle);
-		if (err != ERR_BUSY && err != ERR_FULL)
+		if (err == ERR_NOMEM && tries < MEMORY_WAIT_TRIES) {
+			if (!pageout_wait_for_memory())	/* the daemon frees some */
+				return ERR_NOMEM;
+		} else if (err == ERR_BUSY || err == ERR_FULL) {
+			request_wait_for_slot();	/* every request slot or grant in use */
+		} else {
 			break;
-		request_wait_for_slot();	/* every request slot or grant in use */
+		}
 		if (proc_is_dying(p))
 			return ERR_DEAD;
 		if (vm_find(&p->vm, va) != r)
@@ -89,8 +94,11 @@ static long page_in(struct proc *p, struct vm_region *r, uint64_t va, uint64_t t
 		return err;
 	sample = request_get(handle)->sample;
 	err = request_wait(handle);
-	if (!err && sample)
+	if (!err && sample) {
 		sample->phase[PHASE_RESUMED] = arch_cycles() - t_fault;
+		fault_stats_for(fill_mode_current)->phase_cycles[PHASE_RESUMED] +=
+			sample->phase[PHASE_RESUMED];
+	}
 	return err;
 }
 

@@ -230,6 +230,9 @@ static void finish(struct page_request *r, long result, int filled, const paddr_
 			commit_out(r, i, result);
 	}
 	stamp(r, PHASE_MAPPED);
+	if (r->sample && r->dir == REQUEST_IN)
+		for (int ph = 0; ph < PHASE_RESUMED; ph++)
+			st->phase_cycles[ph] += r->sample->phase[ph];
 	if (r->grant) {
 		if (r->sample)
 			grant_history_note_phases(r->grant, r->sample->phase);
@@ -279,8 +282,6 @@ static long request_answered(void *ctx, struct kmsg *reply, long err)
 	if (reply->m.op == PAGER_FAIL) {
 		long e = (long)reply->m.arg[PAGER_REPLY_ERROR];
 
-		kmsg_free(reply);
-		kfree(reply);
 		finish(r, closed_error(e) ? e : ERR_IO, 0, NULL);
 		return 0;
 	}
@@ -304,8 +305,6 @@ static long request_answered(void *ctx, struct kmsg *reply, long err)
 		reply->npages = 0;	/* the frames are the new pages now */
 		fault_stats_for(r->mode)->bytes_copied += (uint64_t)filled * PAGE_SIZE;
 	}
-	kmsg_free(reply);
-	kfree(reply);
 	finish(r, 0, filled, r->dir == REQUEST_IN && r->mode == FILL_COPY ? frames : NULL);
 	return 0;
 }
@@ -486,15 +485,14 @@ long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, int n, 
 	r->sample = fault_sample_next(r->mode);
 	r->sample->npages = (uint32_t)r->npages;
 	if (r->mode != FILL_COPY) {
-		for (int i = 0; i < r->npages; i++) {
-			r->frames[i] = zeropool_take();
-			if (!r->frames[i]) {
-				while (i--)
-					pmm_free(r->frames[i]);
-				req_release(r);
-				return ERR_NOMEM;
-			}
+		/* User frames come out of the reserve only through the page-out
+		 * daemon: short of memory, the caller waits and tries again. */
+		if (pmm_free_frames() < PMM_RESERVE_FRAMES + (size_t)r->npages) {
+			req_release(r);
+			return ERR_NOMEM;
 		}
+		for (int i = 0; i < r->npages; i++)
+			r->frames[i] = zeropool_take();	/* cannot fail above the reserve */
 	}
 	fault_stats_for(r->mode)->faults++;
 	return start(r, handle);

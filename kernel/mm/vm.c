@@ -39,6 +39,8 @@ int vm_space_init(struct vm_space *vs, bool pinned)
 	vs->regions = NULL;
 	vs->resident_pages = 0;
 	vs->pinned = pinned;
+	vs->window_ptes = NULL;
+	vs->window_slots_used = 0;
 	return vs->root ? 0 : ERR_NOMEM;
 }
 
@@ -270,16 +272,24 @@ int vm_map_dma(struct vm_space *vs, size_t len, uint64_t *va_out, paddr_t *pa_ou
 	return 0;
 }
 
+_Static_assert(GRANT_WINDOW_SIZE == 512 * PAGE_SIZE && GRANT_WINDOW_BASE % (512 * PAGE_SIZE) == 0,
+	       "the grant window is exactly one aligned leaf page table");
+
 int vm_grant_window(struct vm_space *vs)
 {
 	struct vm_region *r;
 
-	if (vm_find(vs, GRANT_WINDOW_BASE))
+	if (vs->window_ptes)
 		return 0;
 	r = new_region(GRANT_WINDOW_BASE, GRANT_WINDOW_SIZE, PROT_READ | PROT_WRITE,
 		       VMR_GRANT | VMR_PINNED);
 	if (!r)
 		return ERR_NOMEM;
+	vs->window_ptes = arch_pt_leaf(vs->root, GRANT_WINDOW_BASE, true);
+	if (!vs->window_ptes) {
+		kfree(r);
+		return ERR_NOMEM;
+	}
 	insert_region(vs, r);
 	return 0;
 }
@@ -368,4 +378,5 @@ void vm_space_destroy(struct vm_space *vs)
 	KASSERT(vs->resident_pages == 0);
 	arch_pt_destroy(vs->root);
 	vs->root = 0;
+	vs->window_ptes = NULL;
 }

@@ -55,6 +55,10 @@ struct vm_space {
 	struct vm_region *regions;	/* sorted by start, never overlapping */
 	uint64_t resident_pages;
 	bool pinned;			/* every region pinned: drivers, pagers */
+	/* The grant window is one leaf page table (grant.h sizes it so): kept
+	 * at hand, lending and taking back a frame is one PTE write each. */
+	pte_t *window_ptes;
+	uint32_t window_slots_used;	/* bit per grant slot of the window */
 };
 
 int vm_space_init(struct vm_space *vs, bool pinned);

@@ -6,6 +6,7 @@
  * interrupt, a TLB refill).  The two rdtsc reads are part of each sample.
  *
  *   bench [ITERS]          run everything, ITERS samples each
+ *   bench faults [ROUNDS] [PAGES]   the fault paths, side by side (faults.c)
  *   bench server PARENT    (spawned by bench) the far end of ipc_call
  *
  * Output lines: "bench NAME median=N p99=N mean=N iters=N".
@@ -17,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <thread.h>
+
+#include "bench.h"
 
 #define DEFAULT_ITERS	20000
 #define MAX_ITERS	1000000
@@ -30,14 +33,6 @@ struct bench {
 	/* Fills samples[0..iters); returns 0 or a negative enum ferry_err. */
 	long (*run)(uint64_t *samples, long iters);
 };
-
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
-}
 
 static long bench_null(uint64_t *samples, long iters)
 {
@@ -180,7 +175,7 @@ static void sift_down(uint64_t *a, size_t root, size_t n)
 }
 
 /* Heapsort: O(n log n) without recursion or extra memory. */
-static void sort_u64(uint64_t *a, size_t n)
+void sort_u64(uint64_t *a, size_t n)
 {
 	size_t i;
 	uint64_t t;
@@ -229,6 +224,8 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && !strcmp(argv[1], "server"))
 		return bench_server(argv[2]);
+	if (argc >= 2 && !strcmp(argv[1], "faults"))
+		return bench_faults(argc, argv);
 	iters = parse_iters(argc, argv);
 	if (iters < 0) {
 		printf("usage: bench [ITERATIONS, 1..%d]\n", MAX_ITERS);

@@ -20,6 +20,7 @@
 #include <pager.h>
 #include <proc.h>
 #include <proto/swapd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdnoreturn.h>
 #include <string.h>
@@ -27,14 +28,23 @@
 #define SWAPD_DEFAULT_PAGES	2048
 #define SWAPD_MAX_PAGES		(1L << 20)	/* 4 GiB; more than any guest here */
 #define SWAPD_QUEUE		64
+#define SWAPD_RETRY_NS		MSEC_NS	/* how soon a waiting answer is tried again */
 #define SWAPD_MODES		(FILL_MODE_BIT(FILL_COPY) | FILL_MODE_BIT(FILL_GRANT_MAP))
+
+struct pending {
+	struct pager_request rq;
+	int k;
+};
 
 struct swapd {
 	long port;
 	uint8_t *store;
 	uint64_t nslots;
 	uint8_t *buf;		/* PAGER_BUF_SIZE: copy-mode page-outs arrive here */
-	uint64_t pages_in, pages_out, failures;
+	uint64_t pages_in, pages_out, failures, deferred, shortened;
+	/* Answers the kernel could not take yet (no memory for their pages). */
+	struct pending pending[SWAPD_QUEUE];
+	int npending;
 };
 
 static uint8_t *slot_addr(const struct swapd *sd, uint64_t slot)
@@ -50,6 +60,7 @@ static long check_range(const struct swapd *sd, const struct pager_request *rq)
 	return 0;
 }
 
+/* => pages served, or an error to fail the request with. */
 static long serve_page_in(struct swapd *sd, const struct pager_request *rq)
 {
 	size_t len = (size_t)rq->npages * MSG_PAGE_SIZE;
@@ -65,7 +76,7 @@ static long serve_page_in(struct swapd *sd, const struct pager_request *rq)
 		return ERR_IO;	/* never asked for: we did not register DMA */
 	}
 	sd->pages_in += (uint64_t)rq->npages;
-	return pager_answer_ok(rq, rq->npages, slot_addr(sd, rq->key));
+	return rq->npages;
 }
 
 static long serve_page_out(struct swapd *sd, const struct pager_request *rq)
@@ -83,7 +94,7 @@ static long serve_page_out(struct swapd *sd, const struct pager_request *rq)
 		return ERR_IO;
 	}
 	sd->pages_out += (uint64_t)rq->npages;
-	return pager_answer_ok(rq, rq->npages, NULL);
+	return rq->npages;
 }
 
 static const struct swapd_handler {
@@ -94,23 +105,81 @@ static const struct swapd_handler {
 	[PAGER_PAGE_OUT - PAGER_PAGE_IN] = { "page-out", serve_page_out },
 };
 
-/* One kernel request: check, serve, and answer a failure if serving failed. */
+static const char *handler_name(const struct pager_request *rq)
+{
+	return swapd_handlers[rq->op - PAGER_PAGE_IN].name;
+}
+
+/*
+ * A copy-mode page-in answer needs kernel frames for its pages, and under
+ * memory pressure there may be none for a moment.  Read-ahead is worth
+ * least then: fewer pages are tried before none.  If not even the page
+ * that faulted fits, waiting here would stop the page-outs that free
+ * memory, so the answer waits in `pending` while swapd goes on serving.
+ * => false if it must wait.
+ */
+static bool answer(struct swapd *sd, const struct pager_request *rq, int k)
+{
+	const void *pages = rq->op == PAGER_PAGE_IN ? slot_addr(sd, rq->key) : NULL;
+	long err = pager_answer_ok(rq, k, pages);
+
+	while (err == ERR_NOMEM && k > 1) {
+		k /= 2;
+		err = pager_answer_ok(rq, k, pages);
+	}
+	if (err == ERR_NOMEM)
+		return false;
+	if (k < rq->npages)
+		sd->shortened++;
+	/* The kernel refuses nothing we send, unless the request ended meanwhile. */
+	if (err)
+		printf("swapd: %s answer refused: %s\n", handler_name(rq), err_str(err));
+	return true;
+}
+
+static void defer(struct swapd *sd, const struct pager_request *rq, int k)
+{
+	/* More pending answers than requests the port can hold cannot be. */
+	if (sd->npending == SWAPD_QUEUE) {
+		printf("swapd: %s answer dropped: too many waiting\n", handler_name(rq));
+		return;
+	}
+	sd->pending[sd->npending++] = (struct pending){ .rq = *rq, .k = k };
+	sd->deferred++;
+}
+
+/* Tries the waiting answers again, oldest first. */
+static void retry_pending(struct swapd *sd)
+{
+	int i, kept = 0;
+
+	for (i = 0; i < sd->npending; i++) {
+		struct pending *p = &sd->pending[i];
+
+		if (!answer(sd, &p->rq, p->k))
+			sd->pending[kept++] = *p;
+	}
+	sd->npending = kept;
+}
+
+/* One kernel request: check, serve, answer (or fail) it. */
 static void dispatch(struct swapd *sd, const struct pager_request *rq)
 {
-	const struct swapd_handler *op = &swapd_handlers[rq->op - PAGER_PAGE_IN];
-	long err = check_range(sd, rq);
+	long ret = check_range(sd, rq), err;
 
-	if (!err)
-		err = op->serve(sd, rq);
-	if (err == ERR_RANGE || err == ERR_IO || err == ERR_NOENT) {
-		printf("swapd: %s of %d pages at slot %llu (%s): %s\n", op->name, rq->npages,
-		       (unsigned long long)rq->key, pager_mode_name(rq->mode), err_str(err));
-		sd->failures++;
-		err = pager_answer_fail(rq, err);
+	if (!ret)
+		ret = swapd_handlers[rq->op - PAGER_PAGE_IN].serve(sd, rq);
+	if (ret > 0) {
+		if (!answer(sd, rq, (int)ret))
+			defer(sd, rq, (int)ret);
+		return;
 	}
-	/* The kernel refuses nothing we send; if it did, say so and go on. */
+	printf("swapd: %s of %d pages at slot %llu (%s): %s\n", handler_name(rq), rq->npages,
+	       (unsigned long long)rq->key, pager_mode_name(rq->mode), err_str(ret));
+	sd->failures++;
+	err = pager_answer_fail(rq, ret);
 	if (err)
-		printf("swapd: %s answer refused: %s\n", op->name, err_str(err));
+		printf("swapd: %s failure refused: %s\n", handler_name(rq), err_str(err));
 }
 
 static void answer_info(const struct swapd *sd, const struct msg *m)
@@ -121,6 +190,8 @@ static void answer_info(const struct swapd *sd, const struct msg *m)
 	a.arg[SWAPD_INFO_PAGES_IN] = sd->pages_in;
 	a.arg[SWAPD_INFO_PAGES_OUT] = sd->pages_out;
 	a.arg[SWAPD_INFO_FAILURES] = sd->failures;
+	a.arg[SWAPD_INFO_DEFERRED] = sd->deferred;
+	a.arg[SWAPD_INFO_SHORTENED] = sd->shortened;
 	sys_reply(m->reply, &a);
 }
 
@@ -147,7 +218,10 @@ static noreturn void serve(struct swapd *sd)
 
 	for (;;) {
 		pager_recv_prepare(&m, sd->buf);
-		err = sys_recv(sd->port, &m, -1);
+		err = sys_recv(sd->port, &m, sd->npending ? SWAPD_RETRY_NS : -1);
+		retry_pending(sd);
+		if (err == ERR_TIMEOUT)
+			continue;
 		if (err) {
 			printf("swapd: recv: %s\n", err_str(err));
 			continue;

@@ -376,23 +376,25 @@ static void stress_verify_strided(struct stress *s, uint64_t gen)
 		stress_check(s, (i * stride) % s->npages, gen);
 }
 
-static long swapd_slots(long port)
+static void swapd_info(struct msg *rep)
 {
-	struct msg req = { .op = SWAPD_INFO }, rep = { 0 };
+	struct msg req = { .op = SWAPD_INFO };
 
-	CHECK_OK(sys_call(port, &req, &rep, UTEST_WAIT_NS));
-	CHECK_EQ(rep.op, SWAPD_INFO);
-	return (long)rep.arg[SWAPD_INFO_SLOTS];
+	*rep = (struct msg){ 0 };
+	CHECK_OK(sys_call(vm_need_swap(), &req, rep, UTEST_WAIT_NS));
+	CHECK_EQ(rep->op, SWAPD_INFO);
 }
 
 /* 1.5 times free memory, as far as swapd's store takes it. */
 static long stress_pages(long *free_frames)
 {
 	struct sys_stats st;
+	struct msg info;
 	long room, want;
 
+	swapd_info(&info);
 	CHECK_OK(sys_stats(&st));
-	room = swapd_slots(vm_need_swap()) - (long)st.swap_slots_used - STRESS_MARGIN;
+	room = (long)info.arg[SWAPD_INFO_SLOTS] - (long)st.swap_slots_used - STRESS_MARGIN;
 	want = (long)st.frames_free * 3 / 2;
 	*free_frames = (long)st.frames_free;
 	if (room <= (long)st.frames_free)
@@ -406,12 +408,15 @@ static void stress(long mode)
 {
 	struct fault_stats st0[FILL_NMODES], st1[FILL_NMODES];
 	struct stress s = { .pid = (uint64_t)proc_pid() };
-	long prev, i, free_frames;
+	struct msg info0, info1;
+	long prev, i, free_frames, t0;
 
 	prev = vm_faultpath(mode);
 	s.npages = stress_pages(&free_frames);
 	s.base = (uint64_t *)map_anon(s.npages);
 	vm_stats(st0);
+	swapd_info(&info0);
+	t0 = sys_clock_ns();
 	for (i = 0; i < s.npages; i++)
 		stress_write(&s, i, 1);
 	stress_verify_strided(&s, 1);
@@ -420,11 +425,18 @@ static void stress(long mode)
 	for (i = s.npages - 1; i >= 0; i--)
 		stress_check(&s, i, 2);
 	vm_stats(st1);
+	swapd_info(&info1);
 	printf("utest: stress %s: %ld pages, %ld free: %llu pages out, %llu in, "
-	       "%llu requests in, %ld wrong\n", pager_mode_name(mode), s.npages, free_frames,
+	       "%llu requests in, %ld wrong, %ld ms; swapd answers shortened %llu, waited %llu\n",
+	       pager_mode_name(mode), s.npages, free_frames,
 	       (unsigned long long)(st1[mode].pages_out - st0[mode].pages_out),
 	       (unsigned long long)(st1[mode].pages_in - st0[mode].pages_in),
-	       (unsigned long long)(st1[mode].faults - st0[mode].faults), s.mismatches);
+	       (unsigned long long)(st1[mode].faults - st0[mode].faults), s.mismatches,
+	       (sys_clock_ns() - t0) / MSEC_NS,
+	       (unsigned long long)(info1.arg[SWAPD_INFO_SHORTENED] -
+				    info0.arg[SWAPD_INFO_SHORTENED]),
+	       (unsigned long long)(info1.arg[SWAPD_INFO_DEFERRED] -
+				    info0.arg[SWAPD_INFO_DEFERRED]));
 	CHECK_EQ(s.mismatches, 0);
 	CHECK(st1[mode].pages_out > st0[mode].pages_out);
 	CHECK(st1[mode].pages_in > st0[mode].pages_in);

@@ -1,84 +1,139 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The block protocol: what swapd and fs ask of the disk driver (ata, the
- * only process that touches the disk).  A design, ahead of its driver:
- * nothing implements it yet.
+ * The block protocol: what swapd, fs and tests ask of the disk driver
+ * (user/ata, the only process that touches the disk).
  *
  * Clients call ata's port ("ata") with sys_call; ata answers each call
- * once with sys_reply.  Every op names a partition; ata serves a client
- * only on the partitions the boot configuration gives the client's
- * program, e.g. `ata ... part=1:fs part=2:swapd` among ata's own options.
- * The client is the kernel-stamped sender: ata looks its name up by pid
- * (sys_proc_info), so no client can speak for another.
+ * once.  Every op names a partition (arg[0], BLOCK_PART()): partition n of
+ * disk d, n = 0 being the whole disk.  ata serves a client only on what
+ * ata's boot configuration (its module arguments, user/ata/main.c) gives
+ * the client's program, e.g. `ata part1=swapd part2=fs raw=blktest`.  The
+ * client is the kernel-stamped sender: ata looks its program name up by
+ * pid (sys_proc_info), so no client can speak for another.
  *
- *   BLOCK_INFO   allowed clients; no grant; idempotent.
- *   BLOCK_READ   allowed clients; grant modes: a writable grant the client
- *                forwarded to ata first; copy mode: none (the answer brings
- *                the data); idempotent.
- *   BLOCK_WRITE  allowed clients; grant modes: a read-only grant forwarded
- *                first; copy mode: none (the request brings the data);
- *                idempotent (the same bytes to the same sectors).
+ *   BLOCK_INFO   clients with any right on the disk; no grant; idempotent.
+ *   BLOCK_READ   the partition's clients; a writable grant forwarded to ata
+ *                first, or copy mode (the answer brings the data); idempotent.
+ *   BLOCK_WRITE  the partition's clients; a grant (read-only is enough)
+ *                forwarded first, or copy mode (the request brings the
+ *                data); idempotent (the same bytes to the same sectors).
+ *   BLOCK_FLUSH  the partition's clients; no grant; the drive's write cache
+ *                reaches the medium; idempotent.
  *
- * Request arguments (BLOCK_READ, BLOCK_WRITE; BLOCK_INFO only the first):
- *   arg[0] partition   index as the boot configuration names it (1..4)
+ * Request arguments (BLOCK_READ, BLOCK_WRITE; the others only arg[0]):
+ *   arg[0] partition   BLOCK_PART(disk, n)
  *   arg[1] sector      first sector, relative to the partition
- *   arg[2] count       sectors (512 bytes), 1..GRANT_MAX_PAGES * 8
- *   arg[3] mode        enum fill_mode: where the data is
+ *   arg[2] count       sectors (512 bytes), 1..BLOCK_MAX_SECTORS
+ *   arg[3] mode        enum fill_mode (where the data is), or'ed with BLOCK_F_*
  *   arg[4] grant       grant id (grant modes), 0 for copy
- *   arg[5] offset      byte offset into the grant, a multiple of 512
+ *   arg[5] offset      byte offset into the grant or the message pages,
+ *                      a multiple of 512
+ * The transfer covers bytes [offset, offset + count * 512) of the data
+ * area, which must hold them: a grant's npages * 4096 bytes, or
+ * BLOCK_MAX_SECTORS * 512 bytes of message pages.
  *
- * Grant modes: a pager that gets a page request with a grant (a swap
- * cluster, an fs block run) forwards the grant to ata with
- * sys_grant_forward(grant, ata) and then asks for the sectors.  One grant
- * may take several requests at different offsets, since a page run need
- * not be one run of sectors on disk.  ata fills or drains the frames by
- * DMA with the grant's physical addresses (sys_grant_info: phys[]) or by
- * PIO through its window when the grant is mapped; ata never owns the
- * frames and sees them only until the kernel ends the grant.  The pager
- * answers the kernel (echoing the grant id) once ata has answered it.
+ * Runs (BLOCK_F_RUNS, grant modes): one request fills or drains one grant
+ * from scattered sectors, as fs needs for a page made of file blocks that
+ * are not adjacent on disk.  arg[1] and arg[5] are then unused, arg[2] is
+ * the number of runs (1..BLOCK_RUNS_MAX), and the request's one message
+ * page (MSG_WITH_PAGES(1)) holds that many struct block_run.  The runs'
+ * sectors add up to at most BLOCK_MAX_SECTORS; bytes of the grant no run
+ * covers are left as they are (grant frames come zeroed).
  *
- * Copy mode: BLOCK_READ's answer carries the data as MSG_WITH_PAGES(k)
- * pages, BLOCK_WRITE's request carries it the same way; count then covers
- * whole pages: a multiple of 8 sectors.
+ * Grant modes: a pager that gets a page request with a grant forwards the
+ * grant to ata with sys_grant_forward(grant, ata_pid) and then asks for the
+ * sectors; ata_pid is the kernel-stamped `sender` of any answer from ata
+ * (e.g. of a BLOCK_INFO at start-up).  One grant may take several requests
+ * (at different offsets, or with runs).  ata fills or drains the frames by
+ * DMA with their physical addresses (sys_grant_info), or by PIO through its
+ * window for a FILL_GRANT_MAP grant; it never owns the frames and holds
+ * them only until the kernel ends the grant, when the pager answers the
+ * kernel.  A grant a holder has not been forwarded is ERR_BADHANDLE.
+ *
+ * Copy mode: BLOCK_READ's answer carries the data area's first
+ * ceil((offset + count * 512) / 4096) pages as MSG_WITH_PAGES(k), bytes no
+ * sector filled being zero; BLOCK_WRITE's request carries at least that many
+ * pages the same way.
  *
  * Answer: op BLOCK_OK, arg[0] = sectors transferred (all of them: a short
- * transfer is a failure); BLOCK_INFO also arg[1] = partition size in
- * sectors, arg[2] = the fill modes ata serves (FILL_MODE_BIT()s).  Or op
- * BLOCK_FAIL, arg[0] =
- *   ERR_PERM       the partition is not this client's
- *   ERR_RANGE      sectors beyond the partition, or beyond the grant
+ * transfer is a failure); BLOCK_INFO fills the BLOCK_REPLY_* below.  Or op
+ * BLOCK_FAIL, arg[0] = (negative) enum ferry_err:
+ *   ERR_PERM       not this client's partition (or an unknown client)
+ *   ERR_NOENT      no such disk or partition
+ *   ERR_RANGE      sectors beyond the partition, or beyond the data area
  *   ERR_BADHANDLE  ata does not hold that grant (never forwarded, or ended)
- *   ERR_INVAL      malformed (alignment, count, mode)
- *   ERR_IO         the drive failed; for a write, the old data is kept
- * A failed request changed nothing the client relies on and may be
- * retried as it is, while the client's grant is alive.
+ *   ERR_INVAL      malformed (alignment, count, mode, runs, missing pages)
+ *   ERR_IO         the drive failed, after retries (and a reset, if it hung)
+ *   ERR_NOSYS      unknown op
+ * A failed read reports no data (never part of it); a failed write may
+ * have written some of its sectors: the client keeps its copy and may
+ * retry the request as it is, while its grant is alive.
  */
 #ifndef PROTO_BLOCK_H
 #define PROTO_BLOCK_H
 
+#include <ferry/abi.h>
 #include <ferry/msg.h>
+#include <stdint.h>
 
 #define BLOCK_PORT_NAME		"ata"
 #define BLOCK_SECTOR_SIZE	512
+#define BLOCK_SECTORS_PER_PAGE	(MSG_PAGE_SIZE / BLOCK_SECTOR_SIZE)
+#define BLOCK_MAX_SECTORS	(GRANT_MAX_PAGES * BLOCK_SECTORS_PER_PAGE)	/* 128 KiB */
+#define BLOCK_RUNS_MAX		64
+
+/* Partition n (1..BLOCK_PARTS_MAX) of disk d; n = 0: the whole disk. */
+#define BLOCK_PART(d, n)	(((uint64_t)(d) << 8) | (uint64_t)(n))
+#define BLOCK_PART_DISK(p)	((p) >> 8)
+#define BLOCK_PART_NUM(p)	((p) & 0xFF)
+#define BLOCK_PARTS_MAX		16
+#define BLOCK_DISKS_MAX		4
 
 enum block_op {
 	BLOCK_INFO = MSG_OP_USER + 0x200,
 	BLOCK_READ,
 	BLOCK_WRITE,
+	BLOCK_FLUSH,
 	BLOCK_OK,
 	BLOCK_FAIL,
 };
 
 #define BLOCK_ARG_PART		0
 #define BLOCK_ARG_SECTOR	1
-#define BLOCK_ARG_COUNT		2
+#define BLOCK_ARG_COUNT		2	/* with BLOCK_F_RUNS: the number of runs */
 #define BLOCK_ARG_MODE		3
 #define BLOCK_ARG_GRANT		4
 #define BLOCK_ARG_OFFSET	5
 
-#define BLOCK_REPLY_COUNT	0
-#define BLOCK_REPLY_SECTORS	1	/* BLOCK_INFO */
-#define BLOCK_REPLY_MODES	2	/* BLOCK_INFO */
-#define BLOCK_REPLY_ERROR	0
+/* arg[3]: enum fill_mode in the low byte, these flags above it. */
+#define BLOCK_MODE_MASK		0xFFu
+#define BLOCK_F_PIO		0x100u	/* PIO even where DMA works (tests, benchmarks) */
+#define BLOCK_F_LBA48		0x200u	/* 48-bit commands even where 28-bit ones reach */
+#define BLOCK_F_RUNS		0x400u	/* grant modes: the message page lists the runs */
+#define BLOCK_F_ALL		(BLOCK_F_PIO | BLOCK_F_LBA48 | BLOCK_F_RUNS)
+
+/* One run of a BLOCK_F_RUNS request. */
+struct block_run {
+	uint64_t br_sector;	/* first sector, relative to the partition */
+	uint32_t br_count;	/* sectors, >= 1 */
+	uint32_t br_offset;	/* byte offset into the grant, a multiple of 512 */
+};
+
+_Static_assert(sizeof(struct block_run) == 16, "struct block_run ABI");
+
+#define BLOCK_REPLY_COUNT	0	/* BLOCK_OK: sectors transferred */
+#define BLOCK_REPLY_ERROR	0	/* BLOCK_FAIL: enum ferry_err */
+/* BLOCK_INFO answers: */
+#define BLOCK_REPLY_SECTORS	1	/* partition (or disk) size in sectors */
+#define BLOCK_REPLY_MODES	2	/* FILL_MODE_BIT()s ata serves */
+#define BLOCK_REPLY_TYPE	3	/* MBR type byte (GPT types mapped: 0x82 swap,
+					 * 0x83 Linux data, 0xEF EFI, else 0x7F); 0: disk */
+#define BLOCK_REPLY_START	4	/* first sector on the disk */
+#define BLOCK_REPLY_MINE	5	/* bit n: partition n of this disk exists and is
+					 * the caller's to use */
+
+/* MBR partition types that matter here. */
+#define BLOCK_TYPE_SWAP		0x82
+#define BLOCK_TYPE_LINUX	0x83
 
 #endif

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ata: the IDE disk driver, a pinned user process and the only one that
+ * touches the disk.  This header is the interface between its files:
+ *
+ *   main.c  the server: boot configuration, start-up, the request loop
+ *           (receive -> stamped sender -> dispatch table -> reply)
+ *   hw.c    the machine: port I/O, the IRQ port, the clock, PCI discovery
+ *   cmd.c   the ATA command engine: IDENTIFY, PIO and bus-master DMA
+ *           transfers, timeouts, device reset, error decoding, retries
+ *   part.c  MBR and GPT partition tables, the access policy
+ *   req.c   requests: runs checked against a partition and a data area,
+ *           PRD tables from a list of frames, execution run by run
+ *
+ * cmd.c, part.c and req.c are pure: they reach the hardware only through
+ * the seam below, which host tests (tests/host/test_ata*.c) implement
+ * with a fake controller and disk.
+ *
+ * The model
+ * ---------
+ * A channel (primary, secondary) is a command block, a control block, an
+ * IRQ line and a slice of the bus-master registers; it runs one command at
+ * a time, and so does ata: one thread, one request after another, each
+ * answered before the next is received.  A disk is an ATA (not ATAPI)
+ * device on a channel; disk 0 is the first one found and the only one
+ * whose partition table is read; the others are served whole (raw).
+ *
+ * One command (an xfer: LBA, count, direction, PIO buffer or DMA table):
+ *   1. wait until the channel is idle, select the drive;
+ *   2. drop stale IRQ messages, write the task file and the command;
+ *   3. PIO: per sector wait for the IRQ (or DRQ), move 512 bytes by
+ *      insw/outsw.  DMA: start the bus master, wait for the IRQ; QEMU
+ *      keeps BSY clear during DMA and sets no bus-master error bit, so
+ *      completion is the bus master's INT bit (or Active clear), and the
+ *      verdict is the drive's status register, read after it;
+ *   4. a set ERR or DF bit is a device error (error register decoded:
+ *      ABRT, UNC, IDNF, ...); no answer before the deadline is a timeout,
+ *      after which the channel is reset (SRST) before anything else.
+ * ata_rw() retries a failed command a bounded number of times, and
+ * reports a failure only as a whole: a request is done entirely or
+ * fails; no partial transfer is ever reported as success.
+ *
+ * Memory: everything is pinned (boot configuration `pin`), so ata never
+ * faults on its own pages.  One dma_alloc'ed region holds the PRD table
+ * and the 128 KiB copy-mode buffer, which is also where requests' message
+ * pages are received.
+ */
+#ifndef ATA_H
+#define ATA_H
+
+#include <ferry/abi.h>
+#include <ferry/err.h>
+#include <proto/block.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ATA_SECTOR		512
+#define ATA_PAGE		4096
+#define ATA_LBA28_END		(1ULL << 28)	/* first sector LBA28 cannot reach */
+#define ATA_PRD_MAX		(ATA_PAGE / 8)	/* one page of descriptors */
+#define ATA_TRIES		3	/* attempts of one command, device errors */
+#define ATA_TIMEOUT_TRIES	2	/* ... of which at most this many time out */
+#define ATA_RESET_NS		(31ULL * 1000000000)	/* ATA: up to 31 s after SRST */
+#define ATA_DEFAULT_TIMEOUT_MS	5000
+#define ATA_POLICY_NAMES	4	/* programs per policy entry */
+
+/* --- the hardware seam: hw.c on Ferry, a fake controller in host tests --- */
+
+uint8_t ata_inb(uint16_t port);
+void ata_outb(uint16_t port, uint8_t v);
+void ata_outl(uint16_t port, uint32_t v);
+void ata_insw(uint16_t port, void *buf, size_t words);
+void ata_outsw(uint16_t port, const void *buf, size_t words);
+uint64_t ata_now_ns(void);
+void ata_sleep_ns(uint64_t ns);
+/* Waits for an IRQ on `irq` until deadline, acknowledging it.  => 0, ERR_TIMEOUT. */
+long ata_irq_wait(int irq, uint64_t deadline_ns);
+/* Drops (and acknowledges) IRQs nobody waited for: after a reset or a timeout. */
+void ata_irq_drain(int irq);
+/* One log line, without the "ata: " prefix or the newline. */
+void ata_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* --- channels, disks, partitions --- */
+
+/* One bus-master Physical Region Descriptor. */
+struct ata_prd {
+	uint32_t prd_addr;	/* physical, below 4 GiB */
+	uint16_t prd_bytes;	/* 0 means 64 KiB */
+	uint16_t prd_flags;	/* ATA_PRD_EOT on the last entry */
+};
+
+#define ATA_PRD_EOT	0x8000
+
+_Static_assert(sizeof(struct ata_prd) == 8, "PRD entry layout");
+
+struct ata_channel {
+	const char *name;	/* "primary", "secondary" */
+	uint16_t cmd, ctl;	/* command block; control block (alt status, device control) */
+	uint16_t bm;		/* this channel's bus-master registers; 0: no DMA */
+	int irq;
+	bool irq_on;		/* completion by IRQ message; else polled */
+	int selected;		/* drive whose select was last written, -1: unknown */
+	uint64_t timeout_ns;	/* one command's deadline */
+	struct ata_prd *prd;	/* the PRD table (DMA memory) and its address */
+	uint32_t prd_phys;
+	uint64_t resets;
+};
+
+struct ata_part {
+	bool present;
+	uint8_t type;		/* MBR type byte, GPT types mapped (<proto/block.h>) */
+	uint64_t start, sectors;
+};
+
+struct ata_disk {
+	struct ata_channel *ch;
+	int slave;
+	int index;		/* disk number clients use */
+	char model[41];
+	uint64_t sectors;
+	bool lba48, dma;
+	struct ata_part part[BLOCK_PARTS_MAX + 1];	/* [0]: the whole disk */
+	const char *table;	/* "MBR", "GPT", "none" */
+	uint64_t commands, errors, retries, timeouts;
+};
+
+/* One ATA command's worth of data. */
+struct ata_xfer {
+	bool write, dma, lba48;
+	uint64_t lba;
+	uint32_t count;		/* 1..256 sectors */
+	void *buf;		/* PIO: count * 512 bytes; DMA: the channel's PRD table */
+};
+
+/* cmd.c */
+enum ata_kind { ATA_KIND_NONE, ATA_KIND_DISK, ATA_KIND_PACKET };
+/* Probes one drive (polled; run before IRQs are attached).  => its kind;
+ * for a disk, d's identity (model, size, lba48, dma capability) is set. */
+enum ata_kind ata_identify(struct ata_channel *ch, int slave, struct ata_disk *d);
+/* Fills d's identity from IDENTIFY DEVICE data; => 0, ERR_NOSYS without LBA. */
+long ata_identify_parse(const uint16_t id[256], struct ata_disk *d);
+/* One transfer, retried, reset after a timeout.  => 0 or ERR_IO (logged). */
+long ata_rw(struct ata_disk *d, const struct ata_xfer *x);
+/* FLUSH CACHE (EXT).  => 0 or ERR_IO. */
+long ata_flush(struct ata_disk *d);
+/* Software reset of the channel (both drives), then interrupts as before. */
+void ata_reset(struct ata_channel *ch, const char *why);
+/* "ABRT UNC" for an error register value; into buf. */
+const char *ata_error_str(uint8_t error, char *buf, size_t size);
+
+/* part.c */
+/* Reads sectors for the table scan: => 0 or an error. */
+typedef long (*ata_read_fn)(void *ctx, uint64_t lba, uint32_t count, void *buf);
+/*
+ * Reads d's partition table (MBR, or the GPT a protective MBR points to)
+ * through read, into d->part[1..]; buf holds at least 32 sectors.
+ * Entries that leave the disk or overlap the table are dropped, logged.
+ * => 0 (no table is not an error: d->table is "none"), or read's error.
+ */
+long ata_part_scan(struct ata_disk *d, ata_read_fn read, void *ctx, uint8_t *buf);
+uint32_t ata_crc32(const void *data, size_t n);
+
+/* Who may use what: part[n] for partition n of disk 0, part[0] (raw=) for
+ * every disk as a whole. */
+struct ata_policy {
+	struct ata_policy_entry {
+		int n;
+		char name[ATA_POLICY_NAMES][PROC_NAME_MAX];
+	} part[BLOCK_PARTS_MAX + 1];
+};
+/* One module argument "partN=prog,prog" or "raw=prog,..."; => 0, ERR_INVAL
+ * (*why says what is wrong), ERR_NOENT when the key is not a policy key. */
+long ata_policy_parse(struct ata_policy *pol, const char *arg, const char **why);
+bool ata_policy_allows(const struct ata_policy *pol, unsigned disk, unsigned part,
+		       const char *prog);
+/* Does prog have any right on disk? (BLOCK_INFO) */
+bool ata_policy_any(const struct ata_policy *pol, unsigned disk, const char *prog);
+
+/* hw.c (Ferry only: host tests supply the seam above instead) */
+
+/* The IDE controller's PCI function, as ata_pci_find found it. */
+struct ata_pci {
+	uint32_t bdf;		/* bus << 8 | device << 3 | function */
+	uint16_t vendor, device;
+	uint8_t progif;		/* bit 0/2: primary/secondary in native mode */
+	uint8_t irq_line;	/* native mode's IRQ */
+	uint32_t bar[5];
+};
+/* Finds the first IDE controller (class 01:01) and enables its I/O decoding
+ * and bus mastering.  => 0 or ERR_NOENT. */
+long ata_pci_find(struct ata_pci *out);
+/* Creates the port IRQ messages arrive on.  => 0 or an error. */
+long ata_hw_init(void);
+/* Routes irq to that port.  => 0 or sys_irq_attach's error. */
+long ata_hw_attach(int irq);
+
+/* req.c */
+
+/* Where a request's bytes are: frames (a grant, or ata's own buffer). */
+struct ata_area {
+	uint32_t npages;
+	const uint64_t *phys;	/* physical address of each page */
+	uint8_t *virt;		/* the pages mapped contiguously, or NULL (DMA grant) */
+};
+
+struct ata_run {
+	uint64_t lba;		/* on the disk */
+	uint32_t count;
+	uint32_t offset;	/* into the area */
+};
+
+struct ata_req {
+	bool write, pio, lba48;
+	int nruns;
+	struct ata_run run[BLOCK_RUNS_MAX];
+	uint32_t sectors;	/* over all runs */
+	uint32_t end;		/* bytes of the area the runs reach */
+};
+
+/*
+ * Checks runs (sectors relative to p) against p and an area of area_bytes,
+ * and records them with disk LBAs in rq.
+ * => 0; ERR_INVAL (no runs, a zero count, more than BLOCK_MAX_SECTORS in
+ *    all, a misaligned offset); ERR_RANGE (outside p or the area).
+ */
+long ata_req_runs(struct ata_req *rq, const struct ata_part *p, const struct block_run *runs,
+		  int n, uint32_t area_bytes);
+/* Whether every page of a can be reached by 32-bit bus-master DMA. */
+bool ata_area_dma_ok(const struct ata_area *a);
+/*
+ * The PRD table for bytes [offset, offset + len) of a: one entry per
+ * physically contiguous piece, none crossing a 64 KiB boundary.
+ * => entries used; ERR_RANGE (outside a, or above 4 GiB); ERR_NOMEM (> max).
+ */
+int ata_prd_build(const struct ata_area *a, uint32_t offset, uint32_t len, struct ata_prd *prd,
+		  int max);
+/* Runs rq on d, run after run.  => 0, or the first failure (ERR_IO). */
+long ata_req_exec(struct ata_disk *d, const struct ata_req *rq, const struct ata_area *a);
+
+#endif

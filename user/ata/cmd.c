@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The ATA command engine (model in ata.h): one command at a time on one
+ * channel, through the hardware seam only, so host tests run it against a
+ * fake controller.
+ *
+ * Register-level rules followed here (ATA/ATAPI-6, and QEMU's PIIX):
+ *   - the device register is written only while BSY and DRQ are clear,
+ *     and the new drive's status is valid 400 ns later (four reads of
+ *     the alternate status);
+ *   - reading the status register acknowledges the device's interrupt,
+ *     reading the alternate status does not: polls use the latter;
+ *   - PIO: one interrupt per sector, before the data for a read, after
+ *     it for a write (the first write sector goes on DRQ alone);
+ *   - DMA: the bus master is stopped and its INT/ERR bits cleared, the PRD
+ *     address and direction set, the command written, then Start; QEMU
+ *     keeps BSY clear while it transfers, so the wait is on INT (or Active
+ *     clear), and the drive's status register gives the verdict.
+ */
+#include <string.h>
+
+#include "ata.h"
+
+/* Command block registers (offsets from ch->cmd) */
+#define REG_DATA	0
+#define REG_ERROR	1	/* read */
+#define REG_FEATURES	1	/* write */
+#define REG_COUNT	2
+#define REG_LBA0	3
+#define REG_LBA1	4
+#define REG_LBA2	5
+#define REG_DEVICE	6
+#define REG_STATUS	7	/* read */
+#define REG_COMMAND	7	/* write */
+
+/* Status bits */
+#define ST_ERR		0x01
+#define ST_DRQ		0x08
+#define ST_DF		0x20
+#define ST_DRDY		0x40
+#define ST_BSY		0x80
+
+/* Device register */
+#define DEV_LBA		0x40
+#define DEV_OBS		0xA0	/* bits 7 and 5: obsolete, set by tradition */
+#define DEV_SLAVE	0x10
+
+/* Device control (written at ch->ctl) */
+#define CTL_NIEN	0x02
+#define CTL_SRST	0x04
+
+/* Bus-master registers (offsets from ch->bm) */
+#define BM_CMD		0
+#define BM_STATUS	2
+#define BM_PRD		4
+#define BM_CMD_START	0x01
+#define BM_CMD_TOMEM	0x08	/* the bus master writes memory: a device read */
+#define BM_ST_ACTIVE	0x01
+#define BM_ST_ERR	0x02
+#define BM_ST_INT	0x04
+#define BM_ST_KEEP	0x60	/* "drive n can DMA" bits, set by firmware: preserve */
+
+/* Commands */
+#define CMD_READ_PIO		0x20
+#define CMD_READ_PIO_EXT	0x24
+#define CMD_READ_DMA_EXT	0x25
+#define CMD_WRITE_PIO		0x30
+#define CMD_WRITE_PIO_EXT	0x34
+#define CMD_WRITE_DMA_EXT	0x35
+#define CMD_READ_DMA		0xC8
+#define CMD_WRITE_DMA		0xCA
+#define CMD_FLUSH		0xE7
+#define CMD_FLUSH_EXT		0xEA
+#define CMD_IDENTIFY		0xEC
+
+#define POLL_SPINS	64		/* fast polls before sleeping between them */
+#define POLL_SLEEP_NS	1000000ULL
+
+/* Why one attempt failed, for the log line. */
+enum fail_kind { FAIL_NONE, FAIL_DEVICE, FAIL_BUSMASTER, FAIL_PROTOCOL, FAIL_TIMEOUT };
+
+struct attempt {
+	enum fail_kind kind;
+	uint8_t status, error, bm_status;
+	const char *phase;	/* where it went wrong */
+};
+
+static const char *const error_bits[8] = {
+	"AMNF", "TK0NF", "ABRT", "MCR", "IDNF", "MC", "UNC", "ICRC",
+};
+
+const char *ata_error_str(uint8_t error, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (int bit = 7; bit >= 0; bit--) {
+		const char *name = error_bits[bit];
+		size_t n = strlen(name);
+
+		if (!(error & (1u << bit)) || len + n + 2 > size)
+			continue;
+		if (len)
+			buf[len++] = ' ';
+		memcpy(buf + len, name, n + 1);
+		len += n;
+	}
+	return len ? buf : "no error bits";
+}
+
+static uint8_t alt_status(const struct ata_channel *ch)
+{
+	return ata_inb(ch->ctl);
+}
+
+static void delay_400ns(const struct ata_channel *ch)
+{
+	for (int i = 0; i < 4; i++)
+		alt_status(ch);
+}
+
+/* Polls the alternate status until (status & mask) == want.  => status, or ERR_TIMEOUT. */
+static long poll_status(const struct ata_channel *ch, uint8_t mask, uint8_t want,
+			uint64_t deadline)
+{
+	for (int spins = 0;; spins++) {
+		uint8_t st = alt_status(ch);
+
+		if ((st & mask) == want)
+			return st;
+		if (ata_now_ns() >= deadline)
+			return ERR_TIMEOUT;
+		if (spins >= POLL_SPINS)
+			ata_sleep_ns(POLL_SLEEP_NS);	/* a stuck drive must not starve the rest */
+	}
+}
+
+/* Interrupts on or off for the channel (nIEN), as the channel wants them. */
+static void set_ctl(const struct ata_channel *ch)
+{
+	ata_outb(ch->ctl, ch->irq_on ? 0 : CTL_NIEN);
+}
+
+/* Idle channel, drive selected (with LBA bits 24..27 for LBA28), idle again. */
+static long select_drive(struct ata_channel *ch, int slave, uint8_t extra, uint64_t deadline)
+{
+	if (poll_status(ch, ST_BSY | ST_DRQ, 0, deadline) < 0)
+		return ERR_TIMEOUT;
+	ata_outb(ch->cmd + REG_DEVICE, DEV_OBS | DEV_LBA | (slave ? DEV_SLAVE : 0) | extra);
+	delay_400ns(ch);
+	ch->selected = slave;
+	return poll_status(ch, ST_BSY | ST_DRQ, 0, deadline) < 0 ? ERR_TIMEOUT : 0;
+}
+
+static uint8_t pick_command(const struct ata_xfer *x)
+{
+	static const uint8_t cmds[2][2][2] = {
+		/* [write][dma][lba48] */
+		{ { CMD_READ_PIO, CMD_READ_PIO_EXT }, { CMD_READ_DMA, CMD_READ_DMA_EXT } },
+		{ { CMD_WRITE_PIO, CMD_WRITE_PIO_EXT }, { CMD_WRITE_DMA, CMD_WRITE_DMA_EXT } },
+	};
+
+	return cmds[x->write][x->dma][x->lba48];
+}
+
+/* Task file and command; the drive is selected with its LBA28 head bits. */
+static long issue(struct ata_disk *d, const struct ata_xfer *x, uint64_t deadline)
+{
+	struct ata_channel *ch = d->ch;
+	uint16_t cmd = ch->cmd;
+	uint8_t head = x->lba48 ? 0 : (uint8_t)((x->lba >> 24) & 0x0F);
+
+	if (select_drive(ch, d->slave, head, deadline))
+		return ERR_TIMEOUT;
+	ata_irq_drain(ch->irq);
+	if (x->lba48) {
+		/* High-order bytes first: each register is a two-deep FIFO. */
+		ata_outb(cmd + REG_COUNT, (uint8_t)(x->count >> 8));
+		ata_outb(cmd + REG_LBA0, (uint8_t)(x->lba >> 24));
+		ata_outb(cmd + REG_LBA1, (uint8_t)(x->lba >> 32));
+		ata_outb(cmd + REG_LBA2, (uint8_t)(x->lba >> 40));
+	}
+	ata_outb(cmd + REG_COUNT, (uint8_t)x->count);	/* 256 is 0 for LBA28 */
+	ata_outb(cmd + REG_LBA0, (uint8_t)x->lba);
+	ata_outb(cmd + REG_LBA1, (uint8_t)(x->lba >> 8));
+	ata_outb(cmd + REG_LBA2, (uint8_t)(x->lba >> 16));
+	ata_outb(cmd + REG_COMMAND, pick_command(x));
+	return 0;
+}
+
+/*
+ * Waits for the drive to finish a phase: with IRQs, an IRQ message and
+ * then BSY clear (an IRQ that finds the drive still busy was someone
+ * else's); polled, BSY clear.  => 0 or ERR_TIMEOUT.
+ */
+static long wait_pio(const struct ata_channel *ch, uint64_t deadline)
+{
+	if (!ch->irq_on)
+		return poll_status(ch, ST_BSY, 0, deadline) < 0 ? ERR_TIMEOUT : 0;
+	for (;;) {
+		if (ata_irq_wait(ch->irq, deadline))
+			return ERR_TIMEOUT;
+		if (!(alt_status(ch) & ST_BSY))
+			return 0;
+	}
+}
+
+/* The device's verdict on a phase, read from the status register (which
+ * also acknowledges its interrupt). */
+static bool device_failed(const struct ata_channel *ch, struct attempt *a, const char *phase)
+{
+	a->status = ata_inb(ch->cmd + REG_STATUS);
+	if (!(a->status & (ST_ERR | ST_DF)))
+		return false;
+	a->kind = FAIL_DEVICE;
+	a->error = ata_inb(ch->cmd + REG_ERROR);
+	a->phase = phase;
+	return true;
+}
+
+static long fail(struct attempt *a, enum fail_kind kind, const char *phase)
+{
+	a->kind = kind;
+	a->phase = phase;
+	return kind == FAIL_TIMEOUT ? ERR_TIMEOUT : ERR_IO;
+}
+
+static long pio_read(struct ata_disk *d, const struct ata_xfer *x, struct attempt *a)
+{
+	struct ata_channel *ch = d->ch;
+	uint8_t *buf = x->buf;
+
+	if (issue(d, x, ata_now_ns() + ch->timeout_ns))
+		return fail(a, FAIL_TIMEOUT, "busy before the command");
+	for (uint32_t i = 0; i < x->count; i++) {
+		if (wait_pio(ch, ata_now_ns() + ch->timeout_ns))
+			return fail(a, FAIL_TIMEOUT, "waiting for data");
+		if (device_failed(ch, a, "reading"))
+			return ERR_IO;
+		if (!(a->status & ST_DRQ))
+			return fail(a, FAIL_PROTOCOL, "no data ready");
+		ata_insw(ch->cmd + REG_DATA, buf + (size_t)i * ATA_SECTOR, ATA_SECTOR / 2);
+	}
+	/* The last sector taken, the drive must be idle with nothing left. */
+	if (poll_status(ch, ST_BSY, 0, ata_now_ns() + ch->timeout_ns) < 0)
+		return fail(a, FAIL_TIMEOUT, "busy after the data");
+	if (device_failed(ch, a, "after reading"))
+		return ERR_IO;
+	return (a->status & ST_DRQ) ? fail(a, FAIL_PROTOCOL, "more data than asked") : 0;
+}
+
+static long pio_write(struct ata_disk *d, const struct ata_xfer *x, struct attempt *a)
+{
+	struct ata_channel *ch = d->ch;
+	const uint8_t *buf = x->buf;
+
+	if (issue(d, x, ata_now_ns() + ch->timeout_ns))
+		return fail(a, FAIL_TIMEOUT, "busy before the command");
+	/* No interrupt before the first sector: BSY clear, then DRQ (or ERR) says go. */
+	if (poll_status(ch, ST_BSY, 0, ata_now_ns() + ch->timeout_ns) < 0)
+		return fail(a, FAIL_TIMEOUT, "waiting to take data");
+	for (uint32_t i = 0; i < x->count; i++) {
+		if (device_failed(ch, a, "writing"))
+			return ERR_IO;
+		if (!(a->status & ST_DRQ))
+			return fail(a, FAIL_PROTOCOL, "not ready for data");
+		ata_outsw(ch->cmd + REG_DATA, buf + (size_t)i * ATA_SECTOR, ATA_SECTOR / 2);
+		if (wait_pio(ch, ata_now_ns() + ch->timeout_ns))
+			return fail(a, FAIL_TIMEOUT, "waiting for the write");
+	}
+	if (device_failed(ch, a, "after writing"))
+		return ERR_IO;
+	return (a->status & ST_DRQ) ? fail(a, FAIL_PROTOCOL, "wants more data") : 0;
+}
+
+static bool dma_finished(const struct ata_channel *ch)
+{
+	uint8_t bst = ata_inb(ch->bm + BM_STATUS);
+
+	return (bst & BM_ST_INT) || !(bst & BM_ST_ACTIVE);
+}
+
+static long wait_dma(const struct ata_channel *ch, uint64_t deadline)
+{
+	for (int spins = 0;; spins++) {
+		if (ch->irq_on) {
+			if (ata_irq_wait(ch->irq, deadline))
+				return ERR_TIMEOUT;
+		} else if (ata_now_ns() >= deadline) {
+			return ERR_TIMEOUT;
+		} else if (spins >= POLL_SPINS) {
+			ata_sleep_ns(POLL_SLEEP_NS);
+		}
+		if (dma_finished(ch))
+			return 0;
+	}
+}
+
+static void bm_clear(const struct ata_channel *ch, uint8_t dir)
+{
+	uint8_t bst = ata_inb(ch->bm + BM_STATUS);
+
+	ata_outb(ch->bm + BM_CMD, dir);	/* stopped */
+	ata_outb(ch->bm + BM_STATUS, (uint8_t)((bst & BM_ST_KEEP) | BM_ST_INT | BM_ST_ERR));
+}
+
+static long dma_transfer(struct ata_disk *d, const struct ata_xfer *x, struct attempt *a)
+{
+	struct ata_channel *ch = d->ch;
+	uint8_t dir = x->write ? 0 : BM_CMD_TOMEM;
+
+	bm_clear(ch, dir);
+	ata_outl(ch->bm + BM_PRD, ch->prd_phys);
+	if (issue(d, x, ata_now_ns() + ch->timeout_ns))
+		return fail(a, FAIL_TIMEOUT, "busy before the command");
+	ata_outb(ch->bm + BM_CMD, dir | BM_CMD_START);
+	if (wait_dma(ch, ata_now_ns() + ch->timeout_ns)) {
+		ata_outb(ch->bm + BM_CMD, dir);	/* stop it before anything else */
+		a->bm_status = ata_inb(ch->bm + BM_STATUS);
+		a->status = alt_status(ch);
+		return fail(a, FAIL_TIMEOUT, "waiting for DMA");
+	}
+	a->bm_status = ata_inb(ch->bm + BM_STATUS);
+	bm_clear(ch, dir);
+	if (device_failed(ch, a, "DMA"))
+		return ERR_IO;
+	if (a->bm_status & BM_ST_ERR)
+		return fail(a, FAIL_BUSMASTER, "DMA");
+	if (a->status & (ST_BSY | ST_DRQ))
+		return fail(a, FAIL_PROTOCOL, "drive not done after DMA");
+	if (a->bm_status & BM_ST_ACTIVE)
+		return fail(a, FAIL_PROTOCOL, "PRD table longer than the transfer");
+	return 0;
+}
+
+static long attempt_once(struct ata_disk *d, const struct ata_xfer *x, struct attempt *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (x->dma)
+		return dma_transfer(d, x, a);
+	return x->write ? pio_write(d, x, a) : pio_read(d, x, a);
+}
+
+static void log_attempt(const struct ata_disk *d, const struct ata_xfer *x,
+			const struct attempt *a, int try)
+{
+	char bits[48];
+	const char *what = x->write ? "write" : "read";
+
+	switch (a->kind) {
+	case FAIL_DEVICE:
+		ata_log("disk%d: %s of %u sectors at lba %llu (%s): device error %s (status %#x,"
+			" error %#x) %s, try %d of %d", d->index, what, x->count,
+			(unsigned long long)x->lba, x->dma ? "dma" : "pio",
+			ata_error_str(a->error, bits, sizeof(bits)), a->status, a->error, a->phase,
+			try, ATA_TRIES);
+		break;
+	case FAIL_TIMEOUT:
+		ata_log("disk%d: %s of %u sectors at lba %llu (%s): timeout %s after %llu ms"
+			" (status %#x), try %d of %d", d->index, what, x->count,
+			(unsigned long long)x->lba, x->dma ? "dma" : "pio", a->phase,
+			(unsigned long long)(d->ch->timeout_ns / 1000000), a->status, try, ATA_TRIES);
+		break;
+	default:
+		ata_log("disk%d: %s of %u sectors at lba %llu (%s): %s %s (status %#x, bus master"
+			" %#x), try %d of %d", d->index, what, x->count, (unsigned long long)x->lba,
+			x->dma ? "dma" : "pio",
+			a->kind == FAIL_BUSMASTER ? "bus-master error" : "protocol error", a->phase,
+			a->status, a->bm_status, try, ATA_TRIES);
+	}
+}
+
+long ata_rw(struct ata_disk *d, const struct ata_xfer *x)
+{
+	struct attempt a;
+	int timeouts = 0, try;
+
+	if (x->count < 1 || x->count > 256 || (x->dma && !d->ch->bm) || (x->lba48 && !d->lba48) ||
+	    (!x->lba48 && x->lba + x->count > ATA_LBA28_END))
+		return ERR_INVAL;
+	for (try = 1; try <= ATA_TRIES; try++) {
+		long err = attempt_once(d, x, &a);
+
+		d->commands++;
+		if (!err) {
+			if (try > 1)
+				ata_log("disk%d: %s at lba %llu succeeded on try %d", d->index,
+					x->write ? "write" : "read", (unsigned long long)x->lba, try);
+			return 0;
+		}
+		d->errors++;
+		log_attempt(d, x, &a, try);
+		if (err == ERR_TIMEOUT) {
+			d->timeouts++;
+			ata_reset(d->ch, "command timed out");
+			if (++timeouts >= ATA_TIMEOUT_TRIES)
+				break;
+		}
+		if (try < ATA_TRIES)
+			d->retries++;
+	}
+	ata_log("disk%d: %s of %u sectors at lba %llu failed: I/O error", d->index,
+		x->write ? "write" : "read", x->count, (unsigned long long)x->lba);
+	return ERR_IO;
+}
+
+long ata_flush(struct ata_disk *d)
+{
+	struct ata_channel *ch = d->ch;
+	uint64_t deadline = ata_now_ns() + ch->timeout_ns;
+	struct attempt a = { 0 };
+
+	if (select_drive(ch, d->slave, 0, deadline)) {
+		ata_reset(ch, "busy before flush");
+		return ERR_IO;
+	}
+	ata_irq_drain(ch->irq);
+	ata_outb(ch->cmd + REG_COMMAND, d->lba48 ? CMD_FLUSH_EXT : CMD_FLUSH);
+	if (wait_pio(ch, deadline)) {
+		ata_log("disk%d: flush: timeout", d->index);
+		ata_reset(ch, "flush timed out");
+		return ERR_IO;
+	}
+	if (device_failed(ch, &a, "flush")) {
+		char bits[48];
+
+		ata_log("disk%d: flush: device error %s (status %#x, error %#x)", d->index,
+			ata_error_str(a.error, bits, sizeof(bits)), a.status, a.error);
+		return ERR_IO;
+	}
+	return 0;
+}
+
+void ata_reset(struct ata_channel *ch, const char *why)
+{
+	long st;
+
+	if (ch->bm)
+		ata_outb(ch->bm + BM_CMD, 0);
+	ata_outb(ch->ctl, CTL_SRST | CTL_NIEN);
+	ata_sleep_ns(POLL_SLEEP_NS);	/* SRST wants >= 5 us */
+	ata_outb(ch->ctl, CTL_NIEN);
+	ata_sleep_ns(2 * POLL_SLEEP_NS);	/* and BSY is valid 2 ms later */
+	st = poll_status(ch, ST_BSY, 0, ata_now_ns() + ATA_RESET_NS);
+	set_ctl(ch);
+	ch->selected = -1;
+	ch->resets++;
+	ata_irq_drain(ch->irq);
+	ata_log("%s channel reset (%s): %s", ch->name, why,
+		st < 0 ? "drives still busy" : "drives ready");
+}
+
+/* --- IDENTIFY --- */
+
+/* ATA strings are big-endian 16-bit words, space padded. */
+static void copy_ata_string(char *out, const uint16_t *words, int nwords)
+{
+	int len = 0;
+
+	for (int i = 0; i < nwords; i++) {
+		out[len++] = (char)(words[i] >> 8);
+		out[len++] = (char)(words[i] & 0xFF);
+	}
+	while (len > 0 && (out[len - 1] == ' ' || out[len - 1] == '\0'))
+		len--;
+	out[len] = '\0';
+	for (int i = 0; i < len; i++)
+		if (out[i] < 0x20 || out[i] > 0x7E)
+			out[i] = '?';
+}
+
+long ata_identify_parse(const uint16_t id[256], struct ata_disk *d)
+{
+	uint64_t lba28 = (uint64_t)id[60] | (uint64_t)id[61] << 16;
+	uint64_t lba48 = (uint64_t)id[100] | (uint64_t)id[101] << 16 | (uint64_t)id[102] << 32 |
+			 (uint64_t)id[103] << 48;
+
+	copy_ata_string(d->model, &id[27], 20);
+	if (!(id[49] & (1u << 9)))
+		return ERR_NOSYS;	/* CHS only: not served */
+	d->dma = (id[49] & (1u << 8)) != 0;
+	d->lba48 = (id[83] & (1u << 10)) && (id[86] & (1u << 10)) && lba48 > 0;
+	d->sectors = d->lba48 ? lba48 : lba28;
+	return d->sectors ? 0 : ERR_NOSYS;
+}
+
+/* Packet devices answer IDENTIFY DEVICE with ABRT and leave a signature. */
+static bool packet_signature(const struct ata_channel *ch)
+{
+	uint8_t mid = ata_inb(ch->cmd + REG_LBA1), high = ata_inb(ch->cmd + REG_LBA2);
+
+	return (mid == 0x14 && high == 0xEB) || (mid == 0x69 && high == 0x96);
+}
+
+enum ata_kind ata_identify(struct ata_channel *ch, int slave, struct ata_disk *d)
+{
+	uint64_t deadline = ata_now_ns() + ch->timeout_ns;
+	uint16_t id[256];
+	long st;
+
+	if (alt_status(ch) == 0xFF)
+		return ATA_KIND_NONE;	/* floating bus: nothing on this channel */
+	ata_outb(ch->cmd + REG_DEVICE, DEV_OBS | (slave ? DEV_SLAVE : 0));
+	delay_400ns(ch);
+	ch->selected = slave;
+	if (alt_status(ch) == 0 || poll_status(ch, ST_BSY, 0, deadline) < 0)
+		return ATA_KIND_NONE;
+	for (int r = REG_COUNT; r <= REG_LBA2; r++)
+		ata_outb(ch->cmd + r, 0);
+	ata_outb(ch->cmd + REG_COMMAND, CMD_IDENTIFY);
+	if (alt_status(ch) == 0)
+		return ATA_KIND_NONE;
+	if (poll_status(ch, ST_BSY, 0, deadline) < 0)
+		return ATA_KIND_NONE;
+	if (packet_signature(ch)) {
+		ata_inb(ch->cmd + REG_STATUS);
+		return ATA_KIND_PACKET;
+	}
+	st = poll_status(ch, ST_DRQ | ST_ERR, ST_DRQ, deadline);
+	ata_inb(ch->cmd + REG_STATUS);	/* acknowledge */
+	if (st < 0)
+		return packet_signature(ch) ? ATA_KIND_PACKET : ATA_KIND_NONE;
+	ata_insw(ch->cmd + REG_DATA, id, 256);
+	memset(d, 0, sizeof(*d));
+	d->ch = ch;
+	d->slave = slave;
+	if (ata_identify_parse(id, d)) {
+		ata_log("%s %s: %s: no LBA, not served", ch->name, slave ? "slave" : "master",
+			d->model);
+		return ATA_KIND_NONE;
+	}
+	return ATA_KIND_DISK;
+}

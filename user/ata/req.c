@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Requests: validate, then commit.  Every run is checked against its
+ * partition and the data area before the first command goes out, so a
+ * request that fails validation touches neither the disk nor the memory.
+ *
+ * The data area is a list of page frames: a grant's (not contiguous: each
+ * frame is wherever the kernel found it) or ata's own buffer.  Bus-master
+ * DMA takes it as a PRD table, one entry per physically contiguous piece
+ * (a 4-frame grant is 4 entries unless frames happen to be adjacent);
+ * PIO takes it through a contiguous mapping (a FILL_GRANT_MAP window, or
+ * the buffer).
+ */
+#include <string.h>
+
+#include "ata.h"
+
+#define DMA_LIMIT	(1ULL << 32)	/* PRD addresses are 32 bits */
+#define PRD_WINDOW	0x10000ULL	/* no entry may cross a 64 KiB boundary */
+
+long ata_req_runs(struct ata_req *rq, const struct ata_part *p, const struct block_run *runs,
+		  int n, uint32_t area_bytes)
+{
+	uint32_t total = 0, end = 0;
+
+	if (n < 1 || n > BLOCK_RUNS_MAX)
+		return ERR_INVAL;
+	for (int i = 0; i < n; i++) {
+		const struct block_run *r = &runs[i];
+
+		if (r->br_count == 0 || r->br_count > BLOCK_MAX_SECTORS || r->br_offset % ATA_SECTOR)
+			return ERR_INVAL;
+		total += r->br_count;
+		if (total > BLOCK_MAX_SECTORS)
+			return ERR_INVAL;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct block_run *r = &runs[i];
+		uint32_t bytes = r->br_count * ATA_SECTOR;
+
+		if (r->br_sector >= p->sectors || r->br_count > p->sectors - r->br_sector)
+			return ERR_RANGE;
+		if (r->br_offset > area_bytes || bytes > area_bytes - r->br_offset)
+			return ERR_RANGE;
+		rq->run[i] = (struct ata_run){ .lba = p->start + r->br_sector, .count = r->br_count,
+					       .offset = r->br_offset };
+		if (r->br_offset + bytes > end)
+			end = r->br_offset + bytes;
+	}
+	rq->nruns = n;
+	rq->sectors = total;
+	rq->end = end;
+	return 0;
+}
+
+bool ata_area_dma_ok(const struct ata_area *a)
+{
+	for (uint32_t i = 0; i < a->npages; i++)
+		if (a->phys[i] + ATA_PAGE > DMA_LIMIT || (a->phys[i] & (ATA_PAGE - 1)))
+			return false;
+	return true;
+}
+
+int ata_prd_build(const struct ata_area *a, uint32_t offset, uint32_t len, struct ata_prd *prd,
+		  int max)
+{
+	uint64_t start = 0, end = 0;	/* the entry being grown: [start, end) */
+	int n = 0;
+
+	if (len == 0 || offset > (uint64_t)a->npages * ATA_PAGE ||
+	    len > (uint64_t)a->npages * ATA_PAGE - offset)
+		return ERR_RANGE;
+	while (len) {
+		uint32_t page = offset / ATA_PAGE, in = offset % ATA_PAGE;
+		uint32_t chunk = ATA_PAGE - in < len ? ATA_PAGE - in : len;
+		uint64_t pa = a->phys[page] + in;
+
+		if (pa + chunk > DMA_LIMIT)
+			return ERR_RANGE;
+		/* Grow the entry if this piece follows it in the same 64 KiB window. */
+		if (n && pa == end && (start & ~(PRD_WINDOW - 1)) == ((pa + chunk - 1) &
+								      ~(PRD_WINDOW - 1))) {
+			end += chunk;
+		} else {
+			if (n == max)
+				return ERR_NOMEM;
+			if (n)
+				prd[n - 1].prd_bytes = (uint16_t)(end - start);	/* 64 KiB is 0 */
+			start = pa;
+			end = pa + chunk;
+			prd[n++] = (struct ata_prd){ .prd_addr = (uint32_t)pa };
+		}
+		offset += chunk;
+		len -= chunk;
+	}
+	prd[n - 1].prd_bytes = (uint16_t)(end - start);
+	prd[n - 1].prd_flags = ATA_PRD_EOT;
+	return n;
+}
+
+long ata_req_exec(struct ata_disk *d, const struct ata_req *rq, const struct ata_area *a)
+{
+	for (int i = 0; i < rq->nruns; i++) {
+		const struct ata_run *r = &rq->run[i];
+		struct ata_xfer x = {
+			.write = rq->write, .dma = !rq->pio, .lba = r->lba, .count = r->count,
+			.lba48 = rq->lba48 || r->lba + r->count > ATA_LBA28_END,
+		};
+		long err;
+
+		if (x.dma) {
+			int n = ata_prd_build(a, r->offset, r->count * ATA_SECTOR, d->ch->prd,
+					      ATA_PRD_MAX);
+
+			if (n < 0)
+				return n;
+			x.buf = d->ch->prd;
+		} else {
+			x.buf = a->virt + r->offset;
+		}
+		err = ata_rw(d, &x);
+		if (err)
+			return err;
+	}
+	return 0;
+}

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bench faults: page-in latency per fault and page-out cost per page, for
+ * every fill mode and cluster size, in one boot.
+ *
+ * Modes and cluster sizes are interleaved in rounds (copy grant dma, copy
+ * grant dma, ...) so that drift of the host hits them all alike.  Each cell
+ * of a round maps PAGES fresh pages, writes a pattern naming each page,
+ * pages them all out (VM_CTL_EVICT, timed: the page-out cost), proves that
+ * every page really left memory (VM_CTL_PAGE_STATE says swapped), then
+ * reads them back in order, timing each read.  A read of a page that was
+ * swapped is a fault, and its time is one sample; every read checks the
+ * pattern.  The kernel's own counters (VM_CTL_STATS) before and after give
+ * the per-phase breakdown, bytes copied and TLB invalidations per fault,
+ * and tell which mode really served the cell (a RAM store cannot take DMA
+ * grants: the kernel then uses grant-map, and the report says so).
+ *
+ * Output, one line per mode x cluster:
+ *   fault backing=B mode=M cluster=C served=M2 faults=N pages=N p10=.. p90=.. median=..
+ *         p99=.. mean=.. per_page=.. pageout_per_page=.. copied_per_fault=..
+ *         tlb_per_fault=.. sent=.. received=.. replied=.. taken_back=..
+ *         mapped=.. resumed=..       (cycles; phases are means from the fault)
+ */
+#include <ferry/sys.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+#define PAGE		4096UL
+#define NCLUSTERS	3
+#define MAX_SAMPLES	65536
+
+static const int clusters[NCLUSTERS] = { 1, 8, 32 };
+static const char *const mode_names[FILL_NMODES] = { "copy", "grant", "dma" };
+
+struct cell {
+	uint64_t *lat;			/* fault latencies, all rounds */
+	long n;
+	uint64_t touch_cycles, touches;
+	uint64_t pageout_cycles, pages_out;
+	struct fault_stats delta[FILL_NMODES];
+	bool not_all_out, mismatch;
+};
+
+static struct cell cells[FILL_NMODES][NCLUSTERS];
+
+static uint64_t pattern(uint64_t page)
+{
+	return (page * 0x9E3779B97F4A7C15ULL) ^ 0x5eedf00d;
+}
+
+static void stats(struct fault_stats s[FILL_NMODES])
+{
+	sys_vm_ctl(VM_CTL_STATS, 0, s);
+}
+
+static void add_delta(struct fault_stats *acc, const struct fault_stats *a,
+		      const struct fault_stats *b)
+{
+	const uint64_t *pa = (const uint64_t *)a, *pb = (const uint64_t *)b;
+	uint64_t *pc = (uint64_t *)acc;
+
+	for (size_t i = 0; i < sizeof(*a) / sizeof(uint64_t); i++)
+		pc[i] += pb[i] - pa[i];
+}
+
+static long count_swapped(uint8_t *base, long pages)
+{
+	long n = 0;
+
+	for (long i = 0; i < pages; i++)
+		n += sys_vm_ctl(VM_CTL_PAGE_STATE, (long)(base + i * PAGE), 0) == PAGE_SWAPPED;
+	return n;
+}
+
+/* Reads every page once; a read of a swapped page is a timed fault. */
+static void touch_all(struct cell *c, uint8_t *base, long pages)
+{
+	for (long i = 0; i < pages; i++) {
+		volatile uint64_t *p = (volatile uint64_t *)(base + i * PAGE);
+		bool fault = sys_vm_ctl(VM_CTL_PAGE_STATE, (long)p, 0) == PAGE_SWAPPED;
+		uint64_t t0 = rdtsc(), v = *p, dt = rdtsc() - t0;
+
+		c->touch_cycles += dt;
+		c->touches++;
+		if (v != pattern((uint64_t)i))
+			c->mismatch = true;
+		if (fault && c->n < MAX_SAMPLES)
+			c->lat[c->n++] = dt;
+	}
+}
+
+static int run_cell(struct cell *c, int mode, int cluster, long pages)
+{
+	struct fault_stats before[FILL_NMODES], after[FILL_NMODES];
+	uint8_t *base;
+	uint64_t t0;
+	long out;
+
+	sys_vm_ctl(VM_CTL_FAULTPATH_SET, mode, 0);
+	sys_vm_ctl(VM_CTL_CLUSTER, cluster, 0);
+	base = (uint8_t *)sys_mem_map(0, pages * PAGE, PROT_READ | PROT_WRITE);
+	if ((long)base < 0)
+		return -1;
+	for (long i = 0; i < pages; i++)
+		*(uint64_t *)(base + i * PAGE) = pattern((uint64_t)i);
+	t0 = rdtsc();
+	out = sys_vm_ctl(VM_CTL_EVICT, pages * PAGE, base);
+	c->pageout_cycles += rdtsc() - t0;
+	c->pages_out += out > 0 ? (uint64_t)out : 0;
+	if (count_swapped(base, pages) != pages)
+		c->not_all_out = true;
+	stats(before);
+	touch_all(c, base, pages);
+	stats(after);
+	for (int m = 0; m < FILL_NMODES; m++)
+		add_delta(&c->delta[m], &before[m], &after[m]);
+	sys_mem_unmap(base, pages * PAGE);
+	return 0;
+}
+
+/* The mode whose counters moved: the one that really served the cell. */
+static int served_by(const struct cell *c)
+{
+	int best = -1;
+	uint64_t most = 0;
+
+	for (int m = 0; m < FILL_NMODES; m++)
+		if (c->delta[m].pages_in > most) {
+			most = c->delta[m].pages_in;
+			best = m;
+		}
+	return best;
+}
+
+static void report(const char *backing, int mode, int ci)
+{
+	struct cell *c = &cells[mode][ci];
+	int s = served_by(c);
+	const struct fault_stats *d = s >= 0 ? &c->delta[s] : &c->delta[mode];
+	uint64_t sum = 0, faults = d->faults ? d->faults : 1;
+
+	sort_u64(c->lat, (size_t)c->n);
+	for (long i = 0; i < c->n; i++)
+		sum += c->lat[i];
+	printf("fault backing=%s mode=%s cluster=%d served=%s faults=%ld pages=%llu p10=%llu "
+	       "p90=%llu median=%llu p99=%llu mean=%llu per_page=%llu pageout_per_page=%llu "
+	       "copied_per_fault=%llu tlb_per_fault=%llu", backing, mode_names[mode], clusters[ci],
+	       s >= 0 ? mode_names[s] : "none", c->n, (unsigned long long)c->touches,
+	       (unsigned long long)(c->n ? c->lat[c->n / 10] : 0),
+	       (unsigned long long)(c->n ? c->lat[c->n * 9 / 10] : 0),
+	       (unsigned long long)(c->n ? c->lat[c->n / 2] : 0),
+	       (unsigned long long)(c->n ? c->lat[c->n * 99 / 100] : 0),
+	       (unsigned long long)(c->n ? sum / (uint64_t)c->n : 0),
+	       (unsigned long long)(c->touches ? c->touch_cycles / c->touches : 0),
+	       (unsigned long long)(c->pages_out ? c->pageout_cycles / c->pages_out : 0),
+	       (unsigned long long)(d->bytes_copied / faults),
+	       (unsigned long long)(d->tlb_flushes / faults));
+	for (int ph = 0; ph < NPHASES; ph++) {
+		static const char *const names[NPHASES] = { "sent", "received", "replied",
+							    "taken_back", "mapped", "resumed" };
+
+		printf(" %s=%llu", names[ph], (unsigned long long)(d->phase_cycles[ph] / faults));
+	}
+	printf("%s%s\n", c->not_all_out ? " warning=not_all_pages_left_memory" : "",
+	       c->mismatch ? " error=data_mismatch" : "");
+}
+
+static long arg(int argc, char **argv, int i, long dflt, long max)
+{
+	uint64_t v;
+
+	if (argc <= i || str_to_u64(argv[i], 10, &v, NULL) < 0 || v == 0 || (long)v > max)
+		return dflt;
+	return (long)v;
+}
+
+int bench_faults(int argc, char **argv)
+{
+	long rounds = arg(argc, argv, 2, 10, 1000), pages = arg(argc, argv, 3, 256, 4096);
+	long old_mode = sys_vm_ctl(VM_CTL_FAULTPATH_GET, 0, 0);
+
+	for (int m = 0; m < FILL_NMODES; m++)
+		for (int ci = 0; ci < NCLUSTERS; ci++) {
+			cells[m][ci].lat = malloc(MAX_SAMPLES * sizeof(uint64_t));
+			if (!cells[m][ci].lat) {
+				printf("bench: out of memory\n");
+				return 1;
+			}
+		}
+	printf("bench faults: %ld rounds of %ld pages per cell\n", rounds, pages);
+	for (long r = 0; r < rounds; r++) {
+		for (int ci = 0; ci < NCLUSTERS; ci++)
+			for (int m = 0; m < FILL_NMODES; m++)
+				if (run_cell(&cells[m][ci], m, clusters[ci], pages) < 0) {
+					printf("bench: cannot map %ld pages\n", pages);
+					return 1;
+				}
+		printf("progress round=%ld/%ld\n", r + 1, rounds);
+	}
+	for (int ci = 0; ci < NCLUSTERS; ci++)
+		for (int m = 0; m < FILL_NMODES; m++)
+			report("ram", m, ci);
+	sys_vm_ctl(VM_CTL_FAULTPATH_SET, old_mode, 0);
+	sys_vm_ctl(VM_CTL_CLUSTER, 8, 0);
+	printf("bench faults: done\n");
+	return 0;
+}

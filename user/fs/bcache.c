@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: MIT
+#include "bcache.h"
+
+#include <ferry/err.h>
+#include <string.h>
+
+#define SECTORS_PER_CHUNK	(BCACHE_CHUNK / BLOCKDEV_SECTOR)
+
+void bcache_init(struct bcache *bc, struct blockdev *dev, struct bcache_buf *bufs, int n,
+		 uint8_t *data)
+{
+	memset(bc, 0, sizeof(*bc));
+	bc->dev = dev;
+	bc->bufs = bufs;
+	bc->nbufs = n;
+	for (int i = 0; i < n; i++)
+		bufs[i] = (struct bcache_buf){ .data = data + (size_t)i * BCACHE_CHUNK };
+}
+
+/* Bytes of chunk c inside the partition: BCACHE_CHUNK but for the last one. */
+static uint32_t chunk_len(const struct bcache *bc, uint64_t c)
+{
+	uint64_t first = c * SECTORS_PER_CHUNK, n = bc->dev->nsectors - first;
+
+	return (uint32_t)(n < SECTORS_PER_CHUNK ? n : SECTORS_PER_CHUNK) * BLOCKDEV_SECTOR;
+}
+
+static long write_chunk(struct bcache *bc, struct bcache_buf *b)
+{
+	long err = bc->dev->write(bc->dev, b->chunk * SECTORS_PER_CHUNK,
+				  b->len / BLOCKDEV_SECTOR, b->data);
+
+	if (err)
+		return err;
+	b->dirty = false;
+	bc->writes++;
+	return 0;
+}
+
+static struct bcache_buf *find(struct bcache *bc, uint64_t c)
+{
+	for (int i = 0; i < bc->nbufs; i++)
+		if (bc->bufs[i].valid && bc->bufs[i].chunk == c)
+			return &bc->bufs[i];
+	return NULL;
+}
+
+/* An unheld buffer: an empty one, else the least recently used (written first if dirty). */
+static long victim(struct bcache *bc, struct bcache_buf **out)
+{
+	struct bcache_buf *v = NULL;
+
+	for (int i = 0; i < bc->nbufs; i++) {
+		struct bcache_buf *b = &bc->bufs[i];
+
+		if (b->refs)
+			continue;
+		if (!b->valid) {
+			v = b;
+			break;
+		}
+		if (!v || b->last_use < v->last_use)
+			v = b;
+	}
+	if (!v)
+		return ERR_BUSY;
+	if (v->valid && v->dirty) {
+		long err = write_chunk(bc, v);
+
+		if (err)
+			return err;
+	}
+	v->valid = false;
+	*out = v;
+	return 0;
+}
+
+long bcache_get(struct bcache *bc, uint64_t off, uint32_t len, bool fresh,
+		struct bcache_buf **bp, uint8_t **p)
+{
+	uint64_t c = off / BCACHE_CHUNK, in = off % BCACHE_CHUNK;
+	struct bcache_buf *b;
+	long err;
+
+	if (len == 0 || in + len > BCACHE_CHUNK || c * SECTORS_PER_CHUNK >= bc->dev->nsectors ||
+	    in + len > chunk_len(bc, c))
+		return ERR_RANGE;
+	b = find(bc, c);
+	if (b) {
+		bc->hits++;
+	} else {
+		err = victim(bc, &b);
+		if (err)
+			return err;
+		b->chunk = c;
+		b->len = chunk_len(bc, c);
+		if (fresh && b->len == BCACHE_CHUNK) {
+			memset(b->data, 0, BCACHE_CHUNK);
+		} else {
+			err = bc->dev->read(bc->dev, c * SECTORS_PER_CHUNK, b->len / BLOCKDEV_SECTOR,
+					    b->data);
+			if (err)
+				return err;
+		}
+		b->valid = true;
+		b->dirty = false;
+		bc->misses++;
+	}
+	b->refs++;
+	b->last_use = ++bc->clock;
+	*bp = b;
+	*p = b->data + in;
+	return 0;
+}
+
+void bcache_dirty(struct bcache_buf *b)
+{
+	b->dirty = true;
+}
+
+void bcache_put(struct bcache_buf *b)
+{
+	if (b && b->refs > 0)
+		b->refs--;
+}
+
+long bcache_flush(struct bcache *bc)
+{
+	long first = 0;
+
+	for (int i = 0; i < bc->nbufs; i++) {
+		struct bcache_buf *b = &bc->bufs[i];
+		long err;
+
+		if (!b->valid || !b->dirty)
+			continue;
+		err = write_chunk(bc, b);
+		if (err && !first)
+			first = err;
+	}
+	return first;
+}
+
+void bcache_invalidate(struct bcache *bc, uint64_t off, uint64_t len)
+{
+	uint64_t c0 = off / BCACHE_CHUNK, c1 = (off + len + BCACHE_CHUNK - 1) / BCACHE_CHUNK;
+
+	for (int i = 0; i < bc->nbufs; i++) {
+		struct bcache_buf *b = &bc->bufs[i];
+
+		if (b->valid && !b->dirty && !b->refs && b->chunk >= c0 && b->chunk < c1)
+			b->valid = false;
+	}
+}
+
+void bcache_drop_all(struct bcache *bc)
+{
+	for (int i = 0; i < bc->nbufs; i++)
+		if (!bc->bufs[i].refs)
+			bc->bufs[i].valid = bc->bufs[i].dirty = false;
+}
