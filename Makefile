@@ -34,7 +34,7 @@ HOST_CFLAGS := -std=c11 -g -O1 -fsanitize=address,undefined -fno-sanitize-recove
 	-fno-omit-frame-pointer $(WARN) -Wno-missing-prototypes -DLIB_HOST_TEST
 
 .PHONY: all run test debug compdb clean deps
-all: $(BUILD)/ferry.iso
+all: $(BUILD)/ferry.iso $(BUILD)/disk.img
 
 # Every target that needs a tool depends on this (order-only): the script
 # checks for all tools and installs what is missing when run as root.
@@ -49,9 +49,9 @@ include user/build.mk
 ISO_MODULES := $(BUILD)/ferry.sym:symbols $(USER_MODULES)
 $(BUILD)/ferry.iso: $(BUILD)/ferry.elf $(BUILD)/ferry.sym $(USER_MODULE_FILES) scripts/mkiso.sh | deps
 	$(call say,ISO,$@)
-	$(Q)sh scripts/mkiso.sh $@ $(BUILD)/ferry.elf "" $(ISO_MODULES)
+	$(Q)sh scripts/mkiso.sh $@ $(BUILD)/ferry.elf "" $(foreach m,$(ISO_MODULES),'$(subst +, ,$(m))')
 
-run: $(BUILD)/ferry.iso
+run: $(BUILD)/ferry.iso $(BUILD)/disk.img
 	$(Q)$(PYTHON) tests/ferry.py run --iso $(BUILD)/ferry.iso
 
 debug: $(BUILD)/ferry.iso

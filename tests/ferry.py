@@ -22,12 +22,31 @@ EXIT_PASS = (0x10 << 1) | 1     # 33
 EXIT_FAIL = (0x11 << 1) | 1     # 35: failed self-test or panic with panic=exit
 
 QEMU = "qemu-system-x86_64"
+DISK = os.path.join(BUILD, "disk.img")     # scripts/mkdisk.sh, made by `make`
 
 
-def qemu_base_args(iso, mem="64M", accel="tcg", icount=False):
+def ide_drive(path, index=0, fmt="raw", snapshot=False):
+    """A -drive value attaching the image `path` as IDE disk `index`:
+    0 primary master, 1 primary slave, 3 secondary slave (2, the secondary
+    master, is the CD-ROM).  snapshot=on sends writes to a temporary
+    overlay: the image never changes and any number of QEMUs may share it."""
+    return "file=%s,format=%s,if=ide,index=%d,media=disk%s" % (
+        path, fmt, index, ",snapshot=on" if snapshot else "")
+
+
+def default_drives():
+    """build/disk.img as the primary master (ata's disk 0), unchanged by the boot."""
+    return [ide_drive(DISK, snapshot=True)] if os.path.exists(DISK) else []
+
+
+def qemu_base_args(iso, mem="64M", accel="tcg", icount=False, drives=None):
+    """drives: -drive values (None: default_drives()).  -cdrom takes IDE
+    index 2, the secondary master, so the primary master stays the disk's."""
     args = [QEMU, "-machine", "pc", "-m", mem, "-cdrom", iso, "-boot", "d",
             "-display", "none", "-no-reboot",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    for d in default_drives() if drives is None else drives:
+        args += ["-drive", d]
     if accel == "kvm":
         args += ["-accel", "kvm", "-cpu", "host"]
     else:
@@ -111,8 +130,9 @@ class Guest:
     harness talks to the serial line exactly as a terminal client would."""
 
     def __init__(self, iso, mem="64M", accel=None, name="guest", log_path=None,
-                 icount=False, extra=()):
+                 icount=False, extra=(), drives=None):
         self.iso, self.mem, self.name = iso, mem, name
+        self.drives = drives
         self.accel = accel or choose_accel()
         self.icount = icount
         self.extra = list(extra)
@@ -128,7 +148,7 @@ class Guest:
     def start(self):
         self.tmp = tempfile.mkdtemp(prefix="ferry-")
         path = os.path.join(self.tmp, "serial")
-        args = qemu_base_args(self.iso, self.mem, self.accel, self.icount) + [
+        args = qemu_base_args(self.iso, self.mem, self.accel, self.icount, self.drives) + [
             "-chardev", "socket,id=ser0,path=%s,server=on,wait=on" % path,
             "-serial", "chardev:ser0", "-monitor", "none"] + self.extra
         self.log = open(self.log_path, "w") if self.log_path else None
@@ -214,8 +234,12 @@ class Guest:
 
 
 def run_interactive(iso, gdb=False, mem="128M"):
-    """`make run` / `make debug`: serial and QEMU monitor on this terminal."""
-    args = qemu_base_args(iso, mem, choose_accel()) + ["-serial", "mon:stdio"]
+    """`make run` / `make debug`: serial and QEMU monitor on this terminal.
+    The disk is build/disk.img, unchanged by the boot; FERRY_DISK=IMAGE
+    attaches another image instead, writable (writes stay in it)."""
+    own = os.environ.get("FERRY_DISK")
+    drives = [ide_drive(own)] if own else None
+    args = qemu_base_args(iso, mem, choose_accel(), drives=drives) + ["-serial", "mon:stdio"]
     if gdb:
         args += ["-s", "-S"]
         print("QEMU waits for gdb on :1234.  In another terminal:\n"

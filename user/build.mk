@@ -3,7 +3,7 @@
 # lib/user/, compiled with user flags into $(BUILD)/user/lib/.  A new
 # program is a directory and a word here (the boot modules keep this
 # order, init first).
-USER_PROGS := init swapd sh utest bench pagetest
+USER_PROGS := init ata swapd sh utest bench pagetest blktest
 
 USER_CFLAGS  := $(FREESTANDING) -fno-pic
 USER_LDFLAGS := -static -nostdlib -z max-page-size=4096 -z separate-loadable-segments \
@@ -18,10 +18,16 @@ BAD_ELFS := bad_magic bad_class bad_machine truncated phdr_out_of_bounds kernel_
 	entry_outside overlapping filesz_gt_memsz writable_exec
 BAD_ELF_FILES := $(addprefix $(BUILD)/bad/,$(BAD_ELFS))
 
+# Module arguments after a program's name, for programs that take their
+# boot configuration there (ata: who may use which partition, see
+# user/ata/main.c).  Make lists split at spaces, so '+' stands for a space
+# here; the ISO rule and modules.txt turn it back.
+USER_ARGS_ata := part1=swapd+part2=fs
+
 # FILE:ARGS pairs, in boot order (the symbols module goes in front of
 # them): the boot configuration, the programs, then the bad ELFs.
 USER_MODULES := iso/ferry.conf:config \
-	$(foreach p,$(USER_PROGS),$(BUILD)/user/$(p).elf:$(p)) \
+	$(foreach p,$(USER_PROGS),$(BUILD)/user/$(p).elf:$(p)$(if $(USER_ARGS_$(p)),+$(USER_ARGS_$(p)))) \
 	$(foreach b,$(BAD_ELFS),$(BUILD)/bad/$(b):$(b))
 USER_MODULE_FILES := iso/ferry.conf $(USER_ELFS) $(BAD_ELF_FILES)
 
@@ -49,6 +55,15 @@ $(BUILD)/user/$(1).elf: $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard user/$(1)/
 endef
 $(foreach p,$(USER_PROGS),$(eval $(call USER_PROG_RULE,$(p))))
 
+# The disk QEMU attaches as the primary IDE master: a mkswap'ed swap
+# partition and an ext2 partition made from disk/files/ (scripts/mkdisk.sh).
+DISK_FILES := $(shell find disk/files 2>/dev/null)
+DISK_FS_BLOCK ?= 1024
+$(BUILD)/disk.img: scripts/mkdisk.sh $(DISK_FILES) | deps
+	$(call say,DISK,$@)
+	@mkdir -p $(@D)
+	$(Q)FS_BLOCK=$(DISK_FS_BLOCK) sh scripts/mkdisk.sh $@ disk/files
+
 $(BAD_ELF_FILES) &: $(BUILD)/user/utest.elf tools/mkbadelf.py
 	$(call say,BADELF,$(BUILD)/bad/)
 	$(Q)$(PYTHON) tools/mkbadelf.py $< $(BUILD)/bad
@@ -57,7 +72,7 @@ $(BAD_ELF_FILES) &: $(BUILD)/user/utest.elf tools/mkbadelf.py
 # only when it changes, so it never looks newer than it is.
 $(BUILD)/modules.txt: FORCE
 	@mkdir -p $(@D)
-	$(Q)printf '%s\n' $(foreach m,$(USER_MODULES),'$(subst :, ,$(m))') > $@.tmp
+	$(Q)printf '%s\n' $(foreach m,$(USER_MODULES),'$(subst +, ,$(subst :, ,$(m)))') > $@.tmp
 	$(Q)cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
 
 .PHONY: FORCE

@@ -130,7 +130,8 @@ static long resolve(struct proc *p, uint64_t va, bool write, bool exec, uint64_t
 	*why = "no mapping";
 	if (!r)
 		return ERR_FAULT;
-	*why = "grant window page not lent to this process";
+	*why = write ? "grant window: write to a read-only (page-out) grant, or no grant there"
+		     : "grant window page not lent to this process";
 	if (r->flags & VMR_GRANT)
 		return ERR_FAULT;
 	*why = write ? "write to read-only memory" : "execute of non-executable memory";

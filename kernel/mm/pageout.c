@@ -188,8 +188,8 @@ void pageout_memory_freed(void)
 long pageout_evict_range(struct proc *p, uint64_t addr, size_t len)
 {
 	uint64_t handles[64];
+	uint64_t resident_before = p->vm.resident_pages;
 	int nh = 0;
-	long total = 0;
 
 	if (!vm_range_ok(addr, len) || p->vm.pinned)
 		return ERR_INVAL;
@@ -221,10 +221,11 @@ long pageout_evict_range(struct proc *p, uint64_t addr, size_t len)
 		if (out < 0)
 			return out;
 		nh++;
-		total += out;
 		va += (uint64_t)out * PAGE_SIZE;
 	}
 	while (nh)
 		request_wait(handles[--nh]);
-	return total;
+	/* What really left memory: a failed page-out leaves its pages resident. */
+	return resident_before > p->vm.resident_pages
+		       ? (long)(resident_before - p->vm.resident_pages) : 0;
 }

@@ -26,7 +26,7 @@ void pageout_check_pressure(void);
 bool pageout_wait_for_memory(void);
 void pageout_memory_freed(void);
 /* Pages out every resident page of [addr, addr+len) of p now and waits:
- * => pages written or dropped, or an error. */
+ * => pages that left memory (written out or dropped), or an error. */
 long pageout_evict_range(struct proc *p, uint64_t addr, size_t len);
 
 #endif

@@ -482,8 +482,6 @@ long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, int n, 
 	fill_backing(r, reg, sw);
 	if (r->swap)
 		r->mode = swap_fill_mode(r->provider, r->mode);
-	r->sample = fault_sample_next(r->mode);
-	r->sample->npages = (uint32_t)r->npages;
 	if (r->mode != FILL_COPY) {
 		/* User frames come out of the reserve only through the page-out
 		 * daemon: short of memory, the caller waits and tries again. */
@@ -494,6 +492,8 @@ long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, int n, 
 		for (int i = 0; i < r->npages; i++)
 			r->frames[i] = zeropool_take();	/* cannot fail above the reserve */
 	}
+	r->sample = fault_sample_next(r->mode);
+	r->sample->npages = (uint32_t)r->npages;
 	fault_stats_for(r->mode)->faults++;
 	return start(r, handle);
 }

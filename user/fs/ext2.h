@@ -57,7 +57,23 @@
 #define EXT2_TYPE_LNK		10
 #define EXT2_TYPE_SOCK		12
 
-struct ext2_group;
+/* A group descriptor as on disk. */
+struct ext2_group_desc {
+	uint32_t bg_block_bitmap, bg_inode_bitmap, bg_inode_table;
+	uint16_t bg_free_blocks_count, bg_free_inodes_count, bg_used_dirs_count, bg_flags;
+	uint32_t bg_reserved[3];
+};
+
+_Static_assert(sizeof(struct ext2_group_desc) == 32, "group descriptor size");
+
+/* A group descriptor plus where it lives, kept in memory. */
+struct ext2_group {
+	struct ext2_group_desc d;
+	uint32_t first, nblocks;	/* blocks of the group */
+	uint32_t meta_end;		/* superblock + GDT copy end here (== first if none) */
+	uint32_t itable_blocks;
+};
+
 
 struct ext2_fs {
 	struct bcache *bc;
@@ -110,7 +126,6 @@ struct ext2_dirent {
  */
 long ext2_mount(struct ext2_fs *fs, struct bcache *bc, uint64_t dev_bytes, bool want_rw,
 		struct ext2_group *groups, uint32_t max_groups);
-size_t ext2_group_size(void);
 /* Writes the superblock's counts if they changed, then every dirty chunk. */
 long ext2_sync(struct ext2_fs *fs);
 void ext2_statfs(const struct ext2_fs *fs, struct ext2_statfs *out);

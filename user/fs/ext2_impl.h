@@ -91,13 +91,6 @@ _Static_assert(__builtin_offsetof(struct ext2_super, s_reserved_gdt_blocks) == 2
 _Static_assert(__builtin_offsetof(struct ext2_super, s_desc_size) == 254, "s_desc_size");
 _Static_assert(__builtin_offsetof(struct ext2_super, s_want_extra_isize) == 350, "extra isize");
 
-struct ext2_group_desc {
-	uint32_t bg_block_bitmap, bg_inode_bitmap, bg_inode_table;
-	uint16_t bg_free_blocks_count, bg_free_inodes_count, bg_used_dirs_count, bg_flags;
-	uint32_t bg_reserved[3];
-};
-
-_Static_assert(sizeof(struct ext2_group_desc) == 32, "group descriptor size");
 
 struct ext2_inode {
 	uint16_t i_mode, i_uid;
@@ -124,13 +117,6 @@ _Static_assert(sizeof(struct ext2_dir_entry) == 8, "dirent header");
 
 #define EXT2_DIR_REC_LEN(n)	((8u + (n) + 3u) & ~3u)
 
-/* A group descriptor plus where it lives, kept in memory. */
-struct ext2_group {
-	struct ext2_group_desc d;
-	uint32_t first, nblocks;	/* blocks of the group */
-	uint32_t meta_end;		/* superblock + GDT copy end here (== first if none) */
-	uint32_t itable_blocks;
-};
 
 /* A held disk block: release with ext2_brelse. */
 struct ext2_bh {

@@ -239,11 +239,6 @@ static long read_groups(struct ext2_fs *fs)
 	return 0;
 }
 
-size_t ext2_group_size(void)
-{
-	return sizeof(struct ext2_group);
-}
-
 long ext2_mount(struct ext2_fs *fs, struct bcache *bc, uint64_t dev_bytes, bool want_rw,
 		struct ext2_group *groups, uint32_t max_groups)
 {

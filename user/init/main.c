@@ -21,6 +21,7 @@ struct server {
 /* Started in this order before the shell; ends at the entry without a name. */
 static const struct server servers[] = {
 	/* With the disk stack: ata before swapd, fs after it. */
+	{ .name = "ata" },
 	{ .name = "swapd" },
 	{ .name = NULL },
 };

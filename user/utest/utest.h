@@ -11,9 +11,9 @@
  * Helpers get their arguments after the name: "utest NAME ARG...".
  *
  * Groups: "utest" or "utest all" runs every case, "utest vm" the vm_*
- * cases, "utest stress" the vm_stress_* ones, "utest base" all but the
- * vm_* cases (those that need no special boot options).  A group with VM
- * cases starts swapd first if nobody has.
+ * cases but the stress ones, "utest stress" the vm_stress_* ones, "utest
+ * base" all but the vm_* cases (those that need no special boot options).
+ * A group with VM cases starts swapd first if nobody has.
  */
 #ifndef UTEST_H
 #define UTEST_H

@@ -1,0 +1,523 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ata: the IDE disk driver's server (model in ata.h, protocol in
+ * <proto/block.h>).
+ *
+ *   ata [partN=prog[,prog...]] [raw=prog[,...]] [timeout=MS] [dma=off]
+ *
+ * Its arguments are its boot configuration: the GRUB module line (built
+ * from USER_ARGS_ata in user/build.mk), e.g. `ata part1=swapd part2=fs`.
+ *   partN=   programs that may use partition N (1..16) of disk 0
+ *   raw=     programs that may use whole disks (any disk, any sector)
+ *   timeout= one command's deadline in ms (default 5000); a command that
+ *            misses it is retried once after a device reset
+ *   dma=off  PIO only (DMA grants are then refused)
+ * A program is known by the name the kernel gives its process, looked up
+ * from the kernel-stamped sender of each request; everybody else is
+ * refused (ERR_PERM).  A malformed option is logged and grants nothing.
+ * The kernel's own boot configuration (iso/ferry.conf) gives ata its
+ * rights: pin, dma, pci, its IRQs and I/O ports.
+ *
+ * Start-up: find the IDE controller on PCI, probe the four drive
+ * positions (polled), attach the IRQs of the channels that have disks,
+ * read disk 0's partition table, publish "ata", serve.
+ */
+#include <ferry/sys.h>
+#include <ipc.h>
+#include <proc.h>
+#include <stdio.h>
+#include <stdnoreturn.h>
+#include <string.h>
+
+#include "ata.h"
+
+#define ATA_QUEUE	32
+#define CLIENT_CACHE	16
+#define BUF_PAGES	GRANT_MAX_PAGES
+#define BUF_BYTES	(BUF_PAGES * ATA_PAGE)
+
+/* Legacy ("compatibility mode") ports and lines of the two channels. */
+static const struct {
+	const char *name;
+	uint16_t cmd, ctl;
+	int irq;
+	uint8_t native_bit;
+} legacy[2] = {
+	{ "primary", 0x1F0, 0x3F6, 14, 0x01 },
+	{ "secondary", 0x170, 0x376, 15, 0x04 },
+};
+
+struct ata_client {
+	uint64_t pid;		/* index + generation: never names another process */
+	char name[PROC_NAME_MAX];
+};
+
+struct ata {
+	long port;
+	struct ata_policy policy;
+	struct ata_channel ch[2];
+	struct ata_disk disk[BLOCK_DISKS_MAX];
+	int ndisks;
+	bool dma_off;
+	uint64_t timeout_ns;
+	struct ata_prd *prd;	/* DMA memory: the PRD table page, */
+	uint64_t prd_phys;
+	uint8_t *buf;		/* then the buffer, where requests' pages land */
+	uint64_t buf_phys[BUF_PAGES];
+	struct ata_client clients[CLIENT_CACHE];
+	unsigned next_client;
+};
+
+/* One request on its way through dispatch. */
+struct ata_call {
+	const struct msg *m;
+	const char *client;
+	struct ata_disk *disk;
+	unsigned partno;
+	const struct ata_part *part;
+};
+
+/* --- clients and rights --- */
+
+/* The program name of a sender, or NULL if it is gone already. */
+static const char *client_name(struct ata *a, uint64_t pid)
+{
+	struct ata_client *c;
+	struct proc_info info;
+
+	for (int i = 0; i < CLIENT_CACHE; i++)
+		if (a->clients[i].pid == pid)
+			return a->clients[i].name;
+	if (proc_find((long)pid, &info))
+		return NULL;
+	c = &a->clients[a->next_client++ % CLIENT_CACHE];
+	c->pid = pid;
+	strlcpy(c->name, info.name, sizeof(c->name));
+	return c->name;
+}
+
+/* Rights first, so a stranger learns nothing about what exists. */
+static long resolve(struct ata *a, struct ata_call *c, bool info)
+{
+	uint64_t p = c->m->arg[BLOCK_ARG_PART];
+	uint64_t disk = BLOCK_PART_DISK(p);
+
+	c->partno = BLOCK_PART_NUM(p);
+	if (disk >= BLOCK_DISKS_MAX ||
+	    !(info ? ata_policy_any(&a->policy, (unsigned)disk, c->client)
+		   : ata_policy_allows(&a->policy, (unsigned)disk, c->partno, c->client)))
+		return ERR_PERM;
+	if ((int)disk >= a->ndisks || c->partno > BLOCK_PARTS_MAX ||
+	    !a->disk[disk].part[c->partno].present)
+		return ERR_NOENT;
+	c->disk = &a->disk[disk];
+	c->part = &c->disk->part[c->partno];
+	return 0;
+}
+
+static uint32_t disk_modes(const struct ata_disk *d)
+{
+	uint32_t m = FILL_MODE_BIT(FILL_COPY) | FILL_MODE_BIT(FILL_GRANT_MAP);
+
+	return d->dma ? m | FILL_MODE_BIT(FILL_GRANT_DMA) : m;
+}
+
+/* --- handlers: each answers into ans, or returns the error to send --- */
+
+static long serve_info(struct ata *a, const struct ata_call *c, struct msg *ans)
+{
+	uint64_t mine = 0;
+
+	for (unsigned n = 0; n <= BLOCK_PARTS_MAX; n++)
+		if (c->disk->part[n].present &&
+		    ata_policy_allows(&a->policy, (unsigned)c->disk->index, n, c->client))
+			mine |= 1ULL << n;
+	ans->op = BLOCK_OK;
+	ans->arg[BLOCK_REPLY_SECTORS] = c->part->sectors;
+	ans->arg[BLOCK_REPLY_MODES] = disk_modes(c->disk);
+	ans->arg[BLOCK_REPLY_TYPE] = c->part->type;
+	ans->arg[BLOCK_REPLY_START] = c->part->start;
+	ans->arg[BLOCK_REPLY_MINE] = mine;
+	return 0;
+}
+
+/* Where the request's bytes are: ata's buffer (copy) or the grant it names. */
+static long locate(struct ata *a, const struct msg *m, uint32_t mode, bool write,
+		   struct grant_info *gi, struct ata_area *area)
+{
+	if (mode == FILL_COPY) {
+		*area = (struct ata_area){ BUF_PAGES, a->buf_phys, a->buf };
+		return 0;
+	}
+	if (sys_grant_info(m->arg[BLOCK_ARG_GRANT], gi))
+		return ERR_BADHANDLE;
+	if (gi->mode != mode || (!write && !gi->writable) || gi->npages > GRANT_MAX_PAGES)
+		return ERR_INVAL;
+	*area = (struct ata_area){ gi->npages, gi->phys,
+				   gi->mode == FILL_GRANT_MAP ? (uint8_t *)gi->window : NULL };
+	return 0;
+}
+
+/* The request's runs: one from the arguments, or a list in its page. */
+static long decode_runs(struct ata *a, const struct ata_call *c, uint32_t flags,
+			uint32_t area_bytes, struct ata_req *rq)
+{
+	const struct msg *m = c->m;
+	struct block_run one;
+
+	if (flags & BLOCK_F_RUNS) {
+		uint64_t n = m->arg[BLOCK_ARG_COUNT];
+
+		if (!(m->flags & MSG_PAGE) || n < 1 || n > BLOCK_RUNS_MAX)
+			return ERR_INVAL;
+		return ata_req_runs(rq, c->part, (const struct block_run *)a->buf, (int)n,
+				    area_bytes);
+	}
+	if (m->arg[BLOCK_ARG_COUNT] < 1 || m->arg[BLOCK_ARG_COUNT] > BLOCK_MAX_SECTORS ||
+	    m->arg[BLOCK_ARG_OFFSET] % ATA_SECTOR)
+		return ERR_INVAL;
+	if (m->arg[BLOCK_ARG_OFFSET] > area_bytes)
+		return ERR_RANGE;
+	one = (struct block_run){ .br_sector = m->arg[BLOCK_ARG_SECTOR],
+				  .br_count = (uint32_t)m->arg[BLOCK_ARG_COUNT],
+				  .br_offset = (uint32_t)m->arg[BLOCK_ARG_OFFSET] };
+	return ata_req_runs(rq, c->part, &one, 1, area_bytes);
+}
+
+static long serve_rw(struct ata *a, const struct ata_call *c, struct msg *ans, bool write)
+{
+	const struct msg *m = c->m;
+	uint32_t mode = (uint32_t)(m->arg[BLOCK_ARG_MODE] & BLOCK_MODE_MASK);
+	uint32_t flags = (uint32_t)(m->arg[BLOCK_ARG_MODE] & ~(uint64_t)BLOCK_MODE_MASK);
+	struct ata_req rq = { .write = write, .pio = flags & BLOCK_F_PIO,
+			      .lba48 = flags & BLOCK_F_LBA48 };
+	struct grant_info gi;
+	struct ata_area area;
+	uint32_t pages;
+	long err;
+
+	if ((m->arg[BLOCK_ARG_MODE] & ~(uint64_t)(BLOCK_MODE_MASK | BLOCK_F_ALL)) ||
+	    mode >= FILL_NMODES || (rq.lba48 && !c->disk->lba48) ||
+	    (mode == FILL_COPY && (flags & BLOCK_F_RUNS)) ||
+	    (mode == FILL_GRANT_DMA && (rq.pio || !c->disk->dma)))
+		return ERR_INVAL;
+	err = locate(a, m, mode, write, &gi, &area);
+	if (!err)
+		err = decode_runs(a, c, flags, area.npages * ATA_PAGE, &rq);
+	if (err)
+		return err;
+	pages = (rq.end + ATA_PAGE - 1) / ATA_PAGE;
+	if (mode == FILL_COPY && write && (!(m->flags & MSG_PAGE) || MSG_NPAGES(m->flags) < pages))
+		return ERR_INVAL;	/* the data did not come along */
+	/* DMA where the drive and every frame allow it, else through the mapping. */
+	if (!rq.pio && (!c->disk->dma || !ata_area_dma_ok(&area)))
+		rq.pio = true;
+	if (rq.pio && !area.virt)
+		return ERR_INVAL;
+	if (mode == FILL_COPY && !write)
+		memset(a->buf, 0, (size_t)pages * ATA_PAGE);	/* never another client's bytes */
+	err = ata_req_exec(c->disk, &rq, &area);
+	if (err)
+		return err;
+	ans->op = BLOCK_OK;
+	ans->arg[BLOCK_REPLY_COUNT] = rq.sectors;
+	if (mode == FILL_COPY && !write) {
+		ans->flags = MSG_WITH_PAGES(pages);
+		ans->page = a->buf;
+	}
+	return 0;
+}
+
+static long serve_read(struct ata *a, const struct ata_call *c, struct msg *ans)
+{
+	return serve_rw(a, c, ans, false);
+}
+
+static long serve_write(struct ata *a, const struct ata_call *c, struct msg *ans)
+{
+	return serve_rw(a, c, ans, true);
+}
+
+static long serve_flush(struct ata *a, const struct ata_call *c, struct msg *ans)
+{
+	long err = ata_flush(c->disk);
+
+	(void)a;
+	if (err)
+		return err;
+	ans->op = BLOCK_OK;
+	return 0;
+}
+
+static const struct ata_handler {
+	const char *name;
+	bool info;		/* any right on the disk will do */
+	long (*serve)(struct ata *a, const struct ata_call *c, struct msg *ans);
+} handlers[] = {
+	[BLOCK_INFO - BLOCK_INFO] = { "info", true, serve_info },
+	[BLOCK_READ - BLOCK_INFO] = { "read", false, serve_read },
+	[BLOCK_WRITE - BLOCK_INFO] = { "write", false, serve_write },
+	[BLOCK_FLUSH - BLOCK_INFO] = { "flush", false, serve_flush },
+};
+
+static void log_failure(const struct ata_call *c, const struct ata_handler *h, long err)
+{
+	const struct msg *m = c->m;
+
+	ata_log("%s of disk%llu part%llu (%llu sectors at %llu, mode %#llx) by %s (pid %#llx): %s",
+		h->name, (unsigned long long)BLOCK_PART_DISK(m->arg[BLOCK_ARG_PART]),
+		(unsigned long long)BLOCK_PART_NUM(m->arg[BLOCK_ARG_PART]),
+		(unsigned long long)m->arg[BLOCK_ARG_COUNT],
+		(unsigned long long)m->arg[BLOCK_ARG_SECTOR],
+		(unsigned long long)m->arg[BLOCK_ARG_MODE], c->client ? c->client : "?",
+		(unsigned long long)m->sender, err_str(err));
+}
+
+/* One call: stamped sender -> handler -> rights -> serve. */
+static long dispatch(struct ata *a, const struct msg *m, struct msg *ans)
+{
+	uint32_t i = m->op - BLOCK_INFO;
+	const struct ata_handler *h;
+	struct ata_call c = { .m = m };
+	long err;
+
+	if (m->op < BLOCK_INFO || i >= sizeof(handlers) / sizeof(handlers[0]) ||
+	    !handlers[i].serve) {
+		ata_log("op %#x from pid %#llx: no such operation", m->op,
+			(unsigned long long)m->sender);
+		return ERR_NOSYS;
+	}
+	h = &handlers[i];
+	c.client = m->sender ? client_name(a, m->sender) : NULL;
+	err = c.client ? resolve(a, &c, h->info) : ERR_PERM;
+	if (!err)
+		err = h->serve(a, &c, ans);
+	if (err)
+		log_failure(&c, h, err);
+	return err;
+}
+
+static noreturn void serve(struct ata *a)
+{
+	struct msg m, ans;
+	long err;
+
+	for (;;) {
+		memset(&m, 0, sizeof(m));
+		m.page = a->buf;	/* a write's data lands where DMA can take it */
+		m.flags = MSG_WITH_PAGES(BUF_PAGES);
+		err = sys_recv(a->port, &m, -1);
+		if (err) {
+			ata_log("recv: %s", err_str(err));
+			continue;
+		}
+		if (!m.reply)
+			continue;	/* a send, not a call: nobody waits for an answer */
+		memset(&ans, 0, sizeof(ans));
+		err = dispatch(a, &m, &ans);
+		if (err)
+			ans = (struct msg){ .op = BLOCK_FAIL, .arg = { (uint64_t)err } };
+		err = sys_reply(m.reply, &ans);
+		if (err)
+			ata_log("reply to pid %#llx: %s", (unsigned long long)m.sender, err_str(err));
+	}
+}
+
+/* --- start-up --- */
+
+static void parse_args(struct ata *a, int argc, char **argv)
+{
+	a->timeout_ns = ATA_DEFAULT_TIMEOUT_MS * 1000000ULL;
+	for (int i = 1; i < argc; i++) {
+		const char *why = NULL;
+		long err = ata_policy_parse(&a->policy, argv[i], &why);
+		uint64_t ms;
+
+		if (err == ERR_NOENT && strncmp(argv[i], "timeout=", 8) == 0) {
+			if (str_to_u64(argv[i] + 8, 10, &ms, NULL) == 0 && ms >= 10 && ms <= 600000)
+				a->timeout_ns = ms * 1000000ULL;
+			else
+				why = "timeout out of range (10..600000 ms)";
+		} else if (err == ERR_NOENT && strcmp(argv[i], "dma=off") == 0) {
+			a->dma_off = true;
+		} else if (err == ERR_NOENT) {
+			why = "unknown option";
+		}
+		if (why)
+			ata_log("option '%s' ignored: %s", argv[i], why);
+	}
+}
+
+static long setup_memory(struct ata *a)
+{
+	unsigned long phys;
+	long va = sys_dma_alloc((1 + BUF_PAGES) * ATA_PAGE, &phys);
+
+	if (va < 0)
+		return va;
+	a->prd = (struct ata_prd *)va;
+	a->prd_phys = phys;
+	a->buf = (uint8_t *)va + ATA_PAGE;
+	for (int i = 0; i < BUF_PAGES; i++)
+		a->buf_phys[i] = phys + (uint64_t)(1 + i) * ATA_PAGE;
+	return 0;
+}
+
+static void setup_channels(struct ata *a, const struct ata_pci *pci)
+{
+	uint16_t bm = (pci->bar[4] & 1) ? (uint16_t)(pci->bar[4] & ~3u) : 0;
+
+	for (int i = 0; i < 2; i++) {
+		struct ata_channel *ch = &a->ch[i];
+		bool native = pci->progif & legacy[i].native_bit;
+
+		*ch = (struct ata_channel){
+			.name = legacy[i].name, .cmd = legacy[i].cmd, .ctl = legacy[i].ctl,
+			.irq = legacy[i].irq, .selected = -1, .timeout_ns = a->timeout_ns,
+			.prd = a->prd, .prd_phys = (uint32_t)a->prd_phys,
+			.bm = a->dma_off || !bm ? 0 : (uint16_t)(bm + 8 * i),
+		};
+		if (native) {	/* ports from BARs 0/1 (2/3); control at BAR + 2 */
+			ch->cmd = (uint16_t)(pci->bar[2 * i] & ~3u);
+			ch->ctl = (uint16_t)((pci->bar[2 * i + 1] & ~3u) + 2);
+			ch->irq = pci->irq_line;
+		}
+		ata_outb(ch->ctl, 0x02);	/* nIEN: probing polls */
+	}
+	ata_log("IDE controller %04x:%04x at %02x:%02x.%x, %s mode, bus master %s%#x",
+		pci->vendor, pci->device, pci->bdf >> 8, (pci->bdf >> 3) & 31, pci->bdf & 7,
+		(pci->progif & 0x05) ? "native" : "compatibility", bm ? "at " : "none ", bm);
+}
+
+static void probe(struct ata *a)
+{
+	static const char *const pos[2] = { "master", "slave" };
+
+	for (int i = 0; i < 4 && a->ndisks < BLOCK_DISKS_MAX; i++) {
+		struct ata_channel *ch = &a->ch[i / 2];
+		struct ata_disk *d = &a->disk[a->ndisks];
+
+		switch (ata_identify(ch, i % 2, d)) {
+		case ATA_KIND_DISK:
+			d->index = a->ndisks++;
+			d->dma = d->dma && ch->bm;
+			ata_log("disk%d (%s %s): %s, %llu sectors (%llu MiB), %s, %s", d->index,
+				ch->name, pos[i % 2], d->model, (unsigned long long)d->sectors,
+				(unsigned long long)(d->sectors >> 11), d->lba48 ? "LBA48" : "LBA28",
+				d->dma ? "DMA" : "PIO");
+			break;
+		case ATA_KIND_PACKET:
+			ata_log("%s %s: packet device (ATAPI, e.g. CD-ROM): not served", ch->name,
+				pos[i % 2]);
+			break;
+		case ATA_KIND_NONE:
+			break;
+		}
+	}
+}
+
+/* IRQs for the channels with disks; a channel whose IRQ fails is polled. */
+static void attach_irqs(struct ata *a)
+{
+	for (int i = 0; i < 2; i++) {
+		struct ata_channel *ch = &a->ch[i];
+		bool used = false;
+		long err;
+
+		for (int k = 0; k < a->ndisks; k++)
+			used |= a->disk[k].ch == ch;
+		if (!used)
+			continue;
+		err = ata_hw_attach(ch->irq);
+		if (err)
+			ata_log("%s channel: irq %d: %s: polling instead", ch->name, ch->irq,
+				err_str(err));
+		ch->irq_on = err == 0;
+		ata_outb(ch->ctl, ch->irq_on ? 0 : 0x02);
+		ata_irq_drain(ch->irq);
+	}
+}
+
+static long scan_read(void *ctx, uint64_t lba, uint32_t count, void *buf)
+{
+	struct ata_disk *d = ctx;
+	struct ata_xfer x = { .lba = lba, .count = count, .buf = buf,
+			      .lba48 = lba + count > ATA_LBA28_END };
+
+	return ata_rw(d, &x);
+}
+
+/* "swapd,blktest" or "nobody", for the partition lines. */
+static const char *users(const struct ata_policy_entry *e, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < e->n && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? "," : "", e->name[i]);
+	return e->n ? buf : "nobody";
+}
+
+static void scan_partitions(struct ata *a)
+{
+	struct ata_disk *d = &a->disk[0];
+	char who[80];
+	long err;
+
+	for (int k = 1; k < a->ndisks; k++)
+		a->disk[k].part[0] = (struct ata_part){ .present = true, .sectors = a->disk[k].sectors };
+	err = ata_part_scan(d, scan_read, d, a->buf);
+	if (err)
+		ata_log("disk0: cannot read the partition table: %s", err_str(err));
+	for (int n = 1; n <= BLOCK_PARTS_MAX; n++)
+		if (d->part[n].present)
+			ata_log("disk0: %s part%d: type %#x, %llu sectors at %llu (%s)", d->table, n,
+				d->part[n].type, (unsigned long long)d->part[n].sectors,
+				(unsigned long long)d->part[n].start,
+				users(&a->policy.part[n], who, sizeof(who)));
+	ata_log("disks whole (raw): %s", users(&a->policy.part[0], who, sizeof(who)));
+}
+
+static long start(struct ata *a)
+{
+	struct ata_pci pci;
+	long err = setup_memory(a);
+
+	if (!err)
+		err = ata_hw_init();
+	if (err)
+		return err;
+	if (ata_pci_find(&pci)) {
+		ata_log("no IDE controller (PCI class 01:01)");
+		return ERR_NOENT;
+	}
+	setup_channels(a, &pci);
+	probe(a);
+	if (!a->ndisks) {
+		ata_log("no ATA disk found");
+		return ERR_NOENT;
+	}
+	attach_irqs(a);
+	scan_partitions(a);
+	a->port = ipc_publish(BLOCK_PORT_NAME, ATA_QUEUE);
+	if (a->port < 0)
+		return a->port;
+	ata_log("ready: %d disk%s, %s, command timeout %llu ms", a->ndisks, a->ndisks > 1 ? "s" : "",
+		a->disk[0].dma ? "bus-master DMA and PIO" : "PIO only",
+		(unsigned long long)(a->timeout_ns / 1000000));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct ata a;
+	long err;
+
+	parse_args(&a, argc, argv);
+	err = start(&a);
+	if (err) {
+		ata_log("not started: %s", err_str(err));
+		return 1;
+	}
+	serve(&a);
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blktest: ata's test client (tests/cases/ata.py boots it).  It talks to
+ * ata only through <proto/block.h>, as swapd and fs do, and doubles as a
+ * pager for a child of its own, to drive the grant paths end to end:
+ * child faults -> kernel grant -> blktest forwards it to ata -> ata fills
+ * or drains the frames (DMA, or PIO through the window) -> blktest answers
+ * the kernel -> the child sees the disk's bytes.
+ *
+ *   main.c   modes, results, and starting ata when blktest is the first
+ *            program (init=blktest initarg=MODE)
+ *   blk.c    calls to ata
+ *   pager.c  the pager and its child
+ *   cases.c  the checks of each mode
+ *
+ * Every check prints one "test ata/NAME: OK|FAILED" line; data the host
+ * can recompute from build/disk.img is printed as "blktest: fnv ..." lines.
+ */
+#ifndef BLKTEST_H
+#define BLKTEST_H
+
+#include <ferry/sys.h>
+#include <proto/block.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define BLK_BUF_BYTES	(BLOCK_MAX_SECTORS * BLOCK_SECTOR_SIZE)
+#define BLK_CALL_NS	(60L * 1000000000)	/* no call to ata may take longer */
+
+/* Disk layout scripts/mkdisk.sh makes (checked against BLOCK_INFO). */
+#define DISK0_FREE_LBA	67584	/* first sector after partition 2 */
+
+/* main.c: results */
+void check(const char *name, bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int failures(void);
+
+/* blk.c */
+struct blk {
+	long port;
+	uint64_t pid;		/* ata's, from the stamped sender of an answer */
+};
+long blk_open(struct blk *b);
+/* => 0 with rep filled, or the error ata answered. */
+long blk_info(struct blk *b, uint64_t part, struct msg *rep);
+/* Copy mode; buf holds BLK_BUF_BYTES.  => 0 or ata's error. */
+long blk_read(struct blk *b, uint64_t part, uint64_t sector, uint32_t count, uint32_t flags,
+	      uint32_t offset, void *buf);
+long blk_write(struct blk *b, uint64_t part, uint64_t sector, uint32_t count, uint32_t flags,
+	       uint32_t offset, const void *data);
+/* Grant modes: op BLOCK_READ or BLOCK_WRITE on a grant ata holds. */
+long blk_grant(struct blk *b, uint32_t op, uint64_t part, uint64_t sector, uint32_t count,
+	       uint32_t mode, uint64_t grant, uint32_t offset);
+long blk_grant_runs(struct blk *b, uint32_t op, uint64_t part, uint32_t mode, uint64_t grant,
+		    const struct block_run *runs, int n);
+/* Any request, as given: => 0 or ata's error (tests of malformed requests). */
+long blk_call(struct blk *b, const struct msg *req, struct msg *rep);
+uint64_t fnv64(const void *data, size_t n);
+void pattern_fill(uint8_t *buf, size_t n, unsigned seed);
+
+/* pager.c */
+
+/* What a pager-mapped object holds: a partition, laid out linearly or
+ * each page made of 4 scattered 1 KiB runs (fs's case: file blocks). */
+#define OBJ_PART(obj)		((obj) & 0xFFFF)
+#define OBJ_SCATTERED		0x10000
+#define OBJ_RUNS_PER_PAGE	4
+/* The disk runs page `page` of object obj is made of; => the number of runs. */
+int object_runs(uint64_t obj, uint64_t page, struct block_run *runs);
+
+/* How the pager has ata move the bytes of a grant. */
+struct pager_way {
+	const char *name;
+	uint32_t fill;		/* enum fill_mode the kernel uses */
+	uint32_t flags;		/* BLOCK_F_PIO to go through the window */
+};
+/*
+ * Maps npages of obj in a child (pager-backed, through us), has it check
+ * every page against copy-mode reads; with write_seed, the child first
+ * writes a pattern and syncs it back (page-out through us), then checks
+ * it came back.  => 0 when the child found every byte right.
+ */
+long pager_run(struct blk *b, const struct pager_way *way, uint64_t obj, uint64_t offset,
+	       int npages, unsigned write_seed);
+int pager_child(int argc, char **argv);
+
+/* cases.c */
+void cases_read(struct blk *b);
+void cases_perm(struct blk *b);
+void cases_rogue(struct blk *b);
+void cases_pager(struct blk *b);
+void cases_write(struct blk *b);
+void cases_faults(struct blk *b, const char *spec);
+
+#endif

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The disk, as ata serves it (<proto/block.h>).  fs's own reads and writes
+ * (the block cache's chunks) go in copy mode through a bounce buffer; page
+ * requests that came with a grant go to ata with the grant, as runs of
+ * sectors at offsets into it, so ata fills or drains the faulting
+ * process's frames itself.
+ */
+#include <ferry/sys.h>
+#include <ipc.h>
+#include <proc.h>
+#include <proto/block.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fs.h"
+
+#define ATA_WAIT_NS	(10 * SEC_NS)
+
+static uint8_t bounce[BLOCK_MAX_SECTORS * BLOCK_SECTOR_SIZE];
+static struct block_run run_page[MSG_PAGE_SIZE / sizeof(struct block_run)];
+
+static long ata_call(struct fs_server *s, struct msg *req, struct msg *rep)
+{
+	long err;
+
+	req->arg[BLOCK_ARG_PART] = s->part;
+	err = sys_call(s->ata_port, req, rep, -1);
+	if (err)
+		return err;
+	if (rep->op == BLOCK_OK)
+		return 0;
+	if (rep->op == BLOCK_FAIL && (long)rep->arg[BLOCK_REPLY_ERROR] < 0)
+		return (long)rep->arg[BLOCK_REPLY_ERROR];
+	return ERR_IO;
+}
+
+static long ata_read(struct blockdev *dev, uint64_t sector, uint32_t count, void *buf)
+{
+	struct fs_server *s = dev->ctx;
+
+	while (count) {
+		uint32_t n = count < BLOCK_MAX_SECTORS ? count : BLOCK_MAX_SECTORS;
+		uint32_t pages = (n * BLOCK_SECTOR_SIZE + MSG_PAGE_SIZE - 1) / MSG_PAGE_SIZE;
+		struct msg req = { .op = BLOCK_READ }, rep = { 0 };
+		long err;
+
+		req.arg[BLOCK_ARG_SECTOR] = sector;
+		req.arg[BLOCK_ARG_COUNT] = n;
+		req.arg[BLOCK_ARG_MODE] = FILL_COPY;
+		rep.page = bounce;
+		rep.flags = MSG_WITH_PAGES(pages);
+		err = ata_call(s, &req, &rep);
+		if (!err && (!(rep.flags & MSG_PAGE) || MSG_NPAGES(rep.flags) < pages))
+			err = ERR_IO;
+		if (err) {
+			printf("fs: reading sectors %llu+%u: %s\n", (unsigned long long)sector, n,
+			       err_str(err));
+			return err;
+		}
+		memcpy(buf, bounce, (size_t)n * BLOCK_SECTOR_SIZE);
+		buf = (uint8_t *)buf + (size_t)n * BLOCK_SECTOR_SIZE;
+		sector += n;
+		count -= n;
+	}
+	return 0;
+}
+
+static long ata_write(struct blockdev *dev, uint64_t sector, uint32_t count, const void *buf)
+{
+	struct fs_server *s = dev->ctx;
+
+	while (count) {
+		uint32_t n = count < BLOCK_MAX_SECTORS ? count : BLOCK_MAX_SECTORS;
+		uint32_t pages = (n * BLOCK_SECTOR_SIZE + MSG_PAGE_SIZE - 1) / MSG_PAGE_SIZE;
+		struct msg req = { .op = BLOCK_WRITE }, rep = { 0 };
+		long err;
+
+		memcpy(bounce, buf, (size_t)n * BLOCK_SECTOR_SIZE);
+		req.arg[BLOCK_ARG_SECTOR] = sector;
+		req.arg[BLOCK_ARG_COUNT] = n;
+		req.arg[BLOCK_ARG_MODE] = FILL_COPY;
+		req.page = bounce;
+		req.flags = MSG_WITH_PAGES(pages);
+		err = ata_call(s, &req, &rep);
+		if (err) {
+			printf("fs: writing sectors %llu+%u: %s\n", (unsigned long long)sector, n,
+			       err_str(err));
+			return err;
+		}
+		buf = (const uint8_t *)buf + (size_t)n * BLOCK_SECTOR_SIZE;
+		sector += n;
+		count -= n;
+	}
+	return 0;
+}
+
+static long info(struct fs_server *s, uint64_t part, struct msg *rep)
+{
+	struct msg req = { .op = BLOCK_INFO };
+	uint64_t saved = s->part;
+	long err;
+
+	s->part = part;
+	err = ata_call(s, &req, rep);
+	s->part = saved;
+	return err;
+}
+
+long fs_ata_attach(struct fs_server *s, int want_part)
+{
+	struct msg rep = { 0 };
+	uint64_t mine;
+	long err;
+	int n;
+
+	s->ata_port = ipc_lookup(BLOCK_PORT_NAME, ATA_WAIT_NS);
+	if (s->ata_port < 0) {
+		printf("fs: no disk driver (port \"%s\"): %s\n", BLOCK_PORT_NAME,
+		       err_str(s->ata_port));
+		return s->ata_port;
+	}
+	err = info(s, BLOCK_PART(0, 0), &rep);
+	if (err) {
+		printf("fs: ata: disk 0: %s\n", err_str(err));
+		return err;
+	}
+	s->ata_pid = (long)rep.sender;
+	mine = rep.arg[BLOCK_REPLY_MINE];
+	/* The partition asked for, else the first Linux one that is ours. */
+	for (n = 1; n <= BLOCK_PARTS_MAX; n++) {
+		if (!(mine & (1ull << n)) || (want_part && n != want_part))
+			continue;
+		memset(&rep, 0, sizeof(rep));
+		err = info(s, BLOCK_PART(0, n), &rep);
+		if (!err && (want_part || rep.arg[BLOCK_REPLY_TYPE] == BLOCK_TYPE_LINUX))
+			break;
+	}
+	if (n > BLOCK_PARTS_MAX) {
+		printf("fs: ata gives us no Linux partition (ours: %#llx)\n",
+		       (unsigned long long)mine);
+		return ERR_NOENT;
+	}
+	s->part = BLOCK_PART(0, n);
+	s->dev = (struct blockdev){ .ctx = s, .nsectors = rep.arg[BLOCK_REPLY_SECTORS],
+				    .read = ata_read, .write = ata_write };
+	printf("fs: disk 0 partition %d, %llu KiB, via ata (pid %ld)\n", n,
+	       (unsigned long long)s->dev.nsectors / 2, s->ata_pid);
+	return 0;
+}
+
+long fs_ata_grant_io(struct fs_server *s, bool write, uint64_t grant, uint32_t mode,
+		     const struct fs_run *runs, int nruns)
+{
+	const int per_req = BLOCK_RUNS_MAX;
+	long err;
+
+	if (nruns == 0)
+		return 0;	/* nothing on disk: the frames came zeroed */
+	err = sys_grant_forward(grant, s->ata_pid);
+	if (err) {
+		printf("fs: forwarding grant %#llx to ata: %s\n", (unsigned long long)grant,
+		       err_str(err));
+		return err;
+	}
+	for (int i = 0; i < nruns; i += per_req) {
+		int k = nruns - i < per_req ? nruns - i : per_req;
+		struct msg req = { .op = write ? BLOCK_WRITE : BLOCK_READ }, rep = { 0 };
+
+		memset(run_page, 0, sizeof(run_page));
+		for (int j = 0; j < k; j++)
+			run_page[j] = (struct block_run){ .br_sector = runs[i + j].sector,
+							  .br_count = runs[i + j].count,
+							  .br_offset = runs[i + j].offset };
+		req.arg[BLOCK_ARG_COUNT] = (uint64_t)k;
+		req.arg[BLOCK_ARG_MODE] = mode | BLOCK_F_RUNS;
+		req.arg[BLOCK_ARG_GRANT] = grant;
+		req.page = run_page;
+		req.flags = MSG_WITH_PAGES(1);
+		err = ata_call(s, &req, &rep);
+		if (err) {
+			printf("fs: ata %s of %d runs (grant %#llx): %s\n", write ? "write" : "read",
+			       k, (unsigned long long)grant, err_str(err));
+			return err;
+		}
+	}
+	return 0;
+}
