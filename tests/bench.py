@@ -170,14 +170,16 @@ def write_csv(runs, path, meta):
 
 
 def plot(runs, out_png):
-    """Two panels: fault latency per mode and cluster (p10/median/p90 as
-    candlesticks, p99 as whisker), and the mean phase breakdown."""
+    """Two panels: the latency distribution per mode and cluster from the
+    plain-TCG run (p10-p90 box, p99 whisker, median bar; icount figures have
+    no spread), and the mean phase breakdown from the icount run."""
     if not shutil.which("gnuplot"):
         return "gnuplot not found: no PNG"
-    label = "icount" if "icount" in runs else next(iter(runs))
-    rows = [r for r in runs[label][1] if r["mode"] == r["served"]]
+    dist_label = next((k for k in runs if k != "icount"), "icount")
+    phase_label = "icount" if "icount" in runs else dist_label
     data = os.path.join(OUT, "latency.dat")
     phases = os.path.join(OUT, "phases.dat")
+    rows = [r for r in runs[dist_label][1] if r["mode"] == r["served"]]
     with open(data, "w") as f:
         for i, r in enumerate(rows):
             f.write("%d %s-c%s %s %s %s %s %s\n" % (i, r["mode"], r["cluster"], r["p10"],
@@ -185,34 +187,40 @@ def plot(runs, out_png):
                                                      r["median"]))
     with open(phases, "w") as f:
         f.write("label " + " ".join(PHASES) + "\n")
-        for r in rows:
+        for r in runs[phase_label][1]:
+            if r["mode"] != r["served"]:
+                continue
             prev, parts = 0, []
             for p in PHASES:
                 v = int(r[p]) if int(r[p]) else prev
                 parts.append(str(max(v - prev, 0)))
                 prev = max(v, prev)
             f.write("%s-c%s %s\n" % (r["mode"], r["cluster"], " ".join(parts)))
-    unit = "guest instructions" if label == "icount" else "TSC cycles"
     script = """
 set terminal pngcairo size 1200,900 noenhanced
 set output '{png}'
-set multiplot layout 2,1 title 'Ferry fault paths, swapd RAM store ({label})'
-set ylabel 'per fault ({unit})'
+set multiplot layout 2,1 title 'Ferry fault paths, swapd RAM store'
+set title 'latency per fault, {dist} (TSC cycles): box p10-p90, whisker to p99, bar median'
+set ylabel 'cycles per fault'
+set xrange [-0.6:{n}-0.4]
 set style fill solid 0.4
 set boxwidth 0.5
 set xtics rotate by -30
 set grid ytics
 set logscale y
-plot '{data}' using 1:4:3:5:6:xticlabels(2) title 'p10-p90, whisker p99' with candlesticks whiskerbars, \\
-     '' using 1:7:7:7:7 title 'median' with candlesticks lt -1
+plot '{data}' using 1:4:3:5:6:xticlabels(2) notitle with candlesticks whiskerbars, \\
+     '' using 1:7:7:7:7 notitle with candlesticks lt -1
 unset logscale y
-set ylabel 'mean {unit} per phase'
+unset xrange
+set title 'where the time goes, {ph} (mean guest instructions per phase, from the fault)'
+set ylabel 'instructions'
 set style data histograms
 set style histogram rowstacked
 set key outside
 plot for [i=2:7] '{phases}' using i:xtic(1) title columnheader(i)
 unset multiplot
-""".format(png=out_png, label=label, unit=unit, data=data, phases=phases)
+""".format(png=out_png, dist=dist_label, ph=phase_label, n=len(rows), data=data,
+           phases=phases)
     p = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
     return p.stderr.strip() or None
 

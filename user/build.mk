@@ -3,7 +3,7 @@
 # lib/user/, compiled with user flags into $(BUILD)/user/lib/.  A new
 # program is a directory and a word here (the boot modules keep this
 # order, init first).
-USER_PROGS := init ata swapd sh utest bench pagetest blktest
+USER_PROGS := init ata swapd fs sh utest bench pagetest blktest
 
 USER_CFLAGS  := $(FREESTANDING) -fno-pic
 USER_LDFLAGS := -static -nostdlib -z max-page-size=4096 -z separate-loadable-segments \

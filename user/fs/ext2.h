@@ -74,7 +74,6 @@ struct ext2_group {
 	uint32_t itable_blocks;
 };
 
-
 struct ext2_fs {
 	struct bcache *bc;
 	uint64_t dev_bytes;

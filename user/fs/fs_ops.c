@@ -6,6 +6,7 @@
  * the answer.  Answers' pages leave from s->tx, zeroed past the data so
  * no byte of an earlier request reaches another client.
  */
+#include <ferry/err.h>
 #include <proto/fs.h>
 #include <string.h>
 

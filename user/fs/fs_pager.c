@@ -25,6 +25,7 @@
  * and the tail past the end of the file is zeroed again).  A stale handle
  * drops the pages too (the file is gone: nowhere to put them).
  */
+#include <ferry/err.h>
 #include <proto/fs.h>
 #include <stdio.h>
 #include <string.h>

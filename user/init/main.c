@@ -23,6 +23,7 @@ static const struct server servers[] = {
 	/* With the disk stack: ata before swapd, fs after it. */
 	{ .name = "ata" },
 	{ .name = "swapd" },
+	{ .name = "fs" },
 	{ .name = NULL },
 };
 
