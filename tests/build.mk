@@ -20,3 +20,8 @@ bench: all
 
 bench-quick: all
 	$(Q)$(PYTHON) tests/bench.py --rounds 2 --iters 5000
+
+# The Linux 6.12 peer in the same QEMU (about 3 minutes; fetches Debian's kernel package).
+.PHONY: bench-peer
+bench-peer:
+	$(Q)cd ../shared/peers/linux-qemu && MODES=icount ./run.sh
