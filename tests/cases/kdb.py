@@ -138,3 +138,29 @@ def kdb_faultpath_switch(g):
         check(mode + " bytes copied %d" % copied,
               copied == 32 * 4096 if mode == "copy" else copied == 0, bad)
     return [("qemu/kdb_faultpath_switch", not bad, "failed: " + ", ".join(bad))]
+
+
+@case("kdb_stuck_provider", mem="64M")
+def kdb_stuck_provider(g):
+    """A pager that never answers: the console shows who waits on what; kill it."""
+    g.expect(PROMPT, timeout=60)
+    start = len(g.buf)
+    g.send("pagetest stuck\r")
+    g.expect(r"touching a page whose pager never answers", timeout=60, start=start)
+    enter(g)
+    bad = []
+    out = kdb(g, "ps")
+    waiter = re.search(r"^(\d+)\s+\d+\s+pagetest\s+pager-io\s+\d+\s+request\s+0x[0-9a-f]+",
+                       out, re.M)
+    check("a pagetest thread waits in pager-io on a request", waiter, bad)
+    check("the request is live", "0x" in kdb(g, "mem"), bad)
+    if waiter:
+        check("kill", "killed" in kdb(g, "kill " + waiter.group(1)), bad)
+    leave(g)
+    g.expect(r"\[pagetest exited with status (-257|killed)", timeout=60, start=start)
+    enter(g)
+    check("nothing left in flight", "page requests live 0" in kdb(g, "mem"), bad)
+    check("consistent", "check: OK" in kdb(g, "check"), bad)
+    leave(g)
+    shell(g, "echo alive", r"^alive$")
+    return [("qemu/kdb_stuck_provider", not bad, "failed: " + ", ".join(bad))]

@@ -1,3 +1,104 @@
 // SPDX-License-Identifier: MIT
-int main(int argc, char **argv);
-int main(int argc, char **argv) { (void)argc; (void)argv; return 0; }
+/*
+ * blktest [MODE[+MODE...]]    (default read+perm+pager)
+ *
+ *   read      copy-mode reads by PIO and DMA, LBA28 and LBA48, bounds
+ *   perm      malformed and out-of-bounds requests, then blkrogue (this
+ *             program under a name the policy does not know) refused
+ *   pager     the grant paths end to end: a child faults on a mapping we
+ *             page for it through ata, in every fill mode
+ *   write     writes to the free space and page-outs through ata (boot
+ *             with a copy of the disk: tests/cases/ata.py does)
+ *   faults:T_DMA,T_PIO,P_DMA,P_PIO,W   injected disk errors, a hung disk 1
+ *   rogue     (as blkrogue) everything must be refused
+ *   child ... (internal) the pager's child
+ *
+ * Started by the kernel as the first program (init=blktest initarg=MODE),
+ * it starts ata itself and ends the boot with the verdict.  Rights (boot
+ * configuration): spawn, shutdown, kill (to switch the fault path); ata's
+ * policy must name blktest for partitions 1, 2, 3 and raw.
+ */
+#include <fmt.h>
+#include <proc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "blktest.h"
+
+static int passed, failed;
+
+void check(const char *name, bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!ok) {
+		printf("  ");
+		va_start(ap, fmt);
+		vprintf(fmt, ap);
+		va_end(ap);
+		printf("\n");
+	}
+	printf("test ata/%s: %s\n", name, ok ? "OK" : "FAILED");
+	ok ? passed++ : failed++;
+}
+
+int failures(void)
+{
+	return failed;
+}
+
+static bool first_program(void)
+{
+	struct proc_info me;
+
+	return proc_find(proc_pid(), &me) == 0 && me.parent == 0;
+}
+
+static void run_mode(struct blk *b, const char *mode)
+{
+	if (strcmp(mode, "read") == 0)
+		cases_read(b);
+	else if (strcmp(mode, "perm") == 0)
+		cases_perm(b);
+	else if (strcmp(mode, "pager") == 0)
+		cases_pager(b);
+	else if (strcmp(mode, "write") == 0)
+		cases_write(b);
+	else if (strcmp(mode, "rogue") == 0)
+		cases_rogue(b);
+	else if (strncmp(mode, "faults:", 7) == 0)
+		cases_faults(b, mode + 7);
+	else
+		check("mode", false, "unknown mode '%s'", mode);
+}
+
+int main(int argc, char **argv)
+{
+	char modes[128], *p, *plus;
+	bool first;
+	struct blk b;
+	long err;
+
+	if (argc > 1 && strcmp(argv[1], "child") == 0)
+		return pager_child(argc, argv);
+	first = first_program();
+	if (first && sys_port_lookup(BLOCK_PORT_NAME) < 0) {
+		err = sys_spawn("ata", NULL);	/* with its own module arguments */
+		if (err < 0)
+			printf("blktest: cannot start ata: %s\n", err_str(err));
+	}
+	err = blk_open(&b);
+	check("ata_found", err == 0, "%s", err_str(err));
+	strlcpy(modes, argc > 1 ? argv[1] : "read+perm+pager", sizeof(modes));
+	for (p = modes; !err && p; p = plus) {
+		plus = strchr(p, '+');
+		if (plus)
+			*plus++ = '\0';
+		run_mode(&b, p);
+	}
+	printf("blktest: done, %d passed, %d failed\n", passed, failed);
+	if (first)
+		sys_shutdown(failed ? 1 : 0);
+	return failed ? 1 : 0;
+}

@@ -3,6 +3,8 @@
  * pagetest: sends pages to swap and brings them back, checking every byte.
  *
  *   pagetest [pages] [mode]    mode: copy, grant or dma (default: as booted)
+ *   pagetest stuck             a pager that never answers its own thread's
+ *                              fault: a stuck provider, for the debug console
  *
  * It maps anonymous memory, writes a pattern naming each page, pages the
  * whole range out with VM_CTL_EVICT, checks that every page really left
@@ -12,6 +14,7 @@
  */
 #include <ferry/sys.h>
 #include <stdio.h>
+#include <thread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,11 +52,41 @@ static long number(const char *s, long dflt)
 	return str_to_u64(s, 0, &v, &end) == 0 && !*end ? (long)v : dflt;
 }
 
+static volatile uint8_t *stuck_page;
+
+static void stuck_toucher(void *arg)
+{
+	(void)arg;
+	printf("pagetest: touching a page whose pager never answers\n");
+	(void)*stuck_page;	/* sleeps in pager-io until someone kills us */
+	printf("pagetest: the stuck page came in after all?\n");
+}
+
+/* The main thread owns the pager port and never answers. */
+static int stuck(void)
+{
+	static char stack[16384] __attribute__((aligned(16)));
+	long port = sys_port_create(4), addr;
+
+	if (port < 0)
+		return 1;
+	addr = sys_mem_map_pager(port, 1, 0, PAGE, PROT_READ);
+	if (addr < 0)
+		return 1;
+	stuck_page = (volatile uint8_t *)addr;
+	if (thread_start(stuck_toucher, NULL, stack, sizeof(stack)) < 0)
+		return 1;
+	for (;;)
+		sys_sleep(1000000000);
+}
+
 int main(int argc, char **argv)
 {
 	long pages = argc > 1 ? number(argv[1], 64) : 64, bad = 0, out;
 	uint8_t *base;
 
+	if (argc > 1 && strcmp(argv[1], "stuck") == 0)
+		return stuck();
 	if (argc > 2) {
 		int m = mode_number(argv[2]);
 

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sh.h"
+
 #define SH_PROMPT	"ferry> "
 #define PS_MAX		64
 
@@ -173,6 +175,21 @@ static const struct sh_cmd commands[] = {
 	{ .name = "ps", .usage = "ps", .help = "list processes", .run = cmd_ps },
 	{ .name = "kill", .usage = "kill PID", .help = "end a process", .run = cmd_kill },
 	{ .name = "mem", .usage = "mem", .help = "memory and kernel counters", .run = cmd_mem },
+	{ .name = "ls", .usage = "ls [PATH]", .help = "list a directory", .run = cmd_ls },
+	{ .name = "cat", .usage = "cat FILE", .help = "print a file", .run = cmd_cat },
+	{ .name = "write", .usage = "write FILE TEXT", .help = "make FILE hold TEXT and a newline",
+	  .run = cmd_write },
+	{ .name = "append", .usage = "append FILE TEXT", .help = "add TEXT and a newline to FILE",
+	  .run = cmd_write },
+	{ .name = "mmwrite", .usage = "mmwrite FILE OFF TEXT",
+	  .help = "write TEXT at OFF through a shared mapping, msync", .run = cmd_mmwrite },
+	{ .name = "mkdir", .usage = "mkdir DIR...", .help = "make directories", .run = cmd_mkdir },
+	{ .name = "rm", .usage = "rm PATH...", .help = "remove files or empty directories",
+	  .run = cmd_rm },
+	{ .name = "mv", .usage = "mv FROM TO", .help = "rename or move", .run = cmd_mv },
+	{ .name = "sum", .usage = "sum FILE [MODE]",
+	  .help = "CRC-32 by read and by mmap (MODE: copy, grant, dma)", .run = cmd_sum },
+	{ .name = "df", .usage = "df", .help = "free space on the file system", .run = cmd_df },
 	{ .name = "exit", .usage = "exit", .help = "leave the shell (init starts a new one)",
 	  .run = cmd_exit },
 	{ .name = "poweroff", .usage = "poweroff", .help = "shut the machine down",

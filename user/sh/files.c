@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sh's file commands.  `sum` reads a file twice, through file_read() and
+ * through a mapping (page faults served by fs), and prints both CRC-32s
+ * (zlib's, as Python's zlib.crc32 computes it): they must match, in every
+ * fill mode.
+ */
+#include <ferry/sys.h>
+#include <file.h>
+#include <proc.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sh.h"
+
+#define IO_CHUNK	(64 * 1024)
+#define PAGE		4096ul
+
+static uint8_t io_buf[IO_CHUNK];
+
+static void fail(const char *cmd, const char *what, long err)
+{
+	printf("%s: %s: %s\n", cmd, what, err_str(err));
+}
+
+static char type_char(uint32_t mode)
+{
+	switch (FS_MODE_TYPE(mode)) {
+	case FS_TYPE_DIR:
+		return 'd';
+	case FS_TYPE_LNK:
+		return 'l';
+	case FS_TYPE_REG:
+		return '-';
+	default:
+		return '?';
+	}
+}
+
+/* "/a" + "b" => "/a/b" */
+static void join(char *out, size_t size, const char *dir, const char *name)
+{
+	size_t n = strlen(dir);
+
+	snprintf(out, size, "%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
+}
+
+void cmd_ls(int argc, char **argv)
+{
+	static struct fs_dirent ents[FS_DIRENTS_PER_PAGE];
+	const char *dir = argc > 1 ? argv[1] : "/";
+	struct file_stat st;
+	long fd, n, err = file_stat(dir, &st);
+
+	if (err) {
+		fail("ls", dir, err);
+		return;
+	}
+	if (FS_MODE_TYPE(st.mode) != FS_TYPE_DIR) {
+		printf("%c %10llu %s\n", type_char(st.mode), (unsigned long long)st.size, dir);
+		return;
+	}
+	fd = file_open(dir, O_RDONLY);
+	if (fd < 0) {
+		fail("ls", dir, fd);
+		return;
+	}
+	while ((n = file_readdir((int)fd, ents, FS_DIRENTS_PER_PAGE)) > 0) {
+		for (long i = 0; i < n; i++) {
+			char path[FS_PATH_MAX + 1];
+
+			if (!strcmp(ents[i].fd_name, ".") || !strcmp(ents[i].fd_name, ".."))
+				continue;
+			join(path, sizeof(path), dir, ents[i].fd_name);
+			err = file_stat(path, &st);
+			if (err)
+				printf("? %10s %s (%s)\n", "", ents[i].fd_name, err_str(err));
+			else
+				printf("%c %10llu %s\n", type_char(st.mode),
+				       (unsigned long long)st.size, ents[i].fd_name);
+		}
+	}
+	if (n < 0)
+		fail("ls", dir, n);
+	file_close((int)fd);
+}
+
+void cmd_cat(int argc, char **argv)
+{
+	long fd, n;
+
+	if (argc != 2) {
+		printf("usage: cat FILE\n");
+		return;
+	}
+	fd = file_open(argv[1], O_RDONLY);
+	if (fd < 0) {
+		fail("cat", argv[1], fd);
+		return;
+	}
+	while ((n = file_read((int)fd, io_buf, sizeof(io_buf))) > 0)
+		for (long off = 0; off < n; off += CONSOLE_IO_MAX) {
+			stdout_flush();
+			sys_console_write(io_buf + off, n - off < CONSOLE_IO_MAX ? n - off
+									: CONSOLE_IO_MAX);
+		}
+	if (n < 0)
+		fail("cat", argv[1], n);
+	file_close((int)fd);
+}
+
+/* The words from argv[from] on, joined by spaces; => length. */
+static size_t join_words(char *out, size_t size, int argc, char **argv, int from)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (int i = from; i < argc && n + 1 < size; i++)
+		n += (size_t)snprintf(out + n, size - n, "%s%s", i > from ? " " : "", argv[i]);
+	return n < size ? n : size - 1;
+}
+
+/* write FILE TEXT: the file becomes TEXT and a newline; append FILE TEXT adds them. */
+void cmd_write(int argc, char **argv)
+{
+	bool append = !strcmp(argv[0], "append");
+	char text[300];
+	size_t n;
+	long fd, ret;
+
+	if (argc < 2) {
+		printf("usage: %s FILE [TEXT...]\n", argv[0]);
+		return;
+	}
+	n = join_words(text, sizeof(text) - 1, argc, argv, 2);
+	text[n++] = '\n';
+	fd = file_open(argv[1], O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC));
+	if (fd < 0) {
+		fail(argv[0], argv[1], fd);
+		return;
+	}
+	ret = file_write((int)fd, text, n);
+	if (ret < 0)
+		fail(argv[0], argv[1], ret);
+	else if ((size_t)ret < n)
+		printf("%s: %s: only %ld of %zu bytes written (disk full)\n", argv[0], argv[1], ret, n);
+	file_close((int)fd);
+}
+
+/* mmwrite FILE OFFSET TEXT: TEXT into the file through a shared mapping, then msync. */
+void cmd_mmwrite(int argc, char **argv)
+{
+	char text[300];
+	struct file_stat st;
+	uint64_t off, first, len;
+	size_t n;
+	long fd, addr, err;
+
+	if (argc < 4 || str_to_u64(argv[2], 0, &off, NULL)) {
+		printf("usage: mmwrite FILE OFFSET TEXT...\n");
+		return;
+	}
+	n = join_words(text, sizeof(text), argc, argv, 3);
+	fd = file_open(argv[1], O_RDWR);
+	if (fd < 0) {
+		fail("mmwrite", argv[1], fd);
+		return;
+	}
+	err = file_fstat((int)fd, &st);
+	if (!err && off + n > st.size) {
+		printf("mmwrite: %s: %llu bytes: a mapping cannot write past the end\n", argv[1],
+		       (unsigned long long)st.size);
+		err = 1;
+	}
+	first = off & ~(PAGE - 1);
+	len = (off + n - first + PAGE - 1) & ~(PAGE - 1);
+	addr = err ? 0 : file_mmap((int)fd, first, len, PROT_READ | PROT_WRITE);
+	if (addr < 0)
+		fail("mmwrite", "mmap", addr);
+	if (!err && addr > 0) {
+		memcpy((char *)addr + (off - first), text, n);
+		err = file_msync((void *)addr, len);
+		if (err)
+			fail("mmwrite", "msync", err);
+		file_munmap((void *)addr, len);
+		if (!err)
+			printf("mmwrite: %zu bytes at %llu of %s, through a shared mapping\n", n,
+			       (unsigned long long)off, argv[1]);
+	} else if (err < 0) {
+		fail("mmwrite", argv[1], err);
+	}
+	file_close((int)fd);
+}
+
+void cmd_mkdir(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		long err = file_mkdir(argv[i]);
+
+		if (err)
+			fail("mkdir", argv[i], err);
+	}
+}
+
+void cmd_rm(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		long err = file_unlink(argv[i]);
+
+		if (err)
+			fail("rm", argv[i], err);
+	}
+}
+
+void cmd_mv(int argc, char **argv)
+{
+	long err;
+
+	if (argc != 3) {
+		printf("usage: mv FROM TO\n");
+		return;
+	}
+	err = file_rename(argv[1], argv[2]);
+	if (err)
+		fail("mv", argv[1], err);
+}
+
+void cmd_df(int argc, char **argv)
+{
+	struct file_statfs sf;
+	long err = file_statfs(&sf);
+
+	(void)argc;
+	(void)argv;
+	if (err) {
+		fail("df", "/", err);
+		return;
+	}
+	printf("%llu-byte blocks: %llu of %llu free; inodes: %llu of %llu free%s\n",
+	       (unsigned long long)sf.block_size, (unsigned long long)sf.free_blocks,
+	       (unsigned long long)sf.blocks, (unsigned long long)sf.free_inodes,
+	       (unsigned long long)sf.inodes, sf.read_only ? "; read-only" : "");
+}
+
+/* --- sum --- */
+
+static uint32_t crc_table[256];
+
+static uint32_t crc32_update(uint32_t crc, const uint8_t *p, size_t n)
+{
+	if (!crc_table[1]) {
+		for (uint32_t i = 0; i < 256; i++) {
+			uint32_t c = i;
+
+			for (int k = 0; k < 8; k++)
+				c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+			crc_table[i] = c;
+		}
+	}
+	crc = ~crc;
+	while (n--)
+		crc = crc_table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
+	return ~crc;
+}
+
+static long sum_read(int fd, uint64_t *bytes, uint32_t *crc)
+{
+	long n;
+
+	*crc = 0;
+	*bytes = 0;
+	while ((n = file_read(fd, io_buf, sizeof(io_buf))) > 0) {
+		*crc = crc32_update(*crc, io_buf, (size_t)n);
+		*bytes += (uint64_t)n;
+	}
+	return n;
+}
+
+static long sum_mmap(int fd, uint64_t size, uint32_t *crc)
+{
+	uint64_t len = (size + PAGE - 1) & ~(PAGE - 1);
+	long addr;
+
+	*crc = 0;
+	if (size == 0)
+		return 0;
+	addr = file_mmap(fd, 0, len, PROT_READ);
+	if (addr < 0)
+		return addr;
+	*crc = crc32_update(0, (const uint8_t *)addr, size);
+	return file_munmap((void *)addr, len);
+}
+
+static long mode_of(const char *name)
+{
+	static const char *const names[] = { [FILL_COPY] = "copy", [FILL_GRANT_MAP] = "grant",
+					     [FILL_GRANT_DMA] = "dma" };
+
+	for (long m = 0; m < FILL_NMODES; m++)
+		if (!strcmp(name, names[m]))
+			return m;
+	return ERR_INVAL;
+}
+
+/* sum FILE [copy|grant|dma]: the mapping's pass in that fill mode (then back). */
+void cmd_sum(int argc, char **argv)
+{
+	static const char *const names[] = { "copy", "grant", "dma" };
+	long mode = argc > 2 ? mode_of(argv[2]) : sys_vm_ctl(VM_CTL_FAULTPATH_GET, 0, NULL);
+	long old = sys_vm_ctl(VM_CTL_FAULTPATH_GET, 0, NULL), fd, err;
+	uint32_t crc_r, crc_m;
+	struct file_stat st;
+	uint64_t bytes, t0, t1, t2;
+
+	if (argc < 2 || argc > 3 || mode < 0 || mode >= FILL_NMODES) {
+		printf("usage: sum FILE [copy|grant|dma]\n");
+		return;
+	}
+	fd = file_open(argv[1], O_RDONLY);
+	if (fd < 0) {
+		fail("sum", argv[1], fd);
+		return;
+	}
+	err = file_fstat((int)fd, &st);
+	t0 = (uint64_t)sys_clock_ns();
+	if (!err)
+		err = sum_read((int)fd, &bytes, &crc_r);
+	t1 = (uint64_t)sys_clock_ns();
+	if (!err && mode != old)
+		err = sys_vm_ctl(VM_CTL_FAULTPATH_SET, mode, NULL);
+	if (!err)
+		err = sum_mmap((int)fd, st.size, &crc_m);
+	t2 = (uint64_t)sys_clock_ns();
+	if (mode != old)
+		sys_vm_ctl(VM_CTL_FAULTPATH_SET, old, NULL);
+	file_close((int)fd);
+	if (err) {
+		fail("sum", argv[1], err);
+		return;
+	}
+	printf("sum %s: %llu bytes; read %08x (%llu ms); mmap %08x (%s, %llu ms): %s\n", argv[1],
+	       (unsigned long long)bytes, crc_r, (unsigned long long)((t1 - t0) / MSEC_NS), crc_m,
+	       names[mode], (unsigned long long)((t2 - t1) / MSEC_NS),
+	       crc_r == crc_m && bytes == st.size ? "match" : "MISMATCH");
+}
