@@ -74,7 +74,9 @@ struct page_request *request_get(uint64_t h)
 	return &reqs[i];
 }
 
-static struct page_request *req_alloc(void)
+/* A free request for n pages at va of region reg of p, going in `dir`. */
+static struct page_request *req_alloc(enum request_dir dir, struct proc *p,
+				      const struct vm_region *reg, uint64_t va, int n)
 {
 	for (int i = 0; i < REQUEST_MAX; i++) {
 		struct page_request *r = &reqs[i];
@@ -85,6 +87,13 @@ static struct page_request *req_alloc(void)
 		wait_queue_init(&r->waiters);
 		r->used = true;
 		r->started_ns = clock_ns();
+		r->dir = dir;
+		r->mode = fill_mode_current;
+		r->proc = p;
+		r->pid = p->pid;
+		r->region_id = reg->id;
+		r->va = va;
+		r->npages = n;
 		return r;
 	}
 	return NULL;
@@ -468,16 +477,9 @@ long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, int n, 
 
 	if (pte_is_swapped(sw) && !swap_provider(pte_swap_provider(sw)))
 		return ERR_DEAD;	/* its provider died: the page is gone */
-	r = req_alloc();
+	r = req_alloc(REQUEST_IN, p, reg, va, cluster_in(p, reg, va, sw, n));
 	if (!r)
 		return ERR_BUSY;
-	r->dir = REQUEST_IN;
-	r->mode = fill_mode_current;
-	r->proc = p;
-	r->pid = p->pid;
-	r->region_id = reg->id;
-	r->va = va;
-	r->npages = cluster_in(p, reg, va, sw, n);
 	r->t_fault = t_fault;
 	fill_backing(r, reg, sw);
 	if (r->swap)
@@ -501,18 +503,11 @@ long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, int n, 
 long request_page_out(struct proc *p, struct vm_region *reg, uint64_t va, int n, bool swap,
 		      unsigned provider, uint64_t slot, uint64_t *handle)
 {
-	struct page_request *r = req_alloc();
+	struct page_request *r = req_alloc(REQUEST_OUT, p, reg, va, n);
 	long err;
 
 	if (!r)
 		return ERR_BUSY;
-	r->dir = REQUEST_OUT;
-	r->mode = fill_mode_current;
-	r->proc = p;
-	r->pid = p->pid;
-	r->region_id = reg->id;
-	r->va = va;
-	r->npages = n;
 	r->t_fault = arch_cycles();
 	r->swap = swap;
 	if (swap) {

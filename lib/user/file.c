@@ -335,7 +335,9 @@ long file_mmap(int fd, uint64_t offset, size_t len, int prot)
 
 long file_msync(void *addr, size_t len)
 {
-	return sys_vm_ctl(VM_CTL_SYNC, (long)len, addr);
+	long ret = sys_vm_ctl(VM_CTL_SYNC, (long)len, addr);
+
+	return ret < 0 ? ret : 0;	/* >= 0: pages written back */
 }
 
 long file_munmap(void *addr, size_t len)

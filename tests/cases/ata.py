@@ -247,7 +247,7 @@ def ata_faults(g):
     log = g.buf
     want = {
         "device_error_logged": r"^ata: disk0: read of 8 sectors at lba %d \(dma\): device error "
-                               r"ABRT \(status 0x51, error 0x4\) DMA, try 1 of 3$" % P_DMA,
+                               r"ABRT \(status 0x41, error 0x4\) DMA, try 1 of 3$" % P_DMA,
         "pio_error_logged": r"^ata: disk0: read of 8 sectors at lba %d \(pio\): device error ABRT"
                             % P_PIO,
         "retry_logged": r"^ata: disk0: read at lba %d succeeded on try 2$" % T_DMA,

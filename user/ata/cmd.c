@@ -225,16 +225,23 @@ static long fail(struct attempt *a, enum fail_kind kind, const char *phase)
 	return kind == FAIL_TIMEOUT ? ERR_TIMEOUT : ERR_IO;
 }
 
+/* A deadline passed: what the drive shows now goes into the log line. */
+static long timed_out(const struct ata_channel *ch, struct attempt *a, const char *phase)
+{
+	a->status = alt_status(ch);
+	return fail(a, FAIL_TIMEOUT, phase);
+}
+
 static long pio_read(struct ata_disk *d, const struct ata_xfer *x, struct attempt *a)
 {
 	struct ata_channel *ch = d->ch;
 	uint8_t *buf = x->buf;
 
 	if (issue(d, x, ata_now_ns() + ch->timeout_ns))
-		return fail(a, FAIL_TIMEOUT, "busy before the command");
+		return timed_out(ch, a, "busy before the command");
 	for (uint32_t i = 0; i < x->count; i++) {
 		if (wait_pio(ch, ata_now_ns() + ch->timeout_ns))
-			return fail(a, FAIL_TIMEOUT, "waiting for data");
+			return timed_out(ch, a, "waiting for data");
 		if (device_failed(ch, a, "reading"))
 			return ERR_IO;
 		if (!(a->status & ST_DRQ))
@@ -243,7 +250,7 @@ static long pio_read(struct ata_disk *d, const struct ata_xfer *x, struct attemp
 	}
 	/* The last sector taken, the drive must be idle with nothing left. */
 	if (poll_status(ch, ST_BSY, 0, ata_now_ns() + ch->timeout_ns) < 0)
-		return fail(a, FAIL_TIMEOUT, "busy after the data");
+		return timed_out(ch, a, "busy after the data");
 	if (device_failed(ch, a, "after reading"))
 		return ERR_IO;
 	return (a->status & ST_DRQ) ? fail(a, FAIL_PROTOCOL, "more data than asked") : 0;
@@ -255,10 +262,10 @@ static long pio_write(struct ata_disk *d, const struct ata_xfer *x, struct attem
 	const uint8_t *buf = x->buf;
 
 	if (issue(d, x, ata_now_ns() + ch->timeout_ns))
-		return fail(a, FAIL_TIMEOUT, "busy before the command");
+		return timed_out(ch, a, "busy before the command");
 	/* No interrupt before the first sector: BSY clear, then DRQ (or ERR) says go. */
 	if (poll_status(ch, ST_BSY, 0, ata_now_ns() + ch->timeout_ns) < 0)
-		return fail(a, FAIL_TIMEOUT, "waiting to take data");
+		return timed_out(ch, a, "waiting to take data");
 	for (uint32_t i = 0; i < x->count; i++) {
 		if (device_failed(ch, a, "writing"))
 			return ERR_IO;
@@ -266,7 +273,7 @@ static long pio_write(struct ata_disk *d, const struct ata_xfer *x, struct attem
 			return fail(a, FAIL_PROTOCOL, "not ready for data");
 		ata_outsw(ch->cmd + REG_DATA, buf + (size_t)i * ATA_SECTOR, ATA_SECTOR / 2);
 		if (wait_pio(ch, ata_now_ns() + ch->timeout_ns))
-			return fail(a, FAIL_TIMEOUT, "waiting for the write");
+			return timed_out(ch, a, "waiting for the write");
 	}
 	if (device_failed(ch, a, "after writing"))
 		return ERR_IO;
@@ -312,13 +319,12 @@ static long dma_transfer(struct ata_disk *d, const struct ata_xfer *x, struct at
 	bm_clear(ch, dir);
 	ata_outl(ch->bm + BM_PRD, ch->prd_phys);
 	if (issue(d, x, ata_now_ns() + ch->timeout_ns))
-		return fail(a, FAIL_TIMEOUT, "busy before the command");
+		return timed_out(ch, a, "busy before the command");
 	ata_outb(ch->bm + BM_CMD, dir | BM_CMD_START);
 	if (wait_dma(ch, ata_now_ns() + ch->timeout_ns)) {
 		ata_outb(ch->bm + BM_CMD, dir);	/* stop it before anything else */
 		a->bm_status = ata_inb(ch->bm + BM_STATUS);
-		a->status = alt_status(ch);
-		return fail(a, FAIL_TIMEOUT, "waiting for DMA");
+		return timed_out(ch, a, "waiting for DMA");
 	}
 	a->bm_status = ata_inb(ch->bm + BM_STATUS);
 	bm_clear(ch, dir);

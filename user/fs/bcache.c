@@ -126,6 +126,7 @@ void bcache_put(struct bcache_buf *b)
 
 long bcache_flush(struct bcache *bc)
 {
+	uint64_t writes = bc->writes;
 	long first = 0;
 
 	for (int i = 0; i < bc->nbufs; i++) {
@@ -138,6 +139,8 @@ long bcache_flush(struct bcache *bc)
 		if (err && !first)
 			first = err;
 	}
+	if (!first && bc->writes != writes && bc->dev->flush)
+		first = bc->dev->flush(bc->dev);
 	return first;
 }
 

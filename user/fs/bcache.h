@@ -60,7 +60,8 @@ long bcache_get(struct bcache *bc, uint64_t off, uint32_t len, bool fresh,
 		struct bcache_buf **b, uint8_t **p);
 void bcache_dirty(struct bcache_buf *b);
 void bcache_put(struct bcache_buf *b);
-/* Writes every dirty chunk.  => 0 or the first error (the chunk stays dirty). */
+/* Writes every dirty chunk, then flushes the drive.  => 0 or the first error
+ * (the chunk stays dirty). */
 long bcache_flush(struct bcache *bc);
 /* Forgets clean chunks overlapping [off, off + len): the disk changed under them. */
 void bcache_invalidate(struct bcache *bc, uint64_t off, uint64_t len);

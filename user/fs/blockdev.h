@@ -19,6 +19,8 @@ struct blockdev {
 	/* => 0, or ERR_IO / ERR_RANGE; count >= 1 */
 	long (*read)(struct blockdev *dev, uint64_t sector, uint32_t count, void *buf);
 	long (*write)(struct blockdev *dev, uint64_t sector, uint32_t count, const void *buf);
+	/* Optional: what was written reaches the medium (a drive's write cache). */
+	long (*flush)(struct blockdev *dev);
 };
 
 #endif

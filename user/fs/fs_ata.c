@@ -95,6 +95,16 @@ static long ata_write(struct blockdev *dev, uint64_t sector, uint32_t count, con
 	return 0;
 }
 
+static long ata_flush(struct blockdev *dev)
+{
+	struct msg req = { .op = BLOCK_FLUSH }, rep = { 0 };
+	long err = ata_call(dev->ctx, &req, &rep);
+
+	if (err)
+		printf("fs: flushing the drive's cache: %s\n", err_str(err));
+	return err;
+}
+
 static long info(struct fs_server *s, uint64_t part, struct msg *rep)
 {
 	struct msg req = { .op = BLOCK_INFO };
@@ -143,7 +153,8 @@ long fs_ata_attach(struct fs_server *s, int want_part)
 	}
 	s->part = BLOCK_PART(0, n);
 	s->dev = (struct blockdev){ .ctx = s, .nsectors = rep.arg[BLOCK_REPLY_SECTORS],
-				    .read = ata_read, .write = ata_write };
+				    .read = ata_read, .write = ata_write,
+				    .flush = ata_flush };
 	printf("fs: disk 0 partition %d, %llu KiB, via ata (pid %ld)\n", n,
 	       (unsigned long long)s->dev.nsectors / 2, s->ata_pid);
 	return 0;

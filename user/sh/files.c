@@ -208,7 +208,9 @@ void cmd_rm(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		long err = file_unlink(argv[i]);
 
-		if (err)
+		if (err == ERR_EXIST)
+			printf("rm: %s: directory not empty\n", argv[i]);
+		else if (err)
 			fail("rm", argv[i], err);
 	}
 }
@@ -241,6 +243,65 @@ void cmd_df(int argc, char **argv)
 	       (unsigned long long)sf.block_size, (unsigned long long)sf.free_blocks,
 	       (unsigned long long)sf.blocks, (unsigned long long)sf.free_inodes,
 	       (unsigned long long)sf.inodes, sf.read_only ? "; read-only" : "");
+}
+
+/* peek FILE OFFSET: one byte through a mapping; past the end of the file the shell dies. */
+void cmd_peek(int argc, char **argv)
+{
+	uint64_t off, first;
+	long fd, addr;
+
+	if (argc != 3 || str_to_u64(argv[2], 0, &off, NULL)) {
+		printf("usage: peek FILE OFFSET\n");
+		return;
+	}
+	fd = file_open(argv[1], O_RDONLY);
+	if (fd < 0) {
+		fail("peek", argv[1], fd);
+		return;
+	}
+	first = off & ~(PAGE - 1);
+	addr = file_mmap((int)fd, first, PAGE, PROT_READ);
+	file_close((int)fd);
+	if (addr < 0) {
+		fail("peek", "mmap", addr);
+		return;
+	}
+	stdout_flush();
+	printf("peek %s %llu: %#x\n", argv[1], (unsigned long long)off,
+	       ((volatile uint8_t *)addr)[off - first]);
+	file_munmap((void *)addr, PAGE);
+}
+
+static const char *const mode_names[] = { [FILL_COPY] = "copy", [FILL_GRANT_MAP] = "grant",
+					  [FILL_GRANT_DMA] = "dma" };
+
+static long mode_of(const char *name)
+{
+	for (long m = 0; m < FILL_NMODES; m++)
+		if (!strcmp(name, mode_names[m]))
+			return m;
+	return ERR_INVAL;
+}
+
+/* mode [copy|grant|dma]: how page faults that need a pager are filled. */
+void cmd_mode(int argc, char **argv)
+{
+	long m = argc > 1 ? mode_of(argv[1]) : 0, err;
+
+	if (argc > 2 || m < 0) {
+		printf("usage: mode [copy|grant|dma]\n");
+		return;
+	}
+	if (argc > 1) {
+		err = sys_vm_ctl(VM_CTL_FAULTPATH_SET, m, NULL);
+		if (err) {
+			fail("mode", argv[1], err);
+			return;
+		}
+	}
+	m = sys_vm_ctl(VM_CTL_FAULTPATH_GET, 0, NULL);
+	printf("fault path: %s\n", m >= 0 && m < FILL_NMODES ? mode_names[m] : "?");
 }
 
 /* --- sum --- */
@@ -292,21 +353,9 @@ static long sum_mmap(int fd, uint64_t size, uint32_t *crc)
 	return file_munmap((void *)addr, len);
 }
 
-static long mode_of(const char *name)
-{
-	static const char *const names[] = { [FILL_COPY] = "copy", [FILL_GRANT_MAP] = "grant",
-					     [FILL_GRANT_DMA] = "dma" };
-
-	for (long m = 0; m < FILL_NMODES; m++)
-		if (!strcmp(name, names[m]))
-			return m;
-	return ERR_INVAL;
-}
-
 /* sum FILE [copy|grant|dma]: the mapping's pass in that fill mode (then back). */
 void cmd_sum(int argc, char **argv)
 {
-	static const char *const names[] = { "copy", "grant", "dma" };
 	long mode = argc > 2 ? mode_of(argv[2]) : sys_vm_ctl(VM_CTL_FAULTPATH_GET, 0, NULL);
 	long old = sys_vm_ctl(VM_CTL_FAULTPATH_GET, 0, NULL), fd, err;
 	uint32_t crc_r, crc_m;
@@ -341,6 +390,6 @@ void cmd_sum(int argc, char **argv)
 	}
 	printf("sum %s: %llu bytes; read %08x (%llu ms); mmap %08x (%s, %llu ms): %s\n", argv[1],
 	       (unsigned long long)bytes, crc_r, (unsigned long long)((t1 - t0) / MSEC_NS), crc_m,
-	       names[mode], (unsigned long long)((t2 - t1) / MSEC_NS),
+	       mode_names[mode], (unsigned long long)((t2 - t1) / MSEC_NS),
 	       crc_r == crc_m && bytes == st.size ? "match" : "MISMATCH");
 }

@@ -15,6 +15,8 @@ void cmd_mkdir(int argc, char **argv);
 void cmd_rm(int argc, char **argv);
 void cmd_mv(int argc, char **argv);
 void cmd_sum(int argc, char **argv);
+void cmd_peek(int argc, char **argv);
+void cmd_mode(int argc, char **argv);
 void cmd_df(int argc, char **argv);
 
 #endif

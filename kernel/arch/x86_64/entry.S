@@ -8,6 +8,8 @@
  * swapgs: GS.base holds the per-CPU pointer while in the kernel; when the
  * trap came from user mode (CS RPL 3) we swap on entry and again on exit.
  */
+#include "frame.h"
+
 	.text
 
 /*
@@ -33,47 +35,12 @@ trap_common:
 	testb $3, 24(%rsp)		/* CS of the interrupted context */
 	jz 1f
 	swapgs
-1:	pushq %rax
-	pushq %rbx
-	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
-	pushq %rbp
-	pushq %r8
-	pushq %r9
-	pushq %r10
-	pushq %r11
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
+1:	SAVE_GPRS
 	cld
-	movq %rsp, %rdi
-	/* A frame record pointing at the interrupted rip, so backtraces
-	   continue through the trap into the code that was running. */
-	pushq 17*8(%rsp)
-	pushq %rbp
-	movq %rsp, %rbp
-	call trap_dispatch
-	addq $16, %rsp
+	CALL_WITH_FRAME trap_dispatch
 	.globl trap_return
 trap_return:
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rbp
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx
-	popq %rbx
-	popq %rax
+	RESTORE_GPRS
 	addq $16, %rsp			/* vector and error code */
 	testb $3, 8(%rsp)
 	jz 2f

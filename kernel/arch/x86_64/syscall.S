@@ -15,6 +15,8 @@
 #define USER_CS		(0x28 | 3)
 #define USER_SS		(0x20 | 3)
 
+#include "frame.h"
+
 	.text
 	.globl syscall_entry
 syscall_entry:
@@ -28,42 +30,9 @@ syscall_entry:
 	pushq %rcx
 	pushq $0			/* error code */
 	pushq $0x100			/* VEC_SYSCALL */
-	pushq %rax
-	pushq %rbx
-	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
-	pushq %rbp
-	pushq %r8
-	pushq %r9
-	pushq %r10
-	pushq %r11
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
-	movq %rsp, %rdi
-	pushq 17*8(%rsp)		/* frame record for backtraces */
-	pushq %rbp
-	movq %rsp, %rbp
-	call syscall_from_user
-	addq $16, %rsp
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rbp
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx
-	popq %rbx
-	popq %rax
+	SAVE_GPRS
+	CALL_WITH_FRAME syscall_from_user
+	RESTORE_GPRS
 	addq $16, %rsp			/* vector, error code */
 	movq 0(%rsp), %rcx		/* rip */
 	movq 16(%rsp), %r11		/* rflags */
