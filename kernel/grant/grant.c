@@ -292,6 +292,7 @@ long grant_info_for(struct proc *caller, uint64_t id, struct grant_info *out)
 	out->npages = (uint32_t)g->npages;
 	out->writable = g->writable;
 	out->window = g->mode == FILL_GRANT_MAP ? window_va(g->window_slot) : 0;
+	out->forwarded_from = g->forwarded_from;
 	for (int i = 0; i < g->npages; i++)
 		out->phys[i] = g->frames[i];
 	return 0;

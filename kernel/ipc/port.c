@@ -7,6 +7,7 @@
 
 #include "../handle.h"
 #include "../mm/heap.h"
+#include "../mm/pageout.h"
 #include "../mm/pmm.h"
 #include "../panic.h"
 #include "../proc/proc.h"
@@ -31,6 +32,8 @@ struct reply_slot {
 	struct proc *server;		/* set when received: the only replier */
 	uint64_t port;
 	uint64_t received_cycles;	/* when the server took the request */
+	const paddr_t *answer_frames;	/* kernel calls: where the answer's pages go */
+	int answer_nframes;
 };
 
 static struct port ports[PORT_MAX];
@@ -103,6 +106,8 @@ static struct reply_slot *slot_alloc(uint64_t port, uint64_t *token)
 		s->server = NULL;
 		s->port = port;
 		s->received_cycles = 0;
+		s->answer_frames = NULL;
+		s->answer_nframes = 0;
 		*token = handle_make((uint32_t)i, s->gen);
 		return s;
 	}
@@ -268,7 +273,14 @@ static long enqueue(struct port *pt, struct kmsg *km)
 }
 
 /* Reads a message (and its page) from user memory into km; stamps nothing. */
-static long fetch_user_msg(struct proc *p, uint64_t umsg, struct kmsg *km)
+/*
+ * Reads a message and its pages from user memory.  The pages go into
+ * `dest` frames when the receiver provided them (a kernel call that owns
+ * the frames its answer fills: no allocation, no second copy), else into
+ * fresh kernel frames.
+ */
+static long fetch_user_msg_into(struct proc *p, uint64_t umsg, struct kmsg *km,
+				const paddr_t *dest, int ndest)
 {
 	if (copy_from_user(p, &km->m, umsg, sizeof(km->m)))
 		return ERR_FAULT;
@@ -282,11 +294,15 @@ static long fetch_user_msg(struct proc *p, uint64_t umsg, struct kmsg *km)
 		return ERR_INVAL;
 	if (user_range_check(p, (uint64_t)km->m.page, MSG_NPAGES(km->m.flags) * MSG_PAGE_SIZE, 0))
 		return ERR_FAULT;
+	if (dest && MSG_NPAGES(km->m.flags) > (uint32_t)ndest)
+		return ERR_INVAL;	/* more pages than the caller asked for */
+	km->borrowed = dest != NULL;
 	for (uint32_t i = 0; i < MSG_NPAGES(km->m.flags); i++) {
-		paddr_t pa = pmm_alloc(FRAME_KERNEL);
+		paddr_t pa = dest ? dest[i] : pmm_alloc(FRAME_KERNEL);
 
 		if (!pa) {
 			kmsg_free(km);
+			pageout_check_pressure();
 			return ERR_NOMEM;
 		}
 		km->page[km->npages++] = pa;
@@ -294,6 +310,11 @@ static long fetch_user_msg(struct proc *p, uint64_t umsg, struct kmsg *km)
 			       MSG_PAGE_SIZE);
 	}
 	return 0;
+}
+
+static long fetch_user_msg(struct proc *p, uint64_t umsg, struct kmsg *km)
+{
+	return fetch_user_msg_into(p, umsg, km, NULL, 0);
 }
 
 long ipc_send(struct proc *p, uint64_t port, uint64_t umsg)
@@ -491,7 +512,7 @@ long ipc_reply(struct proc *p, uint64_t token, uint64_t umsg)
 	km = s->caller ? kmalloc(sizeof(*km)) : &on_stack;
 	if (!km)
 		return ERR_NOMEM;
-	err = fetch_user_msg(p, umsg, km);
+	err = fetch_user_msg_into(p, umsg, km, s->answer_frames, s->answer_nframes);
 	if (!err) {
 		km->m.sender = p->pid;
 		km->m.reply = 0;
@@ -521,6 +542,19 @@ long ipc_kernel_send(uint64_t port, const struct msg *m)
 long ipc_kernel_call(uint64_t port, const struct msg *m, ipc_done_fn done, void *ctx)
 {
 	return ipc_kernel_call_pages(port, m, NULL, 0, done, ctx);
+}
+
+long ipc_kernel_call_into(uint64_t port, const struct msg *m, const paddr_t *frames, int n,
+			  ipc_done_fn done, void *ctx)
+{
+	long token = ipc_kernel_call(port, m, done, ctx);
+	struct reply_slot *s = token > 0 ? slot_get((uint64_t)token) : NULL;
+
+	if (s) {
+		s->answer_frames = frames;
+		s->answer_nframes = n;
+	}
+	return token;
 }
 
 long ipc_kernel_call_pages(uint64_t port, const struct msg *m, const paddr_t *frames, int n,

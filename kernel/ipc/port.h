@@ -69,6 +69,10 @@ long ipc_kernel_call(uint64_t port, const struct msg *m, ipc_done_fn done, void 
 /* The same, lending `frames` as the message's pages (copied out at receive). */
 long ipc_kernel_call_pages(uint64_t port, const struct msg *m, const paddr_t *frames, int n,
 			   ipc_done_fn done, void *ctx);
+/* The same, with the answer's pages copied straight into `frames` (the
+ * caller's, up to n): an answer then needs no memory of its own. */
+long ipc_kernel_call_into(uint64_t port, const struct msg *m, const paddr_t *frames, int n,
+			  ipc_done_fn done, void *ctx);
 /* Abandons a kernel call: a later reply finds a stale token, and if the
  * request is still queued its borrowed pages are detached from it. */
 void ipc_kernel_cancel(uint64_t token);

@@ -22,6 +22,8 @@ _Noreturn static void fault_kill(uint64_t va, uint64_t pc, const char *why)
 {
 	struct proc *p = proc_current();
 
+	if (proc_is_dying(p))
+		thread_exit();	/* killed while it waited: not the pager's doing */
 	log_warn("pid %lu (%s) thread %lu killed: %s at %#lx (pc %#lx)", (unsigned long)p->pid,
 		 p->name, (unsigned long)current_thread()->tid, why, (unsigned long)va,
 		 (unsigned long)pc);

@@ -214,9 +214,8 @@ static enum grant_outcome outcome_of(long result)
 	return result == ERR_TIMEOUT ? GRANT_OVERTIME : GRANT_FAILED;
 }
 
-/* Ends a request: grant first, then pages, then waiters.  copy_frames:
- * the pages a copy-mode answer brought (owned by us from here on). */
-static void finish(struct page_request *r, long result, int filled, const paddr_t *copy_frames)
+/* Ends a request: grant first, then pages, then waiters. */
+static void finish(struct page_request *r, long result, int filled)
 {
 	struct fault_stats *st = fault_stats_for(r->mode);
 	struct swap_provider *sp = r->swap ? swap_provider(r->provider) : NULL;
@@ -233,8 +232,7 @@ static void finish(struct page_request *r, long result, int filled, const paddr_
 		kdb_grant_event(r->grant, KDB_GRANT_TAKEN_BACK);
 	for (int i = 0; i < r->npages; i++) {
 		if (r->dir == REQUEST_IN)
-			commit_in(r, i, result, filled,
-				  copy_frames ? (i < filled ? copy_frames[i] : 0) : r->frames[i]);
+			commit_in(r, i, result, filled, r->frames[i]);
 		else
 			commit_out(r, i, result);
 	}
@@ -264,6 +262,8 @@ static void finish(struct page_request *r, long result, int filled, const paddr_
 	wait_queue_wake_all(&r->waiters, result);
 	req_release(r);
 	pageout_memory_freed();
+	if (r->dir == REQUEST_OUT)
+		pageout_check_pressure();	/* room for the next page-out: go on now */
 }
 
 static bool closed_error(long e)
@@ -279,19 +279,18 @@ static bool closed_error(long e)
 static long request_answered(void *ctx, struct kmsg *reply, long err)
 {
 	struct page_request *r = ctx;
-	paddr_t frames[MSG_MAX_PAGES];
 	int filled = r->npages, npages;
 
 	if (err) {
 		log_warn("page request %#lx: pager gone (%s)", (unsigned long)req_handle(r),
 			 err_str(err));
-		finish(r, ERR_DEAD, 0, NULL);
+		finish(r, ERR_DEAD, 0);
 		return 0;
 	}
 	if (reply->m.op == PAGER_FAIL) {
 		long e = (long)reply->m.arg[PAGER_REPLY_ERROR];
 
-		finish(r, closed_error(e) ? e : ERR_IO, 0, NULL);
+		finish(r, closed_error(e) ? e : ERR_IO, 0);
 		return 0;
 	}
 	if (reply->m.op != PAGER_OK)
@@ -307,14 +306,10 @@ static long request_answered(void *ctx, struct kmsg *reply, long err)
 	if (r->dir == REQUEST_IN && r->mode == FILL_COPY) {
 		if (npages != filled)
 			return ERR_INVAL;
-		for (int i = 0; i < filled; i++) {
-			frames[i] = reply->page[i];
-			pmm_set_use(frames[i], FRAME_KERNEL, FRAME_USER);
-		}
-		reply->npages = 0;	/* the frames are the new pages now */
+		/* The bytes were copied into r->frames as the answer was read. */
 		fault_stats_for(r->mode)->bytes_copied += (uint64_t)filled * PAGE_SIZE;
 	}
-	finish(r, 0, filled, r->dir == REQUEST_IN && r->mode == FILL_COPY ? frames : NULL);
+	finish(r, 0, filled);
 	return 0;
 }
 
@@ -373,6 +368,8 @@ static long send(struct page_request *r)
 					      r);
 		if (token > 0)
 			fault_stats_for(r->mode)->bytes_copied += (uint64_t)r->npages * PAGE_SIZE;
+	} else if (r->dir == REQUEST_IN && r->mode == FILL_COPY) {
+		token = ipc_kernel_call_into(r->port, &m, r->frames, r->npages, request_answered, r);
 	} else {
 		token = ipc_kernel_call(r->port, &m, request_answered, r);
 	}
@@ -484,16 +481,16 @@ long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, int n, 
 	fill_backing(r, reg, sw);
 	if (r->swap)
 		r->mode = swap_fill_mode(r->provider, r->mode);
-	if (r->mode != FILL_COPY) {
-		/* User frames come out of the reserve only through the page-out
-		 * daemon: short of memory, the caller waits and tries again. */
-		if (pmm_free_frames() < PMM_RESERVE_FRAMES + (size_t)r->npages) {
-			req_release(r);
-			return ERR_NOMEM;
-		}
-		for (int i = 0; i < r->npages; i++)
-			r->frames[i] = zeropool_take();	/* cannot fail above the reserve */
+	/* The frames the pages will live in, in every mode: copy-mode answers
+	 * are copied straight into them.  User frames come out of the reserve
+	 * only through the page-out daemon: short of memory, the caller waits
+	 * and tries again. */
+	if (pmm_free_frames() < PMM_RESERVE_FRAMES + (size_t)r->npages) {
+		req_release(r);
+		return ERR_NOMEM;
 	}
+	for (int i = 0; i < r->npages; i++)	/* cannot fail above the reserve */
+		r->frames[i] = r->mode == FILL_COPY ? pmm_alloc(FRAME_USER) : zeropool_take();
 	r->sample = fault_sample_next(r->mode);
 	r->sample->npages = (uint32_t)r->npages;
 	fault_stats_for(r->mode)->faults++;
@@ -571,7 +568,7 @@ void request_check_overtime(void)
 				(unsigned long)r->pid, (unsigned long)r->va,
 				(unsigned long)(overtime_abort_ns / 1000000));
 			ipc_kernel_cancel(r->token);
-			finish(r, ERR_TIMEOUT, 0, NULL);
+			finish(r, ERR_TIMEOUT, 0);
 		} else if (age > overtime_warn_ns && !r->warned) {
 			r->warned = true;
 			log_warn("page request %#lx for pid %lu at %#lx is %lu ms old",

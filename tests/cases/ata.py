@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import struct
+import subprocess
 import tempfile
 
 import ferry
@@ -131,17 +132,19 @@ def blktest_results(g):
     return results
 
 
-def check_fnv_lines(g, image):
-    """Every 'blktest: fnv' line against the image's own bytes."""
-    parts = partitions(image)
-    lines = re.findall(r"^blktest: fnv disk0 (\S+) (\d+)\+(\d+) = (0x[0-9a-f]+)$", g.buf, re.M)
+def check_fnv_lines(g, image, name="ata_data_matches_image", disk=0, layout=None):
+    """Every 'blktest: fnv' line of one disk against its image's bytes;
+    partition starts from the MBR of `layout` (default: the image)."""
+    parts = partitions(layout or image)
+    lines = re.findall(r"^blktest: fnv disk%d (\S+) (\d+)\+(\d+) = (0x[0-9a-f]+)$" % disk,
+                       g.buf, re.M)
     bad = []
     for part, sector, count, h in lines:
         start = 0 if part == "raw" else parts[int(part[4:])][0]
         want = fnv64(sectors(image, start + int(sector), int(count)))
         if want != int(h, 16):
             bad.append("%s %s+%s: guest %s, image %#x" % (part, sector, count, h, want))
-    return ("qemu/ata_data_matches_image", bool(lines) and not bad,
+    return ("qemu/" + name, bool(lines) and not bad,
             "no fnv lines" if not lines else "; ".join(bad))
 
 
@@ -183,7 +186,7 @@ def suite_end(g, name, timeout):
 def ata_boot(g):
     """init starts ata on the disk `make` builds; it logs the disk, the
     partitions and DMA; blktest, run from the shell, reads both partitions."""
-    g.expect(r"^ata: ready: ", timeout=60)
+    g.expect(r"^ata: ready: [^\n]*\n", timeout=60)
     image = ferry.DISK
     parts = partitions(image)
     want = [r"^ata: IDE controller 8086:7010 at 00:01\.1, compatibility mode, bus master at 0xc0",
@@ -263,4 +266,49 @@ def ata_faults(g):
     for what, rx in want.items():
         results.append(("qemu/ata_faults_" + what, re.search(rx, log, re.M) is not None,
                         "no line like %r" % rx))
+    return results
+
+
+@disk_case("ata_pio_only", cmdline="init=blktest initarg=piponly panic=exit", extra="dma=off")
+def ata_pio_only(g):
+    """ata with dma=off: it says so, serves everything by PIO, refuses DMA grants."""
+    results = suite_end(g, "ata_pio_only", timeout=60)
+    want = [r"^ata: disk0 \(primary master\): .*, PIO$", r"^ata: ready: 1 disk, PIO only"]
+    results.append(("qemu/ata_pio_only_logged", all(re.search(w, g.buf, re.M) for w in want),
+                    "no PIO-only start-up lines"))
+    return results
+
+
+def gpt_drives(tmp):
+    """A copy of the disk relabelled GPT by sfdisk, partitions where they were
+    (Linux swap and Linux filesystem type GUIDs): the contents stay."""
+    path = copy_disk(tmp)
+    layout = "".join("start=%d, size=%d, type=%s\n" % (start, count, "S" if n == 1 else "L")
+                     for n, (start, count, _) in sorted(partitions(path).items()))
+    subprocess.run(["sfdisk", "--quiet", "--no-reread", "--no-tell-kernel", path],
+                   input="label: gpt\n" + layout, text=True, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    second = os.path.join(tmp, "second.img")
+    with open(second, "wb") as f:
+        f.write(pattern(77, 1 << 20))
+    return [ferry.ide_drive(path), ferry.ide_drive(second, index=3)]
+
+
+@disk_case("ata_gpt", cmdline="init=blktest initarg=read+pager+second panic=exit",
+           drives=gpt_drives)
+def ata_gpt(g):
+    """The same disk under a GPT label: partitions and their types come from
+    the GPT (GUIDs mapped to 0x82 and 0x83), reads and the pager work.  A
+    second disk on the secondary channel is served whole."""
+    results = suite_end(g, "ata_gpt", timeout=60)
+    results.append(check_fnv_lines(g, os.path.join(g.disk_dir, "disk.img"), layout=ferry.DISK))
+    results.append(check_fnv_lines(g, os.path.join(g.disk_dir, "second.img"),
+                                   "ata_second_disk_matches_image", disk=1))
+    results.append(("qemu/ata_second_disk_logged", re.search(
+        r"^ata: disk1 \(secondary slave\): QEMU HARDDISK, 2048 sectors .*, DMA$", g.buf, re.M)
+        is not None, "no line for disk1"))
+    want = [r"^ata: disk0: GPT part%d: type %#x, %d sectors at %d " % (n, t, count, start)
+            for n, (start, count, t) in partitions(ferry.DISK).items()]
+    results.append(("qemu/ata_gpt_partitions", all(re.search(w, g.buf, re.M) for w in want),
+                    "missing GPT partition lines"))
     return results

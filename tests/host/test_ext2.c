@@ -134,11 +134,15 @@ static void check_dump(const char *img, const char *path, const uint8_t *model, 
 /* Overwrite, append, grow through single and double indirect blocks, holes. */
 static void write_and_grow(int bs)
 {
-	size_t size = bs == 1024 ? 700 * 1024 : 4300 * 1024;	/* into double indirect */
+	/* into double indirect blocks */
+	size_t size = bs == 1024 ? 700 * 1024 : bs == 2048 ? 1200 * 1024 : 4300 * 1024;
 	uint8_t *model = calloc(1, size + 8192), *back = malloc(size + 8192);
 	struct mnt *m = calloc(1, sizeof(*m));
-	const char *img = make_image(bs == 1024 ? "grow1k.img" : "grow4k.img", bs,
-				     samples_dir(), 16384);
+	char name[32];
+	const char *img;
+
+	snprintf(name, sizeof(name), "grow%d.img", bs);
+	img = make_image(name, bs, samples_dir(), 16384);
 	struct ext2_statfs sf0, sf1;
 	uint32_t ino, ino2;
 	struct ext2_stat st;
@@ -199,6 +203,11 @@ static void write_and_grow(int bs)
 HTEST(write_and_grow_1k)
 {
 	write_and_grow(1024);
+}
+
+HTEST(write_and_grow_2k)
+{
+	write_and_grow(2048);
 }
 
 HTEST(write_and_grow_4k)
@@ -419,4 +428,42 @@ HTEST(read_only_mount)
 	mnt_close(m);
 	HCHECK(fsck_clean(img));
 	free(m);
+}
+
+/* Older layouts: revision 0 (128-byte inodes, no features) and rev 1 without filetype. */
+static void old_layout(const char *name, const char *opts)
+{
+	struct mnt *m = calloc(1, sizeof(*m));
+	const char *img = tmp_path(name);
+	uint8_t text[] = "an old layout\n", back[32];
+	uint32_t ino, dir;
+	struct ext2_dirent e;
+	uint64_t cookie = 0;
+	int found = 0;
+
+	HCHECK_EQ(run(NULL, 0, E2PATH "mke2fs -q -F -t ext2 %s '%s' 4096k >/dev/null 2>&1", opts, img),
+		  0);
+	HCHECK_EQ(mnt_open(m, img, true), 0);
+	HCHECK_EQ(ext2_mkdir(&m->fs, "/d", 0755, &dir), 0);
+	HCHECK_EQ(ext2_create(&m->fs, "/d/f", 0644, &ino), 0);
+	HCHECK_EQ(ext2_write(&m->fs, ino, 20000, text, sizeof(text) - 1), (long)sizeof(text) - 1);
+	HCHECK_EQ(ext2_rename(&m->fs, "/d/f", "/g"), 0);
+	while (ext2_readdir(&m->fs, EXT2_ROOT_INO, &cookie, &e) == 1)
+		found += !strcmp(e.name, "g") && e.ino == ino;
+	HCHECK_EQ(found, 1);
+	HCHECK_EQ(ext2_read(&m->fs, ino, 20000, back, sizeof(back)), (long)sizeof(text) - 1);
+	HCHECK(memcmp(back, text, sizeof(text) - 1) == 0);
+	HCHECK_EQ(mnt_close(m), 0);
+	HCHECK(fsck_clean(img));
+	free(m);
+}
+
+HTEST(revision_0)
+{
+	old_layout("rev0.img", "-r 0");
+}
+
+HTEST(no_filetype)
+{
+	old_layout("nofiletype.img", "-O ^filetype,^dir_index,^resize_inode,^ext_attr -I 128");
 }

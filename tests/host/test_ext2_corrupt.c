@@ -156,6 +156,11 @@ static void expect_bad_file(const char *img, const char *path, uint64_t at)
 	HCHECK(ext2_unlink(&m->fs, path) == ERR_IO);
 	HCHECK_EQ(ext2_create(&m->fs, "/still-works", 0644, &other), 0);
 	mnt_close(m);
+	/* the superblock now says "errors": the next mount is read-only */
+	HCHECK_EQ(mnt_open(m, img, true), 0);
+	HCHECK(m->fs.read_only);
+	HCHECK_EQ(ext2_lookup(&m->fs, "/still-works", &other), 0);
+	mnt_close(m);
 	free(m);
 }
 

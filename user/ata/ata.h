@@ -61,9 +61,9 @@
 #define ATA_PRD_MAX		(ATA_PAGE / 8)	/* one page of descriptors */
 #define ATA_TRIES		3	/* attempts of one command, device errors */
 #define ATA_TIMEOUT_TRIES	2	/* ... of which at most this many time out */
-#define ATA_RESET_NS		(31ULL * 1000000000)	/* ATA: up to 31 s after SRST */
 #define ATA_DEFAULT_TIMEOUT_MS	5000
 #define ATA_POLICY_NAMES	4	/* programs per policy entry */
+#define ATA_CTL_NIEN		0x02	/* device control: no interrupts (probing polls) */
 
 /* --- the hardware seam: hw.c on Ferry, a fake controller in host tests --- */
 
@@ -101,7 +101,7 @@ struct ata_channel {
 	int irq;
 	bool irq_on;		/* completion by IRQ message; else polled */
 	int selected;		/* drive whose select was last written, -1: unknown */
-	uint64_t timeout_ns;	/* one command's deadline */
+	uint64_t timeout_ns;	/* one command's deadline, and a reset's */
 	struct ata_prd *prd;	/* the PRD table (DMA memory) and its address */
 	uint32_t prd_phys;
 	uint64_t resets;

@@ -46,7 +46,7 @@
 #define DEV_SLAVE	0x10
 
 /* Device control (written at ch->ctl) */
-#define CTL_NIEN	0x02
+#define CTL_NIEN	ATA_CTL_NIEN
 #define CTL_SRST	0x04
 
 /* Bus-master registers (offsets from ch->bm) */
@@ -447,7 +447,13 @@ void ata_reset(struct ata_channel *ch, const char *why)
 	ata_sleep_ns(POLL_SLEEP_NS);	/* SRST wants >= 5 us */
 	ata_outb(ch->ctl, CTL_NIEN);
 	ata_sleep_ns(2 * POLL_SLEEP_NS);	/* and BSY is valid 2 ms later */
-	st = poll_status(ch, ST_BSY, 0, ata_now_ns() + ATA_RESET_NS);
+	/*
+	 * ATA allows a drive 31 s to come back; we wait one command timeout.
+	 * A whole request must end well inside the kernel's page-request
+	 * overtime: a grant it ends is unmapped from our window, and its
+	 * frames may be reused, while we would still be transferring.
+	 */
+	st = poll_status(ch, ST_BSY, 0, ata_now_ns() + ch->timeout_ns);
 	set_ctl(ch);
 	ch->selected = -1;
 	ch->resets++;
@@ -509,13 +515,14 @@ enum ata_kind ata_identify(struct ata_channel *ch, int slave, struct ata_disk *d
 	ata_outb(ch->cmd + REG_DEVICE, DEV_OBS | (slave ? DEV_SLAVE : 0));
 	delay_400ns(ch);
 	ch->selected = slave;
-	if (alt_status(ch) == 0 || poll_status(ch, ST_BSY, 0, deadline) < 0)
+	/* Status 0 is an absent drive, or a packet device after a reset: ask. */
+	if (poll_status(ch, ST_BSY, 0, deadline) < 0)
 		return ATA_KIND_NONE;
 	for (int r = REG_COUNT; r <= REG_LBA2; r++)
 		ata_outb(ch->cmd + r, 0);
 	ata_outb(ch->cmd + REG_COMMAND, CMD_IDENTIFY);
 	if (alt_status(ch) == 0)
-		return ATA_KIND_NONE;
+		return ATA_KIND_NONE;	/* nobody took the command */
 	if (poll_status(ch, ST_BSY, 0, deadline) < 0)
 		return ATA_KIND_NONE;
 	if (packet_signature(ch)) {

@@ -141,7 +141,12 @@ static long serve_info(struct ata *a, const struct ata_call *c, struct msg *ans)
 	return 0;
 }
 
-/* Where the request's bytes are: ata's buffer (copy) or the grant it names. */
+/*
+ * Where the request's bytes are: ata's buffer (copy) or the grant it names,
+ * which must be ours (sys_grant_info fails otherwise).  Who forwarded it to
+ * us the kernel does not say, so a configured client could name a grant
+ * another client forwarded; strangers never get this far (resolve()).
+ */
 static long locate(struct ata *a, const struct msg *m, uint32_t mode, bool write,
 		   struct grant_info *gi, struct ata_area *area)
 {
@@ -382,7 +387,7 @@ static void setup_channels(struct ata *a, const struct ata_pci *pci)
 			ch->ctl = (uint16_t)((pci->bar[2 * i + 1] & ~3u) + 2);
 			ch->irq = pci->irq_line;
 		}
-		ata_outb(ch->ctl, 0x02);	/* nIEN: probing polls */
+		ata_outb(ch->ctl, ATA_CTL_NIEN);	/* probing polls */
 	}
 	ata_log("IDE controller %04x:%04x at %02x:%02x.%x, %s mode, bus master %s%#x",
 		pci->vendor, pci->device, pci->bdf >> 8, (pci->bdf >> 3) & 31, pci->bdf & 7,
@@ -433,7 +438,7 @@ static void attach_irqs(struct ata *a)
 			ata_log("%s channel: irq %d: %s: polling instead", ch->name, ch->irq,
 				err_str(err));
 		ch->irq_on = err == 0;
-		ata_outb(ch->ctl, ch->irq_on ? 0 : 0x02);
+		ata_outb(ch->ctl, ch->irq_on ? 0 : ATA_CTL_NIEN);
 		ata_irq_drain(ch->irq);
 	}
 }

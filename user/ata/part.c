@@ -104,7 +104,7 @@ static bool all_zero(const uint8_t *p, size_t n)
 static long scan_gpt(struct ata_disk *d, ata_read_fn read, void *ctx, uint8_t *buf)
 {
 	uint8_t hdr[ATA_SECTOR];
-	uint32_t hsize, crc, nent, esize;
+	uint32_t hsize, crc, nent, esize, nsect;
 	uint64_t first_usable, last_usable, entries_lba;
 	long err = read(ctx, 1, 1, hdr);
 	int n = 0;
@@ -124,11 +124,13 @@ static long scan_gpt(struct ata_disk *d, ata_read_fn read, void *ctx, uint8_t *b
 	nent = le32(hdr + 80);
 	esize = le32(hdr + 84);
 	if (esize < 128 || esize % 8 || nent == 0 || (uint64_t)nent * esize >
-	    (uint64_t)GPT_ENTRIES_SECTORS * ATA_SECTOR || entries_lba < 2 ||
-	    entries_lba >= d->sectors || last_usable >= d->sectors || first_usable > last_usable)
+	    (uint64_t)GPT_ENTRIES_SECTORS * ATA_SECTOR)
 		return ERR_INVAL;
-	err = read(ctx, entries_lba, (uint32_t)(((uint64_t)nent * esize + ATA_SECTOR - 1) /
-						ATA_SECTOR), buf);
+	nsect = (nent * esize + ATA_SECTOR - 1) / ATA_SECTOR;
+	if (entries_lba < 2 || entries_lba >= d->sectors || nsect > d->sectors - entries_lba ||
+	    last_usable >= d->sectors || first_usable > last_usable)
+		return ERR_INVAL;
+	err = read(ctx, entries_lba, nsect, buf);
 	if (err)
 		return err;
 	if (ata_crc32(buf, (size_t)nent * esize) != le32(hdr + 88))

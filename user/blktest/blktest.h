@@ -91,5 +91,7 @@ void cases_rogue(struct blk *b);
 void cases_pager(struct blk *b);
 void cases_write(struct blk *b);
 void cases_faults(struct blk *b, const char *spec);
+void cases_pio_only(struct blk *b);
+void cases_second(struct blk *b);
 
 #endif

@@ -24,11 +24,17 @@ static const char *how(uint32_t flags)
 	return names[((flags & BLOCK_F_PIO) ? 1 : 0) + ((flags & BLOCK_F_LBA48) ? 2 : 0)];
 }
 
-/* One line the host checks against build/disk.img. */
+/* One line the host checks against the disk's image file. */
+static void print_fnv_disk(int disk, const char *part, uint64_t sector, uint32_t count,
+			   const void *data)
+{
+	printf("blktest: fnv disk%d %s %llu+%u = %#llx\n", disk, part, (unsigned long long)sector,
+	       count, (unsigned long long)fnv64(data, count * BLOCK_SECTOR_SIZE));
+}
+
 static void print_fnv(const char *part, uint64_t sector, uint32_t count, const void *data)
 {
-	printf("blktest: fnv disk0 %s %llu+%u = %#llx\n", part, (unsigned long long)sector, count,
-	       (unsigned long long)fnv64(data, count * BLOCK_SECTOR_SIZE));
+	print_fnv_disk(0, part, sector, count, data);
 }
 
 static void check_info(struct blk *b)
@@ -313,4 +319,47 @@ void cases_faults(struct blk *b, const char *spec)
 	check("still_serving", !err && buf[510] == 0x55 && buf[511] == 0xAA, "%s", err_str(err));
 	err = blk_read(b, PART_EXT2, 2, 1, BLOCK_F_PIO, 0, buf);
 	check("still_serving_pio", !err && buf[56] == 0x53, "%s", err_str(err));
+}
+
+/* ata started with dma=off: no DMA mode offered, DMA grants refused, the
+ * rest by PIO (through the window for a mapped grant). */
+void cases_pio_only(struct blk *b)
+{
+	struct msg d;
+	long err = blk_info(b, RAW0, &d);
+
+	check("pio_only_modes", !err && !(d.arg[BLOCK_REPLY_MODES] & FILL_MODE_BIT(FILL_GRANT_DMA)) &&
+		      (d.arg[BLOCK_REPLY_MODES] & FILL_MODE_BIT(FILL_GRANT_MAP)),
+	      "%s, modes %#llx", err_str(err), (unsigned long long)d.arg[BLOCK_REPLY_MODES]);
+	err = blk_read(b, PART_SWAP, 0, 8, 0, 0, buf);
+	check("pio_only_read", !err && memcmp(buf + 4086, "SWAPSPACE2", 10) == 0, "%s",
+	      err_str(err));
+	err = request(b, BLOCK_READ, PART_EXT2, 0, 8, FILL_GRANT_DMA, 0x10001, 0);
+	check("pio_only_refuses_dma_grants", err == ERR_INVAL, "got %s", err_str(err));
+	err = pager_run(b, &ways[2], PART_EXT2, 0, 16, 0);
+	check("pio_only_mapped_grant_by_window", err == 0, "%s", err_str(err));
+}
+
+/* A second disk, on the secondary channel (IRQ 15, the second bus-master
+ * register set): raw reads and a write, by DMA and PIO. */
+void cases_second(struct blk *b)
+{
+	uint64_t disk1 = BLOCK_PART(1, 0);
+	struct msg d;
+	long err = blk_info(b, disk1, &d);
+
+	check("second_disk_info", !err && d.arg[BLOCK_REPLY_SECTORS] > 200, "%s", err_str(err));
+	err = blk_read(b, disk1, 8, 64, 0, 0, buf);
+	if (!err)
+		err = blk_read(b, disk1, 8, 64, BLOCK_F_PIO, 0, buf2);
+	check("second_disk_read", !err && memcmp(buf, buf2, 64 * BLOCK_SECTOR_SIZE) == 0, "%s",
+	      err_str(err));
+	if (!err)
+		print_fnv_disk(1, "raw", 8, 64, buf);
+	pattern_fill(buf2, sizeof(buf2), 11);
+	err = blk_write(b, disk1, 100, 16, 0, 0, buf2);
+	if (!err)
+		err = blk_read(b, disk1, 100, 16, BLOCK_F_PIO, 0, buf);
+	check("second_disk_write", !err && memcmp(buf, buf2, 16 * BLOCK_SECTOR_SIZE) == 0, "%s",
+	      err_str(err));
 }

@@ -10,6 +10,8 @@
  *   write     writes to the free space and page-outs through ata (boot
  *             with a copy of the disk: tests/cases/ata.py does)
  *   faults:T_DMA,T_PIO,P_DMA,P_PIO,W   injected disk errors, a hung disk 1
+ *   piponly   ata runs with dma=off: PIO for everything, DMA grants refused
+ *   second    disk 1, a disk on the secondary channel: raw reads, a write
  *   rogue     (as blkrogue) everything must be refused
  *   child ... (internal) the pager's child
  *
@@ -67,6 +69,10 @@ static void run_mode(struct blk *b, const char *mode)
 		cases_write(b);
 	else if (strcmp(mode, "rogue") == 0)
 		cases_rogue(b);
+	else if (strcmp(mode, "piponly") == 0)
+		cases_pio_only(b);
+	else if (strcmp(mode, "second") == 0)
+		cases_second(b);
 	else if (strncmp(mode, "faults:", 7) == 0)
 		cases_faults(b, mode + 7);
 	else

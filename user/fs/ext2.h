@@ -13,7 +13,8 @@
  * the cache on demand and checked where it is used, since the disk is
  * untrusted input: a bad field ends the operation with ERR_IO and one log
  * line starting "ext2: corrupt", never a crash, a loop or an access
- * outside the partition.
+ * outside the partition; the superblock's state then says "errors", so
+ * e2fsck checks it and the next mount is read-only.
  *
  * Files are named by inode number; the server adds the inode's generation
  * to make its handles (ext2_check_handle).  An operation changes the
@@ -89,6 +90,7 @@ struct ext2_fs {
 	uint32_t now;				/* time stamp for what we write */
 	bool read_only;
 	bool sb_dirty;
+	bool errors;				/* corruption seen: marked in the superblock */
 	struct ext2_group *groups;
 	char label[17];
 };

@@ -69,10 +69,10 @@ static long get_dir(struct ext2_fs *fs, uint32_t dir, struct ext2_inode *din)
 
 /* Block idx of the directory, held and checked. */
 static long dir_block(struct ext2_fs *fs, uint32_t dir, struct ext2_inode *din, uint64_t idx,
-		      bool alloc, struct ext2_bh *bh)
+		      struct ext2_bh *bh)
 {
 	uint32_t b;
-	long err = ext2_bmap(fs, dir, din, idx, alloc, &b);
+	long err = ext2_bmap(fs, dir, din, idx, false, &b);
 
 	if (err)
 		return err;
@@ -107,7 +107,7 @@ static long locate(struct ext2_fs *fs, uint32_t dir, struct ext2_inode *din, con
 	uint64_t nblocks = din->i_size / fs->block_size;
 
 	for (uint64_t idx = 0; idx < nblocks; idx++) {
-		long err = dir_block(fs, dir, din, idx, false, &s->bh);
+		long err = dir_block(fs, dir, din, idx, &s->bh);
 
 		if (err)
 			return err;
@@ -201,7 +201,7 @@ long ext2_dir_add(struct ext2_fs *fs, uint32_t dir, const char *name, size_t len
 	for (idx = 0; idx < nblocks; idx++) {
 		bool placed;
 
-		err = dir_block(fs, dir, &din, idx, false, &bh);
+		err = dir_block(fs, dir, &din, idx, &bh);
 		if (err)
 			return err;
 		placed = place_in_block(fs, bh.data, name, len, ino, mode);
@@ -290,7 +290,7 @@ long ext2_dir_is_empty(struct ext2_fs *fs, uint32_t dir)
 		struct ext2_bh bh;
 		bool empty = true;
 
-		err = dir_block(fs, dir, &din, idx, false, &bh);
+		err = dir_block(fs, dir, &din, idx, &bh);
 		if (err)
 			return err;
 		for (uint32_t off = 0; off < fs->block_size && empty;) {
@@ -359,7 +359,7 @@ long ext2_readdir(struct ext2_fs *fs, uint32_t dir, uint64_t *cookie, struct ext
 		uint32_t from = idx == *cookie / fs->block_size ? *cookie % fs->block_size : 0;
 		struct ext2_bh bh;
 
-		err = dir_block(fs, dir, &din, idx, false, &bh);
+		err = dir_block(fs, dir, &din, idx, &bh);
 		if (err)
 			return err;
 		for (uint32_t off = 0; off < fs->block_size;) {

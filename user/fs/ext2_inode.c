@@ -365,7 +365,8 @@ long ext2_itruncate(struct ext2_fs *fs, uint32_t ino, struct ext2_inode *in, uin
 		return ERR_PERM;
 	if (keep > max_blocks(fs))
 		return ERR_RANGE;
-	if (size < ext2_isize(in) && has_blocks(fs, in)) {
+	/* Shrinking frees; so does deleting, whatever the (untrusted) size said. */
+	if ((size < ext2_isize(in) || size == 0) && has_blocks(fs, in)) {
 		for (uint64_t i = keep; i < EXT2_NDIR_BLOCKS && !err; i++)
 			err = trunc_tree(fs, ino, in, &in->i_block[i], 0, i, keep, path, 0);
 		for (int level = 1; level <= 3 && !err; level++) {

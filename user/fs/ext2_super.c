@@ -19,11 +19,15 @@ long ext2_corrupt(struct ext2_fs *fs, const char *fmt, ...)
 	char line[160];
 	va_list ap;
 
-	(void)fs;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	printf("ext2: corrupt: %s\n", line);
+	/* As Linux does: the superblock says so, and e2fsck will look. */
+	if (!fs->errors && !fs->read_only) {
+		fs->errors = true;
+		fs->sb_dirty = true;
+	}
 	return ERR_IO;
 }
 
@@ -248,6 +252,7 @@ long ext2_mount(struct ext2_fs *fs, struct bcache *bc, uint64_t dev_bytes, bool 
 	long err;
 
 	memset(fs, 0, sizeof(*fs));
+	fs->read_only = true;	/* until it is mounted: nothing is written before */
 	fs->bc = bc;
 	fs->dev_bytes = dev_bytes;
 	fs->groups = groups;
@@ -273,6 +278,7 @@ long ext2_mount(struct ext2_fs *fs, struct bcache *bc, uint64_t dev_bytes, bool 
 	if (err)
 		return err;
 	fs->read_only = !want_rw;
+	fs->errors = false;
 	if (fs->ro_compat & ~EXT2_RO_COMPAT_SUPPORTED) {
 		printf("ext2: read-only compatible features %#x not supported: mounted read-only\n",
 		       fs->ro_compat & ~EXT2_RO_COMPAT_SUPPORTED);
@@ -300,6 +306,8 @@ static long write_super(struct ext2_fs *fs)
 	if (err)
 		return err;
 	sb = (struct ext2_super *)p;
+	if (fs->errors)
+		sb->s_state |= EXT2_ERROR_FS;
 	sb->s_free_blocks_count = fs->free_blocks;
 	sb->s_free_inodes_count = fs->free_inodes;
 	if (sb->s_rev_level)

@@ -16,16 +16,31 @@
 #include "fs.h"
 
 #define ATA_WAIT_NS	(10 * SEC_NS)
+/*
+ * ata answers a healthy disk in milliseconds; a call that takes longer may
+ * have lost its answer (ata's reply can fail for lack of kernel memory
+ * under pressure) and is asked again: every block request is idempotent.
+ * A hung disk (ata's command timeout and reset) just takes a few of these.
+ */
+#define ATA_CALL_NS	(3 * SEC_NS)
+#define ATA_CALL_TRIES	3
 
 static uint8_t bounce[BLOCK_MAX_SECTORS * BLOCK_SECTOR_SIZE];
 static struct block_run run_page[MSG_PAGE_SIZE / sizeof(struct block_run)];
 
 static long ata_call(struct fs_server *s, struct msg *req, struct msg *rep)
 {
+	struct msg saved = *rep;
 	long err;
 
 	req->arg[BLOCK_ARG_PART] = s->part;
-	err = sys_call(s->ata_port, req, rep, -1);
+	for (int tries = 0;; tries++) {
+		*rep = saved;
+		err = sys_call(s->ata_port, req, rep, ATA_CALL_NS);
+		if (err != ERR_TIMEOUT || tries + 1 == ATA_CALL_TRIES)
+			break;
+		printf("fs: ata did not answer in %ld s: asking again\n", ATA_CALL_NS / SEC_NS);
+	}
 	if (err)
 		return err;
 	if (rep->op == BLOCK_OK)

@@ -26,6 +26,8 @@
  * drops the pages too (the file is gone: nowhere to put them).
  */
 #include <ferry/err.h>
+#include <ferry/sys.h>
+#include <proc.h>
 #include <proto/fs.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +35,8 @@
 #include "fs.h"
 
 #define RUNS_MAX	(GRANT_MAX_PAGES * (MSG_PAGE_SIZE / 1024))
+#define NOMEM_TRIES	200
+#define NOMEM_WAIT_NS	(10 * MSEC_NS)
 
 struct file_range {
 	uint32_t ino;
@@ -77,6 +81,22 @@ static long build_runs(struct fs_server *s, const struct file_range *fr, uint64_
 	return 0;
 }
 
+/*
+ * A copy-mode answer needs kernel frames for its pages; under memory
+ * pressure the kernel may refuse it (ERR_NOMEM) and keep the request open.
+ * Then answer the faulting page alone, and give the page-out daemon time.
+ */
+static long answer_in(const struct pager_request *rq, int k, const void *pages)
+{
+	long err = pager_answer_ok(rq, k, pages);
+
+	for (int tries = 0; err == ERR_NOMEM && tries < NOMEM_TRIES; tries++) {
+		sys_sleep(NOMEM_WAIT_NS);
+		err = pager_answer_ok(rq, 1, pages);
+	}
+	return err;
+}
+
 static long page_in(struct fs_server *s, const struct pager_request *rq,
 		    const struct file_range *fr)
 {
@@ -103,7 +123,7 @@ static long page_in(struct fs_server *s, const struct pager_request *rq,
 			return err;
 	}
 	s->pages_in += (uint64_t)fr->pages;
-	return pager_answer_ok(rq, fr->pages, s->tx);
+	return answer_in(rq, fr->pages, s->tx);
 }
 
 static long page_out(struct fs_server *s, const struct pager_request *rq,

@@ -10,6 +10,7 @@
 #include <proc.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sh.h"
@@ -148,49 +149,61 @@ void cmd_write(int argc, char **argv)
 	file_close((int)fd);
 }
 
-/* mmwrite FILE OFFSET TEXT: TEXT into the file through a shared mapping, then msync. */
+/*
+ * mmwrite [-p|-u|-x] FILE OFFSET TEXT: TEXT into the file through a mapping.
+ * Shared by default and written back by msync; -u leaves it to munmap, -x
+ * to the shell's exit (init starts a new shell); -p maps privately: the
+ * file does not change.
+ */
 void cmd_mmwrite(int argc, char **argv)
 {
+	char how = argc > 1 && argv[1][0] == '-' ? argv[1][1] : 's';
+	int a = how == 's' ? 1 : 2;
 	char text[300];
 	struct file_stat st;
 	uint64_t off, first, len;
 	size_t n;
 	long fd, addr, err;
 
-	if (argc < 4 || str_to_u64(argv[2], 0, &off, NULL)) {
-		printf("usage: mmwrite FILE OFFSET TEXT...\n");
+	if (argc < a + 3 || !strchr("spux", how) || str_to_u64(argv[a + 1], 0, &off, NULL)) {
+		printf("usage: mmwrite [-p|-u|-x] FILE OFFSET TEXT...\n");
 		return;
 	}
-	n = join_words(text, sizeof(text), argc, argv, 3);
-	fd = file_open(argv[1], O_RDWR);
+	n = join_words(text, sizeof(text), argc, argv, a + 2);
+	fd = file_open(argv[a], O_RDWR);
 	if (fd < 0) {
-		fail("mmwrite", argv[1], fd);
+		fail("mmwrite", argv[a], fd);
 		return;
 	}
 	err = file_fstat((int)fd, &st);
-	if (!err && off + n > st.size) {
-		printf("mmwrite: %s: %llu bytes: a mapping cannot write past the end\n", argv[1],
-		       (unsigned long long)st.size);
-		err = 1;
-	}
 	first = off & ~(PAGE - 1);
 	len = (off + n - first + PAGE - 1) & ~(PAGE - 1);
-	addr = err ? 0 : file_mmap((int)fd, first, len, PROT_READ | PROT_WRITE);
-	if (addr < 0)
-		fail("mmwrite", "mmap", addr);
-	if (!err && addr > 0) {
-		memcpy((char *)addr + (off - first), text, n);
-		err = file_msync((void *)addr, len);
-		if (err)
-			fail("mmwrite", "msync", err);
-		file_munmap((void *)addr, len);
-		if (!err)
-			printf("mmwrite: %zu bytes at %llu of %s, through a shared mapping\n", n,
-			       (unsigned long long)off, argv[1]);
-	} else if (err < 0) {
-		fail("mmwrite", argv[1], err);
+	if (!err && off + n > st.size) {
+		printf("mmwrite: %s has %llu bytes: a mapping cannot write past the end\n", argv[a],
+		       (unsigned long long)st.size);
+		file_close((int)fd);
+		return;
 	}
+	addr = err ? err : file_mmap((int)fd, first, len,
+				     PROT_READ | PROT_WRITE | (how == 'p' ? MAP_PRIVATE : 0));
 	file_close((int)fd);
+	if (addr < 0) {
+		fail("mmwrite", argv[a], addr);
+		return;
+	}
+	memcpy((char *)addr + (off - first), text, n);
+	printf("mmwrite: %zu bytes at %llu of %s, through a %s mapping\n", n,
+	       (unsigned long long)off, argv[a], how == 'p' ? "private" : "shared");
+	if (how == 'x') {
+		printf("mmwrite: exiting with the mapping in place\n");
+		exit(0);
+	}
+	err = how == 's' ? file_msync((void *)addr, len) : 0;
+	if (err)
+		fail("mmwrite", "msync", err);
+	err = file_munmap((void *)addr, len);
+	if (err)
+		fail("mmwrite", "munmap", err);
 }
 
 void cmd_mkdir(int argc, char **argv)

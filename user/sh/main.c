@@ -181,8 +181,9 @@ static const struct sh_cmd commands[] = {
 	  .run = cmd_write },
 	{ .name = "append", .usage = "append FILE TEXT", .help = "add TEXT and a newline to FILE",
 	  .run = cmd_write },
-	{ .name = "mmwrite", .usage = "mmwrite FILE OFF TEXT",
-	  .help = "write TEXT at OFF through a shared mapping, msync", .run = cmd_mmwrite },
+	{ .name = "mmwrite", .usage = "mmwrite [-p|-u|-x] FILE OFF TEXT",
+	  .help = "TEXT at OFF through a mapping: shared + msync, -p private, -u munmap,"
+		  " -x exit", .run = cmd_mmwrite },
 	{ .name = "mkdir", .usage = "mkdir DIR...", .help = "make directories", .run = cmd_mkdir },
 	{ .name = "rm", .usage = "rm PATH...", .help = "remove files or empty directories",
 	  .run = cmd_rm },

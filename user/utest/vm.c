@@ -292,7 +292,8 @@ UTEST(vm_munmap_during_fault)
 
 struct stress {
 	uint64_t *base;
-	long npages;
+	long npages, free_frames;
+	long mode;
 	uint64_t pid;
 	long mismatches;
 };
@@ -404,15 +405,41 @@ static long stress_pages(long *free_frames)
 	return want < room ? want : room;
 }
 
+/* What the kernel and swapd counted over the run, and whether it paged at all. */
+static void stress_report(const struct stress *s, const struct fault_stats st0[FILL_NMODES],
+			  const struct msg *info0, long t0)
+{
+	struct fault_stats st1[FILL_NMODES];
+	struct msg info1;
+	long m = s->mode;
+
+	vm_stats(st1);
+	swapd_info(&info1);
+	printf("utest: stress %s: %ld pages, %ld free: %llu pages out, %llu in, "
+	       "%llu requests in, %ld wrong, %ld ms; swapd answers shortened %llu, waited %llu\n",
+	       pager_mode_name((uint32_t)m), s->npages, s->free_frames,
+	       (unsigned long long)(st1[m].pages_out - st0[m].pages_out),
+	       (unsigned long long)(st1[m].pages_in - st0[m].pages_in),
+	       (unsigned long long)(st1[m].faults - st0[m].faults), s->mismatches,
+	       (sys_clock_ns() - t0) / MSEC_NS,
+	       (unsigned long long)(info1.arg[SWAPD_INFO_SHORTENED] -
+				    info0->arg[SWAPD_INFO_SHORTENED]),
+	       (unsigned long long)(info1.arg[SWAPD_INFO_DEFERRED] -
+				    info0->arg[SWAPD_INFO_DEFERRED]));
+	CHECK(st1[m].pages_out > st0[m].pages_out);
+	CHECK(st1[m].pages_in > st0[m].pages_in);
+}
+
+/* Generation 1 written in order, read strided; generation 2 written, read backwards. */
 static void stress(long mode)
 {
-	struct fault_stats st0[FILL_NMODES], st1[FILL_NMODES];
-	struct stress s = { .pid = (uint64_t)proc_pid() };
-	struct msg info0, info1;
-	long prev, i, free_frames, t0;
+	struct stress s = { .pid = (uint64_t)proc_pid(), .mode = mode };
+	struct fault_stats st0[FILL_NMODES];
+	struct msg info0;
+	long prev, i, t0;
 
+	s.npages = stress_pages(&s.free_frames);
 	prev = vm_faultpath(mode);
-	s.npages = stress_pages(&free_frames);
 	s.base = (uint64_t *)map_anon(s.npages);
 	vm_stats(st0);
 	swapd_info(&info0);
@@ -424,22 +451,8 @@ static void stress(long mode)
 		stress_write(&s, i, 2);
 	for (i = s.npages - 1; i >= 0; i--)
 		stress_check(&s, i, 2);
-	vm_stats(st1);
-	swapd_info(&info1);
-	printf("utest: stress %s: %ld pages, %ld free: %llu pages out, %llu in, "
-	       "%llu requests in, %ld wrong, %ld ms; swapd answers shortened %llu, waited %llu\n",
-	       pager_mode_name(mode), s.npages, free_frames,
-	       (unsigned long long)(st1[mode].pages_out - st0[mode].pages_out),
-	       (unsigned long long)(st1[mode].pages_in - st0[mode].pages_in),
-	       (unsigned long long)(st1[mode].faults - st0[mode].faults), s.mismatches,
-	       (sys_clock_ns() - t0) / MSEC_NS,
-	       (unsigned long long)(info1.arg[SWAPD_INFO_SHORTENED] -
-				    info0.arg[SWAPD_INFO_SHORTENED]),
-	       (unsigned long long)(info1.arg[SWAPD_INFO_DEFERRED] -
-				    info0.arg[SWAPD_INFO_DEFERRED]));
+	stress_report(&s, st0, &info0, t0);
 	CHECK_EQ(s.mismatches, 0);
-	CHECK(st1[mode].pages_out > st0[mode].pages_out);
-	CHECK(st1[mode].pages_in > st0[mode].pages_in);
 	CHECK_OK(sys_mem_unmap(s.base, (long)pages_len(s.npages)));
 	vm_faultpath(prev);
 }

@@ -33,17 +33,15 @@ int arch_pci_read(uint32_t bdf, uint32_t offset, uint32_t size, uint32_t *value)
 
 int arch_pci_write(uint32_t bdf, uint32_t offset, uint32_t size, uint32_t value)
 {
-	uint32_t shift = (offset & 3) * 8, mask, v;
-
 	if (check(bdf, offset, size))
 		return -1;
-	if (size == 4) {
+	/* Narrow writes must stay narrow: a read-modify-write of the dword
+	 * would write back the status register's write-1-to-clear bits. */
+	if (size == 4)
 		outl(PCI_CONFIG_DATA, value);
-		return 0;
-	}
-	mask = ((1u << (size * 8)) - 1) << shift;
-	v = inl(PCI_CONFIG_DATA);
-	v = (v & ~mask) | ((value << shift) & mask);
-	outl(PCI_CONFIG_DATA, v);
+	else if (size == 2)
+		outw(PCI_CONFIG_DATA + (offset & 2), (uint16_t)value);
+	else
+		outb(PCI_CONFIG_DATA + (offset & 3), (uint8_t)value);
 	return 0;
 }

@@ -108,10 +108,11 @@ struct grant_info {
 	uint32_t writable;	/* page-in: fill it; page-out: read only */
 	uint32_t pad;
 	uint64_t window;	/* FILL_GRANT_MAP: where the pages are mapped for you */
+	uint64_t forwarded_from;	/* pid that forwarded it to you; 0 if the kernel lent it */
 	uint64_t phys[GRANT_MAX_PAGES];	/* frame addresses, for device DMA */
 };
 
-_Static_assert(sizeof(struct grant_info) == 24 + 8 * GRANT_MAX_PAGES, "struct grant_info ABI");
+_Static_assert(sizeof(struct grant_info) == 32 + 8 * GRANT_MAX_PAGES, "struct grant_info ABI");
 
 /* sys_vm_ctl operations */
 #define VM_CTL_FAULTPATH_GET	1	/* => enum fill_mode */
@@ -120,7 +121,8 @@ _Static_assert(sizeof(struct grant_info) == 24 + 8 * GRANT_MAX_PAGES, "struct gr
 #define VM_CTL_EVICT		4	/* ptr = address, arg = length: page out now, wait */
 #define VM_CTL_STATS		5	/* ptr = struct fault_stats[FILL_NMODES] */
 #define VM_CTL_CLUSTER		6	/* arg = pages per page-in request (1..32) */
-#define VM_CTL_SYNC		7	/* ptr = address, arg = length: write dirty pager pages back */
+#define VM_CTL_SYNC		7	/* ptr = address, arg = length: write dirty pager pages
+					   back (and drop them) => pages written back */
 
 enum page_state { PAGE_ABSENT, PAGE_RESIDENT, PAGE_SWAPPED, PAGE_INFLIGHT, PAGE_WITH_PAGER };
 

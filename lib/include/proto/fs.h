@@ -62,7 +62,8 @@
  * The tail of the page holding the end of the file reads as zero; a page
  * wholly past the end fails with ERR_RANGE (the faulting thread dies).
  * Mappings do not make the file longer, and pages written back past its
- * end are dropped.  read/write and mappings are not coherent with each
+ * end are dropped; so are pages written back to a file deleted meanwhile
+ * (its page-ins then fail with ERR_NOENT).  read/write and mappings are not coherent with each
  * other: a mapped page is the file as it was at fault time, until the
  * mapping writes it back (msync, munmap, exit, eviction) or drops it.
  */
