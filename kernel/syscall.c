@@ -342,6 +342,8 @@ static long sys_mem_map_pager(struct proc *p, const uint64_t *a)
 
 	if (!port_owner(a[0]))
 		return ERR_BADHANDLE;
+	if (swap_port_is_provider(a[0]))
+		return ERR_PERM;	/* swap slots are the kernel's to ask for */
 	err = vm_map_pager(&p->vm, a[0], a[1], a[2], a[3], (uint32_t)a[4], &addr);
 	return err ? err : (long)addr;
 }

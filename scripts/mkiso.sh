@@ -8,7 +8,8 @@ set -eu
 out=$1 kernel=$2 cmdline=$3
 shift 3
 dir=$(mktemp -d "${TMPDIR:-/tmp}/ferry-iso.XXXXXX")
-trap 'rm -rf "$dir"' EXIT
+log=$(mktemp "${TMPDIR:-/tmp}/ferry-iso-log.XXXXXX")	# not inside what xorriso packs
+trap 'rm -rf "$dir" "$log"' EXIT
 mkdir -p "$dir/boot/grub"
 cp "$kernel" "$dir/boot/ferry.elf"
 cfg="$dir/boot/grub/grub.cfg"
@@ -28,4 +29,4 @@ echo '  boot' >> "$cfg"
 echo '}' >> "$cfg"
 grub-mkrescue -o "$out" "$dir" --compress=no \
 	--install-modules="multiboot2 normal iso9660 biosdisk part_msdos" \
-	--locales= --fonts= --themes= >"$dir/log" 2>&1 || { cat "$dir/log" >&2; exit 1; }
+	--locales= --fonts= --themes= >"$log" 2>&1 || { cat "$log" >&2; exit 1; }

@@ -113,6 +113,10 @@ static const char *page_in_failure(long err)
 		return "page-in failed: pager overran its overtime";
 	case ERR_IO:
 		return "page-in failed: I/O error";
+	case ERR_RANGE:
+		return "page-in failed: beyond the end of the object (like SIGBUS)";
+	case ERR_NOENT:
+		return "page-in failed: the pager has no such object";
 	case ERR_NOMEM:
 		return "out of memory";
 	default:

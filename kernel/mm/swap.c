@@ -107,6 +107,14 @@ void swap_release_proc(struct proc *p)
 	}
 }
 
+bool swap_port_is_provider(uint64_t port)
+{
+	for (unsigned i = 0; i < nproviders; i++)
+		if (providers[i].live && providers[i].port == port)
+			return true;
+	return false;
+}
+
 bool swap_any_live(void)
 {
 	return swap_provider_count() > 0;

@@ -43,6 +43,7 @@ void swap_free_slot(unsigned index, uint64_t slot);
 void swap_mark_bad(unsigned index, uint64_t slot);
 void swap_release_proc(struct proc *p);
 bool swap_any_live(void);
+bool swap_port_is_provider(uint64_t port);
 int swap_provider_count(void);
 uint64_t swap_slots_used(void);
 

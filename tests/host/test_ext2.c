@@ -263,9 +263,9 @@ static void names(int bs)
 	HCHECK_EQ(ino, ext2_lookup(&m->fs, "/docs", &a) == 0 ? a : 0);
 	HCHECK_EQ(ext2_mkdir(&m->fs, "/e", 0755, &ino), 0);
 	HCHECK_EQ(ext2_rename(&m->fs, "/docs/d2", "/e"), 0);	/* over an empty directory */
-	HCHECK_EQ(ext2_rename(&m->fs, "/e", "/docs"), ERR_EXIST);	/* not empty */
+	HCHECK_EQ(ext2_rename(&m->fs, "/e", "/docs"), ERR_NOTEMPTY);
 	HCHECK_EQ(ext2_rename(&m->fs, "/hello.txt", "/docs"), ERR_INVAL);
-	HCHECK_EQ(ext2_unlink(&m->fs, "/docs"), ERR_EXIST);
+	HCHECK_EQ(ext2_unlink(&m->fs, "/docs"), ERR_NOTEMPTY);
 	HCHECK_EQ(ext2_unlink(&m->fs, "/docs/notes/deep/leaf.txt"), 0);
 	HCHECK_EQ(ext2_unlink(&m->fs, "/docs/notes/deep"), 0);
 	HCHECK_EQ(ext2_unlink(&m->fs, "/docs/notes/deep"), ERR_NOENT);
@@ -290,7 +290,7 @@ HTEST(names_4k)
 	names(4096);
 }
 
-/* Filling the disk gives ERR_FULL and a consistent fs; deleting gives it all back. */
+/* Filling the disk gives ERR_NOSPC and a consistent fs; deleting gives it all back. */
 static void full_disk(int bs)
 {
 	struct mnt *m = calloc(1, sizeof(*m));
@@ -318,7 +318,7 @@ static void full_disk(int bs)
 		if (r >= 0 && r < 65536)
 			r = ext2_write(&m->fs, ino, off + (uint64_t)r, buf, 65536);
 	}
-	HCHECK_EQ(r, ERR_FULL);
+	HCHECK_EQ(r, ERR_NOSPC);
 	HCHECK_EQ(mnt_close(m), 0);
 	HCHECK(fsck_clean(img));
 	HCHECK_EQ(mnt_open(m, img, true), 0);
@@ -419,12 +419,12 @@ HTEST(read_only_mount)
 	uint32_t ino;
 
 	HCHECK_EQ(mnt_open(m, img, false), 0);
-	HCHECK_EQ(ext2_create(&m->fs, "/x", 0644, &ino), ERR_PERM);
+	HCHECK_EQ(ext2_create(&m->fs, "/x", 0644, &ino), ERR_ROFS);
 	HCHECK_EQ(ext2_lookup(&m->fs, "/hello.txt", &ino), 0);
-	HCHECK_EQ(ext2_write(&m->fs, ino, 0, "x", 1), ERR_PERM);
-	HCHECK_EQ(ext2_unlink(&m->fs, "/hello.txt"), ERR_PERM);
-	HCHECK_EQ(ext2_rename(&m->fs, "/hello.txt", "/y"), ERR_PERM);
-	HCHECK_EQ(ext2_mkdir(&m->fs, "/d", 0755, &ino), ERR_PERM);
+	HCHECK_EQ(ext2_write(&m->fs, ino, 0, "x", 1), ERR_ROFS);
+	HCHECK_EQ(ext2_unlink(&m->fs, "/hello.txt"), ERR_ROFS);
+	HCHECK_EQ(ext2_rename(&m->fs, "/hello.txt", "/y"), ERR_ROFS);
+	HCHECK_EQ(ext2_mkdir(&m->fs, "/d", 0755, &ino), ERR_ROFS);
 	mnt_close(m);
 	HCHECK(fsck_clean(img));
 	free(m);

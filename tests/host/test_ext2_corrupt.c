@@ -94,7 +94,7 @@ HTEST(superblock)
 	HCHECK_EQ(mount_patched32(SB(s_feature_ro_compat), EXT2_RO_COMPAT_SUPPORTED | 0x8, true, m),
 		  0);
 	HCHECK(m->fs.read_only);
-	HCHECK_EQ(ext2_create(&m->fs, "/new", 0644, &ino), ERR_PERM);
+	HCHECK_EQ(ext2_create(&m->fs, "/new", 0644, &ino), ERR_ROFS);
 	HCHECK_EQ(ext2_lookup(&m->fs, "/hello.txt", &ino), 0);
 	mnt_close(m);
 	free(m);

@@ -302,6 +302,26 @@ static long dispatch(struct ata *a, const struct msg *m, struct msg *ans)
 	return err;
 }
 
+/*
+ * An answer carrying pages needs kernel frames; under memory pressure the
+ * kernel says ERR_NOMEM and wakes the page-out daemon.  The client is
+ * blocked on this answer (often the pager on the fault path), so dropping
+ * it would hang it: wait a little and try again, a bounded number of times.
+ */
+#define REPLY_TRIES	50
+#define REPLY_WAIT_NS	(10 * 1000 * 1000)
+
+static long reply_patiently(uint64_t token, const struct msg *ans)
+{
+	long err = sys_reply(token, ans);
+
+	for (int i = 0; err == ERR_NOMEM && i < REPLY_TRIES; i++) {
+		sys_sleep(REPLY_WAIT_NS);
+		err = sys_reply(token, ans);
+	}
+	return err;
+}
+
 static noreturn void serve(struct ata *a)
 {
 	struct msg m, ans;
@@ -322,7 +342,7 @@ static noreturn void serve(struct ata *a)
 		err = dispatch(a, &m, &ans);
 		if (err)
 			ans = (struct msg){ .op = BLOCK_FAIL, .arg = { (uint64_t)err } };
-		err = sys_reply(m.reply, &ans);
+		err = reply_patiently(m.reply, &ans);
 		if (err)
 			ata_log("reply to pid %#llx: %s", (unsigned long long)m.sender, err_str(err));
 	}

@@ -39,7 +39,7 @@ static uint32_t find_clear(const uint8_t *map, uint32_t n, uint32_t from)
 	return n;
 }
 
-/* One group: a free block at or after `from` (wrapping), or ERR_FULL. */
+/* One group: a free block at or after `from` (wrapping), or ERR_NOSPC. */
 static long balloc_group(struct ext2_fs *fs, uint32_t g, uint32_t from, uint32_t *block)
 {
 	struct ext2_group *gr = &fs->groups[g];
@@ -72,7 +72,7 @@ static long balloc_group(struct ext2_fs *fs, uint32_t g, uint32_t from, uint32_t
 	ext2_brelse(&bh);
 	ext2_corrupt(fs, "group %u: %u blocks counted free, none in the bitmap", g,
 		     gr->d.bg_free_blocks_count);
-	return ERR_FULL;
+	return ERR_NOSPC;
 }
 
 long ext2_balloc(struct ext2_fs *fs, uint32_t goal, uint32_t *block)
@@ -80,7 +80,7 @@ long ext2_balloc(struct ext2_fs *fs, uint32_t goal, uint32_t *block)
 	uint32_t g0 = 0, from = 0;
 
 	if (fs->read_only)
-		return ERR_PERM;
+		return ERR_ROFS;
 	if (goal >= fs->first_data_block && goal < fs->blocks_count) {
 		g0 = (goal - fs->first_data_block) / fs->blocks_per_group;
 		from = goal - fs->groups[g0].first;
@@ -92,10 +92,10 @@ long ext2_balloc(struct ext2_fs *fs, uint32_t goal, uint32_t *block)
 		if (fs->groups[g].d.bg_free_blocks_count == 0)
 			continue;
 		err = balloc_group(fs, g, i == 0 ? from : 0, block);
-		if (err != ERR_FULL)
+		if (err != ERR_NOSPC)
 			return err;
 	}
-	return ERR_FULL;
+	return ERR_NOSPC;
 }
 
 long ext2_bfree(struct ext2_fs *fs, uint32_t block)
@@ -155,7 +155,7 @@ static long ialloc_group(struct ext2_fs *fs, uint32_t g, bool dir, uint32_t *ino
 	if (base + 1 < fs->first_ino)
 		from = fs->first_ino - 1 - base;	/* reserved inodes: never ours */
 	if (from >= fs->inodes_per_group)
-		return ERR_FULL;
+		return ERR_NOSPC;
 	err = ext2_bread(fs, gr->d.bg_inode_bitmap, false, &bh);
 	if (err)
 		return err;
@@ -175,7 +175,7 @@ static long ialloc_group(struct ext2_fs *fs, uint32_t g, bool dir, uint32_t *ino
 	ext2_brelse(&bh);
 	ext2_corrupt(fs, "group %u: %u inodes counted free, none in the bitmap", g,
 		     gr->d.bg_free_inodes_count);
-	return ERR_FULL;
+	return ERR_NOSPC;
 }
 
 long ext2_ialloc(struct ext2_fs *fs, uint32_t parent, bool dir, uint32_t *ino)
@@ -183,7 +183,7 @@ long ext2_ialloc(struct ext2_fs *fs, uint32_t parent, bool dir, uint32_t *ino)
 	uint32_t g0;
 
 	if (fs->read_only)
-		return ERR_PERM;
+		return ERR_ROFS;
 	g0 = pick_group(fs, parent, dir);
 	for (uint32_t i = 0; i < fs->ngroups; i++) {
 		uint32_t g = (g0 + i) % fs->ngroups;
@@ -192,10 +192,10 @@ long ext2_ialloc(struct ext2_fs *fs, uint32_t parent, bool dir, uint32_t *ino)
 		if (fs->groups[g].d.bg_free_inodes_count == 0)
 			continue;
 		err = ialloc_group(fs, g, dir, ino);
-		if (err != ERR_FULL)
+		if (err != ERR_NOSPC)
 			return err;
 	}
-	return ERR_FULL;
+	return ERR_NOSPC;
 }
 
 long ext2_ifree(struct ext2_fs *fs, uint32_t ino, bool dir)

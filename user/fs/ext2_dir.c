@@ -196,7 +196,7 @@ long ext2_dir_add(struct ext2_fs *fs, uint32_t dir, const char *name, size_t len
 	if (err)
 		return err;
 	if (fs->read_only)
-		return ERR_PERM;
+		return ERR_ROFS;
 	nblocks = din.i_size / fs->block_size;
 	for (idx = 0; idx < nblocks; idx++) {
 		bool placed;
@@ -212,7 +212,7 @@ long ext2_dir_add(struct ext2_fs *fs, uint32_t dir, const char *name, size_t len
 			return dir_changed(fs, dir, &din);
 	}
 	if ((uint64_t)din.i_size + fs->block_size > 0x7FFFFFFF)
-		return ERR_FULL;
+		return ERR_NOSPC;
 	/* A new block (zeroed by the allocation) with one entry spanning it. */
 	err = ext2_bmap(fs, dir, &din, idx, true, &b);
 	if (!err)
@@ -238,7 +238,7 @@ long ext2_dir_remove(struct ext2_fs *fs, uint32_t dir, const char *name, size_t 
 	long err = get_dir(fs, dir, &din);
 
 	if (!err && fs->read_only)
-		err = ERR_PERM;
+		err = ERR_ROFS;
 	if (!err)
 		err = locate(fs, dir, &din, name, len, &s);
 	if (err)
@@ -262,7 +262,7 @@ long ext2_dir_retarget(struct ext2_fs *fs, uint32_t dir, const char *name, size_
 	long err = get_dir(fs, dir, &din);
 
 	if (!err && fs->read_only)
-		err = ERR_PERM;
+		err = ERR_ROFS;
 	if (!err)
 		err = locate(fs, dir, &din, name, len, &s);
 	if (err)

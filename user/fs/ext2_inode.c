@@ -104,7 +104,7 @@ long ext2_iput(struct ext2_fs *fs, uint32_t ino, const struct ext2_inode *in)
 	if (err)
 		return err;
 	if (fs->read_only)
-		return ERR_PERM;
+		return ERR_ROFS;
 	err = bcache_get(fs->bc, off, sizeof(*in), false, &b, &p);
 	if (err)
 		return err;
@@ -362,7 +362,7 @@ long ext2_itruncate(struct ext2_fs *fs, uint32_t ino, struct ext2_inode *in, uin
 	long err = 0;
 
 	if (fs->read_only)
-		return ERR_PERM;
+		return ERR_ROFS;
 	if (keep > max_blocks(fs))
 		return ERR_RANGE;
 	/* Shrinking frees; so does deleting, whatever the (untrusted) size said. */
@@ -522,7 +522,7 @@ long ext2_write(struct ext2_fs *fs, uint32_t ino, uint64_t off, const void *buf,
 	if (err)
 		return err;
 	if (fs->read_only)
-		return ERR_PERM;
+		return ERR_ROFS;
 	size = ext2_isize(&in);
 	if (off > max_blocks(fs) * fs->block_size || len > max_blocks(fs) * fs->block_size - off)
 		return ERR_RANGE;
@@ -568,7 +568,7 @@ long ext2_truncate(struct ext2_fs *fs, uint32_t ino, uint64_t size)
 	if (err)
 		return err;
 	if (fs->read_only)
-		return ERR_PERM;
+		return ERR_ROFS;
 	old = ext2_isize(&in);
 	if (size > old && old % fs->block_size)
 		err = zero_block_tail(fs, ino, &in, old / fs->block_size,
@@ -589,7 +589,7 @@ long ext2_file_block(struct ext2_fs *fs, uint32_t ino, uint64_t fblock, bool all
 		return err;
 	*size = ext2_isize(&in);
 	if (alloc && fs->read_only)
-		return ERR_PERM;
+		return ERR_ROFS;
 	err = ext2_bmap(fs, ino, &in, fblock, alloc, block);
 	if (alloc) {
 		long e2 = ext2_iput(fs, ino, &in);

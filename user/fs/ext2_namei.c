@@ -3,7 +3,7 @@
  * Path names and the operations that change the name space: create,
  * mkdir, unlink and rename.  Each one checks everything it can before its
  * first change (validate, then commit); what can still fail afterwards is
- * the disk (ERR_IO) or space (ERR_FULL), and the changes are ordered so
+ * the disk (ERR_IO) or space (ERR_NOSPC), and the changes are ordered so
  * that a failure leaves counts and links consistent: an inode is linked
  * only once it is complete, and freed only after its last name is gone.
  */
@@ -128,7 +128,7 @@ static long make(struct ext2_fs *fs, const char *path, uint16_t mode, uint32_t *
 	long err;
 
 	if (fs->read_only)
-		return ERR_PERM;
+		return ERR_ROFS;
 	err = split_path(fs, path, &sp);
 	if (!err)
 		err = ext2_dir_find(fs, sp.parent, sp.name, sp.len, &ino);
@@ -201,7 +201,7 @@ long ext2_unlink(struct ext2_fs *fs, const char *path)
 	long err;
 
 	if (fs->read_only)
-		return ERR_PERM;
+		return ERR_ROFS;
 	err = split_path(fs, path, &sp);
 	if (!err)
 		err = ext2_dir_find(fs, sp.parent, sp.name, sp.len, &ino);
@@ -209,7 +209,7 @@ long ext2_unlink(struct ext2_fs *fs, const char *path)
 		err = get_live(fs, ino, &in);
 	if (!err && ext2_is_dir(&in)) {
 		err = ext2_dir_is_empty(fs, ino);
-		err = err == 1 ? 0 : err == 0 ? ERR_EXIST : err;
+		err = err == 1 ? 0 : err == 0 ? ERR_NOTEMPTY : err;
 	}
 	if (!err)
 		err = ext2_dir_remove(fs, sp.parent, sp.name, sp.len);
@@ -255,7 +255,7 @@ static long check_rename(struct ext2_fs *fs, const struct split *to, uint32_t sr
 	if (!src_dir)
 		return 0;
 	err = ext2_dir_is_empty(fs, dst);
-	return err == 1 ? 0 : err == 0 ? ERR_EXIST : err;
+	return err == 1 ? 0 : err == 0 ? ERR_NOTEMPTY : err;
 }
 
 long ext2_rename(struct ext2_fs *fs, const char *from, const char *to)
@@ -267,7 +267,7 @@ long ext2_rename(struct ext2_fs *fs, const char *from, const char *to)
 	long err;
 
 	if (fs->read_only)
-		return ERR_PERM;
+		return ERR_ROFS;
 	err = split_path(fs, from, &sf);
 	if (!err)
 		err = split_path(fs, to, &st);

@@ -221,9 +221,7 @@ void cmd_rm(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		long err = file_unlink(argv[i]);
 
-		if (err == ERR_EXIST)
-			printf("rm: %s: directory not empty\n", argv[i]);
-		else if (err)
+		if (err)
 			fail("rm", argv[i], err);
 	}
 }

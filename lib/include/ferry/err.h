@@ -24,7 +24,10 @@
 	X(ERR_NOSYS, 13, "no such call")                              \
 	X(ERR_RANGE, 14, "out of range")                              \
 	X(ERR_NOEXEC, 15, "bad executable")                           \
-	X(ERR_AGAIN, 16, "try again")
+	X(ERR_AGAIN, 16, "try again")                                 \
+	X(ERR_NOSPC, 17, "no space left")                             \
+	X(ERR_NOTEMPTY, 18, "directory not empty")                    \
+	X(ERR_ROFS, 19, "read-only file system")
 
 enum ferry_err {
 	ERR_OK = 0,
