@@ -256,6 +256,13 @@ bool grant_end(uint64_t id, enum grant_outcome outcome)
 	return revoked;
 }
 
+bool grant_holder_may_dma(uint64_t id)
+{
+	struct grant *g = grant_get(id);
+
+	return g && g->holder && proc_has_right(g->holder, RIGHT_DMA);
+}
+
 long grant_forward(struct proc *caller, uint64_t id, uint64_t to_pid)
 {
 	struct grant *g = grant_get(id);

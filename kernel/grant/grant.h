@@ -59,6 +59,10 @@ long grant_create(const struct grant_lend *l, uint64_t *id, uint64_t *window);
  * return.  => true if it was revoked (a holder died) while lent, so its
  * frames cannot be trusted to hold what the request wanted. */
 bool grant_end(uint64_t id, enum grant_outcome outcome);
+/* Could the current holder still be writing into the frames behind our
+ * back?  Yes if it holds the grant and may program DMA (the device may be
+ * mid-transfer: nothing but an IOMMU could stop it). */
+bool grant_holder_may_dma(uint64_t id);
 /* Holder-facing operations (system calls). */
 long grant_forward(struct proc *caller, uint64_t id, uint64_t to_pid);
 long grant_info_for(struct proc *caller, uint64_t id, struct grant_info *out);

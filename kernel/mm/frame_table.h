@@ -25,6 +25,7 @@ enum frame_use {
 	FRAME_DMA,		/* pinned contiguous driver buffers */
 	FRAME_GRANT,		/* lent to a holder by kernel/grant */
 	FRAME_ZEROED,		/* pre-zeroed pool for grants */
+	FRAME_QUARANTINE,	/* may still be a DMA target: never reused */
 	FRAME_NUSES
 };
 

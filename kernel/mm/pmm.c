@@ -154,6 +154,17 @@ void pmm_free_contig(paddr_t pa, size_t nframes)
 		pmm_free(pa + i * PAGE_SIZE);
 }
 
+void pmm_quarantine(paddr_t pa)
+{
+	struct frame *f = pmm_frame(pa);
+
+	if (!f || f->use == FRAME_FREE)
+		panic("pmm_quarantine: frame %#lx is not allocated", (unsigned long)pa);
+	frame_table_change_use(&table, pa >> PAGE_SHIFT, (enum frame_use)f->use, FRAME_QUARANTINE);
+	log_warn("frame %#lx quarantined: a DMA transfer into it may still be under way",
+		 (unsigned long)pa);
+}
+
 void pmm_set_use(paddr_t pa, enum frame_use from, enum frame_use to)
 {
 	if (frame_table_change_use(&table, pa >> PAGE_SHIFT, from, to))

@@ -27,6 +27,9 @@ void pmm_free_contig(paddr_t pa, size_t nframes);
 struct frame *pmm_frame(paddr_t pa);	/* NULL outside RAM */
 void pmm_get_stats(struct pmm_stats *out);
 size_t pmm_free_frames(void);
+/* Takes an allocated frame out of use for good (a device may still DMA
+ * into it); counted as FRAME_QUARANTINE, never reused. */
+void pmm_quarantine(paddr_t pa);
 /* Retags an allocated frame; panics if its use is not `from`. */
 void pmm_set_use(paddr_t pa, enum frame_use from, enum frame_use to);
 

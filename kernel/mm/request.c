@@ -164,7 +164,8 @@ static unsigned region_vm_flags(const struct page_request *r)
 }
 
 /* One page of a finished page-in: map it, or put everything back, or free. */
-static void commit_in(struct page_request *r, int i, long result, int filled, paddr_t frame)
+static void commit_in(struct page_request *r, int i, long result, int filled, paddr_t frame,
+		      bool quarantine)
 {
 	pte_t *pte = still_ours(r, i);
 	bool ok = result == 0 && i < filled;
@@ -175,7 +176,9 @@ static void commit_in(struct page_request *r, int i, long result, int filled, pa
 		drop_slot(r, i, false);	/* the data lives in the frame now */
 		return;
 	}
-	if (frame)
+	if (frame && quarantine)
+		pmm_quarantine(frame);	/* a device may still be writing into it */
+	else if (frame)
 		pmm_free(frame);
 	if (pte)
 		*pte = arch_pte_absent(backing_payload(r, i));	/* still there to fetch */
@@ -219,6 +222,11 @@ static void finish(struct page_request *r, long result, int filled)
 {
 	struct fault_stats *st = fault_stats_for(r->mode);
 	struct swap_provider *sp = r->swap ? swap_provider(r->provider) : NULL;
+	/* Failing a page-in whose grant a DMA driver still holds (overtime, a
+	 * dead pager that had forwarded it): the transfer may still land, so
+	 * its frames are never reused. */
+	bool quarantine = r->dir == REQUEST_IN && r->grant && result != 0 &&
+			  grant_holder_may_dma(r->grant);
 
 	stamp(r, PHASE_REPLIED);
 	if (r->sample && ipc_call_received_cycles(r->token))
@@ -232,7 +240,7 @@ static void finish(struct page_request *r, long result, int filled)
 		kdb_grant_event(r->grant, KDB_GRANT_TAKEN_BACK);
 	for (int i = 0; i < r->npages; i++) {
 		if (r->dir == REQUEST_IN)
-			commit_in(r, i, result, filled, r->frames[i]);
+			commit_in(r, i, result, filled, r->frames[i], quarantine);
 		else
 			commit_out(r, i, result);
 	}
