@@ -15,6 +15,14 @@
  * and tell which mode really served the cell (a RAM store cannot take DMA
  * grants: the kernel then uses grant-map, and the report says so).
  *
+ * Backings: `anon` pages go to whichever swap provider the boot runs
+ * (swapd's RAM store, or the swap partition through ata); `file` pages
+ * belong to a file of the ext2 partition mapped read-only: evicting drops
+ * them (clean), and each fault goes to fs, which has ata fill the frame.
+ * The label the report prints is given on the command line.
+ *
+ *   bench faults ROUNDS PAGES [anon|file] [LABEL]
+ *
  * Output, one line per mode x cluster:
  *   fault backing=B mode=M cluster=C served=M2 faults=N pages=N p10=.. p90=.. median=..
  *         p99=.. mean=.. per_page=.. pageout_per_page=.. copied_per_fault=..
@@ -22,6 +30,7 @@
  *         mapped=.. resumed=..       (cycles; phases are means from the fault)
  */
 #include <ferry/sys.h>
+#include <file.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +39,7 @@
 #include "bench.h"
 
 #define PAGE		4096UL
+#define BENCH_FILE	"/bench.dat"
 #define NCLUSTERS	3
 #define MAX_SAMPLES	65536
 
@@ -67,12 +77,18 @@ static void add_delta(struct fault_stats *acc, const struct fault_stats *a,
 		pc[i] += pb[i] - pa[i];
 }
 
-static long count_swapped(uint8_t *base, long pages)
+static bool gone(long state)
+{
+	return state == PAGE_SWAPPED || state == PAGE_WITH_PAGER;
+}
+
+/* Pages that are really with their backing store now, not in memory. */
+static long count_gone(uint8_t *base, long pages)
 {
 	long n = 0;
 
 	for (long i = 0; i < pages; i++)
-		n += sys_vm_ctl(VM_CTL_PAGE_STATE, (long)(base + i * PAGE), 0) == PAGE_SWAPPED;
+		n += gone(sys_vm_ctl(VM_CTL_PAGE_STATE, (long)(base + i * PAGE), 0));
 	return n;
 }
 
@@ -81,7 +97,7 @@ static void touch_all(struct cell *c, uint8_t *base, long pages)
 {
 	for (long i = 0; i < pages; i++) {
 		volatile uint64_t *p = (volatile uint64_t *)(base + i * PAGE);
-		bool fault = sys_vm_ctl(VM_CTL_PAGE_STATE, (long)p, 0) == PAGE_SWAPPED;
+		bool fault = gone(sys_vm_ctl(VM_CTL_PAGE_STATE, (long)p, 0));
 		uint64_t t0 = rdtsc(), v = *p, dt = rdtsc() - t0;
 
 		c->touch_cycles += dt;
@@ -93,7 +109,47 @@ static void touch_all(struct cell *c, uint8_t *base, long pages)
 	}
 }
 
-static int run_cell(struct cell *c, int mode, int cluster, long pages)
+static int file_fd = -1;
+
+/* The file backing: PAGES pages, each starting with its pattern word. */
+static int make_file(long pages)
+{
+	static uint8_t buf[PAGE];
+
+	file_fd = (int)file_open(BENCH_FILE, O_RDWR | O_CREAT | O_TRUNC);
+	if (file_fd < 0)
+		return -1;
+	for (long i = 0; i < pages; i++) {
+		memset(buf, (int)i, sizeof(buf));
+		*(uint64_t *)buf = pattern((uint64_t)i);
+		if (file_write(file_fd, buf, PAGE) != (long)PAGE)
+			return -1;
+	}
+	return 0;
+}
+
+/* Fresh pages, resident, each with its pattern word; => base or NULL. */
+static uint8_t *map_pages(bool file, long pages)
+{
+	long base;
+
+	if (file) {
+		base = file_mmap(file_fd, 0, pages * PAGE, PROT_READ);
+		if (base < 0)
+			return NULL;
+		for (long i = 0; i < pages; i++)	/* bring them in first */
+			(void)*(volatile uint64_t *)(base + i * PAGE);
+		return (uint8_t *)base;
+	}
+	base = sys_mem_map(0, pages * PAGE, PROT_READ | PROT_WRITE);
+	if (base < 0)
+		return NULL;
+	for (long i = 0; i < pages; i++)
+		*(uint64_t *)(base + i * PAGE) = pattern((uint64_t)i);
+	return (uint8_t *)base;
+}
+
+static int run_cell(struct cell *c, int mode, int cluster, long pages, bool file)
 {
 	struct fault_stats before[FILL_NMODES], after[FILL_NMODES];
 	uint8_t *base;
@@ -102,23 +158,24 @@ static int run_cell(struct cell *c, int mode, int cluster, long pages)
 
 	sys_vm_ctl(VM_CTL_FAULTPATH_SET, mode, 0);
 	sys_vm_ctl(VM_CTL_CLUSTER, cluster, 0);
-	base = (uint8_t *)sys_mem_map(0, pages * PAGE, PROT_READ | PROT_WRITE);
-	if ((long)base < 0)
+	base = map_pages(file, pages);
+	if (!base)
 		return -1;
-	for (long i = 0; i < pages; i++)
-		*(uint64_t *)(base + i * PAGE) = pattern((uint64_t)i);
 	t0 = rdtsc();
 	out = sys_vm_ctl(VM_CTL_EVICT, pages * PAGE, base);
 	c->pageout_cycles += rdtsc() - t0;
 	c->pages_out += out > 0 ? (uint64_t)out : 0;
-	if (count_swapped(base, pages) != pages)
+	if (count_gone(base, pages) != pages)
 		c->not_all_out = true;
 	stats(before);
 	touch_all(c, base, pages);
 	stats(after);
 	for (int m = 0; m < FILL_NMODES; m++)
 		add_delta(&c->delta[m], &before[m], &after[m]);
-	sys_mem_unmap(base, pages * PAGE);
+	if (file)
+		file_munmap(base, pages * PAGE);
+	else
+		sys_mem_unmap(base, pages * PAGE);
 	return 0;
 }
 
@@ -182,6 +239,13 @@ int bench_faults(int argc, char **argv)
 {
 	long rounds = arg(argc, argv, 2, 10, 1000), pages = arg(argc, argv, 3, 256, 4096);
 	long old_mode = sys_vm_ctl(VM_CTL_FAULTPATH_GET, 0, 0);
+	bool file = argc > 4 && strcmp(argv[4], "file") == 0;
+	const char *label = argc > 5 ? argv[5] : (file ? "file" : "anon");
+
+	if (file && make_file(pages) < 0) {
+		printf("bench: cannot write %s\n", BENCH_FILE);
+		return 1;
+	}
 
 	for (int m = 0; m < FILL_NMODES; m++)
 		for (int ci = 0; ci < NCLUSTERS; ci++) {
@@ -191,11 +255,17 @@ int bench_faults(int argc, char **argv)
 				return 1;
 			}
 		}
-	printf("bench faults: %ld rounds of %ld pages per cell\n", rounds, pages);
+	{
+		struct sys_stats st;
+
+		sys_stats(&st);
+		printf("bench faults: %ld rounds of %ld pages per cell, cycles_per_sec=%llu\n",
+		       rounds, pages, (unsigned long long)st.cycles_per_sec);
+	}
 	for (long r = 0; r < rounds; r++) {
 		for (int ci = 0; ci < NCLUSTERS; ci++)
 			for (int m = 0; m < FILL_NMODES; m++)
-				if (run_cell(&cells[m][ci], m, clusters[ci], pages) < 0) {
+				if (run_cell(&cells[m][ci], m, clusters[ci], pages, file) < 0) {
 					printf("bench: cannot map %ld pages\n", pages);
 					return 1;
 				}
@@ -203,9 +273,13 @@ int bench_faults(int argc, char **argv)
 	}
 	for (int ci = 0; ci < NCLUSTERS; ci++)
 		for (int m = 0; m < FILL_NMODES; m++)
-			report("ram", m, ci);
+			report(label, m, ci);
 	sys_vm_ctl(VM_CTL_FAULTPATH_SET, old_mode, 0);
 	sys_vm_ctl(VM_CTL_CLUSTER, 8, 0);
+	if (file) {
+		file_close(file_fd);
+		file_unlink(BENCH_FILE);
+	}
 	printf("bench faults: done\n");
 	return 0;
 }
