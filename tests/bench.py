@@ -147,7 +147,6 @@ def verdicts(runs):
     """The issue's three targets against the Linux peer, where measured."""
     out = []
     ic = runs.get("icount", ({}, []))[1]
-    tcg = next((rows for k, (_, rows) in runs.items() if k != "icount"), [])
     g = cell(ic, "ram", "grant", 1)
     if g:
         target = LINUX["uffd_copy"] / 2
@@ -163,16 +162,18 @@ def verdicts(runs):
                    " target <= %d (Linux in-kernel swap-in, no readahead): %s" % (
                        med, LINUX["swapin_pc0"], "MET" if med <= LINUX["swapin_pc0"] else
                        "MISSED by %.0f%%" % ((med / LINUX["swapin_pc0"] - 1) * 100)))
+    # Like the Linux rig: pages/s under icount, one virtual ns per instruction,
+    # from the mean time per page touched (faults and read-ahead hits alike).
     best = None
-    for r in tcg:
-        if r["backing"].startswith("disk") and r["mode"] == r["served"] and int(r["hz"]):
-            rate = int(r["hz"]) / max(int(r["per_page"]), 1)
+    for r in ic:
+        if r["backing"].startswith("disk") and r["mode"] == r["served"]:
+            rate = 1e9 / max(int(r["per_page"]), 1)
             if not best or rate > best[0]:
                 best = (rate, r)
     if best:
         rate, r = best
-        out.append("3. clustered swap-in throughput (TCG wall clock): best %.0f pages/s (%s, %s,"
-                   " cluster %s); target > %d (Linux readahead): %s" % (
+        out.append("3. clustered swap-in throughput (icount virtual time): best %.0f pages/s "
+                   "(%s, %s, cluster %s); target > %d (Linux readahead): %s" % (
                        rate, r["backing"], r["mode"], r["cluster"], LINUX_READAHEAD_PAGES_PER_S,
                        "MET" if rate > LINUX_READAHEAD_PAGES_PER_S else "MISSED"))
     for backing in sorted({r["backing"] for r in ic}):
