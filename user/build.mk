@@ -23,6 +23,14 @@ BAD_ELF_FILES := $(addprefix $(BUILD)/bad/,$(BAD_ELFS))
 # user/ata/main.c).  Make lists split at spaces, so '+' stands for a space
 # here; the ISO rule and modules.txt turn it back.
 USER_ARGS_ata := part1=swapd+part2=fs
+# swapd's store (user/swapd/main.c): `disk`, the swap partition ata gives
+# it (partition 1, mkswap'ed by scripts/mkdisk.sh), or `ram PAGES`, pinned
+# RAM.  The RAM store stays for the benchmark, to tell the kernel's cost
+# from the disk's: a boot gets it by this module line saying `swapd ram
+# 4096` instead (same ELF, same rights; tests/cases/swap.py store_modules()
+# builds such module lists for tests/ferry.py's make_iso).  Disk by PIO
+# only: ata's line says `dma=off` as well; swapd then registers no DMA.
+USER_ARGS_swapd := disk
 
 # FILE:ARGS pairs, in boot order (the symbols module goes in front of
 # them): the boot configuration, the programs, then the bad ELFs.

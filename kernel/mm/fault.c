@@ -5,6 +5,7 @@
 #include <ferry/err.h>
 #include <fmt.h>
 
+#include "../clock.h"
 #include "../log.h"
 #include "../panic.h"
 #include "../proc/proc.h"
@@ -15,7 +16,7 @@
 #include "vm.h"
 #include "zeropool.h"
 
-#define MEMORY_WAIT_TRIES	500	/* x 10 ms: give the daemon five seconds */
+#define MEMORY_WAIT_NS	(5ULL * 1000000000)	/* give the daemon five seconds */
 
 /* A fatal fault ends the thread; the last thread out ends the process. */
 _Noreturn static void fault_kill(uint64_t va, uint64_t pc, const char *why)
@@ -34,7 +35,9 @@ _Noreturn static void fault_kill(uint64_t va, uint64_t pc, const char *why)
 
 uint64_t vm_alloc_user_frame(void)
 {
-	for (int tries = 0; tries < MEMORY_WAIT_TRIES; tries++) {
+	uint64_t deadline = clock_ns() + MEMORY_WAIT_NS;
+
+	while (clock_ns() < deadline) {
 		if (pmm_free_frames() > PMM_RESERVE_FRAMES) {
 			paddr_t pa = zeropool_take();
 
@@ -77,9 +80,11 @@ static long page_in(struct proc *p, struct vm_region *r, uint64_t va, uint64_t t
 	uint64_t handle;
 	long err;
 
-	for (int tries = 0;; tries++) {
+	uint64_t deadline = clock_ns() + MEMORY_WAIT_NS;
+
+	for (;;) {
 		err = request_page_in(p, r, va, fault_cluster_pages, t_fault, &handle);
-		if (err == ERR_NOMEM && tries < MEMORY_WAIT_TRIES) {
+		if (err == ERR_NOMEM && clock_ns() < deadline) {
 			if (!pageout_wait_for_memory())	/* the daemon frees some */
 				return ERR_NOMEM;
 		} else if (err == ERR_BUSY || err == ERR_FULL) {

@@ -181,7 +181,8 @@ bool pageout_wait_for_memory(void)
 
 void pageout_memory_freed(void)
 {
-	if (pmm_free_frames() > PMM_RESERVE_FRAMES)
+	/* Room for a whole cluster, or a waiter would only fail again. */
+	if (pmm_free_frames() > PMM_RESERVE_FRAMES + GRANT_MAX_PAGES)
 		wait_queue_wake_all(&memory_wq, 0);
 }
 

@@ -191,9 +191,9 @@ static void commit_out(struct page_request *r, int i, long result)
 {
 	pte_t *pte = still_ours(r, i);
 
+	/* In flight, the page already stopped counting as resident. */
 	if (result == 0 && pte) {
 		*pte = arch_pte_absent(r->swap ? backing_payload(r, i) : pte_pager_make());
-		r->proc->vm.resident_pages--;
 		pmm_free(r->frames[i]);
 		return;
 	}
@@ -203,9 +203,10 @@ static void commit_out(struct page_request *r, int i, long result)
 		return;
 	}
 	/* Failed: nothing is lost; the page stays resident and dirty. */
-	if (pte)
+	if (pte) {
 		*pte = arch_pte_make(r->frames[i], r->pte_flags[i]);
-	else
+		r->proc->vm.resident_pages++;
+	} else
 		pmm_free(r->frames[i]);
 	drop_slot(r, i, result == ERR_IO);
 }
@@ -222,10 +223,12 @@ static void finish(struct page_request *r, long result, int filled)
 {
 	struct fault_stats *st = fault_stats_for(r->mode);
 	struct swap_provider *sp = r->swap ? swap_provider(r->provider) : NULL;
-	/* Failing a page-in whose grant a DMA driver still holds (overtime, a
-	 * dead pager that had forwarded it): the transfer may still land, so
-	 * its frames are never reused. */
-	bool quarantine = r->dir == REQUEST_IN && r->grant && result != 0 &&
+	/* Failing a page-in nobody answered (overtime, a dead pager) while a
+	 * DMA driver still holds its grant: the transfer may still land, so
+	 * the frames are never reused.  A pager's own failure answer means the
+	 * chain below it is done. */
+	bool quarantine = r->dir == REQUEST_IN && r->grant &&
+			  (result == ERR_TIMEOUT || result == ERR_DEAD) &&
 			  grant_holder_may_dma(r->grant);
 
 	stamp(r, PHASE_REPLIED);
@@ -536,6 +539,7 @@ long request_page_out(struct proc *p, struct vm_region *reg, uint64_t va, int n,
 	if (err)
 		return err;
 	/* The pages are unmapped now: no write may slip in behind the copy. */
+	p->vm.resident_pages -= (uint64_t)n;
 	for (int i = 0; i < n; i++)
 		if (vm_flush_page(&p->vm, page_va(r, i)))
 			fault_stats_for(r->mode)->tlb_flushes++;

@@ -29,5 +29,7 @@ def vm_suite(g):
 
 @case("vm_stress", cmdline="init=utest initarg=stress panic=exit", mem="32M", timeout=150)
 def vm_stress(g):
-    """The stress cases in 32 MiB: 1.5 times free memory through swapd, copy and grant."""
+    """The stress cases in 32 MiB: 1.5 times free memory through swapd's RAM store, copy,
+    grant and dma (served as grant: a RAM store takes no DMA).  The disk store's run is
+    tests/cases/swap.py's swap_stress_disk."""
     return suite_results(g, "vm_stress", timeout=150)

@@ -1,20 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
- * swapd: the swap provider.  For now its store is RAM: memory of its own,
- * which the boot configuration pins (the `pin` right makes every mapping
- * eager and never paged out; a swap provider that paged would deadlock on
- * itself).  With the disk stack the store becomes a swap partition and the
- * grants go on to ata (<proto/block.h>); the protocol to the kernel stays.
+ * swapd: the swap provider (model in swapd.h, protocols in <proto/pager.h>
+ * and <proto/swapd.h>).
  *
- *   swapd [pages]     store size in 4 KiB slots (default 2048, 8 MiB)
+ *   swapd [disk]         the swap partition through ata (the default)
+ *   swapd ram [PAGES]    a store of PAGES 4 KiB slots of RAM (default 2048)
  *
- * It registers for copy and grant-map: a RAM store is filled by the CPU,
- * so it cannot take a DMA grant, and the kernel lends it a window instead.
- * Slot s lives at store + s * 4 KiB; the kernel allocates the slots, swapd
- * only checks that a request stays inside the store.
+ * Its arguments are its boot configuration: the GRUB module line
+ * (USER_ARGS_swapd in user/build.mk).  A swap partition whose header swapd
+ * refuses, or no partition at all, ends swapd with status 1: the system
+ * runs on without swap.
  *
- * Besides the kernel's requests (sender 0) it answers SWAPD_INFO from
- * anyone (<proto/swapd.h>): tests size their load from it.
+ * Besides the kernel's requests (sender 0) it answers SWAPD_INFO and
+ * SWAPD_STORE from anyone: tests size their load from them.
  */
 #include <ferry/sys.h>
 #include <pager.h>
@@ -25,11 +23,12 @@
 #include <stdnoreturn.h>
 #include <string.h>
 
-#define SWAPD_DEFAULT_PAGES	2048
-#define SWAPD_MAX_PAGES		(1L << 20)	/* 4 GiB; more than any guest here */
+#include "swapd.h"
+
+#define SWAPD_RAM_PAGES		2048
+#define SWAPD_RAM_MAX		(1L << 20)	/* 4 GiB; more than any guest here */
 #define SWAPD_QUEUE		64
 #define SWAPD_RETRY_NS		MSEC_NS	/* how soon a waiting answer is tried again */
-#define SWAPD_MODES		(FILL_MODE_BIT(FILL_COPY) | FILL_MODE_BIT(FILL_GRANT_MAP))
 
 struct pending {
 	struct pager_request rq;
@@ -38,8 +37,7 @@ struct pending {
 
 struct swapd {
 	long port;
-	uint8_t *store;
-	uint64_t nslots;
+	struct store *store;
 	uint8_t *buf;		/* PAGER_BUF_SIZE: copy-mode page-outs arrive here */
 	uint64_t pages_in, pages_out, failures, deferred, shortened;
 	/* Answers the kernel could not take yet (no memory for their pages). */
@@ -47,59 +45,59 @@ struct swapd {
 	int npending;
 };
 
-static uint8_t *slot_addr(const struct swapd *sd, uint64_t slot)
-{
-	return sd->store + slot * MSG_PAGE_SIZE;
-}
-
-/* => 0 or ERR_RANGE: the kernel's slot numbers are checked like any input. */
+/*
+ * The kernel's slot numbers are checked like any input.  => 0, ERR_RANGE
+ * (outside the store), ERR_IO (a mode swapd did not register).
+ */
 static long check_range(const struct swapd *sd, const struct pager_request *rq)
 {
-	if (rq->key >= sd->nslots || (uint64_t)rq->npages > sd->nslots - rq->key)
+	uint64_t nslots = sd->store->nslots;
+
+	if (rq->key >= nslots || (uint64_t)rq->npages > nslots - rq->key)
 		return ERR_RANGE;
+	if (!(sd->store->modes & FILL_MODE_BIT(rq->mode)))
+		return ERR_IO;
 	return 0;
 }
 
-/* => pages served, or an error to fail the request with. */
-static long serve_page_in(struct swapd *sd, const struct pager_request *rq)
+/*
+ * => pages filled (the answer's pages at *pages for copy), or the error.
+ * When the read-ahead is what failed, the faulting page alone may still
+ * be readable: a bad sector must cost only the thread that needs it.
+ */
+static long serve_page_in(struct swapd *sd, const struct pager_request *rq, const void **pages)
 {
-	size_t len = (size_t)rq->npages * MSG_PAGE_SIZE;
+	struct store *st = sd->store;
+	long err = st->page_in(st, rq, rq->npages, pages);
+	int k = rq->npages;
 
-	switch (rq->mode) {
-	case FILL_COPY:
-		/* The answer's pages come straight from the store: no copy here. */
-		break;
-	case FILL_GRANT_MAP:
-		memcpy(rq->window, slot_addr(sd, rq->key), len);
-		break;
-	default:
-		return ERR_IO;	/* never asked for: we did not register DMA */
+	if (err && k > 1) {
+		printf("swapd: page-in of %d pages at slot %llu failed: "
+		       "trying the faulting page alone\n", k, (unsigned long long)rq->key);
+		k = 1;
+		err = st->page_in(st, rq, k, pages);
 	}
-	sd->pages_in += (uint64_t)rq->npages;
-	return rq->npages;
+	if (err)
+		return err;
+	sd->pages_in += (uint64_t)k;
+	return k;
 }
 
-static long serve_page_out(struct swapd *sd, const struct pager_request *rq)
+static long serve_page_out(struct swapd *sd, const struct pager_request *rq, const void **pages)
 {
-	size_t len = (size_t)rq->npages * MSG_PAGE_SIZE;
+	struct store *st = sd->store;
+	long err = st->page_out(st, rq);
 
-	switch (rq->mode) {
-	case FILL_COPY:
-		memcpy(slot_addr(sd, rq->key), rq->data, len);
-		break;
-	case FILL_GRANT_MAP:
-		memcpy(slot_addr(sd, rq->key), rq->window, len);
-		break;
-	default:
-		return ERR_IO;
-	}
+	*pages = NULL;
+	if (err)
+		return err;
 	sd->pages_out += (uint64_t)rq->npages;
 	return rq->npages;
 }
 
 static const struct swapd_handler {
 	const char *name;
-	long (*serve)(struct swapd *sd, const struct pager_request *rq);
+	long (*serve)(struct swapd *sd, const struct pager_request *rq, const void **pages);
 } swapd_handlers[] = {
 	[PAGER_PAGE_IN - PAGER_PAGE_IN] = { "page-in", serve_page_in },
 	[PAGER_PAGE_OUT - PAGER_PAGE_IN] = { "page-out", serve_page_out },
@@ -116,25 +114,37 @@ static const char *handler_name(const struct pager_request *rq)
  * least then: fewer pages are tried before none.  If not even the page
  * that faulted fits, waiting here would stop the page-outs that free
  * memory, so the answer waits in `pending` while swapd goes on serving.
- * => false if it must wait.
+ * => false if it must wait (*k is then what to try again).
  */
-static bool answer(struct swapd *sd, const struct pager_request *rq, int k)
+static bool answer(struct swapd *sd, const struct pager_request *rq, int *k, const void *pages)
 {
-	const void *pages = rq->op == PAGER_PAGE_IN ? slot_addr(sd, rq->key) : NULL;
-	long err = pager_answer_ok(rq, k, pages);
+	long err = pager_answer_ok(rq, *k, pages);
+	int asked = *k;
 
-	while (err == ERR_NOMEM && k > 1) {
-		k /= 2;
-		err = pager_answer_ok(rq, k, pages);
+	while (err == ERR_NOMEM && *k > 1) {
+		*k /= 2;
+		err = pager_answer_ok(rq, *k, pages);
 	}
 	if (err == ERR_NOMEM)
 		return false;
-	if (k < rq->npages)
+	if (*k < asked)
 		sd->shortened++;
 	/* The kernel refuses nothing we send, unless the request ended meanwhile. */
 	if (err)
 		printf("swapd: %s answer refused: %s\n", handler_name(rq), err_str(err));
 	return true;
+}
+
+static void fail(struct swapd *sd, const struct pager_request *rq, long err)
+{
+	long ret;
+
+	printf("swapd: %s of %d pages at slot %llu (%s) failed: %s\n", handler_name(rq),
+	       rq->npages, (unsigned long long)rq->key, pager_mode_name(rq->mode), err_str(err));
+	sd->failures++;
+	ret = pager_answer_fail(rq, err);
+	if (ret)
+		printf("swapd: %s failure refused: %s\n", handler_name(rq), err_str(ret));
 }
 
 static void defer(struct swapd *sd, const struct pager_request *rq, int k)
@@ -148,15 +158,23 @@ static void defer(struct swapd *sd, const struct pager_request *rq, int k)
 	sd->deferred++;
 }
 
-/* Tries the waiting answers again, oldest first. */
+/*
+ * Tries the waiting answers again, oldest first.  Only copy-mode page-ins
+ * wait, and their bytes were in a buffer swapd has reused since: the store
+ * reads them again.
+ */
 static void retry_pending(struct swapd *sd)
 {
 	int i, kept = 0;
 
 	for (i = 0; i < sd->npending; i++) {
 		struct pending *p = &sd->pending[i];
+		const void *pages;
+		long err = sd->store->page_in(sd->store, &p->rq, p->k, &pages);
 
-		if (!answer(sd, &p->rq, p->k))
+		if (err)
+			fail(sd, &p->rq, err);
+		else if (!answer(sd, &p->rq, &p->k, pages))
 			sd->pending[kept++] = *p;
 	}
 	sd->npending = kept;
@@ -165,28 +183,26 @@ static void retry_pending(struct swapd *sd)
 /* One kernel request: check, serve, answer (or fail) it. */
 static void dispatch(struct swapd *sd, const struct pager_request *rq)
 {
-	long ret = check_range(sd, rq), err;
+	const void *pages = NULL;
+	long ret = check_range(sd, rq);
+	int k;
 
 	if (!ret)
-		ret = swapd_handlers[rq->op - PAGER_PAGE_IN].serve(sd, rq);
-	if (ret > 0) {
-		if (!answer(sd, rq, (int)ret))
-			defer(sd, rq, (int)ret);
+		ret = swapd_handlers[rq->op - PAGER_PAGE_IN].serve(sd, rq, &pages);
+	if (ret < 0) {
+		fail(sd, rq, ret);
 		return;
 	}
-	printf("swapd: %s of %d pages at slot %llu (%s): %s\n", handler_name(rq), rq->npages,
-	       (unsigned long long)rq->key, pager_mode_name(rq->mode), err_str(ret));
-	sd->failures++;
-	err = pager_answer_fail(rq, ret);
-	if (err)
-		printf("swapd: %s failure refused: %s\n", handler_name(rq), err_str(err));
+	k = (int)ret;
+	if (!answer(sd, rq, &k, pages))
+		defer(sd, rq, k);
 }
 
 static void answer_info(const struct swapd *sd, const struct msg *m)
 {
 	struct msg a = { .op = SWAPD_INFO };
 
-	a.arg[SWAPD_INFO_SLOTS] = sd->nslots;
+	a.arg[SWAPD_INFO_SLOTS] = sd->store->nslots;
 	a.arg[SWAPD_INFO_PAGES_IN] = sd->pages_in;
 	a.arg[SWAPD_INFO_PAGES_OUT] = sd->pages_out;
 	a.arg[SWAPD_INFO_FAILURES] = sd->failures;
@@ -195,13 +211,31 @@ static void answer_info(const struct swapd *sd, const struct msg *m)
 	sys_reply(m->reply, &a);
 }
 
-/* Not a kernel request: SWAPD_INFO, or someone posing as the kernel. */
+static void answer_store(const struct swapd *sd, const struct msg *m)
+{
+	const struct store *st = sd->store;
+	struct msg a = { .op = SWAPD_STORE };
+
+	a.arg[SWAPD_STORE_KIND] = st->kind;
+	a.arg[SWAPD_STORE_MODES] = st->modes;
+	a.arg[SWAPD_STORE_SKIPPED] = st->skipped;
+	a.arg[SWAPD_STORE_TRANSFERS] = st->transfers;
+	a.arg[SWAPD_STORE_IO_ERRORS] = st->io_errors;
+	a.arg[SWAPD_STORE_PART] = st->part;
+	sys_reply(m->reply, &a);
+}
+
+/* Not a kernel request: SWAPD_INFO, SWAPD_STORE, or someone posing as the kernel. */
 static void serve_client(const struct swapd *sd, const struct msg *m)
 {
 	struct msg a = { .op = MSG_OP_ERROR, .arg = { (uint64_t)ERR_PERM } };
 
 	if (m->op == SWAPD_INFO && m->reply) {
 		answer_info(sd, m);
+		return;
+	}
+	if (m->op == SWAPD_STORE && m->reply) {
+		answer_store(sd, m);
 		return;
 	}
 	printf("swapd: op %#x from pid %llu refused: only the kernel asks for pages\n", m->op,
@@ -236,55 +270,92 @@ static noreturn void serve(struct swapd *sd)
 	}
 }
 
-static long parse_pages(int argc, char **argv)
+/*
+ * The store the arguments ask for: => SWAPD_STORE_DISK, SWAPD_STORE_RAM
+ * with *pages set, or ERR_INVAL.
+ */
+static long parse_args(int argc, char **argv, uint64_t *pages)
 {
-	uint64_t v;
-
-	if (argc < 2)
-		return SWAPD_DEFAULT_PAGES;
-	if (str_to_u64(argv[1], 10, &v, NULL) || v == 0 || v > SWAPD_MAX_PAGES)
+	*pages = SWAPD_RAM_PAGES;
+	if (argc < 2 || (argc == 2 && strcmp(argv[1], "disk") == 0))
+		return SWAPD_STORE_DISK;
+	if (strcmp(argv[1], "ram") != 0 || argc > 3)
 		return ERR_INVAL;
-	return (long)v;
+	if (argc == 3 && (str_to_u64(argv[2], 10, pages, NULL) || *pages == 0 ||
+			  *pages > SWAPD_RAM_MAX))
+		return ERR_INVAL;
+	return SWAPD_STORE_RAM;
 }
 
-/* Store, buffer and port; the port is published last, once requests can come. */
-static long setup(struct swapd *sd, long pages)
+/* Buffer and port; the port is published last, once requests can come. */
+static long setup(struct swapd *sd)
 {
-	long ret;
+	long ret = sys_mem_map(NULL, PAGER_BUF_SIZE, PROT_READ | PROT_WRITE);
 
-	sd->nslots = (uint64_t)pages;
-	ret = sys_mem_map(NULL, pages * MSG_PAGE_SIZE, PROT_READ | PROT_WRITE);
-	if (ret < 0)
-		return ret;
-	sd->store = (uint8_t *)ret;
-	ret = sys_mem_map(NULL, PAGER_BUF_SIZE, PROT_READ | PROT_WRITE);
 	if (ret < 0)
 		return ret;
 	sd->buf = (uint8_t *)ret;
 	sd->port = sys_port_create(SWAPD_QUEUE);
 	if (sd->port < 0)
 		return sd->port;
-	ret = sys_swap_register(sd->port, pages, SWAPD_MODES);
+	ret = sys_swap_register(sd->port, (long)sd->store->nslots, sd->store->modes);
 	if (ret < 0)
 		return ret;
 	return sys_port_publish(SWAPD_PORT_NAME, sd->port);
 }
 
+/* "copy, grant and dma" */
+static const char *modes_str(uint32_t modes, char *buf, size_t size)
+{
+	int n = 0, left = __builtin_popcount(modes);
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (uint32_t m = 0; m < FILL_NMODES; m++) {
+		if (!(modes & FILL_MODE_BIT(m)))
+			continue;
+		len += (size_t)snprintf(buf + len, size - len, "%s%s",
+					n == 0 ? "" : left == 1 ? " and " : ", ", pager_mode_name(m));
+		n++;
+		left--;
+	}
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
 	static struct swapd sd;
-	long pages = parse_pages(argc, argv), err;
+	char modes[40], where[24];
+	uint64_t pages;
+	long kind = parse_args(argc, argv, &pages), err;
 
-	if (pages < 0) {
-		printf("swapd: usage: swapd [pages 1..%ld]\n", SWAPD_MAX_PAGES);
+	if (kind < 0) {
+		printf("swapd: usage: swapd [disk] | swapd ram [PAGES 1..%ld]\n", SWAPD_RAM_MAX);
 		return 2;
 	}
-	err = setup(&sd, pages);
+	if (kind == SWAPD_STORE_RAM) {
+		err = ram_store_open(&sd.store, pages);
+		if (err)
+			printf("swapd: no RAM store of %llu pages: %s\n", (unsigned long long)pages,
+			       err_str(err));
+	} else {
+		err = disk_store_open(&sd.store);	/* it says why not */
+	}
+	if (err)
+		return 1;
+	err = setup(&sd);
 	if (err < 0) {
-		printf("swapd: cannot start with %ld pages: %s\n", pages, err_str(err));
+		printf("swapd: cannot register %llu slots: %s\n",
+		       (unsigned long long)sd.store->nslots, err_str(err));
 		return 1;
 	}
-	printf("swapd: %ld pages (%ld KiB) of RAM, modes copy and grant\n", pages,
-	       pages * (MSG_PAGE_SIZE / 1024));
+	if (sd.store->part)
+		snprintf(where, sizeof(where), "on disk0 part%llu",
+			 (unsigned long long)BLOCK_PART_NUM(sd.store->part));
+	else
+		snprintf(where, sizeof(where), "of RAM");
+	printf("swapd: %llu slots (%llu KiB) %s, modes %s\n", (unsigned long long)sd.store->nslots,
+	       (unsigned long long)sd.store->nslots * (SWAP_PAGE / 1024), where,
+	       modes_str(sd.store->modes, modes, sizeof(modes)));
 	serve(&sd);
 }

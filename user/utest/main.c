@@ -9,6 +9,7 @@
 #include <ferry/sys.h>
 #include <fmt.h>
 #include <ipc.h>
+#include <proto/block.h>
 #include <proto/swapd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #define REAP_TIMEOUT_NS		(10 * SEC_NS)
 #define SETTLE_NS		(2 * SEC_NS)
 #define SETTLE_STEP_NS		(20 * MSEC_NS)
+#define KERNEL_CLUSTER		8	/* the kernel's pages per page-in at boot */
 
 extern const struct utest __start_utest_cases[], __stop_utest_cases[];
 
@@ -129,20 +131,43 @@ bool utest_filled(const void *page, uint32_t seed)
 
 /* --- the runner --- */
 
-/* Which cases a run takes: names with the prefix, but not with `except`. */
+/*
+ * Which cases a run takes: names with the prefix, but none of `except`;
+ * and, if they need swap and nobody provides it, which store swapd gets.
+ */
+enum group_store { STORE_RAM, STORE_DISK };
+
 struct group {
 	const char *name;
 	const char *prefix;
-	const char *except;
+	const char *except[2];
+	enum group_store store;
+	int cluster;		/* pages per page-in request while it runs; 0: as it is */
+	/* Frames that may end in quarantine (kdb `mem`): a page-in that failed
+	 * while a DMA-capable driver held its grant never gets them back. */
+	bool quarantine;
 };
 
 static const struct group groups[] = {
-	{ .name = "all", .prefix = "" },
+	/* The disk-fault cases want blkdebug rules on the swap partition. */
+	{ .name = "all", .prefix = "", .except = { "vm_diskfault_" } },
 	/* The stress cases want a boot of their own (little memory, a big swapd). */
-	{ .name = "vm", .prefix = "vm_", .except = "vm_stress_" },
+	{ .name = "vm", .prefix = "vm_", .except = { "vm_stress_", "vm_diskfault_" } },
 	{ .name = "stress", .prefix = "vm_stress_" },
+	/*
+	 * One page per page-in: with read-ahead clusters the kernel can kill a
+	 * faulting thread for "out of memory" while the page-out daemon is still
+	 * freeing memory at disk speed (page_in() spends its 500 tries on wakeups
+	 * that come whenever free frames pass the reserve, fewer than the
+	 * cluster needs).  Reported; 0 here once that is fixed.
+	 */
+	{ .name = "stress-disk", .prefix = "vm_stress_", .store = STORE_DISK },
+	/* tests/cases/swap.py: errors injected on the swap partition's sectors. */
+	{ .name = "pagein-errors", .prefix = "vm_diskfault_pagein", .store = STORE_DISK,
+	  .quarantine = true },
+	{ .name = "pageout-errors", .prefix = "vm_diskfault_pageout", .store = STORE_DISK },
 	/* What runs in any boot: the vm_* cases want overtime= and swapd. */
-	{ .name = "base", .prefix = "", .except = "vm_" },
+	{ .name = "base", .prefix = "", .except = { "vm_" } },
 };
 
 static bool has_prefix(const char *s, const char *prefix)
@@ -152,8 +177,15 @@ static bool has_prefix(const char *s, const char *prefix)
 
 static bool in_group(const struct group *g, const struct utest *t)
 {
-	return !t->helper && has_prefix(t->name, g->prefix) &&
-	       !(g->except && has_prefix(t->name, g->except));
+	size_t i;
+
+	if (t->helper || !has_prefix(t->name, g->prefix))
+		return false;
+	for (i = 0; i < sizeof(g->except) / sizeof(g->except[0]); i++) {
+		if (g->except[i] && has_prefix(t->name, g->except[i]))
+			return false;
+	}
+	return true;
 }
 
 static const struct group *find_group(const char *name)
@@ -234,13 +266,13 @@ static void stats_settled(struct sys_stats *st)
  * Memory pressure moves pages of live processes (this runner, init, sh)
  * to swap, and they stay there until touched: that frees one frame for
  * each slot it takes, which is no leak.  A leaked frame or slot breaks
- * that balance.
+ * that balance.  => frames missing beyond that (0 when balanced).
  */
-static bool memory_balanced(const struct sys_stats *a, const struct sys_stats *b)
+static long frames_missing(const struct sys_stats *a, const struct sys_stats *b)
 {
 	long moved = (long)b->swap_slots_used - (long)a->swap_slots_used;
 
-	return (long)b->frames_free - (long)a->frames_free == moved;
+	return moved - ((long)b->frames_free - (long)a->frames_free);
 }
 
 static void print_stats(const char *when, const struct sys_stats *st)
@@ -252,14 +284,20 @@ static void print_stats(const char *when, const struct sys_stats *st)
 	       (unsigned long long)st->ports_live, (unsigned long long)st->procs_live);
 }
 
-static bool leak_check(const struct sys_stats *before)
+/*
+ * A group with `quarantine` may miss frames the kernel quarantined; how
+ * many it says, and tests/cases/swap.py holds that against kdb `mem`.
+ */
+static bool leak_check(const struct group *g, const struct sys_stats *before)
 {
 	struct sys_stats after;
+	long missing;
 	bool ok;
 
 	stats_settled(&after);
-	ok = memory_balanced(before, &after) && after.ports_live == before->ports_live &&
-	     after.procs_live == before->procs_live &&
+	missing = frames_missing(before, &after);
+	ok = (missing == 0 || (g->quarantine && missing > 0)) &&
+	     after.ports_live == before->ports_live && after.procs_live == before->procs_live &&
 	     after.grants_live == before->grants_live &&
 	     after.requests_live == before->requests_live;
 	printf("test user/leak_check: %s\n", ok ? "OK" : "FAILED");
@@ -270,6 +308,8 @@ static bool leak_check(const struct sys_stats *before)
 	if (ok && after.swap_slots_used != before->swap_slots_used)
 		printf("  %lld pages of live processes went to swap: no leak\n",
 		       (long long)(after.swap_slots_used - before->swap_slots_used));
+	if (ok && missing)
+		printf("  %ld frames missing: in quarantine after failed grant page-ins\n", missing);
 	return ok;
 }
 
@@ -293,15 +333,26 @@ static long swapd_store_pages(void)
 	return (long)st.frames_free * 6 / 10;
 }
 
-/* The VM cases need a swap provider; as init=utest nobody else starts one. */
-static void ensure_swapd(void)
+/*
+ * The VM cases need a swap provider; as init=utest nobody else starts one.
+ * The disk store needs ata, which init would have started before swapd.
+ */
+static void ensure_swapd(const struct group *g)
 {
 	char args[32];
 	long pid;
 
 	if (sys_port_lookup(SWAPD_PORT_NAME) > 0)
 		return;
-	snprintf(args, sizeof(args), "swapd %ld", swapd_store_pages());
+	if (g->store == STORE_DISK && sys_port_lookup(BLOCK_PORT_NAME) < 0) {
+		pid = sys_spawn("ata", NULL);	/* with its own module arguments */
+		if (pid < 0)
+			printf("utest: cannot start ata: %s\n", err_str(pid));
+	}
+	if (g->store == STORE_DISK)
+		snprintf(args, sizeof(args), "swapd disk");
+	else
+		snprintf(args, sizeof(args), "swapd ram %ld", swapd_store_pages());
 	pid = sys_spawn("swapd", args);
 	if (pid < 0) {
 		printf("utest: cannot start swapd: %s\n", err_str(pid));
@@ -355,16 +406,20 @@ static int run_group(const struct group *g)
 
 	printf("utest: %d cases (%s)\n", cases, g->name);
 	if (wants_swap) {
-		ensure_swapd();
+		ensure_swapd(g);
 		warm_up_swapd();
 	}
+	if (g->cluster)
+		CHECK_OK(sys_vm_ctl(VM_CTL_CLUSTER, g->cluster, NULL));
 	stats_settled(&before);
 	for_each_utest(t) {
 		if (in_group(g, t) && !run_case(t))
 			failures++;
 	}
-	if (!leak_check(&before))
+	if (!leak_check(g, &before))
 		failures++;
+	if (g->cluster)
+		sys_vm_ctl(VM_CTL_CLUSTER, KERNEL_CLUSTER, NULL);
 	printf("utest: %d of %d failed\n", failures, cases + 1);
 	printf("utest: done\n");
 	if (started_by_kernel()) {

@@ -47,6 +47,15 @@ long vm_need_swap(void)
 	return port;
 }
 
+void vm_swapd_store(struct msg *rep)
+{
+	struct msg req = { .op = SWAPD_STORE };
+
+	*rep = (struct msg){ 0 };
+	CHECK_OK(sys_call(vm_need_swap(), &req, rep, UTEST_WAIT_NS));
+	CHECK_EQ(rep->op, SWAPD_STORE);
+}
+
 /* Grants and requests end a moment after the answer that ends them wakes us. */
 void vm_check_idle(const struct sys_stats *before)
 {

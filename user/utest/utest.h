@@ -10,10 +10,14 @@
  * children that cases spawn (servers, forgers, processes that crash).
  * Helpers get their arguments after the name: "utest NAME ARG...".
  *
- * Groups: "utest" or "utest all" runs every case, "utest vm" the vm_*
- * cases but the stress ones, "utest stress" the vm_stress_* ones, "utest
- * base" all but the vm_* cases (those that need no special boot options).
- * A group with VM cases starts swapd first if nobody has.
+ * Groups: "utest" or "utest all" runs every case (but the disk-fault
+ * ones), "utest vm" the vm_* cases but the stress and disk-fault ones,
+ * "utest stress" the vm_stress_* ones, "utest stress-disk" the same on the
+ * swap partition, "utest pagein-errors" and "utest pageout-errors" the
+ * vm_diskfault_* ones (they want blkdebug rules: tests/cases/swap.py),
+ * "utest base" all but the vm_* cases (those that need no special boot
+ * options).  A group with VM cases starts swapd first if nobody has: a RAM
+ * store, or the disk store (and ata) for the disk groups.
  */
 #ifndef UTEST_H
 #define UTEST_H
@@ -96,6 +100,8 @@ void vm_stats(struct fault_stats st[FILL_NMODES]);
 long vm_page_state(const void *addr);
 /* The swapd port; fails the case if there is no swap provider. */
 long vm_need_swap(void);
+/* swapd's SWAPD_STORE answer (<proto/swapd.h>): its store, modes, disk counters. */
+void vm_swapd_store(struct msg *rep);
 /* Fails the case unless live grants and page requests fall back to before's. */
 void vm_check_idle(const struct sys_stats *before);
 

@@ -18,6 +18,7 @@
 #define READERS		4
 #define READER_STACK	16384
 #define STRESS_MARGIN	512	/* swap slots left for everyone else's pages */
+#define STRESS_FACTOR	3	/* pages touched per free frame, as swap allows */
 
 static size_t pages_len(long n)
 {
@@ -293,7 +294,7 @@ UTEST(vm_munmap_during_fault)
 struct stress {
 	uint64_t *base;
 	long npages, free_frames;
-	long mode;
+	long asked, mode;	/* the fault path set, and the one swapd serves */
 	uint64_t pid;
 	long mismatches;
 };
@@ -386,7 +387,12 @@ static void swapd_info(struct msg *rep)
 	CHECK_EQ(rep->op, SWAPD_INFO);
 }
 
-/* 1.5 times free memory, as far as swapd's store takes it. */
+/*
+ * STRESS_FACTOR times free memory, as far as swapd's store takes it: a
+ * RAM store is sized to 60 % of free memory, which leaves room for about
+ * 1.5 times what stays free; the swap partition takes several times the
+ * free memory of a small guest.
+ */
 static long stress_pages(long *free_frames)
 {
 	struct sys_stats st;
@@ -396,13 +402,26 @@ static long stress_pages(long *free_frames)
 	swapd_info(&info);
 	CHECK_OK(sys_stats(&st));
 	room = (long)info.arg[SWAPD_INFO_SLOTS] - (long)st.swap_slots_used - STRESS_MARGIN;
-	want = (long)st.frames_free * 3 / 2;
+	want = (long)st.frames_free * STRESS_FACTOR;
 	*free_frames = (long)st.frames_free;
 	if (room <= (long)st.frames_free)
 		printf("utest: stress: swap has room for %ld pages, memory %ld free: "
 		       "swapd needs a larger store\n", room, *free_frames);
 	CHECK(room > (long)st.frames_free);
 	return want < room ? want : room;
+}
+
+/* The mode the kernel uses with swapd for `mode`, as swap_fill_mode() downgrades it. */
+static long served_mode(long mode)
+{
+	struct msg store;
+	uint32_t modes;
+
+	vm_swapd_store(&store);
+	modes = (uint32_t)store.arg[SWAPD_STORE_MODES];
+	if (modes & FILL_MODE_BIT(mode))
+		return mode;
+	return modes & FILL_MODE_BIT(FILL_GRANT_MAP) ? FILL_GRANT_MAP : FILL_COPY;
 }
 
 /* What the kernel and swapd counted over the run, and whether it paged at all. */
@@ -415,9 +434,10 @@ static void stress_report(const struct stress *s, const struct fault_stats st0[F
 
 	vm_stats(st1);
 	swapd_info(&info1);
-	printf("utest: stress %s: %ld pages, %ld free: %llu pages out, %llu in, "
+	printf("utest: stress %s%s%s: %ld pages, %ld free: %llu pages out, %llu in, "
 	       "%llu requests in, %ld wrong, %ld ms; swapd answers shortened %llu, waited %llu\n",
-	       pager_mode_name((uint32_t)m), s->npages, s->free_frames,
+	       pager_mode_name((uint32_t)s->asked), s->asked == m ? "" : " served as ",
+	       s->asked == m ? "" : pager_mode_name((uint32_t)m), s->npages, s->free_frames,
 	       (unsigned long long)(st1[m].pages_out - st0[m].pages_out),
 	       (unsigned long long)(st1[m].pages_in - st0[m].pages_in),
 	       (unsigned long long)(st1[m].faults - st0[m].faults), s->mismatches,
@@ -433,7 +453,7 @@ static void stress_report(const struct stress *s, const struct fault_stats st0[F
 /* Generation 1 written in order, read strided; generation 2 written, read backwards. */
 static void stress(long mode)
 {
-	struct stress s = { .pid = (uint64_t)proc_pid(), .mode = mode };
+	struct stress s = { .pid = (uint64_t)proc_pid(), .asked = mode, .mode = served_mode(mode) };
 	struct fault_stats st0[FILL_NMODES];
 	struct msg info0;
 	long prev, i, t0;
@@ -466,5 +486,12 @@ UTEST(vm_stress_copy)
 UTEST(vm_stress_grant)
 {
 	stress(FILL_GRANT_MAP);
+	return 0;
+}
+
+/* A RAM store takes no DMA grant: the kernel serves it grant-map instead. */
+UTEST(vm_stress_dma)
+{
+	stress(FILL_GRANT_DMA);
 	return 0;
 }

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The disk store: a swap partition made by mkswap, reached through ata
+ * (<proto/block.h>).  The request path of a page-in, grant modes:
+ *
+ *   kernel --PAGER_PAGE_IN(grant)--> swapd --sys_grant_forward--> ata
+ *          swapd --BLOCK_READ(grant, sectors)--> ata: DMA (or PIO through
+ *          its window) straight into the faulting process's frames
+ *   ata --BLOCK_OK--> swapd --PAGER_OK--> kernel: grant ended, frames mapped
+ *
+ * A page-out is the same with BLOCK_WRITE and a read-only grant.  Copy
+ * mode moves the bytes through messages instead: ata answers a read with
+ * its pages, which land in swapd's buffer and go on in the answer to the
+ * kernel; a page-out's bytes arrive in swapd's receive buffer and go on to
+ * ata in the request.
+ *
+ * Slots map to pages of the area (layout.c): a request's run of slots is
+ * one disk transfer where the pages are adjacent, and a list of runs
+ * (BLOCK_F_RUNS, grant modes) or one transfer per run (copy) where a bad
+ * page lies between.
+ */
+#include <ferry/sys.h>
+#include <ipc.h>
+#include <proc.h>
+#include <proto/swapd.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "swapd.h"
+
+#define ATA_WAIT_NS	(10 * SEC_NS)	/* for ata's port to appear at boot */
+/*
+ * ata answers a healthy disk in milliseconds, a failing one after its
+ * retries, a hung one after its command timeout and a reset.  A call may
+ * also lose its answer (ata's reply needs kernel memory under pressure):
+ * then it is asked again, every block request being idempotent.
+ */
+#define ATA_CALL_NS	(8 * SEC_NS)
+#define ATA_CALL_TRIES	3
+/* The kernel had no memory for a request's pages, or ata's queue was full. */
+#define ATA_BUSY_WAIT_NS (10 * MSEC_NS)
+#define ATA_BUSY_TRIES	100
+
+struct disk_store {
+	struct store st;
+	long port;
+	long ata_pid;		/* the stamped sender of ata's answers: where grants go */
+	unsigned partno;
+	struct swap_layout layout;
+	uint64_t held_grant;	/* the grant last forwarded to ata */
+	struct block_run runs[GRANT_MAX_PAGES];
+	uint8_t inbuf[PAGER_BUF_SIZE];	/* copy-mode page-ins land here */
+	struct block_run run_page[MSG_PAGE_SIZE / sizeof(struct block_run)];
+};
+
+static long ata_result(const struct msg *rep)
+{
+	if (rep->op == BLOCK_OK)
+		return 0;
+	if (rep->op == BLOCK_FAIL && (long)rep->arg[BLOCK_REPLY_ERROR] < 0)
+		return (long)rep->arg[BLOCK_REPLY_ERROR];
+	return ERR_IO;	/* not an answer of the block protocol */
+}
+
+/* One call to ata on our partition, asked again while it could not get through. */
+static long ata_call(struct disk_store *ds, struct msg *req, struct msg *rep)
+{
+	struct msg saved = *rep;
+	int timeouts = 0, busy = 0;
+	long err;
+
+	req->arg[BLOCK_ARG_PART] = BLOCK_PART(0, ds->partno);
+	for (;;) {
+		*rep = saved;
+		err = sys_call(ds->port, req, rep, ATA_CALL_NS);
+		if (err == ERR_TIMEOUT && ++timeouts < ATA_CALL_TRIES) {
+			printf("swapd: ata did not answer in %ld s: asking again\n",
+			       ATA_CALL_NS / SEC_NS);
+			continue;
+		}
+		if ((err == ERR_NOMEM || err == ERR_FULL) && ++busy < ATA_BUSY_TRIES) {
+			sys_sleep(ATA_BUSY_WAIT_NS);
+			continue;
+		}
+		break;
+	}
+	if (err)
+		return err;
+	ds->ata_pid = (long)rep->sender;
+	return ata_result(rep);
+}
+
+static long ata_info(struct disk_store *ds, unsigned partno, struct msg *rep)
+{
+	struct msg req = { .op = BLOCK_INFO };
+	unsigned saved = ds->partno;
+	long err;
+
+	memset(rep, 0, sizeof(*rep));
+	ds->partno = partno;
+	err = ata_call(ds, &req, rep);
+	ds->partno = saved;
+	return err;
+}
+
+/* Copy mode: one run of whole pages between the disk and buf. */
+static long copy_run(struct disk_store *ds, bool write, const struct block_run *r, void *buf)
+{
+	uint32_t pages = r->br_count / BLOCK_SECTORS_PER_PAGE;
+	struct msg req = { .op = write ? BLOCK_WRITE : BLOCK_READ }, rep = { 0 };
+	long err;
+
+	req.arg[BLOCK_ARG_SECTOR] = r->br_sector;
+	req.arg[BLOCK_ARG_COUNT] = r->br_count;
+	req.arg[BLOCK_ARG_MODE] = FILL_COPY;
+	if (write) {
+		req.page = buf;
+		req.flags = MSG_WITH_PAGES(pages);
+	} else {
+		rep.page = buf;
+		rep.flags = MSG_WITH_PAGES(pages);
+	}
+	err = ata_call(ds, &req, &rep);
+	if (!err && !write && (!(rep.flags & MSG_PAGE) || MSG_NPAGES(rep.flags) != pages))
+		err = ERR_IO;	/* the data must come along, all of it */
+	return err;
+}
+
+/* Grant modes: the runs of one request against the grant ata holds. */
+static long grant_runs(struct disk_store *ds, bool write, const struct pager_request *rq,
+		       int nruns)
+{
+	struct msg req = { .op = write ? BLOCK_WRITE : BLOCK_READ }, rep = { 0 };
+
+	req.arg[BLOCK_ARG_MODE] = rq->mode;
+	req.arg[BLOCK_ARG_GRANT] = rq->grant;
+	if (nruns == 1) {
+		req.arg[BLOCK_ARG_SECTOR] = ds->runs[0].br_sector;
+		req.arg[BLOCK_ARG_COUNT] = ds->runs[0].br_count;
+		req.arg[BLOCK_ARG_OFFSET] = ds->runs[0].br_offset;
+	} else {
+		memset(ds->run_page, 0, sizeof(ds->run_page));
+		memcpy(ds->run_page, ds->runs, (size_t)nruns * sizeof(ds->runs[0]));
+		req.arg[BLOCK_ARG_COUNT] = (uint64_t)nruns;
+		req.arg[BLOCK_ARG_MODE] |= BLOCK_F_RUNS;
+		req.page = ds->run_page;
+		req.flags = MSG_WITH_PAGES(1);
+	}
+	return ata_call(ds, &req, &rep);
+}
+
+/* Hands the grant to ata, once per grant: a retried request reuses it. */
+static long forward(struct disk_store *ds, const struct pager_request *rq)
+{
+	long err;
+
+	if (ds->held_grant == rq->grant)
+		return 0;
+	err = sys_grant_forward(rq->grant, ds->ata_pid);
+	if (err)
+		return err;
+	ds->held_grant = rq->grant;
+	return 0;
+}
+
+/* Moves n pages of slots rq->key.. between the disk and rq's pages (copy: buf). */
+static long transfer(struct disk_store *ds, bool write, const struct pager_request *rq, int n,
+		     uint8_t *buf)
+{
+	int nruns = swap_layout_runs(&ds->layout, rq->key, n, ds->runs);
+	long err = 0;
+
+	if (rq->mode == FILL_COPY) {
+		for (int i = 0; i < nruns && !err; i++, ds->st.transfers++)
+			err = copy_run(ds, write, &ds->runs[i], buf + ds->runs[i].br_offset);
+	} else {
+		err = forward(ds, rq);
+		if (!err) {
+			err = grant_runs(ds, write, rq, nruns);
+			ds->st.transfers++;
+		}
+	}
+	if (err) {
+		ds->st.io_errors++;
+		printf("swapd: disk0 part%u: %s of %d pages at page %llu (%d run%s, %s): %s\n",
+		       ds->partno, write ? "write" : "read", n,
+		       (unsigned long long)ds->runs[0].br_sector / BLOCK_SECTORS_PER_PAGE, nruns,
+		       nruns > 1 ? "s" : "", pager_mode_name(rq->mode), err_str(err));
+	}
+	return err ? ERR_IO : 0;
+}
+
+static long disk_page_in(struct store *st, const struct pager_request *rq, int n,
+			 const void **pages)
+{
+	struct disk_store *ds = (struct disk_store *)st;
+
+	*pages = ds->inbuf;
+	return transfer(ds, false, rq, n, ds->inbuf);
+}
+
+static long disk_page_out(struct store *st, const struct pager_request *rq)
+{
+	struct disk_store *ds = (struct disk_store *)st;
+
+	return transfer(ds, true, rq, rq->npages, (uint8_t *)rq->data);
+}
+
+/* The swap partition ata gives us: the first of type 0x82, else partition 1. */
+static long find_partition(struct disk_store *ds, uint64_t *sectors)
+{
+	struct msg rep;
+	uint64_t mine;
+	long err = ata_info(ds, 0, &rep);
+	unsigned swap = 0, one = 0, chosen;
+
+	if (err) {
+		printf("swapd: ata: disk0: %s\n", err_str(err));
+		return err;
+	}
+	mine = rep.arg[BLOCK_REPLY_MINE];
+	for (unsigned n = 1; n <= BLOCK_PARTS_MAX && !swap; n++) {
+		if (!(mine & (1ULL << n)) || ata_info(ds, n, &rep))
+			continue;
+		if (rep.arg[BLOCK_REPLY_TYPE] == BLOCK_TYPE_SWAP)
+			swap = n;
+		else if (n == 1)
+			one = n;
+	}
+	if (!swap && !one) {
+		printf("swapd: ata gives swapd no swap partition on disk0 (ours: %#llx)\n",
+		       (unsigned long long)mine);
+		return ERR_NOENT;
+	}
+	chosen = swap ? swap : one;
+	err = ata_info(ds, chosen, &rep);
+	if (err)
+		return err;
+	ds->partno = chosen;
+	*sectors = rep.arg[BLOCK_REPLY_SECTORS];
+	/* What ata can move decides what we register: no DMA grants with dma=off. */
+	ds->st.modes &= (uint32_t)rep.arg[BLOCK_REPLY_MODES];
+	return 0;
+}
+
+long disk_store_open(struct store **out)
+{
+	static struct disk_store ds;
+	struct block_run hdr = { .br_sector = 0, .br_count = BLOCK_SECTORS_PER_PAGE };
+	uint64_t sectors = 0;
+	const char *why;
+	long err;
+
+	ds = (struct disk_store){
+		.st = { .name = "disk", .kind = SWAPD_STORE_DISK,
+			.modes = FILL_MODE_BIT(FILL_COPY) | FILL_MODE_BIT(FILL_GRANT_MAP) |
+				 FILL_MODE_BIT(FILL_GRANT_DMA),
+			.page_in = disk_page_in, .page_out = disk_page_out },
+	};
+	ds.port = ipc_lookup(BLOCK_PORT_NAME, ATA_WAIT_NS);
+	if (ds.port < 0) {
+		printf("swapd: no disk driver (port \"%s\"): %s\n", BLOCK_PORT_NAME,
+		       err_str(ds.port));
+		return ERR_NOENT;
+	}
+	err = find_partition(&ds, &sectors);
+	if (err)
+		return err;
+	err = copy_run(&ds, false, &hdr, ds.inbuf);
+	if (err) {
+		printf("swapd: disk0 part%u: reading the swap header: %s\n", ds.partno,
+		       err_str(err));
+		return ERR_IO;
+	}
+	why = swap_layout_parse(ds.inbuf, sectors / BLOCK_SECTORS_PER_PAGE, &ds.layout);
+	if (why) {
+		printf("swapd: swap header: %s\n", why);
+		printf("swapd: disk0 part%u (%llu KiB) refused: no swap\n", ds.partno,
+		       (unsigned long long)sectors / 2);
+		return ERR_INVAL;
+	}
+	ds.st.nslots = ds.layout.nslots;
+	ds.st.skipped = ds.layout.nbad;
+	ds.st.part = BLOCK_PART(0, ds.partno);
+	printf("swapd: disk0 part%u: swap area '%s', pages 1..%u, %u bad page%s skipped\n",
+	       ds.partno, ds.layout.label, ds.layout.last_page, ds.layout.nbad,
+	       ds.layout.nbad == 1 ? "" : "s");
+	*out = &ds.st;
+	return 0;
+}

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * swapd: the swap provider, a pinned user process (boot configuration
+ * `swap pin`: it registers with the kernel, and it must never page fault
+ * on its own memory, or it would wait for itself).  This header is the
+ * interface between its files:
+ *
+ *   main.c    the server: arguments, the request loop (receive -> the
+ *             kernel-stamped sender -> dispatch table -> answer), answers
+ *             that wait for kernel memory, SWAPD_INFO and SWAPD_STORE
+ *   ram.c     the RAM store: pages of swapd's own (pinned) memory
+ *   disk.c    the disk store: a mkswap'ed partition, through ata
+ *   layout.c  the mkswap header and where each slot lives on the disk
+ *             (pure: host-tested in tests/host/test_swapd_layout.c)
+ *
+ * The model
+ * ---------
+ * The kernel owns the slots: it allocates them, frees them, and marks
+ * those a page-out failed on as bad; swapd only stores pages in them.  A
+ * store is slots 0..nslots-1 and the fill modes it can serve; swapd
+ * registers both with the kernel (sys_swap_register) and then serves one
+ * kernel request at a time, each answered exactly once:
+ *
+ *   1. receive a PAGER_PAGE_IN or PAGER_PAGE_OUT (sender 0) for a run of
+ *      slots key..key+n-1, in a fill mode the store registered;
+ *   2. check the run lies in the store (the kernel's numbers are input);
+ *   3. the store moves the bytes: RAM by memcpy, the disk by asking ata,
+ *      with the request's grant forwarded to ata (the driver fills or
+ *      drains the faulting process's frames itself) or, for copy, through
+ *      swapd's buffers;
+ *   4. answer PAGER_OK, or PAGER_FAIL ERR_IO: on a page-in the kernel then
+ *      kills the faulting thread; on a page-out it keeps the pages
+ *      resident and dirty and marks the slots bad.
+ * A page-in whose read-ahead fails is retried for the faulting page alone,
+ * so a bad sector costs the thread that needs it and nobody else.
+ */
+#ifndef SWAPD_H
+#define SWAPD_H
+
+#include <ferry/abi.h>
+#include <pager.h>
+#include <proto/block.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* --- stores --- */
+
+struct store {
+	const char *name;	/* "RAM", "disk": for log lines */
+	uint32_t kind;		/* SWAPD_STORE_RAM or SWAPD_STORE_DISK (<proto/swapd.h>) */
+	uint64_t nslots;
+	uint32_t modes;		/* FILL_MODE_BIT()s it serves; copy always */
+	/*
+	 * Reads n (1..rq->npages) pages, slots rq->key.., to where rq's mode
+	 * wants them: the grant's frames, or (copy) a buffer of the store's,
+	 * whose address goes to *pages.  Called again for the same request
+	 * with a smaller n, or for a copy-mode answer that had to wait.
+	 * => 0 or ERR_IO.
+	 */
+	long (*page_in)(struct store *st, const struct pager_request *rq, int n,
+			const void **pages);
+	/* Writes rq's pages to slots rq->key..  => 0 or ERR_IO. */
+	long (*page_out)(struct store *st, const struct pager_request *rq);
+	/* Counters for SWAPD_STORE. */
+	uint64_t transfers;	/* disk requests (RAM: none) */
+	uint64_t io_errors;	/* requests the disk failed */
+	uint64_t skipped;	/* bad pages of the swap area left out */
+	uint64_t part;		/* BLOCK_PART() of the disk store, else 0 */
+};
+
+/* ram.c: npages slots of pinned memory.  => 0 or the mapping's error. */
+long ram_store_open(struct store **out, uint64_t npages);
+
+/*
+ * disk.c: the swap partition ata gives swapd (the first of type 0x82, else
+ * partition 1), its mkswap header checked.  A header swapd refuses is
+ * logged as "swapd: swap header: REASON".
+ * => 0; ERR_NOENT (no ata, no partition), ERR_INVAL (header refused),
+ *    ERR_IO (unreadable).
+ */
+long disk_store_open(struct store **out);
+
+/* --- the swap area's layout (layout.c) --- */
+
+/*
+ * Linux's swap header (union swap_header, include/linux/swap.h), the first
+ * page of the area: boot bits, then at byte 1024 version, last_page,
+ * nr_badpages, uuid, volume label, padding and the bad page list; the
+ * magic "SWAPSPACE2" ends the page.  Little-endian from mkswap here; a
+ * header written on a big-endian machine is byte-swapped as Linux does.
+ */
+#define SWAP_PAGE		4096
+#define SWAP_HDR_INFO_AT	1024
+#define SWAP_HDR_BADPAGES_AT	1536
+#define SWAP_HDR_MAGIC_AT	(SWAP_PAGE - 10)
+#define SWAP_HDR_MAGIC		"SWAPSPACE2"
+#define SWAP_HDR_MAGIC_V0	"SWAP-SPACE"
+#define SWAP_HDR_VERSION	1
+#define SWAP_BADPAGES_MAX	((SWAP_HDR_MAGIC_AT - SWAP_HDR_BADPAGES_AT) / 4)	/* 637 */
+
+struct swap_layout {
+	uint32_t last_page;	/* the area is pages 1..last_page (0: the header) */
+	uint32_t nbad;
+	uint32_t bad[SWAP_BADPAGES_MAX];	/* sorted, distinct, each in 1..last_page */
+	uint64_t nslots;	/* last_page - nbad: the pages that hold slots */
+	char label[17];
+};
+
+/*
+ * Checks a swap area's first page as Linux's swapon does, for an area of
+ * area_pages pages (the partition).  => NULL with *l filled, or why the
+ * header is refused: "bad magic", "bad version 2 (want 1)", ...; the
+ * message lives in a static buffer.
+ */
+const char *swap_layout_parse(const uint8_t page[SWAP_PAGE], uint64_t area_pages,
+			      struct swap_layout *l);
+
+/* The page of the area that holds slot s (< l->nslots): the s-th good page after the header. */
+uint64_t swap_layout_page(const struct swap_layout *l, uint64_t s);
+
+/*
+ * The disk runs of slots s..s+n-1: adjacent good pages make one run.
+ * Sectors are relative to the area, offsets are into the n pages' data.
+ * => the number of runs (1..n).
+ */
+int swap_layout_runs(const struct swap_layout *l, uint64_t s, int n, struct block_run *runs);
+
+#endif
