@@ -16,7 +16,7 @@ test: all $(HOST_TESTS)
 # checks that a tiny run completes and writes a well-formed CSV.
 .PHONY: bench bench-quick
 bench: all
-	$(Q)$(PYTHON) tests/bench.py --rounds 10
+	$(Q)$(PYTHON) tests/bench.py --rounds 3 --pages 128
 
 bench-quick: all
 	$(Q)$(PYTHON) tests/bench.py --rounds 2 --iters 5000
