@@ -230,17 +230,26 @@ long ext2_dir_add(struct ext2_fs *fs, uint32_t dir, const char *name, size_t len
 	return dir_changed(fs, dir, &din);
 }
 
+/* The entry `name` of dir, for a change: the directory must be writable. */
+static long locate_for_change(struct ext2_fs *fs, uint32_t dir, const char *name, size_t len,
+			      struct ext2_inode *din, struct dir_slot *s)
+{
+	long err = get_dir(fs, dir, din);
+
+	if (!err && fs->read_only)
+		err = ERR_ROFS;
+	if (!err)
+		err = locate(fs, dir, din, name, len, s);
+	return err;
+}
+
 long ext2_dir_remove(struct ext2_fs *fs, uint32_t dir, const char *name, size_t len)
 {
 	struct ext2_inode din;
 	struct ext2_dir_entry *e;
 	struct dir_slot s;
-	long err = get_dir(fs, dir, &din);
+	long err = locate_for_change(fs, dir, name, len, &din, &s);
 
-	if (!err && fs->read_only)
-		err = ERR_ROFS;
-	if (!err)
-		err = locate(fs, dir, &din, name, len, &s);
 	if (err)
 		return err;
 	e = (void *)(s.bh.data + s.off);
@@ -259,12 +268,8 @@ long ext2_dir_retarget(struct ext2_fs *fs, uint32_t dir, const char *name, size_
 	struct ext2_inode din;
 	struct ext2_dir_entry *e;
 	struct dir_slot s;
-	long err = get_dir(fs, dir, &din);
+	long err = locate_for_change(fs, dir, name, len, &din, &s);
 
-	if (!err && fs->read_only)
-		err = ERR_ROFS;
-	if (!err)
-		err = locate(fs, dir, &din, name, len, &s);
 	if (err)
 		return err;
 	e = (void *)(s.bh.data + s.off);
