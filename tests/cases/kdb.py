@@ -37,6 +37,12 @@ def shell(g, line, until, timeout=120):
     return g.expect(until, timeout=timeout, start=start)
 
 
+def wait_for_swap(g):
+    """init starts swapd beside the shell: page out only once it registered."""
+    g.expect(PROMPT, timeout=60)
+    g.expect(r"swap: provider \d+ is swapd", timeout=60)
+
+
 def check(what, cond, bad):
     if not cond:
         bad.append(what)
@@ -76,7 +82,7 @@ def stop_at_page_in_grant(g):
 @case("kdb_grant_step", mem="64M")
 def kdb_grant_step(g):
     """Stop at a grant during a page-in, see it in both address spaces, step it through."""
-    g.expect(PROMPT, timeout=60)
+    wait_for_swap(g)
     enter(g)
     kdb(g, "break grant")
     leave(g)
@@ -120,7 +126,7 @@ def counters(out, mode):
 @case("kdb_faultpath_switch", mem="64M")
 def kdb_faultpath_switch(g):
     """Switch the fill mode from the console and watch the statistics move."""
-    g.expect(PROMPT, timeout=60)
+    wait_for_swap(g)
     bad = []
     for mode in ("copy", "grant"):
         enter(g)
