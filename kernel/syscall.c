@@ -335,6 +335,11 @@ static long sys_swap_register(struct proc *p, const uint64_t *a)
 	return swap_register(p, a[0], a[1], (uint32_t)a[2]);
 }
 
+static long sys_pager_modes(struct proc *p, const uint64_t *a)
+{
+	return port_set_pager_modes(p, a[0], a[1]);
+}
+
 static long sys_mem_map_pager(struct proc *p, const uint64_t *a)
 {
 	uint64_t addr;

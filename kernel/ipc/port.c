@@ -21,6 +21,7 @@ struct port {
 	uint32_t cap, head, count;
 	struct wait_queue receivers;
 	char name[PORT_NAME_MAX];	/* "" unless published */
+	uint32_t pager_modes;		/* FILL_MODE_BIT()s it serves as a region pager */
 };
 
 struct reply_slot {
@@ -89,6 +90,25 @@ struct proc *port_owner(uint64_t port)
 	struct port *pt = port_get(port);
 
 	return pt ? pt->owner : NULL;
+}
+
+long port_set_pager_modes(struct proc *p, uint64_t port, uint64_t modes)
+{
+	struct port *pt = port_get(port);
+
+	if (!pt || pt->owner != p)
+		return ERR_BADHANDLE;
+	if (!(modes & FILL_MODE_BIT(FILL_COPY)) || (modes & ~(uint64_t)FILL_ALL_MODES))
+		return ERR_INVAL;	/* copy is the mode every pager must serve */
+	pt->pager_modes = (uint32_t)modes;
+	return 0;
+}
+
+uint32_t port_pager_modes(uint64_t port)
+{
+	struct port *pt = port_get(port);
+
+	return pt ? pt->pager_modes : FILL_ALL_MODES;
 }
 
 /* --- reply slots --- */
@@ -180,6 +200,7 @@ long port_create(struct proc *owner, long queue_len)
 		pt->cap = (uint32_t)queue_len;
 		pt->head = pt->count = 0;
 		pt->name[0] = '\0';
+		pt->pager_modes = FILL_ALL_MODES;
 		live_ports++;
 		return (long)port_handle(pt);
 	}

@@ -77,6 +77,11 @@ long ipc_kernel_call_into(uint64_t port, const struct msg *m, const paddr_t *fra
  * request is still queued its borrowed pages are detached from it. */
 void ipc_kernel_cancel(uint64_t token);
 struct proc *port_owner(uint64_t port);
+/* The fill modes the port's owner serves as the pager of mapped objects
+ * (sys_pager_modes; all of them until it says otherwise).  Page requests
+ * to it are downgraded with fill_mode_served(). */
+long port_set_pager_modes(struct proc *p, uint64_t port, uint64_t modes);
+uint32_t port_pager_modes(uint64_t port);
 /* When the server received an open call (cycle counter), or 0. */
 uint64_t ipc_call_received_cycles(uint64_t token);
 void kmsg_free(struct kmsg *km);

@@ -490,8 +490,8 @@ long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, int n, 
 		return ERR_BUSY;
 	r->t_fault = t_fault;
 	fill_backing(r, reg, sw);
-	if (r->swap)
-		r->mode = swap_fill_mode(r->provider, r->mode);
+	r->mode = r->swap ? swap_fill_mode(r->provider, r->mode)
+			  : fill_mode_served(port_pager_modes(r->port), r->mode);
 	/* The frames the pages will live in, in every mode: copy-mode answers
 	 * are copied straight into them.  User frames come out of the reserve
 	 * only through the page-out daemon: short of memory, the caller waits
@@ -527,6 +527,7 @@ long request_page_out(struct proc *p, struct vm_region *reg, uint64_t va, int n,
 		r->port = reg->pager_port;
 		r->object = reg->pager_object;
 		r->offset = reg->pager_offset + (va - reg->start);
+		r->mode = fill_mode_served(port_pager_modes(r->port), r->mode);
 	}
 	for (int i = 0; i < n; i++) {
 		pte_t *pte = arch_pt_leaf(p->vm.root, page_va(r, i), false);

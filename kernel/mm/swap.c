@@ -22,11 +22,7 @@ enum fill_mode swap_fill_mode(unsigned index, enum fill_mode wanted)
 {
 	struct swap_provider *sp = swap_provider(index);
 
-	if (!sp || (sp->modes & FILL_MODE_BIT(wanted)))
-		return wanted;
-	if (sp->modes & FILL_MODE_BIT(FILL_GRANT_MAP))
-		return FILL_GRANT_MAP;
-	return FILL_COPY;
+	return sp ? fill_mode_served(sp->modes, wanted) : wanted;
 }
 
 long swap_register(struct proc *p, uint64_t port, uint64_t nslots, uint32_t modes)

@@ -45,6 +45,7 @@ struct fs_server {
 	/* the disk */
 	long ata_port, ata_pid;
 	uint64_t part;			/* BLOCK_PART(disk, n) */
+	uint32_t modes;			/* FILL_MODE_BIT()s ata serves: ours as a pager */
 	struct blockdev dev;
 	struct bcache bc;
 	/* the file system, if it mounted */
@@ -56,7 +57,7 @@ struct fs_server {
 };
 
 /* fs_ata.c */
-/* Finds ata and our partition; fills s->dev.  => 0 or error (logged). */
+/* Finds ata and our partition; fills s->dev and s->modes.  => 0 or error (logged). */
 long fs_ata_attach(struct fs_server *s, int want_part);
 /* One grant request to ata: runs of {sector, count, grant offset}. */
 struct fs_run {

@@ -167,6 +167,7 @@ long fs_ata_attach(struct fs_server *s, int want_part)
 		return ERR_NOENT;
 	}
 	s->part = BLOCK_PART(0, n);
+	s->modes = (uint32_t)rep.arg[BLOCK_REPLY_MODES] | FILL_MODE_BIT(FILL_COPY);
 	s->dev = (struct blockdev){ .ctx = s, .nsectors = rep.arg[BLOCK_REPLY_SECTORS],
 				    .read = ata_read, .write = ata_write,
 				    .flush = ata_flush };

@@ -143,6 +143,20 @@ static long mount(struct fs_server *s, int part, bool rw)
 	return 0;
 }
 
+/*
+ * Grant requests go on to ata with the grant, so we serve the modes ata
+ * serves: with dma=off, none by DMA, and the kernel then lends us mapped
+ * frames instead (and counts the fault as grant-map, which it is).
+ */
+static void declare_modes(struct fs_server *s)
+{
+	uint32_t modes = s->mount_err ? FILL_MODE_BIT(FILL_COPY) : s->modes;
+	long err = sys_pager_modes(s->port, modes);
+
+	if (err)
+		printf("fs: declaring fill modes %#x: %s\n", modes, err_str(err));
+}
+
 int main(int argc, char **argv)
 {
 	static struct fs_server s;
@@ -164,5 +178,6 @@ int main(int argc, char **argv)
 		printf("fs: cannot publish \"%s\": %s\n", FS_PORT_NAME, err_str(s.port));
 		return 1;
 	}
+	declare_modes(&s);
 	serve(&s);
 }

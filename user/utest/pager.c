@@ -432,3 +432,42 @@ UTEST(vm_dma_no_mapping)
 	vm_faultpath(prev);
 	return 0;
 }
+
+/* A pager that says it cannot take DMA grants gets mapped ones instead,
+ * and only its owner may say so, only with copy among the modes. */
+UTEST(vm_pager_modes_downgrade)
+{
+	struct pager_request rq;
+	struct sys_stats before;
+	struct tpager tp;
+	long prev, child, other;
+
+	prev = vm_faultpath(FILL_GRANT_DMA);
+	CHECK_OK(sys_stats(&before));
+	tpager_open(&tp);
+	CHECK_EQ(sys_pager_modes(tp.port, FILL_MODE_BIT(FILL_GRANT_MAP)), ERR_INVAL);
+	CHECK_EQ(sys_pager_modes(tp.port, FILL_ALL_MODES | 0x100), ERR_INVAL);
+	CHECK_EQ(sys_pager_modes(-1, FILL_ALL_MODES), ERR_BADHANDLE);
+	other = vm_need_swap();	/* a port someone else owns */
+	CHECK_EQ(sys_pager_modes(other, FILL_MODE_BIT(FILL_COPY)), ERR_BADHANDLE);
+	CHECK_OK(sys_pager_modes(tp.port, FILL_MODE_BIT(FILL_COPY) |
+					   FILL_MODE_BIT(FILL_GRANT_MAP)));
+	child = tpager_client(tp.port, 15, 0, 1, "read");
+	tpager_recv(&tp, &rq, UTEST_WAIT_NS);
+	CHECK_EQ(rq.mode, FILL_GRANT_MAP);
+	CHECK(rq.window != NULL);
+	CHECK_OK(tpager_answer(&tp, &rq));
+	tpager_serve_until_exit(&tp, child, 0);
+	/* Copy only: the request carries no grant at all. */
+	CHECK_OK(sys_pager_modes(tp.port, FILL_MODE_BIT(FILL_COPY)));
+	child = tpager_client(tp.port, 16, 0, 1, "read");
+	tpager_recv(&tp, &rq, UTEST_WAIT_NS);
+	CHECK_EQ(rq.mode, FILL_COPY);
+	CHECK_EQ(rq.grant, 0);
+	CHECK_OK(tpager_answer(&tp, &rq));
+	tpager_serve_until_exit(&tp, child, 0);
+	vm_check_idle(&before);
+	tpager_close(&tp);
+	vm_faultpath(prev);
+	return 0;
+}

@@ -95,9 +95,22 @@ enum fill_mode {
 	FILL_NMODES
 };
 
-/* sys_swap_register `modes`: the fill modes a provider can serve, as bits. */
+/* sys_swap_register and sys_pager_modes `modes`: the fill modes a provider
+ * or pager can serve, as bits.  Copy is the one every one of them must. */
 #define FILL_MODE_BIT(m)	(1u << (m))
 #define FILL_ALL_MODES		((1u << FILL_NMODES) - 1)
+
+/* The mode the kernel uses when `wanted` is not among `modes`: a DMA grant
+ * becomes a mapped one (the pager can still fill it with the CPU), and
+ * anything else becomes copy. */
+static inline enum fill_mode fill_mode_served(uint32_t modes, enum fill_mode wanted)
+{
+	if (modes & FILL_MODE_BIT(wanted))
+		return wanted;
+	if (wanted == FILL_GRANT_DMA && (modes & FILL_MODE_BIT(FILL_GRANT_MAP)))
+		return FILL_GRANT_MAP;
+	return FILL_COPY;
+}
 
 #define GRANT_MAX_PAGES	32	/* largest cluster one request or grant covers */
 

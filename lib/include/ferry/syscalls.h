@@ -59,9 +59,10 @@
 	  long prot), (port, object, offset, len, prot))                               \
 	X(34, grant_info, 2, (unsigned long grant, struct grant_info *out), (grant, out)) \
 	X(35, grant_forward, 2, (unsigned long grant, long pid), (grant, pid))         \
-	X(36, vm_ctl, 3, (long op, long arg, void *ptr), (op, arg, ptr))
+	X(36, vm_ctl, 3, (long op, long arg, void *ptr), (op, arg, ptr))             \
+	X(37, pager_modes, 2, (long port, long modes), (port, modes))
 
-#define SYS_COUNT 37
+#define SYS_COUNT 38
 
 enum {
 #define FERRY_SYSCALL_ENUM(num, name, nargs, params, args) SYS_##name = num,
