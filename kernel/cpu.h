@@ -24,6 +24,7 @@ struct cpu {
 	bool need_resched;
 	uint64_t context_switches;
 	uint64_t syscalls;
+	uint64_t halted_cycles;		/* idle in hlt, waiting for an interrupt */
 };
 
 #define CPU_OFF_KERNEL_RSP	8

@@ -16,10 +16,10 @@ test: all $(HOST_TESTS)
 # checks that a tiny run completes and writes a well-formed CSV.
 .PHONY: bench bench-quick
 bench: all
-	$(Q)$(PYTHON) tests/bench.py --rounds 3 --pages 128
+	$(Q)$(PYTHON) tests/bench.py --rounds 10 --pages 256
 
 bench-quick: all
-	$(Q)$(PYTHON) tests/bench.py --rounds 2 --iters 5000
+	$(Q)$(PYTHON) tests/bench.py --rounds 2 --pages 128 --iters 5000
 
 # The Linux 6.12 peer in the same QEMU (about 3 minutes; fetches Debian's kernel package).
 .PHONY: bench-peer

@@ -12,6 +12,7 @@
  * swapped is a fault, and its time is one sample; every read checks the
  * pattern.  The kernel's own counters (VM_CTL_STATS) before and after give
  * the per-phase breakdown, bytes copied and TLB invalidations per fault,
+ * the time the CPU sat halted waiting for a device (sys_stats),
  * and tell which mode really served the cell (a RAM store cannot take DMA
  * grants: the kernel then uses grant-map, and the report says so).
  *
@@ -26,11 +27,16 @@
  * Output, one line per mode x cluster:
  *   fault backing=B mode=M cluster=C served=M2 faults=N pages=N p10=.. p90=.. median=..
  *         p99=.. mean=.. per_page=.. pageout_per_page=.. copied_per_fault=..
- *         tlb_per_fault=.. sent=.. received=.. replied=.. taken_back=..
+ *         tlb_per_fault=.. halted_per_fault=.. sent=.. received=.. replied=.. taken_back=..
  *         mapped=.. resumed=..       (cycles; phases are means from the fault)
  */
+#include <ferry/err.h>
 #include <ferry/sys.h>
 #include <file.h>
+#include <ipc.h>
+#include <proc.h>
+#include <proto/fs.h>
+#include <proto/swapd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +48,7 @@
 #define BENCH_FILE	"/bench.dat"
 #define NCLUSTERS	3
 #define MAX_SAMPLES	65536
+#define PAGER_WAIT_NS	(30 * SEC_NS)
 
 static const int clusters[NCLUSTERS] = { 1, 8, 32 };
 static const char *const mode_names[FILL_NMODES] = { "copy", "grant", "dma" };
@@ -51,6 +58,7 @@ struct cell {
 	long n;
 	uint64_t touch_cycles, touches;
 	uint64_t pageout_cycles, pages_out;
+	uint64_t halted_cycles;		/* the CPU idle while the reads ran */
 	struct fault_stats delta[FILL_NMODES];
 	bool not_all_out, mismatch;
 };
@@ -65,6 +73,13 @@ static uint64_t pattern(uint64_t page)
 static void stats(struct fault_stats s[FILL_NMODES])
 {
 	sys_vm_ctl(VM_CTL_STATS, 0, s);
+}
+
+static uint64_t halted_cycles(void)
+{
+	struct sys_stats st;
+
+	return sys_stats(&st) < 0 ? 0 : st.halted_cycles;
 }
 
 static void add_delta(struct fault_stats *acc, const struct fault_stats *a,
@@ -153,7 +168,7 @@ static int run_cell(struct cell *c, int mode, int cluster, long pages, bool file
 {
 	struct fault_stats before[FILL_NMODES], after[FILL_NMODES];
 	uint8_t *base;
-	uint64_t t0;
+	uint64_t t0, h0;
 	long out;
 
 	sys_vm_ctl(VM_CTL_FAULTPATH_SET, mode, 0);
@@ -168,7 +183,9 @@ static int run_cell(struct cell *c, int mode, int cluster, long pages, bool file
 	if (count_gone(base, pages) != pages)
 		c->not_all_out = true;
 	stats(before);
+	h0 = halted_cycles();
 	touch_all(c, base, pages);
+	c->halted_cycles += halted_cycles() - h0;
 	stats(after);
 	for (int m = 0; m < FILL_NMODES; m++)
 		add_delta(&c->delta[m], &before[m], &after[m]);
@@ -205,7 +222,7 @@ static void report(const char *backing, int mode, int ci)
 		sum += c->lat[i];
 	printf("fault backing=%s mode=%s cluster=%d served=%s faults=%ld pages=%llu p10=%llu "
 	       "p90=%llu median=%llu p99=%llu mean=%llu per_page=%llu pageout_per_page=%llu "
-	       "copied_per_fault=%llu tlb_per_fault=%llu", backing, mode_names[mode], clusters[ci],
+	       "copied_per_fault=%llu tlb_per_fault=%llu halted_per_fault=%llu", backing, mode_names[mode], clusters[ci],
 	       s >= 0 ? mode_names[s] : "none", c->n, (unsigned long long)c->touches,
 	       (unsigned long long)(c->n ? c->lat[c->n / 10] : 0),
 	       (unsigned long long)(c->n ? c->lat[c->n * 9 / 10] : 0),
@@ -215,7 +232,8 @@ static void report(const char *backing, int mode, int ci)
 	       (unsigned long long)(c->touches ? c->touch_cycles / c->touches : 0),
 	       (unsigned long long)(c->pages_out ? c->pageout_cycles / c->pages_out : 0),
 	       (unsigned long long)(d->bytes_copied / faults),
-	       (unsigned long long)(d->tlb_flushes / faults));
+	       (unsigned long long)(d->tlb_flushes / faults),
+	       (unsigned long long)(c->halted_cycles / faults));
 	for (int ph = 0; ph < NPHASES; ph++) {
 		static const char *const names[NPHASES] = { "sent", "received", "replied",
 							    "taken_back", "mapped", "resumed" };
@@ -235,6 +253,22 @@ static long arg(int argc, char **argv, int i, long dflt, long max)
 	return (long)v;
 }
 
+/*
+ * init starts swapd and fs beside the shell: a run started at once could
+ * evict with nobody to take the pages.  swapd publishes its port only
+ * once it is registered, so the port is the sign that swap works.
+ */
+static bool pager_ready(bool file)
+{
+	const char *name = file ? FS_PORT_NAME : SWAPD_PORT_NAME;
+	long port = ipc_lookup(name, PAGER_WAIT_NS);
+
+	if (port < 0)
+		printf("bench: no %s (port \"%s\"): %s\n", file ? "file server" : "swap provider",
+		       name, err_str(port));
+	return port >= 0;
+}
+
 int bench_faults(int argc, char **argv)
 {
 	long rounds = arg(argc, argv, 2, 10, 1000), pages = arg(argc, argv, 3, 256, 4096);
@@ -242,6 +276,8 @@ int bench_faults(int argc, char **argv)
 	bool file = argc > 4 && strcmp(argv[4], "file") == 0;
 	const char *label = argc > 5 ? argv[5] : (file ? "file" : "anon");
 
+	if (!pager_ready(file))
+		return 1;
 	if (file && make_file(pages) < 0) {
 		printf("bench: cannot write %s\n", BENCH_FILE);
 		return 1;

@@ -75,7 +75,8 @@ struct sys_stats {
 	uint64_t cycles_per_sec;
 	uint64_t swap_slots_used;	/* over all live providers */
 	uint64_t grants_live, requests_live;
-	uint64_t reserved[4];
+	uint64_t halted_cycles;		/* the CPU idle in hlt, since boot */
+	uint64_t reserved[3];
 };
 
 _Static_assert(sizeof(struct sys_stats) == 128, "struct sys_stats ABI");
