@@ -433,14 +433,29 @@ UTEST(vm_dma_no_mapping)
 	return 0;
 }
 
+/* One client fault on object `object`: the request must come in `mode`.
+ * Nobody fills a DMA grant here (no device): that client expects zeroes. */
+static void fault_served_in(struct tpager *tp, uint64_t object, long mode)
+{
+	long child = tpager_client(tp->port, object, 0, 1,
+				   mode == FILL_GRANT_DMA ? "zero" : "read");
+	struct pager_request rq;
+
+	tpager_recv(tp, &rq, UTEST_WAIT_NS);
+	CHECK_EQ(rq.mode, mode);
+	CHECK_EQ(rq.window != NULL, mode == FILL_GRANT_MAP);
+	CHECK_EQ(rq.grant != 0, mode != FILL_COPY);
+	CHECK_OK(tpager_answer(tp, &rq));
+	tpager_serve_until_exit(tp, child, 0);
+}
+
 /* A pager that says it cannot take DMA grants gets mapped ones instead,
  * and only its owner may say so, only with copy among the modes. */
 UTEST(vm_pager_modes_downgrade)
 {
-	struct pager_request rq;
 	struct sys_stats before;
 	struct tpager tp;
-	long prev, child, other;
+	long prev, other;
 
 	prev = vm_faultpath(FILL_GRANT_DMA);
 	CHECK_OK(sys_stats(&before));
@@ -452,20 +467,13 @@ UTEST(vm_pager_modes_downgrade)
 	CHECK_EQ(sys_pager_modes(other, FILL_MODE_BIT(FILL_COPY)), ERR_BADHANDLE);
 	CHECK_OK(sys_pager_modes(tp.port, FILL_MODE_BIT(FILL_COPY) |
 					   FILL_MODE_BIT(FILL_GRANT_MAP)));
-	child = tpager_client(tp.port, 15, 0, 1, "read");
-	tpager_recv(&tp, &rq, UTEST_WAIT_NS);
-	CHECK_EQ(rq.mode, FILL_GRANT_MAP);
-	CHECK(rq.window != NULL);
-	CHECK_OK(tpager_answer(&tp, &rq));
-	tpager_serve_until_exit(&tp, child, 0);
+	fault_served_in(&tp, 15, FILL_GRANT_MAP);
 	/* Copy only: the request carries no grant at all. */
 	CHECK_OK(sys_pager_modes(tp.port, FILL_MODE_BIT(FILL_COPY)));
-	child = tpager_client(tp.port, 16, 0, 1, "read");
-	tpager_recv(&tp, &rq, UTEST_WAIT_NS);
-	CHECK_EQ(rq.mode, FILL_COPY);
-	CHECK_EQ(rq.grant, 0);
-	CHECK_OK(tpager_answer(&tp, &rq));
-	tpager_serve_until_exit(&tp, child, 0);
+	fault_served_in(&tp, 16, FILL_COPY);
+	/* All three again: DMA as asked. */
+	CHECK_OK(sys_pager_modes(tp.port, FILL_ALL_MODES));
+	fault_served_in(&tp, 17, FILL_GRANT_DMA);
 	vm_check_idle(&before);
 	tpager_close(&tp);
 	vm_faultpath(prev);
