@@ -143,9 +143,9 @@ static long serve_info(struct ata *a, const struct ata_call *c, struct msg *ans)
 
 /*
  * Where the request's bytes are: ata's buffer (copy) or the grant it names,
- * which must be ours (sys_grant_info fails otherwise).  Who forwarded it to
- * us the kernel does not say, so a configured client could name a grant
- * another client forwarded; strangers never get this far (resolve()).
+ * which must be ours (sys_grant_info fails otherwise) and must have come
+ * from the sender: the kernel says who forwarded it, so one client cannot
+ * name, and read into or write out, a grant another client forwarded.
  */
 static long locate(struct ata *a, const struct msg *m, uint32_t mode, bool write,
 		   struct grant_info *gi, struct ata_area *area)
@@ -156,6 +156,8 @@ static long locate(struct ata *a, const struct msg *m, uint32_t mode, bool write
 	}
 	if (sys_grant_info(m->arg[BLOCK_ARG_GRANT], gi))
 		return ERR_BADHANDLE;
+	if (gi->forwarded_from != m->sender)
+		return ERR_PERM;
 	if (gi->mode != mode || (!write && !gi->writable) || gi->npages > GRANT_MAX_PAGES)
 		return ERR_INVAL;
 	*area = (struct ata_area){ gi->npages, gi->phys,

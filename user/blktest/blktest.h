@@ -73,6 +73,7 @@ struct pager_way {
 	const char *name;
 	uint32_t fill;		/* enum fill_mode the kernel uses */
 	uint32_t flags;		/* BLOCK_F_PIO to go through the window */
+	bool stranger;		/* first have another client name our grant */
 };
 /*
  * Maps npages of obj in a child (pager-backed, through us), has it check
@@ -83,12 +84,16 @@ struct pager_way {
 long pager_run(struct blk *b, const struct pager_way *way, uint64_t obj, uint64_t offset,
 	       int npages, unsigned write_seed);
 int pager_child(int argc, char **argv);
+/* blktest stranger GRANT MODE PART SECTOR: names a grant it never held
+ * in a read; => exit status -(ata's answer), 0 if ata took it. */
+int pager_stranger(int argc, char **argv);
 
 /* cases.c */
 void cases_read(struct blk *b);
 void cases_perm(struct blk *b);
 void cases_rogue(struct blk *b);
 void cases_pager(struct blk *b);
+void cases_foreign_grant(struct blk *b);
 void cases_write(struct blk *b);
 void cases_faults(struct blk *b, const char *spec);
 void cases_pio_only(struct blk *b);

@@ -202,10 +202,10 @@ void cases_rogue(struct blk *b)
 }
 
 static const struct pager_way ways[] = {
-	{ "copy", FILL_COPY, 0 },
-	{ "grant_pio", FILL_GRANT_MAP, BLOCK_F_PIO },	/* through the window */
-	{ "grant_dma", FILL_GRANT_MAP, 0 },		/* a mapped grant, filled by DMA */
-	{ "dma", FILL_GRANT_DMA, 0 },			/* physical addresses only */
+	{ "copy", FILL_COPY, 0, false },
+	{ "grant_pio", FILL_GRANT_MAP, BLOCK_F_PIO, false },	/* through the window */
+	{ "grant_dma", FILL_GRANT_MAP, 0, false },		/* a mapped grant, filled by DMA */
+	{ "dma", FILL_GRANT_DMA, 0, false },			/* physical addresses only */
 };
 
 void cases_pager(struct blk *b)
@@ -237,6 +237,24 @@ void cases_pager(struct blk *b)
 	      (unsigned long long)st.requests_live);
 }
 
+/* A client naming a grant another client forwarded is refused, in map
+ * and DMA mode; the grant's owner then uses it as if nothing happened. */
+void cases_foreign_grant(struct blk *b)
+{
+	static const struct pager_way strangers[] = {
+		{ "grant", FILL_GRANT_MAP, 0, true },
+		{ "dma", FILL_GRANT_DMA, 0, true },
+	};
+	char name[64];
+
+	for (size_t w = 0; w < sizeof(strangers) / sizeof(strangers[0]); w++) {
+		long err = pager_run(b, &strangers[w], PART_EXT2, 0, 1, 0);
+
+		snprintf(name, sizeof(name), "foreign_grant_refused_%s", strangers[w].name);
+		check(name, err == 0, "%s", err_str(err));
+	}
+}
+
 static void wrote(uint64_t lba, uint32_t count, unsigned seed, uint32_t skip)
 {
 	printf("blktest: wrote disk0 lba %llu count %u seed %u skip %u\n", (unsigned long long)lba,
@@ -261,7 +279,7 @@ static void check_copy_write(struct blk *b, const char *name, uint64_t lba, uint
 
 void cases_write(struct blk *b)
 {
-	struct msg req = { .op = BLOCK_FLUSH, .arg = { RAW0 } }, rep;
+	struct msg req = { .op = BLOCK_FLUSH, .arg = { RAW0 } }, rep = { 0 };
 	char name[64];
 	uint64_t lba = DISK0_FREE_LBA + 128;
 

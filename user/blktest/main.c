@@ -14,6 +14,7 @@
  *   second    disk 1, a disk on the secondary channel: raw reads, a write
  *   rogue     (as blkrogue) everything must be refused
  *   child ... (internal) the pager's child
+ *   stranger ... (internal) a client naming a grant someone else forwarded
  *
  * Started by the kernel as the first program (init=blktest initarg=MODE),
  * it starts ata itself and ends the boot with the verdict.  Rights (boot
@@ -63,8 +64,10 @@ static void run_mode(struct blk *b, const char *mode)
 		cases_read(b);
 	else if (strcmp(mode, "perm") == 0)
 		cases_perm(b);
-	else if (strcmp(mode, "pager") == 0)
+	else if (strcmp(mode, "pager") == 0) {
 		cases_pager(b);
+		cases_foreign_grant(b);
+	}
 	else if (strcmp(mode, "write") == 0)
 		cases_write(b);
 	else if (strcmp(mode, "rogue") == 0)
@@ -88,6 +91,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "child") == 0)
 		return pager_child(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "stranger") == 0)
+		return pager_stranger(argc, argv);
 	first = first_program();
 	if (first && sys_port_lookup(BLOCK_PORT_NAME) < 0) {
 		err = sys_spawn("ata", NULL);	/* with its own module arguments */

@@ -84,6 +84,31 @@ static long copy_io(struct pager *pg, bool write, const struct block_run *runs, 
 	return 0;
 }
 
+/*
+ * Another blktest process, a client ata serves, names the grant we just
+ * forwarded in a read of its own.  ata must refuse (the grant came from
+ * us, not from it) before touching the frames: => 0 if it did.
+ */
+static long stranger_refused(struct pager *pg, const struct pager_request *rq,
+			     const struct block_run *run)
+{
+	char args[96];
+	long status = 0, err;
+
+	snprintf(args, sizeof(args), "blktest stranger %llu %u %llu %llu",
+		 (unsigned long long)rq->grant, rq->mode, (unsigned long long)OBJ_PART(pg->obj),
+		 (unsigned long long)run->br_sector);
+	err = proc_run("blktest", args, CHILD_NS, &status);
+	if (err)
+		return err;
+	if (status != -ERR_PERM) {
+		printf("blktest: ata answered a stranger naming our grant with %s, not %s\n",
+		       status ? err_str(-status) : "success", err_str(ERR_PERM));
+		return ERR_IO;
+	}
+	return 0;
+}
+
 /* Grant modes: hand the grant to ata, then ask for the transfer. */
 static long grant_io(struct pager *pg, const struct pager_request *rq, bool write,
 		     const struct block_run *runs, int n)
@@ -96,6 +121,11 @@ static long grant_io(struct pager *pg, const struct pager_request *rq, bool writ
 		printf("blktest: forwarding grant %#llx to ata: %s\n",
 		       (unsigned long long)rq->grant, err_str(err));
 		return err;
+	}
+	if (pg->way->stranger) {
+		err = stranger_refused(pg, rq, &runs[0]);
+		if (err)
+			return err;
 	}
 	if (n == 1)
 		return blk_grant(pg->b, op, OBJ_PART(pg->obj), runs[0].br_sector, runs[0].br_count,
@@ -260,4 +290,19 @@ int pager_child(int argc, char **argv)
 	       (unsigned long long)npages, (unsigned long long)obj, (unsigned long long)offset,
 	       seed ? " (written)" : "", (unsigned long long)fnv64(map, len), bad);
 	return bad ? 1 : 0;
+}
+
+/* blktest stranger GRANT MODE PART SECTOR */
+int pager_stranger(int argc, char **argv)
+{
+	uint64_t grant, mode, part, sector;
+	struct blk b;
+	long err;
+
+	if (argc != 6 || parse_u64(argv[2], &grant) || parse_u64(argv[3], &mode) ||
+	    parse_u64(argv[4], &part) || parse_u64(argv[5], &sector) || blk_open(&b))
+		return 2;
+	err = blk_grant(&b, BLOCK_READ, part, sector, BLOCK_SECTORS_PER_PAGE, (uint32_t)mode,
+			grant, 0);
+	return err < 0 ? (int)-err : 0;
 }
