@@ -46,8 +46,10 @@ include kernel/build.mk
 include tests/build.mk
 include user/build.mk
 
+# modules.txt changes exactly when a module's arguments do: the ISO follows.
 ISO_MODULES := $(BUILD)/ferry.sym:symbols $(USER_MODULES)
-$(BUILD)/ferry.iso: $(BUILD)/ferry.elf $(BUILD)/ferry.sym $(USER_MODULE_FILES) scripts/mkiso.sh | deps
+$(BUILD)/ferry.iso: $(BUILD)/ferry.elf $(BUILD)/ferry.sym $(USER_MODULE_FILES) $(BUILD)/modules.txt \
+		scripts/mkiso.sh | deps
 	$(call say,ISO,$@)
 	$(Q)sh scripts/mkiso.sh $@ $(BUILD)/ferry.elf "" $(foreach m,$(ISO_MODULES),'$(subst +, ,$(m))')
 
