@@ -135,9 +135,9 @@ def table(runs):
         lines.append("  phase means, from the fault (%s):" % unit)
         for r in rows:
             if r["mode"] == r["served"]:
-                lines.append("  %-8s %-6s cl %-3s " % (r["backing"], r["mode"], r["cluster"]) +
-                             " ".join(
-                    "%s=%s" % (p, r[p]) for p in PHASES))
+                phases = " ".join("%s=%s" % (p, r[p]) for p in PHASES)
+                lines.append("  %-8s %-6s cl %-3s %s" % (r["backing"], r["mode"], r["cluster"],
+                                                         phases))
     return "\n".join(lines)
 
 
@@ -290,22 +290,15 @@ def main():
     boots = [b for b in BOOTS if b[0] in a.boots.split(",")]
     isos = {b[0]: boot_iso(b[0], b[1]) for b in boots}
 
-    def run_plan(acc, icount):
-        """One accelerator's boots, one after the other."""
-        label = "icount" if icount else acc
-        got = ({}, [])
-        for boot in boots:
-            print("bench: booting Ferry (%s, %s, %s, %d rounds x %d pages per cell)" % (
-                boot[0], label, MEM, a.rounds, a.pages), flush=True)
-            got = merge(got, boot_and_run(boot, isos[boot[0]], icount, a.rounds, a.pages,
-                                          a.iters, acc))
-        return label, got
-
     # One QEMU at a time: a neighbour on the other core moved plain-TCG
     # medians of identical paths by 40% when we tried running them side by side.
     for acc, icount in plan:
-        label, got = run_plan(acc, icount)
-        runs[label] = got
+        label = "icount" if icount else acc
+        for boot in boots:
+            print("bench: booting Ferry (%s, %s, %s, %d rounds x %d pages per cell)" % (
+                boot[0], label, MEM, a.rounds, a.pages), flush=True)
+            got = boot_and_run(boot, isos[boot[0]], icount, a.rounds, a.pages, a.iters, acc)
+            runs[label] = merge(runs.get(label, ({}, [])), got)
     meta = {"qemu": qemu_version(), "mem": MEM,
             "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M")}
     print(table(runs))

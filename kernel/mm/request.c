@@ -459,6 +459,13 @@ static long start(struct page_request *r, uint64_t *handle)
 	return 0;
 }
 
+/* The mode the provider or pager serves for the one asked for. */
+static enum fill_mode served_mode(const struct page_request *r)
+{
+	return r->swap ? swap_fill_mode(r->provider, r->mode)
+		       : fill_mode_served(port_pager_modes(r->port), r->mode);
+}
+
 /* Where the page is: a swap slot if the PTE says so (anonymous pages, and
  * written pages of private pager mappings), else the region's pager. */
 static void fill_backing(struct page_request *r, struct vm_region *reg, uint64_t sw)
@@ -490,8 +497,7 @@ long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, int n, 
 		return ERR_BUSY;
 	r->t_fault = t_fault;
 	fill_backing(r, reg, sw);
-	r->mode = r->swap ? swap_fill_mode(r->provider, r->mode)
-			  : fill_mode_served(port_pager_modes(r->port), r->mode);
+	r->mode = served_mode(r);
 	/* The frames the pages will live in, in every mode: copy-mode answers
 	 * are copied straight into them.  User frames come out of the reserve
 	 * only through the page-out daemon: short of memory, the caller waits
@@ -522,13 +528,12 @@ long request_page_out(struct proc *p, struct vm_region *reg, uint64_t va, int n,
 		r->provider = provider;
 		r->slot = slot;
 		r->port = swap_provider(provider)->port;
-		r->mode = swap_fill_mode(provider, r->mode);
 	} else {
 		r->port = reg->pager_port;
 		r->object = reg->pager_object;
 		r->offset = reg->pager_offset + (va - reg->start);
-		r->mode = fill_mode_served(port_pager_modes(r->port), r->mode);
 	}
+	r->mode = served_mode(r);
 	for (int i = 0; i < n; i++) {
 		pte_t *pte = arch_pt_leaf(p->vm.root, page_va(r, i), false);
 

@@ -222,8 +222,9 @@ static void report(const char *backing, int mode, int ci)
 		sum += c->lat[i];
 	printf("fault backing=%s mode=%s cluster=%d served=%s faults=%ld pages=%llu p10=%llu "
 	       "p90=%llu median=%llu p99=%llu mean=%llu per_page=%llu pageout_per_page=%llu "
-	       "copied_per_fault=%llu tlb_per_fault=%llu halted_per_fault=%llu", backing, mode_names[mode], clusters[ci],
-	       s >= 0 ? mode_names[s] : "none", c->n, (unsigned long long)c->touches,
+	       "copied_per_fault=%llu tlb_per_fault=%llu halted_per_fault=%llu", backing,
+	       mode_names[mode], clusters[ci], s >= 0 ? mode_names[s] : "none", c->n,
+	       (unsigned long long)c->touches,
 	       (unsigned long long)(c->n ? c->lat[c->n / 10] : 0),
 	       (unsigned long long)(c->n ? c->lat[c->n * 9 / 10] : 0),
 	       (unsigned long long)(c->n ? c->lat[c->n / 2] : 0),

@@ -411,17 +411,14 @@ static long stress_pages(long *free_frames)
 	return want < room ? want : room;
 }
 
-/* The mode the kernel uses with swapd for `mode`, as swap_fill_mode() downgrades it. */
+/* The mode the kernel uses with swapd for `mode`: the modes swapd
+ * registered decide, by the kernel's own rule (<ferry/abi.h>). */
 static long served_mode(long mode)
 {
 	struct msg store;
-	uint32_t modes;
 
 	vm_swapd_store(&store);
-	modes = (uint32_t)store.arg[SWAPD_STORE_MODES];
-	if (modes & FILL_MODE_BIT(mode))
-		return mode;
-	return modes & FILL_MODE_BIT(FILL_GRANT_MAP) ? FILL_GRANT_MAP : FILL_COPY;
+	return fill_mode_served((uint32_t)store.arg[SWAPD_STORE_MODES], (enum fill_mode)mode);
 }
 
 /* What the kernel and swapd counted over the run, and whether it paged at all. */
