@@ -7,6 +7,7 @@
 #   make test       host unit tests + tests that boot Ferry in QEMU
 #   make debug      boot with QEMU's gdb stub, waiting for gdb
 #   make compdb     compile_commands.json for editors
+#   make check-fresh  a new user's trial on a debootstrapped Debian 12 (root; downloads)
 #   V=1             show full commands
 
 BUILD   := build
@@ -37,9 +38,15 @@ HOST_CFLAGS := -std=c11 -g -O1 -fsanitize=address,undefined -fno-sanitize-recove
 all: $(BUILD)/ferry.iso $(BUILD)/disk.img
 
 # Every target that needs a tool depends on this (order-only): the script
-# checks for all tools and installs what is missing when run as root.
+# checks for all tools and installs what is missing when run as root.  It
+# needs no make itself: ./ferry runs it first, on machines without make.
 deps:
 	$(Q)sh $(DEPS)
+
+# Not part of test: it debootstraps a system and downloads its packages.
+.PHONY: check-fresh
+check-fresh:
+	$(Q)sh scripts/check-fresh.sh
 
 include lib/build.mk
 include kernel/build.mk

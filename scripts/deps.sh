@@ -1,11 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The one place that knows what Ferry's build and tests need from the host.
-# Checks every tool; as root, installs the missing Debian packages (after
-# apt-get update); otherwise prints the exact apt-get line and fails.
+# The one place that knows what Ferry's build, tests and documented targets
+# need from a Debian 12 host.  Each need is checked by what the build uses:
+# a command, a file, or the sanitizer runtime clang will link (a Recommends
+# of clang that --no-install-recommends leaves out).  Plain sh, no make:
+# ./ferry runs this before make may exist.  As root it installs what is
+# missing, one line per step, the full apt log in a file; otherwise it
+# prints the exact apt-get line and fails.
 set -eu
 
-# tool:package pairs
+# command:package pairs
 TOOLS="
 clang:clang
 ld.lld:lld
@@ -22,34 +26,91 @@ e2fsck:e2fsprogs
 debugfs:e2fsprogs
 sfdisk:fdisk
 gnuplot:gnuplot-nox
+gdb:gdb
 "
-# Files (not commands) that packages provide.
+# file:package pairs, for what packages provide that is not a command.
 FILES="
 /usr/lib/grub/i386-pc/multiboot2.mod:grub-pc-bin
 "
+# The host unit tests' sanitizers (HOST_TEST_CFLAGS in tests/build.mk).
+SANITIZE=-fsanitize=address,undefined
+SANITIZER_RUNTIME=libclang-rt-dev
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 missing=""
 add() {
 	case " $missing " in *" $1 "*) ;; *) missing="$missing $1" ;; esac
 }
-for pair in $TOOLS; do
-	tool=${pair%%:*} pkg=${pair#*:}
-	command -v "$tool" >/dev/null 2>&1 || add "$pkg"
-done
-for pair in $FILES; do
-	file=${pair%%:*} pkg=${pair#*:}
-	[ -e "$file" ] || add "$pkg"
-done
+
+# The clang_rt archives clang names on its link line for $SANITIZE must all
+# exist; no clang, or a link line naming none, counts as missing too.
+sanitizer_runtime_present() {
+	command -v clang >/dev/null 2>&1 || return 1
+	found=0
+	for f in $(clang $SANITIZE -### -x c /dev/null -o /dev/null 2>&1 | tr ' ' '\n' |
+			sed -n 's|^"\(/[^"]*libclang_rt[^"]*\.a\)"$|\1|p'); do
+		[ -e "$f" ] || return 1
+		found=1
+	done
+	[ "$found" = 1 ]
+}
+
+find_missing() {
+	missing=""
+	for pair in $TOOLS; do
+		command -v "${pair%%:*}" >/dev/null 2>&1 || add "${pair#*:}"
+	done
+	for pair in $FILES; do
+		[ -e "${pair%%:*}" ] || add "${pair#*:}"
+	done
+	sanitizer_runtime_present || add "$SANITIZER_RUNTIME"
+}
+
+# build/deps.log in the checkout, or a temporary file where that is not writable.
+open_log() {
+	log="$ROOT/build/deps.log"
+	if ! { mkdir -p "$ROOT/build" && : >"$log"; } 2>/dev/null; then
+		log=$(mktemp "${TMPDIR:-/tmp}/ferry-deps.XXXXXX.log")
+	fi
+}
+
+# step WHAT COMMAND...: one line on the terminal, everything else in $log;
+# on failure the log's tail, so the reason is on screen.
+step() {
+	what=$1
+	shift
+	printf 'ferry: %s ... ' "$what" >&2
+	start=$(date +%s)
+	echo "### $*" >>"$log"
+	if "$@" >>"$log" 2>&1 </dev/null; then
+		printf 'ok (%ss)\n' $(($(date +%s) - start)) >&2
+	else
+		printf 'FAILED; last lines of %s:\n' "$log" >&2
+		tail -n 25 "$log" | sed 's/^/    /' >&2
+		exit 1
+	fi
+}
+
+find_missing
 [ -z "$missing" ] && exit 0
 
-line="apt-get install -y --no-install-recommends$missing"
+install="apt-get install -y --no-install-recommends$missing"
 if [ "$(id -u)" != 0 ]; then
 	echo "ferry: missing build tools. Please run, as root:" >&2
-	echo "  apt-get update && $line" >&2
+	echo "  apt-get update && $install" >&2
 	exit 1
 fi
-echo "ferry: installing$missing" >&2
+open_log
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >&2
+# Waits for a dpkg lock held elsewhere (unattended-upgrades on a new machine).
+apt_get() { apt-get -q -o DPkg::Lock::Timeout=600 "$@"; }
+step "apt-get update" apt_get update
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >&2
+step "installing$missing" apt_get install -y --no-install-recommends $missing
+find_missing
+if [ -n "$missing" ]; then
+	echo "ferry: still missing after the install:$missing (log: $log)" >&2
+	exit 1
+fi
+echo "ferry: build tools installed (log: $log)" >&2
