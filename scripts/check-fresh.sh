@@ -22,9 +22,6 @@ SUITE=bookworm
 LIMIT=${FRESH_TIMEOUT:-3600}
 LOGS=$REPO/build/check-fresh
 PATH_IN=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-# Until `make run` exits 0 on a clean poweroff, QEMU's isa-debug-exit status
-# for it (33) passes too.
-POWEROFF_OK="0 33"
 
 work="" rootfs="" child=""
 T0=$(date +%s)
@@ -52,13 +49,16 @@ cleanup() {
 	status=$?
 	set +e
 	trap - EXIT INT TERM
-	[ -n "$child" ] && kill -KILL -- "-$child" 2>/dev/null
+	[ -n "$child" ] && kill -KILL "-$child" 2>/dev/null
 	exec 3>&-
+	case $status in 130 | 143) echo && say "interrupted" ;; esac
 	if [ -n "$work" ] && [ -d "$work" ]; then
 		kill_chroot_processes
 		sleep 1
+		n=0
 		for m in $(mounts_under); do
 			umount "$m" 2>/dev/null || umount -l "$m"
+			n=$((n + 1))
 		done
 		if [ -n "$(mounts_under)" ]; then
 			say "still mounted under $work, not removing it:"
@@ -66,6 +66,7 @@ cleanup() {
 			status=1
 		else
 			rm -rf --one-file-system "$work"
+			say "cleaned up: $n mounts undone, $work removed"
 		fi
 	fi
 	exit "$status"
@@ -175,10 +176,17 @@ boot_and_power_off() {
 	wait "$child" || rc=$?
 	child=""
 	exec 3>&-
-	case " $POWEROFF_OK " in
-	*" $rc "*) echo "ok ($(($(now) - start))s; prompt after ${booted}s, poweroff exit status $rc)" ;;
-	*) fail "$name" "exit status $rc after poweroff" "$log" ;;
-	esac
+	clean_poweroff "$rc" "$log" ||
+		fail "$name" "exit status $rc after poweroff" "$log"
+	echo "ok ($(($(now) - start))s; prompt after ${booted}s, poweroff exit status $rc)"
+}
+
+# A clean poweroff exits 0.  Until `make run` maps it so, QEMU's
+# isa-debug-exit status for it, 33, passes too: make then exits 2 and
+# names the 33.
+clean_poweroff() {
+	[ "$1" = 0 ] && return 0
+	[ "$1" = 2 ] && tail -n 3 "$2" | grep -q '^make: \*\*\* \[.*run\] Error 33'
 }
 
 main() {
