@@ -74,24 +74,29 @@ cleanup() {
 
 # ---- steps ----
 
-# step NAME LOG COMMAND...: runs COMMAND (in its own session, so an
-# interrupt arrives here at once and the whole job can be stopped), output
-# to LOG; one line with the wall time; on failure the log's tail.
-step() {
-	name=$1 log=$2
-	shift 2
-	printf 'check-fresh: %s ... ' "$name"
-	start=$(now)
+# job LOG COMMAND...: runs COMMAND in its own session (so an interrupt
+# arrives here at once and the whole job can be stopped), output to LOG,
+# exit status in $rc.
+job() {
+	log=$1
+	shift
 	setsid -w timeout "$LIMIT" "$@" >"$log" 2>&1 </dev/null &
 	child=$!
 	rc=0
 	wait "$child" || rc=$?
 	child=""
-	if [ "$rc" = 0 ]; then
-		echo "ok ($(($(now) - start))s)"
-	else
-		fail "$name" "exit status $rc after $(($(now) - start))s" "$log"
-	fi
+}
+
+# step NAME LOG COMMAND...: a job that must succeed; one line with the wall
+# time, on failure the log's tail.
+step() {
+	name=$1
+	printf 'check-fresh: %s ... ' "$name"
+	start=$(now)
+	shift
+	job "$@"
+	[ "$rc" = 0 ] || fail "$name" "exit status $rc after $(($(now) - start))s" "$log"
+	echo "ok ($(($(now) - start))s)"
 }
 
 fail() {
@@ -102,11 +107,37 @@ fail() {
 	exit 1
 }
 
-# chroot_step NAME LOG COMMANDLINE: a step run as root in the fresh system,
-# with the environment of a root login.
+# The environment of a login in the fresh system.
+LOGIN_ENV="/usr/bin/env -i PATH=$PATH_IN TERM=dumb LANG=C.UTF-8"
+
+# chroot_step NAME LOG COMMANDLINE: a step run as root in the fresh system.
 chroot_step() {
-	step "$1" "$2" chroot "$rootfs" /usr/bin/env -i HOME=/root PATH="$PATH_IN" TERM=dumb \
-		LANG=C.UTF-8 /bin/sh -c "$3"
+	# shellcheck disable=SC2086
+	step "$1" "$2" chroot "$rootfs" $LOGIN_ENV HOME=/root /bin/sh -c "$3"
+}
+
+# Without root the first command installs nothing: it names the exact
+# apt-get line and fails.
+nonroot_refusal() {
+	name="$1 as a user, not root" cmd=$1 log=$LOGS/nonroot.log
+	printf 'check-fresh: %s ... ' "$name"
+	start=$(now)
+	# shellcheck disable=SC2086
+	chroot "$rootfs" $LOGIN_ENV /bin/sh -c 'useradd -m -u 4242 trial &&
+		cp -a /root/ferry /home/trial/ && chown -R trial: /home/trial/ferry' >"$log" 2>&1 ||
+		fail "$name" "could not add the user" "$log"
+	# shellcheck disable=SC2086
+	job "$log" chroot --userspec=4242:4242 "$rootfs" $LOGIN_ENV HOME=/home/trial \
+		/bin/sh -c "cd /home/trial/ferry && $cmd"
+	line=$(sed -n 's/^  apt-get update && //p' "$log")
+	[ "$rc" != 0 ] || fail "$name" "exit status 0 without the build tools" "$log"
+	case "$line" in
+	"apt-get install -y --no-install-recommends "*" make "*) ;;
+	*) fail "$name" "no 'apt-get install ... make ...' line" "$log" ;;
+	esac
+	[ ! -e "$rootfs/usr/bin/make" ] || fail "$name" "make got installed" "$log"
+	echo "ok ($(($(now) - start))s; exit status $rc, names the line to run as root:)"
+	echo "    $line"
 }
 
 # The first bookworm entry (one-line or deb822 format) of this machine's apt sources.
@@ -152,8 +183,8 @@ boot_and_power_off() {
 	start=$(now)
 	fifo=$work/console
 	mkfifo "$fifo"
-	setsid -w chroot "$rootfs" /usr/bin/env -i HOME=/root \
-		PATH="$PATH_IN" TERM=dumb LANG=C.UTF-8 /bin/sh -c "cd /root/ferry && $cmd" \
+	# shellcheck disable=SC2086
+	setsid -w chroot "$rootfs" $LOGIN_ENV HOME=/root /bin/sh -c "cd /root/ferry && $cmd" \
 		<"$fifo" >"$log" 2>&1 &
 	child=$!
 	exec 3>"$fifo"
@@ -178,14 +209,16 @@ boot_and_power_off() {
 	exec 3>&-
 	clean_poweroff "$rc" "$log" ||
 		fail "$name" "exit status $rc after poweroff" "$log"
-	echo "ok ($(($(now) - start))s; prompt after ${booted}s, poweroff exit status $rc)"
+	echo "ok ($(($(now) - start))s; prompt after ${booted}s, poweroff exit status $rc$note)"
 }
 
 # A clean poweroff exits 0.  Until `make run` maps it so, QEMU's
 # isa-debug-exit status for it, 33, passes too: make then exits 2 and
 # names the 33.
 clean_poweroff() {
+	note=""
 	[ "$1" = 0 ] && return 0
+	note=": make's, for QEMU's 33"
 	[ "$1" = 2 ] && tail -n 3 "$2" | grep -q '^make: \*\*\* \[.*run\] Error 33'
 }
 
@@ -235,8 +268,11 @@ main() {
 			"git clone -q /tmp/ferry.git /root/ferry && cd /root/ferry && git checkout -q $4 && git log -1 --oneline"
 		' sh "$REPO" "$rootfs" "$PATH_IN" "$head"
 
+	nonroot_refusal "$run_cmd"
 	boot_and_power_off "$run_cmd" "$LOGS/run.log" "$run_cmd"
+	cp "$rootfs/root/ferry/build/deps.log" "$LOGS/deps.log"
 	grep '^ferry: ' "$LOGS/run.log" | sed 's/^/    /'
+	echo "    (apt's own output: $(wc -l <"$LOGS/deps.log") lines, kept in $LOGS/deps.log)"
 	echo "    ($(sed -n '/Ferry [0-9]/q;p' "$LOGS/run.log" | wc -l) lines before the banner)"
 
 	chroot_step "$test_cmd" "$LOGS/test.log" "cd /root/ferry && $test_cmd"
