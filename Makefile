@@ -3,9 +3,11 @@
 # short build.mk; everything lands under build/.
 #
 #   make            build/ferry.iso (kernel + user programs as GRUB modules)
-#   make run        boot it in QEMU, serial console on this terminal
+#   make run        boot it in QEMU, serial console on this terminal; exits 0
+#                   on a power-off, non-zero with the reason on a panic
+#                   (FERRY_CMDLINE='loglevel=debug console=ps': kernel options)
 #   make test       host unit tests + tests that boot Ferry in QEMU
-#   make debug      boot with QEMU's gdb stub, waiting for gdb
+#   make debug      boot with QEMU's gdb stub, waiting for `gdb -x build/ferry.gdb`
 #   make compdb     compile_commands.json for editors
 #   make check-fresh  a new user's trial on a debootstrapped Debian 12 (root; downloads)
 #   V=1             show full commands
@@ -63,7 +65,7 @@ $(BUILD)/ferry.iso: $(BUILD)/ferry.elf $(BUILD)/ferry.sym $(USER_MODULE_FILES) $
 run: $(BUILD)/ferry.iso $(BUILD)/disk.img
 	$(Q)$(PYTHON) tests/ferry.py run --iso $(BUILD)/ferry.iso
 
-debug: $(BUILD)/ferry.iso
+debug: $(BUILD)/ferry.iso $(BUILD)/disk.img
 	$(Q)$(PYTHON) tests/ferry.py run --iso $(BUILD)/ferry.iso --gdb
 
 compdb: all

@@ -7,7 +7,7 @@ static const struct {
 	const char *key;
 	const char *help;
 } known_options[] = {
-	{ "loglevel", "0 errors .. 3 debug (default 2)" },
+	{ "loglevel", "error, warn, info (default) or debug; or 0..3" },
 	{ "test", "run in-kernel self-tests: all, or one test's name, or panic" },
 	{ "panic", "after a panic report: kdb (default), halt, or exit (end QEMU)" },
 	{ "init", "name of the first user program (default init)" },

@@ -24,22 +24,42 @@ void console_init(void)
 }
 
 /* Bytes that do not fit are dropped: a human typing never fills 256. */
+static void ring_put(uint8_t c)
+{
+	if (ring_count < INPUT_RING) {
+		ring[(ring_head + ring_count) % INPUT_RING] = c;
+		ring_count++;
+	}
+}
+
 void console_input_irq(void)
 {
 	int c;
 
 	while ((c = arch_serial_getc()) >= 0) {
-		if (c == KDB_BREAK_KEY) {
+		if (c == KDB_BREAK_KEY)
 			kdb_enter("break key");
-			continue;
-		}
-		if (ring_count < INPUT_RING) {
-			ring[(ring_head + ring_count) % INPUT_RING] = (uint8_t)c;
-			ring_count++;
-		}
+		else
+			ring_put((uint8_t)c);
 	}
 	if (ring_count)
 		wait_queue_wake_all(&readers, 0);
+}
+
+/*
+ * Only a reader blocked for input gets the key: one busy elsewhere (a
+ * shell waiting for its program) draws its prompt afresh later anyway,
+ * and a queued key would make it draw it twice.
+ */
+void console_reprint(void)
+{
+	unsigned long irq = arch_irq_save();
+
+	if (wait_queue_first(&readers)) {
+		ring_put(CONSOLE_KEY_REPRINT);
+		wait_queue_wake_all(&readers, 0);
+	}
+	arch_irq_restore(irq);
 }
 
 long console_user_write(struct proc *p, uint64_t ubuf, long len)

@@ -2,6 +2,7 @@
 #include "log.h"
 
 #include <fmt.h>
+#include <string.h>
 
 #include "arch/arch.h"
 #include "clock.h"
@@ -15,13 +16,28 @@ static const char *const level_tag[] = {
 	[LOG_DEBUG] = "debug: ",
 };
 
-void log_set_level(int level)
+static const char *const level_name[] = {
+	[LOG_ERR] = "error",
+	[LOG_WARN] = "warn",
+	[LOG_INFO] = "info",
+	[LOG_DEBUG] = "debug",
+};
+
+bool log_set_level_option(const char *value)
 {
-	if (level < LOG_ERR)
-		level = LOG_ERR;
-	if (level > LOG_DEBUG)
-		level = LOG_DEBUG;
-	log_level = level;
+	uint64_t n;
+	const char *end;
+
+	for (int l = LOG_ERR; l <= LOG_DEBUG; l++) {
+		if (strcmp(value, level_name[l]) == 0) {
+			log_level = l;
+			return true;
+		}
+	}
+	if (str_to_u64(value, 10, &n, &end) != 0 || *end || n > LOG_DEBUG)
+		return false;
+	log_level = (int)n;
+	return true;
 }
 
 /* The serial line is the only console; interrupts stay off while a line is

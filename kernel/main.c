@@ -132,14 +132,18 @@ void kmain(uint32_t magic, uint32_t info_phys);
 
 void kmain(uint32_t magic, uint32_t info_phys)
 {
-	const char *test;
+	const char *test, *loglevel;
+	bool loglevel_ok;
 
 	arch_serial_init();
 	read_boot_info(magic, info_phys);
 	load_symbols(&the_boot_info);	/* in the boot mapping, as the info is */
 	cmdline_set_boot(the_boot_info.cmdline);
-	log_set_level((int)cmdline_get_u64("loglevel", LOG_INFO));
+	loglevel = cmdline_get("loglevel");
+	loglevel_ok = !loglevel || log_set_level_option(loglevel);
 	print_banner(&the_boot_info);
+	if (!loglevel_ok)
+		log_warn("loglevel=%s unknown: want error, warn, info, debug or 0..3", loglevel);
 	cmdline_check_known(cmdline_boot(), report_unknown_option);
 	arch_init_cpu();
 	pmm_init(&the_boot_info, virt_to_phys(__kernel_start), virt_to_phys(__kernel_end));

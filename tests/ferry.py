@@ -7,6 +7,7 @@ accelerator, per-test ISOs and a serial-line client.  Used by `make run`,
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -73,10 +74,10 @@ def make_iso(out, cmdline, modules, kernel=None):
     return out
 
 
-def default_modules():
-    """Every boot module `make` ships, in the order init expects them."""
-    mods = [(os.path.join(BUILD, "ferry.sym"), "symbols")]
-    listing = os.path.join(BUILD, "modules.txt")
+def module_list(name):
+    """The (file, module args) pairs `make` wrote to build/NAME, one "FILE ARGS" a line."""
+    mods = []
+    listing = os.path.join(BUILD, name)
     if os.path.exists(listing):
         for line in open(listing):
             line = line.strip()
@@ -84,6 +85,17 @@ def default_modules():
                 path, _, args = line.partition(" ")
                 mods.append((os.path.join(ROOT, path), args))
     return mods
+
+
+def default_modules():
+    """Every boot module build/ferry.iso has, in the order init expects them."""
+    return [(os.path.join(BUILD, "ferry.sym"), "symbols")] + module_list("modules.txt")
+
+
+def test_modules():
+    """default_modules() and then the modules only tests use (the bad ELFs
+    utest's malformed_elf case spawns): for the cases that need them."""
+    return default_modules() + module_list("test-modules.txt")
 
 
 _accel = None
@@ -125,57 +137,31 @@ class Timeout(Exception):
     pass
 
 
-class Guest:
-    """One QEMU process whose COM1 is a Unix socket we connect to: the
-    harness talks to the serial line exactly as a terminal client would."""
+class Console:
+    """A serial line we read and type on: everything it prints lands in
+    `buf` (and the log), expect() waits for a pattern there.  Subclasses
+    say how bytes come and go (_recv, send)."""
 
-    def __init__(self, iso, mem="64M", accel=None, name="guest", log_path=None,
-                 icount=False, extra=(), drives=None):
-        self.iso, self.mem, self.name = iso, mem, name
-        self.drives = drives
-        self.accel = accel or choose_accel()
-        self.icount = icount
-        self.extra = list(extra)
-        self.log_path = log_path
+    def __init__(self, name, log_path):
+        self.name, self.log_path = name, log_path
+        self.log = None
         self.buf = ""
         self.cond = threading.Condition()
         self.proc = None
-        self.sock = None
         self.closed = False
         self.exit_code = None
         self.start_time = None
 
-    def start(self):
-        self.tmp = tempfile.mkdtemp(prefix="ferry-")
-        path = os.path.join(self.tmp, "serial")
-        args = qemu_base_args(self.iso, self.mem, self.accel, self.icount, self.drives) + [
-            "-chardev", "socket,id=ser0,path=%s,server=on,wait=on" % path,
-            "-serial", "chardev:ser0", "-monitor", "none"] + self.extra
-        self.log = open(self.log_path, "w") if self.log_path else None
-        if self.log:
-            self.log.write("# " + " ".join(args) + "\n")
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        self.start_time = time.monotonic()
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.connect(path)
-                break
-            except OSError:
-                self.sock.close()
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    out = self.proc.stdout.read().decode(errors="replace")
-                    raise RuntimeError("QEMU did not start: " + out)
-                time.sleep(0.02)
+    def _recv(self):
+        raise NotImplementedError
+
+    def _start_reader(self):
         threading.Thread(target=self._reader, daemon=True).start()
-        return self
 
     def _reader(self):
         while True:
             try:
-                data = self.sock.recv(4096)
+                data = self._recv()
             except OSError:
                 data = b""
             # The kernel ends lines with \r\n; a \r may arrive alone at the end
@@ -208,9 +194,6 @@ class Guest:
                     raise Timeout("%s: QEMU ended before %r" % (self.name, pattern))
                 self.cond.wait(min(left, 0.5))
 
-    def send(self, text):
-        self.sock.sendall(text.encode())
-
     def wait_exit(self, timeout=60):
         try:
             self.exit_code = self.proc.wait(timeout=timeout)
@@ -225,28 +208,201 @@ class Guest:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-        if self.sock:
-            self.sock.close()
         if self.log and not self.log.closed:
             self.log.close()
-        if getattr(self, "tmp", None):
-            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def run_interactive(iso, gdb=False, mem="128M"):
-    """`make run` / `make debug`: serial and QEMU monitor on this terminal.
-    The disk is build/disk.img, unchanged by the boot; FERRY_DISK=IMAGE
-    attaches another image instead, writable (writes stay in it)."""
+class Guest(Console):
+    """One QEMU process whose COM1 is a Unix socket we connect to: the
+    harness talks to the serial line exactly as a terminal client would."""
+
+    def __init__(self, iso, mem="64M", accel=None, name="guest", log_path=None,
+                 icount=False, extra=(), drives=None):
+        super().__init__(name, log_path)
+        self.iso, self.mem = iso, mem
+        self.drives = drives
+        self.accel = accel or choose_accel()
+        self.icount = icount
+        self.extra = list(extra)
+        self.sock = None
+        self.tmp = tempfile.mkdtemp(prefix="ferry-")
+
+    def start(self):
+        path = os.path.join(self.tmp, "serial")
+        args = qemu_base_args(self.iso, self.mem, self.accel, self.icount, self.drives) + [
+            "-chardev", "socket,id=ser0,path=%s,server=on,wait=on" % path,
+            "-serial", "chardev:ser0", "-monitor", "none"] + self.extra
+        self.log = open(self.log_path, "w") if self.log_path else None
+        if self.log:
+            self.log.write("# " + " ".join(args) + "\n")
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.start_time = time.monotonic()
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    out = self.proc.stdout.read().decode(errors="replace")
+                    raise RuntimeError("QEMU did not start: " + out)
+                time.sleep(0.02)
+        self._start_reader()
+        return self
+
+    def gdb_stub_args(self):
+        """QEMU options for a gdb stub on a Unix socket in this guest's
+        directory (no TCP port to collide with parallel boots), halted
+        before the first instruction; => (options, gdb's `target remote` argument)."""
+        path = os.path.join(self.tmp, "gdb")
+        return (["-chardev", "socket,id=gdb0,path=%s,server=on,wait=off" % path,
+                 "-gdb", "chardev:gdb0", "-S"], path)
+
+    def _recv(self):
+        return self.sock.recv(4096)
+
+    def send(self, text):
+        self.sock.sendall(text.encode())
+
+    def kill(self):
+        super().kill()
+        if self.sock:
+            self.sock.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class RunSession(Console):
+    """`tests/ferry.py run` (what `make run` runs) with pipes for its
+    terminal: the serial console is its stdin and stdout, and its exit
+    status is what `make run` would end with.  env: extra environment
+    (FERRY_CMDLINE, ...); args: extra options to `tests/ferry.py run`."""
+
+    def __init__(self, name="run", log_path=None, env=None, args=()):
+        super().__init__(name, log_path)
+        self.env = dict(os.environ, **(env or {}))
+        self.args = list(args)
+
+    def start(self):
+        cmd = [sys.executable, os.path.abspath(__file__), "run"] + self.args
+        self.log = open(self.log_path, "w") if self.log_path else None
+        if self.log:
+            self.log.write("# " + " ".join(cmd) + "\n")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, env=self.env)
+        self.start_time = time.monotonic()
+        self._start_reader()
+        return self
+
+    def _recv(self):
+        return os.read(self.proc.stdout.fileno(), 4096)
+
+    def send(self, text):
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+
+GDB_PORT = int(os.environ.get("FERRY_GDB_PORT", "1234"))
+RUN_LOG = os.path.join(BUILD, "run.log")
+PANIC_BANNER = "==================== PANIC ===================="
+
+
+def gdb_script(target):
+    """The commands `make debug` leaves in build/ferry.gdb: the kernel's
+    symbols, the connection to QEMU's stub at `target` (host:port or a Unix
+    socket), and a first stop at kmain instead of the BIOS reset vector."""
+    return "\n".join([
+        "# gdb -x build/ferry.gdb: written by `make debug` (tests/ferry.py)",
+        "file %s" % os.path.join(BUILD, "ferry.elf"),
+        "target remote %s" % target,
+        "# Hardware, so it fires although it is set in real mode, before the",
+        "# kernel's higher half is mapped (a software breakpoint would be",
+        "# written to memory that is not there yet under KVM).",
+        "thbreak kmain",
+        "continue",
+        ""])
+
+
+def panic_reason(serial):
+    """The reason line of the kernel's panic report in `serial`, or None."""
+    at = serial.find(PANIC_BANNER)
+    if at < 0:
+        return None
+    m = re.search(r"^PANIC: (.*)$", serial[at:], re.M)
+    return m.group(1).strip() if m else "(no reason printed)"
+
+
+def run_verdict(code, serial):
+    """=> (exit status, message or None) for QEMU's exit `code` and the
+    console's text: 0 for a power-off (the kernel's pass code, or QEMU's own
+    quit); non-zero with the reason for a panic, even one the user then
+    powered off from kdb, and for the kernel's failure code."""
+    reason = panic_reason(serial)
+    if reason:
+        return 1, "ferry: kernel panic: %s" % reason
+    if code in (0, EXIT_PASS):
+        return 0, None
+    if code == EXIT_FAIL:
+        return 1, "ferry: Ferry ended with its failure code: a self-test or the first program failed"
+    if code < 0:
+        return 128 - code, "ferry: QEMU ended by signal %d" % -code
+    return code, "ferry: QEMU exited with status %d" % code
+
+
+def shown_path(path):
+    """path as the user can type it: relative when below the working directory."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def run_interactive(iso, gdb=False, mem="128M", cmdline="", log_path=RUN_LOG):
+    """`make run` / `make debug`: serial and QEMU monitor on this terminal,
+    everything the console prints also kept in log_path.  cmdline: the
+    kernel command line (FERRY_CMDLINE), for which a copy of the ISO is made
+    for this run.  The disk is build/disk.img, unchanged by the boot;
+    FERRY_DISK=IMAGE attaches another image instead, writable (writes stay
+    in it).  => the exit status run_verdict() gives."""
     own = os.environ.get("FERRY_DISK")
     drives = [ide_drive(own)] if own else None
-    args = qemu_base_args(iso, mem, choose_accel(), drives=drives) + ["-serial", "mon:stdio"]
-    if gdb:
-        args += ["-s", "-S"]
-        print("QEMU waits for gdb on :1234.  In another terminal:\n"
-              "  gdb build/ferry.elf -ex 'target remote :1234'")
-    print("Booting Ferry (%s).  Leave QEMU with Ctrl-A then X." % choose_accel())
-    sys.stdout.flush()
-    os.execvp(args[0], args)
+    tmp = tempfile.mkdtemp(prefix="run-", dir=BUILD)
+    try:
+        if cmdline:
+            iso = make_iso(os.path.join(tmp, "ferry.iso"), cmdline, default_modules())
+        args = qemu_base_args(iso, mem, choose_accel(), drives=drives) + [
+            "-chardev", "stdio,id=con0,mux=on,logfile=%s" % log_path,
+            "-serial", "chardev:con0", "-mon", "chardev=con0"]
+        if gdb:
+            script = os.path.join(BUILD, "ferry.gdb")
+            with open(script, "w") as f:
+                f.write(gdb_script("localhost:%d" % GDB_PORT))
+            args += ["-gdb", "tcp:localhost:%d" % GDB_PORT, "-S"]
+            print("QEMU waits for gdb on port %d (FERRY_GDB_PORT).  In another terminal:\n"
+                  "  gdb -x build/ferry.gdb        (connects, stops at kmain)" % GDB_PORT)
+        print("Booting Ferry (%s%s).  Leave QEMU with Ctrl-A then X; serial log in %s."
+              % (choose_accel(), ", kernel command line: " + cmdline if cmdline else "",
+                 shown_path(log_path)))
+        sys.stdout.flush()
+        # Ctrl-C reaches QEMU and us alike; QEMU decides, we report.
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            code = subprocess.call(args, preexec_fn=_default_sigint)
+        finally:
+            signal.signal(signal.SIGINT, old)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    with open(log_path, errors="replace") as f:
+        serial = f.read().replace("\r", "")
+    status, message = run_verdict(code, serial)
+    if message:
+        sys.stdout.flush()
+        sys.stderr.write("\n%s (serial log: %s)\n" % (message, shown_path(log_path)))
+    return status
 
 
 def main(argv):
@@ -256,12 +412,14 @@ def main(argv):
     p.add_argument("--iso", default=os.path.join(BUILD, "ferry.iso"))
     p.add_argument("--gdb", action="store_true")
     p.add_argument("--mem", default=os.environ.get("FERRY_MEM", "128M"))
+    p.add_argument("--cmdline", default=os.environ.get("FERRY_CMDLINE", ""),
+                   help="kernel command line (default: $FERRY_CMDLINE)")
+    p.add_argument("--log", default=RUN_LOG, help="where the console's output is kept")
     a = p.parse_args(argv)
     if a.command == "accel":
         print(choose_accel())
         return 0
-    run_interactive(a.iso, a.gdb, a.mem)
-    return 0
+    return run_interactive(a.iso, a.gdb, a.mem, a.cmdline, a.log)
 
 
 if __name__ == "__main__":

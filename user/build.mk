@@ -33,13 +33,18 @@ USER_ARGS_ata := part1=swapd+part2=fs
 USER_ARGS_swapd := disk
 
 # FILE:ARGS pairs, in boot order (the symbols module goes in front of
-# them): the boot configuration, the programs, then the bad ELFs.
+# them): the boot configuration, then the programs.  build/ferry.iso has
+# these and nothing else.
 USER_MODULES := iso/ferry.conf:config \
-	$(foreach p,$(USER_PROGS),$(BUILD)/user/$(p).elf:$(p)$(if $(USER_ARGS_$(p)),+$(USER_ARGS_$(p)))) \
-	$(foreach b,$(BAD_ELFS),$(BUILD)/bad/$(b):$(b))
-USER_MODULE_FILES := iso/ferry.conf $(USER_ELFS) $(BAD_ELF_FILES)
+	$(foreach p,$(USER_PROGS),$(BUILD)/user/$(p).elf:$(p)$(if $(USER_ARGS_$(p)),+$(USER_ARGS_$(p))))
+USER_MODULE_FILES := iso/ferry.conf $(USER_ELFS)
 
-all: $(BUILD)/modules.txt
+# Modules only tests boot with, after the ones above: the bad ELFs.  The
+# cases that need them add them to their own ISO (tests/ferry.py
+# test_modules()); interactive boots never list them.
+TEST_MODULES := $(foreach b,$(BAD_ELFS),$(BUILD)/bad/$(b):$(b))
+
+all: $(BUILD)/modules.txt $(BUILD)/test-modules.txt $(BAD_ELF_FILES)
 
 $(BUILD)/user/lib/%.o: lib/%.c | deps
 	$(call say,CC,'$< [user]')
@@ -76,12 +81,18 @@ $(BAD_ELF_FILES) &: $(BUILD)/user/utest.elf tools/mkbadelf.py
 	$(call say,BADELF,$(BUILD)/bad/)
 	$(Q)$(PYTHON) tools/mkbadelf.py $< $(BUILD)/bad
 
-# The module list for tests/ferry.py, "FILE ARGS" per line.  Rewritten
-# only when it changes, so it never looks newer than it is.
+# The module lists for tests/ferry.py, "FILE ARGS" per line.  Rewritten
+# only when they change, so they never look newer than they are.
+write_module_list = printf '%s\n' $(foreach m,$(1),'$(subst +, ,$(subst :, ,$(m)))') > $@.tmp && \
+	{ cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@; }
+
 $(BUILD)/modules.txt: FORCE
 	@mkdir -p $(@D)
-	$(Q)printf '%s\n' $(foreach m,$(USER_MODULES),'$(subst +, ,$(subst :, ,$(m)))') > $@.tmp
-	$(Q)cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+	$(Q)$(call write_module_list,$(USER_MODULES))
+
+$(BUILD)/test-modules.txt: FORCE
+	@mkdir -p $(@D)
+	$(Q)$(call write_module_list,$(TEST_MODULES))
 
 .PHONY: FORCE
 FORCE:

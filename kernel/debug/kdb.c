@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "../arch/arch.h"
+#include "../clock.h"
 #include "../cmdline.h"
+#include "../console.h"
 #include "../log.h"
 #include "kdb_cmd.h"
 
@@ -227,12 +229,15 @@ void kdb_enter(const char *why)
 		arch_irq_restore(irq);
 		return;	/* already inside: a break key typed at the prompt */
 	}
+	clock_world_stopped();
 	kdb_printf("\n[kdb] world stopped: %s.  'help' lists commands, 'continue' resumes.\n",
 		   why);
 	do
 		read_line(line);
 	while (run(line));
 	kdb_printf("[kdb] continuing\n");
+	clock_world_resumed();
+	console_reprint();	/* the shell's prompt is somewhere above */
 	depth--;
 	arch_irq_restore(irq);
 }

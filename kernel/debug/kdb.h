@@ -6,7 +6,9 @@
  * user space is doing; a panic opens it too (unless panic=exit).  Inside,
  * interrupts stay off and the console polls the UART itself, so it needs
  * no process, no scheduler and no heap.  `continue` returns to exactly
- * where the break key arrived.
+ * where the break key arrived, and asks the console to have the shell's
+ * prompt and line drawn again (console_reprint).  The time stopped is
+ * not running time (clock_run_ns): it ages no page request.
  *
  * Every command's output is framed by "[kdb begin CMD]" and "[kdb end CMD]"
  * lines with aligned columns, so scripts can parse it.  `console=CMD;CMD`

@@ -86,7 +86,7 @@ static struct page_request *req_alloc(enum request_dir dir, struct proc *p,
 		memset(&r->dir, 0, sizeof(*r) - offsetof(struct page_request, dir));
 		wait_queue_init(&r->waiters);
 		r->used = true;
-		r->started_ns = clock_ns();
+		r->started_ns = clock_run_ns();
 		r->dir = dir;
 		r->mode = fill_mode_current;
 		r->proc = p;
@@ -568,9 +568,10 @@ void request_wait_for_slot(void)
 	thread_block(&slot_waiters, THREAD_BLOCKED_PAGER, 0, 10000000);
 }
 
+/* Ages are running time (clock_run_ns): a stop in kdb does not count. */
 void request_check_overtime(void)
 {
-	uint64_t now = clock_ns();
+	uint64_t now = clock_run_ns();
 
 	for (int i = 0; i < REQUEST_MAX; i++) {
 		struct page_request *r = &reqs[i];

@@ -53,7 +53,7 @@ struct page_request {
 	long result;
 	uint64_t t_fault;			/* cycles at the fault */
 	struct fault_sample *sample;
-	uint64_t started_ns;
+	uint64_t started_ns;			/* clock_run_ns() at the start */
 	bool warned;
 };
 

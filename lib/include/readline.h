@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A small line editor on the raw serial console: echo, Backspace, Ctrl-U
- * (kill the line), Ctrl-C (drop the line) and a history of the last
- * READLINE_HISTORY lines on the Up and Down arrows.  Editing happens at the
- * end of the line only; other keys and escape sequences are ignored.
+ * (kill the line), Ctrl-C (drop the line), Ctrl-R (draw prompt and line
+ * again; the kernel sends it after the debug console) and a history of
+ * the last READLINE_HISTORY lines on the Up and Down arrows.  Editing
+ * happens at the end of the line only; other keys and escape sequences
+ * are ignored.
  */
 #ifndef FERRY_READLINE_H
 #define FERRY_READLINE_H

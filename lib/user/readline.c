@@ -140,6 +140,9 @@ static bool rl_key(struct rl_edit *e, int c)
 	case KEY_CTRL_U:
 		rl_set_line(e, "");
 		break;
+	case CONSOLE_KEY_REPRINT:	/* typed, or sent after the debug console */
+		rl_redraw(e);
+		break;
 	case KEY_CTRL_C:
 		printf("^C");
 		e->len = 0;

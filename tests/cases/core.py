@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: MIT
 """The kernel core: boot, banner, self-tests, panic reports."""
 
+import os
 import re
+import subprocess
 import time
 
 import ferry
+from cases import registry
 from cases.registry import case, kernel_results
 
 
@@ -51,3 +54,138 @@ def panic_report(g):
     ]
     bad = [what for what, ok in checks if not ok]
     return [("qemu/panic_report", not bad, "missing: " + ", ".join(bad))]
+
+
+class OwnBootCase(registry.Case):
+    """A case that starts QEMU its own way (through `tests/ferry.py run`,
+    as `make run` does, or with a gdb stub): its function gets the path of
+    the case's log instead of a booted guest."""
+
+    def __init__(self, fn, name):
+        super().__init__(fn, name, "", "64M", 120, None)
+
+    def run(self, log_path):
+        return self.fn(log_path)
+
+
+def own_boot_case(name):
+    def register(fn):
+        registry._cases.append(OwnBootCase(fn, name))
+        return fn
+    return register
+
+
+RUN_ISO = os.path.join(ferry.BUILD, "ferry.iso")
+PROMPT = r"ferry> "
+
+
+def ferry_run(log_path, typed, cmdline=None, wait_for=PROMPT):
+    """`tests/ferry.py run --iso build/ferry.iso`, the command `make run`
+    runs, with FERRY_CMDLINE=cmdline: waits for `wait_for`, types `typed`
+    and waits for the end.  => (exit status, what the terminal showed)."""
+    env = {"FERRY_CMDLINE": cmdline} if cmdline is not None else {}
+    console_log = log_path.replace(".log", ".console.log")
+    r = ferry.RunSession(os.path.basename(log_path), log_path, env=env,
+                         args=["--iso", RUN_ISO, "--log", console_log])
+    try:
+        r.start()
+        r.expect(wait_for, timeout=90)
+        r.send(typed)
+        code = r.wait_exit(timeout=60)
+    finally:
+        r.kill()
+    return code, r.buf
+
+
+def boot_module_names(out):
+    """The module names of the banner's `modules: N` list."""
+    m = re.search(r"^modules: (\d+)\n((?:  \S+ +\d+ bytes at 0x[0-9a-f]+\n)*)", out, re.M)
+    return [line.split()[0] for line in m.group(2).splitlines()] if m else []
+
+
+@own_boot_case("run_poweroff")
+def run_poweroff(log_path):
+    """`make run` then `poweroff`: exit status 0, and build/ferry.iso boots the programs, no test-only module."""
+    code, out = ferry_run(log_path, "poweroff\r")
+    names = boot_module_names(out)
+    bad_elfs = sorted(os.listdir(os.path.join(ferry.BUILD, "bad")))  # tools/mkbadelf.py's
+    listed = [n for n in names if n in bad_elfs]
+    return [
+        ("qemu/run_poweroff_exit", code == 0,
+         "exit status %s, want 0\n%s" % (code, out[-600:])),
+        ("qemu/run_no_test_modules", bool(bad_elfs) and "sh" in names and not listed,
+         "booted %s; never any of %s" % (names, bad_elfs)),
+    ]
+
+
+@own_boot_case("run_cmdline")
+def run_cmdline(log_path):
+    """FERRY_CMDLINE='loglevel=debug console=ps' reaches the kernel of a `make run` boot."""
+    code, out = ferry_run(log_path, "poweroff\r", cmdline="loglevel=debug console=ps")
+    checks = [
+        ("banner shows it", "command line: loglevel=debug console=ps" in out),
+        ("loglevel=debug lets debug lines through", re.search(r"\] debug: spawn: sh as pid", out)),
+        ("console=ps ran ps", re.search(r"^\[kdb begin ps\]\nPID\s+TID\s+NAME", out, re.M)),
+        ("exit status 0", code == 0),
+    ]
+    bad = [what for what, ok in checks if not ok]
+    return [("qemu/run_cmdline", not bad, "failed: %s\n%s" % (", ".join(bad), out[-600:]))]
+
+
+@own_boot_case("run_panic")
+def run_panic(log_path):
+    """A panic ends `make run` non-zero with its reason, with panic=exit and after kdb's poweroff."""
+    results = []
+    for name, cmdline, typed, wait_for in (
+            ("exit", "test=panic panic=exit", "", r"END PANIC"),
+            ("kdb_poweroff", "test=panic", "poweroff\r", r"kdb> ")):
+        log = log_path.replace(".log", "_%s.log" % name)
+        code, out = ferry_run(log, typed, cmdline=cmdline, wait_for=wait_for)
+        said = re.search(r"^ferry: kernel panic: page fault \(vector 14\) error code 0x2"
+                         r" cr2 0xdead000 \(serial log: ", out, re.M)
+        results.append(("qemu/run_panic_" + name, code not in (0, None) and bool(said),
+                        "exit status %s, reason %s (log %s)\n%s"
+                        % (code, "printed" if said else "missing", log, out[-400:])))
+    return results
+
+
+def gdb_session(log_path, commands):
+    """Boots build/ferry.iso halted under a gdb stub and runs gdb on it
+    with the script `make debug` writes (connect, stop at kmain), then
+    `commands`.  The stub is a Unix socket: parallel boots cannot collide.
+    => gdb's output."""
+    g = ferry.Guest(RUN_ISO, name="gdb", log_path=log_path)
+    opts, target = g.gdb_stub_args()
+    g.extra += opts
+    script = os.path.join(g.tmp, "ferry.gdb")
+    with open(script, "w") as f:
+        f.write(ferry.gdb_script(target))
+    try:
+        g.start()
+        deadline = time.monotonic() + 20   # QEMU makes the stub's socket after the serial's
+        while not os.path.exists(target) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        cmd = ["gdb", "-batch", "-nx", "-x", script]
+        for c in commands:
+            cmd += ["-ex", c]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                           stdin=subprocess.DEVNULL)
+    finally:
+        g.kill()
+    return p.stdout + p.stderr
+
+
+@own_boot_case("gdb_backtrace")
+def gdb_backtrace(log_path):
+    """gdb with `make debug`'s script stops at kmain; bt there ends at the boot entry."""
+    out = gdb_session(log_path, ["set backtrace limit 64", "bt", "kill"])
+    frames = re.findall(r"^#\d+\s+(?:0x[0-9a-f]+ in )?(\S+) \(", out, re.M)
+    checks = [
+        ("stopped at kmain", re.search(r"^Temporary breakpoint 1, kmain \(", out, re.M)),
+        ("bt starts in kmain", frames[:1] == ["kmain"]),
+        ("bt ends at long_mode_high, the boot entry", frames[-1:] == ["long_mode_high"]
+         and len(frames) <= 3),
+    ]
+    bad = [what for what, ok in checks if not ok]
+    return [("qemu/gdb_backtrace", not bad,
+             "failed: %s; %d frames\n%s" % (", ".join(bad), len(frames), out[-1500:]))]

@@ -3,7 +3,9 @@
 break key, commands, framed output."""
 
 import re
+import time
 
+import ferry
 from cases.registry import case
 
 PROMPT = r"ferry> "
@@ -170,3 +172,62 @@ def kdb_stuck_provider(g):
     leave(g)
     shell(g, "echo alive", r"^alive$")
     return [("qemu/kdb_stuck_provider", not bad, "failed: " + ", ".join(bad))]
+
+
+# overtime=16000: a request is failed after 16 s of running time and
+# warned about after a quarter of it; the world stays stopped longer.
+STOP_OVERTIME_MS = 16000
+STOP_S = 5.0
+
+
+@case("kdb_stop_does_not_age", cmdline="overtime=%d" % STOP_OVERTIME_MS, mem="64M")
+def kdb_stop_does_not_age(g):
+    """A request outstanding while the world is stopped in kdb does not age: no warning after."""
+    g.expect(PROMPT, timeout=60)
+    start = len(g.buf)
+    g.send("pagetest stuck\r")
+    g.expect(r"touching a page whose pager never answers", timeout=60, start=start)
+    enter(g)
+    bad = []
+    check("the request is live", "page requests live 1" in kdb(g, "mem"), bad)
+    time.sleep(STOP_S)      # past the warning age, in wall-clock time
+    leave(g)
+    resumed = len(g.buf)
+    time.sleep(1.5)         # the overtime check runs every 100 ms of it
+    enter(g)
+    out = kdb(g, "ps")
+    waiter = re.search(r"^(\d+)\s+\d+\s+pagetest\s+pager-io\s", out, re.M)
+    check("pagetest still waits on its request", waiter, bad)
+    if waiter:
+        kdb(g, "kill " + waiter.group(1))
+    leave(g)
+    g.expect(r"\[pagetest exited with status", timeout=60, start=resumed)
+    # Its running time stays well below the warning's quarter (4 s):
+    # the wait for the first prompt after the request started, then 1.5 s.
+    aged = re.findall(r"page request \S+ for pid \d+ at \S+ is (\d+) ms old", g.buf[start:])
+    check("no request aged by the stop (warned at %s ms)" % ", ".join(aged), not aged, bad)
+    check("no request failed for overtime", "overran" not in g.buf, bad)
+    return [("qemu/kdb_stop_does_not_age", not bad, "failed: " + ", ".join(bad))]
+
+
+@case("kdb_prompt_after_continue", mem="64M")
+def kdb_prompt_after_continue(g):
+    """After `continue` the shell's prompt and the half-typed line are back, and the line runs."""
+    g.expect(PROMPT, timeout=60)
+    start = len(g.buf)
+    g.send("echo half")
+    g.expect(r"echo half", timeout=30, start=start)
+    enter(g)
+    leave(g)
+    bad = []
+    try:
+        g.expect(r"^\[kdb\] continuing\n(?:\x1b\[K)?ferry> echo half", timeout=20, start=start)
+    except ferry.Timeout:
+        bad.append("prompt and line redrawn after continue")
+    g.send(" typed\r")
+    try:
+        g.expect(r"^half typed$", timeout=30, start=start)
+    except ferry.Timeout:
+        bad.append("the line runs")
+    return [("qemu/kdb_prompt_after_continue", not bad,
+             "failed: %s\n%s" % (", ".join(bad), g.buf[start:][-400:]))]

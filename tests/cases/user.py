@@ -34,7 +34,9 @@ def user_results(guest):
 
 
 # The vm_* cases want their own boot options (tests/cases/vm.py).
-@case("user_suite", cmdline="init=utest initarg=base panic=exit", timeout=240)
+# It spawns the bad ELFs (malformed_elf): test-only modules, not in build/ferry.iso.
+@case("user_suite", cmdline="init=utest initarg=base panic=exit", timeout=240,
+      modules=ferry.test_modules)
 def user_suite(g):
     """utest as the first program: every case but vm_* in its own process, then a leak check."""
     code = g.wait_exit(timeout=240)

@@ -9,6 +9,12 @@
  * Every symbol is linked at its higher-half address, so 32-bit code uses
  * PHYS(sym).  %edi/%esi carry the multiboot2 magic and info pointer into
  * kmain(magic, info_phys).
+ *
+ * long_mode_high is the outermost frame, said twice: its CFI marks the
+ * return address undefined (gdb's unwinder stops there), and kmain's
+ * caller frame is a null record {rbp 0, return address 0} (frame-pointer
+ * walks, arch_backtrace and gdb's fallback, stop there).  Without either,
+ * a backtrace walks on through whatever lies above the boot stack.
  */
 #define KERNEL_VMA 0xFFFFFFFF80000000
 #define PHYS(x) ((x) - KERNEL_VMA)
@@ -23,6 +29,8 @@
 #define MSR_EFER	0xC0000080
 #define EFER_LME	(1 << 8)
 #define EFER_NXE	(1 << 11)
+
+	.cfi_sections .debug_frame	/* .eh_frame is discarded by kernel.ld */
 
 	.section .multiboot, "a"
 	.balign 8
@@ -102,6 +110,8 @@ long_mode_low:
 
 	.section .text
 long_mode_high:
+	.cfi_startproc
+	.cfi_undefined rip
 	movw $0x10, %ax
 	movw %ax, %ds
 	movw %ax, %es
@@ -110,11 +120,14 @@ long_mode_high:
 	movw %ax, %fs
 	movw %ax, %gs
 	movabsq $boot_stack_top, %rsp
-	xorl %ebp, %ebp			/* terminates the backtrace */
+	pushq $0			/* null return address ... */
+	pushq $0			/* ... and null saved rbp: the last frame */
+	movq %rsp, %rbp			/* (two pushes keep %rsp 16-byte aligned) */
 	call kmain
 1:	cli
 	hlt
 	jmp 1b
+	.cfi_endproc
 
 	.section .boot.data, "aw"
 no_long_mode_msg:

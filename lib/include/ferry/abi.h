@@ -13,6 +13,12 @@
 #define SPAWN_ARGS_MAX	256	/* bytes of argument string, NUL included */
 #define PORT_NAME_MAX	32
 #define CONSOLE_IO_MAX	4096	/* longest console_write/read in one call */
+/*
+ * Ctrl-R, a terminal's "reprint" key: the reader draws its prompt and the
+ * line being edited again.  The kernel sends it too, to a reader waiting
+ * for input when the debug console has written over the screen.
+ */
+#define CONSOLE_KEY_REPRINT	0x12
 #define PORT_QUEUE_MAX	256
 
 /* sys_wait status of a process the kernel ended (otherwise its exit code) */
