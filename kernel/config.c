@@ -26,6 +26,7 @@ static const struct {
 	{ "pager", RIGHT_PAGER },
 	{ "swap", RIGHT_SWAP },
 	{ "kill", RIGHT_KILL },
+	{ "restart", RIGHT_RESTART },
 };
 
 #define CONFIG_NRIGHTS	(sizeof(config_rights) / sizeof(config_rights[0]))
@@ -130,6 +131,10 @@ static const struct {
 
 static const char *config_set_right(struct program_config *pc, const char *word)
 {
+	if (strcmp(word, "service") == 0) {
+		pc->service = true;
+		return NULL;
+	}
 	for (size_t i = 0; i < CONFIG_NRIGHTS; i++) {
 		if (strcmp(word, config_rights[i].name) == 0) {
 			pc->rights |= config_rights[i].right;

@@ -9,7 +9,7 @@
  *	ata      priority=20 pin dma pci irq=14 ioport=0x1f0-0x1f7 ioport=0x3f6
  *
  * Options: priority=N (1..31), the rights spawn shutdown pci dma pin pager
- * swap kill, irq=N (0..15, repeatable) and ioport=A or ioport=A-B (decimal
+ * swap kill restart, the word service, irq=N (0..15, repeatable) and ioport=A or ioport=A-B (decimal
  * or 0x hex, repeatable).  A line with any error is reported and dropped
  * whole: a program gets every right its line names or none of them.
  * Programs the file does not name get config_default(): no rights.
@@ -39,6 +39,7 @@ enum config_right {
 	RIGHT_PAGER = 1u << 5,
 	RIGHT_SWAP = 1u << 6,
 	RIGHT_KILL = 1u << 7,
+	RIGHT_RESTART = 1u << 8,	/* may start services (below) with their rights */
 };
 
 struct ioport_range {
@@ -49,6 +50,10 @@ struct program_config {
 	char name[CONFIG_NAME_MAX];
 	int priority;		/* CONFIG_PRIORITY_MIN..MAX */
 	uint32_t rights;	/* enum config_right bits */
+	/* A service (the word `service`): its rights come with it only when a
+	 * program with the `restart` right starts it, and one instance runs at
+	 * a time.  A copy started by anyone else runs with no rights at all. */
+	bool service;
 	uint32_t irqs;		/* bit n: may attach IRQ n */
 	struct ioport_range io[CONFIG_MAX_IORANGES];
 	int nio;

@@ -333,7 +333,11 @@ static long sys_shutdown(struct proc *p, const uint64_t *a)
 
 static long sys_swap_register(struct proc *p, const uint64_t *a)
 {
-	return swap_register(p, a[0], a[1], (uint32_t)a[2]);
+	uint8_t area[SWAP_AREA_ID_SIZE];
+
+	if (a[3] && copy_from_user(p, area, a[3], sizeof(area)))
+		return ERR_FAULT;
+	return swap_register(p, a[0], a[1], (uint32_t)a[2], a[3] ? area : NULL);
 }
 
 static long sys_pager_modes(struct proc *p, const uint64_t *a)

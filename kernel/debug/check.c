@@ -111,9 +111,9 @@ static void check_absent(struct walk_ctx *c, vaddr_t va, pte_t pte)
 			  (unsigned long)c->p->pid, (unsigned long)va,
 			  (unsigned long)pte_inflight_request(sw));
 	if (pte_is_swapped(sw)) {
-		struct swap_provider *sp = swap_provider(pte_swap_provider(sw));
+		const struct swap_provider *sp = swap_provider_view(pte_swap_provider(sw));
 
-		if (sp && !swapmap_in_use(&sp->map, pte_swap_slot(sw)))
+		if (sp && sp->map.bits && !swapmap_in_use(&sp->map, pte_swap_slot(sw)))
 			violation("pid %lu va %#lx names free swap slot %u/%lu",
 				  (unsigned long)c->p->pid, (unsigned long)va, pte_swap_provider(sw),
 				  (unsigned long)pte_swap_slot(sw));

@@ -39,18 +39,18 @@ static bool cmd_swap(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	kdb_printf("%-3s %-7s %-12s %10s %10s %6s %5s %10s %10s\n", "IDX", "PID", "NAME", "SLOTS",
-		   "USED", "BAD", "OUT", "PAGES-IN", "PAGES-OUT");
+	kdb_printf("%-3s %-8s %-7s %-12s %10s %10s %6s %5s %10s %10s %4s\n", "IDX", "STATE", "PID",
+		   "NAME", "SLOTS", "USED", "BAD", "OUT", "PAGES-IN", "PAGES-OUT", "RST");
 	for (unsigned i = 0; i < SWAP_PROVIDERS_MAX; i++) {
-		struct swap_provider *sp = swap_provider(i);
+		const struct swap_provider *sp = swap_provider_view(i);
 
 		if (!sp)
-			continue;
-		kdb_printf("%-3u %-7lu %-12s %10lu %10lu %6lu %5d %10lu %10lu\n", i,
-			   (unsigned long)sp->proc->pid, sp->proc->name,
+			break;
+		kdb_printf("%-3u %-8s %-7lu %-12s %10lu %10lu %6lu %5d %10lu %10lu %4u\n", i,
+			   swap_state_name(sp->state), (unsigned long)sp->pid_last, sp->name_last,
 			   (unsigned long)sp->map.nslots, (unsigned long)(sp->map.used - sp->map.bad),
 			   (unsigned long)sp->map.bad, sp->outstanding, (unsigned long)sp->pages_in,
-			   (unsigned long)sp->pages_out);
+			   (unsigned long)sp->pages_out, sp->restarts);
 	}
 	return true;
 }

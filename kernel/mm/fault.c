@@ -13,10 +13,13 @@
 #include "pmm.h"
 #include "pte.h"
 #include "request.h"
+#include "swap.h"
 #include "vm.h"
 #include "zeropool.h"
 
 #define MEMORY_WAIT_NS	(5ULL * 1000000000)	/* give the daemon five seconds */
+/* Restarts of one page's swap provider a fault rides out before it gives up. */
+#define PROVIDER_RESTARTS_MAX	4
 
 /* A fatal fault ends the thread; the last thread out ends the process. */
 _Noreturn static void fault_kill(uint64_t va, uint64_t pc, const char *why)
@@ -171,6 +174,45 @@ static long resolve(struct proc *p, uint64_t va, bool write, bool exec, uint64_t
 	return err;
 }
 
+/*
+ * A page-in failed with ERR_DEAD: did only its swap provider die, with the
+ * area kept for a restarted one (swap.h)?  Then wait for that provider and
+ * fault again, instead of ending the thread.  => true to retry.
+ */
+static bool provider_came_back(struct proc *p, uint64_t va, const char **why)
+{
+	pte_t *pte = arch_pt_leaf(p->vm.root, va, false);
+	uint64_t sw;
+
+	if (proc_is_dying(p) || !pte)
+		return false;
+	if (arch_pte_present(*pte))
+		return true;	/* another thread's fault brought it in meanwhile */
+	sw = arch_pte_payload(*pte);
+	if (pte_is_inflight(sw))
+		return true;	/* a new request is under way: wait for that one */
+	if (!pte_is_swapped(sw) || !swap_pages_kept(pte_swap_provider(sw)))
+		return false;
+	if (swap_wait_live(pte_swap_provider(sw)) == 0)
+		return true;
+	*why = "page-in failed: its swap provider died and did not come back (the page is lost)";
+	return false;
+}
+
+/* resolve(), riding out restarts of the page's swap provider. */
+static long resolve_restarts(struct proc *p, uint64_t va, bool write, bool exec,
+			     uint64_t t_fault, const char **why)
+{
+	long err = resolve(p, va, write, exec, t_fault, why);
+
+	for (int n = 0; err == ERR_DEAD && n < PROVIDER_RESTARTS_MAX; n++) {
+		if (!provider_came_back(p, va, why))
+			break;
+		err = resolve(p, va, write, exec, t_fault, why);
+	}
+	return err;
+}
+
 void vm_fault(uint64_t va, bool write, bool exec, uint64_t pc, uint64_t t_fault)
 {
 	struct proc *p = proc_current();
@@ -178,14 +220,14 @@ void vm_fault(uint64_t va, bool write, bool exec, uint64_t pc, uint64_t t_fault)
 
 	if (!vm_range_ok(va, 1))
 		fault_kill(va, pc, "address outside user space");
-	if (resolve(p, PAGE_ALIGN_DOWN(va), write, exec, t_fault, &why))
+	if (resolve_restarts(p, PAGE_ALIGN_DOWN(va), write, exec, t_fault, &why))
 		fault_kill(va, pc, why);
 }
 
 int vm_fault_in(struct proc *p, uint64_t va, bool write)
 {
 	const char *why;
-	long err = resolve(p, PAGE_ALIGN_DOWN(va), write, false, arch_cycles(), &why);
+	long err = resolve_restarts(p, PAGE_ALIGN_DOWN(va), write, false, arch_cycles(), &why);
 
 	if (err == ERR_FAULT)
 		return ERR_FAULT;

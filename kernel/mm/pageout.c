@@ -140,6 +140,7 @@ static void daemon_main(void *arg)
 	for (;;) {
 		thread_block(&daemon_wq, THREAD_BLOCKED_SLEEP, 0, DAEMON_PERIOD_NS);
 		request_check_overtime();
+		swap_expire_orphans();
 		if (pmm_free_frames() < low_watermark) {
 			daemon_busy = true;
 			zeropool_drain(0);

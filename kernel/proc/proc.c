@@ -72,6 +72,36 @@ bool proc_has_right(const struct proc *p, uint32_t right)
 	return p && (p->config->rights & right) == right;
 }
 
+/*
+ * The rights a new process named `name` gets: its configuration's, unless
+ * it is a service and its starter may not start services (config.h).
+ */
+static const struct program_config *config_for(const char *name, uint64_t parent)
+{
+	const struct program_config *c = policy_for(name);
+	struct proc *starter = proc_lookup(parent);
+
+	if (!c->service || parent == 0 || proc_has_right(starter, RIGHT_RESTART))
+		return c;
+	log_warn("spawn: %s started by %s (pid %lu) runs without rights: services get theirs only"
+		 " from the restart service", name, starter ? starter->name : "?",
+		 (unsigned long)parent);
+	return config_default();
+}
+
+uint64_t proc_service_running(const char *name)
+{
+	const struct program_config *c = policy_for(name);
+
+	if (!c->service)
+		return 0;
+	for (int i = 0; i < PROC_MAX; i++)
+		if ((procs[i].phase == PROC_LIVE || procs[i].phase == PROC_DYING) &&
+		    procs[i].config == c)
+			return procs[i].pid;
+	return 0;
+}
+
 struct proc *proc_alloc(const char *name, uint64_t parent)
 {
 	for (uint32_t i = 0; i < PROC_MAX; i++) {
@@ -88,7 +118,7 @@ struct proc *proc_alloc(const char *name, uint64_t parent)
 		strlcpy(p->name, name, sizeof(p->name));
 		list_init(&p->threads);
 		wait_queue_init(&p->child_wait);
-		p->config = policy_for(name);
+		p->config = config_for(name, parent);
 		if (vm_space_init(&p->vm, proc_has_right(p, RIGHT_PIN))) {
 			p->phase = PROC_FREE;
 			return NULL;

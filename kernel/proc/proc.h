@@ -49,6 +49,8 @@ struct proc *proc_lookup(uint64_t pid);	/* live or dying only */
 long proc_spawn(const char *module, const char *args, uint64_t parent);
 /* For spawn: a live process with no threads yet, and undoing one. */
 struct proc *proc_alloc(const char *name, uint64_t parent);
+/* The pid of the running instance (with its rights) of service `name`, or 0. */
+uint64_t proc_service_running(const char *name);
 void proc_abandon(struct proc *p);
 /* Starts the death of p with `status`; the caller's own thread leaves at kernel exit. */
 void proc_kill(struct proc *p, long status);

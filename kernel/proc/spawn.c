@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../bootinfo.h"
+#include "../config.h"
 #include "../log.h"
 #include "../uaccess.h"
 #include "elf.h"
@@ -51,6 +52,11 @@ long proc_spawn(const char *module, const char *args, uint64_t parent)
 
 	if (!m)
 		return ERR_NOENT;
+	if (proc_has_right(proc_lookup(parent), RIGHT_RESTART) && proc_service_running(module)) {
+		log_warn("spawn: service %s is already running (pid %lu): not starting another",
+			 module, (unsigned long)proc_service_running(module));
+		return ERR_EXIST;
+	}
 	if (elf_parse(phys_to_virt(m->start), m->end - m->start, USER_MIN, USER_STACK_TOP -
 		      USER_STACK_SIZE, &img, &why)) {
 		log_warn("spawn: module '%s' refused: %s", module, why);

@@ -100,11 +100,14 @@ def slot_lba(image, slot):
 def swap_row(g):
     """kdb `swap`: provider 0's row as a dict, or None without a provider."""
     out = kdb(g, "swap")
-    m = re.search(r"^0\s+\d+\s+swapd\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$", out, re.M)
+    m = re.search(r"^0\s+(\w+)\s+(\d+)\s+swapd\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)"
+                  r"\s+(\d+)$", out, re.M)
     if not m:
         return None
-    return dict(zip(("slots", "used", "bad", "out", "pages_in", "pages_out"),
-                    (int(x) for x in m.groups())))
+    row = dict(zip(("pid", "slots", "used", "bad", "out", "pages_in", "pages_out", "restarts"),
+                   (int(x) for x in m.groups()[1:])))
+    row["state"] = m.group(1)
+    return row
 
 
 def registered_line(slots, where="on disk0 part1", modes="copy, grant and dma"):

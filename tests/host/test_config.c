@@ -49,10 +49,10 @@ HTEST(example_file_parses)
 {
 	static const char text[] =
 		"# name   options...\n"
-		"init     priority=10 spawn shutdown\n"
+		"init     priority=10 spawn shutdown restart\n"
 		"\n"
 		"   \t  # indented comment\n"
-		"ata\tpriority=20 pin dma pci irq=14 irq=15 ioport=0x1f0-0x1f7 ioport=0x3f6"
+		"ata\tservice priority=20 pin dma pci irq=14 irq=15 ioport=0x1f0-0x1f7 ioport=0x3f6"
 		" ioport=0x170-0x177 ioport=0x376   # trailing comment\n"
 		"swapd pager swap kill\r\n"
 		"shell";		/* no final newline */
@@ -66,7 +66,8 @@ HTEST(example_file_parses)
 	p = config_find(&cfg, "init");
 	HCHECK(p == &cfg.prog[0]);
 	HCHECK_EQ(p->priority, 10);
-	HCHECK_EQ(p->rights, RIGHT_SPAWN | RIGHT_SHUTDOWN);
+	HCHECK_EQ(p->rights, RIGHT_SPAWN | RIGHT_SHUTDOWN | RIGHT_RESTART);
+	HCHECK(!p->service);
 	HCHECK_EQ(p->irqs, 0);
 	HCHECK_EQ(p->nio, 0);
 
@@ -74,6 +75,7 @@ HTEST(example_file_parses)
 	HCHECK(p != NULL);
 	HCHECK_EQ(p->priority, 20);
 	HCHECK_EQ(p->rights, RIGHT_PIN | RIGHT_DMA | RIGHT_PCI);
+	HCHECK(p->service);
 	HCHECK_EQ(p->irqs, (1u << 14) | (1u << 15));
 	HCHECK_EQ(p->nio, 4);
 	HCHECK_EQ(p->io[0].first, 0x1f0);

@@ -243,6 +243,15 @@ static long find_partition(struct disk_store *ds, uint64_t *sectors)
 	return 0;
 }
 
+/* mkswap always writes one; a header without it cannot be recognised again. */
+static bool uuid_is_nil(const uint8_t uuid[16])
+{
+	for (int i = 0; i < 16; i++)
+		if (uuid[i])
+			return false;
+	return true;
+}
+
 long disk_store_open(struct store **out)
 {
 	static struct disk_store ds;
@@ -282,6 +291,7 @@ long disk_store_open(struct store **out)
 	ds.st.nslots = ds.layout.nslots;
 	ds.st.skipped = ds.layout.nbad;
 	ds.st.part = BLOCK_PART(0, ds.partno);
+	ds.st.area = uuid_is_nil(ds.layout.uuid) ? NULL : ds.layout.uuid;
 	printf("swapd: disk0 part%u: swap area '%s', pages 1..%u, %u bad page%s skipped\n",
 	       ds.partno, ds.layout.label, ds.layout.last_page, ds.layout.nbad,
 	       ds.layout.nbad == 1 ? "" : "s");

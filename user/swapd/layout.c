@@ -91,6 +91,7 @@ const char *swap_layout_parse(const uint8_t page[SWAP_PAGE], uint64_t area_pages
 	l->nslots = last - l->nbad;
 	if (l->nslots == 0)
 		return "no usable page (every page is bad)";
+	memcpy(l->uuid, info + 12, 16);
 	memcpy(l->label, info + 28, 16);	/* volume label, NUL-padded */
 	l->label[16] = '\0';
 	return NULL;

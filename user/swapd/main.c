@@ -298,7 +298,10 @@ static long setup(struct swapd *sd)
 	sd->port = sys_port_create(SWAPD_QUEUE);
 	if (sd->port < 0)
 		return sd->port;
-	ret = sys_swap_register(sd->port, (long)sd->store->nslots, sd->store->modes);
+	ret = sys_swap_register(sd->port, (long)sd->store->nslots, sd->store->modes,
+				sd->store->area);
+	if (ret == ERR_EXIST)
+		printf("swapd: this swap area already has a live provider: not serving it twice\n");
 	if (ret < 0)
 		return ret;
 	return sys_port_publish(SWAPD_PORT_NAME, sd->port);

@@ -66,6 +66,10 @@ struct store {
 	uint64_t io_errors;	/* requests the disk failed */
 	uint64_t skipped;	/* bad pages of the swap area left out */
 	uint64_t part;		/* BLOCK_PART() of the disk store, else 0 */
+	/* The swap area's UUID, which the kernel keeps the area's pages under
+	 * when swapd dies, for a restarted swapd to take over (kernel/mm/swap.h);
+	 * NULL for a store whose pages die with swapd (RAM). */
+	const uint8_t *area;
 };
 
 /* ram.c: npages slots of pinned memory.  => 0 or the mapping's error. */
@@ -104,6 +108,7 @@ struct swap_layout {
 	uint32_t bad[SWAP_BADPAGES_MAX];	/* sorted, distinct, each in 1..last_page */
 	uint64_t nslots;	/* last_page - nbad: the pages that hold slots */
 	char label[17];
+	uint8_t uuid[16];	/* the area's identity, kept across swapd restarts */
 };
 
 /*

@@ -54,7 +54,8 @@
 	X(30, stats, 1, (struct sys_stats *out), (out))                                \
 	X(31, shutdown, 1, (long code), (code))                                        \
 	/* paging: swap providers, pagers, grants (kernel/grant) */                    \
-	X(32, swap_register, 3, (long port, long nslots, long modes), (port, nslots, modes)) \
+	X(32, swap_register, 4, (long port, long nslots, long modes, const void *area), \
+	  (port, nslots, modes, area))                                                 \
 	X(33, mem_map_pager, 5, (long port, unsigned long object, long offset, long len, \
 	  long prot), (port, object, offset, len, prot))                               \
 	X(34, grant_info, 2, (unsigned long grant, struct grant_info *out), (grant, out)) \

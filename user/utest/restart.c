@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Swap survives its provider (kernel/mm/swap.h, user/init): run from the
+ * shell of a normal boot, where init restarts swapd when it dies.
+ *
+ *   utest restart_swapd MODE [ROUNDS]
+ *
+ * Pages out RESTART_PAGES pages in fill mode MODE, kills swapd, and reads
+ * every page back: a thread that starts faulting just before the kill
+ * (its page-in may be in flight when swapd dies) and the main thread after
+ * it.  Every page must come back intact and no thread may be killed: the
+ * faults wait for the restarted swapd, which takes the same provider over.
+ * tests/cases/restart.py checks the lines printed here.
+ */
+#include <ferry/sys.h>
+#include <proto/swapd.h>
+#include <stdio.h>
+#include <string.h>
+#include <thread.h>
+
+#include "utest.h"
+
+#define RESTART_PAGES	64
+#define RACER_PAGES	16	/* read by the thread racing the kill */
+#define RESTART_WAIT_NS	(30 * SEC_NS)
+
+static uint32_t restart_seed(long round, long i)
+{
+	return (uint32_t)(proc_pid() * 977 + round * 7919 + i);
+}
+
+/* The pid of the live process named `name`, or 0. */
+static long pid_named(const char *name)
+{
+	struct proc_info info;
+
+	for (long i = 0; sys_proc_info(i, &info) == 0; i++)
+		if (strcmp(info.name, name) == 0)
+			return info.pid;
+	return 0;
+}
+
+/* Until a swapd other than `old` serves the swap port again. */
+static long wait_new_swapd(long old)
+{
+	long start = sys_clock_ns(), pid;
+
+	while ((pid = pid_named("swapd")) == 0 || pid == old || sys_port_lookup(SWAPD_PORT_NAME) < 0) {
+		CHECK(sys_clock_ns() - start < RESTART_WAIT_NS);
+		sys_sleep(10 * MSEC_NS);
+	}
+	return pid;
+}
+
+struct racer {
+	const uint8_t *pages;
+	long round;
+	volatile int result;	/* 0: running (or killed), 1: intact, 2: wrong bytes */
+};
+
+static void race(void *arg)
+{
+	struct racer *r = arg;
+	int ok = 1;
+
+	for (long i = 0; i < RACER_PAGES; i++)
+		if (!utest_filled(r->pages + i * UTEST_PAGE, restart_seed(r->round, i)))
+			ok = 2;
+	r->result = ok;
+}
+
+static long threads_now(void)
+{
+	struct proc_info self;
+
+	CHECK_OK(proc_find(proc_pid(), &self));
+	return (long)self.nthreads;
+}
+
+static void one_round(long mode, long round)
+{
+	static char stack[16384] __attribute__((aligned(16)));
+	static struct racer r;
+	uint8_t *p = (uint8_t *)CHECK_OK(sys_mem_map(NULL, RESTART_PAGES * UTEST_PAGE,
+						    PROT_READ | PROT_WRITE));
+	long old, now, start, bad = 0;
+
+	for (long i = 0; i < RESTART_PAGES; i++)
+		utest_fill(p + i * UTEST_PAGE, restart_seed(round, i));
+	CHECK_EQ(sys_vm_ctl(VM_CTL_EVICT, RESTART_PAGES * UTEST_PAGE, p), RESTART_PAGES);
+	for (long i = 0; i < RESTART_PAGES; i++)
+		CHECK_EQ(vm_page_state(p + i * UTEST_PAGE), PAGE_SWAPPED);
+	old = pid_named("swapd");
+	CHECK(old > 0);
+	r = (struct racer){ .pages = p, .round = round };
+	CHECK_OK(thread_start(race, &r, stack, sizeof(stack)));
+	CHECK_OK(sys_kill(old));
+	start = sys_clock_ns();
+	for (long i = RACER_PAGES; i < RESTART_PAGES; i++)
+		bad += !utest_filled(p + i * UTEST_PAGE, restart_seed(round, i));
+	while (threads_now() > 1) {
+		CHECK(sys_clock_ns() - start < RESTART_WAIT_NS);
+		sys_sleep(MSEC_NS);
+	}
+	now = wait_new_swapd(old);
+	printf("utest: restart_swapd %s round %ld: swapd %ld -> %ld, %ld of %d pages wrong,"
+	       " racer %s, %ld ms\n", pager_mode_name((uint32_t)mode), round, old, now, bad,
+	       RESTART_PAGES, r.result == 1 ? "intact" : r.result == 2 ? "WRONG" : "KILLED",
+	       (sys_clock_ns() - start) / MSEC_NS);
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(r.result, 1);
+	CHECK_OK(sys_mem_unmap(p, RESTART_PAGES * UTEST_PAGE));
+}
+
+UTEST_HELPER(restart_swapd)
+{
+	long mode = utest_arg(argc, argv, 2);
+	long rounds = argc > 3 ? utest_arg(argc, argv, 3) : 1;
+	long prev;
+
+	vm_need_swap();
+	prev = vm_faultpath(mode);
+	for (long round = 0; round < rounds; round++)
+		one_round(mode, round);
+	CHECK_OK(sys_vm_ctl(VM_CTL_FAULTPATH_SET, prev, NULL));
+	printf("utest: restart_swapd %s: ok\n", pager_mode_name((uint32_t)mode));
+	return 0;
+}
