@@ -12,7 +12,9 @@
  *                         │                          │
  *                         └──────────┬───────────────┘
  *                                    end (completed | failed | overtime)
- *                                    │  or the holder dies: revoked, then end
+ *                                    │  or the holder dies: back to the
+ *                                    │  forwarder if it lives (it may
+ *                                    │  forward again), else revoked, then end
  *                                    ▼
  *                                   FREE (generation bumped)
  *
@@ -66,6 +68,9 @@ struct grant {
 	int npages;
 	paddr_t frames[GRANT_MAX_PAGES];
 	struct proc *holder;		/* NULL once revoked */
+	/* A DMA-capable holder died holding it: the device may still be
+	 * writing the frames until a driver resets it or answers for them. */
+	bool dma_unsettled;
 	int window_slot;		/* in the holder, FILL_GRANT_MAP */
 	uint64_t holder_pid, forwarded_from;
 	uint64_t fault_pid, fault_va, request;
@@ -186,6 +191,7 @@ long grant_create(const struct grant_lend *l, uint64_t *id, uint64_t *window)
 	g->npages = l->npages;
 	memcpy(g->frames, l->frames, (size_t)l->npages * sizeof(paddr_t));
 	g->revoked = false;
+	g->dma_unsettled = false;
 	g->forwarded_from = 0;
 	g->fault_pid = l->fault_pid;
 	g->fault_va = l->fault_va;
@@ -263,6 +269,13 @@ bool grant_holder_may_dma(uint64_t id)
 	return g && g->holder && proc_has_right(g->holder, RIGHT_DMA);
 }
 
+bool grant_dma_unsettled(uint64_t id)
+{
+	struct grant *g = grant_get(id);
+
+	return g && g->dma_unsettled;
+}
+
 long grant_forward(struct proc *caller, uint64_t id, uint64_t to_pid)
 {
 	struct grant *g = grant_get(id);
@@ -305,12 +318,37 @@ long grant_info_for(struct proc *caller, uint64_t id, struct grant_info *out)
 	return 0;
 }
 
+/*
+ * A forwarded grant whose holder died goes back to the process that
+ * forwarded it, if that one lives: swapd or fs can then forward it to a
+ * restarted driver and the request completes.  => true if it went back.
+ */
+static bool return_to_forwarder(struct grant *g, struct proc *dead)
+{
+	struct proc *back = g->forwarded_from ? proc_lookup(g->forwarded_from) : NULL;
+
+	if (!back || back == dead || proc_is_dying(back) || free_window_slot(back) < 0)
+		return false;
+	detach_holder(g);
+	if (attach_holder(g, back))
+		return false;
+	g->forwarded_from = 0;
+	log_warn("grant %#lx back with %s (pid %lu): holder %s (pid %lu) died",
+		 (unsigned long)grant_id(g), back->name, (unsigned long)back->pid, dead->name,
+		 (unsigned long)dead->pid);
+	return true;
+}
+
 void grant_release_holder(struct proc *p)
 {
 	for (int i = 0; i < GRANT_MAX; i++) {
 		struct grant *g = &grants[i];
 
 		if (!g->lent || g->holder != p)
+			continue;
+		if (proc_has_right(p, RIGHT_DMA))
+			g->dma_unsettled = true;
+		if (return_to_forwarder(g, p))
 			continue;
 		log_warn("grant %#lx revoked: holder %s (pid %lu) died",
 			 (unsigned long)grant_id(g), p->name, (unsigned long)p->pid);

@@ -63,10 +63,14 @@ bool grant_end(uint64_t id, enum grant_outcome outcome);
  * back?  Yes if it holds the grant and may program DMA (the device may be
  * mid-transfer: nothing but an IOMMU could stop it). */
 bool grant_holder_may_dma(uint64_t id);
+/* Did a DMA-capable holder die holding it?  Its device may still write the
+ * frames unless a driver answered for them since. */
+bool grant_dma_unsettled(uint64_t id);
 /* Holder-facing operations (system calls). */
 long grant_forward(struct proc *caller, uint64_t id, uint64_t to_pid);
 long grant_info_for(struct proc *caller, uint64_t id, struct grant_info *out);
-/* A dying process loses every grant it holds (revoked, mapping removed). */
+/* A dying process loses every grant it holds (mapping removed): a
+ * forwarded one goes back to its forwarder, any other is revoked. */
 void grant_release_holder(struct proc *p);
 
 /* Inspection, for the debug console and tests. */

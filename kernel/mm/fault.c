@@ -121,6 +121,8 @@ static const char *page_in_failure(long err)
 		return "page-in failed: pager overran its overtime";
 	case ERR_IO:
 		return "page-in failed: I/O error";
+	case ERR_AGAIN:
+		return "page-in failed: the pager's disk driver is gone or does not answer";
 	case ERR_RANGE:
 		return "page-in failed: beyond the end of the object (like SIGBUS)";
 	case ERR_NOENT:

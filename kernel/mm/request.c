@@ -226,10 +226,12 @@ static void finish(struct page_request *r, long result, int filled)
 	/* Failing a page-in nobody answered (overtime, a dead pager) while a
 	 * DMA driver still holds its grant: the transfer may still land, so
 	 * the frames are never reused.  A pager's own failure answer means the
-	 * chain below it is done. */
-	bool quarantine = r->dir == REQUEST_IN && r->grant &&
-			  (result == ERR_TIMEOUT || result == ERR_DEAD) &&
-			  grant_holder_may_dma(r->grant);
+	 * chain below it is done, unless a DMA driver died holding the grant
+	 * (it came back to the pager, grant.c) and nobody answered for its
+	 * transfer since. */
+	bool quarantine = r->dir == REQUEST_IN && r->grant && result != 0 &&
+			  (((result == ERR_TIMEOUT || result == ERR_DEAD) &&
+			    grant_holder_may_dma(r->grant)) || grant_dma_unsettled(r->grant));
 
 	stamp(r, PHASE_REPLIED);
 	if (r->sample && ipc_call_received_cycles(r->token))
@@ -277,9 +279,20 @@ static void finish(struct page_request *r, long result, int filled)
 		pageout_check_pressure();	/* room for the next page-out: go on now */
 }
 
-static bool closed_error(long e)
+/*
+ * What a pager's PAGER_FAIL reason means to the kernel: the device's own
+ * verdict (ERR_IO: a page-out then retires its slots), an object or range
+ * that is not there, or ERR_AGAIN: the device below the pager was out of
+ * reach (its driver died and did not come back, or never answered), which
+ * says nothing against the slots.  Anything else is taken as ERR_IO.
+ */
+static long pager_failure(long e)
 {
-	return e == ERR_IO || e == ERR_NOENT || e == ERR_RANGE;
+	if (e == ERR_IO || e == ERR_NOENT || e == ERR_RANGE)
+		return e;
+	if (e == ERR_DEAD || e == ERR_TIMEOUT || e == ERR_AGAIN)
+		return ERR_AGAIN;
+	return ERR_IO;
 }
 
 /*
@@ -301,7 +314,7 @@ static long request_answered(void *ctx, struct kmsg *reply, long err)
 	if (reply->m.op == PAGER_FAIL) {
 		long e = (long)reply->m.arg[PAGER_REPLY_ERROR];
 
-		finish(r, closed_error(e) ? e : ERR_IO, 0);
+		finish(r, pager_failure(e), 0);
 		return 0;
 	}
 	if (reply->m.op != PAGER_OK)

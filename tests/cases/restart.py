@@ -16,33 +16,59 @@ from cases.user import shell_command
 MODES = (("copy", 0), ("grant", 1), ("dma", 2))
 
 
+def restart_rounds(g, service, rounds=2, delay_ms=0, tag=""):
+    """`utest restart SERVICE MODE ROUNDS DELAY` in every fill mode: results."""
+    results = []
+    for name, num in MODES:
+        out = shell_command(g, "utest restart %s %d %d %d" % (service, num, rounds, delay_ms),
+                            timeout=120)
+        got = re.findall(r"utest: restart %s %s round \d+: (\d+) -> (\d+), (\d+) of \d+ pages "
+                         r"wrong, racer (\w+)" % (service, name), out)
+        results.append(("qemu/restart_%s%s_%s" % (service, tag, name),
+                        "utest: restart %s %s: ok" % (service, name) in out and
+                        len(got) == rounds and
+                        all(r[2] == "0" and r[3] == "intact" and r[0] != r[1] for r in got),
+                        out[-800:]))
+    results.append(("qemu/restart_%s%s_logged" % (service, tag),
+                    len(re.findall(r"init: restarting %s \(killed" % service, g.buf))
+                    == rounds * len(MODES), "want %d restart lines" % (rounds * len(MODES))))
+    results.append(("qemu/restart_%s%s_nobody_killed" % (service, tag),
+                    not found(g, r"killed: page-in failed"), "a faulting thread was killed"))
+    return results
+
+
 @swap_case("restart_swapd", timeout=240)
 def restart_swapd(g):
     """Kill swapd with every page of a test out in swap, in each fill mode."""
     shell_ready(g)
-    results = []
-    for name, num in MODES:
-        out = shell_command(g, "utest restart_swapd %d 2" % num, timeout=90)
-        rounds = re.findall(r"utest: restart_swapd %s round \d+: swapd (\d+) -> (\d+), (\d+) of "
-                            r"(\d+) pages wrong, racer (\w+)" % name, out)
-        results.append(("qemu/restart_swapd_%s" % name,
-                        "utest: restart_swapd %s: ok" % name in out and len(rounds) == 2 and
-                        all(r[2] == "0" and r[4] == "intact" and r[0] != r[1] for r in rounds),
-                        out[-800:]))
+    results = restart_rounds(g, "swapd")
     results.append(("qemu/restart_swapd_taken_over",
                      len(re.findall(r"swap: provider 0 taken over by swapd", g.buf)) == 6,
                      "want 6 take-overs of provider 0"))
-    results.append(("qemu/restart_swapd_logged",
-                     len(re.findall(r"init: restarting swapd \(killed", g.buf)) == 6,
-                     "want 6 restart lines"))
-    results.append(("qemu/restart_swapd_nobody_killed",
-                     not found(g, r"killed: page-in failed"), "a faulting thread was killed"))
     enter(g)
     row = swap_row(g)
     leave(g)
     results.append(("qemu/restart_swapd_kdb_swap",
                     row is not None and row["state"] == "live" and row["restarts"] == 6 and
                     row["bad"] == 0, "kdb swap: %s" % row))
+    return results
+
+
+@swap_case("restart_ata", timeout=240)
+def restart_ata(g):
+    """Kill ata with pages out in swap and a page-in racing the kill; then
+    files are read through fs, which reconnects too."""
+    shell_ready(g)
+    results = restart_rounds(g, "ata")
+    out = shell_command(g, "sum /data/pattern.bin dma", timeout=60)
+    results.append(("qemu/restart_ata_fs_reconnects", "match" in out and "MISMATCH" not in out,
+                    out[-400:]))
+    enter(g)
+    row = swap_row(g)
+    leave(g)
+    results.append(("qemu/restart_ata_no_slot_bad",
+                    row is not None and row["state"] == "live" and row["bad"] == 0 and
+                    row["restarts"] == 0, "kdb swap: %s" % row))
     return results
 
 
@@ -73,3 +99,21 @@ def kdb_swap_rows(g):
     out = kdb(g, "swap")
     leave(g)
     return re.findall(r"^(\d+)\s+(\w+)\s+\d+\s+\S+\s+\d+", out, re.M)
+
+
+def throttled_drives(tmp):
+    """build/disk.img, reads throttled to a few a second: ata holds each
+    grant long enough for a kill to land while it does."""
+    return [ferry.ide_drive(ferry.DISK, snapshot=True) + ",throttling.iops-read=4"]
+
+
+@swap_case("restart_ata_holding", timeout=240, drives=throttled_drives)
+def restart_ata_holding(g):
+    """ata killed while it holds the racer's grant (a slow disk): the grant
+    goes back to swapd, which forwards it to the restarted ata."""
+    shell_ready(g)
+    results = restart_rounds(g, "ata", rounds=1, delay_ms=100, tag="_holding")
+    back = len(re.findall(r"grant 0x[0-9a-f]+ back with swapd \(pid \d+\): holder ata", g.buf))
+    results.append(("qemu/restart_ata_holding_grant_returned", back >= 2,
+                    "want grants given back to swapd in the grant modes, saw %d" % back))
+    return results

@@ -61,7 +61,9 @@
 #define ATA_PRD_MAX		(ATA_PAGE / 8)	/* one page of descriptors */
 #define ATA_TRIES		3	/* attempts of one command, device errors */
 #define ATA_TIMEOUT_TRIES	2	/* ... of which at most this many time out */
-#define ATA_DEFAULT_TIMEOUT_MS	5000
+/* Two timed-out attempts and their resets fit the request budget
+ * (BLOCK_DRIVER_BUDGET_NS, <proto/block.h>): 4 x 2 s = 8 s. */
+#define ATA_DEFAULT_TIMEOUT_MS	2000
 #define ATA_POLICY_NAMES	4	/* programs per policy entry */
 #define ATA_CTL_NIEN		0x02	/* device control: no interrupts (probing polls) */
 
@@ -102,6 +104,10 @@ struct ata_channel {
 	bool irq_on;		/* completion by IRQ message; else polled */
 	int selected;		/* drive whose select was last written, -1: unknown */
 	uint64_t timeout_ns;	/* one command's deadline, and a reset's */
+	/* The client request being served must be answered by then
+	 * (BLOCK_DRIVER_BUDGET_NS): no retry starts that could end later.
+	 * 0: no budget (start-up, host tests). */
+	uint64_t budget_end;
 	struct ata_prd *prd;	/* the PRD table (DMA memory) and its address */
 	uint32_t prd_phys;
 	uint64_t resets;
@@ -146,6 +152,8 @@ long ata_rw(struct ata_disk *d, const struct ata_xfer *x);
 long ata_flush(struct ata_disk *d);
 /* Software reset of the channel (both drives), then interrupts as before. */
 void ata_reset(struct ata_channel *ch, const char *why);
+/* Reset a channel a dead predecessor left busy (before probing). */
+void ata_settle_channel(struct ata_channel *ch);
 /* "ABRT UNC" for an error register value; into buf. */
 const char *ata_error_str(uint8_t error, char *buf, size_t size);
 

@@ -402,6 +402,12 @@ long ata_rw(struct ata_disk *d, const struct ata_xfer *x)
 			if (++timeouts >= ATA_TIMEOUT_TRIES)
 				break;
 		}
+		/* Another attempt and the reset a timeout would cost must fit. */
+		if (d->ch->budget_end && ata_now_ns() + 2 * d->ch->timeout_ns > d->ch->budget_end) {
+			ata_log("disk%d: no time left in the request's budget for another try",
+				d->index);
+			break;
+		}
 		if (try < ATA_TRIES)
 			d->retries++;
 	}
@@ -460,6 +466,25 @@ void ata_reset(struct ata_channel *ch, const char *why)
 	ata_irq_drain(ch->irq);
 	ata_log("%s channel reset (%s): %s", ch->name, why,
 		st < 0 ? "drives still busy" : "drives ready");
+}
+
+/*
+ * A driver restarted after its predecessor died may find the channel in
+ * the middle of that one's command: a drive busy or wanting data, a bus
+ * master still running into frames the kernel has since handed back.
+ * IDENTIFY then reads garbage, and the old transfer could still land.
+ * Reset such a channel before probing it; an idle one is left alone.
+ */
+void ata_settle_channel(struct ata_channel *ch)
+{
+	uint8_t st = alt_status(ch);
+	bool bm_on = ch->bm && (ata_inb(ch->bm + BM_STATUS) & BM_ST_ACTIVE);
+
+	if (st == 0xFF)
+		return;		/* floating bus: nothing there */
+	if ((st & (ST_BSY | ST_DRQ)) || bm_on)
+		ata_reset(ch, bm_on ? "found a DMA transfer running at start-up"
+				    : "found a command running at start-up");
 }
 
 /* --- IDENTIFY --- */

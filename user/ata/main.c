@@ -9,8 +9,9 @@
  * from USER_ARGS_ata in user/build.mk), e.g. `ata part1=swapd part2=fs`.
  *   partN=   programs that may use partition N (1..16) of disk 0
  *   raw=     programs that may use whole disks (any disk, any sector)
- *   timeout= one command's deadline in ms (default 5000); a command that
- *            misses it is retried once after a device reset
+ *   timeout= one command's deadline in ms (10..2000, default 2000); a
+ *            command that misses it is retried once after a device reset,
+ *            all within the request's budget (BLOCK_DRIVER_BUDGET_NS)
  *   dma=off  PIO only (DMA grants are then refused)
  * A program is known by the name the kernel gives its process, looked up
  * from the kernel-stamped sender of each request; everybody else is
@@ -361,10 +362,12 @@ static void parse_args(struct ata *a, int argc, char **argv)
 		uint64_t ms;
 
 		if (err == ERR_NOENT && strncmp(argv[i], "timeout=", 8) == 0) {
-			if (str_to_u64(argv[i] + 8, 10, &ms, NULL) == 0 && ms >= 10 && ms <= 600000)
+			/* Two attempts and two resets must fit one request's budget. */
+			if (str_to_u64(argv[i] + 8, 10, &ms, NULL) == 0 && ms >= 10 &&
+			    ms * 1000000ULL * 4 <= (uint64_t)BLOCK_DRIVER_BUDGET_NS)
 				a->timeout_ns = ms * 1000000ULL;
 			else
-				why = "timeout out of range (10..600000 ms)";
+				why = "timeout out of range (10..2000 ms: the request budget is 8 s)";
 		} else if (err == ERR_NOENT && strcmp(argv[i], "dma=off") == 0) {
 			a->dma_off = true;
 		} else if (err == ERR_NOENT) {
@@ -519,6 +522,8 @@ static long start(struct ata *a)
 		return ERR_NOENT;
 	}
 	setup_channels(a, &pci);
+	for (int i = 0; i < 2; i++)
+		ata_settle_channel(&a->ch[i]);
 	probe(a);
 	if (!a->ndisks) {
 		ata_log("no ATA disk found");

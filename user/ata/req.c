@@ -100,6 +100,7 @@ int ata_prd_build(const struct ata_area *a, uint32_t offset, uint32_t len, struc
 
 long ata_req_exec(struct ata_disk *d, const struct ata_req *rq, const struct ata_area *a)
 {
+	d->ch->budget_end = ata_now_ns() + BLOCK_DRIVER_BUDGET_NS;
 	for (int i = 0; i < rq->nruns; i++) {
 		const struct ata_run *r = &rq->run[i];
 		struct ata_xfer x = {

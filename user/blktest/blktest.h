@@ -19,13 +19,13 @@
 #ifndef BLKTEST_H
 #define BLKTEST_H
 
+#include <block.h>
 #include <ferry/sys.h>
 #include <proto/block.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #define BLK_BUF_BYTES	(BLOCK_MAX_SECTORS * BLOCK_SECTOR_SIZE)
-#define BLK_CALL_NS	(60L * 1000000000)	/* no call to ata may take longer */
 
 /* Disk layout scripts/mkdisk.sh makes (checked against BLOCK_INFO). */
 #define DISK0_FREE_LBA	67584	/* first sector after partition 2 */
@@ -36,9 +36,9 @@ void check(const char *name, bool ok, const char *fmt, ...)
 int failures(void);
 
 /* blk.c */
+/* ata through the block-client library (<block.h>), grants forwarded by hand. */
 struct blk {
-	long port;
-	uint64_t pid;		/* ata's, from the stamped sender of an answer */
+	struct block_client c;
 };
 long blk_open(struct blk *b);
 /* => 0 with rep filled, or the error ata answered. */

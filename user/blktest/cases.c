@@ -177,7 +177,7 @@ void cases_perm(struct blk *b)
 	{
 		struct msg m = { .op = BLOCK_INFO, .arg = { RAW0 } }, rep;
 
-		sys_send(b->port, &m);	/* no reply token: ata must drop it and go on */
+		sys_send(b->c.port, &m);	/* no reply token: ata must drop it and go on */
 		check("send_without_call_ignored", blk_info(b, RAW0, &rep) == 0, "ata stopped");
 	}
 	check_rogue_run();

@@ -115,7 +115,7 @@ static long grant_io(struct pager *pg, const struct pager_request *rq, bool writ
 {
 	uint32_t op = write ? BLOCK_WRITE : BLOCK_READ;
 	uint32_t mode = rq->mode | pg->way->flags;
-	long err = sys_grant_forward(rq->grant, (long)pg->b->pid);
+	long err = sys_grant_forward(rq->grant, (long)pg->b->c.pid);
 
 	if (err) {
 		printf("blktest: forwarding grant %#llx to ata: %s\n",

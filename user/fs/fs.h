@@ -30,6 +30,7 @@
 
 #include <ferry/msg.h>
 #include <pager.h>
+#include <block.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -43,7 +44,7 @@
 struct fs_server {
 	long port;
 	/* the disk */
-	long ata_port, ata_pid;
+	struct block_client ata;	/* <block.h>: retries, reconnects, grants */
 	uint64_t part;			/* BLOCK_PART(disk, n) */
 	uint32_t modes;			/* FILL_MODE_BIT()s ata serves: ours as a pager */
 	struct blockdev dev;

@@ -16,38 +16,15 @@
 #include "fs.h"
 
 #define ATA_WAIT_NS	(10 * SEC_NS)
-/*
- * ata answers a healthy disk in milliseconds; a call that takes longer may
- * have lost its answer (ata's reply can fail for lack of kernel memory
- * under pressure) and is asked again: every block request is idempotent.
- * A hung disk (ata's command timeout and reset) just takes a few of these.
- */
-#define ATA_CALL_NS	(3 * SEC_NS)
-#define ATA_CALL_TRIES	3
 
 static uint8_t bounce[BLOCK_MAX_SECTORS * BLOCK_SECTOR_SIZE];
 static struct block_run run_page[MSG_PAGE_SIZE / sizeof(struct block_run)];
 
+/* One call to ata on our partition, under the library's retry policy. */
 static long ata_call(struct fs_server *s, struct msg *req, struct msg *rep)
 {
-	struct msg saved = *rep;
-	long err;
-
-	req->arg[BLOCK_ARG_PART] = s->part;
-	for (int tries = 0;; tries++) {
-		*rep = saved;
-		err = sys_call(s->ata_port, req, rep, ATA_CALL_NS);
-		if (err != ERR_TIMEOUT || tries + 1 == ATA_CALL_TRIES)
-			break;
-		printf("fs: ata did not answer in %ld s: asking again\n", ATA_CALL_NS / SEC_NS);
-	}
-	if (err)
-		return err;
-	if (rep->op == BLOCK_OK)
-		return 0;
-	if (rep->op == BLOCK_FAIL && (long)rep->arg[BLOCK_REPLY_ERROR] < 0)
-		return (long)rep->arg[BLOCK_REPLY_ERROR];
-	return ERR_IO;
+	s->ata.part = s->part;
+	return block_call(&s->ata, req, rep, false);
 }
 
 static long ata_read(struct blockdev *dev, uint64_t sector, uint32_t count, void *buf)
@@ -120,18 +97,6 @@ static long ata_flush(struct blockdev *dev)
 	return err;
 }
 
-static long info(struct fs_server *s, uint64_t part, struct msg *rep)
-{
-	struct msg req = { .op = BLOCK_INFO };
-	uint64_t saved = s->part;
-	long err;
-
-	s->part = part;
-	err = ata_call(s, &req, rep);
-	s->part = saved;
-	return err;
-}
-
 long fs_ata_attach(struct fs_server *s, int want_part)
 {
 	struct msg rep = { 0 };
@@ -139,25 +104,22 @@ long fs_ata_attach(struct fs_server *s, int want_part)
 	long err;
 	int n;
 
-	s->ata_port = ipc_lookup(BLOCK_PORT_NAME, ATA_WAIT_NS);
-	if (s->ata_port < 0) {
-		printf("fs: no disk driver (port \"%s\"): %s\n", BLOCK_PORT_NAME,
-		       err_str(s->ata_port));
-		return s->ata_port;
+	err = block_open(&s->ata, "fs", ATA_WAIT_NS);
+	if (err) {
+		printf("fs: no disk driver (port \"%s\"): %s\n", BLOCK_PORT_NAME, err_str(err));
+		return err;
 	}
-	err = info(s, BLOCK_PART(0, 0), &rep);
+	err = block_info(&s->ata, BLOCK_PART(0, 0), &rep);
 	if (err) {
 		printf("fs: ata: disk 0: %s\n", err_str(err));
 		return err;
 	}
-	s->ata_pid = (long)rep.sender;
 	mine = rep.arg[BLOCK_REPLY_MINE];
 	/* The partition asked for, else the first Linux one that is ours. */
 	for (n = 1; n <= BLOCK_PARTS_MAX; n++) {
 		if (!(mine & (1ull << n)) || (want_part && n != want_part))
 			continue;
-		memset(&rep, 0, sizeof(rep));
-		err = info(s, BLOCK_PART(0, n), &rep);
+		err = block_info(&s->ata, BLOCK_PART(0, n), &rep);
 		if (!err && (want_part || rep.arg[BLOCK_REPLY_TYPE] == BLOCK_TYPE_LINUX))
 			break;
 	}
@@ -172,7 +134,7 @@ long fs_ata_attach(struct fs_server *s, int want_part)
 				    .read = ata_read, .write = ata_write,
 				    .flush = ata_flush };
 	printf("fs: disk 0 partition %d, %llu KiB, via ata (pid %ld)\n", n,
-	       (unsigned long long)s->dev.nsectors / 2, s->ata_pid);
+	       (unsigned long long)s->dev.nsectors / 2, s->ata.pid);
 	return 0;
 }
 
@@ -184,12 +146,6 @@ long fs_ata_grant_io(struct fs_server *s, bool write, uint64_t grant, uint32_t m
 
 	if (nruns == 0)
 		return 0;	/* nothing on disk: the frames came zeroed */
-	err = sys_grant_forward(grant, s->ata_pid);
-	if (err) {
-		printf("fs: forwarding grant %#llx to ata: %s\n", (unsigned long long)grant,
-		       err_str(err));
-		return err;
-	}
 	for (int i = 0; i < nruns; i += per_req) {
 		int k = nruns - i < per_req ? nruns - i : per_req;
 		struct msg req = { .op = write ? BLOCK_WRITE : BLOCK_READ }, rep = { 0 };

@@ -19,6 +19,7 @@
  * (BLOCK_F_RUNS, grant modes) or one transfer per run (copy) where a bad
  * page lies between.
  */
+#include <block.h>
 #include <ferry/sys.h>
 #include <ipc.h>
 #include <proc.h>
@@ -29,78 +30,27 @@
 #include "swapd.h"
 
 #define ATA_WAIT_NS	(10 * SEC_NS)	/* for ata's port to appear at boot */
-/*
- * ata answers a healthy disk in milliseconds, a failing one after its
- * retries, a hung one after its command timeout and a reset.  A call may
- * also lose its answer (ata's reply needs kernel memory under pressure):
- * then it is asked again, every block request being idempotent.
- */
-#define ATA_CALL_NS	(8 * SEC_NS)
-#define ATA_CALL_TRIES	3
-/* The kernel had no memory for a request's pages, or ata's queue was full. */
-#define ATA_BUSY_WAIT_NS (10 * MSEC_NS)
-#define ATA_BUSY_TRIES	100
 
 struct disk_store {
 	struct store st;
-	long port;
-	long ata_pid;		/* the stamped sender of ata's answers: where grants go */
+	struct block_client ata;	/* <block.h>: retries, reconnects, grants */
 	unsigned partno;
 	struct swap_layout layout;
-	uint64_t held_grant;	/* the grant last forwarded to ata */
 	struct block_run runs[GRANT_MAX_PAGES];
 	uint8_t inbuf[PAGER_BUF_SIZE];	/* copy-mode page-ins land here */
 	struct block_run run_page[MSG_PAGE_SIZE / sizeof(struct block_run)];
 };
 
-static long ata_result(const struct msg *rep)
-{
-	if (rep->op == BLOCK_OK)
-		return 0;
-	if (rep->op == BLOCK_FAIL && (long)rep->arg[BLOCK_REPLY_ERROR] < 0)
-		return (long)rep->arg[BLOCK_REPLY_ERROR];
-	return ERR_IO;	/* not an answer of the block protocol */
-}
-
-/* One call to ata on our partition, asked again while it could not get through. */
+/* One call to ata on our partition, under the library's retry policy. */
 static long ata_call(struct disk_store *ds, struct msg *req, struct msg *rep)
 {
-	struct msg saved = *rep;
-	int timeouts = 0, busy = 0;
-	long err;
-
-	req->arg[BLOCK_ARG_PART] = BLOCK_PART(0, ds->partno);
-	for (;;) {
-		*rep = saved;
-		err = sys_call(ds->port, req, rep, ATA_CALL_NS);
-		if (err == ERR_TIMEOUT && ++timeouts < ATA_CALL_TRIES) {
-			printf("swapd: ata did not answer in %ld s: asking again\n",
-			       ATA_CALL_NS / SEC_NS);
-			continue;
-		}
-		if ((err == ERR_NOMEM || err == ERR_FULL) && ++busy < ATA_BUSY_TRIES) {
-			sys_sleep(ATA_BUSY_WAIT_NS);
-			continue;
-		}
-		break;
-	}
-	if (err)
-		return err;
-	ds->ata_pid = (long)rep->sender;
-	return ata_result(rep);
+	ds->ata.part = BLOCK_PART(0, ds->partno);
+	return block_call(&ds->ata, req, rep, false);
 }
 
 static long ata_info(struct disk_store *ds, unsigned partno, struct msg *rep)
 {
-	struct msg req = { .op = BLOCK_INFO };
-	unsigned saved = ds->partno;
-	long err;
-
-	memset(rep, 0, sizeof(*rep));
-	ds->partno = partno;
-	err = ata_call(ds, &req, rep);
-	ds->partno = saved;
-	return err;
+	return block_info(&ds->ata, BLOCK_PART(0, partno), rep);
 }
 
 /* Copy mode: one run of whole pages between the disk and buf. */
@@ -149,20 +99,6 @@ static long grant_runs(struct disk_store *ds, bool write, const struct pager_req
 	return ata_call(ds, &req, &rep);
 }
 
-/* Hands the grant to ata, once per grant: a retried request reuses it. */
-static long forward(struct disk_store *ds, const struct pager_request *rq)
-{
-	long err;
-
-	if (ds->held_grant == rq->grant)
-		return 0;
-	err = sys_grant_forward(rq->grant, ds->ata_pid);
-	if (err)
-		return err;
-	ds->held_grant = rq->grant;
-	return 0;
-}
-
 /* Moves n pages of slots rq->key.. between the disk and rq's pages (copy: buf). */
 static long transfer(struct disk_store *ds, bool write, const struct pager_request *rq, int n,
 		     uint8_t *buf)
@@ -174,11 +110,8 @@ static long transfer(struct disk_store *ds, bool write, const struct pager_reque
 		for (int i = 0; i < nruns && !err; i++, ds->st.transfers++)
 			err = copy_run(ds, write, &ds->runs[i], buf + ds->runs[i].br_offset);
 	} else {
-		err = forward(ds, rq);
-		if (!err) {
-			err = grant_runs(ds, write, rq, nruns);
-			ds->st.transfers++;
-		}
+		err = grant_runs(ds, write, rq, nruns);	/* the library forwards the grant */
+		ds->st.transfers++;
 	}
 	if (err) {
 		ds->st.io_errors++;
@@ -187,6 +120,10 @@ static long transfer(struct disk_store *ds, bool write, const struct pager_reque
 		       (unsigned long long)ds->runs[0].br_sector / BLOCK_SECTORS_PER_PAGE, nruns,
 		       nruns > 1 ? "s" : "", pager_mode_name(rq->mode), err_str(err));
 	}
+	/* ERR_IO is the device's verdict; a driver that is gone or silent is
+	 * not (<proto/pager.h>: the kernel then retires no slot). */
+	if (err == ERR_DEAD || err == ERR_TIMEOUT)
+		return ERR_AGAIN;
 	return err ? ERR_IO : 0;
 }
 
@@ -266,10 +203,10 @@ long disk_store_open(struct store **out)
 				 FILL_MODE_BIT(FILL_GRANT_DMA),
 			.page_in = disk_page_in, .page_out = disk_page_out },
 	};
-	ds.port = ipc_lookup(BLOCK_PORT_NAME, ATA_WAIT_NS);
-	if (ds.port < 0) {
+	err = block_open(&ds.ata, "swapd", ATA_WAIT_NS);
+	if (err) {
 		printf("swapd: no disk driver (port \"%s\"): %s\n", BLOCK_PORT_NAME,
-		       err_str(ds.port));
+		       err_str(err));
 		return ERR_NOENT;
 	}
 	err = find_partition(&ds, &sectors);

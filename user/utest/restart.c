@@ -1,18 +1,24 @@
 // SPDX-License-Identifier: MIT
 /*
- * Swap survives its provider (kernel/mm/swap.h, user/init): run from the
- * shell of a normal boot, where init restarts swapd when it dies.
+ * Swap survives its servers (kernel/mm/swap.h, lib/user/block.c,
+ * user/init): run from the shell of a normal boot, where init restarts
+ * the services that die.
  *
- *   utest restart_swapd MODE [ROUNDS]
+ *   utest restart SERVICE MODE [ROUNDS [DELAY_MS]]   SERVICE: swapd or ata
  *
- * Pages out RESTART_PAGES pages in fill mode MODE, kills swapd, and reads
+ * Pages out RESTART_PAGES pages in fill mode MODE, kills SERVICE, and reads
  * every page back: a thread that starts faulting just before the kill
- * (its page-in may be in flight when swapd dies) and the main thread after
- * it.  Every page must come back intact and no thread may be killed: the
- * faults wait for the restarted swapd, which takes the same provider over.
+ * (its page-in may be in flight when the server dies) and the main thread
+ * after it; DELAY_MS between the two lets the racer's request reach the
+ * driver first (on a throttled disk: the kill then lands while ata holds
+ * the grant).  Every page must come back intact and no thread may be killed:
+ * the faults wait for the restarted swapd, which takes the same provider
+ * over, or swapd's block client waits for the restarted ata, forwards the
+ * grant (back with swapd since ata died) to it and asks again.
  * tests/cases/restart.py checks the lines printed here.
  */
 #include <ferry/sys.h>
+#include <proto/block.h>
 #include <proto/swapd.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,12 +46,13 @@ static long pid_named(const char *name)
 	return 0;
 }
 
-/* Until a swapd other than `old` serves the swap port again. */
-static long wait_new_swapd(long old)
+/* Until a `name` other than `old` serves its port again. */
+static long wait_restarted(const char *name, long old)
 {
+	const char *port = strcmp(name, "ata") == 0 ? BLOCK_PORT_NAME : SWAPD_PORT_NAME;
 	long start = sys_clock_ns(), pid;
 
-	while ((pid = pid_named("swapd")) == 0 || pid == old || sys_port_lookup(SWAPD_PORT_NAME) < 0) {
+	while ((pid = pid_named(name)) == 0 || pid == old || sys_port_lookup(port) < 0) {
 		CHECK(sys_clock_ns() - start < RESTART_WAIT_NS);
 		sys_sleep(10 * MSEC_NS);
 	}
@@ -77,7 +84,7 @@ static long threads_now(void)
 	return (long)self.nthreads;
 }
 
-static void one_round(long mode, long round)
+static void one_round(const char *name, long mode, long round, long delay_ms)
 {
 	static char stack[16384] __attribute__((aligned(16)));
 	static struct racer r;
@@ -90,10 +97,12 @@ static void one_round(long mode, long round)
 	CHECK_EQ(sys_vm_ctl(VM_CTL_EVICT, RESTART_PAGES * UTEST_PAGE, p), RESTART_PAGES);
 	for (long i = 0; i < RESTART_PAGES; i++)
 		CHECK_EQ(vm_page_state(p + i * UTEST_PAGE), PAGE_SWAPPED);
-	old = pid_named("swapd");
+	old = pid_named(name);
 	CHECK(old > 0);
 	r = (struct racer){ .pages = p, .round = round };
 	CHECK_OK(thread_start(race, &r, stack, sizeof(stack)));
+	if (delay_ms)
+		sys_sleep(delay_ms * MSEC_NS);
 	CHECK_OK(sys_kill(old));
 	start = sys_clock_ns();
 	for (long i = RACER_PAGES; i < RESTART_PAGES; i++)
@@ -102,9 +111,9 @@ static void one_round(long mode, long round)
 		CHECK(sys_clock_ns() - start < RESTART_WAIT_NS);
 		sys_sleep(MSEC_NS);
 	}
-	now = wait_new_swapd(old);
-	printf("utest: restart_swapd %s round %ld: swapd %ld -> %ld, %ld of %d pages wrong,"
-	       " racer %s, %ld ms\n", pager_mode_name((uint32_t)mode), round, old, now, bad,
+	now = wait_restarted(name, old);
+	printf("utest: restart %s %s round %ld: %ld -> %ld, %ld of %d pages wrong,"
+	       " racer %s, %ld ms\n", name, pager_mode_name((uint32_t)mode), round, old, now, bad,
 	       RESTART_PAGES, r.result == 1 ? "intact" : r.result == 2 ? "WRONG" : "KILLED",
 	       (sys_clock_ns() - start) / MSEC_NS);
 	CHECK_EQ(bad, 0);
@@ -112,17 +121,20 @@ static void one_round(long mode, long round)
 	CHECK_OK(sys_mem_unmap(p, RESTART_PAGES * UTEST_PAGE));
 }
 
-UTEST_HELPER(restart_swapd)
+UTEST_HELPER(restart)
 {
-	long mode = utest_arg(argc, argv, 2);
-	long rounds = argc > 3 ? utest_arg(argc, argv, 3) : 1;
+	const char *name = argc > 2 ? argv[2] : "";
+	long mode = utest_arg(argc, argv, 3);
+	long rounds = argc > 4 ? utest_arg(argc, argv, 4) : 1;
+	long delay_ms = argc > 5 ? utest_arg(argc, argv, 5) : 0;
 	long prev;
 
+	CHECK(strcmp(name, "swapd") == 0 || strcmp(name, "ata") == 0);
 	vm_need_swap();
 	prev = vm_faultpath(mode);
 	for (long round = 0; round < rounds; round++)
-		one_round(mode, round);
+		one_round(name, mode, round, delay_ms);
 	CHECK_OK(sys_vm_ctl(VM_CTL_FAULTPATH_SET, prev, NULL));
-	printf("utest: restart_swapd %s: ok\n", pager_mode_name((uint32_t)mode));
+	printf("utest: restart %s %s: ok\n", name, pager_mode_name((uint32_t)mode));
 	return 0;
 }

@@ -81,6 +81,12 @@
 #define BLOCK_SECTORS_PER_PAGE	(MSG_PAGE_SIZE / BLOCK_SECTOR_SIZE)
 #define BLOCK_MAX_SECTORS	(GRANT_MAX_PAGES * BLOCK_SECTORS_PER_PAGE)	/* 128 KiB */
 #define BLOCK_RUNS_MAX		64
+/*
+ * The driver's rung of the timeout ladder (<block.h> has the others): one
+ * request, every retry and channel reset included, is answered within
+ * this, so a client that waits longer knows the first copy has ended.
+ */
+#define BLOCK_DRIVER_BUDGET_NS	(8 * 1000000000L)
 
 /* Partition n (1..BLOCK_PARTS_MAX) of disk d; n = 0: the whole disk. */
 #define BLOCK_PART(d, n)	(((uint64_t)(d) << 8) | (uint64_t)(n))

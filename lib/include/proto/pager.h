@@ -23,10 +23,12 @@
  *   arg[5] window   where the grant is mapped for you (FILL_GRANT_MAP)
  *
  * Answer: op PAGER_OK, arg[0] = grant id echoed (grant modes), arg[1] = k;
- * or op PAGER_FAIL with arg[0] = ERR_IO, ERR_NOENT or ERR_RANGE.  Anything
- * else fails the request.  A failed page-in kills the faulting thread (a
- * missing page is never replaced by zeros); a failed page-out keeps the
- * page resident and dirty.
+ * or op PAGER_FAIL with arg[0] = ERR_IO (the device failed: a page-out's
+ * swap slots are retired), ERR_NOENT, ERR_RANGE, or ERR_AGAIN (the device
+ * was out of reach: its driver died and did not come back, or never
+ * answered; nothing is retired).  Any other reason counts as ERR_IO.  A
+ * failed page-in kills the faulting thread (a missing page is never
+ * replaced by zeros); a failed page-out keeps the page resident and dirty.
  */
 #ifndef PROTO_PAGER_H
 #define PROTO_PAGER_H

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The block-client library (lib/user/block.c): how every client of a disk
+ * driver (swapd, fs, blktest) talks to it, the role MINIX's libbdev plays.
+ * The protocol is <proto/block.h>; this is the one retry policy and the
+ * client's rungs of the timeout ladder:
+ *
+ *   driver   one request, retries and channel resets included, ends within
+ *            BLOCK_DRIVER_BUDGET_NS, answered BLOCK_OK or BLOCK_FAIL;
+ *   client   waits BLOCK_CALL_WAIT_NS (> the driver's budget) for each
+ *            answer, so a request it asks again is one whose first copy
+ *            can no longer complete, and it never sends a copy it could
+ *            not wait that long for: the whole request, reconnects
+ *            included, ends within BLOCK_CLIENT_BUDGET_NS;
+ *   kernel   fails a page request after its overtime (30 s,
+ *            kernel/mm/request.c), above the client's budget.
+ *
+ * The retry policy, for every op (all are idempotent):
+ *   - no answer within BLOCK_CALL_WAIT_NS (the answer was lost): ask again;
+ *   - the kernel had no memory for the message or the queue was full:
+ *     wait BLOCK_BUSY_WAIT_NS and ask again;
+ *   - the driver died (ERR_DEAD, its port gone): wait up to
+ *     BLOCK_RECONNECT_NS for the restarted driver's port (user/init
+ *     restarts it), learn its pid, forward the request's grant to it
+ *     again (the kernel gave it back to us when the old one died) and ask
+ *     again;
+ *   - an answer is final: BLOCK_OK, or BLOCK_FAIL with the driver's
+ *     reason (ERR_IO is a media error after the driver's own retries).
+ * Giving up, the call answers ERR_TIMEOUT (the driver did not answer in
+ * the budget) or ERR_DEAD (no driver came back): never ERR_IO, which
+ * only the device can say, so no swap slot is retired for a dead driver.
+ */
+#ifndef FERRY_BLOCK_H
+#define FERRY_BLOCK_H
+
+#include <ferry/msg.h>
+#include <proc.h>
+#include <proto/block.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define BLOCK_CALL_WAIT_NS	(10 * SEC_NS)
+#define BLOCK_CLIENT_BUDGET_NS	(25 * SEC_NS)
+#define BLOCK_RECONNECT_NS	(5 * SEC_NS)
+#define BLOCK_BUSY_WAIT_NS	(10 * MSEC_NS)
+
+_Static_assert(BLOCK_CALL_WAIT_NS > BLOCK_DRIVER_BUDGET_NS, "the client outwaits the driver");
+
+struct block_client {
+	const char *who;	/* "swapd", "fs": for log lines */
+	long port;		/* the driver's port */
+	long pid;		/* the driver's pid (kernel-stamped sender): where grants go */
+	uint64_t part;		/* BLOCK_PART() that block_call names */
+	/* Forward a request's grant to the driver first (block_open sets it;
+	 * blktest clears it to test the driver's own grant checks). */
+	bool forward_grants;
+	uint64_t grant;		/* the grant last forwarded ... */
+	long grant_pid;		/* ... and to which driver */
+	/* Counters, for the server's statistics and the tests. */
+	uint64_t calls, retries, reconnects, timeouts;
+};
+
+/*
+ * Finds the driver (its port may take up to wait_ns to appear) and learns
+ * its pid with a BLOCK_INFO of the whole disk.  => 0 or ERR_NOENT.
+ */
+long block_open(struct block_client *c, const char *who, long wait_ns);
+
+/*
+ * One request under the retry policy above.  req's BLOCK_ARG_PART is
+ * filled from c->part unless `part_set`; with a grant mode and a grant in
+ * BLOCK_ARG_GRANT, the grant is forwarded to the driver first (once per
+ * driver).  rep's page buffer (copy-mode reads) is kept across retries.
+ * => 0 (BLOCK_OK), the driver's BLOCK_FAIL reason, ERR_TIMEOUT, ERR_DEAD,
+ *    or the forward's error.
+ */
+long block_call(struct block_client *c, struct msg *req, struct msg *rep, bool part_set);
+
+/* BLOCK_INFO of partition `part`: *rep holds the BLOCK_REPLY_* fields. */
+long block_info(struct block_client *c, uint64_t part, struct msg *rep);
+
+#endif

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: MIT
+/* The block-client library: <block.h> has the retry policy and the ladder. */
+#include <block.h>
+#include <ferry/sys.h>
+#include <ipc.h>
+#include <stdio.h>
+#include <string.h>
+
+static long answer_of(const struct msg *rep)
+{
+	if (rep->op == BLOCK_OK)
+		return 0;
+	if (rep->op == BLOCK_FAIL && (long)rep->arg[BLOCK_REPLY_ERROR] < 0)
+		return (long)rep->arg[BLOCK_REPLY_ERROR];
+	return ERR_INVAL;	/* not an answer of the block protocol */
+}
+
+/* The driver's pid, from the kernel-stamped sender of an INFO answer. */
+static long learn_pid(struct block_client *c)
+{
+	struct msg req = { .op = BLOCK_INFO, .arg = { BLOCK_PART(0, 0) } }, rep;
+	long err;
+
+	memset(&rep, 0, sizeof(rep));
+	err = sys_call(c->port, &req, &rep, BLOCK_CALL_WAIT_NS);
+	if (err)
+		return err;
+	c->pid = (long)rep.sender;	/* even a refusal says who the driver is */
+	return 0;
+}
+
+long block_open(struct block_client *c, const char *who, long wait_ns)
+{
+	memset(c, 0, sizeof(*c));
+	c->who = who;
+	c->forward_grants = true;
+	c->port = ipc_lookup(BLOCK_PORT_NAME, wait_ns);
+	if (c->port < 0)
+		return ERR_NOENT;
+	return learn_pid(c) ? ERR_NOENT : 0;
+}
+
+/* The driver died: wait for the restarted one.  => 0, or ERR_DEAD. */
+static long reconnect(struct block_client *c, long deadline)
+{
+	long left = deadline - sys_clock_ns();
+	long port;
+
+	if (left <= 0)
+		return ERR_DEAD;
+	port = ipc_lookup(BLOCK_PORT_NAME, left < BLOCK_RECONNECT_NS ? left : BLOCK_RECONNECT_NS);
+	if (port < 0 || port == c->port) {
+		printf("%s: the disk driver is gone and no new one came\n", c->who);
+		return ERR_DEAD;
+	}
+	c->port = port;
+	if (learn_pid(c))
+		return ERR_DEAD;
+	c->reconnects++;
+	printf("%s: the disk driver came back as pid %ld\n", c->who, c->pid);
+	return 0;
+}
+
+static bool has_grant(const struct msg *req)
+{
+	return req->op != BLOCK_INFO && req->op != BLOCK_FLUSH &&
+	       (req->arg[BLOCK_ARG_MODE] & BLOCK_MODE_MASK) != FILL_COPY &&
+	       req->arg[BLOCK_ARG_GRANT] != 0;
+}
+
+/* The driver must hold the grant it is to fill: forwarded once per driver. */
+static long forward_grant(struct block_client *c, uint64_t grant)
+{
+	long err;
+
+	if (c->grant == grant && c->grant_pid == c->pid)
+		return 0;
+	err = sys_grant_forward((long)grant, c->pid);
+	if (err)
+		return err;
+	c->grant = grant;
+	c->grant_pid = c->pid;
+	return 0;
+}
+
+long block_call(struct block_client *c, struct msg *req, struct msg *rep, bool part_set)
+{
+	long deadline = sys_clock_ns() + BLOCK_CLIENT_BUDGET_NS, left, err;
+	struct msg saved = *rep;
+
+	if (!part_set)
+		req->arg[BLOCK_ARG_PART] = c->part;
+	c->calls++;
+	for (;;) {
+		left = deadline - sys_clock_ns();
+		if (left < BLOCK_CALL_WAIT_NS)
+			return ERR_TIMEOUT;	/* a copy we could not outwait: none */
+		err = c->forward_grants && has_grant(req) ? forward_grant(c, req->arg[BLOCK_ARG_GRANT])
+							   : 0;
+		if (err == ERR_NOENT)
+			err = ERR_DEAD;	/* the driver we knew is gone */
+		if (!err) {
+			*rep = saved;
+			err = sys_call(c->port, req, rep, BLOCK_CALL_WAIT_NS);
+		}
+		if (!err)
+			return answer_of(rep);
+		c->retries++;
+		if (err == ERR_TIMEOUT) {
+			c->timeouts++;
+			printf("%s: the disk driver did not answer in %ld s: asking again\n", c->who,
+			       BLOCK_CALL_WAIT_NS / SEC_NS);
+		} else if (err == ERR_NOMEM || err == ERR_FULL) {
+			sys_sleep(BLOCK_BUSY_WAIT_NS);
+		} else if (err == ERR_DEAD || err == ERR_BADHANDLE) {
+			if (reconnect(c, deadline))
+				return ERR_DEAD;
+		} else {
+			return err;
+		}
+	}
+}
+
+long block_info(struct block_client *c, uint64_t part, struct msg *rep)
+{
+	struct msg req = { .op = BLOCK_INFO, .arg = { part } };
+
+	memset(rep, 0, sizeof(*rep));
+	return block_call(c, &req, rep, true);
+}
