@@ -33,8 +33,6 @@ FREESTANDING := -target x86_64-unknown-none -ffreestanding -nostdlibinc -fno-sta
 	-mno-red-zone -mgeneral-regs-only -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
 	-std=c11 -g -O2 $(WARN) -Ilib/include
 KERNEL_CFLAGS := $(FREESTANDING) -mcmodel=kernel -fno-pic -Ikernel
-HOST_CFLAGS := -std=c11 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
-	-fno-omit-frame-pointer $(WARN) -Wno-missing-prototypes -DLIB_HOST_TEST
 
 .PHONY: all run test debug compdb clean deps
 all: $(BUILD)/ferry.iso $(BUILD)/disk.img

@@ -51,8 +51,7 @@ class DiskCase(registry.Case):
     def run(self, log_path):
         tmp = tempfile.mkdtemp(prefix="ata-", dir=ferry.BUILD)
         try:
-            g = ferry.Guest(self.iso(), mem=self.mem, name=self.name, log_path=log_path,
-                            drives=self.drives(tmp))
+            g = self.guest(log_path, drives=self.drives(tmp))
             g.disk_dir = tmp
             try:
                 g.start()

@@ -21,8 +21,9 @@ def boot_banner(g):
     g.expect(r"clock: TSC \d+ MHz", timeout=30)
     g.expect(r"boot complete", timeout=30)
     assert "PANIC" not in g.buf, "panic during boot"
+    # A figure, not a check: how long the banner took depends on the host.
     return [("qemu/boot_banner", True, ""),
-            ("qemu/boot_banner_time", True, "banner %.2fs after QEMU start" % banner_s)]
+            ("qemu/boot_banner_time", None, "banner %.2fs after QEMU start" % banner_s)]
 
 
 @case("kernel_selftests", cmdline="test=all panic=exit")

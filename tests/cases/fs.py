@@ -38,8 +38,7 @@ class FsCase(registry.Case):
         tmp = tempfile.mkdtemp(prefix="fs-", dir=ferry.BUILD)
         try:
             disk = self.make_disk(tmp)
-            g = ferry.Guest(self.iso(), mem=self.mem, name=self.name, log_path=log_path,
-                            drives=[ferry.ide_drive(disk)])
+            g = self.guest(log_path, drives=[ferry.ide_drive(disk)])
             try:
                 g.start()
                 g.expect(r"^fs: ", timeout=60)

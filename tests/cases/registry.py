@@ -12,19 +12,41 @@ import ferry
 _cases = []
 
 
+def first_paragraph(doc):
+    """A docstring's first paragraph as one line: what --list prints."""
+    return " ".join((doc or "").strip().split("\n\n")[0].split())
+
+
 class Case:
+    """timeout: seconds the whole case may take, boot and checks; the
+    runner fails a case that takes longer and stops its QEMU."""
+
     def __init__(self, fn, name, cmdline, mem, timeout, modules):
         self.fn, self.name, self.cmdline = fn, name, cmdline
         self.mem, self.timeout, self.modules = mem, timeout, modules
-        self.doc = (fn.__doc__ or "").strip().split("\n")[0]
+        self.doc = first_paragraph(fn.__doc__)
+        self.guests = []
 
     def iso(self):
         mods = self.modules() if self.modules else ferry.default_modules()
         out = os.path.join(ferry.BUILD, "tests", self.name + ".iso")
         return ferry.make_iso(out, self.cmdline, mods)
 
+    def guest(self, log_path, **kw):
+        """The case's Guest (not started yet), known to stop()."""
+        g = ferry.Guest(self.iso(), mem=self.mem, name=self.name, log_path=log_path, **kw)
+        self.guests.append(g)
+        return g
+
+    def stop(self):
+        """Ends the case's QEMUs from another thread: the case's next wait
+        on its guest then fails at once, and its own clean-up runs."""
+        for g in self.guests:
+            if g.proc and g.proc.poll() is None:
+                g.proc.kill()
+
     def run(self, log_path):
-        g = ferry.Guest(self.iso(), mem=self.mem, name=self.name, log_path=log_path)
+        g = self.guest(log_path)
         try:
             g.start()
             out = self.fn(g)

@@ -182,7 +182,21 @@ def swap_store_ram(g):
     want = registered_line(4096, where="of RAM", modes="copy and grant")
     results = [("qemu/swap_store_ram_registered", all(found(g, rx) for rx in want),
                 "want lines %s" % (want,))]
-    return results + pagetests(g, "swap_store_ram")
+    results += pagetests(g, "swap_store_ram")
+    return results + pagetest_refusals(g, "swap_store_ram", slots=4096)
+
+
+def pagetest_refusals(g, name, slots):
+    """pagetest says no, before writing anything, to more pages than swap
+    has room for and to a page count or mode that is not one."""
+    out = shell_command(g, "pagetest %d copy" % (slots + 1), timeout=60)
+    too_many = re.search(r"pagetest: %d pages asked for, but swap has room for \d+: refused"
+                         % (slots + 1), out) and "pages written" not in out
+    usage = [shell_command(g, "pagetest %s" % args, timeout=30) for args in ("0", "8 bogus")]
+    return [("qemu/%s_pagetest_refuses_too_many" % name, bool(too_many), out[-800:]),
+            ("qemu/%s_pagetest_usage" % name,
+             all("usage: pagetest" in u and "pages written" not in u for u in usage),
+             "\n".join(u[-400:] for u in usage))]
 
 
 @swap_case("swap_disk_pio", modules=lambda: store_modules("disk", "dma=off"))
