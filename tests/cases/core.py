@@ -77,7 +77,10 @@ def own_boot_case(name):
 
 
 RUN_ISO = os.path.join(ferry.BUILD, "ferry.iso")
-PROMPT = r"ferry> "
+# The shell's prompt, but not the redraw readline does when kdb continues
+# ("\x1b[K" first): typed after a continue, a command's output ends at
+# the prompt that follows it, not at the redraw that may land just after.
+PROMPT = r"(?<!\x1b\[K)ferry> "
 
 
 def ferry_run(log_path, typed, cmdline=None, wait_for=PROMPT):

@@ -8,7 +8,10 @@ import time
 import ferry
 from cases.registry import case
 
-PROMPT = r"ferry> "
+# The shell's prompt, but not the redraw readline does when kdb continues
+# ("\x1b[K" first): typed after a continue, a command's output ends at
+# the prompt that follows it, not at the redraw that may land just after.
+PROMPT = r"(?<!\x1b\[K)ferry> "
 
 
 def kdb(g, line, timeout=30):
