@@ -5,6 +5,7 @@
 #   make            build/ferry.iso (kernel + user programs as GRUB modules)
 #   make run        boot it in QEMU, serial console on this terminal
 #   make test       host unit tests + tests that boot Ferry in QEMU
+#   make bench      the benchmark (tests/bench.py); bench-peer: Linux 6.12 peer
 #   make debug      boot with QEMU's gdb stub, waiting for gdb
 #   make compdb     compile_commands.json for editors
 #   V=1             show full commands

@@ -40,6 +40,22 @@ for pair in $FILES; do
 	file=${pair%%:*} pkg=${pair#*:}
 	[ -e "$file" ] || add "$pkg"
 done
+# The Linux peer (`make bench-peer`, peer/linux/): checked only when asked,
+# `sh scripts/deps.sh peer`.  It builds its guest program with the clang
+# above, static, so it needs glibc's static library and the kernel headers
+# (userfaultfd.h); Debian's kernel and busybox-static are not installed but
+# fetched into the peer's cache by peer/linux/fetch.py (apt-get download).
+PEER_FILES="
+/usr/lib/x86_64-linux-gnu/libc.a:libc6-dev
+/usr/include/linux/userfaultfd.h:linux-libc-dev
+"
+if [ "${1:-}" = peer ]; then
+	for pair in $PEER_FILES; do
+		file=${pair%%:*} pkg=${pair#*:}
+		[ -e "$file" ] || add "$pkg"
+	done
+fi
+
 [ -z "$missing" ] && exit 0
 
 line="apt-get install -y --no-install-recommends$missing"
