@@ -65,7 +65,24 @@ find_missing() {
 		[ -e "${pair%%:*}" ] || add "${pair#*:}"
 	done
 	sanitizer_runtime_present || add "$SANITIZER_RUNTIME"
+	if [ "$WANT_PEER" = 1 ]; then
+		for pair in $PEER_FILES; do
+			[ -e "${pair%%:*}" ] || add "${pair#*:}"
+		done
+	fi
 }
+
+# The Linux peer (`make bench-peer`, peer/linux/): checked only when asked,
+# `sh scripts/deps.sh peer`.  It builds its guest program with the clang
+# above, static, so it needs glibc's static library and the kernel headers
+# (userfaultfd.h); Debian's kernel and busybox-static are not installed but
+# fetched into the peer's cache by peer/linux/fetch.py (apt-get download).
+PEER_FILES="
+/usr/lib/x86_64-linux-gnu/libc.a:libc6-dev
+/usr/include/linux/userfaultfd.h:linux-libc-dev
+"
+WANT_PEER=0
+[ "${1:-}" = peer ] && WANT_PEER=1
 
 # build/deps.log in the checkout, or a temporary file where that is not writable.
 open_log() {

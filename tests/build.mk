@@ -21,7 +21,8 @@ bench: all
 bench-quick: all
 	$(Q)$(PYTHON) tests/bench.py --rounds 2 --pages 128 --iters 5000
 
-# The Linux 6.12 peer in the same QEMU (about 3 minutes; fetches Debian's kernel package).
+# The Linux 6.12 peer (peer/linux/): Debian's kernel in the same QEMU,
+# fetched once into ~/.cache/ferry-peer; results land there for `make bench`.
 .PHONY: bench-peer
-bench-peer:
-	$(Q)cd ../shared/peers/linux-qemu && MODES=icount ./run.sh
+bench-peer: $(BUILD)/disk.img
+	$(Q)sh $(DEPS) peer && $(PYTHON) peer/linux/run.py
