@@ -67,6 +67,10 @@ def run_case(case, grace=30):
             box["error"] = "%s\n%s" % (e, traceback.format_exc(limit=3))
 
     t0 = time.monotonic()
+    try:
+        case.iso()
+    except Exception as e:
+        return [("qemu/" + case.name, False, "cannot build its ISO: %s" % e)], 0.0
     worker = threading.Thread(target=body, name=case.name, daemon=True)
     worker.start()
     worker.join(case.timeout)

@@ -87,6 +87,9 @@ class SlowCase:
     def __init__(self):
         self.stopped = threading.Event()
 
+    def iso(self):
+        return None
+
     def run(self, log_path):
         self.stopped.wait(20)
         return [("qemu/" + self.name, True, "")]
@@ -104,6 +107,30 @@ def test_case_timeout_fails_and_stops():
     assert took < 10, "waited %.1fs for a case with a 1 s timeout" % took
     assert len(results) == 1 and results[0][1] is False, results
     assert "timeout of 1s" in results[0][2], results[0][2]
+
+
+class SlowIsoCase:
+    """A case whose ISO takes longer to build than its timeout allows for
+    the boot: the build happens before the case's clock starts."""
+    name, timeout = "selftest_slow_iso", 1
+    built = False
+
+    def iso(self):
+        if not self.built:
+            time.sleep(1.5)
+            self.built = True
+
+    def run(self, log_path):
+        self.iso()  # as registry.Case.run does, through guest()
+        return [("qemu/" + self.name, True, "")]
+
+    def stop(self):
+        pass
+
+
+def test_iso_build_is_not_timed():
+    results, _ = run.run_case(SlowIsoCase(), grace=1)
+    assert results[0][1] is True, results
 
 
 def test_figures_are_not_counted():
