@@ -129,6 +129,19 @@ def list_cases(cases, width=None):
                             break_long_words=False, break_on_hyphens=False))
 
 
+def list_quietly(cases):
+    """--list into a pipe whose reader stops early (`| head`) ends
+    quietly: the reader has what it wanted."""
+    try:
+        list_cases(cases)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would flush stdout again at exit and complain: point it at
+        # /dev/null first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--host", nargs="*", default=[], help="host test programs")
@@ -143,8 +156,7 @@ def main():
         print("run.py: " + why_none, file=sys.stderr)
         return 2
     if a.list:
-        list_cases(cases)
-        return 0
+        return list_quietly(cases)
     os.makedirs(LOGS, exist_ok=True)
     tally = Tally()
 

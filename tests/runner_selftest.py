@@ -5,7 +5,7 @@ one "test host/runner/NAME: OK|FAILED" line each, the format run.py reads.
 They check what a user sees of the runner without booting anything: --list
 prints whole descriptions, --only selects by substring and says so when
 nothing matches, a case that outlives its timeout fails, and figures are
-printed but not counted."""
+printed but not counted, and `--list | head` ends quietly."""
 
 import io
 import os
@@ -78,6 +78,17 @@ def test_only_nothing_matched_names_closest():
 def test_only_nothing_close_says_so():
     code, out = runner("--only", "nosuchcase", "--no-qemu")
     assert code != 0 and "'nosuchcase' matches no QEMU case" in out, out
+
+
+def test_list_into_closed_pipe_is_quiet():
+    """`run.py --list | head`: the reader is gone before the list is written."""
+    rd, wr = os.pipe()
+    p = subprocess.Popen([sys.executable, RUN_PY, "--list"], stdout=wr,
+                         stderr=subprocess.PIPE, text=True)
+    os.close(wr)
+    os.close(rd)        # before run.py has imported its cases: its first write fails
+    err = p.communicate(timeout=60)[1]
+    assert p.returncode == 0 and not err, "exit status %d:\n%s" % (p.returncode, err)
 
 
 class SlowCase:
