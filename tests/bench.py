@@ -93,6 +93,24 @@ def parse_kv(line):
     return dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)
 
 
+def follow_fault_bench(g, start, label=None):
+    """Follows `bench faults` from offset `start` to its last line, whole
+    lines only; prints its progress lines when given a label.
+    => (the last line, the progress lines)."""
+    seen, progress = start, []
+    while True:
+        # A guest bench that dies says so in its exit line: stop there.
+        m = g.expect_line(r"progress round=\S+|bench faults: done|bench: .*|"
+                          r"\[bench exited with status [^0].*", timeout=900, start=seen)
+        seen = m.end()
+        line = m.group(0)
+        if not line.startswith("progress"):
+            return line, progress
+        progress.append(line)
+        if label:
+            print("  %s %s %s" % (g.name, label, line), flush=True)
+
+
 def run_guest(g, rounds, pages, iters, progress=True, backings=(("anon", "ram"),),
               primitives=True):
     """Runs the benchmarks in a booted guest; => (primitives, fault rows).
@@ -111,18 +129,9 @@ def run_guest(g, rounds, pages, iters, progress=True, backings=(("anon", "ram"),
     for kind, label in backings:
         start = len(g.buf)
         g.send("bench faults %d %d %s %s\r" % (rounds, pages, kind, label))
-        seen = start
-        while True:
-            # A guest bench that dies says so in its exit line: stop there.
-            m = g.expect(r"^(progress round=\S+|bench faults: done|bench: .*|"
-                         r"\[bench exited with status [^0].*)", timeout=900, start=seen)
-            seen = m.end()
-            if not m.group(1).startswith("progress"):
-                break
-            if progress:
-                print("  %s %s %s" % (g.name, label, m.group(1)), flush=True)
-        if not m.group(1).startswith(("progress", "bench faults: done")):
-            raise RuntimeError("%s: %s" % (label, m.group(1)))
+        last, _ = follow_fault_bench(g, start, label if progress else None)
+        if last != "bench faults: done":
+            raise RuntimeError("%s: %s" % (label, last))
         hz = re.search(r"cycles_per_sec=(\d+)", g.buf[start:])
         rows += [dict(parse_kv(line), hz=hz.group(1) if hz else "0")
                  for line in g.buf[start:].splitlines() if line.startswith("fault ")]

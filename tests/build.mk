@@ -10,7 +10,7 @@ $(BUILD)/host/%: tests/host/%.c tests/host/htest_main.c tests/host/htest.h | dep
 	$(Q)$(CC) $(HOST_TEST_CFLAGS) -MMD -MP -MF $@.d -MJ $@.o.json tests/host/htest_main.c $< -o $@
 
 test: all $(HOST_TESTS)
-	$(Q)$(PYTHON) tests/run.py --host $(HOST_TESTS) tests/runner_selftest.py
+	$(Q)$(PYTHON) tests/run.py --host $(HOST_TESTS) tests/runner_selftest.py tests/bench_selftest.py
 
 # The benchmark: not a test (timings belong in benchmarks); `make test` only
 # checks that a tiny run completes and writes a well-formed CSV.

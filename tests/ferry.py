@@ -194,6 +194,12 @@ class Console:
                     raise Timeout("%s: QEMU ended before %r" % (self.name, pattern))
                 self.cond.wait(min(left, 0.5))
 
+    def expect_line(self, pattern, timeout=30, start=0):
+        """Like expect(), but `pattern` matches only a whole line, its '\n'
+        arrived: the serial line delivers a line in pieces, and `^x=\S+$`
+        would match `x=6` of a `x=6/10` still on its way."""
+        return self.expect(r"^(?:%s)(?=\n)" % pattern, timeout=timeout, start=start)
+
     def wait_exit(self, timeout=60):
         try:
             self.exit_code = self.proc.wait(timeout=timeout)
