@@ -4,6 +4,7 @@
 import os
 import re
 import subprocess
+import threading
 import time
 
 import ferry
@@ -60,13 +61,14 @@ def panic_report(g):
 class OwnBootCase(registry.Case):
     """A case that starts QEMU its own way (through `tests/ferry.py run`,
     as `make run` does, or with a gdb stub): its function gets the path of
-    the case's log instead of a booted guest."""
+    the case (to register() its QEMUs with, so that a timeout can stop
+    them) and the path of the case's log instead of a booted guest."""
 
     def __init__(self, fn, name):
         super().__init__(fn, name, "", "64M", 120, None)
 
     def run(self, log_path):
-        return self.fn(log_path)
+        return self.fn(self, log_path)
 
 
 def own_boot_case(name):
@@ -108,7 +110,7 @@ def boot_module_names(out):
 
 
 @own_boot_case("run_poweroff")
-def run_poweroff(log_path):
+def run_poweroff(_case, log_path):
     """`make run` then `poweroff`: exit status 0, and build/ferry.iso boots the programs, no test-only module."""
     code, out = ferry_run(log_path, "poweroff\r")
     names = boot_module_names(out)
@@ -123,7 +125,7 @@ def run_poweroff(log_path):
 
 
 @own_boot_case("run_cmdline")
-def run_cmdline(log_path):
+def run_cmdline(_case, log_path):
     """FERRY_CMDLINE='loglevel=debug console=ps' reaches the kernel of a `make run` boot."""
     code, out = ferry_run(log_path, "poweroff\r", cmdline="loglevel=debug console=ps")
     checks = [
@@ -137,7 +139,7 @@ def run_cmdline(log_path):
 
 
 @own_boot_case("run_panic")
-def run_panic(log_path):
+def run_panic(_case, log_path):
     """A panic ends `make run` non-zero with its reason, with panic=exit and after kdb's poweroff."""
     results = []
     for name, cmdline, typed, wait_for in (
@@ -153,12 +155,13 @@ def run_panic(log_path):
     return results
 
 
-def gdb_session(log_path, commands):
+def gdb_session(case, log_path, commands):
     """Boots build/ferry.iso halted under a gdb stub and runs gdb on it
     with the script `make debug` writes (connect, stop at kmain), then
     `commands`.  The stub is a Unix socket: parallel boots cannot collide.
+    The QEMU is the case's: stopping the case ends it, and gdb with it.
     => gdb's output."""
-    g = ferry.Guest(RUN_ISO, name="gdb", log_path=log_path)
+    g = case.register(ferry.Guest(RUN_ISO, name="gdb", log_path=log_path))
     opts, target = g.gdb_stub_args()
     g.extra += opts
     script = os.path.join(g.tmp, "ferry.gdb")
@@ -180,9 +183,9 @@ def gdb_session(log_path, commands):
 
 
 @own_boot_case("gdb_backtrace")
-def gdb_backtrace(log_path):
+def gdb_backtrace(case, log_path):
     """gdb with `make debug`'s script stops at kmain; bt there ends at the boot entry."""
-    out = gdb_session(log_path, ["set backtrace limit 64", "bt", "kill"])
+    out = gdb_session(case, log_path, ["set backtrace limit 64", "bt", "kill"])
     frames = re.findall(r"^#\d+\s+(?:0x[0-9a-f]+ in )?(\S+) \(", out, re.M)
     checks = [
         ("stopped at kmain", re.search(r"^Temporary breakpoint 1, kmain \(", out, re.M)),
@@ -193,3 +196,22 @@ def gdb_backtrace(log_path):
     bad = [what for what, ok in checks if not ok]
     return [("qemu/gdb_backtrace", not bad,
              "failed: %s; %d frames\n%s" % (", ".join(bad), len(frames), out[-1500:]))]
+
+
+@own_boot_case("gdb_session_stoppable")
+def gdb_session_stoppable(case, log_path):
+    """A gdb session's QEMU is its case's: stopping the case, as its timeout does, ends gdb at once."""
+    box = {}
+    t = threading.Thread(target=lambda: box.update(out=gdb_session(case, log_path, ["continue"])),
+                         daemon=True)
+    t.start()
+    deadline = time.monotonic() + 30
+    while not case.guests and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if not case.guests:
+        return [("qemu/gdb_session_stoppable", False, "the session's QEMU is not the case's")]
+    case.guests[-1].expect(PROMPT, timeout=90)     # gdb continued: Ferry runs
+    case.stop()
+    t.join(30)
+    return [("qemu/gdb_session_stoppable", not t.is_alive(),
+             "gdb still running 30 s after the case was stopped")]

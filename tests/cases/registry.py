@@ -39,7 +39,11 @@ class Case:
 
     def guest(self, log_path, **kw):
         """The case's Guest (not started yet), known to stop()."""
-        g = ferry.Guest(self.iso(), mem=self.mem, name=self.name, log_path=log_path, **kw)
+        return self.register(ferry.Guest(self.iso(), mem=self.mem, name=self.name,
+                                         log_path=log_path, **kw))
+
+    def register(self, g):
+        """A Guest the case made its own way, known to stop() from now on."""
         self.guests.append(g)
         return g
 
