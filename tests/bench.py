@@ -13,7 +13,8 @@ the backing store; the RAM boot also runs `bench` (null syscall, IPC
 round trip, context switch).
 
 Writes a table to stdout, build/bench/results.csv (one row per accelerator x
-backing x mode x cluster) and build/bench/latency.png (gnuplot).  Compares
+backing x mode x cluster), build/bench/latency.png and build/bench/per_page.png
+(gnuplot; they plot the table's own columns).  Compares
 with the Linux 6.12 peer: the newest results file `make bench-peer` left in
 its cache (peer/linux/), else the figures recorded below."""
 
@@ -248,33 +249,78 @@ def write_csv(runs, path, meta):
                 w.writerow(row)
 
 
-def plot(runs, out_png):
-    """Two panels: the latency distribution per mode and cluster from the
-    plain-TCG run (p10-p90 box, p99 whisker, median bar; icount figures have
-    no spread), and the mean phase breakdown from the icount run."""
-    if not shutil.which("gnuplot"):
-        return "gnuplot not found: no PNG"
-    dist_label = next((k for k in runs if k != "icount"), "icount")
-    phase_label = "icount" if "icount" in runs else dist_label
-    data = os.path.join(OUT, "latency.dat")
-    phases = os.path.join(OUT, "phases.dat")
-    rows = [r for r in runs[dist_label][1] if r["mode"] == r["served"] and r["cluster"] == "1"]
-    with open(data, "w") as f:
-        for i, r in enumerate(rows):
+MODE_NAMES = {"copy": "copy", "grant": "grant-map", "dma": "grant-DMA"}
+MODES = ["copy", "grant", "dma"]
+CLUSTERS = [1, 8, 32]
+BACKING_NAMES = {"ram": "swapd's RAM store", "disk-dma": "swap partition, ata DMA",
+                 "file-dma": "ext2 file, ata DMA", "disk-pio": "swap partition, ata PIO",
+                 "file-pio": "ext2 file, ata PIO"}
+
+
+def served_rows(rows, cluster=None):
+    """The rows whose mode served them (a `dma` row served as grant-map is
+    the grant-map path again), optionally of one cluster size."""
+    return [r for r in rows if r["mode"] == r["served"]
+            and (cluster is None or int(r["cluster"]) == cluster)]
+
+
+def figure_labels(runs):
+    """=> (the run the latency spread comes from, the run the medians and
+    the cost per page come from): spread needs plain TCG (icount has none),
+    instructions need icount; with only one, both use it."""
+    dist = next((k for k in runs if k != "icount"), "icount")
+    return dist, "icount" if "icount" in runs else dist
+
+
+def write_plot_data(runs, out_dir):
+    """The figures' data files, the table's own columns: => {name: path}.
+    latency.dat: spread per fault at cluster 1 (p10, p90, p99, median);
+    medians.dat: median and halted per fault at cluster 1;
+    per_page-BACKING.dat: per-page cost by cluster, one column per mode."""
+    dist, main = figure_labels(runs)
+    paths = {"latency": os.path.join(out_dir, "latency.dat"),
+             "medians": os.path.join(out_dir, "medians.dat")}
+    with open(paths["latency"], "w") as f:
+        for i, r in enumerate(served_rows(runs[dist][1], 1)):
             f.write("%d %s/%s %s %s %s %s %s\n" % (i, r["backing"], r["mode"], r["p10"],
                                                      r["p10"], r["p99"], r["p90"],
                                                      r["median"]))
-    with open(phases, "w") as f:
-        f.write("label " + " ".join(PHASES) + "\n")
-        for r in runs[phase_label][1]:
-            if r["mode"] != r["served"] or r["cluster"] != "1":
-                continue
-            prev, parts = 0, []
-            for p in PHASES:
-                v = int(r[p]) if int(r[p]) else prev
-                parts.append(str(max(v - prev, 0)))
-                prev = max(v, prev)
-            f.write("%s/%s %s\n" % (r["backing"], r["mode"], " ".join(parts)))
+    with open(paths["medians"], "w") as f:
+        f.write("label median halted\n")
+        for r in served_rows(runs[main][1], 1):
+            f.write("%s/%s %s %s\n" % (r["backing"], r["mode"], r["median"],
+                                        r.get("halted_per_fault", "0")))
+    rows = served_rows(runs[main][1])
+    for backing in sorted({r["backing"] for r in rows}, key=backing_order):
+        path = os.path.join(out_dir, "per_page-%s.dat" % backing)
+        paths["per_page-" + backing] = path
+        with open(path, "w") as f:
+            f.write("cluster " + " ".join(MODE_NAMES[m] for m in MODES) + "\n")
+            for cl in CLUSTERS:
+                got = {r["mode"]: r["per_page"] for r in rows
+                       if r["backing"] == backing and int(r["cluster"]) == cl}
+                f.write("%d %s\n" % (cl, " ".join(got.get(m, "-") for m in MODES)))
+    return paths
+
+
+def backing_order(backing):
+    order = list(BACKING_NAMES)
+    return order.index(backing) if backing in order else len(order)
+
+
+def plot(runs, out_dir):
+    """Two PNGs from the table's own figures.  latency.png: the latency
+    distribution per backing and mode from the plain-TCG run (p10-p90 box,
+    p99 whisker, median bar; icount figures have no spread), and the icount
+    medians per fault beside the mean time halted for the device.
+    per_page.png: cost per page against cluster size, one line per fill
+    mode, one panel per backing.  => gnuplot's complaint, or None."""
+    if not shutil.which("gnuplot"):
+        return "gnuplot not found: no PNG"
+    dist, main = figure_labels(runs)
+    paths = write_plot_data(runs, out_dir)
+    unit = "instructions" if main == "icount" else "TSC cycles"
+    n = len(served_rows(runs[dist][1], 1))
     script = """
 set terminal pngcairo size 1200,900 noenhanced
 set output '{png}'
@@ -287,19 +333,48 @@ set boxwidth 0.5
 set xtics rotate by -30
 set grid ytics
 set logscale y
-plot '{data}' using 1:4:3:5:6:xticlabels(2) notitle with candlesticks whiskerbars, \\
+plot '{latency}' using 1:4:3:5:6:xticlabels(2) notitle with candlesticks whiskerbars, \\
      '' using 1:7:7:7:7 notitle with candlesticks lt -1
 unset logscale y
 unset xrange
-set title 'where the time goes, {ph} (mean guest instructions per phase, from the fault)'
-set ylabel 'instructions'
+set title "{main}: median {unit} per fault (the table's median) and mean time halted for the device (its halted)"
+set ylabel '{unit} per fault'
+set yrange [0:*]
 set style data histograms
-set style histogram rowstacked
+set style histogram clustered gap 1
+set boxwidth 0.9 relative
 set key outside
-plot for [i=2:7] '{phases}' using i:xtic(1) title columnheader(i)
+plot '{medians}' using 2:xtic(1) title 'median per fault', \\
+     '' using 3 title 'mean halted per fault'
 unset multiplot
-""".format(png=out_png, dist=dist_label, ph=phase_label, n=len(rows), data=data,
-           phases=phases)
+""".format(png=os.path.join(out_dir, "latency.png"), dist=dist, main=main, unit=unit, n=n,
+           latency=paths["latency"], medians=paths["medians"])
+    panels = [k for k in paths if k.startswith("per_page-")]
+    script += """
+set output '{png}'
+set multiplot layout {rows},2 title "{main}: cost per page against cluster size ({unit} per page read, the table's per-page: faults and the pages a cluster brought alike)"
+set datafile missing '-'
+set logscale x 2
+set xrange [0.8:40]
+set xtics (1, 8, 32) norotate
+set yrange [0:*]
+set grid ytics
+set key inside top right
+set style data linespoints
+set xlabel 'pages per page-in (cluster)'
+set ylabel '{unit} per page'
+""".format(png=os.path.join(out_dir, "per_page.png"), rows=(len(panels) + 1) // 2,
+           main=main, unit=unit)
+    rows = served_rows(runs[main][1])
+    for k in panels:
+        backing = k[len("per_page-"):]
+        # Only the modes measured there: swapd's RAM store serves no grant-DMA.
+        cols = [str(2 + i) for i, m in enumerate(MODES)
+                if any(r["backing"] == backing and r["mode"] == m for r in rows)]
+        script += ('set title "%s (%s)"\nplot for [i in "%s"] \'%s\' using 1:int(i) '
+                   'title columnheader(int(i)) lw 2 pt 7\n' % (
+                       backing, BACKING_NAMES.get(backing, backing), " ".join(cols), paths[k]))
+    script += "unset multiplot\n"
     p = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
     return p.stderr.strip() or None
 
@@ -353,9 +428,10 @@ def main():
         print("  " + v)
     csv_path = os.path.join(OUT, "results.csv")
     write_csv(runs, csv_path, meta)
-    err = plot(runs, os.path.join(OUT, "latency.png"))
-    print("\nwrote %s and %s%s" % (csv_path, os.path.join(OUT, "latency.png"),
-                                   "" if not err else " (gnuplot: %s)" % err))
+    err = plot(runs, OUT)
+    print("\nwrote %s, %s and %s%s" % (csv_path, os.path.join(OUT, "latency.png"),
+                                       os.path.join(OUT, "per_page.png"),
+                                       "" if not err else " (gnuplot: %s)" % err))
     bad = [r for _, (_, rows) in runs.items() for r in rows
            if "error" in r or "warning" in r]
     if bad:

@@ -7,7 +7,7 @@ in pieces, and that the figures plot what the table prints."""
 
 import os
 import queue
-import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -52,6 +52,82 @@ def test_progress_lines_are_read_whole():
     last, progress = got["out"]
     assert progress == ["progress round=5/10", "progress round=6/10"], progress
     assert last == "bench faults: done", last
+
+
+def synthetic_runs():
+    """Two runs like make bench's, every figure distinct, means far from
+    medians (as when the CPU waits for a disk) and the phase means summing
+    to neither."""
+    runs = {}
+    for a, label in enumerate(("tcg", "icount")):
+        rows = []
+        for b, backing in enumerate(("ram", "disk-dma")):
+            for m, mode in enumerate(bench.MODES):
+                for c, cl in enumerate(bench.CLUSTERS):
+                    k = 1 + a * 1000 + b * 100 + m * 10 + c
+                    served = "grant" if (backing, mode) == ("ram", "dma") else mode
+                    r = {"backing": backing, "mode": mode, "served": served,
+                         "cluster": str(cl), "faults": str(256 // cl), "pages": "256",
+                         "p10": str(k * 5), "median": str(k * 7), "p90": str(k * 11),
+                         "p99": str(k * 13), "mean": str(k * 29), "per_page": str(k * 3),
+                         "pageout_per_page": str(k * 2), "copied_per_fault": "0",
+                         "tlb_per_fault": "1", "halted_per_fault": str(k * 17), "hz": "0"}
+                    r.update({p: str(k * 19 + i) for i, p in enumerate(bench.PHASES)})
+                    rows.append(r)
+        runs[label] = ({}, rows)
+    return runs
+
+
+def table_cells(text, label):
+    """The table's per-fault rows of one run, as printed: => {(backing,
+    mode, cluster): {column: value}} for the rows their mode served."""
+    cols = ["backing", "mode", "served", "cl", "faults", "median", "p99", "mean",
+            "per-page", "pageout/pg", "copied", "tlb", "halted"]
+    section = text.split("== %s " % label)[1].split("phase means")[0]
+    cells = {}
+    for line in section.splitlines():
+        f = line.split()
+        if len(f) == len(cols) and f[0] != "backing" and f[1] == f[2]:
+            cells[(f[0], f[1], int(f[3]))] = dict(zip(cols, f))
+    return cells
+
+
+def test_figures_plot_the_tables_figures():
+    runs = synthetic_runs()
+    text = bench.table(runs)
+    icount, tcg = table_cells(text, "icount"), table_cells(text, "tcg")
+    assert len(icount) == 15 and len(tcg) == 15, (len(icount), len(tcg))
+    with tempfile.TemporaryDirectory() as out:
+        paths = bench.write_plot_data(runs, out)
+        plotted = {}
+        for line in open(paths["medians"]).read().splitlines()[1:]:
+            name, median, halted = line.split()
+            plotted[name] = (median, halted)
+        want = {"%s/%s" % (b, m): (v["median"], v["halted"])
+                for (b, m, cl), v in icount.items() if cl == 1}
+        assert plotted == want, "lower panel %s, table %s" % (plotted, want)
+        spread = {}     # the table prints p99 and median of the spread's figures
+        for line in open(paths["latency"]).read().splitlines():
+            f = line.split()
+            spread[f[1]] = (f[4], f[6])
+        want = {"%s/%s" % (b, m): (v["p99"], v["median"]) for (b, m, cl), v in tcg.items()
+                if cl == 1}
+        assert spread == want, "upper panel %s, table %s" % (spread, want)
+        for backing in ("ram", "disk-dma"):
+            lines = open(paths["per_page-" + backing]).read().splitlines()
+            names = lines[0].split()[1:]
+            for line in lines[1:]:
+                f = line.split()
+                for mode, got in zip(bench.MODES, f[1:]):
+                    cell = icount.get((backing, mode, int(f[0])))
+                    assert got == (cell["per-page"] if cell else "-"), \
+                        "%s %s cluster %s: plotted %s, table %s" % (backing, mode, f[0], got, cell)
+            assert names == ["copy", "grant-map", "grant-DMA"], names
+        if shutil.which("gnuplot"):
+            err = bench.plot(runs, out)
+            assert err is None, "gnuplot: %s" % err
+            for png in ("latency.png", "per_page.png"):
+                assert os.path.getsize(os.path.join(out, png)) > 1000, png + " not drawn"
 
 
 def main():
