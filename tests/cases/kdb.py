@@ -2,6 +2,7 @@
 """The kernel debug console, driven as a user would: over the serial line,
 break key, commands, framed output."""
 
+import os
 import re
 import time
 
@@ -84,10 +85,53 @@ def stop_at_page_in_grant(g):
     raise AssertionError("no page-in grant was lent")
 
 
+README_EXAMPLE = re.compile(r"^<!-- kdb example: begin\b.*?-->\n(.*?)^<!-- kdb example: end -->",
+                            re.M | re.S)
+
+
+def shape(line):
+    """A transcript line with what differs from run to run (pids, ids,
+    frames, ages: every number) and the spacing of columns made uniform."""
+    line = re.sub(r"\b0x[0-9a-f]+\b", "0x#", line.replace("\x1b[K", ""))
+    return " ".join(re.sub(r"\b\d+\b", "#", line).split())
+
+
+def readme_example():
+    """README's kdb example as runs of lines that must each appear, in
+    order and whole, in a real transcript ("..." separates them)."""
+    with open(os.path.join(ferry.ROOT, "README.md")) as f:
+        m = README_EXAMPLE.search(f.read())
+    if not m:
+        return None
+    runs = [[]]
+    for line in m.group(1).strip("\n").split("\n"):
+        line = re.sub(r"\s{2,}\(.*\)$", "", line[4:])      # code indent, remark
+        if line.strip() == "...":
+            runs.append([])
+        else:
+            runs[-1].append(shape(line))
+    return [r for r in runs if r]
+
+
+def example_mismatch(example, transcript):
+    """=> the first run of the example's lines the transcript lacks (after
+    the runs before it), or None when the example is true."""
+    lines = [shape(line) for line in transcript.split("\n")]
+    at = 0
+    for run in example:
+        found = next((i for i in range(at, len(lines) - len(run) + 1)
+                      if lines[i:i + len(run)] == run), None)
+        if found is None:
+            return run
+        at = found + len(run)
+    return None
+
+
 @case("kdb_grant_step", mem="64M")
 def kdb_grant_step(g):
-    """Stop at a grant during a page-in, see it in both address spaces, step it through."""
+    """Stop at a grant during a page-in, see it in both address spaces, step it through; README's example is this run's transcript."""
     wait_for_swap(g)
+    session = g.buf.rindex("ferry> ")
     enter(g)
     kdb(g, "break grant")
     leave(g)
@@ -117,9 +161,14 @@ def kdb_grant_step(g):
                                                      kdb(g, "history 5"), re.M), bad)
     check("consistency while stopped", "check: OK" in kdb(g, "check"), bad)
     leave(g)
-    g.expect(r"pagetest: 4 pages read back, 4 resident, 0 mismatches: ok", timeout=120,
+    g.expect(r"pagetest: 4 pages read back, 4 resident, 0 mismatches: ok\n", timeout=120,
              start=g.mark)
-    return [("qemu/kdb_grant_step", not bad, "failed: " + ", ".join(bad))]
+    example = readme_example()
+    lacking = example_mismatch(example, g.buf[session:]) if example else ["no example found"]
+    return [("qemu/kdb_grant_step", not bad, "failed: " + ", ".join(bad)),
+            ("qemu/kdb_readme_example", not lacking,
+             "README.md's kdb example is not this run's transcript (serial log); "
+             "these lines, as compared, are not in it:\n" + "\n".join(lacking or []))]
 
 
 def counters(out, mode):
