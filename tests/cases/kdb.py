@@ -34,7 +34,7 @@ def enter(g):
 def leave(g):
     start = len(g.buf)
     g.send("continue\r")
-    g.expect(r"\[kdb\] continuing", timeout=20, start=start)
+    return g.expect(r"\[kdb\] continuing", timeout=20, start=start).end()
 
 
 def shell(g, line, until, timeout=120):
@@ -134,7 +134,9 @@ def kdb_grant_step(g):
     session = g.buf.rindex("ferry> ")
     enter(g)
     kdb(g, "break grant")
-    leave(g)
+    # Typed once the shell's prompt is back, as a user would: the
+    # transcript then reads like README's example.
+    g.expect(r"^(?:\x1b\[K)?ferry> ", timeout=30, start=leave(g))
     g.mark = len(g.buf)
     g.send("pagetest 4 grant\r")
     gid = stop_at_page_in_grant(g)
