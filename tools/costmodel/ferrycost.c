@@ -47,7 +47,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 #define COUNTERS(X) X(regions) X(insns) X(insns_kernel) X(loads) X(stores) \
 	X(bytes_loaded) X(bytes_stored) X(bytes_kernel) X(str_iters) X(str_bytes) \
 	X(l1_misses) X(l2_misses) X(tlb_misses) X(cr3_writes) X(invlpg) X(pio) \
-	X(pio_string) X(mmio) X(ipis) X(wrmsr) X(hlt) X(iret)
+	X(pio_kernel) X(pio_string) X(mmio) X(ipis) X(wrmsr) X(hlt) X(iret)
 
 struct counters {
 #define FIELD(n) uint64_t n;
@@ -206,7 +206,7 @@ static void on_insn(unsigned vcpu, void *ud)
 	switch (kind) {
 	case K_CR3: c->cr3_writes++; break;
 	case K_INVLPG: c->invlpg++; break;
-	case K_PIO: c->pio++; break;
+	case K_PIO: c->pio++; c->pio_kernel += UD_KERNEL(ud); break;
 	case K_PIO_STRING: c->pio_string++; break;
 	case K_HLT: c->hlt++; break;
 	case K_WRMSR: c->wrmsr++; break;
