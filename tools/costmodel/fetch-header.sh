@@ -6,7 +6,8 @@
 # QEMU installed, fetched with `apt-get source --download-only` through a
 # private apt configuration under the cache: the system's sources, lists
 # and caches stay as they are.  Only the header is extracted; the tarballs
-# are deleted after.  Never committed to the repository.
+# and the private apt lists are deleted after.  Never committed to the
+# repository.
 #
 #   tools/costmodel/fetch-header.sh [CACHE]     (default ~/.cache/ferry-qemu)
 set -eu
@@ -47,5 +48,6 @@ tar -xf "$orig" -C "$work" --wildcards '*/include/qemu/qemu-plugin.h' >>"$log" 2
 	{ echo "fetch-header: no include/qemu/qemu-plugin.h in $orig" >&2; exit 1; }
 found=$(find "$work" -path '*/include/qemu/qemu-plugin.h' | head -n 1)
 cp "$found" "$dest.tmp" && mv "$dest.tmp" "$dest"
+rm -rf "$apt"	# the lists (about 20 MB) are needed for this fetch only
 echo "fetch-header: $dest ($(wc -c <"$dest") bytes)" >&2
 echo "$dest"
