@@ -8,6 +8,7 @@
 #                   (FERRY_CMDLINE='loglevel=debug console=ps': kernel options)
 #   make test       host unit tests + tests that boot Ferry in QEMU
 #   make bench      the benchmark (tests/bench.py); bench-peer: Linux 6.12 peer
+#   make cost       the cost model: counters per fault under a QEMU plugin (tests/cost.py)
 #   make debug      boot with QEMU's gdb stub, waiting for `gdb -x build/ferry.gdb`
 #   make compdb     compile_commands.json for editors
 #   make check-fresh  a new user's trial on a debootstrapped Debian 12 (root; downloads)
@@ -51,6 +52,7 @@ check-fresh:
 
 include lib/build.mk
 include kernel/build.mk
+include tools/costmodel/build.mk
 include tests/build.mk
 include user/build.mk
 

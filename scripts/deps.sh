@@ -70,6 +70,11 @@ find_missing() {
 			[ -e "${pair%%:*}" ] || add "${pair#*:}"
 		done
 	fi
+	if [ "$WANT_COST" = 1 ]; then
+		for pair in $COST_FILES; do
+			[ -e "${pair%%:*}" ] || add "${pair#*:}"
+		done
+	fi
 }
 
 # The Linux peer (`make bench-peer`, peer/linux/): checked only when asked,
@@ -83,6 +88,18 @@ PEER_FILES="
 "
 WANT_PEER=0
 [ "${1:-}" = peer ] && WANT_PEER=1
+
+# The cost-model plugin (tools/costmodel/, `make cost` and its test in
+# `make test`): `sh scripts/deps.sh cost`.  The plugin is plain C against
+# QEMU's plugin header (no GLib: the header needs none); the header comes
+# from the Debian source package, fetched with apt-get and unpacked with
+# tar, which needs xz for the .orig.tar.xz.
+COST_FILES="
+/usr/bin/xz:xz-utils
+/usr/bin/dpkg-query:dpkg
+"
+WANT_COST=0
+[ "${1:-}" = cost ] && WANT_COST=1
 
 # build/deps.log in the checkout, or a temporary file where that is not writable.
 open_log() {

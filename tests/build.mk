@@ -9,7 +9,7 @@ $(BUILD)/host/%: tests/host/%.c tests/host/htest_main.c tests/host/htest.h | dep
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_TEST_CFLAGS) -MMD -MP -MF $@.d -MJ $@.o.json tests/host/htest_main.c $< -o $@
 
-test: all $(HOST_TESTS)
+test: all $(HOST_TESTS) $(COST_PLUGIN)
 	$(Q)$(PYTHON) tests/run.py --host $(HOST_TESTS) tests/runner_selftest.py tests/bench_selftest.py
 
 # The benchmark: not a test (timings belong in benchmarks); `make test` only
@@ -23,6 +23,11 @@ bench-quick: all
 
 # The Linux 6.12 peer (peer/linux/): Debian's kernel in the same QEMU,
 # fetched once into ~/.cache/ferry-peer; results land there for `make bench`.
+# The cost model (tools/costmodel/, tests/cost.py): Ferry's fault benchmark
+# and the Linux peer's pagebench under the counting plugin, -icount.
+cost: all $(COST_PLUGIN)
+	$(Q)sh $(DEPS) peer && $(PYTHON) tests/cost.py
+
 .PHONY: bench-peer
 bench-peer: $(BUILD)/disk.img
 	$(Q)sh $(DEPS) peer && $(PYTHON) peer/linux/run.py

@@ -52,6 +52,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <ferry/costmark.h>	/* Ferry's lib/include: the cost-model markers */
+
 #ifndef UFFD_FEATURE_MOVE
 /* Linux 6.8 uapi; Debian 12's linux-libc-dev (6.1) predates it. */
 #define UFFD_FEATURE_MOVE (1 << 16)
@@ -68,6 +70,14 @@ struct uffdio_move {
 #define PAGE		4096UL
 #define MAX_PAGES	8192
 #define MAX_REPS	15
+/*
+ * The cost-model plugin (tools/costmodel/, `make cost`) counts what every
+ * timed access costs, kernel work included, between markers around it:
+ * each test's timed repetitions under the tag of its index in tests[],
+ * the warm-up under a tag of its own that nobody reads.  Elsewhere a
+ * marker is one NOP.
+ */
+#define COST_WARM_TAG	63
 
 static inline uint64_t rdtsc(void)
 {
@@ -228,10 +238,13 @@ static void run_anon_touch(long n, struct rep *r)
 
 	for (long i = 0; i < n; i++) {
 		volatile uint64_t *p = (volatile uint64_t *)(base + i * PAGE);
-		uint64_t t0 = rdtsc();
+		uint64_t t0;
 
+		cost_begin();
+		t0 = rdtsc();
 		*p = (uint64_t)i + 1;
 		samples[i] = rdtsc() - t0;
+		cost_end();
 	}
 	for (long i = 0; i < n; i++)
 		r->mismatches += *(uint64_t *)(base + i * PAGE) != (uint64_t)i + 1;
@@ -298,10 +311,13 @@ static void run_swapin(long n, struct rep *r)
 	in0 = vmstat("pswpin");
 	for (long i = 0; i < n; i++) {
 		volatile uint64_t *p = (volatile uint64_t *)(base + i * PAGE);
-		uint64_t t0 = rdtsc();
+		uint64_t t0;
 
+		cost_begin();
+		t0 = rdtsc();
 		(void)*p;
 		samples[i] = rdtsc() - t0;
+		cost_end();
 	}
 	r->majflt = major_faults() - maj0;
 	r->pswpin = vmstat("pswpin") - in0;
@@ -404,10 +420,13 @@ static void run_uffd(long n, struct rep *r)
 		die("pthread_create");
 	for (long i = 0; i < n; i++) {
 		volatile uint64_t *p = (volatile uint64_t *)(pg.area + i * PAGE);
-		uint64_t t0 = rdtsc();
+		uint64_t t0;
 
+		cost_begin();
+		t0 = rdtsc();
 		(void)*p;
 		samples[i] = rdtsc() - t0;
+		cost_end();
 	}
 	(void)*(volatile uint64_t *)(pg.area + n * PAGE);	/* ends the pager */
 	pthread_join(thread, NULL);
@@ -492,7 +511,9 @@ static void run_test(const struct test *t, long n, int nreps, long warm)
 	page_cluster = t->page_cluster;
 	uffd_move = t->move;
 	memset(&discard, 0, sizeof(discard));
+	cost_select(COST_WARM_TAG);
 	t->run(warm < n ? warm : n, &discard);
+	cost_select((unsigned)(t - tests));
 	for (int i = 0; i < nreps; i++) {
 		memset(&reps[i], 0, sizeof(reps[i]));
 		t->run(n, &reps[i]);
@@ -553,6 +574,7 @@ int main(int argc, char **argv)
 		}
 		run_test(&tests[i], n, nreps, warm);
 	}
+	cost_dump();
 	printf("DONE\n");
 	return 0;
 }

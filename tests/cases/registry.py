@@ -23,9 +23,10 @@ class Case:
     is built before the clock starts (iso() remembers it), so a slow
     grub-mkrescue on a loaded host does not eat a case's time."""
 
-    def __init__(self, fn, name, cmdline, mem, timeout, modules):
+    def __init__(self, fn, name, cmdline, mem, timeout, modules, qemu=None):
         self.fn, self.name, self.cmdline = fn, name, cmdline
         self.mem, self.timeout, self.modules = mem, timeout, modules
+        self.qemu = qemu    # None, or a function => more Guest() arguments
         self.doc = first_paragraph(fn.__doc__)
         self.guests = []
         self._iso = None
@@ -55,7 +56,7 @@ class Case:
                 g.proc.kill()
 
     def run(self, log_path):
-        g = self.guest(log_path)
+        g = self.guest(log_path, **(self.qemu() if self.qemu else {}))
         try:
             g.start()
             out = self.fn(g)
@@ -69,9 +70,9 @@ class Case:
         return out
 
 
-def case(name, cmdline="", mem="64M", timeout=150, modules=None):
+def case(name, cmdline="", mem="64M", timeout=150, modules=None, qemu=None):
     def register(fn):
-        _cases.append(Case(fn, name, cmdline, mem, timeout, modules))
+        _cases.append(Case(fn, name, cmdline, mem, timeout, modules, qemu))
         return fn
     return register
 

@@ -30,6 +30,7 @@
  *         tlb_per_fault=.. halted_per_fault=.. sent=.. received=.. replied=.. taken_back=..
  *         mapped=.. resumed=..       (cycles; phases are means from the fault)
  */
+#include <ferry/costmark.h>
 #include <ferry/err.h>
 #include <ferry/sys.h>
 #include <file.h>
@@ -107,13 +108,35 @@ static long count_gone(uint8_t *base, long pages)
 	return n;
 }
 
+/*
+ * One timed read.  A read that faults is a region for the cost-model
+ * plugin (tools/costmodel/), marked here in user space around the very
+ * samples the latency figures take: everything from the faulting load to
+ * the program running on (exception entry, kernel, pager and driver
+ * processes, devices, return) is in it, and nothing else; the two rdtsc
+ * are in it too, as they are in the latency.
+ */
+static uint64_t timed_read(volatile uint64_t *p, bool fault, uint64_t *dt)
+{
+	uint64_t t0, v;
+
+	if (fault)
+		cost_begin();
+	t0 = rdtsc();
+	v = *p;
+	*dt = rdtsc() - t0;
+	if (fault)
+		cost_end();
+	return v;
+}
+
 /* Reads every page once; a read of a swapped page is a timed fault. */
 static void touch_all(struct cell *c, uint8_t *base, long pages)
 {
 	for (long i = 0; i < pages; i++) {
 		volatile uint64_t *p = (volatile uint64_t *)(base + i * PAGE);
 		bool fault = gone(sys_vm_ctl(VM_CTL_PAGE_STATE, (long)p, 0));
-		uint64_t t0 = rdtsc(), v = *p, dt = rdtsc() - t0;
+		uint64_t dt, v = timed_read(p, fault, &dt);
 
 		c->touch_cycles += dt;
 		c->touches++;
@@ -164,6 +187,20 @@ static uint8_t *map_pages(bool file, long pages)
 	return (uint8_t *)base;
 }
 
+static int cluster_index(int cluster)
+{
+	for (int ci = 0; ci < NCLUSTERS; ci++)
+		if (clusters[ci] == cluster)
+			return ci;
+	return 0;
+}
+
+/* The cost model's tag of a cell: tests/cost.py decodes it alike. */
+static unsigned cost_tag(bool file, int mode, int ci)
+{
+	return (file ? 32u : 0u) + (unsigned)mode * 8u + (unsigned)ci;
+}
+
 static int run_cell(struct cell *c, int mode, int cluster, long pages, bool file)
 {
 	struct fault_stats before[FILL_NMODES], after[FILL_NMODES];
@@ -184,6 +221,7 @@ static int run_cell(struct cell *c, int mode, int cluster, long pages, bool file
 		c->not_all_out = true;
 	stats(before);
 	h0 = halted_cycles();
+	cost_select(cost_tag(file, mode, cluster_index(cluster)));
 	touch_all(c, base, pages);
 	c->halted_cycles += halted_cycles() - h0;
 	stats(after);
@@ -311,6 +349,7 @@ int bench_faults(int argc, char **argv)
 	for (int ci = 0; ci < NCLUSTERS; ci++)
 		for (int m = 0; m < FILL_NMODES; m++)
 			report(label, m, ci);
+	cost_dump();
 	sys_vm_ctl(VM_CTL_FAULTPATH_SET, old_mode, 0);
 	sys_vm_ctl(VM_CTL_CLUSTER, 8, 0);
 	if (file) {
