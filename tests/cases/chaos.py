@@ -39,8 +39,11 @@ def run_chaos(g, name, seed, rounds, round_timeout=90):
     g.send("utest chaos %d %d %08x %d\r" % (seed, rounds, crc, len(data)))
     checks, seen = [], start
     for r in range(rounds):
-        m = g.expect(ROUND.pattern, timeout=round_timeout, start=seen)
+        m = g.expect(ROUND.pattern + r"|utest: .*failed.*\n", timeout=round_timeout,
+                     start=seen)
         seen = m.end()
+        if not m.group(0).startswith("utest: chaos: round"):
+            return [("qemu/%s_ok" % name, False, g.buf[start:][-1500:])]
         enter(g)
         out = kdb(g, "check")
         leave(g)
