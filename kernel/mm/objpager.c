@@ -88,14 +88,20 @@ long objpager_register(struct proc *p, uint64_t port, uint32_t modes, const uint
 
 	if (!proc_has_right(p, RIGHT_PAGER))
 		return ERR_PERM;
-	err = port_set_pager_modes(p, port, modes);	/* checks the port and the modes */
+	if (!port_owned_by(port, p))
+		return ERR_BADHANDLE;
+	if (!(modes & FILL_MODE_BIT(FILL_COPY)) || (modes & ~(uint32_t)FILL_ALL_MODES))
+		return ERR_INVAL;	/* copy is the mode every pager must serve */
+	op = find_store(store);
+	if (!op && npagers == OBJPAGER_MAX)
+		return ERR_BUSY;
+	if (op && op->state == OBJPAGER_LIVE && op->proc != p)
+		return take_over(op, p, port);	/* refused, and says why */
+	err = port_set_pager_modes(p, port, modes);	/* checked above: cannot fail */
 	if (err)
 		return err;
-	op = find_store(store);
 	if (op)
 		return take_over(op, p, port);
-	if (npagers == OBJPAGER_MAX)
-		return ERR_BUSY;
 	op = &pagers[npagers];
 	memcpy(op->store, store, OBJPAGER_STORE_ID_SIZE);
 	become_live(op, p, port);
