@@ -27,6 +27,7 @@
 #include "grant/grant.h"
 #include "ipc/port.h"
 #include "mm/pageout.h"
+#include "mm/objpager.h"
 #include "mm/request.h"
 #include "mm/swap.h"
 #include "mm/heap.h"
@@ -154,6 +155,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	ipc_init();
 	grant_init();
 	swap_init();
+	objpager_init();
 	request_init();
 	policy_load(&the_boot_info);
 	arch_init_interrupts();

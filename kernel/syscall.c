@@ -27,6 +27,7 @@
 #include "irq.h"
 #include "log.h"
 #include "mm/heap.h"
+#include "mm/objpager.h"
 #include "mm/pmm.h"
 #include "proc/proc.h"
 #include "uaccess.h"
@@ -343,6 +344,16 @@ static long sys_swap_register(struct proc *p, const uint64_t *a)
 static long sys_pager_modes(struct proc *p, const uint64_t *a)
 {
 	return port_set_pager_modes(p, a[0], a[1]);
+}
+
+/* The pager of a named store, whose mappings a restarted one takes over (objpager.h). */
+static long sys_pager_register(struct proc *p, const uint64_t *a)
+{
+	uint8_t store[OBJPAGER_STORE_ID_SIZE];
+
+	if (copy_from_user(p, store, a[2], sizeof(store)))
+		return ERR_FAULT;
+	return objpager_register(p, a[0], (uint32_t)a[1], store);
 }
 
 static long sys_mem_map_pager(struct proc *p, const uint64_t *a)

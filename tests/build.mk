@@ -31,3 +31,10 @@ cost: all $(COST_PLUGIN)
 .PHONY: bench-peer
 bench-peer: $(BUILD)/disk.img
 	$(Q)sh $(DEPS) peer && $(PYTHON) peer/linux/run.py
+
+# The long chaos run (tests/cases/chaos.py): CHAOS_ROUNDS kills (default 63,
+# 21 of each of ata, swapd and fs) at seeded random moments; CHAOS_SEED
+# repeats a run (the seed is printed as a figure).
+.PHONY: chaos
+chaos: all
+	$(Q)CHAOS_LONG=1 $(PYTHON) tests/run.py --only chaos_long

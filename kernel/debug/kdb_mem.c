@@ -7,6 +7,7 @@
 #include "../clock.h"
 #include "../grant/grant.h"
 #include "../mm/fault_stats.h"
+#include "../mm/objpager.h"
 #include "../mm/pmm.h"
 #include "../mm/request.h"
 #include "../mm/swap.h"
@@ -51,6 +52,22 @@ static bool cmd_swap(int argc, char **argv)
 			   (unsigned long)sp->map.nslots, (unsigned long)(sp->map.used - sp->map.bad),
 			   (unsigned long)sp->map.bad, sp->outstanding, (unsigned long)sp->pages_in,
 			   (unsigned long)sp->pages_out, sp->restarts);
+	}
+	return true;
+}
+
+static bool cmd_pagers(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	kdb_printf("%-3s %-8s %-7s %-12s %4s %s\n", "IDX", "STATE", "PID", "NAME", "RST",
+		   "LONGEST-AWAY-MS");
+	for (uint32_t i = 0; objpager_view(i); i++) {
+		const struct objpager *op = objpager_view(i);
+
+		kdb_printf("%-3u %-8s %-7lu %-12s %4u %lu\n", i, objpager_state_name(op->state),
+			   (unsigned long)op->pid_last, op->name_last, op->restarts,
+			   (unsigned long)(op->longest_away_ns / 1000000));
 	}
 	return true;
 }
@@ -168,6 +185,7 @@ static bool cmd_faultpath(int argc, char **argv)
 const struct kdb_cmd kdb_mem_cmds[] = {
 	{ "mem", "", "physical memory by use", cmd_mem },
 	{ "swap", "", "swap providers: slots, outstanding requests", cmd_swap },
+	{ "pagers", "", "object pagers (fs): state, restarts, longest time away", cmd_pagers },
 	{ "faults", "", "fault-path statistics per mode: phases, latency histogram", cmd_faults },
 	{ "faultpath", "[MODE]", "show or switch the fill mode: copy, grant, dma", cmd_faultpath },
 	{ NULL, NULL, NULL, NULL },

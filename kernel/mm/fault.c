@@ -9,6 +9,7 @@
 #include "../log.h"
 #include "../panic.h"
 #include "../proc/proc.h"
+#include "objpager.h"
 #include "pageout.h"
 #include "pmm.h"
 #include "pte.h"
@@ -18,7 +19,7 @@
 #include "zeropool.h"
 
 #define MEMORY_WAIT_NS	(5ULL * 1000000000)	/* give the daemon five seconds */
-/* Restarts of one page's swap provider a fault rides out before it gives up. */
+/* Restarts of one page's swap provider or pager a fault rides out before it gives up. */
 #define PROVIDER_RESTARTS_MAX	4
 
 /* A fatal fault ends the thread; the last thread out ends the process. */
@@ -176,6 +177,22 @@ static long resolve(struct proc *p, uint64_t va, bool write, bool exec, uint64_t
 	return err;
 }
 
+/* The page is with its region's object pager, which died: wait for its successor. */
+static bool pager_came_back(struct proc *p, uint64_t va, const char **why)
+{
+	struct vm_region *r = vm_find(&p->vm, va);
+
+	if (!r)
+		return true;	/* unmapped meanwhile: the retry says so */
+	if (!(r->flags & VMR_PAGER) || r->pager_index == OBJPAGER_NONE ||
+	    !objpager_kept(r->pager_index))
+		return false;
+	if (objpager_wait_live(r->pager_index) == 0)
+		return true;
+	*why = "page-in failed: its pager died and no pager of the same store came back";
+	return false;
+}
+
 /*
  * A page-in failed with ERR_DEAD: did only its swap provider die, with the
  * area kept for a restarted one (swap.h)?  Then wait for that provider and
@@ -193,7 +210,9 @@ static bool provider_came_back(struct proc *p, uint64_t va, const char **why)
 	sw = arch_pte_payload(*pte);
 	if (pte_is_inflight(sw))
 		return true;	/* a new request is under way: wait for that one */
-	if (!pte_is_swapped(sw) || !swap_pages_kept(pte_swap_provider(sw)))
+	if (!pte_is_swapped(sw))
+		return pager_came_back(p, va, why);
+	if (!swap_pages_kept(pte_swap_provider(sw)))
 		return false;
 	if (swap_wait_live(pte_swap_provider(sw)) == 0)
 		return true;

@@ -6,6 +6,7 @@
 #include "../log.h"
 #include "../panic.h"
 #include "../proc/proc.h"
+#include "objpager.h"
 #include "pmm.h"
 #include "pte.h"
 #include "request.h"
@@ -141,6 +142,7 @@ static void daemon_main(void *arg)
 		thread_block(&daemon_wq, THREAD_BLOCKED_SLEEP, 0, DAEMON_PERIOD_NS);
 		request_check_overtime();
 		swap_expire_orphans();
+		objpager_expire_orphans();
 		if (pmm_free_frames() < low_watermark) {
 			daemon_busy = true;
 			zeropool_drain(0);
@@ -187,6 +189,13 @@ void pageout_memory_freed(void)
 		wait_queue_wake_all(&memory_wq, 0);
 }
 
+/* A shared mapping's pager is away: wait for its successor (objpager.h). */
+static bool pager_came_back(const struct vm_region *r)
+{
+	return (r->flags & VMR_PAGER) && r->pager_index != OBJPAGER_NONE &&
+	       objpager_kept(r->pager_index) && objpager_wait_live(r->pager_index) == 0;
+}
+
 long pageout_evict_range(struct proc *p, uint64_t addr, size_t len)
 {
 	uint64_t handles[64];
@@ -220,6 +229,8 @@ long pageout_evict_range(struct proc *p, uint64_t addr, size_t len)
 				request_wait(handles[--nh]);
 			continue;
 		}
+		if (out == ERR_DEAD && pager_came_back(r))
+			continue;	/* the same pages, to the restarted pager */
 		if (out < 0)
 			return out;
 		nh++;

@@ -485,7 +485,7 @@ static void fill_backing(struct page_request *r, struct vm_region *reg, uint64_t
 {
 	if (!pte_is_swapped(sw)) {
 		KASSERT(reg->flags & VMR_PAGER);
-		r->port = reg->pager_port;
+		r->port = vm_pager_port(reg);	/* 0: its pager is away (objpager.h) */
 		r->object = reg->pager_object;
 		r->offset = reg->pager_offset + (r->va - reg->start);
 		return;
@@ -510,6 +510,10 @@ long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, int n, 
 		return ERR_BUSY;
 	r->t_fault = t_fault;
 	fill_backing(r, reg, sw);
+	if (!r->port) {
+		req_release(r);
+		return ERR_DEAD;	/* the fault waits for a restarted pager */
+	}
 	r->mode = served_mode(r);
 	/* The frames the pages will live in, in every mode: copy-mode answers
 	 * are copied straight into them.  User frames come out of the reserve
@@ -542,9 +546,13 @@ long request_page_out(struct proc *p, struct vm_region *reg, uint64_t va, int n,
 		r->slot = slot;
 		r->port = swap_provider(provider)->port;
 	} else {
-		r->port = reg->pager_port;
+		r->port = vm_pager_port(reg);
 		r->object = reg->pager_object;
 		r->offset = reg->pager_offset + (va - reg->start);
+		if (!r->port) {
+			req_release(r);
+			return ERR_DEAD;	/* its pager is away: the pages stay dirty */
+		}
 	}
 	r->mode = served_mode(r);
 	for (int i = 0; i < n; i++) {

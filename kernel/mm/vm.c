@@ -8,6 +8,7 @@
 #include "../grant/grant.h"
 #include "../panic.h"
 #include "heap.h"
+#include "objpager.h"
 #include "pmm.h"
 #include "pte.h"
 #include "swap.h"
@@ -234,11 +235,20 @@ int vm_map_pager(struct vm_space *vs, uint64_t port, uint64_t object, uint64_t o
 	if (!r)
 		return ERR_NOMEM;
 	r->pager_port = port;
+	r->pager_index = objpager_of_port(port);
 	r->pager_object = object;
 	r->pager_offset = offset;
 	insert_region(vs, r);
 	*out = addr;
 	return 0;
+}
+
+uint64_t vm_pager_port(struct vm_region *r)
+{
+	if (r->pager_index == OBJPAGER_NONE)
+		return r->pager_port;
+	r->pager_port = objpager_port(r->pager_index);	/* what kdb `as` shows */
+	return r->pager_port;
 }
 
 int vm_map_dma(struct vm_space *vs, size_t len, uint64_t *va_out, paddr_t *pa_out)

@@ -47,6 +47,9 @@ struct vm_region {
 	uint32_t flags;		/* VMR_* */
 	uint64_t id;
 	uint64_t pager_port, pager_object, pager_offset;
+	/* The object pager (objpager.h) behind pager_port when the region was
+	 * mapped, or OBJPAGER_NONE: requests then go to its port of the moment. */
+	uint32_t pager_index;
 	struct vm_region *next;
 };
 
@@ -73,6 +76,11 @@ int vm_map_anon(struct vm_space *vs, uint64_t addr, size_t len, uint32_t prot, u
 		uint64_t *out);
 int vm_map_pager(struct vm_space *vs, uint64_t port, uint64_t object, uint64_t offset,
 		 size_t len, uint32_t prot, uint64_t *out);
+/*
+ * Where a pager region's page requests go now: its object pager's port (0
+ * while that pager is away, objpager.h), or the port it was mapped with.
+ */
+uint64_t vm_pager_port(struct vm_region *r);
 /* Physically contiguous, pinned, below 4 GiB, for device DMA. */
 int vm_map_dma(struct vm_space *vs, size_t len, uint64_t *va, paddr_t *pa);
 /* Removes whole regions only: [addr, addr+len) must be exactly one region. */

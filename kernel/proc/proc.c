@@ -6,6 +6,7 @@
 
 #include "../arch/arch.h"
 #include "../grant/grant.h"
+#include "../mm/objpager.h"
 #include "../mm/swap.h"
 #include "../handle.h"
 #include "../log.h"
@@ -189,6 +190,18 @@ static void orphan_children(struct proc *p)
 	}
 }
 
+/* Live grants lent to pid now, or passed on by it to the driver below (a
+ * test kills a server while a request it holds is in the middle). */
+static uint32_t grants_held_by(uint64_t pid)
+{
+	struct grant_view v;
+	uint32_t n = 0;
+
+	for (int i = 0; grant_view_live(i, &v); i++)
+		n += v.holder_pid == pid || v.forwarded_from == pid;
+	return n;
+}
+
 /* The last thread is leaving: release everything but the slot. */
 static void proc_teardown(struct proc *p)
 {
@@ -197,6 +210,7 @@ static void proc_teardown(struct proc *p)
 	grant_release_holder(p);	/* its windows close before anything else */
 	port_release_all(p);		/* fails the requests it was serving */
 	swap_release_proc(p);
+	objpager_release_proc(p);
 	irq_release_all(p);
 	if (arch_current_root() == p->vm.root)
 		arch_switch_root(arch_kernel_root());
@@ -295,6 +309,7 @@ int proc_info(long index, struct proc_info *out)
 		out->wait_object = t ? t->wait_object : 0;
 		out->resident_pages = p->vm.resident_pages;
 		out->cpu_ns = p->cpu_ns;
+		out->grants_held = grants_held_by(p->pid);
 		for (const struct list_node *n = p->threads.next; n != &p->threads; n = n->next)
 			out->cpu_ns += list_entry(n, struct thread, proc_link)->cpu_ns;
 		return 0;

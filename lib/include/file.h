@@ -9,7 +9,10 @@
  * Every call returns >= 0 on success or a negative enum ferry_err
  * (ERR_NOENT no such file, ERR_EXIST exists or directory not empty,
  * ERR_INVAL wrong kind of file, ERR_FULL disk full, ERR_BADHANDLE a bad fd
- * or a deleted file, ERR_IO disk error or corruption, ERR_DEAD no fs).
+ * or a deleted file, ERR_IO disk error or corruption, ERR_DEAD no fs within
+ * 25 s, or fs died during a mkdir, unlink, rename, append or exclusive
+ * create, which may or may not have been done).  Open files and mappings
+ * survive a restart of fs: idempotent calls are asked again of the new fs.
  *
  * Mapping a file: file_mmap() maps [offset, offset + len) of an open
  * file (offset a multiple of 4096) with PROT_READ / PROT_WRITE, or'ed with

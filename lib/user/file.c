@@ -4,14 +4,24 @@
  * whole message pages, so they go through one bounce buffer of FS_IO_MAX
  * bytes, mapped on first use: callers' buffers need no alignment or
  * padding.
+ *
+ * fs may die and be restarted (init does): a call that finds fs's port
+ * gone was never delivered and is asked again of the new fs; one that fs
+ * took and died holding (ERR_DEAD) is asked again when doing it twice is
+ * harmless (<proto/fs.h> says which ops are idempotent), else it fails
+ * with ERR_DEAD: it may or may not have happened.  Handles stay valid
+ * across the restart (inode + generation, checked by fs on every use).
  */
 #include <ferry/sys.h>
 #include <file.h>
 #include <ipc.h>
 #include <proc.h>
+#include <stdbool.h>
 #include <string.h>
 
-#define FS_WAIT_NS	(5 * SEC_NS)
+/* How long a call waits for a restarted fs: init's back-off (at most 2 s),
+ * ata's own restart and fs's mount, with room to spare on a loaded host. */
+#define FS_WAIT_NS	(25 * SEC_NS)
 
 struct open_file {
 	uint64_t handle;
@@ -25,7 +35,7 @@ static long fs_port;
 static uint8_t *bounce;
 
 /* fs's port and the bounce buffer, found and made on first use. */
-static long ready(void)
+static long ready_within(long wait_ns)
 {
 	long ret;
 
@@ -36,11 +46,35 @@ static long ready(void)
 		bounce = (uint8_t *)ret;
 	}
 	if (fs_port <= 0) {
-		fs_port = ipc_lookup(FS_PORT_NAME, FS_WAIT_NS);
+		fs_port = ipc_lookup(FS_PORT_NAME, wait_ns > 0 ? wait_ns : 0);
 		if (fs_port < 0)
 			return ERR_DEAD;
 	}
 	return 0;
+}
+
+static long ready(void)
+{
+	return ready_within(FS_WAIT_NS);
+}
+
+/* Whether fs doing req twice leaves the same result as doing it once. */
+static bool idempotent(const struct msg *req)
+{
+	switch (req->op) {
+	case FS_READ:
+	case FS_STAT:
+	case FS_READDIR:
+	case FS_STATFS:
+	case FS_TRUNCATE:
+		return true;
+	case FS_WRITE:
+		return req->arg[1] != FS_APPEND;
+	case FS_OPEN:
+		return !(req->arg[0] & FS_O_EXCL);	/* create-if-missing is idempotent */
+	default:
+		return false;	/* mkdir, unlink, rename */
+	}
 }
 
 static uint32_t pages_for(size_t bytes)
@@ -54,17 +88,23 @@ static uint32_t pages_for(size_t bytes)
  */
 static long fs_call(struct msg *req, struct msg *rep)
 {
-	long err = ready();
+	long deadline = sys_clock_ns() + FS_WAIT_NS, err;
 
-	if (err)
-		return err;
-	memset(rep, 0, sizeof(*rep));
-	rep->page = bounce;
-	rep->flags = MSG_WITH_PAGES(MSG_MAX_PAGES);
-	err = sys_call(fs_port, req, rep, -1);
-	if (err == ERR_BADHANDLE || err == ERR_DEAD) {
-		fs_port = 0;	/* fs went away; a new one may come */
-		return ERR_DEAD;
+	for (;;) {
+		err = ready_within(deadline - sys_clock_ns());
+		if (err)
+			return err;
+		memset(rep, 0, sizeof(*rep));
+		rep->page = bounce;
+		rep->flags = MSG_WITH_PAGES(MSG_MAX_PAGES);
+		err = sys_call(fs_port, req, rep, -1);
+		if (err != ERR_BADHANDLE && err != ERR_DEAD)
+			break;
+		fs_port = 0;	/* fs went away; init starts a new one */
+		if (err == ERR_DEAD && !idempotent(req))
+			return ERR_DEAD;	/* it may have been done: the caller must look */
+		if (sys_clock_ns() >= deadline)
+			return ERR_DEAD;
 	}
 	if (err)
 		return err;
@@ -330,7 +370,14 @@ long file_mmap(int fd, uint64_t offset, size_t len, int prot)
 		return err;
 	if (FS_MODE_TYPE(st.mode) != FS_TYPE_REG)
 		return ERR_INVAL;
-	return sys_mem_map_pager(fs_port, f->handle, (long)offset, (long)len, prot);
+	err = sys_mem_map_pager(fs_port, f->handle, (long)offset, (long)len, prot);
+	if (err == ERR_BADHANDLE) {	/* fs died since the stat: map on the new one's port */
+		fs_port = 0;
+		err = ready();
+		if (!err)
+			err = sys_mem_map_pager(fs_port, f->handle, (long)offset, (long)len, prot);
+	}
+	return err;
 }
 
 long file_msync(void *addr, size_t len)

@@ -93,6 +93,7 @@ struct ext2_fs {
 	bool errors;				/* corruption seen: marked in the superblock */
 	struct ext2_group *groups;
 	char label[17];
+	uint8_t uuid[16];			/* names the store to the kernel (objpager.h) */
 };
 
 struct ext2_stat {

@@ -181,6 +181,7 @@ static long check_super(struct ext2_fs *fs, const struct ext2_super *sb, uint64_
 	fs->now = sb->s_wtime ? sb->s_wtime : sb->s_mkfs_time;
 	memcpy(fs->label, sb->s_volume_name, 16);
 	fs->label[16] = '\0';
+	memcpy(fs->uuid, sb->s_uuid, sizeof(fs->uuid));
 	return 0;
 }
 

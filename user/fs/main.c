@@ -157,12 +157,35 @@ static void declare_modes(struct fs_server *s)
 		printf("fs: declaring fill modes %#x: %s\n", modes, err_str(err));
 }
 
+/*
+ * The pager of this file system, named by its UUID: the kernel then sends
+ * the faults on mappings a dead fs made to us (kernel/mm/objpager.h); our
+ * handles (inode + generation) mean what they meant to it.  Without the
+ * `pager` right (a copy typed at the shell) mappings still work, but do
+ * not outlive us.
+ */
+static void register_store(struct fs_server *s)
+{
+	long idx;
+
+	if (s->mount_err)
+		return;
+	idx = sys_pager_register(s->port, s->modes, s->fs.uuid);
+	if (idx >= 0)
+		printf("fs: pager of file system %02x%02x%02x%02x-..., object pager %ld\n",
+		       s->fs.uuid[0], s->fs.uuid[1], s->fs.uuid[2], s->fs.uuid[3], idx);
+	else
+		printf("fs: cannot register as the pager of this file system: %s (its mappings"
+		       " will not survive a restart)\n", err_str(idx));
+}
+
 int main(int argc, char **argv)
 {
 	static struct fs_server s;
 	static uint8_t rx[PAGER_BUF_SIZE], tx[PAGER_BUF_SIZE];
 	int part = 0;
 	bool rw = true;
+	long err;
 
 	parse_args(argc, argv, &part, &rw);
 	s.rx = rx;
@@ -173,11 +196,17 @@ int main(int argc, char **argv)
 		       err_str(s.mount_err));
 		s.mount_err = ERR_IO;
 	}
-	s.port = ipc_publish(FS_PORT_NAME, FS_QUEUE);
-	if (s.port < 0) {
-		printf("fs: cannot publish \"%s\": %s\n", FS_PORT_NAME, err_str(s.port));
+	/* The pager of the store before anyone can find us: a mapping made on
+	 * our port then names the store and outlives us. */
+	s.port = sys_port_create(FS_QUEUE);
+	if (s.port >= 0) {
+		declare_modes(&s);
+		register_store(&s);
+	}
+	err = s.port < 0 ? s.port : sys_port_publish(FS_PORT_NAME, s.port);
+	if (err) {
+		printf("fs: cannot publish \"%s\": %s\n", FS_PORT_NAME, err_str(err));
 		return 1;
 	}
-	declare_modes(&s);
 	serve(&s);
 }

@@ -20,7 +20,9 @@
  *
  * What a restart must not lose is the kernel's and the clients' business:
  * the kernel keeps a dead swap provider's pages for a restarted one of the
- * same area (kernel/mm/swap.h), and faults wait for it.
+ * same area (kernel/mm/swap.h), and a dead fs's file mappings for a
+ * restarted one of the same file system (kernel/mm/objpager.h); faults
+ * wait for them.
  */
 #include <ferry/sys.h>
 #include <proc.h>

@@ -138,3 +138,16 @@ UTEST_HELPER(restart)
 	printf("utest: restart %s %s: ok\n", name, pager_mode_name((uint32_t)mode));
 	return 0;
 }
+
+/* Naming a store whose mappings outlive the pager takes the `pager` right
+ * (fs has it, utest does not): else any process could take a dead fs's
+ * mappings over and be sent their dirty pages. */
+UTEST(pager_register_needs_right)
+{
+	static const uint8_t store[16] = { 0x46, 0x45, 0x52, 0x52 };
+	long port = CHECK_OK(sys_port_create(4));
+
+	CHECK_EQ(sys_pager_register(port, FILL_ALL_MODES, store), ERR_PERM);
+	CHECK_OK(sys_port_destroy(port));
+	return 0;
+}

@@ -64,7 +64,7 @@ struct proc_info {
 	uint32_t state;		/* enum thread_state */
 	uint32_t priority;
 	uint32_t nthreads;
-	uint32_t pad;
+	uint32_t grants_held;	/* live grants lent to it, or forwarded by it (kernel/grant) */
 	uint64_t wait_object;	/* port, pid or request the thread waits on */
 	uint64_t resident_pages;
 	uint64_t cpu_ns;

@@ -61,9 +61,11 @@
 	X(34, grant_info, 2, (unsigned long grant, struct grant_info *out), (grant, out)) \
 	X(35, grant_forward, 2, (unsigned long grant, long pid), (grant, pid))         \
 	X(36, vm_ctl, 3, (long op, long arg, void *ptr), (op, arg, ptr))             \
-	X(37, pager_modes, 2, (long port, long modes), (port, modes))
+	X(37, pager_modes, 2, (long port, long modes), (port, modes))                 \
+	X(38, pager_register, 3, (long port, long modes, const void *store),           \
+	  (port, modes, store))
 
-#define SYS_COUNT 38
+#define SYS_COUNT 39
 
 enum {
 #define FERRY_SYSCALL_ENUM(num, name, nargs, params, args) SYS_##name = num,

@@ -6,7 +6,11 @@
  *
  * Files are named by handles: FS_HANDLE(inode, generation), which stay
  * valid as long as the file exists (a deleted file's handle fails with
- * ERR_BADHANDLE, even once its inode is reused).  fs keeps no state per
+ * ERR_BADHANDLE, even once its inode is reused), and across a restart of
+ * fs: they are checked against the on-disk inode on every use.  fs
+ * registers as the pager of its file system's UUID (sys_pager_register),
+ * so the mappings made on a dead fs are served by its successor
+ * (kernel/mm/objpager.h).  fs keeps no state per
  * client: no open files, no positions; a client that dies leaves nothing
  * behind.  Any process may use any file: there are no owners or
  * permissions yet.  Paths are absolute, NUL-terminated, in the request's
