@@ -49,6 +49,20 @@ def wait_for_swap(g):
     g.expect(r"swap: provider \d+ is swapd", timeout=60)
 
 
+def enter_with_request_live(g, tries=40):
+    """Breaks in once the page request exists: pagetest says it is touching
+    the page before its fault reaches the kernel, and under load kdb can
+    open in between.  Returns kdb's `mem` output (live 1 or the last try)."""
+    for _ in range(tries):
+        enter(g)
+        out = kdb(g, "mem")
+        if "page requests live 1" in out:
+            return out
+        leave(g)
+        time.sleep(0.25)
+    return out
+
+
 def check(what, cond, bad):
     if not cond:
         bad.append(what)
@@ -209,13 +223,13 @@ def kdb_stuck_provider(g):
     start = len(g.buf)
     g.send("pagetest stuck\r")
     g.expect(r"touching a page whose pager never answers", timeout=60, start=start)
-    enter(g)
+    mem = enter_with_request_live(g)
     bad = []
     out = kdb(g, "ps")
     waiter = re.search(r"^(\d+)\s+\d+\s+pagetest\s+pager-io\s+\d+\s+request\s+0x[0-9a-f]+",
                        out, re.M)
     check("a pagetest thread waits in pager-io on a request", waiter, bad)
-    check("the request is live", "page requests live 1" in kdb(g, "mem"), bad)
+    check("the request is live", "page requests live 1" in mem, bad)
     if waiter:
         check("kill", "killed" in kdb(g, "kill " + waiter.group(1)), bad)
     leave(g)
@@ -241,9 +255,9 @@ def kdb_stop_does_not_age(g):
     start = len(g.buf)
     g.send("pagetest stuck\r")
     g.expect(r"touching a page whose pager never answers", timeout=60, start=start)
-    enter(g)
+    mem = enter_with_request_live(g)
     bad = []
-    check("the request is live", "page requests live 1" in kdb(g, "mem"), bad)
+    check("the request is live", "page requests live 1" in mem, bad)
     time.sleep(STOP_S)      # past the warning age, in wall-clock time
     leave(g)
     resumed = len(g.buf)
