@@ -302,6 +302,14 @@ struct release_check {
 
 static struct release_check release_seen;	/* the server is single-threaded */
 
+/* A new check for inode ino: nothing seen yet. */
+static struct release_check *release_start(uint32_t ino)
+{
+	release_seen.ino = ino;
+	release_seen.n = 0;
+	return &release_seen;
+}
+
 /* => true if b was seen already; else remembers it (while there is room). */
 static bool seen_before(struct release_check *rc, uint32_t b)
 {
@@ -389,11 +397,9 @@ static long check_truncate(struct ext2_fs *fs, uint32_t ino, const struct ext2_i
 			   uint64_t keep)
 {
 	uint64_t start = EXT2_NDIR_BLOCKS, span = fs->ptrs_per_block;
-	struct release_check *rc = &release_seen;
+	struct release_check *rc = release_start(ino);
 	long err = 0;
 
-	rc->ino = ino;
-	rc->n = 0;
 	for (uint64_t i = keep; i < EXT2_NDIR_BLOCKS && !err; i++)
 		err = check_tree(fs, rc, in->i_block[i], 0, (uint32_t)i, 0, i, keep);
 	for (int level = 1; level <= 3 && !err; level++) {
@@ -406,15 +412,15 @@ static long check_truncate(struct ext2_fs *fs, uint32_t ino, const struct ext2_i
 	return err;
 }
 
-/* Is the attribute block one release_xattr can release? */
-static long check_xattr(struct ext2_fs *fs, uint32_t ino, const struct ext2_inode *in)
+/* Is the attribute block one release_xattr can release (and not one rc saw)? */
+static long check_xattr(struct ext2_fs *fs, struct release_check *rc, uint32_t ino,
+			const struct ext2_inode *in)
 {
 	struct ext2_bh bh;
 	uint32_t magic, refs;
 	long err;
 
-	release_seen.ino = ino;
-	err = check_freeable(fs, &release_seen, in->i_file_acl, WHERE_XATTR, 0);
+	err = check_freeable(fs, rc, in->i_file_acl, WHERE_XATTR, 0);
 	if (err)
 		return err;
 	err = ext2_bread(fs, in->i_file_acl, false, &bh);
@@ -434,10 +440,11 @@ long ext2_check_delete(struct ext2_fs *fs, uint32_t ino, const struct ext2_inode
 {
 	long err = 0;
 
+	release_start(ino);
 	if (has_blocks(fs, in))
 		err = check_truncate(fs, ino, in, 0);
 	if (!err && in->i_file_acl)
-		err = check_xattr(fs, ino, in);
+		err = check_xattr(fs, &release_seen, ino, in);	/* against the blocks seen */
 	return err;
 }
 
@@ -575,7 +582,7 @@ static long release_xattr(struct ext2_fs *fs, struct ext2_inode *in)
 long ext2_idelete(struct ext2_fs *fs, uint32_t ino, struct ext2_inode *in)
 {
 	bool dir = ext2_is_dir(in);
-	long err = in->i_file_acl ? check_xattr(fs, ino, in) : 0;
+	long err = in->i_file_acl ? check_xattr(fs, release_start(ino), ino, in) : 0;
 
 	/* The blocks are checked by ext2_itruncate, the attribute block here: all first. */
 	if (!err && has_blocks(fs, in))
