@@ -98,6 +98,24 @@ long ext2_balloc(struct ext2_fs *fs, uint32_t goal, uint32_t *block)
 	return ERR_NOSPC;
 }
 
+long ext2_block_used(struct ext2_fs *fs, uint32_t block)
+{
+	struct ext2_group *gr;
+	struct ext2_bh bh;
+	long used;
+	long err;
+
+	if (!ext2_block_ok(fs, block))
+		return 0;
+	gr = &fs->groups[(block - fs->first_data_block) / fs->blocks_per_group];
+	err = ext2_bread(fs, gr->d.bg_block_bitmap, false, &bh);
+	if (err)
+		return err;
+	used = bit_test(bh.data, block - gr->first) ? 1 : 0;
+	ext2_brelse(&bh);
+	return used;
+}
+
 long ext2_bfree(struct ext2_fs *fs, uint32_t block)
 {
 	struct ext2_group *gr;

@@ -136,6 +136,8 @@ long ext2_group_write(struct ext2_fs *fs, uint32_t g);
 /* ext2_alloc.c */
 long ext2_balloc(struct ext2_fs *fs, uint32_t goal, uint32_t *block);
 long ext2_bfree(struct ext2_fs *fs, uint32_t block);
+/* => 1 if data block `block` is marked in use, 0 if free or not a data block, or an error. */
+long ext2_block_used(struct ext2_fs *fs, uint32_t block);
 long ext2_ialloc(struct ext2_fs *fs, uint32_t parent, bool dir, uint32_t *ino);
 long ext2_ifree(struct ext2_fs *fs, uint32_t ino, bool dir);
 
@@ -151,6 +153,13 @@ long ext2_bmap(struct ext2_fs *fs, uint32_t ino, struct ext2_inode *in, uint64_t
 long ext2_itruncate(struct ext2_fs *fs, uint32_t ino, struct ext2_inode *in, uint64_t size);
 /* Frees everything of an inode with no links left, and the inode. */
 long ext2_idelete(struct ext2_fs *fs, uint32_t ino, struct ext2_inode *in);
+/*
+ * Checks, changing nothing, that deleting the inode can free all it names:
+ * every block pointer (indirect blocks too) is a data block marked in use
+ * and named once, and the attribute block is sound.  => 0, or ERR_IO
+ * (logged as corruption) when the delete would stop half-way.
+ */
+long ext2_check_delete(struct ext2_fs *fs, uint32_t ino, const struct ext2_inode *in);
 bool ext2_is_dir(const struct ext2_inode *in);
 bool ext2_is_reg(const struct ext2_inode *in);
 

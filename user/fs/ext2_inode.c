@@ -283,6 +283,171 @@ long ext2_bmap(struct ext2_fs *fs, uint32_t ino, struct ext2_inode *in, uint64_t
 	return 0;
 }
 
+/*
+ * What a truncate or delete is about to free is checked before anything is
+ * freed: a free that fails half-way (a pointer into metadata or beyond the
+ * disk, a block already free, a block named twice) would leave the file
+ * half-freed, or its name gone and its inode unattached.  The blocks seen
+ * are kept sorted to find one named twice; past RELEASE_SEEN_MAX of them
+ * the rest are still checked, except for that.
+ */
+#define RELEASE_SEEN_MAX 4096
+#define WHERE_XATTR UINT32_MAX
+
+struct release_check {
+	uint32_t ino;
+	uint32_t n;
+	uint32_t seen[RELEASE_SEEN_MAX];
+};
+
+static struct release_check release_seen;	/* the server is single-threaded */
+
+/* A new check for inode ino: nothing seen yet. */
+static struct release_check *release_start(uint32_t ino)
+{
+	release_seen.ino = ino;
+	release_seen.n = 0;
+	return &release_seen;
+}
+
+/* => true if b was seen already; else remembers it (while there is room). */
+static bool seen_before(struct release_check *rc, uint32_t b)
+{
+	uint32_t lo = 0, hi = rc->n;
+
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+
+		if (rc->seen[mid] == b)
+			return true;
+		if (rc->seen[mid] < b)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (rc->n < RELEASE_SEEN_MAX) {
+		memmove(&rc->seen[lo + 1], &rc->seen[lo], (rc->n - lo) * sizeof(rc->seen[0]));
+		rc->seen[lo] = b;
+		rc->n++;
+	}
+	return false;
+}
+
+/* Can block b, named by slot `slot` of `parent` (0: the inode), be freed? */
+static long check_freeable(struct ext2_fs *fs, struct release_check *rc, uint32_t b,
+			   uint32_t parent, uint32_t slot)
+{
+	const char *what = NULL;
+	long used = 0;
+
+	if (b < fs->first_data_block || b >= fs->blocks_count)
+		what = "points beyond the file system";
+	else if (!ext2_block_ok(fs, b))
+		what = "points into metadata";
+	else if ((used = ext2_block_used(fs, b)) < 0)
+		return used;
+	else if (!used)
+		what = "points at a block marked free";
+	else if (seen_before(rc, b))
+		what = "points at a block named twice";
+	if (!what)
+		return 0;
+	if (parent == WHERE_XATTR)
+		return ext2_corrupt(fs, "inode %u: attribute block %u %s: nothing freed, "
+				    "file system needs e2fsck", rc->ino, b, what);
+	if (parent)
+		return ext2_corrupt(fs, "inode %u: pointer %u of indirect block %u (block %u) %s: "
+				    "nothing freed, file system needs e2fsck", rc->ino, slot,
+				    parent, b, what);
+	return ext2_corrupt(fs, "inode %u: block pointer %u (block %u) %s: nothing freed, "
+			    "file system needs e2fsck", rc->ino, slot, b, what);
+}
+
+/* check_freeable for what trunc_tree would visit of the subtree at b. */
+static long check_tree(struct ext2_fs *fs, struct release_check *rc, uint32_t b,
+		       uint32_t parent, uint32_t slot, int level, uint64_t start, uint64_t keep)
+{
+	uint64_t span = 1;
+	struct ext2_bh bh;
+	long err;
+
+	if (!b)
+		return 0;
+	err = check_freeable(fs, rc, b, parent, slot);
+	if (err || level == 0)
+		return err;
+	for (int i = 1; i < level; i++)
+		span *= fs->ptrs_per_block;
+	err = ext2_bread(fs, b, false, &bh);
+	if (err)
+		return err;
+	for (uint32_t i = 0; i < fs->ptrs_per_block && !err; i++) {
+		uint32_t next = ((const uint32_t *)bh.data)[i];
+
+		if (start + (i + 1) * span <= keep || !next)
+			continue;
+		err = check_tree(fs, rc, next, b, i, level - 1, start + i * span, keep);
+	}
+	ext2_brelse(&bh);
+	return err;
+}
+
+/* Can every block of the file from file block keep on be freed?  Changes nothing. */
+static long check_truncate(struct ext2_fs *fs, uint32_t ino, const struct ext2_inode *in,
+			   uint64_t keep)
+{
+	uint64_t start = EXT2_NDIR_BLOCKS, span = fs->ptrs_per_block;
+	struct release_check *rc = release_start(ino);
+	long err = 0;
+
+	for (uint64_t i = keep; i < EXT2_NDIR_BLOCKS && !err; i++)
+		err = check_tree(fs, rc, in->i_block[i], 0, (uint32_t)i, 0, i, keep);
+	for (int level = 1; level <= 3 && !err; level++) {
+		uint32_t slot = EXT2_NDIR_BLOCKS - 1 + level;
+
+		err = check_tree(fs, rc, in->i_block[slot], 0, slot, level, start, keep);
+		start += span;
+		span *= fs->ptrs_per_block;
+	}
+	return err;
+}
+
+/* Is the attribute block one release_xattr can release (and not one rc saw)? */
+static long check_xattr(struct ext2_fs *fs, struct release_check *rc, uint32_t ino,
+			const struct ext2_inode *in)
+{
+	struct ext2_bh bh;
+	uint32_t magic, refs;
+	long err;
+
+	err = check_freeable(fs, rc, in->i_file_acl, WHERE_XATTR, 0);
+	if (err)
+		return err;
+	err = ext2_bread(fs, in->i_file_acl, false, &bh);
+	if (err)
+		return err;
+	memcpy(&magic, bh.data, 4);
+	memcpy(&refs, bh.data + 4, 4);
+	ext2_brelse(&bh);
+	if (magic != EXT2_XATTR_MAGIC || refs == 0)
+		return ext2_corrupt(fs, "inode %u: attribute block %u: magic %#x, %u references: "
+				    "nothing freed, file system needs e2fsck", ino, in->i_file_acl,
+				    magic, refs);
+	return 0;
+}
+
+long ext2_check_delete(struct ext2_fs *fs, uint32_t ino, const struct ext2_inode *in)
+{
+	long err = 0;
+
+	release_start(ino);
+	if (has_blocks(fs, in))
+		err = check_truncate(fs, ino, in, 0);
+	if (!err && in->i_file_acl)
+		err = check_xattr(fs, &release_seen, ino, in);	/* against the blocks seen */
+	return err;
+}
+
 /* Frees what of the subtree at *ptr (level 0: a data block) lies at or after file block keep. */
 static long trunc_tree(struct ext2_fs *fs, uint32_t ino, struct ext2_inode *in, uint32_t *ptr,
 		       int level, uint64_t start, uint64_t keep, uint32_t *path, int depth)
@@ -367,6 +532,7 @@ long ext2_itruncate(struct ext2_fs *fs, uint32_t ino, struct ext2_inode *in, uin
 		return ERR_RANGE;
 	/* Shrinking frees; so does deleting, whatever the (untrusted) size said. */
 	if ((size < ext2_isize(in) || size == 0) && has_blocks(fs, in)) {
+		err = check_truncate(fs, ino, in, keep);
 		for (uint64_t i = keep; i < EXT2_NDIR_BLOCKS && !err; i++)
 			err = trunc_tree(fs, ino, in, &in->i_block[i], 0, i, keep, path, 0);
 		for (int level = 1; level <= 3 && !err; level++) {
@@ -416,9 +582,10 @@ static long release_xattr(struct ext2_fs *fs, struct ext2_inode *in)
 long ext2_idelete(struct ext2_fs *fs, uint32_t ino, struct ext2_inode *in)
 {
 	bool dir = ext2_is_dir(in);
-	long err = 0;
+	long err = in->i_file_acl ? check_xattr(fs, release_start(ino), ino, in) : 0;
 
-	if (has_blocks(fs, in))
+	/* The blocks are checked by ext2_itruncate, the attribute block here: all first. */
+	if (!err && has_blocks(fs, in))
 		err = ext2_itruncate(fs, ino, in, 0);
 	if (!err && in->i_file_acl)
 		err = release_xattr(fs, in);
@@ -575,7 +742,9 @@ long ext2_truncate(struct ext2_fs *fs, uint32_t ino, uint64_t size)
 				      (uint32_t)(old % fs->block_size), NULL);
 	if (!err)
 		err = ext2_itruncate(fs, ino, &in, size);
-	in.i_mtime = in.i_ctime = fs->now;
+	if (!err)
+		in.i_mtime = in.i_ctime = fs->now;
+	/* Written even after an error: a free that failed half-way changed pointers. */
 	return ext2_iput(fs, ino, &in) ? ERR_IO : err;
 }
 

@@ -173,6 +173,12 @@ long ext2_mkdir(struct ext2_fs *fs, const char *path, uint16_t perm, uint32_t *i
 	return make(fs, path, EXT2_S_IFDIR | (perm & 07777), ino);
 }
 
+/* Does dropping one name of this inode delete it (drop_link)? */
+static bool is_last_link(const struct ext2_inode *in)
+{
+	return ext2_is_dir(in) || in->i_links_count <= 1;
+}
+
 /* Drops one name of ino (already removed from parent): a directory goes at once. */
 static long drop_link(struct ext2_fs *fs, uint32_t parent, uint32_t ino)
 {
@@ -211,6 +217,9 @@ long ext2_unlink(struct ext2_fs *fs, const char *path)
 		err = ext2_dir_is_empty(fs, ino);
 		err = err == 1 ? 0 : err == 0 ? ERR_NOTEMPTY : err;
 	}
+	/* Before the name goes: a delete that fails then would leave an unattached inode. */
+	if (!err && is_last_link(&in))
+		err = ext2_check_delete(fs, ino, &in);
 	if (!err)
 		err = ext2_dir_remove(fs, sp.parent, sp.name, sp.len);
 	return err ? err : drop_link(fs, sp.parent, ino);
@@ -252,6 +261,11 @@ static long check_rename(struct ext2_fs *fs, const struct split *to, uint32_t sr
 		return err;
 	if (ext2_is_dir(&din) != src_dir)
 		return ERR_INVAL;
+	if (is_last_link(&din)) {
+		err = ext2_check_delete(fs, dst, &din);	/* replaced: deleted at the end */
+		if (err)
+			return err;
+	}
 	if (!src_dir)
 		return 0;
 	err = ext2_dir_is_empty(fs, dst);
