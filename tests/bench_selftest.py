@@ -12,11 +12,11 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import bench  # noqa: E402
+import selftest  # noqa: E402
 import ferry  # noqa: E402
 
 
@@ -130,22 +130,5 @@ def test_figures_plot_the_tables_figures():
                 assert os.path.getsize(os.path.join(out, png)) > 1000, png + " not drawn"
 
 
-def main():
-    failed = 0
-    for name, fn in sorted(globals().items()):
-        if not name.startswith("test_"):
-            continue
-        try:
-            fn()
-            ok, why = True, ""
-        except Exception as e:
-            ok, why = False, "%s\n%s" % (e, traceback.format_exc(limit=2))
-        print("test host/bench/%s: %s" % (name[5:], "OK" if ok else "FAILED"))
-        if not ok:
-            sys.stderr.write("%s: %s\n" % (name, why))
-        failed += not ok
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(selftest.run_tests("bench", globals()))

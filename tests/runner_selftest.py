@@ -13,11 +13,11 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import run  # noqa: E402
+import selftest  # noqa: E402
 from cases import registry  # noqa: E402
 
 RUN_PY = os.path.join(HERE, "run.py")
@@ -154,22 +154,5 @@ def test_figures_are_not_counted():
     assert "figure qemu/a_time: 1.25s" in text and "test qemu/a_time" not in text, text
 
 
-def main():
-    failed = 0
-    for name, fn in sorted(globals().items()):
-        if not name.startswith("test_"):
-            continue
-        try:
-            fn()
-            ok, why = True, ""
-        except Exception as e:
-            ok, why = False, "%s\n%s" % (e, traceback.format_exc(limit=2))
-        print("test host/runner/%s: %s" % (name[5:], "OK" if ok else "FAILED"))
-        if not ok:
-            sys.stderr.write("%s: %s\n" % (name, why))
-        failed += not ok
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(selftest.run_tests("runner", globals()))

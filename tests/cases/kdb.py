@@ -63,6 +63,17 @@ def enter_with_request_live(g, tries=40):
     return out
 
 
+def enter_with_stuck_pagetest(g):
+    """Starts `pagetest stuck` (a page whose pager never answers) and breaks
+    in once its request is live; returns where it started in the log and
+    kdb's `mem` output."""
+    g.expect(PROMPT, timeout=60)
+    start = len(g.buf)
+    g.send("pagetest stuck\r")
+    g.expect(r"touching a page whose pager never answers", timeout=60, start=start)
+    return start, enter_with_request_live(g)
+
+
 def check(what, cond, bad):
     if not cond:
         bad.append(what)
@@ -219,11 +230,7 @@ def kdb_faultpath_switch(g):
 @case("kdb_stuck_provider", mem="64M")
 def kdb_stuck_provider(g):
     """A pager that never answers: the console shows who waits on what; kill it."""
-    g.expect(PROMPT, timeout=60)
-    start = len(g.buf)
-    g.send("pagetest stuck\r")
-    g.expect(r"touching a page whose pager never answers", timeout=60, start=start)
-    mem = enter_with_request_live(g)
+    start, mem = enter_with_stuck_pagetest(g)
     bad = []
     out = kdb(g, "ps")
     waiter = re.search(r"^(\d+)\s+\d+\s+pagetest\s+pager-io\s+\d+\s+request\s+0x[0-9a-f]+",
@@ -251,11 +258,7 @@ STOP_S = 5.0
 @case("kdb_stop_does_not_age", cmdline="overtime=%d" % STOP_OVERTIME_MS, mem="64M")
 def kdb_stop_does_not_age(g):
     """A request outstanding while the world is stopped in kdb does not age: no warning after."""
-    g.expect(PROMPT, timeout=60)
-    start = len(g.buf)
-    g.send("pagetest stuck\r")
-    g.expect(r"touching a page whose pager never answers", timeout=60, start=start)
-    mem = enter_with_request_live(g)
+    start, mem = enter_with_stuck_pagetest(g)
     bad = []
     check("the request is live", "page requests live 1" in mem, bad)
     time.sleep(STOP_S)      # past the warning age, in wall-clock time
