@@ -62,3 +62,43 @@ def media_bad_sector(g):
                                    r"1 page failed alone", g.buf)) == len(want),
                     "want %d 'page failed alone' lines from swapd" % len(want)))
     return results
+
+
+# --- the pager and faultpath rights ---
+
+def rogue_modules():
+    """The default modules and pagetest's ELF once more as "pagerogue", a
+    program the boot configuration gives no rights."""
+    return ferry.default_modules() + [(os.path.join(ferry.BUILD, "user", "pagetest.elf"),
+                                       "pagerogue")]
+
+
+@swap_case("rights_pager_faultpath", modules=rogue_modules, timeout=90)
+def rights_pager_faultpath(g):
+    """Being a pager and switching the fault path take rights of their own
+    (`pager`, `faultpath`): pagetest has them and works, the same program
+    under a name without them is refused, and the kernel log says why."""
+    shell_ready(g)
+    results = []
+    out = shell_command(g, "pagerogue 8 dma", timeout=30)
+    results.append(("qemu/rights_faultpath_refused",
+                    "pagetest: cannot switch the fault path to dma: not permitted" in out and
+                    re.search(r"pagerogue \(pid \d+\): switching the fault path refused: no "
+                              r"`faultpath` right", g.buf) is not None, out[-800:]))
+    out = shell_command(g, "pagerogue stuck", timeout=30)
+    results.append(("qemu/rights_pager_refused",
+                    "pagetest: cannot be the pager of a page: not permitted" in out and
+                    re.search(r"pagerogue \(pid \d+\): mem_map_pager refused: port 0x[0-9a-f]+'s "
+                              r"owner pagerogue \(pid \d+\) has no `pager` right", g.buf)
+                    is not None, out[-800:]))
+    out = shell_command(g, "pagetest 8 dma", timeout=60)
+    results.append(("qemu/rights_faultpath_granted",
+                    "8 pages read back, 8 resident, 0 mismatches: ok" in out and
+                    re.search(r"fault path switched to dma by pagetest", g.buf) is not None,
+                    out[-800:]))
+    # fs has the pager right: a file mapping works (sh's `sum ... map`).
+    out = shell_command(g, "sum /hello.txt dma", timeout=60)
+    results.append(("qemu/rights_pager_granted_fs",
+                    re.search(r"^sum /hello\.txt: \d+ bytes; .* \(dma, \d+ ms\): match$", out,
+                              re.M) is not None, out[-800:]))
+    return results

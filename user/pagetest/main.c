@@ -116,8 +116,10 @@ static int stuck(void)
 	if (port < 0)
 		return 1;
 	addr = sys_mem_map_pager(port, 1, 0, PAGE, PROT_READ);
-	if (addr < 0)
+	if (addr < 0) {
+		printf("pagetest: cannot be the pager of a page: %s\n", err_str(addr));
 		return 1;
+	}
 	stuck_page = (volatile uint8_t *)addr;
 	if (thread_start(stuck_toucher, NULL, stack, sizeof(stack)) < 0)
 		return 1;
