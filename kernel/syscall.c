@@ -318,6 +318,7 @@ static long sys_stats(struct proc *p, const uint64_t *a)
 	st.swap_slots_used = swap_slots_used();
 	st.grants_live = (uint64_t)grant_live_count();
 	st.requests_live = (uint64_t)request_live_count();
+	st.late_replies = ipc_late_replies()->count;
 	st.halted_cycles = this_cpu()->halted_cycles;
 	return copy_to_user(p, a[0], &st, sizeof(st));
 }

@@ -11,7 +11,7 @@ import os
 import re
 
 import ferry
-from cases.kdb import enter, leave
+from cases.kdb import enter, kdb, leave
 from cases.swap import shell_ready, slot_lba, swap_case, swap_row
 from cases.user import shell_command
 
@@ -101,4 +101,31 @@ def rights_pager_faultpath(g):
     results.append(("qemu/rights_pager_granted_fs",
                     re.search(r"^sum /hello\.txt: \d+ bytes; .* \(dma, \d+ ms\): match$", out,
                               re.M) is not None, out[-800:]))
+    return results
+
+
+# --- late replies ---
+
+@swap_case("late_reply_counted", timeout=90)
+def late_reply_counted(g):
+    """An answer that comes after its caller gave up (utest late_reply: the
+    caller waits 20 ms, the server answers at 200 ms) is dropped quietly:
+    the server is told ERR_TIMEOUT, the kernel counts it, kdb `ipc` shows
+    the count and who answered last, and no log line is written for it."""
+    shell_ready(g)
+    start = len(g.buf)
+    out = shell_command(g, "utest late_reply", timeout=60)
+    results = [("qemu/late_reply_utest",
+                re.search(r"^utest: late_reply: \d+ late replies so far$", out, re.M) is not None and
+                "[utest exited with status 0]" in out,
+                out[-1200:])]
+    enter(g)
+    ipc = kdb(g, "ipc")
+    leave(g)
+    m = re.search(r"^ports \d+ live, late replies (\d+) dropped \(last from utest, pid \d+\)$",
+                  ipc, re.M)
+    results.append(("qemu/late_reply_kdb_ipc", m is not None and int(m.group(1)) >= 1, ipc))
+    noise = [line for line in g.buf[start:].splitlines()
+             if re.search(r"bad handle|timed out|refused", line)]
+    results.append(("qemu/late_reply_quiet", not noise, "log lines: %s" % noise[:5]))
     return results

@@ -134,8 +134,9 @@ static bool answer(struct swapd *sd, const struct pager_request *rq, int *k, con
 		return false;
 	if (*k < asked)
 		sd->shortened++;
-	/* The kernel refuses nothing we send, unless the request ended meanwhile. */
-	if (err)
+	/* The kernel refuses nothing we send, unless the request ended meanwhile
+	 * (ERR_TIMEOUT: it failed it by overtime; the kernel counts that). */
+	if (err && err != ERR_TIMEOUT)
 		printf("swapd: %s answer refused: %s\n", handler_name(rq), err_str(err));
 	return true;
 }
@@ -149,7 +150,7 @@ static void fail(struct swapd *sd, const struct pager_request *rq, long err)
 	sd->failures++;
 	ret = pager_answer_fail_pages(rq, err, err == ERR_IO ? sd->failed_pages : 0);
 	sd->failed_pages = 0;
-	if (ret)
+	if (ret && ret != ERR_TIMEOUT)	/* late: the kernel counts it */
 		printf("swapd: %s failure refused: %s\n", handler_name(rq), err_str(ret));
 }
 
