@@ -27,6 +27,7 @@ static const struct {
 	{ "swap", RIGHT_SWAP },
 	{ "kill", RIGHT_KILL },
 	{ "restart", RIGHT_RESTART },
+	{ "faultpath", RIGHT_FAULTPATH },
 };
 
 #define CONFIG_NRIGHTS	(sizeof(config_rights) / sizeof(config_rights[0]))

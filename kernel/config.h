@@ -9,7 +9,7 @@
  *	ata      priority=20 pin dma pci irq=14 ioport=0x1f0-0x1f7 ioport=0x3f6
  *
  * Options: priority=N (1..31), the rights spawn shutdown pci dma pin pager
- * swap kill restart, the word service, irq=N (0..15, repeatable) and ioport=A or ioport=A-B (decimal
+ * swap kill restart faultpath, the word service, irq=N (0..15, repeatable) and ioport=A or ioport=A-B (decimal
  * or 0x hex, repeatable).  A line with any error is reported and dropped
  * whole: a program gets every right its line names or none of them.
  * Programs the file does not name get config_default(): no rights.
@@ -40,6 +40,9 @@ enum config_right {
 	RIGHT_SWAP = 1u << 6,
 	RIGHT_KILL = 1u << 7,
 	RIGHT_RESTART = 1u << 8,	/* may start services (below) with their rights */
+	/* May switch the system-wide fault path and cluster size (VM_CTL_FAULTPATH_SET,
+	 * VM_CTL_CLUSTER): every process's faults change with them. */
+	RIGHT_FAULTPATH = 1u << 9,
 };
 
 struct ioport_range {

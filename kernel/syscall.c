@@ -319,6 +319,7 @@ static long sys_stats(struct proc *p, const uint64_t *a)
 	st.swap_slots_used = swap_slots_used();
 	st.grants_live = (uint64_t)grant_live_count();
 	st.requests_live = (uint64_t)request_live_count();
+	st.late_replies = ipc_late_replies()->count;
 	st.halted_cycles = this_cpu()->halted_cycles;
 	return copy_to_user(p, a[0], &st, sizeof(st));
 }
@@ -341,8 +342,18 @@ static long sys_swap_register(struct proc *p, const uint64_t *a)
 	return swap_register(p, a[0], a[1], (uint32_t)a[2], a[3] ? area : NULL);
 }
 
+/* A right missing: refused, and the kernel log says which and for whom. */
+static long refused(const struct proc *p, const char *what, const char *right)
+{
+	log_warn("%s (pid %lu): %s refused: no `%s` right", p->name, (unsigned long)p->pid, what,
+		 right);
+	return ERR_PERM;
+}
+
 static long sys_pager_modes(struct proc *p, const uint64_t *a)
 {
+	if (!proc_has_right(p, RIGHT_PAGER))
+		return refused(p, "pager_modes", "pager");
 	return port_set_pager_modes(p, a[0], a[1]);
 }
 
@@ -351,20 +362,34 @@ static long sys_pager_register(struct proc *p, const uint64_t *a)
 {
 	uint8_t store[OBJPAGER_STORE_ID_SIZE];
 
+	if (!proc_has_right(p, RIGHT_PAGER))
+		return refused(p, "pager_register", "pager");
 	if (copy_from_user(p, store, a[2], sizeof(store)))
 		return ERR_FAULT;
 	return objpager_register(p, a[0], (uint32_t)a[1], store);
 }
 
+/*
+ * A region's pager is the owner of its port: the kernel lends that process
+ * the faulting process's frames on every fault.  Only a program the boot
+ * configuration names a pager may be one, whoever maps the region.
+ */
 static long sys_mem_map_pager(struct proc *p, const uint64_t *a)
 {
+	struct proc *pager = port_owner(a[0]);
 	uint64_t addr;
 	int err;
 
-	if (!port_owner(a[0]))
+	if (!pager)
 		return ERR_BADHANDLE;
 	if (swap_port_is_provider(a[0]))
 		return ERR_PERM;	/* swap slots are the kernel's to ask for */
+	if (!proc_has_right(pager, RIGHT_PAGER)) {
+		log_warn("%s (pid %lu): mem_map_pager refused: port %#lx's owner %s (pid %lu) has"
+			 " no `pager` right", p->name, (unsigned long)p->pid, (unsigned long)a[0],
+			 pager->name, (unsigned long)pager->pid);
+		return ERR_PERM;
+	}
 	err = vm_map_pager(&p->vm, a[0], a[1], a[2], a[3], (uint32_t)a[4], &addr);
 	return err ? err : (long)addr;
 }
@@ -412,8 +437,8 @@ static long sys_vm_ctl(struct proc *p, const uint64_t *a)
 	case VM_CTL_FAULTPATH_GET:
 		return fill_mode_current;
 	case VM_CTL_FAULTPATH_SET:
-		if (!proc_has_right(p, RIGHT_KILL))
-			return ERR_PERM;
+		if (!proc_has_right(p, RIGHT_FAULTPATH))
+			return refused(p, "switching the fault path", "faultpath");
 		if (a[1] >= FILL_NMODES)
 			return ERR_INVAL;
 		fill_mode_current = (enum fill_mode)a[1];
@@ -421,8 +446,8 @@ static long sys_vm_ctl(struct proc *p, const uint64_t *a)
 			 p->name);
 		return 0;
 	case VM_CTL_CLUSTER:
-		if (!proc_has_right(p, RIGHT_KILL))
-			return ERR_PERM;
+		if (!proc_has_right(p, RIGHT_FAULTPATH))
+			return refused(p, "setting the cluster size", "faultpath");
 		if (a[1] < 1 || a[1] > GRANT_MAX_PAGES)
 			return ERR_INVAL;
 		fault_cluster_pages = (int)a[1];

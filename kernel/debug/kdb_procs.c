@@ -3,6 +3,7 @@
 #include <ferry/abi.h>
 #include <string.h>
 
+#include "../ipc/port.h"
 #include "../mm/pte.h"
 #include "../mm/request.h"
 #include "../mm/swap.h"
@@ -165,7 +166,23 @@ static bool cmd_pte(int argc, char **argv)
 	return true;
 }
 
+/* Late answers are dropped without a log line each: this is where they show. */
+static bool cmd_ipc(int argc, char **argv)
+{
+	const struct ipc_late *l = ipc_late_replies();
+
+	(void)argc;
+	(void)argv;
+	kdb_printf("ports %lu live, late replies %lu dropped", (unsigned long)port_count(),
+		   (unsigned long)l->count);
+	if (l->count)
+		kdb_printf(" (last from %s, pid %lu)", l->last_name, (unsigned long)l->last_pid);
+	kdb_printf("\n");
+	return true;
+}
+
 const struct kdb_cmd kdb_proc_cmds[] = {
+	{ "ipc", "", "ports, and answers that came after their caller gave up", cmd_ipc },
 	{ "ps", "", "threads: pid, state, priority, what a blocked one waits on", cmd_ps },
 	{ "kill", "PID", "kill a process", cmd_kill },
 	{ "as", "PID", "address space: regions", cmd_as },

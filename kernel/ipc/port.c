@@ -35,11 +35,16 @@ struct reply_slot {
 	uint64_t received_cycles;	/* when the server took the request */
 	const paddr_t *answer_frames;	/* kernel calls: where the answer's pages go */
 	int answer_nframes;
+	/* The call its caller last gave up on while a server held it: that
+	 * server's answer, when it comes, is late, not forged. */
+	uint32_t abandoned_gen;
+	struct proc *abandoned_server;
 };
 
 static struct port ports[PORT_MAX];
 static struct reply_slot slots[REPLY_SLOTS];
 static uint64_t live_ports;
+static struct ipc_late late;
 
 void ipc_init(void)
 {
@@ -147,6 +152,37 @@ static void slot_release(struct reply_slot *s)
 {
 	s->used = false;
 	s->gen = handle_next_gen(s->gen);
+}
+
+/* The caller stopped waiting (timeout, kill, overtime): if a server holds
+ * the call, its answer will come late; remember whose it will be. */
+static void slot_abandon(struct reply_slot *s)
+{
+	s->abandoned_gen = s->server ? s->gen : 0;
+	s->abandoned_server = s->server;
+	slot_release(s);
+}
+
+/* An answer to a call its caller gave up on: counted, and the replier told
+ * ERR_TIMEOUT, once; anything else is ERR_BADHANDLE. */
+static long late_reply(struct proc *p, uint64_t token)
+{
+	uint32_t i = handle_index(token);
+	struct reply_slot *s = &slots[i];
+
+	if (token == 0 || i >= REPLY_SLOTS || s->abandoned_gen == 0 ||
+	    s->abandoned_gen != handle_gen(token) || s->abandoned_server != p)
+		return ERR_BADHANDLE;
+	s->abandoned_gen = 0;
+	late.count++;
+	late.last_pid = p->pid;
+	strlcpy(late.last_name, p->name, sizeof(late.last_name));
+	return ERR_TIMEOUT;
+}
+
+const struct ipc_late *ipc_late_replies(void)
+{
+	return &late;
 }
 
 /*
@@ -501,7 +537,7 @@ long ipc_call(struct proc *p, uint64_t port, uint64_t ureq, uint64_t urep, int64
 	if (err) {
 		/* Timed out or killed: the slot may still be live; make the token stale. */
 		if (slot_get(token))
-			slot_release(slot_get(token));
+			slot_abandon(slot_get(token));
 		if (reply) {
 			kmsg_free(reply);
 			kfree(reply);
@@ -526,8 +562,10 @@ long ipc_reply(struct proc *p, uint64_t token, uint64_t umsg)
 	struct kmsg on_stack, *km;
 	long err;
 
-	if (!s || s->server != p)
-		return ERR_BADHANDLE;	/* stale, forged, foreign, or already answered */
+	if (!s)
+		return late_reply(p, token);	/* late, stale, forged, or already answered */
+	if (s->server != p)
+		return ERR_BADHANDLE;	/* foreign */
 	/* A blocked caller takes the reply away with it; a kernel caller
 	 * consumes it before we return, so it can live on this stack. */
 	km = s->caller ? kmalloc(sizeof(*km)) : &on_stack;
@@ -628,5 +666,5 @@ void ipc_kernel_cancel(uint64_t token)
 		if (km->m.reply == token && km->borrowed)
 			km->npages = 0;	/* its frames go back to their owner now */
 	}
-	slot_release(s);
+	slot_abandon(s);
 }

@@ -61,7 +61,18 @@ bool port_owned_by(uint64_t port, const struct proc *p);
 long ipc_send(struct proc *p, uint64_t port, uint64_t umsg);
 long ipc_recv(struct proc *p, uint64_t port, uint64_t umsg, int64_t timeout_ns);
 long ipc_call(struct proc *p, uint64_t port, uint64_t ureq, uint64_t urep, int64_t timeout_ns);
+/* => 0, ERR_TIMEOUT (the caller had given up: the answer is late and
+ * dropped, and counted in ipc_late_replies()), ERR_BADHANDLE, ... */
 long ipc_reply(struct proc *p, uint64_t token, uint64_t umsg);
+
+/* Answers that came after their caller gave up (a timed-out sys_call, a
+ * page request failed by overtime): how many, and the last replier. */
+struct ipc_late {
+	uint64_t count;
+	uint64_t last_pid;
+	char last_name[16];
+};
+const struct ipc_late *ipc_late_replies(void);
 
 /* Kernel as sender: a notification (no reply), or a call answered through done(). */
 long ipc_kernel_send(uint64_t port, const struct msg *m);

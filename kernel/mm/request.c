@@ -186,9 +186,29 @@ static void commit_in(struct page_request *r, int i, long result, int filled, pa
 		drop_slot(r, i, false);	/* nobody refers to it any more */
 }
 
-/* One page of a finished page-out: forget the frame, or map it back. */
-static void commit_out(struct page_request *r, int i, long result)
+/* What a page-out's result means for its page i: a media error the pager
+ * pinned on other pages leaves this one stored. */
+static long page_out_result(const struct page_request *r, int i, long result)
 {
+	if (result == ERR_IO && r->failed_pages && !((r->failed_pages >> i) & 1))
+		return 0;
+	return result;
+}
+
+/* Pages of a finished page-out that were stored. */
+static int pages_stored(const struct page_request *r, long result)
+{
+	int n = 0;
+
+	for (int i = 0; i < r->npages; i++)
+		n += page_out_result(r, i, result) == 0;
+	return n;
+}
+
+/* One page of a finished page-out: forget the frame, or map it back. */
+static void commit_out(struct page_request *r, int i, long request_result)
+{
+	long result = page_out_result(r, i, request_result);
 	pte_t *pte = still_ours(r, i);
 
 	/* In flight, the page already stopped counting as resident. */
@@ -260,7 +280,12 @@ static void finish(struct page_request *r, long result, int filled)
 	}
 	if (r->dir == REQUEST_OUT && sp)
 		sp->outstanding--;
-	if (result) {
+	if (result && r->dir == REQUEST_OUT && pages_stored(r, result)) {
+		st->failures++;	/* in part: the pages stored count as paged out */
+		st->pages_out += (uint64_t)pages_stored(r, result);
+		if (sp)
+			sp->pages_out += (uint64_t)pages_stored(r, result);
+	} else if (result) {
 		st->failures++;
 	} else if (r->dir == REQUEST_IN) {
 		st->pages_in += (uint64_t)filled;
@@ -312,9 +337,15 @@ static long request_answered(void *ctx, struct kmsg *reply, long err)
 		return 0;
 	}
 	if (reply->m.op == PAGER_FAIL) {
-		long e = (long)reply->m.arg[PAGER_REPLY_ERROR];
+		long e = pager_failure((long)reply->m.arg[PAGER_REPLY_ERROR]);
+		uint64_t failed = reply->m.arg[PAGER_REPLY_FAILED];
 
-		finish(r, pager_failure(e), 0);
+		if (r->dir == REQUEST_OUT && e == ERR_IO && failed) {
+			if (r->npages < 64 && (failed >> r->npages))
+				return ERR_INVAL;	/* pages the request does not have */
+			r->failed_pages = failed;
+		}
+		finish(r, e, 0);
 		return 0;
 	}
 	if (reply->m.op != PAGER_OK)

@@ -54,6 +54,9 @@ long pager_answer_ok(const struct pager_request *rq, int k, const void *pages);
 
 /* Fails rq with ERR_IO, ERR_NOENT or ERR_RANGE; => sys_reply's result. */
 long pager_answer_fail(const struct pager_request *rq, long err);
+/* Fails a page-out with ERR_IO for the pages whose bit is set in `failed`
+ * (bit i: page i), the others stored (<proto/pager.h>). */
+long pager_answer_fail_pages(const struct pager_request *rq, long err, uint64_t failed);
 
 /* "page-in" or "page-out", and "copy", "grant" or "dma", for log lines. */
 const char *pager_op_name(uint32_t op);

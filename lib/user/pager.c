@@ -67,9 +67,15 @@ long pager_answer_ok(const struct pager_request *rq, int k, const void *pages)
 
 long pager_answer_fail(const struct pager_request *rq, long err)
 {
+	return pager_answer_fail_pages(rq, err, 0);
+}
+
+long pager_answer_fail_pages(const struct pager_request *rq, long err, uint64_t failed)
+{
 	struct msg a = { .op = PAGER_FAIL };
 
 	a.arg[PAGER_REPLY_ERROR] = (uint64_t)err;
+	a.arg[PAGER_REPLY_FAILED] = failed;
 	return sys_reply(rq->token, &a);
 }
 

@@ -54,7 +54,7 @@ HTEST(example_file_parses)
 		"   \t  # indented comment\n"
 		"ata\tservice priority=20 pin dma pci irq=14 irq=15 ioport=0x1f0-0x1f7 ioport=0x3f6"
 		" ioport=0x170-0x177 ioport=0x376   # trailing comment\n"
-		"swapd pager swap kill\r\n"
+		"swapd pager swap kill faultpath\r\n"
 		"shell";		/* no final newline */
 	const struct program_config *p;
 	struct reports r;
@@ -90,7 +90,7 @@ HTEST(example_file_parses)
 
 	p = config_find(&cfg, "swapd");
 	HCHECK(p != NULL);
-	HCHECK_EQ(p->rights, RIGHT_PAGER | RIGHT_SWAP | RIGHT_KILL);
+	HCHECK_EQ(p->rights, RIGHT_PAGER | RIGHT_SWAP | RIGHT_KILL | RIGHT_FAULTPATH);
 
 	p = config_find(&cfg, "shell");
 	HCHECK(p != NULL);

@@ -346,7 +346,8 @@ static noreturn void serve(struct ata *a)
 		if (err)
 			ans = (struct msg){ .op = BLOCK_FAIL, .arg = { (uint64_t)err } };
 		err = reply_patiently(m.reply, &ans);
-		if (err)
+		/* ERR_TIMEOUT: the client gave up on it; the kernel counts those. */
+		if (err && err != ERR_TIMEOUT)
 			ata_log("reply to pid %#llx: %s", (unsigned long long)m.sender, err_str(err));
 	}
 }

@@ -69,7 +69,7 @@ static void serve_client(struct fs_server *s, const struct msg *m)
 	}
 	s->requests++;
 	err = sys_reply(m->reply, &a);
-	if (err && err != ERR_BADHANDLE)	/* a caller that gave up is no news */
+	if (err && err != ERR_BADHANDLE && err != ERR_TIMEOUT)	/* a caller that gave up is no news */
 		printf("fs: answer to pid %llu: %s\n", (unsigned long long)m->sender, err_str(err));
 }
 

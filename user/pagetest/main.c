@@ -116,8 +116,10 @@ static int stuck(void)
 	if (port < 0)
 		return 1;
 	addr = sys_mem_map_pager(port, 1, 0, PAGE, PROT_READ);
-	if (addr < 0)
+	if (addr < 0) {
+		printf("pagetest: cannot be the pager of a page: %s\n", err_str(addr));
 		return 1;
+	}
 	stuck_page = (volatile uint8_t *)addr;
 	if (thread_start(stuck_toucher, NULL, stack, sizeof(stack)) < 0)
 		return 1;
@@ -129,6 +131,7 @@ static int stuck(void)
 static int roundtrip(long pages)
 {
 	long bad = 0, out, swapped, resident;
+	bool failed;
 	uint8_t *base = (uint8_t *)sys_mem_map(0, pages * PAGE, PROT_READ | PROT_WRITE);
 
 	if ((long)base < 0) {
@@ -152,11 +155,13 @@ static int roundtrip(long pages)
 		for (uint64_t w = 0; w < PAGE / 8; w += 64)
 			bad += ((uint64_t *)(base + i * PAGE))[w] != pattern((uint64_t)i, w);
 	resident = count_state(base, pages, PAGE_RESIDENT);
-	bad = bad || out != pages || swapped != pages || resident != pages;
+	/* The mismatches are words read back wrong; a page that never left
+	 * memory fails the round trip too, but loses nothing. */
+	failed = bad || out != pages || swapped != pages || resident != pages;
 	printf("pagetest: %ld pages read back, %ld resident, %ld mismatches: %s\n", pages,
-	       resident, bad, bad ? "FAILED" : "ok");
+	       resident, bad, failed ? "FAILED" : "ok");
 	sys_mem_unmap(base, pages * PAGE);
-	return bad ? 1 : 0;
+	return failed ? 1 : 0;
 }
 
 int main(int argc, char **argv)

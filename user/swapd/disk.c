@@ -99,12 +99,18 @@ static long grant_runs(struct disk_store *ds, bool write, const struct pager_req
 	return ata_call(ds, &req, &rep);
 }
 
-/* Moves n pages of slots rq->key.. between the disk and rq's pages (copy: buf). */
-static long transfer(struct disk_store *ds, bool write, const struct pager_request *rq, int n,
-		     uint8_t *buf)
+/*
+ * Moves n pages of rq, from its page `first` on (slots rq->key + first..),
+ * between the disk and rq's pages (copy: buf, rq's page 0 at its start).
+ */
+static long transfer(struct disk_store *ds, bool write, const struct pager_request *rq,
+		     int first, int n, uint8_t *buf)
 {
-	int nruns = swap_layout_runs(&ds->layout, rq->key, n, ds->runs);
+	int nruns = swap_layout_runs(&ds->layout, rq->key + (uint64_t)first, n, ds->runs);
 	long err = 0;
+
+	for (int i = 0; i < nruns; i++)
+		ds->runs[i].br_offset += (uint32_t)first * SWAP_PAGE;
 
 	if (rq->mode == FILL_COPY) {
 		for (int i = 0; i < nruns && !err; i++, ds->st.transfers++)
@@ -133,14 +139,47 @@ static long disk_page_in(struct store *st, const struct pager_request *rq, int n
 	struct disk_store *ds = (struct disk_store *)st;
 
 	*pages = ds->inbuf;
-	return transfer(ds, false, rq, n, ds->inbuf);
+	return transfer(ds, false, rq, 0, n, ds->inbuf);
+}
+
+/*
+ * After a write of several pages failed on the medium: each page again on
+ * its own, so that a single bad sector retires its own page's slot and
+ * not the whole run (the others are stored, and the kernel keeps them).
+ * => the pages that failed (bit i: page i), or 0 if the device went out
+ * of reach meanwhile (*err is then ERR_AGAIN).
+ */
+static uint64_t isolate_bad_pages(struct disk_store *ds, const struct pager_request *rq,
+				  long *err)
+{
+	uint64_t failed = 0;
+
+	for (int i = 0; i < rq->npages; i++) {
+		long e = transfer(ds, true, rq, i, 1, (uint8_t *)rq->data);
+
+		if (e == ERR_AGAIN) {
+			*err = ERR_AGAIN;
+			return 0;
+		}
+		if (e)
+			failed |= 1ULL << i;
+	}
+	*err = failed ? ERR_IO : 0;
+	printf("swapd: disk0 part%u: page-out of %d pages at slot %llu: %d page%s failed alone\n",
+	       ds->partno, rq->npages, (unsigned long long)rq->key, __builtin_popcountll(failed),
+	       __builtin_popcountll(failed) == 1 ? "" : "s");
+	return failed;
 }
 
 static long disk_page_out(struct store *st, const struct pager_request *rq)
 {
 	struct disk_store *ds = (struct disk_store *)st;
+	long err = transfer(ds, true, rq, 0, rq->npages, (uint8_t *)rq->data);
 
-	return transfer(ds, true, rq, rq->npages, (uint8_t *)rq->data);
+	st->failed_pages = 0;
+	if (err == ERR_IO && rq->npages > 1)
+		st->failed_pages = isolate_bad_pages(ds, rq, &err);
+	return err;
 }
 
 /* The swap partition ata gives us: the first of type 0x82, else partition 1. */

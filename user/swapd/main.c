@@ -40,6 +40,7 @@ struct swapd {
 	struct store *store;
 	uint8_t *buf;		/* PAGER_BUF_SIZE: copy-mode page-outs arrive here */
 	uint64_t pages_in, pages_out, failures, deferred, shortened;
+	uint64_t failed_pages;	/* the failing page-out's pages that failed (0: all) */
 	/* Answers the kernel could not take yet (no memory for their pages). */
 	struct pending pending[SWAPD_QUEUE];
 	int npending;
@@ -89,6 +90,10 @@ static long serve_page_out(struct swapd *sd, const struct pager_request *rq, con
 	long err = st->page_out(st, rq);
 
 	*pages = NULL;
+	if (err == ERR_IO && st->failed_pages) {
+		sd->pages_out += (uint64_t)(rq->npages - __builtin_popcountll(st->failed_pages));
+		sd->failed_pages = st->failed_pages;	/* fail() names them */
+	}
 	if (err)
 		return err;
 	sd->pages_out += (uint64_t)rq->npages;
@@ -129,8 +134,9 @@ static bool answer(struct swapd *sd, const struct pager_request *rq, int *k, con
 		return false;
 	if (*k < asked)
 		sd->shortened++;
-	/* The kernel refuses nothing we send, unless the request ended meanwhile. */
-	if (err)
+	/* The kernel refuses nothing we send, unless the request ended meanwhile
+	 * (ERR_TIMEOUT: it failed it by overtime; the kernel counts that). */
+	if (err && err != ERR_TIMEOUT)
 		printf("swapd: %s answer refused: %s\n", handler_name(rq), err_str(err));
 	return true;
 }
@@ -142,8 +148,9 @@ static void fail(struct swapd *sd, const struct pager_request *rq, long err)
 	printf("swapd: %s of %d pages at slot %llu (%s) failed: %s\n", handler_name(rq),
 	       rq->npages, (unsigned long long)rq->key, pager_mode_name(rq->mode), err_str(err));
 	sd->failures++;
-	ret = pager_answer_fail(rq, err);
-	if (ret)
+	ret = pager_answer_fail_pages(rq, err, err == ERR_IO ? sd->failed_pages : 0);
+	sd->failed_pages = 0;
+	if (ret && ret != ERR_TIMEOUT)	/* late: the kernel counts it */
 		printf("swapd: %s failure refused: %s\n", handler_name(rq), err_str(ret));
 }
 

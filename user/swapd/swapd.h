@@ -30,7 +30,10 @@
  *      swapd's buffers;
  *   4. answer PAGER_OK, or PAGER_FAIL ERR_IO: on a page-in the kernel then
  *      kills the faulting thread; on a page-out it keeps the pages
- *      resident and dirty and marks the slots bad.
+ *      resident and dirty and marks the slots bad.  A page-out of several
+ *      pages that the disk failed is written again page by page, and the
+ *      answer names the pages that failed alone: only their slots are
+ *      retired, the others are stored (a bad sector costs one slot).
  * A page-in whose read-ahead fails is retried for the faulting page alone,
  * so a bad sector costs the thread that needs it and nobody else.
  */
@@ -59,8 +62,10 @@ struct store {
 	 */
 	long (*page_in)(struct store *st, const struct pager_request *rq, int n,
 			const void **pages);
-	/* Writes rq's pages to slots rq->key..  => 0 or ERR_IO. */
+	/* Writes rq's pages to slots rq->key..  => 0, ERR_IO (failed_pages
+	 * then says which pages failed, 0: all) or ERR_AGAIN. */
 	long (*page_out)(struct store *st, const struct pager_request *rq);
+	uint64_t failed_pages;	/* the last page_out's failed pages, bit i: page i */
 	/* Counters for SWAPD_STORE. */
 	uint64_t transfers;	/* disk requests (RAM: none) */
 	uint64_t io_errors;	/* requests the disk failed */

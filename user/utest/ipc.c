@@ -172,6 +172,50 @@ UTEST(call_reply)
 	return 0;
 }
 
+#define LATE_CALL_NS	(20 * MSEC_NS)	/* the caller's patience */
+#define LATE_ANSWER_NS	(200 * MSEC_NS)	/* when the server answers anyway */
+
+/* utest late_server PARENT: takes one call and answers it long after the caller gave up. */
+UTEST_HELPER(late_server)
+{
+	long parent = utest_arg(argc, argv, 2), port;
+	char name[PORT_NAME_MAX];
+	struct msg req = { 0 }, rep = { .op = OP_ADD };
+
+	utest_port_name(name, "late", parent);
+	port = CHECK_OK(ipc_publish(name, 4));
+	CHECK_OK(sys_recv(port, &req, IPC_WAIT_NS));
+	CHECK(req.reply != 0);
+	sys_sleep(LATE_ANSWER_NS);
+	/* Late: dropped, counted, and said so once; then the token is just stale. */
+	CHECK_EQ(sys_reply(req.reply, &rep), ERR_TIMEOUT);
+	CHECK_EQ(sys_reply(req.reply, &rep), ERR_BADHANDLE);
+	return 0;
+}
+
+/* An answer to a caller that gave up is a late reply: the server is told
+ * ERR_TIMEOUT (not "bad handle", which is for forged tokens), the kernel
+ * counts it (sys_stats, kdb `ipc`), and the caller never sees it. */
+UTEST(late_reply)
+{
+	long me = proc_pid(), server, port;
+	char name[PORT_NAME_MAX];
+	struct msg req = { .op = OP_ADD }, rep = { 0 };
+	struct sys_stats before, after;
+
+	server = utest_spawn("late_server", "%ld", me);
+	utest_port_name(name, "late", me);
+	port = CHECK_OK(ipc_lookup(name, IPC_WAIT_NS));
+	CHECK_OK(sys_stats(&before));
+	CHECK_EQ(sys_call(port, &req, &rep, LATE_CALL_NS), ERR_TIMEOUT);
+	utest_reap(server, 0);
+	CHECK_OK(sys_stats(&after));
+	CHECK_EQ(after.late_replies, before.late_replies + 1);
+	printf("utest: late_reply: %llu late replies so far\n",
+	       (unsigned long long)after.late_replies);
+	return 0;
+}
+
 UTEST(queue_full)
 {
 	long port, i;

@@ -82,7 +82,8 @@ struct sys_stats {
 	uint64_t swap_slots_used;	/* over all live providers */
 	uint64_t grants_live, requests_live;
 	uint64_t halted_cycles;		/* the CPU idle in hlt, since boot */
-	uint64_t reserved[3];
+	uint64_t late_replies;		/* answers to calls whose caller had given up */
+	uint64_t reserved[2];
 };
 
 _Static_assert(sizeof(struct sys_stats) == 128, "struct sys_stats ABI");

@@ -29,6 +29,13 @@
  * answered; nothing is retired).  Any other reason counts as ERR_IO.  A
  * failed page-in kills the faulting thread (a missing page is never
  * replaced by zeros); a failed page-out keeps the page resident and dirty.
+ *
+ * A page-out failed with ERR_IO may say which of its pages failed:
+ * arg[1] bit i set = page i (slot key + i) was not stored, a clear bit =
+ * it was, and is then the kernel's as if the answer had been PAGER_OK;
+ * only the slots of set bits are retired.  arg[1] = 0 means every page
+ * failed (a pager that cannot tell).  Bits at or past n refuse the answer.
+ * A page-in ignores arg[1].
  */
 #ifndef PROTO_PAGER_H
 #define PROTO_PAGER_H
@@ -52,5 +59,6 @@ enum pager_op {
 #define PAGER_REPLY_GRANT	0
 #define PAGER_REPLY_COUNT	1
 #define PAGER_REPLY_ERROR	0
+#define PAGER_REPLY_FAILED	1	/* PAGER_FAIL of a page-out: bit i = page i failed */
 
 #endif
