@@ -39,10 +39,12 @@ USER_MODULES := iso/ferry.conf:config \
 	$(foreach p,$(USER_PROGS),$(BUILD)/user/$(p).elf:$(p)$(if $(USER_ARGS_$(p)),+$(USER_ARGS_$(p))))
 USER_MODULE_FILES := iso/ferry.conf $(USER_ELFS)
 
-# Modules only tests boot with, after the ones above: the bad ELFs.  The
-# cases that need them add them to their own ISO (tests/ferry.py
+# Modules only tests boot with, after the ones above: the bad ELFs, and
+# utest's ELF once more as "utestrogue", a name the boot configuration
+# gives no rights (cases that check a refusal spawn their helper as it).
+# The cases that need them add them to their own ISO (tests/ferry.py
 # test_modules()); interactive boots never list them.
-TEST_MODULES := $(foreach b,$(BAD_ELFS),$(BUILD)/bad/$(b):$(b))
+TEST_MODULES := $(foreach b,$(BAD_ELFS),$(BUILD)/bad/$(b):$(b)) $(BUILD)/user/utest.elf:utestrogue
 
 all: $(BUILD)/modules.txt $(BUILD)/test-modules.txt $(BAD_ELF_FILES)
 

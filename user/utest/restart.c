@@ -140,14 +140,25 @@ UTEST_HELPER(restart)
 }
 
 /* Naming a store whose mappings outlive the pager takes the `pager` right
- * (fs has it, utest does not): else any process could take a dead fs's
- * mappings over and be sent their dirty pages. */
-UTEST(pager_register_needs_right)
+ * (fs has it, and so does utest, which serves pages in other cases): else
+ * any process could take a dead fs's mappings over and be sent their dirty
+ * pages.  So the check runs in utest's ELF under the name "utestrogue", a
+ * test module the boot configuration gives no rights. */
+UTEST_HELPER(pager_register_refused)
 {
 	static const uint8_t store[16] = { 0x46, 0x45, 0x52, 0x52 };
 	long port = CHECK_OK(sys_port_create(4));
 
 	CHECK_EQ(sys_pager_register(port, FILL_ALL_MODES, store), ERR_PERM);
+	CHECK_EQ(sys_pager_modes(port, FILL_ALL_MODES), ERR_PERM);
 	CHECK_OK(sys_port_destroy(port));
+	return 0;
+}
+
+UTEST(pager_register_needs_right)
+{
+	long pid = CHECK_OK(sys_spawn("utestrogue", "utestrogue pager_register_refused"));
+
+	utest_reap(pid, 0);
 	return 0;
 }
