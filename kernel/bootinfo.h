@@ -16,6 +16,7 @@
 #define BOOT_NAME_MAX		64
 #define BOOT_CMDLINE_MAX	512
 #define BOOT_INFO_MAX_SIZE	(1u << 20)
+#define BOOT_RSDP_MAX		36	/* an ACPI 2.0 RSDP */
 
 enum boot_mem_type { BOOT_MEM_USABLE = 1, BOOT_MEM_RESERVED = 2, BOOT_MEM_ACPI = 3,
 		     BOOT_MEM_NVS = 4, BOOT_MEM_BAD = 5 };
@@ -39,6 +40,10 @@ struct boot_info {
 	struct boot_module module[BOOT_MAX_MODULES];
 	int nmodules;
 	uint64_t info_start, info_end;	/* the loader's info block itself */
+	/* The ACPI RSDP the loader found (multiboot2 tag 14 or 15, the newer
+	 * preferred), copied as it was; unchecked here (kernel/acpi checks it). */
+	uint8_t rsdp[BOOT_RSDP_MAX];
+	uint32_t rsdp_len;
 	int skipped;			/* regions or modules past the table sizes */
 };
 

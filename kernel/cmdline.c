@@ -15,6 +15,7 @@ static const struct {
 	{ "overtime", "ms after which a page request is failed (default 30000)" },
 	{ "faultpath", "how pages are filled: copy, grant or dma" },
 	{ "console", "debug console commands to run at boot, separated by ';'" },
+	{ "acpi", "off: ignore the firmware's ACPI tables (one CPU, legacy interrupts, no IOMMU)" },
 };
 
 static bool is_space(char c)

@@ -8,7 +8,7 @@
  *   4. CPU tables              (GDT/TSS/IDT: faults now give reports)
  *   5. frame allocator         (after reserving kernel, modules, info)
  *   6. kernel page tables      (direct map of RAM, W^X image)
- *   7. heap
+ *   7. heap, ACPI tables     (checked once; what CPUs, APICs and IOMMU are there)
  *   8. scheduler, processes, ports, policy (the boot configuration)
  *   9. interrupts and timer    (TSC calibrated, clock running), console input
  *  10. self-tests, or the first user program; the boot flow becomes idle
@@ -18,6 +18,7 @@
 #include <fmt.h>
 #include <string.h>
 
+#include "acpi/acpi.h"
 #include "arch/arch.h"
 #include "bootinfo.h"
 #include "cmdline.h"
@@ -150,6 +151,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	pmm_init(&the_boot_info, virt_to_phys(__kernel_start), virt_to_phys(__kernel_end));
 	arch_paging_init(boot_ram_top(&the_boot_info));
 	heap_init();
+	acpi_init(&the_boot_info);
 	sched_init();
 	proc_init();
 	ipc_init();

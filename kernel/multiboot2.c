@@ -6,6 +6,7 @@
  * really remains before it is used.
  */
 #include <ferry/err.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "bootinfo.h"
@@ -15,6 +16,8 @@
 #define TAG_LOADER	2
 #define TAG_MODULE	3
 #define TAG_MMAP	6
+#define TAG_ACPI_OLD	14	/* a copy of the ACPI 1.0 RSDP */
+#define TAG_ACPI_NEW	15	/* a copy of the ACPI 2.0+ RSDP */
 
 struct mb2_tag {
 	uint32_t type, size;
@@ -105,6 +108,22 @@ static int parse_module(struct boot_info *bi, const uint8_t *p, uint32_t size)
 	return 0;
 }
 
+/* The RSDP copy: the ACPI 2.0 one wins over a 1.0 one, whatever the order. */
+static int parse_rsdp(struct boot_info *bi, const uint8_t *p, uint32_t size, bool newer)
+{
+	uint32_t n = size - 8;
+
+	if (n < 20)
+		return ERR_INVAL;
+	if (bi->rsdp_len && !newer)
+		return 0;
+	if (n > BOOT_RSDP_MAX)
+		n = BOOT_RSDP_MAX;
+	memcpy(bi->rsdp, p + 8, n);
+	bi->rsdp_len = n;
+	return 0;
+}
+
 static int parse_tag(struct boot_info *bi, const uint8_t *p, uint32_t type, uint32_t size)
 {
 	switch (type) {
@@ -116,6 +135,9 @@ static int parse_tag(struct boot_info *bi, const uint8_t *p, uint32_t type, uint
 		return parse_module(bi, p, size);
 	case TAG_MMAP:
 		return parse_mmap(bi, p, size);
+	case TAG_ACPI_OLD:
+	case TAG_ACPI_NEW:
+		return parse_rsdp(bi, p, size, type == TAG_ACPI_NEW);
 	default:
 		return 0;	/* tags we do not use */
 	}

@@ -99,6 +99,13 @@ int arch_pt_map(paddr_t root, vaddr_t va, paddr_t pa, unsigned vm_flags);
 int arch_pt_unmap(paddr_t root, vaddr_t va, paddr_t *old_pa);
 bool arch_pt_query(paddr_t root, vaddr_t va, paddr_t *pa, unsigned *vm_flags);
 void arch_tlb_flush_page(vaddr_t va);
+/*
+ * A kernel address for [pa, pa + len): the direct map when it covers the
+ * range and caching is wanted, else a new, permanent kernel mapping with
+ * these VM_* flags (VM_UNCACHED for device registers).  NULL when the
+ * range wraps or the window for such mappings is full.
+ */
+void *arch_map_phys(paddr_t pa, size_t len, unsigned vm_flags);
 
 /*
  * Raw leaf entries, for the paging code that keeps state in them.  A

@@ -40,7 +40,7 @@ static const struct kdb_cmd core_cmds[] = {
 };
 
 static const struct kdb_cmd *const groups[] = { core_cmds, kdb_proc_cmds, kdb_grant_cmds,
-						kdb_mem_cmds };
+						kdb_mem_cmds, kdb_machine_cmds };
 
 bool kdb_number(const char *s, uint64_t *out)
 {

@@ -26,6 +26,7 @@ const char *kdb_fill_mode_name(int mode);
 extern const struct kdb_cmd kdb_proc_cmds[];
 extern const struct kdb_cmd kdb_grant_cmds[];
 extern const struct kdb_cmd kdb_mem_cmds[];
+extern const struct kdb_cmd kdb_machine_cmds[];
 
 /* Grant stepping state shared between kdb.c and kdb_grants.c. */
 extern bool kdb_break_on_grant;

@@ -215,3 +215,27 @@ def gdb_session_stoppable(case, log_path):
     t.join(30)
     return [("qemu/gdb_session_stoppable", not t.is_alive(),
              "gdb still running 30 s after the case was stopped")]
+
+
+@case("acpi_tables", cmdline="console=acpi")
+def acpi_tables(g):
+    """The firmware's ACPI tables are found, checked and listed (boot log and kdb `acpi`):
+    QEMU's RSDT names a MADT (APIC) and a FADT (FACP), both passing their checks."""
+    g.expect(r"boot complete", timeout=60)
+    listed = re.search(r"acpi: (RSDT|XSDT) at 0x[0-9a-f]+, (\d+) tables:((?: \S{4})+)", g.buf)
+    kdb = re.search(r"\[kdb begin acpi\]\n(.*?)\[kdb end acpi\]", g.buf, re.S)
+    rows = dict(re.findall(r"^(\S{4}) +0x[0-9a-f]+ +\d+  (.+)$", kdb.group(1), re.M)) if kdb else {}
+    return [
+        ("qemu/acpi_tables_listed", listed is not None and "APIC" in listed.group(3).split()
+         and "FACP" in listed.group(3).split(), g.buf[-1500:]),
+        ("qemu/acpi_tables_checked", rows.get("APIC") == "ok" and rows.get("FACP") == "ok"
+         and "malformed" not in g.buf, str(rows)),
+    ]
+
+
+@case("acpi_off", cmdline="acpi=off")
+def acpi_off(g):
+    """`acpi=off` ignores the firmware's tables, says so, and the system boots as before."""
+    g.expect(r"boot complete", timeout=60)
+    return [("qemu/acpi_off", "acpi: off (acpi=off)" in g.buf and
+             not re.search(r"acpi: (RSDT|XSDT) at", g.buf), g.buf[-1500:])]

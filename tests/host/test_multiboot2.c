@@ -221,3 +221,34 @@ HTEST(too_many_modules_are_counted)
 	HCHECK_EQ(bi.nmodules, BOOT_MAX_MODULES);
 	HCHECK_EQ(bi.skipped, 3);
 }
+
+/* The loader's RSDP copies: a 2.0 one wins over a 1.0 one in either order;
+ * one too short to be an RSDP refuses the block. */
+HTEST(rsdp_tags_newer_wins)
+{
+	static struct builder b;
+	static struct boot_info bi;
+	const char *why;
+	uint8_t old_rsdp[20], new_rsdp[36];
+
+	memset(old_rsdp, 0x11, sizeof(old_rsdp));
+	memset(new_rsdp, 0x22, sizeof(new_rsdp));
+	begin(&b);
+	tag(&b, TAG_ACPI_NEW, new_rsdp, sizeof(new_rsdp));
+	tag(&b, TAG_ACPI_OLD, old_rsdp, sizeof(old_rsdp));
+	finish(&b);
+	HCHECK_EQ(parse(&b, &bi, &why), 0);
+	HCHECK_EQ(bi.rsdp_len, 36);
+	HCHECK_EQ(bi.rsdp[35], 0x22);
+	begin(&b);
+	tag(&b, TAG_ACPI_OLD, old_rsdp, sizeof(old_rsdp));
+	tag(&b, TAG_ACPI_NEW, new_rsdp, sizeof(new_rsdp));
+	finish(&b);
+	HCHECK_EQ(parse(&b, &bi, &why), 0);
+	HCHECK_EQ(bi.rsdp_len, 36);
+	HCHECK_EQ(bi.rsdp[0], 0x22);
+	begin(&b);
+	tag(&b, TAG_ACPI_OLD, old_rsdp, 12);
+	finish(&b);
+	HCHECK(parse(&b, &bi, &why) < 0);
+}

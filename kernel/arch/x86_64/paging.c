@@ -244,6 +244,37 @@ paddr_t arch_kernel_root(void)
 	return kernel_root;
 }
 
+/*
+ * Physical ranges outside the direct map (device registers, firmware
+ * tables above the top of RAM) are mapped once into a window below the
+ * kernel image, in the PML4 slot the image already uses (so every address
+ * space sees them), and never unmapped: what the kernel maps this way
+ * (ACPI tables, the local and I/O APICs, the IOMMU) lives as long as it.
+ */
+#define PHYS_WINDOW_BASE	0xFFFFFFFF00000000UL
+#define PHYS_WINDOW_SIZE	(1UL << 30)
+
+static paddr_t direct_map_top;
+static vaddr_t phys_window_next = PHYS_WINDOW_BASE;
+
+void *arch_map_phys(paddr_t pa, size_t len, unsigned vm_flags)
+{
+	paddr_t first = PAGE_ALIGN_DOWN(pa), end = PAGE_ALIGN_UP(pa + len);
+	vaddr_t va = phys_window_next;
+
+	if (len == 0 || pa + len < pa)
+		return NULL;
+	if (end <= direct_map_top && !(vm_flags & VM_UNCACHED))
+		return phys_to_virt(pa);
+	if (end - first > PHYS_WINDOW_BASE + PHYS_WINDOW_SIZE - va)
+		return NULL;
+	for (paddr_t p = first; p < end; p += PAGE_SIZE)
+		if (arch_pt_map(kernel_root, va + (p - first), p, (vm_flags & ~VM_USER) | VM_GLOBAL))
+			return NULL;	/* out of page tables: the window slot stays used */
+	phys_window_next += end - first;
+	return (void *)(va + (pa - first));
+}
+
 paddr_t virt_to_phys(const void *p)
 {
 	vaddr_t va = (vaddr_t)p;
@@ -330,6 +361,7 @@ void arch_paging_init(paddr_t ram_top)
 			 : : "i"(CR4_PGE) : "rax");
 	for (paddr_t pa = 0; pa < ram_top; pa += LARGE_PAGE)
 		map_large(kernel_root, DIRECT_MAP_BASE + pa, pa);
+	direct_map_top = PAGE_ALIGN_UP(ram_top);
 	map_image_range(__kernel_start, __text_end, VM_READ | VM_EXEC);
 	map_image_range(__text_end, __rodata_end, VM_READ);
 	map_image_range(__rodata_end, __kernel_end, VM_READ | VM_WRITE);

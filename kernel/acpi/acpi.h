@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kernel/acpi: the firmware's ACPI tables, found, checked and listed once
+ * at boot, for the subsystems that read one of them (the MADT for CPUs and
+ * interrupt controllers, the DMAR for the IOMMU).
+ *
+ * The model
+ * ---------
+ *   1. The RSDP: the boot loader's copy (multiboot2 tags 14/15) or, without
+ *      one, the firmware's in the EBDA or at 0xE0000-0xFFFFF.  Its
+ *      checksum (and the 2.0 extended checksum) must hold.
+ *   2. The root table: the XSDT (64-bit entries) when the RSDP is 2.0 and
+ *      names one, else the RSDT; signature, length and checksum checked.
+ *   3. Every table it names is mapped and checked once (signature bytes,
+ *      length within bounds, checksum) and kept in a list, with the reason
+ *      when it failed.  acpi_table() hands out only tables that passed;
+ *      asking for one that failed logs why, so a malformed MADT or DMAR is
+ *      a log line and a fallback (one CPU, no IOMMU), never a fault.
+ *
+ * Firmware memory is untrusted input like any other: every length is
+ * checked against what was mapped before a byte past the header is read.
+ * Tables never change after boot, so the list needs no lock.
+ */
+#ifndef ACPI_H
+#define ACPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ACPI_TABLES_MAX		32
+#define ACPI_TABLE_LEN_MAX	(256u * 1024)	/* larger is taken as corrupt */
+
+struct acpi_header {
+	char signature[4];
+	uint32_t length;		/* of the whole table, header included */
+	uint8_t revision;
+	uint8_t checksum;		/* all bytes of the table sum to 0 */
+	char oem_id[6];
+	char oem_table_id[8];
+	uint32_t oem_revision;
+	uint32_t creator_id;
+	uint32_t creator_revision;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct acpi_header) == 36, "ACPI SDT header");
+
+/* The RSDP, 1.0 part then the 2.0 extension. */
+struct acpi_rsdp {
+	char signature[8];		/* "RSD PTR " */
+	uint8_t checksum;		/* first 20 bytes */
+	char oem_id[6];
+	uint8_t revision;		/* 0: ACPI 1.0, 2: 2.0 and later */
+	uint32_t rsdt_address;
+	uint32_t length;		/* 2.0: of the whole RSDP */
+	uint64_t xsdt_address;
+	uint8_t extended_checksum;	/* 2.0: all `length` bytes */
+	uint8_t reserved[3];
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct acpi_rsdp) == 36, "ACPI 2.0 RSDP");
+
+/* Where the root table is and how wide its entries are. */
+struct acpi_root {
+	uint64_t address;
+	unsigned entry_size;		/* 4: RSDT, 8: XSDT */
+};
+
+/* --- pure checks (host-tested) --- */
+/* => 0 with *root set, or -1 with *why: the RSDP at p, `avail` bytes readable. */
+int acpi_rsdp_check(const void *p, size_t avail, struct acpi_root *root, const char **why);
+/* => 0, or -1 with *why: a table of `avail` readable bytes with signature
+ * sig (NULL: any) whose length fits and whose checksum holds. */
+int acpi_table_check(const void *p, size_t avail, const char *sig, const char **why);
+uint8_t acpi_sum(const void *p, size_t n);
+
+/* --- the boot's tables --- */
+struct boot_info;
+void acpi_init(const struct boot_info *bi);
+/* Was a root table found and checked?  (`acpi=off` on the command line: no.) */
+bool acpi_present(void);
+/* The first table with this signature that passed its checks; NULL if
+ * there is none or it failed (the reason logged, once per signature). */
+const struct acpi_header *acpi_table(const char *sig);
+
+/* For the debug console: table i of the list. */
+struct acpi_table_view {
+	char signature[5];
+	uint64_t address;
+	uint32_t length;
+	const char *problem;		/* NULL if it passed */
+};
+bool acpi_table_view(int i, struct acpi_table_view *v);
+
+#endif
