@@ -24,6 +24,7 @@
 #include "mm/pte.h"
 #include "mm/request.h"
 #include "mm/swap.h"
+#include "mm/tlb.h"
 #include "irq.h"
 #include "log.h"
 #include "mm/heap.h"
@@ -303,6 +304,7 @@ static long sys_stats(struct proc *p, const uint64_t *a)
 {
 	struct sys_stats st;
 	struct pmm_stats ps;
+	struct tlb_totals tlb;
 
 	memset(&st, 0, sizeof(st));
 	pmm_get_stats(&ps);
@@ -313,14 +315,19 @@ static long sys_stats(struct proc *p, const uint64_t *a)
 	st.procs_live = proc_count();
 	st.threads_live = thread_count();
 	st.heap_bytes = heap_bytes_in_use();
-	st.syscalls = this_cpu()->syscalls;
-	st.context_switches = this_cpu()->context_switches;
+	for (unsigned i = 0; i < cpu_count; i++) {
+		st.syscalls += cpus[i].syscalls;
+		st.context_switches += cpus[i].context_switches;
+		st.halted_cycles += cpus[i].halted_cycles;
+		st.cpus_online += cpu_online(i);
+	}
+	tlb_get_totals(&tlb);
+	st.tlb_ipis = tlb.ipis;
 	st.cycles_per_sec = arch_cycles_per_sec();
 	st.swap_slots_used = swap_slots_used();
 	st.grants_live = (uint64_t)grant_live_count();
 	st.requests_live = (uint64_t)request_live_count();
 	st.late_replies = ipc_late_replies()->count;
-	st.halted_cycles = this_cpu()->halted_cycles;
 	return copy_to_user(p, a[0], &st, sizeof(st));
 }
 

@@ -56,6 +56,7 @@
 #include "../log.h"
 #include "../mm/fault_stats.h"
 #include "../mm/pmm.h"
+#include "../mm/tlb.h"
 #include "../panic.h"
 #include "../proc/proc.h"
 
@@ -134,17 +135,22 @@ static int map_window(struct grant *g)
 	return 0;
 }
 
-/* Takes the window mapping away; the TLB only holds it if these tables are live. */
+/*
+ * Takes the window mapping away on every CPU: the holder's threads may
+ * run on several, one of them writing through the window right now.  One
+ * shootdown for all the grant's pages; on return no CPU reaches them.
+ */
 static void unmap_window(struct grant *g)
 {
-	struct vm_space *vs = &g->holder->vm;
+	struct tlb_batch b;
 	uint64_t va = window_va(g->window_slot);
 
+	tlb_batch_init(&b, &g->holder->vm, g->mode);
 	for (int i = 0; i < g->npages; i++) {
-		*window_pte(g, i) = 0;
-		if (vm_flush_page(vs, va + (uint64_t)i * PAGE_SIZE))
-			fault_stats_for(g->mode)->tlb_flushes++;
+		arch_pte_exchange(window_pte(g, i), 0);
+		tlb_batch_add(&b, va + (uint64_t)i * PAGE_SIZE);
 	}
+	tlb_batch_flush(&b);
 }
 
 static void detach_holder(struct grant *g)

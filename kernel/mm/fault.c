@@ -135,6 +135,13 @@ static const char *page_in_failure(long err)
 	}
 }
 
+static bool pte_allows(pte_t pte, bool write, bool exec)
+{
+	unsigned f = arch_pte_vm_flags(pte);
+
+	return (f & VM_USER) && (!write || (f & VM_WRITE)) && (!exec || (f & VM_EXEC));
+}
+
 /* => 0 when the access can be retried, or an error naming why not. */
 static long resolve(struct proc *p, uint64_t va, bool write, bool exec, uint64_t t_fault,
 		    const char **why)
@@ -158,9 +165,11 @@ static long resolve(struct proc *p, uint64_t va, bool write, bool exec, uint64_t
 	pte = arch_pt_leaf(p->vm.root, va, true);
 	if (!pte)
 		return ERR_NOMEM;
+	/* Another CPU may have brought the page in while this one waited for
+	 * the kernel lock: then the access simply runs again. */
 	*why = "protection fault on a present page";
 	if (arch_pte_present(*pte))
-		return ERR_FAULT;
+		return pte_allows(*pte, write, exec) ? 0 : ERR_FAULT;
 	sw = arch_pte_payload(*pte);
 	if (pte_is_inflight(sw)) {
 		err = request_wait(pte_inflight_request(sw));

@@ -11,6 +11,7 @@
 #include "pte.h"
 #include "request.h"
 #include "swap.h"
+#include "tlb.h"
 #include "vm.h"
 #include "zeropool.h"
 
@@ -27,15 +28,25 @@ static bool evictable(const struct vm_region *r)
 	return !(r->flags & (VMR_PINNED | VMR_DMA | VMR_GRANT));
 }
 
-/* Drops a clean pager page: its pager can give it again. */
+/*
+ * Drops a clean pager page: its pager can give it again.  A thread on
+ * another CPU may have written it since the caller looked: the swap's old
+ * value says so, and then the page stays (dirty, for a write-back).
+ */
 static void drop_clean(struct proc *p, uint64_t va, pte_t *pte)
 {
-	paddr_t pa = arch_pte_frame(*pte);
+	struct tlb_batch b;
+	pte_t old = arch_pte_exchange(pte, arch_pte_absent(pte_pager_make()));
 
-	*pte = arch_pte_absent(pte_pager_make());
-	vm_flush_page(&p->vm, va);
+	if (arch_pte_dirty(old)) {
+		*pte = old;	/* no CPU can have used the absent entry: we hold the lock */
+		return;
+	}
+	tlb_batch_init(&b, &p->vm, TLB_NO_MODE);
+	tlb_batch_add(&b, va);
+	tlb_batch_flush(&b);
 	p->vm.resident_pages--;
-	pmm_free(pa);
+	pmm_free(arch_pte_frame(old));
 }
 
 /*
@@ -79,8 +90,8 @@ static int victim_run(struct proc *p, struct vm_region *r, uint64_t va, bool sec
 		if (!pte || !arch_pte_present(*pte))
 			break;
 		if (second_chance && arch_pte_accessed(*pte)) {
-			*pte = arch_pte_clear_accessed(*pte);
-			vm_flush_page(&p->vm, a);
+			arch_pte_clear_accessed_atomic(pte);
+			tlb_flush_hint(&p->vm, a);
 			break;
 		}
 		if ((r->flags & VMR_PAGER) && !arch_pte_dirty(*pte)) {

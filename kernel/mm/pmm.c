@@ -16,6 +16,9 @@
 #include "../panic.h"
 
 #define LOW_RESERVED	0x100000UL
+
+/* The other CPUs start in a page of it (arch: AP_TRAMPOLINE_PHYS). */
+_Static_assert(AP_TRAMPOLINE_PHYS + PAGE_SIZE <= LOW_RESERVED, "trampoline reserved");
 #define EARLY_MAP_LIMIT	(1UL << 30)	/* the boot tables map 1 GiB */
 
 static struct frame_table table;

@@ -19,6 +19,7 @@
 #include "pmm.h"
 #include "pte.h"
 #include "swap.h"
+#include "tlb.h"
 #include "vm.h"
 #include "zeropool.h"
 
@@ -224,7 +225,7 @@ static void commit_out(struct page_request *r, int i, long request_result)
 	}
 	/* Failed: nothing is lost; the page stays resident and dirty. */
 	if (pte) {
-		*pte = arch_pte_make(r->frames[i], r->pte_flags[i]);
+		*pte = r->saved_pte[i];
 		r->proc->vm.resident_pages++;
 	} else
 		pmm_free(r->frames[i]);
@@ -482,16 +483,17 @@ static void undo_start(struct page_request *r)
 			if (r->frames[i])
 				pmm_free(r->frames[i]);
 		} else {
-			*pte = arch_pte_make(r->frames[i], r->pte_flags[i]);
+			*pte = r->saved_pte[i];
 		}
 	}
 }
 
+/* => the pages' PTEs are INFLIGHT(r) already (and for a page-out no CPU
+ *    reaches the frames any more). */
 static long start(struct page_request *r, uint64_t *handle)
 {
 	long err;
 
-	set_inflight(r);
 	err = send(r);
 	if (err) {
 		undo_start(r);
@@ -559,7 +561,30 @@ long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, int n, 
 	r->sample = fault_sample_next(r->mode);
 	r->sample->npages = (uint32_t)r->npages;
 	fault_stats_for(r->mode)->faults++;
+	set_inflight(r);	/* not present before either: nothing to shoot down */
 	return start(r, handle);
+}
+
+/*
+ * The victims' PTEs become INFLIGHT in one atomic swap each (the dirty bit
+ * a writer on another CPU sets comes along), then one shootdown: after it
+ * no thread anywhere can write behind the copy or the lent frames.
+ */
+static void take_pages_out(struct page_request *r)
+{
+	struct tlb_batch b;
+	pte_t inflight = arch_pte_absent(pte_inflight_make(req_handle(r)));
+
+	tlb_batch_init(&b, &r->proc->vm, r->mode);
+	for (int i = 0; i < r->npages; i++) {
+		pte_t *pte = arch_pt_leaf(r->proc->vm.root, page_va(r, i), false);
+
+		KASSERT(pte && arch_pte_present(*pte));
+		r->saved_pte[i] = arch_pte_exchange(pte, inflight);
+		r->frames[i] = arch_pte_frame(r->saved_pte[i]);
+		tlb_batch_add(&b, page_va(r, i));
+	}
+	tlb_batch_flush(&b);
 }
 
 long request_page_out(struct proc *p, struct vm_region *reg, uint64_t va, int n, bool swap,
@@ -586,21 +611,11 @@ long request_page_out(struct proc *p, struct vm_region *reg, uint64_t va, int n,
 		}
 	}
 	r->mode = served_mode(r);
-	for (int i = 0; i < n; i++) {
-		pte_t *pte = arch_pt_leaf(p->vm.root, page_va(r, i), false);
-
-		KASSERT(pte && arch_pte_present(*pte));
-		r->frames[i] = arch_pte_frame(*pte);
-		r->pte_flags[i] = arch_pte_vm_flags(*pte);
-	}
+	take_pages_out(r);
 	err = start(r, handle);
 	if (err)
 		return err;
-	/* The pages are unmapped now: no write may slip in behind the copy. */
 	p->vm.resident_pages -= (uint64_t)n;
-	for (int i = 0; i < n; i++)
-		if (vm_flush_page(&p->vm, page_va(r, i)))
-			fault_stats_for(r->mode)->tlb_flushes++;
 	if (swap)
 		swap_provider(provider)->outstanding++;
 	return 0;

@@ -6,7 +6,11 @@
  *   1. start: the pages' PTEs become INFLIGHT(request) (pte.h), so a second
  *      thread faulting on them waits for this request instead of sending
  *      another; frames are found (grant modes: zeroed pool for page-in,
- *      the victims for page-out), a grant is made, the message sent.
+ *      the victims for page-out), a grant is made, the message sent.  A
+ *      page-out takes its PTEs away atomically (their dirty bits with
+ *      them) and shoots down every CPU's translation of them (mm/tlb.h)
+ *      before a byte is copied or the frames lent: a thread on another
+ *      CPU could otherwise write behind the copy.
  *   2. wait: faulting threads sleep in "pager-io" on the request.
  *   3. answer (or failure, provider death, overtime): the grant ends first,
  *      so no user mapping of the frames is left outside the kernel; then
@@ -43,7 +47,7 @@ struct page_request {
 	uint64_t va;
 	int npages;
 	paddr_t frames[GRANT_MAX_PAGES];
-	unsigned pte_flags[GRANT_MAX_PAGES];	/* page-out: to restore on failure */
+	pte_t saved_pte[GRANT_MAX_PAGES];	/* page-out: as it was, dirty bit and all */
 	bool swap;				/* else the region's pager */
 	unsigned provider;
 	uint64_t slot;				/* swap: slots slot .. slot+npages-1 */

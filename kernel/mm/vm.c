@@ -12,6 +12,7 @@
 #include "pmm.h"
 #include "pte.h"
 #include "swap.h"
+#include "tlb.h"
 #include "zeropool.h"
 
 #define DMA_LIMIT	(4UL << 30)
@@ -37,6 +38,7 @@ static unsigned prot_to_vm(uint32_t prot)
 int vm_space_init(struct vm_space *vs, bool pinned)
 {
 	vs->root = arch_pt_create();
+	vs->cpumask = 0;
 	vs->regions = NULL;
 	vs->resident_pages = 0;
 	vs->pinned = pinned;
@@ -59,14 +61,6 @@ struct vm_region *vm_find_id(struct vm_space *vs, uint64_t id)
 		if (r->id == id)
 			return r;
 	return NULL;
-}
-
-bool vm_flush_page(struct vm_space *vs, uint64_t va)
-{
-	if (arch_current_root() != vs->root)
-		return false;	/* no PCIDs: switching CR3 flushed it already */
-	arch_tlb_flush_page(va);
-	return true;
 }
 
 static bool range_free(struct vm_space *vs, uint64_t start, uint64_t end)
@@ -102,13 +96,31 @@ static void insert_region(struct vm_space *vs, struct vm_region *nr)
 	*pp = nr;
 }
 
+/* Frames unmapped in a batch go back once no CPU can reach them. */
+struct release {
+	struct tlb_batch tlb;
+	paddr_t frames[TLB_BATCH_MAX];
+	int nframes;
+};
+
+static void release_flush(struct release *rel)
+{
+	tlb_batch_flush(&rel->tlb);
+	while (rel->nframes)
+		pmm_free(rel->frames[--rel->nframes]);
+}
+
 /*
- * Forgets every page of [start, end): present frames are freed, swap slots
- * released.  An in-flight page is only cleared: its request owns the frame
- * and the slot, and frees them when it finds the PTE changed.
+ * Forgets every page of [start, end): present frames are freed (after the
+ * shootdown of each batch of them), swap slots released.  An in-flight
+ * page is only cleared: its request owns the frame and the slot, and
+ * frees them when it finds the PTE changed.
  */
 static void release_pages(struct vm_space *vs, const struct vm_region *r)
 {
+	struct release rel = { .nframes = 0 };
+
+	tlb_batch_init(&rel.tlb, vs, TLB_NO_MODE);
 	for (uint64_t va = r->start; va < r->end; va += PAGE_SIZE) {
 		pte_t *pte = arch_pt_leaf(vs->root, va, false);
 		uint64_t sw;
@@ -116,14 +128,15 @@ static void release_pages(struct vm_space *vs, const struct vm_region *r)
 		if (!pte || !*pte)
 			continue;
 		if (arch_pte_present(*pte)) {
-			paddr_t pa = arch_pte_frame(*pte);
+			pte_t old = arch_pte_exchange(pte, 0);
 
-			*pte = 0;
-			vm_flush_page(vs, va);
+			tlb_batch_add(&rel.tlb, va);
 			if (!(r->flags & VMR_GRANT)) {
-				pmm_free(pa);
+				rel.frames[rel.nframes++] = arch_pte_frame(old);
 				vs->resident_pages--;
 			}
+			if (rel.tlb.npages == TLB_BATCH_MAX)
+				release_flush(&rel);
 			continue;
 		}
 		sw = arch_pte_payload(*pte);
@@ -131,6 +144,7 @@ static void release_pages(struct vm_space *vs, const struct vm_region *r)
 			swap_free_slot(pte_swap_provider(sw), pte_swap_slot(sw));
 		*pte = 0;
 	}
+	release_flush(&rel);
 }
 
 int vm_install(struct vm_space *vs, const struct vm_region *r, uint64_t va, paddr_t pa)
@@ -380,9 +394,10 @@ int vm_user_frame(struct vm_space *vs, uint64_t va, bool write, paddr_t *pa)
 	return 0;
 }
 
-/* => vs is not the active address space (the caller switched away). */
+/* => no CPU has vs loaded (tlb_retire). */
 void vm_space_destroy(struct vm_space *vs)
 {
+	KASSERT(vs->cpumask == 0);
 	while (vs->regions)
 		vm_unmap(vs, vs->regions->start, vs->regions->end - vs->regions->start);
 	KASSERT(vs->resident_pages == 0);

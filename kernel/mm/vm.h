@@ -55,6 +55,7 @@ struct vm_region {
 
 struct vm_space {
 	paddr_t root;
+	uint64_t cpumask;		/* CPUs whose CR3 holds root (mm/tlb.h), atomic */
 	struct vm_region *regions;	/* sorted by start, never overlapping */
 	uint64_t resident_pages;
 	bool pinned;			/* every region pinned: drivers, pagers */
@@ -100,8 +101,6 @@ int vm_copy_in(struct vm_space *vs, uint64_t va, const void *src, size_t n);
 int vm_user_frame(struct vm_space *vs, uint64_t va, bool write, paddr_t *pa);
 /* Whether [addr, addr+len) is a sane user range (no wrap, inside USER_MIN..USER_LIMIT). */
 bool vm_range_ok(uint64_t addr, size_t len);
-/* Invalidates va's TLB entry if vs is the live address space; => whether it did. */
-bool vm_flush_page(struct vm_space *vs, uint64_t va);
 /* Maps a frame at va in a region (the fault path, demand zero). */
 int vm_install(struct vm_space *vs, const struct vm_region *r, uint64_t va, paddr_t pa);
 

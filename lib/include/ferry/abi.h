@@ -83,7 +83,8 @@ struct sys_stats {
 	uint64_t grants_live, requests_live;
 	uint64_t halted_cycles;		/* the CPU idle in hlt, since boot */
 	uint64_t late_replies;		/* answers to calls whose caller had given up */
-	uint64_t reserved[2];
+	uint64_t cpus_online;
+	uint64_t tlb_ipis;		/* TLB shootdown IPIs sent, since boot */
 };
 
 _Static_assert(sizeof(struct sys_stats) == 128, "struct sys_stats ABI");
@@ -167,12 +168,16 @@ struct fault_stats {
 	uint64_t faults;		/* page-in requests sent */
 	uint64_t pages_in, pages_out;
 	uint64_t bytes_copied;
-	uint64_t tlb_flushes;
+	uint64_t tlb_flushes;		/* pages invalidated on the CPU that unmapped */
 	uint64_t grants_created, grants_forwarded, grants_completed;
 	uint64_t grants_failed, grants_revoked, grants_overtime;
 	uint64_t failures;		/* requests that ended in error */
 	uint64_t phase_cycles[NPHASES];	/* sums over all faults */
-	uint64_t reserved[4];
+	/* TLB shootdowns (kernel/mm/tlb.h) of grant take-backs and page-outs: */
+	uint64_t tlb_ipis;		/* IPIs sent: one per other CPU per batch */
+	uint64_t tlb_remote_pages;	/* pages invalidated on other CPUs, summed */
+	uint64_t tlb_acks;		/* acknowledgements waited for */
+	uint64_t tlb_wait_cycles;	/* cycles spent waiting for them */
 };
 
 #endif
