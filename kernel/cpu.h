@@ -48,6 +48,7 @@ struct cpu {
 	bool need_resched;
 	bool halted;			/* in the idle loop's hlt, kernel lock released */
 	bool parked;			/* stopped by another CPU (smp.h), atomic */
+	bool waiting;			/* halted in smp_wait_until(), atomic */
 	uint64_t context_switches;
 	uint64_t syscalls;
 	uint64_t halted_cycles;		/* idle in hlt, waiting for an interrupt */

@@ -14,24 +14,34 @@ static int me(void)
 	return (int)this_cpu()->id;
 }
 
+struct turn {
+	const struct spinlock *lock;
+	uint32_t ticket;
+};
+
+static bool my_turn(const void *ctx)
+{
+	const struct turn *t = ctx;
+
+	return __atomic_load_n(&t->lock->serving, __ATOMIC_ACQUIRE) == t->ticket;
+}
+
 /* => whether it had to wait; the cycles it waited in *waited. */
 static bool take(struct spinlock *l, uint64_t *waited)
 {
-	uint32_t ticket = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
-	uint64_t t0 = 0;
-	bool waiting = false;
+	struct turn t = { l, __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED) };
+	uint64_t t0;
+	bool waiting = !my_turn(&t);
 
-	while (__atomic_load_n(&l->serving, __ATOMIC_ACQUIRE) != ticket) {
-		if (!waiting) {
-			waiting = true;
-			t0 = arch_cycles();
-		}
-		smp_poll();
-		arch_cpu_relax();
+	if (waiting) {
+		t0 = arch_cycles();
+		smp_wait_until(my_turn, &t);
+		*waited = arch_cycles() - t0;
+	} else {
+		*waited = 0;
 	}
 	l->owner = me();
 	l->depth = 1;
-	*waited = waiting ? arch_cycles() - t0 : 0;
 	return waiting;
 }
 
@@ -50,7 +60,9 @@ void spin_unlock(struct spinlock *l)
 	if (--l->depth)
 		return;
 	l->owner = -1;
-	__atomic_store_n(&l->serving, l->serving + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&l->serving, l->serving + 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&l->next, __ATOMIC_SEQ_CST) != l->serving)
+		smp_wake_all();	/* someone holds a later ticket: it may be halted */
 }
 
 void spin_lock_recursive(struct spinlock *l)

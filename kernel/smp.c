@@ -149,6 +149,42 @@ void smp_poll(void)
 		park();
 }
 
+#define SPINS_BEFORE_HALT	200
+
+void smp_wait_until(bool (*done)(const void *ctx), const void *ctx)
+{
+	struct cpu *c = this_cpu();
+
+	for (unsigned spins = 0; !done(ctx); spins++) {
+		smp_poll();
+		if (spins < SPINS_BEFORE_HALT) {
+			arch_cpu_relax();
+			continue;
+		}
+		/* Flag first, then look again: a waker that made done() true
+		 * before seeing the flag is seen here; one after sends an IPI,
+		 * which ends the hlt (it stays pending while interrupts are off). */
+		__atomic_store_n(&c->waiting, true, __ATOMIC_SEQ_CST);
+		if (!done(ctx))
+			arch_wait_for_ipi();
+		__atomic_store_n(&c->waiting, false, __ATOMIC_SEQ_CST);
+	}
+}
+
+void smp_wake(unsigned cpu)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (cpu < cpu_count && __atomic_load_n(&cpus[cpu].waiting, __ATOMIC_SEQ_CST))
+		smp_send_ipi(cpu, IPI_WAKE);
+}
+
+void smp_wake_all(void)
+{
+	for (unsigned i = 0; i < cpu_count; i++)
+		if (i != this_cpu()->id)
+			smp_wake(i);
+}
+
 void smp_ipi_received(enum ipi_kind kind)
 {
 	this_cpu()->ipis_received++;
@@ -161,6 +197,8 @@ uint64_t smp_stop_others(void)
 	int me = (int)this_cpu()->id, none = -1;
 	uint64_t until, missing = 0;
 
+	if (__atomic_load_n(&stopper, __ATOMIC_ACQUIRE) == me)
+		return 0;	/* a panic report, then kdb: stopped once */
 	while (!__atomic_compare_exchange_n(&stopper, &none, me, false, __ATOMIC_ACQ_REL,
 					    __ATOMIC_ACQUIRE)) {
 		none = -1;

@@ -17,7 +17,8 @@
  *               a preemption; the IPI is an ordinary kernel entry that
  *               takes the lock (or just ends the idle loop's hlt);
  *   tlb         a shootdown (mm/tlb.h): invalidate, acknowledge;
- *   stop        park until resumed (kdb, a panic), still answering tlb.
+ *   stop        park until resumed (kdb, a panic), still answering tlb;
+ *   wake        "what you wait for may have happened" (smp_wait_until).
  * A CPU that spins with interrupts off (for a lock, or for the
  * acknowledgements of its own shootdown) calls smp_poll() in its loop,
  * which serves tlb and stop requests as the IPIs would: so no CPU ever
@@ -44,6 +45,16 @@ _Noreturn void smp_ap_main(void);
 
 /* In every spin loop with interrupts off: serve tlb and stop requests. */
 void smp_poll(void);
+/*
+ * Waits, interrupts off, until done(ctx): spinning a little, then halted
+ * until an IPI (tlb, stop and wake pass; device interrupts and the tick
+ * wait), serving tlb and stop requests all along.  Under multi-threaded
+ * TCG a spinning vCPU burns a host core the CPU it waits for may need;
+ * halted, it sleeps.  Whoever makes done() true calls smp_wake() after.
+ */
+void smp_wait_until(bool (*done)(const void *ctx), const void *ctx);
+void smp_wake(unsigned cpu);		/* if it waits: an IPI_WAKE */
+void smp_wake_all(void);
 /* arch trap code: a tlb or stop IPI arrived (interrupts off, no lock). */
 void smp_ipi_received(enum ipi_kind kind);
 void smp_send_ipi(unsigned cpu, enum ipi_kind kind);

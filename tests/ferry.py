@@ -40,20 +40,38 @@ def default_drives():
     return [ide_drive(DISK, snapshot=True)] if os.path.exists(DISK) else []
 
 
-def qemu_base_args(iso, mem="64M", accel="tcg", icount=False, drives=None):
+def smp_cpus(cpus=None):
+    """CPUs a boot gets: `cpus` when given, else $FERRY_SMP (default 1: the
+    benchmark's; `make run` and `make test` make it 2 unless it is set)."""
+    if cpus is None:
+        cpus = os.environ.get("FERRY_SMP", "1")
+    n = int(cpus)
+    if not 1 <= n <= 8:
+        raise ValueError("FERRY_SMP=%s: Ferry runs on 1 to 8 CPUs" % cpus)
+    return n
+
+
+def qemu_base_args(iso, mem="64M", accel="tcg", icount=False, drives=None, cpus=None):
     """drives: -drive values (None: default_drives()).  -cdrom takes IDE
-    index 2, the secondary master, so the primary master stays the disk's."""
+    index 2, the secondary master, so the primary master stays the disk's.
+    cpus: None for $FERRY_SMP.  Several CPUs run on multi-threaded TCG, one
+    host thread each, except under -icount, which runs every vCPU in turn
+    on one thread (and serialises them: SMP figures are counts, not icount
+    instruction totals)."""
+    n = smp_cpus(cpus)
     args = [QEMU, "-machine", "pc", "-m", mem, "-cdrom", iso, "-boot", "d",
             "-display", "none", "-no-reboot",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    if n > 1:
+        args += ["-smp", str(n)]
     for d in default_drives() if drives is None else drives:
         args += ["-drive", d]
     if accel == "kvm":
         args += ["-accel", "kvm", "-cpu", "host"]
+    elif icount:
+        args += ["-accel", "tcg", "-icount", "shift=0"]
     else:
-        args += ["-accel", "tcg"]
-        if icount:
-            args += ["-icount", "shift=0"]
+        args += ["-accel", "tcg,thread=multi" if n > 1 else "tcg"]
     return args
 
 
@@ -223,10 +241,11 @@ class Guest(Console):
     harness talks to the serial line exactly as a terminal client would."""
 
     def __init__(self, iso, mem="64M", accel=None, name="guest", log_path=None,
-                 icount=False, extra=(), drives=None):
+                 icount=False, extra=(), drives=None, cpus=None):
         super().__init__(name, log_path)
         self.iso, self.mem = iso, mem
         self.drives = drives
+        self.cpus = cpus
         self.accel = accel or choose_accel()
         self.icount = icount
         self.extra = list(extra)
@@ -235,7 +254,8 @@ class Guest(Console):
 
     def start(self):
         path = os.path.join(self.tmp, "serial")
-        args = qemu_base_args(self.iso, self.mem, self.accel, self.icount, self.drives) + [
+        args = qemu_base_args(self.iso, self.mem, self.accel, self.icount, self.drives,
+                              self.cpus) + [
             "-chardev", "socket,id=ser0,path=%s,server=on,wait=on" % path,
             "-serial", "chardev:ser0", "-monitor", "none"] + self.extra
         self.log = open(self.log_path, "w") if self.log_path else None
@@ -422,6 +442,7 @@ def main(argv):
                    help="kernel command line (default: $FERRY_CMDLINE)")
     p.add_argument("--log", default=RUN_LOG, help="where the console's output is kept")
     a = p.parse_args(argv)
+    os.environ.setdefault("FERRY_SMP", "2")
     if a.command == "accel":
         print(choose_accel())
         return 0

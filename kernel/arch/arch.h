@@ -50,7 +50,7 @@ uint64_t arch_cycles(void);		/* TSC */
 uint64_t arch_cycles_per_sec(void);	/* calibrated at boot */
 
 /* --- several CPUs (x86-64: local APIC, I/O APIC, INIT-SIPI-SIPI) --- */
-enum ipi_kind { IPI_RESCHEDULE, IPI_TLB, IPI_STOP, IPI_NKINDS };
+enum ipi_kind { IPI_RESCHEDULE, IPI_TLB, IPI_STOP, IPI_WAKE, IPI_NKINDS };
 /* Hardware ids (x86: APIC ids) of the CPUs the firmware lists but the
  * boot CPU, in its order; 0 when only one CPU can run (no usable MADT). */
 unsigned arch_cpu_ids(uint32_t *ids, unsigned max);
@@ -61,6 +61,10 @@ bool arch_start_cpu(struct cpu *c, uint64_t stack_top);
 void arch_stop_cpu(const struct cpu *c);	/* a CPU given up: back to sleep */
 void arch_send_ipi(const struct cpu *c, enum ipi_kind kind);
 void arch_cpu_relax(void);		/* in spin loops (x86: pause) */
+/* Halts until an IPI arrives; device interrupts and the tick stay pending
+ * (x86: the APIC's task priority holds them back).  Interrupts are off
+ * before and after.  Without an APIC, only relaxes. */
+void arch_wait_for_ipi(void);
 /* Device interrupts for MSI/MSI-X (not used yet): a Ferry IRQ number past
  * the ISA lines gets a vector of its own (x86: VEC_MSI_FIRST..), and the
  * message address/data a device writes to raise it on `cpu` come from

@@ -9,6 +9,7 @@
 #include "../cmdline.h"
 #include "../console.h"
 #include "../log.h"
+#include "../smp.h"
 #include "kdb_cmd.h"
 
 #define LINE_MAX	128
@@ -219,25 +220,32 @@ static void read_line(char *line)
 	}
 }
 
+/* Every other CPU parks first: the world is stopped, not just this CPU. */
 void kdb_enter(const char *why)
 {
 	unsigned long irq = arch_irq_save();
 	char line[LINE_MAX];
+	uint64_t missing;
 
 	if (depth++) {
 		depth--;
 		arch_irq_restore(irq);
 		return;	/* already inside: a break key typed at the prompt */
 	}
+	missing = smp_stop_others();
 	clock_world_stopped();
 	kdb_printf("\n[kdb] world stopped: %s.  'help' lists commands, 'continue' resumes.\n",
 		   why);
+	for (unsigned i = 0; i < cpu_count; i++)
+		if (missing & cpu_bit(i))
+			kdb_printf("[kdb] cpu %u did not stop: what it shows may move\n", i);
 	do
 		read_line(line);
 	while (run(line));
 	kdb_printf("[kdb] continuing\n");
 	clock_world_resumed();
 	console_reprint();	/* the shell's prompt is somewhere above */
+	smp_resume_others();
 	depth--;
 	arch_irq_restore(irq);
 }

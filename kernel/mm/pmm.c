@@ -168,6 +168,42 @@ void pmm_quarantine(paddr_t pa)
 		 (unsigned long)pa);
 }
 
+#define HELD_MAX	512
+
+static struct {
+	paddr_t pa;		/* 0: a free entry */
+	uint64_t release_ns;
+} held[HELD_MAX];
+
+void pmm_hold(paddr_t pa, uint64_t release_ns)
+{
+	struct frame *f = pmm_frame(pa);
+
+	if (!f || f->use == FRAME_FREE)
+		panic("pmm_hold: frame %#lx is not allocated", (unsigned long)pa);
+	frame_table_change_use(&table, pa >> PAGE_SHIFT, (enum frame_use)f->use, FRAME_QUARANTINE);
+	for (int i = 0; i < HELD_MAX; i++) {
+		if (!held[i].pa) {
+			held[i].pa = pa;
+			held[i].release_ns = release_ns;
+			return;
+		}
+	}
+	log_warn("frame %#lx quarantined for good: no room to hold it for a while",
+		 (unsigned long)pa);
+}
+
+void pmm_release_held(uint64_t now_ns)
+{
+	for (int i = 0; i < HELD_MAX; i++) {
+		if (!held[i].pa || held[i].release_ns > now_ns)
+			continue;
+		frame_table_change_use(&table, held[i].pa >> PAGE_SHIFT, FRAME_QUARANTINE,
+				       FRAME_FREE);
+		held[i].pa = 0;
+	}
+}
+
 void pmm_set_use(paddr_t pa, enum frame_use from, enum frame_use to)
 {
 	if (frame_table_change_use(&table, pa >> PAGE_SHIFT, from, to))

@@ -30,6 +30,15 @@ size_t pmm_free_frames(void);
 /* Takes an allocated frame out of use for good (a device may still DMA
  * into it); counted as FRAME_QUARANTINE, never reused. */
 void pmm_quarantine(paddr_t pa);
+/*
+ * Takes an allocated frame that a dead driver's device may still read or
+ * write (its descriptor rings, its buffers) out of use until release_ns
+ * (clock_ns): long enough for a restarted driver to reset the device.
+ * FRAME_QUARANTINE meanwhile; for good when the table of held frames is
+ * full.  pmm_release_held() frees those whose time has come.
+ */
+void pmm_hold(paddr_t pa, uint64_t release_ns);
+void pmm_release_held(uint64_t now_ns);
 /* Retags an allocated frame; panics if its use is not `from`. */
 void pmm_set_use(paddr_t pa, enum frame_use from, enum frame_use to);
 

@@ -16,6 +16,7 @@
 /* The one request out: written by the lock holder before `pending` is set. */
 static struct {
 	struct vm_space *vs;
+	unsigned sender;
 	bool retire;
 	int npages;
 	vaddr_t va[TLB_BATCH_MAX];
@@ -73,7 +74,14 @@ void tlb_serve(void)
 		}
 	}
 	c->tlb_requests_served++;
-	__atomic_fetch_and(&pending, ~bit, __ATOMIC_RELEASE);
+	if (__atomic_and_fetch(&pending, ~bit, __ATOMIC_SEQ_CST) == 0)
+		smp_wake(req.sender);	/* it may be halted waiting for the last of us */
+}
+
+static bool all_acknowledged(const void *ctx)
+{
+	(void)ctx;
+	return __atomic_load_n(&pending, __ATOMIC_ACQUIRE) == 0;
 }
 
 /* Posts the request to `targets` and waits for all of them; => cycles waited. */
@@ -81,14 +89,12 @@ static uint64_t ask(uint64_t targets)
 {
 	uint64_t t0 = arch_cycles();
 
+	req.sender = this_cpu()->id;
 	__atomic_store_n(&pending, targets, __ATOMIC_RELEASE);
 	for (unsigned i = 0; i < cpu_count; i++)
 		if (targets & cpu_bit(i))
 			smp_send_ipi(i, IPI_TLB);
-	while (__atomic_load_n(&pending, __ATOMIC_ACQUIRE)) {
-		smp_poll();	/* a panic elsewhere may stop the world meanwhile */
-		arch_cpu_relax();
-	}
+	smp_wait_until(all_acknowledged, NULL);	/* serving stop requests meanwhile */
 	return arch_cycles() - t0;
 }
 

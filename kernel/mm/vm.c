@@ -5,7 +5,9 @@
 #include <ferry/err.h>
 #include <string.h>
 
+#include "../clock.h"
 #include "../grant/grant.h"
+#include "../log.h"
 #include "../panic.h"
 #include "heap.h"
 #include "objpager.h"
@@ -39,6 +41,7 @@ int vm_space_init(struct vm_space *vs, bool pinned)
 {
 	vs->root = arch_pt_create();
 	vs->cpumask = 0;
+	vs->device_may_run = false;
 	vs->regions = NULL;
 	vs->resident_pages = 0;
 	vs->pinned = pinned;
@@ -101,13 +104,20 @@ struct release {
 	struct tlb_batch tlb;
 	paddr_t frames[TLB_BATCH_MAX];
 	int nframes;
+	bool hold;		/* a dead driver's DMA frames: held, not freed */
 };
 
 static void release_flush(struct release *rel)
 {
 	tlb_batch_flush(&rel->tlb);
-	while (rel->nframes)
-		pmm_free(rel->frames[--rel->nframes]);
+	while (rel->nframes) {
+		paddr_t pa = rel->frames[--rel->nframes];
+
+		if (rel->hold)
+			pmm_hold(pa, clock_ns() + VM_DMA_HOLD_NS);
+		else
+			pmm_free(pa);
+	}
 }
 
 /*
@@ -118,7 +128,13 @@ static void release_flush(struct release *rel)
  */
 static void release_pages(struct vm_space *vs, const struct vm_region *r)
 {
-	struct release rel = { .nframes = 0 };
+	struct release rel = { .nframes = 0,
+			       .hold = vs->device_may_run && (r->flags & VMR_DMA) };
+
+	if (rel.hold)
+		log_warn("vm: a dead driver's %lu DMA pages are held %llu s before reuse: its device "
+			 "may still use them", (unsigned long)((r->end - r->start) >> PAGE_SHIFT),
+			 (unsigned long long)(VM_DMA_HOLD_NS / 1000000000));
 
 	tlb_batch_init(&rel.tlb, vs, TLB_NO_MODE);
 	for (uint64_t va = r->start; va < r->end; va += PAGE_SIZE) {

@@ -33,6 +33,8 @@
 #define USER_STACK_SIZE	(64UL * 1024)
 #define USER_MMAP_BASE	0x100000000000UL
 
+#define VM_DMA_HOLD_NS	(10ULL * 1000000000)	/* longer than a driver's longest command */
+
 #define VMR_PINNED	0x01
 #define VMR_DMA		0x02	/* physically contiguous; frames are FRAME_DMA */
 #define VMR_STACK	0x04
@@ -59,6 +61,10 @@ struct vm_space {
 	struct vm_region *regions;	/* sorted by start, never overlapping */
 	uint64_t resident_pages;
 	bool pinned;			/* every region pinned: drivers, pagers */
+	/* A driver died with the DMA right: its device may still read its
+	 * descriptors or write its buffers, so its DMA frames are held
+	 * VM_DMA_HOLD_NS (a restarted driver resets the device) before reuse. */
+	bool device_may_run;
 	/* The grant window is one leaf page table (grant.h sizes it so): kept
 	 * at hand, lending and taking back a frame is one PTE write each. */
 	pte_t *window_ptes;

@@ -215,6 +215,7 @@ static void proc_teardown(struct proc *p)
 	objpager_release_proc(p);
 	irq_release_all(p);
 	tlb_retire(&p->vm);	/* no CPU walks its tables any more */
+	p->vm.device_may_run = proc_has_right(p, RIGHT_DMA);
 	if (this_cpu()->io_owner_pid == p->pid) {
 		arch_set_io_permissions(NULL, 0);
 		this_cpu()->io_owner_pid = 0;

@@ -39,6 +39,7 @@ static uint32_t run_bitmap;
 static struct list_node timeouts = LIST_HEAD_INIT(timeouts);
 static struct thread boot_idle;
 static uint64_t next_tid = 1, live_threads;
+static struct list_node all_threads = LIST_HEAD_INIT(all_threads);
 
 static bool is_idle(const struct thread *t)
 {
@@ -71,6 +72,14 @@ static void idle_init(struct thread *t, struct cpu *c, void *stack)
 	list_init(&t->run_link);
 	list_init(&t->proc_link);
 	list_init(&t->timer_link);
+	list_add_tail(&all_threads, &t->all_link);
+}
+
+struct thread *thread_next(struct thread *prev)
+{
+	struct list_node *n = prev ? prev->all_link.next : all_threads.next;
+
+	return n == &all_threads ? NULL : list_entry(n, struct thread, all_link);
 }
 
 void sched_init(void)
@@ -163,6 +172,7 @@ static void free_dead_thread(void)
 	if (!t)
 		return;
 	this_cpu()->dead_thread = NULL;
+	list_del(&t->all_link);
 	pmm_free_contig(virt_to_phys(t->kstack), KSTACK_PAGES);
 	kfree(t);
 }
@@ -248,15 +258,30 @@ static void halt_until_interrupt(void)
 	c->halted_cycles += arch_cycles() - t0;
 }
 
+/*
+ * Idle work: zeroed frames for grants and first touches.  The clearing
+ * runs without the kernel lock, so a busy CPU is not kept waiting while an
+ * idle one fills the pool.  => false when there is none.
+ */
+static bool idle_work(void)
+{
+	paddr_t pa = zeropool_refill_begin();
+
+	if (!pa)
+		return false;
+	kernel_unlock();
+	zeropool_clear(pa);
+	kernel_lock();
+	zeropool_refill_end(pa);
+	return true;
+}
+
 /* Every CPU's idle thread: halt until there is work. */
 _Noreturn void sched_idle_loop(void)
 {
 	for (;;) {
 		schedule();
-		if (run_bitmap)
-			continue;
-		/* Idle work first: zeroed frames for grants and first touches. */
-		if (zeropool_refill_one())
+		if (run_bitmap || idle_work())
 			continue;
 		halt_until_interrupt();
 	}
@@ -322,6 +347,7 @@ static struct thread *thread_alloc(const char *name, int prio)
 	list_init(&t->run_link);
 	list_init(&t->proc_link);
 	list_init(&t->timer_link);
+	list_add_tail(&all_threads, &t->all_link);
 	strlcpy(t->name, name, sizeof(t->name));
 	live_threads++;
 	return t;

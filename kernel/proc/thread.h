@@ -51,6 +51,7 @@ struct thread {
 	struct list_node run_link;	/* run queue, or the wait queue it sleeps on */
 	struct wait_queue *wq;		/* set while blocked on a queue */
 	struct list_node proc_link;
+	struct list_node all_link;	/* every thread, idle ones too (kdb ps) */
 	struct list_node timer_link;	/* on the timeout list while deadline != 0 */
 	uint64_t deadline_ns;
 	uint64_t wait_object;		/* what a blocked thread waits on, for display */
@@ -95,6 +96,8 @@ void thread_wake(struct thread *t, long result);
 struct thread *wait_queue_first(struct wait_queue *wq);
 void wait_queue_wake_all(struct wait_queue *wq, long result);
 const char *thread_state_name(enum thread_state s);
+/* Every thread in creation order, idle threads first: NULL gives the first. */
+struct thread *thread_next(struct thread *prev);
 uint64_t thread_count(void);
 
 #endif

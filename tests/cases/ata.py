@@ -44,8 +44,8 @@ class DiskCase(registry.Case):
     -drive values; tmpdir (copies of the disk, blkdebug rules) lives as long
     as the boot, and the case function gets it as g.disk_dir."""
 
-    def __init__(self, fn, name, cmdline, mem, timeout, mods, drives):
-        super().__init__(fn, name, cmdline, mem, timeout, mods)
+    def __init__(self, fn, name, cmdline, mem, timeout, mods, drives, cpus=None):
+        super().__init__(fn, name, cmdline, mem, timeout, mods, cpus=cpus)
         self.drives = drives
 
     def run(self, log_path):

@@ -23,8 +23,9 @@ class Case:
     is built before the clock starts (iso() remembers it), so a slow
     grub-mkrescue on a loaded host does not eat a case's time."""
 
-    def __init__(self, fn, name, cmdline, mem, timeout, modules, qemu=None):
+    def __init__(self, fn, name, cmdline, mem, timeout, modules, qemu=None, cpus=None):
         self.fn, self.name, self.cmdline = fn, name, cmdline
+        self.cpus = cpus    # None: $FERRY_SMP (the runner's default: 2)
         self.mem, self.timeout, self.modules = mem, timeout, modules
         self.qemu = qemu    # None, or a function => more Guest() arguments
         self.doc = first_paragraph(fn.__doc__)
@@ -40,6 +41,7 @@ class Case:
 
     def guest(self, log_path, **kw):
         """The case's Guest (not started yet), known to stop()."""
+        kw.setdefault("cpus", self.cpus)
         return self.register(ferry.Guest(self.iso(), mem=self.mem, name=self.name,
                                          log_path=log_path, **kw))
 
@@ -70,9 +72,9 @@ class Case:
         return out
 
 
-def case(name, cmdline="", mem="64M", timeout=150, modules=None, qemu=None):
+def case(name, cmdline="", mem="64M", timeout=150, modules=None, qemu=None, cpus=None):
     def register(fn):
-        _cases.append(Case(fn, name, cmdline, mem, timeout, modules, qemu))
+        _cases.append(Case(fn, name, cmdline, mem, timeout, modules, qemu, cpus))
         return fn
     return register
 

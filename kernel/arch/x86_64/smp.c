@@ -38,7 +38,22 @@ static const uint8_t ipi_vectors[IPI_NKINDS] = {
 	[IPI_RESCHEDULE] = VEC_IPI_RESCHEDULE,
 	[IPI_TLB] = VEC_IPI_TLB,
 	[IPI_STOP] = VEC_IPI_STOP,
+	[IPI_WAKE] = VEC_IPI_WAKE,
 };
+
+/* TPR class 0xE: the tick (0xEF) and device IRQs wait; IPIs (0xF0..) pass. */
+#define TPR_IPIS_ONLY	0xE0
+
+void arch_wait_for_ipi(void)
+{
+	if (!intr_apic_mode()) {
+		arch_cpu_relax();
+		return;
+	}
+	lapic_set_priority(TPR_IPIS_ONLY);
+	__asm__ volatile("sti; hlt; cli" ::: "memory");
+	lapic_set_priority(0);
+}
 
 unsigned arch_cpu_ids(uint32_t *ids, unsigned max)
 {

@@ -42,7 +42,7 @@ const char *trap_vector_name(uint64_t vector)
 		return "IRQ";
 	if (vector == VEC_TIMER)
 		return "local APIC timer";
-	if (vector >= VEC_IPI_RESCHEDULE && vector <= VEC_IPI_STOP)
+	if (vector >= VEC_IPI_RESCHEDULE && vector <= VEC_IPI_WAKE)
 		return "IPI";
 	return "unexpected vector";
 }
@@ -118,6 +118,10 @@ static bool lockless(const struct trap_frame *tf)
 	case VEC_IPI_STOP:
 		lapic_eoi();
 		smp_ipi_received(IPI_STOP);
+		return true;
+	case VEC_IPI_WAKE:
+		lapic_eoi();
+		smp_ipi_received(IPI_WAKE);
 		return true;
 	case VEC_SPURIOUS:
 		return true;	/* no EOI for the spurious vector */

@@ -39,6 +39,7 @@ _Static_assert(sizeof(struct trap_frame) == ARCH_USER_FRAME_SIZE, "memlayout.h")
 #define VEC_IPI_RESCHEDULE	0xF0
 #define VEC_IPI_TLB		0xF1
 #define VEC_IPI_STOP		0xF2
+#define VEC_IPI_WAKE		0xF3
 #define VEC_APIC_ERROR		0xFE
 #define VEC_SPURIOUS		0xFF
 
@@ -77,6 +78,7 @@ void lapic_send_init(uint32_t apic_id);
 void lapic_send_startup(uint32_t apic_id, uint8_t page);
 uint32_t lapic_timer_count(void);
 void lapic_error(void);
+void lapic_set_priority(uint32_t tpr);
 
 /* The I/O APICs (ioapic.c): ISA IRQs to the boot CPU. */
 bool ioapic_init(const struct madt_info *m, uint32_t dest_apic_id, const char **why);

@@ -81,7 +81,7 @@ struct sys_stats {
 	uint64_t cycles_per_sec;
 	uint64_t swap_slots_used;	/* over all live providers */
 	uint64_t grants_live, requests_live;
-	uint64_t halted_cycles;		/* the CPU idle in hlt, since boot */
+	uint64_t halted_cycles;		/* CPUs idle in hlt since boot, summed over them */
 	uint64_t late_replies;		/* answers to calls whose caller had given up */
 	uint64_t cpus_online;
 	uint64_t tlb_ipis;		/* TLB shootdown IPIs sent, since boot */
