@@ -44,12 +44,12 @@ static long sys_null(struct proc *p, const uint64_t *a)
 	return 0;
 }
 
-/* Shared file mappings keep what was written: write it back before it goes. */
+/* Shared writable file mappings keep what was written: write it back before it goes. */
 static void write_back_shared(struct proc *p, uint64_t start, uint64_t end)
 {
 	for (struct vm_region *r = p->vm.regions; r; r = r->next)
-		if ((r->flags & VMR_PAGER) && !(r->flags & VMR_PRIVATE) && r->start < end &&
-		    start < r->end)
+		if ((r->flags & VMR_PAGER) && !(r->flags & VMR_PRIVATE) &&
+		    (r->prot & PROT_WRITE) && r->start < end && start < r->end)
 			pageout_evict_range(p, r->start, r->end - r->start);
 }
 
@@ -420,7 +420,7 @@ static long page_state(struct proc *p, uint64_t va)
 		return ERR_FAULT;
 	pte = arch_pt_leaf(p->vm.root, va, false);
 	if (!pte || !*pte)
-		return (r->flags & VMR_PAGER) ? PAGE_WITH_PAGER : PAGE_ABSENT;
+		return r->obj && va < r->zero_from ? PAGE_WITH_PAGER : PAGE_ABSENT;
 	if (arch_pte_present(*pte))
 		return PAGE_RESIDENT;
 	sw = arch_pte_payload(*pte);

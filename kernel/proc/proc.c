@@ -303,6 +303,7 @@ int proc_info(long index, struct proc_info *out)
 		out->pid = (int64_t)p->pid;
 		out->parent = (int64_t)p->parent;
 		strlcpy(out->name, p->name, sizeof(out->name));
+		strlcpy(out->image, p->image, sizeof(out->image));
 		out->state = t ? t->state : THREAD_DEAD;
 		out->priority = t ? (uint32_t)t->priority : 0;
 		out->nthreads = (uint32_t)p->nthreads;

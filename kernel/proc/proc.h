@@ -31,6 +31,7 @@ struct proc {
 	uint32_t gen;
 	enum proc_phase phase;
 	char name[PROC_NAME_MAX];
+	char image[PROC_IMAGE_MAX];	/* the file it runs from; "" for a boot module */
 	uint64_t parent;		/* pid, 0 for none */
 	struct vm_space vm;
 	const struct program_config *config;

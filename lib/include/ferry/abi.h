@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #define PROC_NAME_MAX	16
+#define PROC_IMAGE_MAX	32	/* a program's file path as ps shows it, NUL included */
 #define SPAWN_ARGS_MAX	256	/* bytes of argument string, NUL included */
 #define PORT_NAME_MAX	32
 #define CONSOLE_IO_MAX	4096	/* longest console_write/read in one call */
@@ -68,9 +69,11 @@ struct proc_info {
 	uint64_t wait_object;	/* port, pid or request the thread waits on */
 	uint64_t resident_pages;
 	uint64_t cpu_ns;
+	/* The file it runs from (sys_spawn_file), cut to fit; "" for a boot module. */
+	char image[PROC_IMAGE_MAX];
 };
 
-_Static_assert(sizeof(struct proc_info) == 72, "struct proc_info ABI");
+_Static_assert(sizeof(struct proc_info) == 104, "struct proc_info ABI");
 
 /* System-wide counters, for leak checks and tests. */
 struct sys_stats {
