@@ -103,7 +103,7 @@ uint64_t proc_service_running(const char *name)
 	return 0;
 }
 
-struct proc *proc_alloc(const char *name, uint64_t parent)
+struct proc *proc_alloc(const char *name, const char *config_name, uint64_t parent)
 {
 	for (uint32_t i = 0; i < PROC_MAX; i++) {
 		struct proc *p = &procs[i];
@@ -119,7 +119,7 @@ struct proc *proc_alloc(const char *name, uint64_t parent)
 		strlcpy(p->name, name, sizeof(p->name));
 		list_init(&p->threads);
 		wait_queue_init(&p->child_wait);
-		p->config = config_for(name, parent);
+		p->config = config_for(config_name, parent);
 		if (vm_space_init(&p->vm, proc_has_right(p, RIGHT_PIN))) {
 			p->phase = PROC_FREE;
 			return NULL;
