@@ -18,7 +18,8 @@ USER_ELFS := $(foreach p,$(USER_PROGS),$(BUILD)/user/$(p).elf)
 # Malformed copies of utest.elf, each broken in one way, which utest's
 # malformed_elf case asks the kernel to spawn.  Module name = file name.
 BAD_ELFS := bad_magic bad_class bad_machine truncated phdr_out_of_bounds kernel_address \
-	entry_outside overlapping filesz_gt_memsz writable_exec
+	entry_outside overlapping filesz_gt_memsz writable_exec truncated_after_headers \
+	segment_past_eof
 BAD_ELF_FILES := $(addprefix $(BUILD)/bad/,$(BAD_ELFS))
 
 # Module arguments after a program's name, for programs that take their
