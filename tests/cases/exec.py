@@ -14,8 +14,9 @@ import shutil
 
 import ferry
 from cases.fs import dump, extract_fs, fs_case, fsck, make_disk
-from cases.kdb import enter, kdb, leave
-from cases.user import PROMPT, shell_command, user_results
+from cases.kdb import enter, example_mismatch, kdb, leave, readme_example, wait_for_swap
+from cases.registry import case
+from cases.user import shell_command, user_results
 
 UTEST_ELF = os.path.join(ferry.BUILD, "user", "utest.elf")
 DISK_ROOT = os.path.join(ferry.BUILD, "diskroot")
@@ -85,12 +86,12 @@ def program_text(mem):
     return (int(m.group(1), 16), int(m.group(2)), int(m.group(3))) if m else (0, 0, 0)
 
 
-def wait_sleeping(g, pids, tries=50):
+def wait_sleeping(g, pids, name="utest", tries=50):
     out = ""
     for _ in range(tries):
         out = shell_command(g, "ps")
-        if all(re.search(r"^\s*%s\s+\d+\s+utest\s+sleep\s+\d+\s+\d+\s+/bin/utest\s" % p, out,
-                         re.M) for p in pids):
+        if all(re.search(r"^\s*%s\s+\d+\s+%s\s+sleep\s+\d+\s+\d+\s+/bin/%s\s" % (p, name, name),
+                         out, re.M) for p in pids):
             return True, out
     return False, out
 
@@ -175,3 +176,32 @@ def exec_suite(g, disk):
     results += refusals(g)
     results += host_checks(g, disk)
     return results
+
+
+@case("programs_readme", mem="64M", timeout=120)
+def programs_readme(g):
+    """README's session of programs from the disk is a real run's transcript: ls /bin, hello by
+    the search path, two instances in the background (ps, mem), pagetest from /bin."""
+    wait_for_swap(g)
+    g.expect(r"^fs: pager of file system", timeout=60)
+    g.expect(r"ferry> ", timeout=60)
+    session = g.buf.rindex("ferry> ")
+    shell_command(g, "ls /bin")
+    shell_command(g, "hello 3 a b")
+    pids = []
+    for _ in range(2):
+        m = re.search(r"^\[hello: pid (\d+)\]$", shell_command(g, "hello -w 60 0 &"), re.M)
+        pids.append(m.group(1) if m else "0")
+    asleep, ps = wait_sleeping(g, pids, "hello")
+    shell_command(g, "ps")	# its prompt no longer shared with the programs' output
+    shell_command(g, "mem " + pids[1])
+    shell_command(g, "/bin/pagetest 16 dma", timeout=60)
+    transcript = g.buf[session:]
+    for p in pids:
+        shell_command(g, "kill " + p)
+    example = readme_example("programs")
+    lacking = example_mismatch(example, transcript) if example else ["no example found"]
+    return [("qemu/programs_readme/asleep", asleep, ps),
+            ("qemu/programs_readme/example", not lacking,
+             "README.md's programs example is not this run's transcript (serial log); these"
+             " lines, as compared, are not in it:\n" + "\n".join(lacking or []))]

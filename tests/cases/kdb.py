@@ -113,8 +113,10 @@ def stop_at_page_in_grant(g):
     raise AssertionError("no page-in grant was lent")
 
 
-README_EXAMPLE = re.compile(r"^<!-- kdb example: begin\b.*?-->\n(.*?)^<!-- kdb example: end -->",
-                            re.M | re.S)
+def readme_block(name):
+    """README's `<!-- NAME example: begin ... -->` .. `<!-- NAME example: end -->`."""
+    return re.compile(r"^<!-- %s example: begin\b.*?-->\n(.*?)^<!-- %s example: end -->"
+                      % (name, name), re.M | re.S)
 
 
 def shape(line):
@@ -124,11 +126,11 @@ def shape(line):
     return " ".join(re.sub(r"\b\d+\b", "#", line).split())
 
 
-def readme_example():
-    """README's kdb example as runs of lines that must each appear, in
-    order and whole, in a real transcript ("..." separates them)."""
+def readme_example(name="kdb"):
+    """README's kdb (or other) example as runs of lines that must each
+    appear, in order and whole, in a real transcript ("..." separates them)."""
     with open(os.path.join(ferry.ROOT, "README.md")) as f:
-        m = README_EXAMPLE.search(f.read())
+        m = readme_block(name).search(f.read())
     if not m:
         return None
     runs = [[]]
@@ -301,7 +303,10 @@ def kdb_stop_does_not_age(g):
 @case("kdb_prompt_after_continue", mem="64M")
 def kdb_prompt_after_continue(g):
     """After `continue` the shell's prompt and the half-typed line are back, and the line runs."""
-    g.expect(PROMPT, timeout=60)
+    # Typed once the servers have said their start-up lines, which would
+    # otherwise land between the console's redraw and what the case expects.
+    wait_for_swap(g)
+    g.expect(r"^fs: pager of file system", timeout=60)
     start = len(g.buf)
     g.send("echo half")
     g.expect(r"echo half", timeout=30, start=start)
