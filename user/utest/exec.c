@@ -126,11 +126,18 @@ static long region_of(long pid, uint32_t kind, uint32_t prot, struct mem_region_
 
 /* --- helpers: they run from /bin/utest --- */
 
-/* exec_idle TAG SECONDS: writes TAG to its data, sleeps, checks it is still its own. */
+/* exec_idle TAG SECONDS: checks its data is the file's, writes TAG there, sleeps,
+ * checks TAG is still there: its own copy. */
 UTEST_HELPER(exec_idle)
 {
 	long ns = utest_arg(argc, argv, 3) * SEC_NS;
 
+	/* Read first: mapped read-only from the file's object, then copied at the write. */
+	if (strcmp(exec_marker, "ferry exec marker: as the file has it")) {
+		printf("utest: exec_idle %s: its data says '%s' before it wrote\n", argv[2],
+		       exec_marker);
+		return 1;
+	}
 	strlcpy(exec_marker, argv[2], sizeof(exec_marker));
 	sys_sleep(ns);
 	if (strcmp(exec_marker, argv[2])) {
