@@ -605,6 +605,50 @@ long memobj_evict(struct proc *p, struct vm_region *r, uint64_t va, bool second_
 	return err ? err : n;
 }
 
+/*
+ * Pages no PTE maps: read ahead for nobody, or left behind by a private
+ * copy or by the last mapping of a page going.  The clock over processes'
+ * page tables never meets them, so the page-out daemon asks here first.
+ */
+struct reclaim_ctx {
+	struct memobj *o;
+	size_t want, got;
+	bool busy;		/* no request slot for a write-back now */
+};
+
+static void reclaim_page(uint64_t pg, uint64_t *e, void *ctx)
+{
+	struct reclaim_ctx *c = ctx;
+	uint64_t handle;
+	long err;
+
+	if (c->got >= c->want || c->busy || !(*e & ENT_RESIDENT) || (*e >> ENT_MAPS_SHIFT))
+		return;
+	if (!(*e & ENT_DIRTY)) {
+		drop(c->o, pg);
+		c->got++;
+		return;
+	}
+	err = request_object_out(NULL, c->o, pg, 1, &handle);	/* the kernel's own write-back */
+	if (err == ERR_BUSY || err == ERR_FULL)
+		c->busy = true;
+	else if (!err)
+		c->got++;
+}
+
+size_t memobj_reclaim(size_t want)
+{
+	struct reclaim_ctx c = { .want = want };
+
+	for (int i = 0; i < MEMOBJ_MAX && c.got < want && !c.busy; i++) {
+		if (!objs[i].used || !objs[i].root || objs[i].pages == 0)
+			continue;
+		c.o = &objs[i];
+		walk_nodes(c.o->root, c.o->height, 0, reclaim_page, &c);
+	}
+	return c.got;
+}
+
 /* --- inspection --- */
 
 const struct memobj *memobj_view(int index)

@@ -59,6 +59,7 @@
 #define MEMOBJ_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../arch/arch.h"
@@ -180,6 +181,13 @@ void memobj_end_out(struct memobj *o, uint64_t pg, uint64_t request, paddr_t fra
  */
 long memobj_evict(struct proc *p, struct vm_region *r, uint64_t va, bool second_chance,
 		  uint64_t *handle);
+
+/*
+ * Page-out of pages no PTE maps (read ahead for nobody, left behind by a
+ * copy or an unmapping): clean ones dropped, dirty ones written back.
+ * => pages freed or on their way, at most `want`.
+ */
+size_t memobj_reclaim(size_t want);
 
 /* Inspection: slot i if live (NULL past the end or free), totals, pages in order. */
 const struct memobj *memobj_view(int index);

@@ -134,6 +134,9 @@ static size_t scan_proc(struct proc *p, size_t want, bool second_chance)
 
 static void evict_until(size_t target)
 {
+	/* Object pages nobody maps first: nobody is using them. */
+	if (pmm_free_frames() < target)
+		memobj_reclaim(target - pmm_free_frames());
 	for (int pass = 0; pass < 2 && pmm_free_frames() < target; pass++) {
 		for (int k = 0; k < PROC_MAX && pmm_free_frames() < target; k++) {
 			struct proc *p = proc_by_index((clock_hand + k) % PROC_MAX);

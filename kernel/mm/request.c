@@ -91,7 +91,7 @@ static struct page_request *req_alloc(enum request_dir dir, struct proc *p,
 		r->dir = dir;
 		r->mode = fill_mode_current;
 		r->proc = p;
-		r->pid = p->pid;
+		r->pid = p ? p->pid : 0;	/* 0: the kernel's own (an object's write-back) */
 		r->region_id = reg ? reg->id : 0;
 		r->va = va;
 		r->npages = n;

@@ -82,7 +82,8 @@ long request_page_out(struct proc *p, struct vm_region *r, uint64_t va, int n,
  */
 long request_object_in(struct proc *p, struct memobj *o, uint64_t pg, int n,
 		       struct vm_region *r, uint64_t va, uint64_t t_fault, uint64_t *handle);
-/* Write-back of object o's resident pages [pg, pg + n), for p's page-out. */
+/* Write-back of object o's resident pages [pg, pg + n), for p's page-out (NULL: the
+ * kernel's own, of pages nobody maps). */
 long request_object_out(struct proc *p, struct memobj *o, uint64_t pg, int n, uint64_t *handle);
 struct page_request *request_get(uint64_t handle);
 /* Blocks the current thread until request `handle` ends; => its result. */

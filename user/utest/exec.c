@@ -15,7 +15,9 @@
  *   exec_text_dropped  another process's page-out of the file's pages drops
  *                    them from a running program, which pages them in again,
  *                    byte for byte what the file holds
- *   exec_text_pressure  the same under memory pressure, by the page-out daemon
+ *   exec_text_pressure  the same under memory pressure, by the page-out daemon,
+ *                    which also reclaims object pages nobody maps (left
+ *                    behind by copies on write), the copies intact
  *   exec_malformed   broken ELF files, a file that is no ELF and a directory
  *                    are refused (tests/cases/exec.py checks the reasons)
  *   exec_busy        a running program's file cannot be written, truncated,
@@ -370,14 +372,45 @@ static void hog(uint8_t *p, long n, long rounds)
 			p[i * UTEST_PAGE] = (uint8_t)(i + r);
 }
 
+#define RECLAIM_FILE	"/exec_reclaim.bin"
+#define RECLAIM_PAGES	32
+
+/*
+ * A private mapping whose every page was read, then written: the object
+ * still caches the pages it was copied from, mapped by nobody now.
+ */
+static uint8_t *copied_mapping(long *fd, struct mem_region_info *m)
+{
+	static uint8_t page[UTEST_PAGE];
+	uint8_t *p;
+
+	*fd = CHECK_OK(file_open(RECLAIM_FILE, O_RDWR | O_CREAT | O_TRUNC));
+	for (long i = 0; i < RECLAIM_PAGES; i++) {
+		utest_fill(page, (uint32_t)i);
+		CHECK_EQ(file_write((int)*fd, page, UTEST_PAGE), UTEST_PAGE);
+	}
+	p = (uint8_t *)CHECK_OK(file_mmap((int)*fd, 0, RECLAIM_PAGES * UTEST_PAGE,
+					  PROT_READ | PROT_WRITE | MAP_PRIVATE));
+	for (long i = 0; i < RECLAIM_PAGES; i++) {
+		CHECK(utest_filled(p + i * UTEST_PAGE, (uint32_t)i));
+		p[i * UTEST_PAGE] ^= 0xff;	/* copy-on-write: the object's page stays behind */
+	}
+	CHECK_OK(region_of(0, MEM_KIND_FILE, PROT_READ | PROT_WRITE, m));
+	CHECK_EQ(m->obj_pages, RECLAIM_PAGES);
+	CHECK_EQ(m->private_pages, RECLAIM_PAGES);
+	return p;
+}
+
 UTEST(exec_text_pressure)
 {
 	struct memobj_stats s0, s1;
+	struct mem_region_info m;
 	struct sys_stats st;
-	long child, n, status;
-	uint8_t *p;
+	long child, n, status, fd;
+	uint8_t *p, *copied;
 
 	vm_need_swap();
+	copied = copied_mapping(&fd, &m);
 	child = exec_spawn("utest exec_textloop 4");
 	CHECK_OK(sys_stats(&st));
 	CHECK_OK(sys_vm_ctl(VM_CTL_MEMOBJ_STATS, 0, &s0));
@@ -390,6 +423,16 @@ UTEST(exec_text_pressure)
 	CHECK_OK(sys_vm_ctl(VM_CTL_MEMOBJ_STATS, 0, &s1));
 	CHECK(s1.drops > s0.drops);
 	CHECK_OK(sys_mem_unmap(p, n * UTEST_PAGE));
+	/* The pages nobody mapped went first; the copies are intact. */
+	CHECK_OK(region_of(0, MEM_KIND_FILE, PROT_READ | PROT_WRITE, &m));
+	CHECK(m.obj_pages < RECLAIM_PAGES);
+	for (long i = 0; i < RECLAIM_PAGES; i++) {
+		copied[i * UTEST_PAGE] ^= 0xff;
+		CHECK(utest_filled(copied + i * UTEST_PAGE, (uint32_t)i));
+	}
+	CHECK_OK(file_munmap(copied, RECLAIM_PAGES * UTEST_PAGE));
+	file_close((int)fd);
+	CHECK_OK(file_unlink(RECLAIM_FILE));
 	return 0;
 }
 
