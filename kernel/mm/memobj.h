@@ -37,6 +37,10 @@
  * too: the page holding a data segment's end is copied with its tail
  * zeroed (the bss), the pages after it are demand-zero.
  *
+ * A page no PTE maps (read ahead for nobody, left behind by a copy or by
+ * its last mapping going) is found by the page-out daemon here, not in
+ * any page table: memobj_reclaim().
+ *
  * While a request is in flight for an object page, the PTEs waiting for it
  * (faults) or unmapped for it (a write-back) say INFLIGHT(request), as
  * process pages do (pte.h), and the request's end maps them (page-in, or a
