@@ -63,9 +63,10 @@
 	X(36, vm_ctl, 3, (long op, long arg, void *ptr), (op, arg, ptr))             \
 	X(37, pager_modes, 2, (long port, long modes), (port, modes))                 \
 	X(38, pager_register, 3, (long port, long modes, const void *store),           \
-	  (port, modes, store))
+	  (port, modes, store))                                                        \
+	X(39, grant_done, 1, (unsigned long grant), (grant))
 
-#define SYS_COUNT 39
+#define SYS_COUNT 40
 
 enum {
 #define FERRY_SYSCALL_ENUM(num, name, nargs, params, args) SYS_##name = num,
