@@ -121,6 +121,39 @@ static const char *config_set_ioport(struct program_config *pc, const char *valu
 	return NULL;
 }
 
+#define CONFIG_BAD_DEVICE	"bad device (want CC:SS or CC:SS:PP, hex)"
+
+/* "CC:SS" or "CC:SS:PP": two or three hex bytes of one or two digits, ':' between. */
+static const char *config_set_device(struct program_config *pc, const char *value)
+{
+	struct config_device d = { .progif = -1 };
+	uint8_t b[3];
+	const char *s = value;
+	int n = 0;
+
+	for (;;) {
+		const char *end;
+		uint64_t v;
+
+		if (n == 3 || str_to_u64(s, 16, &v, &end) || end - s > 2 || (*end && *end != ':'))
+			return CONFIG_BAD_DEVICE;
+		b[n++] = (uint8_t)v;
+		if (!*end)
+			break;
+		s = end + 1;
+	}
+	if (n < 2)
+		return CONFIG_BAD_DEVICE;
+	d.class = b[0];
+	d.subclass = b[1];
+	if (n == 3)
+		d.progif = b[2];
+	if (pc->ndev == CONFIG_MAX_DEVICES)
+		return "too many devices";
+	pc->dev[pc->ndev++] = d;
+	return NULL;
+}
+
 static const struct {
 	const char *key;
 	const char *(*set)(struct program_config *pc, const char *value);
@@ -128,6 +161,7 @@ static const struct {
 	{ "priority", config_set_priority },
 	{ "irq", config_set_irq },
 	{ "ioport", config_set_ioport },
+	{ "device", config_set_device },
 };
 
 static const char *config_set_right(struct program_config *pc, const char *word)
@@ -282,6 +316,16 @@ bool config_ioport_allowed(const struct program_config *p, uint16_t port)
 {
 	for (int i = 0; i < p->nio; i++)
 		if (port >= p->io[i].first && port <= p->io[i].last)
+			return true;
+	return false;
+}
+
+bool config_device_bound(const struct program_config *p, uint8_t class, uint8_t subclass,
+			 uint8_t progif)
+{
+	for (int i = 0; i < p->ndev; i++)
+		if (p->dev[i].class == class && p->dev[i].subclass == subclass &&
+		    (p->dev[i].progif < 0 || p->dev[i].progif == progif))
 			return true;
 	return false;
 }

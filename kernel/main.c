@@ -35,6 +35,7 @@
 #include "mm/heap.h"
 #include "mm/pmm.h"
 #include "panic.h"
+#include "pci.h"
 #include "policy.h"
 #include "proc/proc.h"
 #include "symbols.h"
@@ -153,6 +154,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	arch_paging_init(boot_ram_top(&the_boot_info));
 	heap_init();
 	acpi_init(&the_boot_info);
+	pci_init();
 	sched_init();
 	proc_init();
 	ipc_init();

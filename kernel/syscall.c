@@ -30,6 +30,7 @@
 #include "mm/memobj.h"
 #include "mm/objpager.h"
 #include "mm/pmm.h"
+#include "pci.h"
 #include "proc/proc.h"
 #include "uaccess.h"
 
@@ -292,12 +293,42 @@ static long sys_pci_read(struct proc *p, const uint64_t *a)
 
 static long sys_pci_write(struct proc *p, const uint64_t *a)
 {
+	const char *why;
+
 	if (!proc_has_right(p, RIGHT_PCI))
 		return ERR_PERM;
+	why = a[0] <= 0xFFFF ? pci_config_write_refused((uint32_t)a[0], (uint32_t)a[1],
+							 (uint32_t)a[2]) : NULL;
+	if (why) {
+		log_warn("%s (pid %lu): pci_write of %02lx:%02lx.%lx at %#lx refused: %s", p->name,
+			 (unsigned long)p->pid, (unsigned long)(a[0] >> 8),
+			 (unsigned long)((a[0] >> 3) & 31), (unsigned long)(a[0] & 7),
+			 (unsigned long)a[1], why);
+		return ERR_PERM;
+	}
 	if (a[0] > 0xFFFF || arch_pci_write((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2],
 					    (uint32_t)a[3]))
 		return ERR_INVAL;
 	return 0;
+}
+
+/* A memory BAR of a PCI function p is bound to (pci.h). */
+static long sys_mmio_map(struct proc *p, const uint64_t *a)
+{
+	uint64_t va, len;
+	long err;
+
+	if (a[2] && user_range_check(p, a[2], sizeof(len), 1))
+		return ERR_FAULT;
+	if (a[0] > 0xFFFF)
+		return ERR_NOENT;
+	err = pci_mmio_map(p, (uint32_t)a[0], (unsigned)a[1] < PCI_BARS ? (unsigned)a[1] : PCI_BARS,
+			   &va, &len);
+	if (err)
+		return err;
+	if (a[2])
+		copy_to_user(p, a[2], &len, sizeof(len));
+	return (long)va;
 }
 
 static long sys_stats(struct proc *p, const uint64_t *a)
@@ -322,6 +353,7 @@ static long sys_stats(struct proc *p, const uint64_t *a)
 	st.grants_live = (uint64_t)grant_live_count();
 	st.requests_live = (uint64_t)request_live_count();
 	st.late_replies = ipc_late_replies()->count;
+	st.frames_quarantined = ps.count[FRAME_QUARANTINE];
 	st.halted_cycles = this_cpu()->halted_cycles;
 	memobj_get_totals(&mt);
 	st.memobjs_live = mt.live;
@@ -502,6 +534,11 @@ static long sys_grant_info(struct proc *p, const uint64_t *a)
 static long sys_grant_forward(struct proc *p, const uint64_t *a)
 {
 	return grant_forward(p, a[0], a[1]);
+}
+
+static long sys_grant_done(struct proc *p, const uint64_t *a)
+{
+	return grant_done(p, a[0]);
 }
 
 static long page_state(struct proc *p, uint64_t va)

@@ -11,6 +11,9 @@
  *                 pressure and asked for again, dirty ones written back
  *   DMA           physically contiguous, pinned, below 4 GiB
  *   grant window  where kernel/grant maps lent frames; never faulted in
+ *   MMIO          a device's registers (kernel/pci.h), uncached, pinned; no
+ *                 frames behind it: never copied through, never counted
+ *                 resident; pages the kernel holds back stay unmapped
  *
  * A region (or the whole space, for drivers and pagers: `pinned`) can be
  * pinned: its pages are present from the start and never paged out, since
@@ -41,6 +44,7 @@
 #define VMR_PAGER	0x10	/* pages come from a memory object (obj) */
 #define VMR_GRANT	0x20	/* the grant window */
 #define VMR_PRIVATE	0x40	/* pager region whose written pages stay private */
+#define VMR_MMIO	0x80	/* device registers; mmio_base is their bus address */
 
 struct memobj;
 
@@ -61,6 +65,7 @@ struct vm_region {
 	uint64_t pager_object, pager_offset;
 	uint64_t obj_end, zero_from;
 	struct vm_region *obj_next;	/* the object's list of its mappings */
+	uint64_t mmio_base;	/* VMR_MMIO: the device address at start */
 	struct vm_region *next;
 };
 
@@ -97,6 +102,18 @@ int vm_map_image(struct vm_space *vs, struct memobj *o, uint64_t start, uint64_t
 		 uint64_t offset, uint64_t file_end, uint32_t prot);
 /* Physically contiguous, pinned, below 4 GiB, for device DMA. */
 int vm_map_dma(struct vm_space *vs, size_t len, uint64_t *va, paddr_t *pa);
+/* A byte range of an MMIO mapping kept unmapped. */
+struct vm_hole {
+	uint64_t off, len;
+};
+/*
+ * Maps device memory [pa, pa + len) (page aligned) uncached, read-write,
+ * leaving the pages that touch any of `holes` unmapped.  The caller has
+ * checked that the range is device memory and nothing else.
+ * => 0 with *out set, ERR_NOMEM.
+ */
+int vm_map_mmio(struct vm_space *vs, paddr_t pa, size_t len, const struct vm_hole *holes,
+		int nholes, uint64_t *out);
 /* Removes whole regions only: [addr, addr+len) must be exactly one region. */
 int vm_unmap(struct vm_space *vs, uint64_t addr, size_t len);
 int vm_pin(struct vm_space *vs, uint64_t addr, size_t len);
@@ -134,7 +151,7 @@ struct vm_census {
 	uint32_t swapped, inflight;
 };
 void vm_region_census(struct vm_space *vs, const struct vm_region *r, struct vm_census *out);
-/* "anon", "stack", "image", "file", "program", "dma", "grant-window" */
+/* "anon", "stack", "image", "file", "program", "dma", "mmio", "grant-window" */
 const char *vm_region_kind(const struct vm_region *r);
 /* The page-table flags (VM_*) of a PROT_* protection. */
 unsigned vm_prot_flags(uint32_t prot);

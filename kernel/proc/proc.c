@@ -311,6 +311,9 @@ int proc_info(long index, struct proc_info *out)
 		out->resident_pages = p->vm.resident_pages;
 		out->cpu_ns = p->cpu_ns;
 		out->grants_held = grants_held_by(p->pid);
+		/* A program from a file never has a module's rights, whatever its name. */
+		out->flags = p->image[0] || p->config != policy_for(p->name) ? PROC_INFO_STRIPPED
+									     : 0;
 		for (const struct list_node *n = p->threads.next; n != &p->threads; n = n->next)
 			out->cpu_ns += list_entry(n, struct thread, proc_link)->cpu_ns;
 		return 0;

@@ -144,9 +144,6 @@ struct group {
 	const char *except[3];
 	enum group_store store;
 	int cluster;		/* pages per page-in request while it runs; 0: as it is */
-	/* Frames that may end in quarantine (kdb `mem`): a page-in that failed
-	 * while a DMA-capable driver held its grant never gets them back. */
-	bool quarantine;
 	/* A leak check around every case, not only the whole group. */
 	bool leak_each;
 };
@@ -166,8 +163,7 @@ static const struct group groups[] = {
 	 */
 	{ .name = "stress-disk", .prefix = "vm_stress_", .store = STORE_DISK },
 	/* tests/cases/swap.py: errors injected on the swap partition's sectors. */
-	{ .name = "pagein-errors", .prefix = "vm_diskfault_pagein", .store = STORE_DISK,
-	  .quarantine = true },
+	{ .name = "pagein-errors", .prefix = "vm_diskfault_pagein", .store = STORE_DISK },
 	{ .name = "pageout-errors", .prefix = "vm_diskfault_pageout", .store = STORE_DISK },
 	/* What runs in any boot: the vm_* cases want overtime= and swapd. */
 	{ .name = "base", .prefix = "", .except = { "vm_", "exec_" } },
@@ -293,10 +289,11 @@ static void print_stats(const char *when, const struct sys_stats *st)
 }
 
 /*
- * A group with `quarantine` may miss frames the kernel quarantined; how
- * many it says, and tests/cases/swap.py holds that against kdb `mem`.
+ * Every frame must come back, also after failed page-ins: a frame is
+ * quarantined only while a driver's DMA into it may be open, and ata
+ * says when its device is done (sys_grant_done), media errors included.
  */
-static bool leak_check(const struct group *g, const struct sys_stats *before, const char *what)
+static bool leak_check(const struct sys_stats *before, const char *what)
 {
 	struct sys_stats after;
 	long missing;
@@ -304,7 +301,7 @@ static bool leak_check(const struct group *g, const struct sys_stats *before, co
 
 	stats_settled(&after);
 	missing = frames_missing(before, &after);
-	ok = (missing == 0 || (g->quarantine && missing > 0)) &&
+	ok = missing == 0 &&
 	     after.ports_live == before->ports_live && after.procs_live == before->procs_live &&
 	     after.grants_live == before->grants_live &&
 	     after.requests_live == before->requests_live &&
@@ -319,8 +316,6 @@ static bool leak_check(const struct group *g, const struct sys_stats *before, co
 	if (ok && after.swap_slots_used != before->swap_slots_used)
 		printf("  %lld pages of live processes went to swap: no leak\n",
 		       (long long)(after.swap_slots_used - before->swap_slots_used));
-	if (ok && missing)
-		printf("  %ld frames missing: in quarantine after failed grant page-ins\n", missing);
 	return ok;
 }
 
@@ -454,10 +449,10 @@ static int run_group(const struct group *g)
 			stats_settled(&before_case);
 		if (!run_case(t))
 			failures++;
-		if (g->leak_each && !leak_check(g, &before_case, t->name))
+		if (g->leak_each && !leak_check(&before_case, t->name))
 			failures++;
 	}
-	if (!leak_check(g, &before, NULL))
+	if (!leak_check(&before, NULL))
 		failures++;
 	if (g->cluster)
 		sys_vm_ctl(VM_CTL_CLUSTER, KERNEL_CLUSTER, NULL);

@@ -70,11 +70,19 @@ struct proc_info {
 	uint64_t wait_object;	/* port, pid or request the thread waits on */
 	uint64_t resident_pages;
 	uint64_t cpu_ns;
+	uint32_t flags;		/* PROC_INFO_* */
+	uint32_t reserved;
 	/* The file it runs from (sys_spawn_file), cut to fit; "" for a boot module. */
 	char image[PROC_IMAGE_MAX];
 };
 
-_Static_assert(sizeof(struct proc_info) == 104, "struct proc_info ABI");
+/* A service started by a process without the `restart` right (a copy typed
+ * at the shell), or any program run from a file: it may have a service's
+ * name but none of its rights, and servers that trust a program by name
+ * must not trust it. */
+#define PROC_INFO_STRIPPED	0x1
+
+_Static_assert(sizeof(struct proc_info) == 112, "struct proc_info ABI");
 
 /*
  * sys_spawn_file(port, object, path, args): runs the ELF executable that
@@ -150,11 +158,12 @@ struct sys_stats {
 	uint64_t grants_live, requests_live;
 	uint64_t halted_cycles;		/* the CPU idle in hlt, since boot */
 	uint64_t late_replies;		/* answers to calls whose caller had given up */
+	uint64_t frames_quarantined;	/* never reused: a device may still write them */
 	uint64_t memobjs_live;		/* memory objects (kernel/mm/memobj.h) */
 	uint64_t memobj_pages;		/* the pages they cache */
 };
 
-_Static_assert(sizeof(struct sys_stats) == 128, "struct sys_stats ABI");
+_Static_assert(sizeof(struct sys_stats) == 136, "struct sys_stats ABI");
 
 /* --- paging --- */
 
