@@ -9,8 +9,8 @@
  *   bit 2          DIRTY (resident): written, not yet written back
  *   bit 1          INFLIGHT: bits 3..34 the page request's handle
  *
- * The tree grows at the top as pages further into the object are asked
- * for; its nodes are freed with the object.
+ * The entries live in the object's radix tree (memobj_tree.h), freed with
+ * the object.
  */
 #include "memobj.h"
 
@@ -21,16 +21,11 @@
 #include "../handle.h"
 #include "../panic.h"
 #include "../proc/proc.h"
-#include "heap.h"
 #include "objpager.h"
 #include "pmm.h"
 #include "pte.h"
 #include "request.h"
 #include "vm.h"
-
-#define NODE_SHIFT	6
-#define NODE_SLOTS	(1u << NODE_SHIFT)
-#define NODE_MASK	((uint64_t)NODE_SLOTS - 1)
 
 #define ENT_RESIDENT	(1ULL << 0)
 #define ENT_INFLIGHT	(1ULL << 1)
@@ -43,12 +38,7 @@
 
 #define WRITEBACK_CLUSTER	8	/* dirty pages one write-back takes */
 
-_Static_assert(MEMOBJ_MAX_PAGES == 1ULL << (5 * NODE_SHIFT), "five levels of 64 slots");
 _Static_assert(ENT_MAPS_MAX >= PROC_MAX * 8, "a frame mapped by every process, several times");
-
-struct memobj_node {
-	uint64_t slot[NODE_SLOTS];	/* leaves: entries; above: child nodes */
-};
 
 static struct memobj objs[MEMOBJ_MAX];
 static struct memobj_totals totals;
@@ -80,63 +70,10 @@ static void ent_decode(uint64_t e, struct memobj_page *out)
 	}
 }
 
-/* --- the page tree --- */
-
-/* Page pg's entry; with create, the nodes on the way are made (NULL: no memory). */
+/* Page pg's entry; with create, the tree grows to hold it (NULL: no memory). */
 static uint64_t *entry_of(struct memobj *o, uint64_t pg, bool create)
 {
-	struct memobj_node *n;
-
-	if (pg >= MEMOBJ_MAX_PAGES)
-		return NULL;
-	if (!o->root) {
-		if (!create || !(o->root = kzalloc(sizeof(*o->root))))
-			return NULL;
-		o->height = 1;
-	}
-	while (pg >> (NODE_SHIFT * o->height)) {
-		if (!create || !(n = kzalloc(sizeof(*n))))
-			return NULL;
-		n->slot[0] = (uint64_t)o->root;	/* the old root covers the lowest pages */
-		o->root = n;
-		o->height++;
-	}
-	n = o->root;
-	for (int h = o->height - 1; h > 0; h--) {
-		uint64_t *s = &n->slot[(pg >> (NODE_SHIFT * h)) & NODE_MASK];
-
-		if (!*s) {
-			struct memobj_node *c;
-
-			if (!create || !(c = kzalloc(sizeof(*c))))
-				return NULL;
-			*s = (uint64_t)c;
-		}
-		n = (struct memobj_node *)*s;
-	}
-	return &n->slot[pg & NODE_MASK];
-}
-
-static void walk_nodes(const struct memobj_node *n, int h, uint64_t base,
-		       void (*fn)(uint64_t pg, uint64_t *e, void *ctx), void *ctx)
-{
-	for (uint64_t i = 0; i < NODE_SLOTS; i++) {
-		if (!n->slot[i])
-			continue;
-		if (h == 1)
-			fn(base + i, (uint64_t *)&n->slot[i], ctx);
-		else
-			walk_nodes((const struct memobj_node *)n->slot[i], h - 1,
-				   base + (i << (NODE_SHIFT * (h - 1))), fn, ctx);
-	}
-}
-
-static void free_nodes(struct memobj_node *n, int h)
-{
-	for (int i = 0; h > 1 && i < (int)NODE_SLOTS; i++)
-		if (n->slot[i])
-			free_nodes((struct memobj_node *)n->slot[i], h - 1);
-	kfree(n);
+	return memobj_tree_slot(&o->tree, pg, create);
 }
 
 /* --- objects --- */
@@ -221,14 +158,11 @@ void memobj_put(struct memobj *o)
 	if (--o->refs > 0)
 		return;
 	KASSERT(!o->mappings);
-	if (o->root) {
-		walk_nodes(o->root, o->height, 0, free_page, NULL);
-		free_nodes(o->root, o->height);
-	}
+	memobj_tree_walk(&o->tree, free_page, NULL);
+	memobj_tree_free(&o->tree);
 	totals.pages -= o->pages;
 	totals.live--;
 	o->used = false;
-	o->root = NULL;
 	o->gen = handle_next_gen(o->gen);
 }
 
@@ -641,10 +575,10 @@ size_t memobj_reclaim(size_t want)
 	struct reclaim_ctx c = { .want = want };
 
 	for (int i = 0; i < MEMOBJ_MAX && c.got < want && !c.busy; i++) {
-		if (!objs[i].used || !objs[i].root || objs[i].pages == 0)
+		if (!objs[i].used || objs[i].pages == 0)
 			continue;
 		c.o = &objs[i];
-		walk_nodes(c.o->root, c.o->height, 0, reclaim_page, &c);
+		memobj_tree_walk(&c.o->tree, reclaim_page, &c);
 	}
 	return c.got;
 }
@@ -686,6 +620,5 @@ void memobj_walk(const struct memobj *o, void (*fn)(uint64_t pg, const struct me
 {
 	struct walk_ctx w = { fn, ctx };
 
-	if (o->root)
-		walk_nodes(o->root, o->height, 0, walk_one, &w);
+	memobj_tree_walk(&o->tree, walk_one, &w);
 }

@@ -12,8 +12,8 @@
  * With the last reference its pages are freed and its id (index +
  * generation) dies with it: nothing is cached for an object nobody maps.
  *
- * Pages.  Each page of the object, by page index, is in a radix tree of
- * 64-way nodes (an entry word each, encoded like a PTE in memobj.c):
+ * Pages.  Each page of the object, by page index, is an entry word in a
+ * radix tree (memobj_tree.h; the word encoded like a PTE in memobj.c):
  *
  *   absent    with the pager: never read, or dropped
  *   in flight a page request owns it (request.h): being read in, or
@@ -67,14 +67,14 @@
 #include <stdint.h>
 
 #include "../arch/arch.h"
+#include "memobj_tree.h"
 
 #define MEMOBJ_MAX		128
-#define MEMOBJ_MAX_PAGES	(1ULL << 30)	/* 4 TiB of object: five levels of 64 */
+#define MEMOBJ_MAX_PAGES	MEMOBJ_TREE_MAX_PAGES	/* 4 TiB of object */
 
 struct proc;
 struct vm_region;
 struct vm_space;
-struct memobj_node;
 
 struct memobj {
 	uint32_t gen;
@@ -84,8 +84,7 @@ struct memobj {
 	uint64_t port;			/* the pager's port when pager_index is NONE */
 	uint64_t object;
 	uint64_t size;			/* bytes, as its pager last said; 0: unknown */
-	struct memobj_node *root;
-	int height;			/* the root covers 64^height pages; 0: no tree */
+	struct memobj_tree tree;	/* page index -> entry word (memobj.c) */
 	uint32_t refs;
 	struct vm_region *mappings;	/* linked by vm_region.obj_next */
 	uint32_t nmappings;
