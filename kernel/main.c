@@ -31,6 +31,7 @@
 #include "ipc/port.h"
 #include "lock.h"
 #include "mm/pageout.h"
+#include "mm/memobj.h"
 #include "mm/objpager.h"
 #include "mm/request.h"
 #include "mm/swap.h"
@@ -38,6 +39,7 @@
 #include "mm/pmm.h"
 #include "mm/tlb.h"
 #include "panic.h"
+#include "pci.h"
 #include "policy.h"
 #include "proc/proc.h"
 #include "smp.h"
@@ -160,12 +162,14 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	heap_init();
 	tlb_init();
 	acpi_init(&the_boot_info);
+	pci_init();
 	sched_init();
 	proc_init();
 	ipc_init();
 	grant_init();
 	swap_init();
 	objpager_init();
+	memobj_init();
 	request_init();
 	policy_load(&the_boot_info);
 	arch_init_interrupts();

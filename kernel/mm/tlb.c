@@ -15,11 +15,14 @@
 
 /* The one request out: written by the lock holder before `pending` is set. */
 static struct {
-	struct vm_space *vs;
 	unsigned sender;
-	bool retire;
-	int npages;
+	bool retire;			/* vs[0] is dying: leave it */
+	bool all;			/* everything of vs[0] */
+	uint64_t pages;			/* counted, when `all` */
+	int n;
+	struct vm_space *vs[TLB_BATCH_MAX];
 	vaddr_t va[TLB_BATCH_MAX];
+	uint64_t invalidated;		/* pages the targets invalidated, atomic */
 } req;
 static uint64_t pending;	/* CPUs yet to acknowledge, atomic */
 static struct tlb_totals totals;
@@ -33,28 +36,61 @@ void tlb_init(void)
 			 "unsafe)");
 }
 
-void tlb_batch_init(struct tlb_batch *b, struct vm_space *vs, int mode)
+void tlb_batch_init(struct tlb_batch *b, int mode)
 {
-	b->vs = vs;
 	b->mode = mode;
-	b->npages = 0;
+	b->n = 0;
+	b->all = false;
+	b->pages = 0;
 }
 
-void tlb_batch_add(struct tlb_batch *b, vaddr_t va)
+static bool one_space(const struct tlb_batch *b, const struct vm_space *vs)
 {
-	if (b->npages < TLB_BATCH_MAX)
-		b->va[b->npages] = va;
-	b->npages++;
+	for (int i = 0; i < b->n; i++)
+		if (b->vs[i] != vs)
+			return false;
+	return true;
 }
 
-static void invalidate_here(int npages, const vaddr_t *va)
+void tlb_batch_add(struct tlb_batch *b, struct vm_space *vs, vaddr_t va)
 {
-	if (npages > TLB_BATCH_MAX) {
-		arch_tlb_flush_all();
-		return;
+	if (b->all && b->vs[0] != vs)
+		tlb_batch_flush(b);
+	if (!b->all && b->n == TLB_BATCH_MAX) {
+		if (one_space(b, vs))
+			b->all = true;		/* Linux, too, flushes all past 33 pages */
+		else
+			tlb_batch_flush(b);
 	}
-	for (int i = 0; i < npages; i++)
-		arch_tlb_flush_page(va[i]);
+	b->pages++;
+	if (b->all)
+		return;
+	b->vs[b->n] = vs;
+	b->va[b->n++] = va;
+}
+
+/* The pages of the space this CPU has loaded; => how many it invalidated. */
+static uint64_t invalidate_here(bool all, int n, struct vm_space *const *vs,
+				const vaddr_t *va, uint64_t all_pages)
+{
+	struct vm_space *mine = this_cpu()->vm;
+	uint64_t done = 0;
+
+	if (!mine)
+		return 0;
+	if (all) {
+		if (vs[0] != mine)
+			return 0;
+		arch_tlb_flush_all();
+		return all_pages;
+	}
+	for (int i = 0; i < n; i++) {
+		if (vs[i] == mine) {
+			arch_tlb_flush_page(va[i]);
+			done++;
+		}
+	}
+	return done;
 }
 
 void tlb_serve(void)
@@ -64,14 +100,16 @@ void tlb_serve(void)
 
 	if (!(__atomic_load_n(&pending, __ATOMIC_ACQUIRE) & bit))
 		return;
-	if (c->vm && c->vm == req.vs) {
-		if (req.retire) {
+	if (req.retire) {
+		if (c->vm == req.vs[0]) {
 			arch_switch_root(arch_kernel_root());
-			__atomic_fetch_and(&req.vs->cpumask, ~bit, __ATOMIC_SEQ_CST);
+			__atomic_fetch_and(&req.vs[0]->cpumask, ~bit, __ATOMIC_SEQ_CST);
 			c->vm = NULL;
-		} else {
-			invalidate_here(req.npages, req.va);
 		}
+	} else {
+		__atomic_fetch_add(&req.invalidated,
+				   invalidate_here(req.all, req.n, req.vs, req.va, req.pages),
+				   __ATOMIC_RELAXED);
 	}
 	c->tlb_requests_served++;
 	if (__atomic_and_fetch(&pending, ~bit, __ATOMIC_SEQ_CST) == 0)
@@ -98,54 +136,62 @@ static uint64_t ask(uint64_t targets)
 	return arch_cycles() - t0;
 }
 
-static uint64_t others(const struct vm_space *vs)
+static uint64_t others(uint64_t mask)
 {
-	return __atomic_load_n(&vs->cpumask, __ATOMIC_SEQ_CST) & ~cpu_bit(this_cpu()->id) &
-	       smp_online_mask();
+	return mask & ~cpu_bit(this_cpu()->id) & smp_online_mask();
 }
 
-static void count(int mode, int npages, uint64_t targets, uint64_t cycles)
+/* The CPUs that may hold any of the batch's translations. */
+static uint64_t batch_mask(const struct tlb_batch *b)
 {
-	int ncpus = __builtin_popcountll(targets);
-	uint64_t pages = (uint64_t)(npages > TLB_BATCH_MAX ? TLB_BATCH_MAX : npages) * ncpus;
+	uint64_t m = 0;
+
+	for (int i = 0; i < b->n; i++)
+		m |= __atomic_load_n(&b->vs[i]->cpumask, __ATOMIC_SEQ_CST);
+	return others(m);
+}
+
+static void count(int mode, uint64_t targets, uint64_t remote, uint64_t cycles)
+{
+	uint64_t ncpus = (uint64_t)__builtin_popcountll(targets);
 
 	totals.shootdowns++;
-	totals.ipis += (uint64_t)ncpus;
-	totals.remote_pages += pages;
+	totals.ipis += ncpus;
+	totals.remote_pages += remote;
 	totals.wait_cycles += cycles;
 	if (mode != TLB_NO_MODE) {
 		struct fault_stats *st = fault_stats_for((enum fill_mode)mode);
 
-		st->tlb_ipis += (uint64_t)ncpus;
-		st->tlb_remote_pages += pages;
-		st->tlb_acks += (uint64_t)ncpus;
+		st->tlb_ipis += ncpus;
+		st->tlb_remote_pages += remote;
+		st->tlb_acks += ncpus;
 		st->tlb_wait_cycles += cycles;
 	}
 }
 
 void tlb_batch_flush(struct tlb_batch *b)
 {
-	uint64_t targets;
+	uint64_t targets, here, cycles;
 
 	KASSERT(kernel_lock_held());
-	if (b->npages == 0)
+	if (b->pages == 0)
 		return;
-	if (this_cpu()->vm == b->vs) {
-		invalidate_here(b->npages, b->va);
-		if (b->mode != TLB_NO_MODE)
-			fault_stats_for((enum fill_mode)b->mode)->tlb_flushes +=
-				(uint64_t)(b->npages > TLB_BATCH_MAX ? 1 : b->npages);
-	}
-	targets = others(b->vs);
+	here = invalidate_here(b->all, b->n, b->vs, b->va, b->pages);
+	if (b->mode != TLB_NO_MODE)
+		fault_stats_for((enum fill_mode)b->mode)->tlb_flushes += here;
+	targets = batch_mask(b);
 	if (targets && !shootdown_off) {
-		req.vs = b->vs;
 		req.retire = false;
-		req.npages = b->npages;
-		memcpy(req.va, b->va, sizeof(vaddr_t) * (size_t)(b->npages > TLB_BATCH_MAX
-								 ? 0 : b->npages));
-		count(b->mode, b->npages, targets, ask(targets));
+		req.all = b->all;
+		req.pages = b->pages;
+		req.n = b->n;
+		memcpy(req.vs, b->vs, sizeof(b->vs[0]) * (size_t)b->n);
+		memcpy(req.va, b->va, sizeof(b->va[0]) * (size_t)b->n);
+		req.invalidated = 0;
+		cycles = ask(targets);
+		count(b->mode, targets, __atomic_load_n(&req.invalidated, __ATOMIC_RELAXED), cycles);
 	}
-	b->npages = 0;
+	tlb_batch_init(b, b->mode);
 }
 
 void tlb_flush_hint(struct vm_space *vs, vaddr_t va)
@@ -178,11 +224,12 @@ void tlb_retire(struct vm_space *vs)
 	KASSERT(kernel_lock_held());
 	if (this_cpu()->vm == vs)
 		tlb_activate(NULL);
-	targets = others(vs);
+	targets = others(__atomic_load_n(&vs->cpumask, __ATOMIC_SEQ_CST));
 	if (targets) {
-		req.vs = vs;
 		req.retire = true;
-		req.npages = 0;
+		req.all = false;
+		req.n = 1;
+		req.vs[0] = vs;
 		totals.retires++;
 		totals.wait_cycles += ask(targets);
 	}

@@ -11,24 +11,28 @@
  * loaded (lazily), and its bit with it.
  *
  * An unmap, in batches (a take-back of all pages of one grant, one
- * page-out run, up to TLB_BATCH_MAX pages of an unmapped region):
+ * page-out or write-back run, up to TLB_BATCH_MAX pages of an unmapped
+ * region; a batch may span several spaces: an object page mapped in
+ * several processes):
  *   1. the caller, holding the kernel lock, clears each PTE atomically
- *      (arch_pte_exchange: the old value carries the dirty bit another
- *      CPU's walker may have set a moment ago) and adds the page;
- *   2. tlb_batch_flush() invalidates the pages on this CPU if it has the
- *      space loaded, then posts one request (the space and its pages, or
- *      "all" past TLB_BATCH_MAX) and sends one IPI to each other CPU in
- *      the mask;
- *   3. each of them invalidates the pages if that space is its CR3's and
+ *      (vm_unmap_page(): the old value carries the dirty bit another CPU's
+ *      walker may have set a moment ago) and adds the page;
+ *   2. tlb_batch_flush() invalidates the pages here whose space this CPU
+ *      has loaded, then posts one request (the pages and their spaces, or
+ *      "all of this one space" past TLB_BATCH_MAX pages of it) and sends
+ *      one IPI to each other CPU in any of the spaces' masks;
+ *   3. each of them invalidates the pages of the space its CR3 holds and
  *      acknowledges (clears its bit of the request's pending mask), from
  *      the IPI or from whatever spin loop it is in (smp_poll);
- *   4. the sender spins until all have acknowledged; only then does the
+ *   4. the sender waits until all have acknowledged; only then does the
  *      caller free, lend, copy out or map the frames elsewhere.
- * One request is out at a time: only the kernel lock's holder sends.
- * Mapping a page (non-present to present) needs no shootdown: x86 caches
- * no translation for a non-present entry.  Clearing the accessed bit for
- * the page-out clock is a hint and invalidates only locally (as Linux's
- * ptep_clear_flush_young does on x86).
+ * A batch that fills up with pages of several spaces is flushed there and
+ * goes on empty (flushing early is always safe).  One request is out at a
+ * time: only the kernel lock's holder sends.  Mapping a page (non-present
+ * to present) needs no shootdown: x86 caches no translation for a
+ * non-present entry.  Clearing the accessed bit for the page-out clock is
+ * a hint and invalidates only locally (as Linux's ptep_clear_flush_young
+ * does on x86).
  *
  * When a space dies (its last thread gone), tlb_retire() makes every CPU
  * that still has it loaded switch to the kernel's tables first, so its
@@ -51,9 +55,11 @@
 struct vm_space;
 
 struct tlb_batch {
-	struct vm_space *vs;
 	int mode;			/* enum fill_mode the counters go to, or TLB_NO_MODE */
-	int npages;			/* > TLB_BATCH_MAX: flush everything */
+	int n;				/* entries below */
+	bool all;			/* past TLB_BATCH_MAX pages of vs[0]: all of it */
+	uint64_t pages;			/* pages added, for the counters */
+	struct vm_space *vs[TLB_BATCH_MAX];
 	vaddr_t va[TLB_BATCH_MAX];
 };
 
@@ -66,9 +72,9 @@ struct tlb_totals {
 };
 
 void tlb_init(void);
-void tlb_batch_init(struct tlb_batch *b, struct vm_space *vs, int mode);
-/* => the page's PTE is already cleared. */
-void tlb_batch_add(struct tlb_batch *b, vaddr_t va);
+void tlb_batch_init(struct tlb_batch *b, int mode);
+/* => the page's PTE is already cleared (vm_unmap_page, or the grant window's). */
+void tlb_batch_add(struct tlb_batch *b, struct vm_space *vs, vaddr_t va);
 /* => kernel lock held.  Returns when no CPU can use the pages; empties b. */
 void tlb_batch_flush(struct tlb_batch *b);
 /* Only here, if vs is loaded here: the accessed-bit clock's hint. */
