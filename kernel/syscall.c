@@ -543,6 +543,13 @@ static long sys_grant_forward(struct proc *p, const uint64_t *a)
 	return grant_forward(p, a[0], a[1]);
 }
 
+static long sys_cpu_self(struct proc *p, const uint64_t *a)
+{
+	(void)p;
+	(void)a;
+	return (long)this_cpu()->id;
+}
+
 static long sys_grant_done(struct proc *p, const uint64_t *a)
 {
 	return grant_done(p, a[0]);

@@ -17,8 +17,10 @@
  * vm_diskfault_* ones (they want blkdebug rules: tests/cases/swap.py),
  * "utest base" all but the vm_* cases (those that need no special boot
  * options), "utest exec" the exec_* ones, from the shell of a boot whose
- * disk has /bin/utest (exec.c), with a leak check around each case.  A group with VM cases starts swapd first if nobody has: a RAM
- * store, or the disk store (and ata) for the disk groups.
+ * disk has /bin/utest (exec.c), with a leak check around each case,
+ * "utest smp" the smp_* ones (a boot with 2 CPUs or more: smp.c).  A
+ * group with VM cases starts swapd first if nobody has: a RAM store, or
+ * the disk store (and ata) for the disk groups.
  */
 #ifndef UTEST_H
 #define UTEST_H
@@ -128,6 +130,7 @@ void tpager_close(struct tpager *tp);
  *        pager) and checks the page stayed, intact, when that failed
  * unmap: faults on page 0 in a second thread and unmaps the region while
  *        the page is in flight, then sends TPAGER_UNMAPPED to PORT
+ * stable: hashes page 0 as it arrives and again 50 ms later: the same
  * Exit 0 when everything it checked was right.
  */
 long tpager_client(long port, uint64_t object, int first, int npages, const char *action);

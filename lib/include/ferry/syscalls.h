@@ -73,9 +73,11 @@
 	  const char *args), (port, object, path, args))                               \
 	X(42, mem_info, 3, (long pid, long index, struct mem_region_info *out),        \
 	  (pid, index, out))                                                           \
-	X(43, pager_object_busy, 2, (long port, unsigned long object), (port, object))
+	X(43, pager_object_busy, 2, (long port, unsigned long object), (port, object)) \
+	/* several CPUs: the one the caller runs on now (it may move at any time) */   \
+	X(44, cpu_self, 0, (void), ())
 
-#define SYS_COUNT 44
+#define SYS_COUNT 45
 
 enum {
 #define FERRY_SYSCALL_ENUM(num, name, nargs, params, args) SYS_##name = num,
