@@ -75,18 +75,21 @@ def qemu_base_args(iso, mem="64M", accel="tcg", icount=False, drives=None, cpus=
     return args
 
 
-def make_iso(out, cmdline, modules, kernel=None):
-    """modules: list of (file, module args) pairs.  Rebuilt only when stale."""
+def make_iso(out, cmdline, modules, kernel=None, acpi=()):
+    """modules: list of (file, module args) pairs.  acpi: (signature, file)
+    pairs, ACPI tables GRUB puts in place of the firmware's (mkiso.sh).
+    Rebuilt only when stale."""
     kernel = kernel or os.path.join(BUILD, "ferry.elf")
     spec = os.path.join(os.path.dirname(out), os.path.basename(out) + ".spec")
-    want = repr((cmdline, modules))
-    inputs = [kernel] + [f for f, _ in modules]
+    want = repr((cmdline, modules, list(acpi)))
+    inputs = [kernel] + [f for f, _ in modules] + [f for _, f in acpi]
     if (os.path.exists(out) and os.path.exists(spec) and open(spec).read() == want
             and all(os.path.getmtime(f) <= os.path.getmtime(out) for f in inputs)):
         return out
     os.makedirs(os.path.dirname(out), exist_ok=True)
+    env = dict(os.environ, FERRY_ISO_ACPI=" ".join("%s:%s" % t for t in acpi))
     subprocess.run(["sh", os.path.join(ROOT, "scripts", "mkiso.sh"), out, kernel, cmdline]
-                   + ["%s:%s" % (f, a) for f, a in modules], check=True)
+                   + ["%s:%s" % (f, a) for f, a in modules], check=True, env=env)
     with open(spec, "w") as f:
         f.write(want)
     return out

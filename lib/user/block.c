@@ -40,24 +40,15 @@ long block_open(struct block_client *c, const char *who, long wait_ns)
 	return learn_pid(c) ? ERR_NOENT : 0;
 }
 
-/*
- * The driver died: wait for the restarted one.  => 0, or ERR_DEAD.  The
- * dead one's name stays published until its last thread has left, which
- * on another CPU may be a moment after we learnt of its death: its port
- * is no new driver, so look again until the name names another.
- */
+/* The driver died: wait for the restarted one.  => 0, or ERR_DEAD. */
 static long reconnect(struct block_client *c, long deadline)
 {
-	long until = sys_clock_ns() + BLOCK_RECONNECT_NS, left;
-	long port = c->port;
+	long left = deadline - sys_clock_ns();
+	long port;
 
-	if (until > deadline)
-		until = deadline;
-	while (port == c->port && (left = until - sys_clock_ns()) > 0) {
-		port = ipc_lookup(BLOCK_PORT_NAME, left);
-		if (port == c->port)
-			sys_sleep(MSEC_NS);
-	}
+	if (left <= 0)
+		return ERR_DEAD;
+	port = ipc_lookup(BLOCK_PORT_NAME, left < BLOCK_RECONNECT_NS ? left : BLOCK_RECONNECT_NS);
 	if (port < 0 || port == c->port) {
 		printf("%s: the disk driver is gone and no new one came\n", c->who);
 		return ERR_DEAD;

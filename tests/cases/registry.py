@@ -2,6 +2,7 @@
 """@case registers a QEMU test: a function taking a started Guest (booted
 with the case's kernel command line) and returning its results."""
 
+import copy
 import importlib
 import os
 import pkgutil
@@ -79,12 +80,35 @@ def case(name, cmdline="", mem="64M", timeout=150, modules=None, qemu=None, cpus
     return register
 
 
+_variants = []      # (case name, CPUs): also_on()
+
+
+def also_on(name, cpus):
+    """Runs the case `name` once more on `cpus` CPUs, as NAME@Ncpu (its
+    results' names get the same mark)."""
+    _variants.append((name, cpus))
+
+
+def _on_cpus(c, cpus):
+    v = copy.copy(c)
+    mark = "@%dcpu" % cpus
+    v.name, v.cpus, v.guests, v._iso = c.name + mark, cpus, [], None
+    v.doc = "%s, on %d CPU%s: %s" % (c.name, cpus, "" if cpus == 1 else "s", c.doc)
+
+    def fn(g, _fn=c.fn):
+        return [(n if n.startswith("qemu/" + v.name) else n + mark, ok, d)
+                for n, ok, d in (_fn(g) or [("qemu/" + c.name, True, "")])]
+    v.fn = fn
+    return v
+
+
 def all_cases():
     pkg = os.path.dirname(__file__)
     for m in pkgutil.iter_modules([pkg]):
         if m.name != "registry":
             importlib.import_module("cases." + m.name)
-    return list(_cases)
+    by_name = {c.name: c for c in _cases}
+    return list(_cases) + [_on_cpus(by_name[n], k) for n, k in _variants if n in by_name]
 
 
 CHECK_BLOCK = re.compile(r"^\[kdb begin check\]\n(.*?)^\[kdb end check\]", re.M | re.S)

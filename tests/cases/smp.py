@@ -16,7 +16,7 @@ import struct
 
 import ferry
 from cases.kdb import enter, kdb, leave
-from cases.registry import Case, _cases, case
+from cases.registry import Case, _cases, also_on, case
 from cases.user import PROMPT, user_results
 from cases.vm import suite_results
 
@@ -61,3 +61,120 @@ def smp_without_shootdown(g):
                         got.get("user/" + name) is False,
                         "user/%s: %s, want FAILED" % (name, got.get("user/" + name))))
     return results
+
+
+# --- a MADT of our own, through GRUB's `acpi` command ---
+
+def madt(apic_ids, checksum_ok=True):
+    """A MADT like the one QEMU's pc machine builds, listing these local
+    APIC ids (all enabled), its I/O APIC and its interrupt overrides."""
+    body = struct.pack("<II", 0xFEE00000, 1)            # local APIC address, PC-AT compatible
+    for uid, apic in enumerate(apic_ids):
+        body += struct.pack("<BBBBI", 0, 8, uid, apic, 1)
+    body += struct.pack("<BBBBII", 1, 12, 0, 0, 0xFEC00000, 0)
+    for source, gsi, flags in ((0, 2, 0), (5, 5, 0xD), (9, 9, 0xD), (10, 10, 0xD), (11, 11, 0xD)):
+        body += struct.pack("<BBBBIH", 2, 10, 0, source, gsi, flags)
+    body += struct.pack("<BBBHB", 4, 6, 0xFF, 0, 1)     # local APIC NMI on LINT1
+    header = b"APIC" + struct.pack("<IBB", 36 + len(body), 1, 0) + b"FERRY " + b"FERRYTST" + \
+        struct.pack("<III", 1, 0x46455252, 1)
+    table = bytearray(header + body)
+    table[9] = (-sum(table)) & 0xFF
+    if not checksum_ok:
+        table[9] ^= 0x5A
+    return bytes(table)
+
+
+class MadtCase(Case):
+    """A boot whose firmware MADT GRUB replaces with `table` (bytes)."""
+
+    def __init__(self, fn, name, table, cpus):
+        super().__init__(fn, name, "", "64M", 90, None, cpus=cpus)
+        self.table = table
+
+    def iso(self):
+        if self._iso is None:
+            path = os.path.join(ferry.BUILD, "tests", self.name + ".madt")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            if not os.path.exists(path) or open(path, "rb").read() != self.table:
+                with open(path, "wb") as f:
+                    f.write(self.table)
+            out = os.path.join(ferry.BUILD, "tests", self.name + ".iso")
+            self._iso = ferry.make_iso(out, "", ferry.default_modules(), acpi=[("APIC", path)])
+        return self._iso
+
+
+def madt_case(name, table, cpus=2):
+    def register(fn):
+        _cases.append(MadtCase(fn, name, table, cpus))
+        return fn
+    return register
+
+
+def shell_runs(g, name):
+    """The system works on whatever it booted with: the shell answers."""
+    g.expect(PROMPT, timeout=60)
+    g.expect(r"fs: pager of file system .*\n", timeout=60)
+    start = len(g.buf)
+    g.send("echo one cpu\r")
+    try:
+        g.expect(r"^one cpu$", timeout=30, start=start)
+        return ("qemu/%s_shell" % name, True, "")
+    except ferry.Timeout as e:
+        return ("qemu/%s_shell" % name, False, str(e))
+
+
+def boot_lines(g, name, want):
+    return [("qemu/%s_%s" % (name, what), re.search(rx, g.buf, re.M) is not None,
+             "no line matching %r" % rx) for what, rx in want]
+
+
+ONE_CPU_PIC = ("pic_one_cpu", r"^\[[ \d.]+\] interrupts: 8259 PIC and PIT tick, one CPU \(")
+ONE_ONLINE = ("one_online", r"smp: 1 CPU online")
+
+
+@madt_case("acpi_madt_replaced", madt([0]))
+def acpi_madt_replaced(g):
+    """The control: GRUB's acpi command hands the kernel our own, valid MADT, which names
+    one CPU of QEMU's two: the APICs deliver and the kernel starts only that one."""
+    shell = shell_runs(g, "acpi_madt_replaced")    # booted, and past the lines below
+    return boot_lines(g, "acpi_madt_replaced", [
+        ("ours", r"interrupts: local APIC .* 1 CPU in the MADT"), ONE_ONLINE]) + [shell]
+
+
+@madt_case("acpi_madt_bad_checksum", madt([0, 1], checksum_ok=False))
+def acpi_madt_bad_checksum(g):
+    """A MADT with a wrong checksum is refused with the reason, and the system runs on one
+    CPU with the 8259s although QEMU has two."""
+    shell = shell_runs(g, "acpi_madt_bad_checksum")    # booted, and past the lines below
+    return boot_lines(g, "acpi_madt_bad_checksum", [
+        ("refused", r"acpi: table \d+ \(APIC at 0x[0-9a-f]+\) is malformed: checksum wrong"),
+        ("pic", ONE_CPU_PIC[1] + r"no usable MADT\)"), ONE_ONLINE]) + [shell]
+
+
+@madt_case("acpi_madt_id_out_of_range", madt([0, 255]))
+def acpi_madt_id_out_of_range(g):
+    """A well-formed MADT naming an enabled CPU with APIC id 255 (the broadcast id) is
+    refused, entry and id named, and the system runs on one CPU with the 8259s."""
+    shell = shell_runs(g, "acpi_madt_id_out_of_range")    # booted, and past the lines below
+    return boot_lines(g, "acpi_madt_id_out_of_range", [
+        ("refused", r"acpi: MADT refused: entry 1: local APIC id 255 out of range"),
+        ("pic", ONE_CPU_PIC[1] + r"the MADT was refused\)"), ONE_ONLINE]) + [shell]
+
+
+@madt_case("acpi_madt_duplicate_id", madt([0, 1, 1]), cpus=4)
+def acpi_madt_duplicate_id(g):
+    """A MADT listing one APIC id twice is refused; one CPU of QEMU's four runs."""
+    shell = shell_runs(g, "acpi_madt_duplicate_id")    # booted, and past the lines below
+    return boot_lines(g, "acpi_madt_duplicate_id", [
+        ("refused", r"acpi: MADT refused: entry 2: APIC id 1 listed twice"),
+        ("pic", ONE_CPU_PIC[1] + r"the MADT was refused\)"), ONE_ONLINE]) + [shell]
+
+
+# The suite runs on 2 CPUs.  The cases that exercise grants, swap and the
+# debug console run once more on 4, and a few on 1 (the APICs with one CPU;
+# acpi_off and the MADT cases above cover the 8259s): README's table says so.
+for _name in ("kdb_grant_step", "kdb_processes", "swap_disk_boot", "vm_suite", "chaos_quick",
+              "restart_ata_holding"):
+    also_on(_name, 4)
+for _name in ("user_suite", "vm_suite", "kdb_grant_step"):
+    also_on(_name, 1)
