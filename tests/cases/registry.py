@@ -93,12 +93,12 @@ def _on_cpus(c, cpus):
     v = copy.copy(c)
     mark = "@%dcpu" % cpus
     v.name, v.cpus, v.guests, v._iso = c.name + mark, cpus, [], None
-    v.doc = "%s, on %d CPU%s: %s" % (c.name, cpus, "" if cpus == 1 else "s", c.doc)
 
     def fn(g, _fn=c.fn):
         return [(n if n.startswith("qemu/" + v.name) else n + mark, ok, d)
                 for n, ok, d in (_fn(g) or [("qemu/" + c.name, True, "")])]
-    v.fn = fn
+    fn.__doc__ = "%s, on %d CPU%s: %s" % (c.name, cpus, "" if cpus == 1 else "s", c.doc)
+    v.fn, v.doc = fn, first_paragraph(fn.__doc__)
     return v
 
 
