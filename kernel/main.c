@@ -35,6 +35,7 @@
 #include "mm/objpager.h"
 #include "mm/request.h"
 #include "mm/swap.h"
+#include "mm/fault_stats.h"
 #include "mm/heap.h"
 #include "mm/pmm.h"
 #include "mm/tlb.h"
@@ -160,6 +161,8 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	pmm_init(&the_boot_info, virt_to_phys(__kernel_start), virt_to_phys(__kernel_end));
 	arch_paging_init(boot_ram_top(&the_boot_info));
 	heap_init();
+	fault_stats_init();	/* the trace events' observers, before any event */
+	kdb_init();
 	tlb_init();
 	acpi_init(&the_boot_info);
 	pci_init();

@@ -9,7 +9,9 @@
 #include "../cmdline.h"
 #include "../console.h"
 #include "../log.h"
+#include "../panic.h"
 #include "../smp.h"
+#include "../trace.h"
 #include "kdb_cmd.h"
 
 #define LINE_MAX	128
@@ -281,25 +283,29 @@ void kdb_run_boot_commands(void)
 	}
 }
 
-static const char *const phase_names[] = {
-	[KDB_GRANT_LENT] = "lent",
-	[KDB_GRANT_FILLED] = "filled",
-	[KDB_GRANT_TAKEN_BACK] = "taken back",
-	[KDB_GRANT_MAPPED] = "mapped",
-};
-
-void kdb_grant_event(uint64_t id, enum kdb_grant_phase phase)
+/* A grant phase: stop if `break grant` or `step` asked for it. */
+static void observe(const struct trace_event *ev)
 {
 	char why[64];
 
-	if (phase == KDB_GRANT_LENT && kdb_break_on_grant) {
+	if (ev->kind != TRACE_GRANT_LENT && ev->kind != TRACE_GRANT_FILLED &&
+	    ev->kind != TRACE_GRANT_TAKEN_BACK && ev->kind != TRACE_GRANT_MAPPED)
+		return;
+	if (ev->kind == TRACE_GRANT_LENT && kdb_break_on_grant) {
 		kdb_break_on_grant = false;
-		kdb_step_grant = id;
-	} else if (kdb_step_grant != id) {
+		kdb_step_grant = ev->grant;
+	} else if (kdb_step_grant != ev->grant) {
 		return;
 	}
-	if (phase == KDB_GRANT_MAPPED)
+	if (ev->kind == TRACE_GRANT_MAPPED)
 		kdb_step_grant = 0;	/* the last phase: stepping ends here */
-	snprintf(why, sizeof(why), "grant %#lx %s", (unsigned long)id, phase_names[phase]);
+	snprintf(why, sizeof(why), "grant %#lx %s", (unsigned long)ev->grant,
+		 trace_kind_name(ev->kind));
 	kdb_enter(why);
+}
+
+void kdb_init(void)
+{
+	if (trace_subscribe(observe))
+		panic("kdb_init: no room for another trace observer");
 }

@@ -62,14 +62,13 @@
 #include <string.h>
 
 #include "../clock.h"
-#include "../debug/kdb.h"
 #include "../handle.h"
 #include "../log.h"
-#include "../mm/fault_stats.h"
 #include "../mm/pmm.h"
 #include "../mm/tlb.h"
 #include "../panic.h"
 #include "../proc/proc.h"
+#include "../trace.h"
 
 struct grant {
 	uint32_t gen;
@@ -225,10 +224,10 @@ long grant_create(const struct grant_lend *l, uint64_t *id, uint64_t *window)
 	for (int i = 0; i < g->npages; i++)
 		pmm_set_use(g->frames[i], FRAME_USER, FRAME_GRANT);
 	live_grants++;
-	fault_stats_for(l->mode)->grants_created++;
 	*id = grant_id(g);
 	*window = g->mode == FILL_GRANT_MAP ? window_va(g->window_slot) : 0;
-	kdb_grant_event(*id, KDB_GRANT_LENT);
+	trace_emit(&(struct trace_event){ .kind = TRACE_GRANT_LENT, .grant = *id, .mode = g->mode,
+					  .npages = g->npages });
 	return 0;
 }
 
@@ -256,12 +255,10 @@ void grant_history_note_phases(uint64_t id, const uint64_t *phase_cycles)
 bool grant_end(uint64_t id, enum grant_outcome outcome)
 {
 	struct grant *g = grant_get(id);
-	struct fault_stats *st;
 	bool revoked;
 
 	if (!g)
 		panic("grant_end: no live grant %#lx", (unsigned long)id);
-	st = fault_stats_for(g->mode);
 	detach_holder(g);	/* mappings gone before anyone maps the frames */
 	for (int i = 0; i < g->npages; i++)
 		pmm_set_use(g->frames[i], FRAME_GRANT, FRAME_USER);
@@ -272,14 +269,8 @@ bool grant_end(uint64_t id, enum grant_outcome outcome)
 	g->lent = false;
 	g->gen = handle_next_gen(g->gen);
 	live_grants--;
-	if (outcome == GRANT_COMPLETED)
-		st->grants_completed++;
-	else if (outcome == GRANT_FAILED)
-		st->grants_failed++;
-	else if (outcome == GRANT_REVOKED)
-		st->grants_revoked++;
-	else
-		st->grants_overtime++;
+	trace_emit(&(struct trace_event){ .kind = TRACE_GRANT_TAKEN_BACK, .grant = id,
+					  .mode = g->mode, .outcome = outcome });
 	return revoked;
 }
 
@@ -318,7 +309,8 @@ long grant_forward(struct proc *caller, uint64_t id, uint64_t to_pid)
 		return err;
 	}
 	g->forwarded_from = caller->pid;
-	fault_stats_for(g->mode)->grants_forwarded++;
+	trace_emit(&(struct trace_event){ .kind = TRACE_GRANT_FORWARDED, .grant = id,
+					  .mode = g->mode });
 	return 0;
 }
 

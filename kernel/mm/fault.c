@@ -10,6 +10,7 @@
 #include "../log.h"
 #include "../panic.h"
 #include "../proc/proc.h"
+#include "../trace.h"
 #include "memobj.h"
 #include "pageout.h"
 #include "pmm.h"
@@ -128,7 +129,7 @@ static long pagein_start(const struct pagein *in, uint64_t t_fault, uint64_t *ha
 
 static long page_in(struct pagein *in, uint64_t t_fault)
 {
-	struct fault_sample *sample;
+	enum fill_mode mode;
 	uint64_t handle;
 	long err;
 
@@ -153,13 +154,12 @@ static long page_in(struct pagein *in, uint64_t t_fault)
 		return 0;	/* the caller looks again */
 	if (err)
 		return err;
-	sample = request_get(handle)->sample;
+	mode = request_get(handle)->mode;
 	err = request_wait(handle);
-	if (!err && sample) {
-		sample->phase[PHASE_RESUMED] = arch_cycles() - t_fault;
-		fault_stats_for(fill_mode_current)->phase_cycles[PHASE_RESUMED] +=
-			sample->phase[PHASE_RESUMED];
-	}
+	if (!err)
+		trace_emit(&(struct trace_event){ .kind = TRACE_FAULT_RESUMED, .mode = mode,
+						  .request = handle,
+						  .cycles = arch_cycles() - t_fault });
 	return err;
 }
 

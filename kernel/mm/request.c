@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "../clock.h"
-#include "../debug/kdb.h"
 #include "../cmdline.h"
 #include "../grant/grant.h"
 #include "../handle.h"
@@ -15,7 +14,9 @@
 #include "../mm/heap.h"
 #include "../panic.h"
 #include "../proc/proc.h"
+#include "../trace.h"
 #include "memobj.h"
+#include "fault_stats.h"	/* fill_mode_name() */
 #include "pageout.h"
 #include "pmm.h"
 #include "pte.h"
@@ -115,8 +116,14 @@ static uint64_t page_va(const struct page_request *r, int i)
 
 static void stamp(struct page_request *r, enum fault_phase ph)
 {
-	if (r->sample)
-		r->sample->phase[ph] = arch_cycles() - r->t_fault;
+	r->phase[ph] = arch_cycles() - r->t_fault;
+}
+
+static void emit(struct page_request *r, enum trace_kind kind)
+{
+	trace_emit(&(struct trace_event){ .kind = kind, .grant = r->grant, .mode = r->mode,
+					  .request = req_handle(r),
+					  .page_in = r->dir == REQUEST_IN, .npages = r->npages });
 }
 
 /* The PTE of page i, if the page is still this request's to commit. */
@@ -277,23 +284,46 @@ static long settle_dma(struct page_request *r, long result, bool *quarantine)
 }
 
 /* Ends a request: grant first, then pages, then waiters. */
+/* The pages that made it: filled in, or stored (all, or those a media
+ * error spared); none when the request failed otherwise. */
+static int pages_moved(const struct page_request *r, long result, int filled)
+{
+	if (r->dir == REQUEST_OUT)
+		return result ? pages_stored(r, result) : r->npages;
+	return result ? 0 : filled;
+}
+
+static void count_ended(struct page_request *r, long result, int filled)
+{
+	struct swap_provider *sp = r->swap ? swap_provider(r->provider) : NULL;
+	int moved = pages_moved(r, result, filled);
+
+	if (sp && r->dir == REQUEST_OUT) {
+		sp->outstanding--;
+		sp->pages_out += (uint64_t)moved;
+	} else if (sp) {
+		sp->pages_in += (uint64_t)moved;
+	}
+	trace_emit(&(struct trace_event){ .kind = TRACE_REQUEST_ENDED, .mode = r->mode,
+					  .request = req_handle(r),
+					  .page_in = r->dir == REQUEST_IN, .npages = moved,
+					  .result = result,
+					  .phases = r->dir == REQUEST_IN ? r->phase : NULL });
+}
+
 static void finish(struct page_request *r, long result, int filled)
 {
-	struct fault_stats *st = fault_stats_for(r->mode);
-	struct swap_provider *sp = r->swap ? swap_provider(r->provider) : NULL;
 	bool quarantine;
 
 	result = settle_dma(r, result, &quarantine);
 	stamp(r, PHASE_REPLIED);
-	if (r->sample && ipc_call_received_cycles(r->token))
-		r->sample->phase[PHASE_RECEIVED] = ipc_call_received_cycles(r->token) - r->t_fault;
+	if (ipc_call_received_cycles(r->token))
+		r->phase[PHASE_RECEIVED] = ipc_call_received_cycles(r->token) - r->t_fault;
 	if (r->grant)
-		kdb_grant_event(r->grant, KDB_GRANT_FILLED);
+		emit(r, TRACE_GRANT_FILLED);
 	if (r->grant && grant_end(r->grant, outcome_of(result)) && result == 0)
 		result = ERR_DEAD;	/* a holder died: the frames' contents are unknown */
 	stamp(r, PHASE_TAKEN_BACK);
-	if (r->grant)
-		kdb_grant_event(r->grant, KDB_GRANT_TAKEN_BACK);
 	for (int i = 0; i < r->npages; i++) {
 		if (r->dir == REQUEST_IN)
 			commit_in(r, i, result, filled, r->frames[i], quarantine);
@@ -301,32 +331,11 @@ static void finish(struct page_request *r, long result, int filled)
 			commit_out(r, i, result);
 	}
 	stamp(r, PHASE_MAPPED);
-	if (r->sample && r->dir == REQUEST_IN)
-		for (int ph = 0; ph < PHASE_RESUMED; ph++)
-			st->phase_cycles[ph] += r->sample->phase[ph];
 	if (r->grant) {
-		if (r->sample)
-			grant_history_note_phases(r->grant, r->sample->phase);
-		kdb_grant_event(r->grant, KDB_GRANT_MAPPED);
+		grant_history_note_phases(r->grant, r->phase);
+		emit(r, TRACE_GRANT_MAPPED);
 	}
-	if (r->dir == REQUEST_OUT && sp)
-		sp->outstanding--;
-	if (result && r->dir == REQUEST_OUT && pages_stored(r, result)) {
-		st->failures++;	/* in part: the pages stored count as paged out */
-		st->pages_out += (uint64_t)pages_stored(r, result);
-		if (sp)
-			sp->pages_out += (uint64_t)pages_stored(r, result);
-	} else if (result) {
-		st->failures++;
-	} else if (r->dir == REQUEST_IN) {
-		st->pages_in += (uint64_t)filled;
-		if (sp)
-			sp->pages_in += (uint64_t)filled;
-	} else {
-		st->pages_out += (uint64_t)r->npages;
-		if (sp)
-			sp->pages_out += (uint64_t)r->npages;
-	}
+	count_ended(r, result, filled);
 	if (r->obj)
 		memobj_put(r->obj);
 	r->result = result;
@@ -397,7 +406,8 @@ static long request_answered(void *ctx, struct kmsg *reply, long err)
 		if (npages != filled)
 			return ERR_INVAL;
 		/* The bytes were copied into r->frames as the answer was read. */
-		fault_stats_for(r->mode)->bytes_copied += (uint64_t)filled * PAGE_SIZE;
+		trace_emit(&(struct trace_event){ .kind = TRACE_BYTES_COPIED, .mode = r->mode,
+						  .bytes = (uint64_t)filled * PAGE_SIZE });
 	}
 	finish(r, 0, filled);
 	return 0;
@@ -457,7 +467,9 @@ static long send(struct page_request *r)
 		token = ipc_kernel_call_pages(r->port, &m, r->frames, r->npages, request_answered,
 					      r);
 		if (token > 0)
-			fault_stats_for(r->mode)->bytes_copied += (uint64_t)r->npages * PAGE_SIZE;
+			trace_emit(&(struct trace_event){
+				.kind = TRACE_BYTES_COPIED, .mode = r->mode,
+				.bytes = (uint64_t)r->npages * PAGE_SIZE });
 	} else if (r->dir == REQUEST_IN && r->mode == FILL_COPY) {
 		token = ipc_kernel_call_into(r->port, &m, r->frames, r->npages, request_answered, r);
 	} else {
@@ -545,6 +557,7 @@ static long start(struct page_request *r, uint64_t *handle)
 		return err;
 	}
 	stamp(r, PHASE_SENT);
+	emit(r, TRACE_REQUEST_SENT);
 	*handle = req_handle(r);
 	return 0;
 }
@@ -571,13 +584,6 @@ static bool take_frames(struct page_request *r)
 	return true;
 }
 
-static void count_fault(struct page_request *r)
-{
-	r->sample = fault_sample_next(r->mode);
-	r->sample->npages = (uint32_t)r->npages;
-	fault_stats_for(r->mode)->faults++;
-}
-
 long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, int n, uint64_t t_fault,
 		     uint64_t *handle)
 {
@@ -601,7 +607,6 @@ long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, int n, 
 		req_release(r);
 		return ERR_NOMEM;
 	}
-	count_fault(r);
 	return start(r, handle);
 }
 
@@ -638,7 +643,6 @@ long request_object_in(struct proc *p, struct memobj *o, uint64_t pg, int n,
 		return err;
 	}
 	memobj_hold(o);		/* the request's, until it ends */
-	count_fault(r);
 	return start(r, handle);
 }
 

@@ -32,7 +32,6 @@
 
 #include "../arch/arch.h"
 #include "../proc/thread.h"
-#include "fault_stats.h"
 
 #define REQUEST_MAX	64
 
@@ -64,7 +63,7 @@ struct page_request {
 	struct wait_queue waiters;
 	long result;
 	uint64_t t_fault;			/* cycles at the fault */
-	struct fault_sample *sample;
+	uint64_t phase[NPHASES];		/* cycles from the fault to each (trace.h) */
 	uint64_t started_ns;			/* clock_run_ns() at the start */
 	bool warned;
 	/* A page-out failed with ERR_IO: bit i = page i was not stored; the

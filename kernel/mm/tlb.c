@@ -236,6 +236,11 @@ void tlb_retire(struct vm_space *vs)
 	KASSERT(__atomic_load_n(&vs->cpumask, __ATOMIC_SEQ_CST) == 0);
 }
 
+uint64_t tlb_pending(void)
+{
+	return __atomic_load_n(&pending, __ATOMIC_ACQUIRE);
+}
+
 void tlb_get_totals(struct tlb_totals *out)
 {
 	*out = totals;

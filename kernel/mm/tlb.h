@@ -86,5 +86,7 @@ void tlb_retire(struct vm_space *vs);
 /* Answers a pending request for this CPU, if there is one (IPI, smp_poll). */
 void tlb_serve(void);
 void tlb_get_totals(struct tlb_totals *out);
+/* CPUs that have not acknowledged the request out, if one is (kdb check). */
+uint64_t tlb_pending(void);
 
 #endif
