@@ -50,9 +50,16 @@ static uint64_t calibrate_tsc(void)
 	return (end - start) * (1000 / CALIBRATE_MS);
 }
 
+/*
+ * The median of three countdowns: a vCPU descheduled between the PIT's
+ * output rising and the TSC read stretches one (several vCPU threads on a
+ * loaded host make that likely), and a median drops one outlier.
+ */
 void timer_calibrate_tsc(void)
 {
-	tsc_hz = calibrate_tsc();
+	uint64_t a = calibrate_tsc(), b = calibrate_tsc(), c = calibrate_tsc();
+
+	tsc_hz = a > b ? (b > c ? b : (a > c ? c : a)) : (a > c ? a : (b > c ? c : b));
 	clock_init(rdtsc(), tsc_hz);
 }
 
