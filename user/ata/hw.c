@@ -205,3 +205,24 @@ long ata_pci_find(struct ata_pci *out)
 	}
 	return ERR_NOENT;
 }
+
+/*
+ * The kernel's word on an allowance, read on every request that names
+ * one (it may have ended since the last).  Its ranges never change while
+ * it lives and ids are never reused, so the ranges read the first time
+ * serve as long as the same id still answers: one small read per request.
+ */
+const struct allow_info *ata_allowance(uint64_t id)
+{
+	static struct allow_info cached;
+	static uint64_t cached_id;
+	struct allow_info head = { .ai_nranges = 0 };
+
+	if (sys_allow(ALLOW_INFO, id, &head) < 0)
+		return NULL;
+	if (id == cached_id)
+		return &cached;
+	cached.ai_nranges = ALLOW_RANGES_MAX;
+	cached_id = sys_allow(ALLOW_INFO, id, &cached) < 0 ? 0 : id;
+	return cached_id ? &cached : NULL;
+}

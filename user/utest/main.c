@@ -147,7 +147,7 @@ struct group {
 
 static const struct group groups[] = {
 	/* The disk-fault cases want blkdebug rules on the swap partition. */
-	{ .name = "all", .prefix = "", .except = { "vm_diskfault_" } },
+	{ .name = "all", .prefix = "", .except = { "vm_diskfault_", "swapfile_" } },
 	/* The stress cases want a boot of their own (little memory, a big swapd). */
 	{ .name = "vm", .prefix = "vm_", .except = { "vm_stress_", "vm_diskfault_" } },
 	{ .name = "stress", .prefix = "vm_stress_" },
@@ -163,7 +163,10 @@ static const struct group groups[] = {
 	{ .name = "pagein-errors", .prefix = "vm_diskfault_pagein", .store = STORE_DISK },
 	{ .name = "pageout-errors", .prefix = "vm_diskfault_pageout", .store = STORE_DISK },
 	/* What runs in any boot: the vm_* cases want overtime= and swapd. */
-	{ .name = "base", .prefix = "", .except = { "vm_" } },
+	{ .name = "base", .prefix = "", .except = { "vm_", "swapfile_" } },
+	/* tests/cases/swapfile.py: files made to be refused as swap, and no
+	 * other swap file's provider. */
+	{ .name = "swapfile", .prefix = "swapfile_" },
 };
 
 static bool has_prefix(const char *s, const char *prefix)

@@ -67,9 +67,11 @@
 	/* drivers bound to a PCI function (device= in the boot configuration) */      \
 	X(39, mmio_map, 3, (unsigned long bdf, long bar, unsigned long *len), (bdf, bar, len)) \
 	/* the holder's device is done with a grant's frames (kernel/grant) */          \
-	X(40, grant_done, 1, (unsigned long grant), (grant))
+	X(40, grant_done, 1, (unsigned long grant), (grant))                           \
+	/* allowances: who may have a driver touch which ranges (kernel/ipc/allow.h) */ \
+	X(41, allow, 3, (long op, unsigned long id, void *ptr), (op, id, ptr))
 
-#define SYS_COUNT 41
+#define SYS_COUNT 42
 
 enum {
 #define FERRY_SYSCALL_ENUM(num, name, nargs, params, args) SYS_##name = num,
