@@ -214,10 +214,10 @@ long ata_pci_find(struct ata_pci *out)
  */
 const struct allow_info *ata_allowance(uint64_t id)
 {
-	static struct allow_info cached;
+	static struct allow_info cached, head;	/* one thread: no 2 KiB on the stack to zero */
 	static uint64_t cached_id;
-	struct allow_info head = { .ai_nranges = 0 };
 
+	head.ai_nranges = 0;	/* the header only: is it (still) live? */
 	if (sys_allow(ALLOW_INFO, id, &head) < 0)
 		return NULL;
 	if (id == cached_id)

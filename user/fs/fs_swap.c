@@ -48,8 +48,9 @@
 
 static bool allowance_live(uint64_t id)
 {
-	struct allow_info head = { .ai_nranges = 0 };
+	static struct allow_info head;	/* one thread; the kernel writes the header only */
 
+	head.ai_nranges = 0;
 	return id && sys_allow(ALLOW_INFO, (long)id, &head) == 0;
 }
 
@@ -318,23 +319,26 @@ static long make_allowance(struct fs_server *s, const struct msg *m, const struc
 	return id;
 }
 
-static void remember(struct fs_server *s, const struct candidate *c, uint64_t allowance)
+/* => 0, or ERR_BUSY when every slot holds a file that is still swap. */
+static long remember(struct fs_server *s, const struct candidate *c, uint64_t allowance)
 {
-	struct fs_swapfile *free = NULL;
+	struct fs_swapfile *slot = NULL;
+	bool orphaned;
 
 	for (int i = 0; i < FS_SWAPFILES; i++) {
 		struct fs_swapfile *sf = &s->swapfiles[i];
 
 		if (sf->used && sf->ino == c->ino)
-			free = sf;	/* a successor takes its predecessor's place */
-		else if (!sf->used && !free)
-			free = sf;
+			slot = sf;	/* a successor takes its predecessor's place */
+		else if (!slot && (!sf->used || !still_swap(sf, &orphaned)))
+			slot = sf;
 	}
-	if (!free)
-		return;	/* can't be: one per live provider, FS_SWAPFILES > providers */
-	*free = (struct fs_swapfile){ .used = true, .ino = c->ino, .handle = c->handle,
+	if (!slot)
+		return ERR_BUSY;
+	*slot = (struct fs_swapfile){ .used = true, .ino = c->ino, .handle = c->handle,
 				      .allowance = allowance };
-	memcpy(free->area, c->uuid, sizeof(free->area));
+	memcpy(slot->area, c->uuid, sizeof(slot->area));
+	return 0;
 }
 
 long fs_op_swapfile(struct fs_server *s, const struct msg *m, struct msg *a)
@@ -355,12 +359,16 @@ long fs_op_swapfile(struct fs_server *s, const struct msg *m, struct msg *a)
 		err = check_header(s, &c, &why);
 	if (!err)
 		err = make_allowance(s, m, &c, &why);
+	if (err > 0 && remember(s, &c, (uint64_t)err)) {
+		sys_allow(ALLOW_REVOKE, err, NULL);	/* fs could not guard the file */
+		why = "fs already guards as many swap files as it can (FS_SWAPFILES)";
+		err = ERR_BUSY;
+	}
 	if (err < 0) {
 		printf("fs: swap file %s refused for pid %llu: %s\n", path,
 		       (unsigned long long)m->sender, why ? why : err_str(err));
 		return err;
 	}
-	remember(s, &c, (uint64_t)err);
 	/* From now on swapd writes these blocks behind our cache's back. */
 	for (int i = 0; i < c.next; i++)
 		bcache_invalidate(&s->bc, c.ext[i].fe_sector * 512, c.ext[i].fe_count * 512);
@@ -398,7 +406,8 @@ void fs_swap_recover(struct fs_server *s)
 		if (ext2_check_handle(&s->fs, c.ino, FS_HANDLE_GEN(ai.ai_object)) == 0 &&
 		    ext2_read(&s->fs, c.ino, 0, page, sizeof(page)) == SWAP_PAGE)
 			memcpy(c.uuid, page + SWAP_UUID_AT, sizeof(c.uuid));
-		remember(s, &c, (uint64_t)id);
+		if (remember(s, &c, (uint64_t)id))
+			return;
 		printf("fs: inode %u is swap (allowance %#lx, made before our restart)\n", c.ino,
 		       id);
 	}
