@@ -476,6 +476,8 @@ static long sys_allow(struct proc *p, const uint64_t *a)
 	uint32_t room;
 	long ret;
 
+	if (a[0] == ALLOW_LIVE)
+		return allow_live(p, a[1]);
 	if (a[0] == ALLOW_REVOKE)
 		return allow_revoke(p, a[1]);
 	if (a[0] == ALLOW_CREATE) {

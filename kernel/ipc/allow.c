@@ -94,7 +94,7 @@ static void copy_out(const struct allowance *a, struct allow_info *out, uint32_t
 	memcpy(out->ai_ranges, a->info.ai_ranges, (size_t)n * sizeof(out->ai_ranges[0]));
 }
 
-long allow_info(struct proc *p, uint64_t id, struct allow_info *out, uint32_t room)
+long allow_live(struct proc *p, uint64_t id)
 {
 	struct allowance *a = allow_get(id);
 
@@ -102,8 +102,16 @@ long allow_info(struct proc *p, uint64_t id, struct allow_info *out, uint32_t ro
 		return ERR_BADHANDLE;
 	if (a->info.ai_grantee != p->pid && !is_creator(p, a) && !proc_has_right(p, RIGHT_DMA))
 		return ERR_PERM;
-	copy_out(a, out, room);
 	return 0;
+}
+
+long allow_info(struct proc *p, uint64_t id, struct allow_info *out, uint32_t room)
+{
+	long err = allow_live(p, id);
+
+	if (!err)
+		copy_out(allow_get(id), out, room);
+	return err;
 }
 
 static void end(struct allowance *a, const char *why)

@@ -45,6 +45,9 @@ long allow_create(struct proc *p, const struct allow_info *in);
 long allow_info(struct proc *p, uint64_t id, struct allow_info *out, uint32_t room);
 /* => 0, ERR_BADHANDLE, ERR_PERM. */
 long allow_revoke(struct proc *p, uint64_t id);
+/* Is it live (and may p read it)?  => 0, ERR_BADHANDLE, ERR_PERM: a
+ * reader's check that what it read earlier still holds, without a copy. */
+long allow_live(struct proc *p, uint64_t id);
 /* The index-th live allowance p's program created: => its id (out filled
  * as allow_info), ERR_NOENT past the end, ERR_PERM without `allow`. */
 long allow_list(struct proc *p, uint64_t index, struct allow_info *out, uint32_t room);

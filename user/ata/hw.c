@@ -207,21 +207,19 @@ long ata_pci_find(struct ata_pci *out)
 }
 
 /*
- * The kernel's word on an allowance, read on every request that names
- * one (it may have ended since the last).  Its ranges never change while
- * it lives and ids are never reused, so the ranges read the first time
- * serve as long as the same id still answers: one small read per request.
+ * The kernel's word on an allowance, asked on every request that names
+ * one (it may have ended since the last).  What it says never changes
+ * while it lives and ids are never reused, so what was read the first
+ * time serves as long as the same id still lives: one check per request,
+ * nothing copied (ALLOW_LIVE).
  */
 const struct allow_info *ata_allowance(uint64_t id)
 {
-	static struct allow_info cached, head;	/* one thread: no 2 KiB on the stack to zero */
+	static struct allow_info cached;	/* one thread: 2 KiB not on the stack */
 	static uint64_t cached_id;
 
-	head.ai_nranges = 0;	/* the header only: is it (still) live? */
-	if (sys_allow(ALLOW_INFO, id, &head) < 0)
-		return NULL;
 	if (id == cached_id)
-		return &cached;
+		return sys_allow(ALLOW_LIVE, id, NULL) == 0 ? &cached : NULL;
 	cached.ai_nranges = ALLOW_RANGES_MAX;
 	cached_id = sys_allow(ALLOW_INFO, id, &cached) < 0 ? 0 : id;
 	return cached_id ? &cached : NULL;

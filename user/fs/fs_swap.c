@@ -48,10 +48,7 @@
 
 static bool allowance_live(uint64_t id)
 {
-	static struct allow_info head;	/* one thread; the kernel writes the header only */
-
-	head.ai_nranges = 0;
-	return id && sys_allow(ALLOW_INFO, (long)id, &head) == 0;
+	return id && sys_allow(ALLOW_LIVE, (long)id, NULL) == 0;
 }
 
 /* Still swap: its provider lives, or the kernel keeps its pages for the next. */

@@ -135,6 +135,7 @@ UTEST_HELPER(swapfile_stranger)
 
 	ai.ai_nranges = 0;
 	CHECK_EQ(sys_allow(ALLOW_INFO, utest_arg(argc, argv, 2), &ai), ERR_PERM);
+	CHECK_EQ(sys_allow(ALLOW_LIVE, utest_arg(argc, argv, 2), NULL), ERR_PERM);
 	return 0;
 }
 
@@ -154,8 +155,10 @@ static void allowance_rights(const struct swapfile *sf)
 	for (int i = 0; i < sf->next; i++)
 		CHECK(ai.ai_ranges[i].ar_start == sf->ext[i].fe_sector &&
 		      ai.ai_ranges[i].ar_count == sf->ext[i].fe_count);
+	CHECK_EQ(sys_allow(ALLOW_LIVE, sf->allowance, NULL), 0);
 	ai.ai_nranges = 0;
 	CHECK_EQ(sys_allow(ALLOW_INFO, sf->allowance + 1, &ai), ERR_BADHANDLE);
+	CHECK_EQ(sys_allow(ALLOW_LIVE, sf->allowance + 1, NULL), ERR_BADHANDLE);
 	CHECK_EQ(sys_allow(ALLOW_REVOKE, sf->allowance, NULL), ERR_PERM);	/* not fs */
 	CHECK_EQ(sys_allow(ALLOW_LIST, 0, &ai), ERR_PERM);
 	ai.ai_grantee = proc_pid();

@@ -174,12 +174,15 @@ _Static_assert(sizeof(struct grant_info) == 32 + 8 * GRANT_MAX_PAGES, "struct gr
  *   ALLOW_LIST    id = index, ptr as ALLOW_INFO: the index-th live one the
  *                 caller's program created (a restarted creator finds its
  *                 own) => its id, ERR_NOENT past the end
+ *   ALLOW_LIVE    id => 0 if it still lives (for a reader), nothing copied:
+ *                 one who kept what ALLOW_INFO gave checks it still holds
  * Ids are index + generation: a dead allowance is ERR_BADHANDLE for good.
  */
 #define ALLOW_CREATE		1
 #define ALLOW_INFO		2
 #define ALLOW_REVOKE		3
 #define ALLOW_LIST		4
+#define ALLOW_LIVE		5
 #define ALLOW_RANGES_MAX	128
 
 struct allow_range {
