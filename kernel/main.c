@@ -29,6 +29,7 @@
 #include "grant/grant.h"
 #include "ipc/port.h"
 #include "mm/pageout.h"
+#include "mm/memobj.h"
 #include "mm/objpager.h"
 #include "mm/request.h"
 #include "mm/swap.h"
@@ -162,6 +163,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	allow_init();
 	swap_init();
 	objpager_init();
+	memobj_init();
 	request_init();
 	policy_load(&the_boot_info);
 	arch_init_interrupts();
