@@ -18,9 +18,11 @@
  * "utest base" all but the vm_* cases (those that need no special boot
  * options), "utest exec" the exec_* ones, from the shell of a boot whose
  * disk has /bin/utest (exec.c), with a leak check around each case,
- * "utest smp" the smp_* ones (a boot with 2 CPUs or more: smp.c).  A
- * group with VM cases starts swapd first if nobody has: a RAM store, or
- * the disk store (and ata) for the disk groups.
+ * "utest swapfile" the swapfile_* ones (they want the files
+ * tests/cases/swapfile.py puts on the disk), "utest smp" the smp_* ones (a
+ * boot with 2 CPUs or more: smp.c).  A group with VM cases starts swapd
+ * first if nobody has: a RAM store, or the disk store (and ata) for the
+ * disk groups.
  */
 #ifndef UTEST_H
 #define UTEST_H
