@@ -208,3 +208,13 @@ def smp_q35(g):
     results.append(("qemu/smp_q35_kdb_cpus", re.search(r"^1\s+1\s+parked\s", out, re.M) is not None
                     and "online 2 of 2" in out, out))
     return results
+
+
+@case("smp_cpus_cap", cmdline="cpus=1", cpus=2)
+def smp_cpus_cap(g):
+    """`cpus=1` on the command line: of QEMU's two CPUs only the boot CPU runs, and the log
+    says why the other is left off."""
+    shell = shell_runs(g, "smp_cpus_cap")
+    return boot_lines(g, "smp_cpus_cap", [
+        ("left_off", r"smp: cpus=1: 1 of the firmware's CPUs left off"),
+        ("apic", r"interrupts: local APIC .* 2 CPUs in the MADT"), ONE_ONLINE]) + [shell]
