@@ -45,6 +45,9 @@ struct cpu {
 	uint64_t io_owner_pid;		/* whose I/O ports this CPU's TSS bitmap opens */
 	struct vm_space *vm;		/* whose page tables CR3 holds (lazily, for
 					   kernel threads), NULL: the kernel's */
+	bool tlb_lazy;			/* runs a kernel or idle thread: vm's user
+					   translations are unused (mm/tlb.h) */
+	bool tlb_stale;			/* a shootdown skipped it while lazy */
 	bool need_resched;
 	bool halted;			/* in the idle loop's hlt, kernel lock released */
 	bool parked;			/* stopped by another CPU (smp.h), atomic */

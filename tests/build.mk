@@ -14,9 +14,14 @@ test: all $(HOST_TESTS) $(COST_PLUGIN)
 
 # The benchmark: not a test (timings belong in benchmarks); `make test` only
 # checks that a tiny run completes and writes a well-formed CSV.
-.PHONY: bench bench-quick
+.PHONY: bench bench-quick bench-smp
 bench: all
 	$(Q)$(PYTHON) tests/bench.py --rounds 10 --pages 256
+	$(Q)$(PYTHON) tests/bench_smp.py
+
+# TLB shootdowns on 2 CPUs, Ferry against the Linux peer (tests/bench_smp.py).
+bench-smp: all
+	$(Q)$(PYTHON) tests/bench_smp.py
 
 bench-quick: all
 	$(Q)$(PYTHON) tests/bench.py --rounds 2 --pages 128 --iters 5000

@@ -319,6 +319,8 @@ static void check_cpu(const struct cpu *c)
 				  k, c->id);
 	if (c->vm && !(__atomic_load_n(&c->vm->cpumask, __ATOMIC_RELAXED) & cpu_bit(c->id)))
 		violation("cpu %u has a space loaded that does not list it", c->id);
+	if (c->tlb_stale && (!c->tlb_lazy || t->proc))
+		violation("cpu %u runs user code with translations a shootdown skipped", c->id);
 }
 
 /* Whose page tables a CPU may hold, seen from both sides. */

@@ -109,10 +109,11 @@ static bool cmd_cpus(int argc, char **argv)
 	kdb_printf("online %u of %u; kernel lock: %lu waits, %lu cycles waited\n",
 		   __builtin_popcountll(smp_online_mask()), cpu_count, (unsigned long)waits,
 		   (unsigned long)wait_cycles);
-	kdb_printf("tlb shootdowns %lu: IPIs %lu, pages invalidated remotely %lu, spaces retired "
-		   "%lu, cycles waited %lu\n", (unsigned long)tlb.shootdowns, (unsigned long)tlb.ipis,
-		   (unsigned long)tlb.remote_pages, (unsigned long)tlb.retires,
-		   (unsigned long)tlb.wait_cycles);
+	kdb_printf("tlb shootdowns %lu: IPIs %lu, pages invalidated remotely %lu, lazy CPUs "
+		   "skipped %lu, spaces retired %lu, cycles waited %lu\n",
+		   (unsigned long)tlb.shootdowns, (unsigned long)tlb.ipis,
+		   (unsigned long)tlb.remote_pages, (unsigned long)tlb.lazy_skipped,
+		   (unsigned long)tlb.retires, (unsigned long)tlb.wait_cycles);
 	return true;
 }
 

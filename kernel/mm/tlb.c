@@ -169,6 +169,20 @@ static void count(int mode, uint64_t targets, uint64_t remote, uint64_t cycles)
 	}
 }
 
+/* Lazy CPUs leave the request: marked stale, they flush before user code
+ * of that space runs there again (tlb_activate). */
+static uint64_t skip_lazy(uint64_t targets)
+{
+	for (unsigned i = 0; i < cpu_count; i++) {
+		if (!(targets & cpu_bit(i)) || !cpus[i].tlb_lazy)
+			continue;
+		cpus[i].tlb_stale = true;
+		targets &= ~cpu_bit(i);
+		totals.lazy_skipped++;
+	}
+	return targets;
+}
+
 void tlb_batch_flush(struct tlb_batch *b)
 {
 	uint64_t targets, here, cycles;
@@ -179,7 +193,7 @@ void tlb_batch_flush(struct tlb_batch *b)
 	here = invalidate_here(b->all, b->n, b->vs, b->va, b->pages);
 	if (b->mode != TLB_NO_MODE)
 		fault_stats_for((enum fill_mode)b->mode)->tlb_flushes += here;
-	targets = batch_mask(b);
+	targets = skip_lazy(batch_mask(b));
 	if (targets && !shootdown_off) {
 		req.retire = false;
 		req.all = b->all;
@@ -200,14 +214,25 @@ void tlb_flush_hint(struct vm_space *vs, vaddr_t va)
 		arch_tlb_flush_page(va);
 }
 
+void tlb_lazy(void)
+{
+	this_cpu()->tlb_lazy = true;
+}
+
 void tlb_activate(struct vm_space *vs)
 {
 	struct cpu *c = this_cpu();
 	uint64_t bit = cpu_bit(c->id);
 
 	KASSERT(kernel_lock_held());
-	if (c->vm == vs)
+	c->tlb_lazy = false;
+	if (c->vm == vs) {
+		if (c->tlb_stale)
+			arch_tlb_flush_all();	/* a shootdown passed us by */
+		c->tlb_stale = false;
 		return;
+	}
+	c->tlb_stale = false;		/* the CR3 load below drops them all */
 	if (vs)
 		__atomic_fetch_or(&vs->cpumask, bit, __ATOMIC_SEQ_CST);
 	arch_switch_root(vs ? vs->root : arch_kernel_root());

@@ -8,7 +8,12 @@
  * root and clears it after it has loaded another (tlb_activate, under the
  * kernel lock); there are no PCIDs, so loading CR3 drops every user entry
  * of the old space.  Kernel threads and the idle loop keep the last space
- * loaded (lazily), and its bit with it.
+ * loaded (lazily), and its bit with it; kernel code never uses a user
+ * address, so while a CPU is lazy its user translations are unused: a
+ * shootdown marks it stale instead of sending it an IPI (a halted CPU is
+ * not woken for nothing), and it flushes everything before it runs a
+ * thread of that space again (as Linux skips lazy CPUs).  Lazy and stale
+ * are written under the kernel lock, by the CPU and by the sender.
  *
  * An unmap, in batches (a take-back of all pages of one grant, one
  * page-out or write-back run, up to TLB_BATCH_MAX pages of an unmapped
@@ -65,6 +70,7 @@ struct tlb_batch {
 
 struct tlb_totals {
 	uint64_t shootdowns;		/* batches that had other CPUs to ask */
+	uint64_t lazy_skipped;		/* CPUs marked stale instead of an IPI */
 	uint64_t ipis;			/* one per CPU per batch */
 	uint64_t remote_pages;		/* pages those CPUs invalidated, summed */
 	uint64_t retires;		/* dying spaces other CPUs had to leave */
@@ -79,8 +85,11 @@ void tlb_batch_add(struct tlb_batch *b, struct vm_space *vs, vaddr_t va);
 void tlb_batch_flush(struct tlb_batch *b);
 /* Only here, if vs is loaded here: the accessed-bit clock's hint. */
 void tlb_flush_hint(struct vm_space *vs, vaddr_t va);
-/* This CPU loads vs's page tables (NULL: the kernel's).  => kernel lock held. */
+/* This CPU loads vs's page tables (NULL: the kernel's) to run a thread of
+ * vs, flushing first if a shootdown skipped it.  => kernel lock held. */
 void tlb_activate(struct vm_space *vs);
+/* This CPU runs a kernel or idle thread, the last space still loaded. */
+void tlb_lazy(void);
 /* No CPU has vs loaded on return.  => kernel lock held. */
 void tlb_retire(struct vm_space *vs);
 /* Answers a pending request for this CPU, if there is one (IPI, smp_poll). */

@@ -27,6 +27,7 @@
 #include "../smp.h"
 #include "../mm/heap.h"
 #include "../mm/pmm.h"
+#include "../mm/tlb.h"
 #include "../mm/zeropool.h"
 #include "../panic.h"
 #include "proc.h"
@@ -185,10 +186,13 @@ static void account(struct thread *prev, struct thread *next)
 	next->run_start_ns = now;
 }
 
+/* A kernel or idle thread keeps the last space loaded, lazily (mm/tlb.h). */
 static void switch_address_space(struct thread *next)
 {
 	if (next->proc)
 		proc_activate(next->proc);
+	else
+		tlb_lazy();
 }
 
 /* Back on the queue, without calling a CPU for it: this one is about to pick. */

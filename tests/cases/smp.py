@@ -218,3 +218,41 @@ def smp_cpus_cap(g):
     return boot_lines(g, "smp_cpus_cap", [
         ("left_off", r"smp: cpus=1: 1 of the firmware's CPUs left off"),
         ("apic", r"interrupts: local APIC .* 2 CPUs in the MADT"), ONE_ONLINE]) + [shell]
+
+
+def ram_store():
+    from cases.swap import store_modules
+    return store_modules("ram 4096")
+
+
+@case("bench_smp_quick", mem="256M", cpus=2, timeout=180, modules=ram_store)
+def bench_smp_quick(g):
+    """`bench smp` (make bench's SMP cells) in one small round on 2 CPUs, swapd's RAM store
+    as in make bench: every cell reported, and the counts are the protocol's: a grant-map
+    take-back sends one IPI per fault when the holder has a thread on the other CPU and none
+    when it has not, copy and DMA page-ins none, a page-out run of a process with a thread
+    elsewhere one.  (A grant-mode page-out also takes swapd's window back: its IPIs, if
+    swapd's tables are live elsewhere, count too; so `alone` is checked for copy only.)"""
+    import bench_smp
+    g.expect(PROMPT, timeout=60)
+    g.expect(r"fs: pager of file system .*\n", timeout=60)
+    start = len(g.buf)
+    g.send("bench smp 1 16\r")
+    m = g.expect_line(r"bench smp: .*", timeout=150, start=start)
+    rows = bench_smp.parse(g.buf[start:])
+    bad = [] if m.group(0) == "bench smp: done" else [m.group(0)]
+    if len(rows) != 3 * (3 * 2 + 2):
+        bad.append("%d cells, want 24" % len(rows))
+    for r in rows:
+        cell = "%s %s %s/%d" % (r["kind"], r["holder"], r["mode"], r["cluster"])
+        if r["kind"] == "pagein" and r["served"] in ("copy", "dma") and r["ipis"]:
+            bad.append("%s: %d IPIs, want none" % (cell, r["ipis"]))
+        if r["kind"] == "pagein" and r["served"] == "grant" and r["holder"] == "spread" and \
+                r["ipis"] != r["requests"]:
+            bad.append("%s: %d IPIs for %d faults" % (cell, r["ipis"], r["requests"]))
+        if r["holder"] == "alone" and r["ipis"] and \
+                (r["kind"] == "pagein" or r["served"] == "copy"):
+            bad.append("%s: %d IPIs with no thread elsewhere" % (cell, r["ipis"]))
+        if r["kind"] == "pageout" and r["holder"] == "spread" and r["ipis"] != 2:
+            bad.append("%s: %d IPIs for 16 pages (2 runs of 8)" % (cell, r["ipis"]))
+    return [("qemu/bench_smp_quick", not bad, "; ".join(bad))]
