@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Several CPUs: the CPUs come up (from the MADT), their interrupt
 controllers and IPIs work, TLB shootdowns happen where a grant or a
-page-out needs them and nowhere else (utest's smp_* cases, at 2 and at 4
+page-out needs them and nowhere else (utest's smp_* cases, at 2, 4 and 8
 CPUs), the shootdown cases fail when the IPI is skipped (`shootdown=off`,
 a test-only switch: they could not catch a missing one otherwise), and a
 malformed MADT, handed to the kernel by GRUB's `acpi` command, leaves one
@@ -39,7 +39,7 @@ def smp_suite(cpus):
     return run
 
 
-for _n in (2, 4):
+for _n in (2, 4, 8):
     _cases.append(Case(smp_suite(_n), "smp_suite_%dcpu" % _n, SMP_SUITE, "64M", 220, None,
                        cpus=_n))
 
