@@ -63,6 +63,7 @@
 
 #include "../clock.h"
 #include "../handle.h"
+#include "../lock.h"
 #include "../log.h"
 #include "../mm/pmm.h"
 #include "../mm/tlb.h"
@@ -198,6 +199,7 @@ long grant_create(const struct grant_lend *l, uint64_t *id, uint64_t *window)
 	struct grant *g = NULL;
 	long err;
 
+	KASSERT(kernel_lock_held());
 	KASSERT(l->npages >= 1 && l->npages <= GRANT_MAX_PAGES);
 	KASSERT(l->mode == FILL_GRANT_MAP || l->mode == FILL_GRANT_DMA);
 	for (int i = 0; i < GRANT_MAX && !g; i++)
@@ -257,6 +259,7 @@ bool grant_end(uint64_t id, enum grant_outcome outcome)
 	struct grant *g = grant_get(id);
 	bool revoked;
 
+	KASSERT(kernel_lock_held());
 	if (!g)
 		panic("grant_end: no live grant %#lx", (unsigned long)id);
 	detach_holder(g);	/* mappings gone before anyone maps the frames */

@@ -12,6 +12,7 @@
 
 #include <string.h>
 
+#include "../lock.h"
 #include "../log.h"
 #include "../panic.h"
 
@@ -118,7 +119,10 @@ void pmm_init(const struct boot_info *bi, paddr_t kstart, paddr_t kend)
 paddr_t pmm_alloc(enum frame_use use)
 {
 	unsigned long irq = arch_irq_save();
-	long pfn = frame_table_alloc(&table, use);
+	long pfn;
+
+	KASSERT(kernel_lock_held());	/* the frame table is the kernel lock's */
+	pfn = frame_table_alloc(&table, use);
 
 	arch_irq_restore(irq);
 	return pfn < 0 ? 0 : (paddr_t)pfn << PAGE_SHIFT;
@@ -146,6 +150,7 @@ void pmm_free(paddr_t pa)
 {
 	unsigned long irq = arch_irq_save();
 
+	KASSERT(kernel_lock_held());
 	if (pa & ~PAGE_MASK || frame_table_free(&table, pa >> PAGE_SHIFT))
 		panic("pmm_free: frame %#lx is not allocated", (unsigned long)pa);
 	arch_irq_restore(irq);

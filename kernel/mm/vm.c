@@ -7,6 +7,7 @@
 
 #include "../clock.h"
 #include "../grant/grant.h"
+#include "../lock.h"
 #include "../log.h"
 #include "../panic.h"
 #include "heap.h"
@@ -69,8 +70,10 @@ struct vm_region *vm_find_id(struct vm_space *vs, uint64_t id)
 pte_t vm_unmap_page(struct tlb_batch *b, struct vm_space *vs, uint64_t va, pte_t *pte,
 		    uint64_t payload)
 {
-	pte_t old = arch_pte_exchange(pte, arch_pte_absent(payload));
+	pte_t old;
 
+	KASSERT(kernel_lock_held());
+	old = arch_pte_exchange(pte, arch_pte_absent(payload));
 	KASSERT(arch_pte_present(old));
 	tlb_batch_add(b, vs, va);
 	vs->resident_pages--;

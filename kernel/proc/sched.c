@@ -452,6 +452,7 @@ long thread_block(struct wait_queue *wq, enum thread_state state, uint64_t wait_
 {
 	struct thread *t = current_thread();
 
+	KASSERT(kernel_lock_held());
 	KASSERT(!is_idle(t) && !list_linked(&t->run_link));
 	if (t->proc && proc_is_dying(t->proc))
 		return ERR_DEAD;
@@ -473,6 +474,7 @@ long thread_block(struct wait_queue *wq, enum thread_state state, uint64_t wait_
 /* => t is blocked (or already made ready by another waker: then no-op). */
 void thread_wake(struct thread *t, long result)
 {
+	KASSERT(kernel_lock_held());
 	if (t->state == THREAD_READY || t->state == THREAD_RUNNING || t->state == THREAD_DEAD)
 		return;
 	if (t->wq) {

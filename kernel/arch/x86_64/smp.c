@@ -31,6 +31,10 @@ struct trampoline_data {
 	uint64_t entry;
 };
 
+_Static_assert(sizeof(struct trampoline_data) == 32 &&
+		       __builtin_offsetof(struct trampoline_data, entry) == 24,
+	       "trampoline.S: tramp_boot_cr3, tramp_stack, tramp_cpu, tramp_entry");
+
 uint64_t ap_kernel_root;	/* ap_start64 loads it */
 void ap_entry(struct cpu *c);
 
