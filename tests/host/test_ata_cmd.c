@@ -52,6 +52,8 @@ static struct fake {
 	uint64_t now;
 	int commands, resets, prd_mismatch, bad_dma;
 	uint8_t last_cmd;
+	int landed;			/* ata_dma_landed() calls, recorded below */
+	struct { const uint8_t *virt; uint32_t bytes; } land[8];
 } f;
 
 static char logbuf[16384];
@@ -402,6 +404,15 @@ void ata_outsw(uint16_t port, const void *buf, size_t words)
 	}
 }
 
+void ata_dma_landed(const uint8_t *virt, uint32_t bytes)
+{
+	if (f.landed < 8) {
+		f.land[f.landed].virt = virt;
+		f.land[f.landed].bytes = bytes;
+	}
+	f.landed++;
+}
+
 uint64_t ata_now_ns(void)
 {
 	return f.now += 1000;	/* every look at the clock costs a microsecond */
@@ -586,6 +597,43 @@ HTEST(runs_fill_one_frame_from_scattered_sectors)
 		for (int r = 0; r < 4; r++)
 			HCHECK(memcmp(frame_mem(30) + runs[r].br_offset,
 				      f.d[0].store + (8 + runs[r].br_sector) * 512, 1024) == 0);
+	}
+}
+
+/*
+ * The cost model cannot see DMA: every bus-master read into memory ata
+ * maps is announced, run by run, and nothing else is (PIO reads are CPU
+ * stores the model sees; writes leave memory as it was; a DMA-only grant
+ * has no mapping here, the kernel announces it).
+ */
+HTEST(dma_reads_into_mapped_memory_are_announced)
+{
+	uint64_t phys[2] = { frame_phys(30), frame_phys(31) };
+	struct ata_area mapped = { 2, phys, frame_mem(30) }, unmapped = { 2, phys, NULL };
+	struct ata_part part = { .present = true, .start = 8, .sectors = 400 };
+	struct block_run runs[2] = { { 300, 2, 0 }, { 17, 9, 3584 } };
+
+	for (int pio = 0; pio < 2; pio++)
+		for (int write = 0; write < 2; write++) {
+			struct ata_req rq = { .pio = pio, .write = write };
+
+			setup();
+			HCHECK_EQ(ata_req_runs(&rq, &part, runs, 2, 2 * 4096), 0);
+			HCHECK_EQ(ata_req_exec(&disk, &rq, &mapped), 0);
+			HCHECK_EQ(f.landed, (!pio && !write ? 2 : 0));
+		}
+	setup();
+	{
+		struct ata_req rq = { .pio = false };
+
+		HCHECK_EQ(ata_req_runs(&rq, &part, runs, 2, 2 * 4096), 0);
+		HCHECK_EQ(ata_req_exec(&disk, &rq, &mapped), 0);
+		HCHECK_EQ(f.landed, 2);
+		HCHECK(f.land[0].virt == frame_mem(30) && f.land[0].bytes == 1024);
+		HCHECK(f.land[1].virt == frame_mem(30) + 3584 && f.land[1].bytes == 9 * 512);
+		setup();
+		HCHECK_EQ(ata_req_exec(&disk, &rq, &unmapped), 0);
+		HCHECK_EQ(f.landed, 0);
 	}
 }
 

@@ -13,5 +13,5 @@ $(COST_PLUGIN): tools/costmodel/ferrycost.c tools/costmodel/fetch-header.sh | de
 	$(Q)hdr=$$(sh tools/costmodel/fetch-header.sh) && \
 		$(CC) $(COST_CFLAGS) -I"$$(dirname "$$hdr")" $< -o $@
 
-.PHONY: cost cost-plugin
+.PHONY: cost-plugin
 cost-plugin: $(COST_PLUGIN)

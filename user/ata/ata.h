@@ -80,6 +80,13 @@ void ata_sleep_ns(uint64_t ns);
 long ata_irq_wait(int irq, uint64_t deadline_ns);
 /* Drops (and acknowledges) IRQs nobody waited for: after a reset or a timeout. */
 void ata_irq_drain(int irq);
+/*
+ * A bus-master read has just written [virt, virt + bytes) of memory ata
+ * maps (its buffer, a grant-map window): hw.c tells the cost model, which
+ * cannot see DMA (cost_dma_written() in <ferry/costmark.h>), page by page.
+ * A DMA-only grant has no mapping here; the kernel announces those frames.
+ */
+void ata_dma_landed(const uint8_t *virt, uint32_t bytes);
 /* One log line, without the "ata: " prefix or the newline. */
 void ata_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -122,6 +122,8 @@ long ata_req_exec(struct ata_disk *d, const struct ata_req *rq, const struct ata
 		err = ata_rw(d, &x);
 		if (err)
 			return err;
+		if (x.dma && !x.write && a->virt)
+			ata_dma_landed(a->virt + r->offset, r->count * ATA_SECTOR);
 	}
 	return 0;
 }
