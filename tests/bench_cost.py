@@ -131,6 +131,11 @@ def device_accesses(c):
     return c["pio"] + c["pio_string"] + c["mmio"]
 
 
+def device_callers(c):
+    """Device accesses made by the functions this code called last."""
+    return c.get("device_callee", 0)
+
+
 class Resolver:
     """Sites => "program:function".  kernel: the kernel's Symbols;
     programs: (name, Elf) of every user program that may have run."""
@@ -184,8 +189,8 @@ def top(attr, key, n=5):
 
 
 def trimmed(attr, n=12):
-    """The symbols worth keeping: the top n by bytes, by device accesses
-    and by instructions."""
-    keep = {s for f in (bytes_moved, device_accesses, lambda c: c["insns"])
+    """The symbols worth keeping: the top n by bytes, by device accesses,
+    by the device accesses of their callees and by instructions."""
+    keep = {s for f in (bytes_moved, device_accesses, device_callers, lambda c: c["insns"])
             for s, _ in top(attr, f, n)}
     return {s: attr[s] for s in sorted(keep)}

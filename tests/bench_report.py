@@ -155,7 +155,8 @@ def versus_linux(rows, peers, w):
 
 def attribution_lines(rows, n=4, clusters=(1,)):
     """Where each cell's bytes and device accesses go, per fault (Linux:
-    per page read), by symbol."""
+    per page read), by symbol; and who called the functions that made
+    the device accesses (the register accessors are small functions)."""
     lines = []
     for r in rows:
         if "attr" not in r or not served(r) or int(r["cluster"]) not in clusters:
@@ -163,7 +164,8 @@ def attribution_lines(rows, n=4, clusters=(1,)):
         pf = per_fault(r)
         nf = max(int(r["cost"]["regions"]), 1)
         for what, key, fmt in (("bytes", cost.bytes_moved, "%.0f"),
-                               ("device accesses", cost.device_accesses, "%.1f")):
+                               ("device accesses", cost.device_accesses, "%.1f"),
+                               ("... asked by", cost.device_callers, "%.1f")):
             tops = cost.top(r["attr"], key, n)
             lines.append("  %-6s %-9s %-10s cl %-2s %-15s %s: %s" % (
                 r.get("system", "ferry"), r["backing"], r["mode"], r["cluster"], what,
@@ -207,7 +209,8 @@ def write_csv(runs, path, meta, w=None):
 def write_attr_csv(rows, path):
     """attribution.csv: per counted cell and symbol, the plugin's sums over
     the cell (divide by regions for per fault)."""
-    keys = ["insns", "bytes", "l1_misses", "l2_misses", "pio", "pio_string", "mmio"]
+    keys = ["insns", "bytes", "l1_misses", "l2_misses", "pio", "pio_string", "mmio",
+            "device_callee"]
     with open(path, "w", newline="") as f:
         out = csv.writer(f)
         out.writerow(["system", "backing", "mode", "cluster", "regions", "symbol"] + keys)

@@ -6,7 +6,8 @@
 COST_PLUGIN := $(BUILD)/costmodel/ferrycost.so
 COST_CFLAGS := -shared -fPIC -std=c11 -O2 -g -D_DEFAULT_SOURCE $(WARN)
 
-$(COST_PLUGIN): tools/costmodel/ferrycost.c tools/costmodel/fetch-header.sh | deps
+$(COST_PLUGIN): tools/costmodel/ferrycost.c tools/costmodel/assoc.h \
+		tools/costmodel/fetch-header.sh | deps
 	$(call say,PLUGIN,$@)
 	@mkdir -p $(@D)
 	$(Q)sh $(DEPS) cost

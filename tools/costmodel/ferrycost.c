@@ -46,6 +46,8 @@
 
 #include <qemu-plugin.h>
 
+#include "assoc.h"
+
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 
 #define MAX_VCPUS	16
@@ -81,8 +83,12 @@ struct counters {
  * regions of one tag, on every vCPU.  A site keeps one attr per tag it
  * ran under, in a list, and remembers the last one it counted into: the
  * regions of one tag come in runs, so the list is rarely walked.
+ * device_callee counts the device accesses made right after this site's
+ * last call: register accessors (ata_inb, Linux's ioread8) are small
+ * functions, so this names who asked for the access.
  */
-#define ATTRS(X) X(insns) X(bytes) X(l1_misses) X(l2_misses) X(pio) X(pio_string) X(mmio)
+#define ATTRS(X) X(insns) X(bytes) X(l1_misses) X(l2_misses) X(pio) X(pio_string) X(mmio) \
+	X(device_callee)
 
 struct attr {
 	int tag;
@@ -104,7 +110,8 @@ struct site {
 
 /* What translation learnt about one instruction: its callbacks' udata. */
 enum insn_kind {
-	K_PLAIN, K_MARK, K_CR3, K_INVLPG, K_PIO, K_PIO_STRING, K_HLT, K_WRMSR, K_IRET, K_STRING
+	K_PLAIN, K_MARK, K_CR3, K_INVLPG, K_PIO, K_PIO_STRING, K_HLT, K_WRMSR, K_IRET, K_STRING,
+	K_CALL
 };
 
 struct insn {
@@ -114,18 +121,11 @@ struct insn {
 	uint8_t kind, kernel;
 };
 
-/* A set-associative cache or TLB with LRU replacement: tags[set][way]. */
-struct assoc {
-	unsigned sets, ways;
-	uint64_t *tags;		/* key + 1; 0 is an empty way */
-	uint32_t *age;		/* last use, by a per-structure clock */
-	uint32_t clock;
-};
-
 struct vcpu {
 	struct assoc l1, l2, tlb;
 	uint64_t announce_pc;	/* a DMA marker ran: the announcing load's address */
 	int announcing;		/* its load runs now: the next access names the frame */
+	struct site *caller;	/* the block of the last call executed */
 };
 
 static struct counters totals[NTAGS][MAX_VCPUS];
@@ -162,52 +162,6 @@ static void *arena_alloc(size_t n)
 	}
 	left -= n;
 	return chunk + left;
-}
-
-static int assoc_init(struct assoc *a, unsigned entries, unsigned ways)
-{
-	if (ways == 0 || entries < ways || entries % ways)
-		return -1;
-	a->ways = ways;
-	a->sets = entries / ways;
-	a->tags = calloc(entries, sizeof(*a->tags));
-	a->age = calloc(entries, sizeof(*a->age));
-	return a->tags && a->age ? 0 : -1;
-}
-
-/* Looks key up; on a miss it replaces the least recently used way. => hit? */
-static int assoc_access(struct assoc *a, uint64_t key)
-{
-	unsigned set = (unsigned)(key % a->sets), victim = 0;
-	uint64_t *tags = &a->tags[set * a->ways];
-	uint32_t *age = &a->age[set * a->ways];
-
-	a->clock++;
-	for (unsigned w = 0; w < a->ways; w++) {
-		if (tags[w] == key + 1) {
-			age[w] = a->clock;
-			return 1;
-		}
-		if (tags[w] == 0 || (tags[victim] != 0 && age[w] < age[victim]))
-			victim = w;
-	}
-	tags[victim] = key + 1;
-	age[victim] = a->clock;
-	return 0;
-}
-
-static void assoc_drop(struct assoc *a, uint64_t key)
-{
-	uint64_t *tags = &a->tags[(key % a->sets) * a->ways];
-
-	for (unsigned w = 0; w < a->ways; w++)
-		if (tags[w] == key + 1)
-			tags[w] = 0;
-}
-
-static void assoc_flush(struct assoc *a)
-{
-	memset(a->tags, 0, (size_t)a->sets * a->ways * sizeof(*a->tags));
 }
 
 /* A device wrote the frame at phys: no CPU cache holds its old lines now. */
@@ -428,6 +382,8 @@ static void on_insn(unsigned vi, void *ud)
 	}
 	if (in->kind == K_CR3)
 		assoc_flush(&v->tlb);	/* no PCID: a CR3 write drops every entry */
+	if (in->kind == K_CALL)
+		v->caller = in->site;
 	if (tag < 0)
 		return;
 	c = &totals[tag][vi];
@@ -438,8 +394,19 @@ static void on_insn(unsigned vi, void *ud)
 	switch (in->kind) {
 	case K_CR3: c->cr3_writes++; break;
 	case K_INVLPG: c->invlpg++; break;
-	case K_PIO: c->pio++; c->pio_kernel += in->kernel; a->pio++; break;
-	case K_PIO_STRING: c->pio_string++; a->pio_string++; break;
+	case K_PIO:
+		c->pio++;
+		c->pio_kernel += in->kernel;
+		a->pio++;
+		if (v->caller)
+			attr_of(v->caller, tag)->device_callee++;
+		break;
+	case K_PIO_STRING:
+		c->pio_string++;
+		a->pio_string++;
+		if (v->caller)
+			attr_of(v->caller, tag)->device_callee++;
+		break;
 	case K_HLT: c->hlt++; break;
 	case K_WRMSR: c->wrmsr++; break;
 	case K_IRET: c->iret++; break;
@@ -507,6 +474,8 @@ static void on_mem(unsigned vi, qemu_plugin_meminfo_t info, uint64_t vaddr, void
 		if (c) {
 			c->mmio++;
 			a->mmio++;
+			if (v->caller)
+				attr_of(v->caller, tag)->device_callee++;
 			if (store && (qemu_plugin_hwaddr_phys_addr(hw) & ~0xfULL) == LAPIC_ICR_LOW)
 				c->ipis++;
 		}
@@ -552,6 +521,10 @@ static enum insn_kind classify(const uint8_t *b, size_t n, uint32_t *disp)
 		return K_PIO_STRING;	/* ins/outs: each rep iteration one transfer */
 	case 0xa4: case 0xa5: case 0xaa: case 0xab:
 		return rep ? K_STRING : K_PLAIN;	/* rep movs, rep stos */
+	case 0xe8:
+		return K_CALL;
+	case 0xff:	/* group 5: /2 is an indirect call */
+		return i + 1 < n && ((b[i + 1] >> 3) & 7) == 2 ? K_CALL : K_PLAIN;
 	case 0x0f:
 		break;
 	default:
