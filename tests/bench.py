@@ -128,11 +128,12 @@ def measure(boots, a, accel):
     # medians of identical paths by 40% when we tried running them side by side.
     for acc, icount in plan:
         label = "icount" if icount else acc
-        plugin = icount and not a.no_plugin
+        plugin = a.plugin_opts if icount and not a.no_plugin else None
         for boot in boots:
             t0 = time.monotonic()
             print("bench: booting Ferry (%s, %s%s, %s, %d rounds x %d pages per cell)" % (
-                boot.name, label, ", plugin" if plugin else "", MEM, a.rounds, a.pages),
+                boot.name, label, ", plugin" if plugin is not None else "", MEM, a.rounds,
+                a.pages),
                 flush=True)
             prims, rows, bad = run_boot(boot, a.rounds, a.pages, a.iters, acc, icount, plugin)
             print("bench: %s %s took %.0f s" % (label, boot.name, time.monotonic() - t0),
@@ -173,8 +174,12 @@ def main():
     p.add_argument("--no-icount", action="store_true", help="plain TCG only")
     p.add_argument("--no-tcg", action="store_true", help="icount only")
     p.add_argument("--no-plugin", action="store_true", help="icount without the cost model")
+    p.add_argument("--plugin-opts", default="", metavar="K=V,...",
+                   help="the cost-model plugin's options: l1_kib, l1_ways, l2_kib, l2_ways, "
+                   "tlb, tlb_ways, lazy (tools/costmodel/ferrycost.c)")
     p.add_argument("--boots", default=",".join(b.name for b in BOOTS))
     a = p.parse_args()
+    a.plugin_opts = dict(kv.split("=", 1) for kv in a.plugin_opts.split(",") if kv)
     t0 = time.monotonic()
     os.makedirs(OUT, exist_ok=True)
     assert labels_unique(BOOTS), "bench_cells.BOOTS: two backings share a label"

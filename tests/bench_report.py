@@ -161,16 +161,17 @@ def attribution_lines(rows, n=4, clusters=(1,)):
     for r in rows:
         if "attr" not in r or not served(r) or int(r["cluster"]) not in clusters:
             continue
-        pf = per_fault(r)
         nf = max(int(r["cost"]["regions"]), 1)
-        for what, key, fmt in (("bytes", cost.bytes_moved, "%.0f"),
-                               ("device accesses", cost.device_accesses, "%.1f"),
-                               ("... asked by", cost.device_callers, "%.1f")):
-            tops = cost.top(r["attr"], key, n)
+        for what, key, fmt, least in (("bytes", cost.bytes_moved, "%.0f", 1),
+                                      ("device accesses", cost.device_accesses, "%.1f", 0.05),
+                                      ("... asked by", cost.device_callers, "%.1f", 0.05)):
+            total = sum(key(c) for c in r["attr"].values()) / nf
+            if total < least:
+                continue
+            tops = [(s, key(c) / nf) for s, c in cost.top(r["attr"], key, n)]
             lines.append("  %-6s %-9s %-10s cl %-2s %-15s %s: %s" % (
                 r.get("system", "ferry"), r["backing"], r["mode"], r["cluster"], what,
-                fmt % key(pf), ", ".join("%s %s" % (s, fmt % (key(c) / nf)) for s, c in tops)
-                or "-"))
+                fmt % total, ", ".join("%s %s" % (s, fmt % v) for s, v in tops if v >= least)))
     return lines
 
 
