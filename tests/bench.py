@@ -132,8 +132,8 @@ def measure(boots, a, accel):
         for boot in boots:
             t0 = time.monotonic()
             print("bench: booting Ferry (%s, %s%s, %s, %d rounds x %d pages per cell)" % (
-                boot.name, label, ", plugin" if plugin is not None else "", MEM, a.rounds,
-                a.pages),
+                boot.name, label, ", plugin" if plugin is not None else "", MEM,
+                boot.rounds(a.rounds), a.pages),
                 flush=True)
             prims, rows, bad = run_boot(boot, a.rounds, a.pages, a.iters, acc, icount, plugin)
             print("bench: %s %s took %.0f s" % (label, boot.name, time.monotonic() - t0),
