@@ -121,6 +121,39 @@ static const char *config_set_ioport(struct program_config *pc, const char *valu
 	return NULL;
 }
 
+#define CONFIG_BAD_DEVICE	"bad device (want CC:SS or CC:SS:PP, hex)"
+
+/* "CC:SS" or "CC:SS:PP": two or three hex bytes of one or two digits, ':' between. */
+static const char *config_set_device(struct program_config *pc, const char *value)
+{
+	struct config_device d = { .progif = -1 };
+	uint8_t b[3];
+	const char *s = value;
+	int n = 0;
+
+	for (;;) {
+		const char *end;
+		uint64_t v;
+
+		if (n == 3 || str_to_u64(s, 16, &v, &end) || end - s > 2 || (*end && *end != ':'))
+			return CONFIG_BAD_DEVICE;
+		b[n++] = (uint8_t)v;
+		if (!*end)
+			break;
+		s = end + 1;
+	}
+	if (n < 2)
+		return CONFIG_BAD_DEVICE;
+	d.class = b[0];
+	d.subclass = b[1];
+	if (n == 3)
+		d.progif = b[2];
+	if (pc->ndev == CONFIG_MAX_DEVICES)
+		return "too many devices";
+	pc->dev[pc->ndev++] = d;
+	return NULL;
+}
+
 static const struct {
 	const char *key;
 	const char *(*set)(struct program_config *pc, const char *value);
@@ -128,6 +161,7 @@ static const struct {
 	{ "priority", config_set_priority },
 	{ "irq", config_set_irq },
 	{ "ioport", config_set_ioport },
+	{ "device", config_set_device },
 };
 
 static const char *config_set_right(struct program_config *pc, const char *word)
@@ -162,19 +196,26 @@ static const char *config_option(struct program_config *pc, char *word)
 	return "unknown key";
 }
 
-/* Names are matched against module names, so keep them plain. */
+/*
+ * Names are matched against module names, or, starting with '/', against
+ * the paths of programs run from files: keep them plain.
+ */
 static const char *config_set_name(struct program_config *pc, const char *name)
 {
+	bool path = name[0] == '/';
+
 	for (const char *p = name; *p; p++) {
 		char c = *p;
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+			  (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
+			  (path && c == '/');
 
 		if (!ok)
 			return "bad character in program name";
 	}
-	if (strlcpy(pc->name, name, sizeof(pc->name)) >= sizeof(pc->name))
-		return "program name too long";
+	if (strlen(name) >= (path ? CONFIG_PATH_MAX : CONFIG_NAME_MAX))
+		return path ? "program path too long" : "program name too long";
+	strlcpy(pc->name, name, sizeof(pc->name));
 	return NULL;
 }
 
@@ -188,6 +229,11 @@ static const char *config_program(struct program_config *pc, char *name, char *c
 	err = config_set_name(pc, name);
 	while (!err && (word = config_next_word(&cursor)))
 		err = config_option(pc, word);
+	/* A program from a file pages (its pager fills it), and nobody restarts it. */
+	if (!err && name[0] == '/' && (pc->rights & RIGHT_PIN))
+		err = "a program from a file cannot be pinned";
+	if (!err && name[0] == '/' && pc->service)
+		err = "a program from a file cannot be a service";
 	if (!err && pc->priority == 0)
 		pc->priority = CONFIG_DEFAULT_PRIORITY;
 	return err;
@@ -270,6 +316,16 @@ bool config_ioport_allowed(const struct program_config *p, uint16_t port)
 {
 	for (int i = 0; i < p->nio; i++)
 		if (port >= p->io[i].first && port <= p->io[i].last)
+			return true;
+	return false;
+}
+
+bool config_device_bound(const struct program_config *p, uint8_t class, uint8_t subclass,
+			 uint8_t progif)
+{
+	for (int i = 0; i < p->ndev; i++)
+		if (p->dev[i].class == class && p->dev[i].subclass == subclass &&
+		    (p->dev[i].progif < 0 || p->dev[i].progif == progif))
 			return true;
 	return false;
 }

@@ -7,11 +7,20 @@
  *	# name   options...
  *	init     priority=10 spawn shutdown
  *	ata      priority=20 pin dma pci irq=14 ioport=0x1f0-0x1f7 ioport=0x3f6
+ *	/bin/pagetest faultpath
  *
+ * A name is a boot module's (at most 15 characters), or, starting with
+ * '/', the path of a program run from a file (at most 31; never pinned,
+ * never a service).
  * Options: priority=N (1..31), the rights spawn shutdown pci dma pin pager
- * swap kill restart faultpath, the word service, irq=N (0..15, repeatable) and ioport=A or ioport=A-B (decimal
- * or 0x hex, repeatable).  A line with any error is reported and dropped
- * whole: a program gets every right its line names or none of them.
+ * swap kill restart faultpath, the word service, irq=N (0..15, repeatable),
+ * ioport=A or ioport=A-B (decimal or 0x hex, repeatable) and device=CC:SS or
+ * device=CC:SS:PP (hex PCI class, subclass and optionally programming
+ * interface, repeatable: e.g. device=01:08:02, NVMe).  A device item binds
+ * the program to the PCI functions of that class (kernel/pci.h): it may map
+ * their memory registers and attach their interrupt line.  A line with any
+ * error is reported and dropped whole: a program gets every right its line
+ * names or none of them.
  * Programs the file does not name get config_default(): no rights.
  */
 #ifndef CONFIG_H
@@ -21,9 +30,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_NAME_MAX		16	/* NUL included */
+#define CONFIG_NAME_MAX		16	/* NUL included: a module's name */
+#define CONFIG_PATH_MAX		32	/* a program file's path (a name starting with '/') */
 #define CONFIG_MAX_PROGRAMS	32
 #define CONFIG_MAX_IORANGES	8
+#define CONFIG_MAX_DEVICES	4
 #define CONFIG_LINE_MAX		512	/* bytes before the newline */
 #define CONFIG_DEFAULT_PRIORITY	10
 #define CONFIG_PRIORITY_MIN	1
@@ -49,8 +60,14 @@ struct ioport_range {
 	uint16_t first, last;	/* inclusive */
 };
 
+/* PCI functions a driver is bound to, by class (kernel/pci.h). */
+struct config_device {
+	uint8_t class, subclass;
+	int16_t progif;		/* -1: any */
+};
+
 struct program_config {
-	char name[CONFIG_NAME_MAX];
+	char name[CONFIG_PATH_MAX];
 	int priority;		/* CONFIG_PRIORITY_MIN..MAX */
 	uint32_t rights;	/* enum config_right bits */
 	/* A service (the word `service`): its rights come with it only when a
@@ -60,6 +77,8 @@ struct program_config {
 	uint32_t irqs;		/* bit n: may attach IRQ n */
 	struct ioport_range io[CONFIG_MAX_IORANGES];
 	int nio;
+	struct config_device dev[CONFIG_MAX_DEVICES];
+	int ndev;
 };
 
 struct boot_config {
@@ -83,6 +102,10 @@ const struct program_config *config_find(const struct boot_config *c, const char
 const struct program_config *config_default(void);
 
 bool config_ioport_allowed(const struct program_config *p, uint16_t port);
+
+/* Does a device item of p match a PCI function of this class? */
+bool config_device_bound(const struct program_config *p, uint8_t class, uint8_t subclass,
+			 uint8_t progif);
 
 /* The option name of one right ("spawn", ...), for log lines; "unknown" otherwise. */
 const char *config_right_name(uint32_t single_right_bit);

@@ -28,12 +28,14 @@
 #include "grant/grant.h"
 #include "ipc/port.h"
 #include "mm/pageout.h"
+#include "mm/memobj.h"
 #include "mm/objpager.h"
 #include "mm/request.h"
 #include "mm/swap.h"
 #include "mm/heap.h"
 #include "mm/pmm.h"
 #include "panic.h"
+#include "pci.h"
 #include "policy.h"
 #include "proc/proc.h"
 #include "symbols.h"
@@ -152,12 +154,14 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	arch_paging_init(boot_ram_top(&the_boot_info));
 	heap_init();
 	acpi_init(&the_boot_info);
+	pci_init();
 	sched_init();
 	proc_init();
 	ipc_init();
 	grant_init();
 	swap_init();
 	objpager_init();
+	memobj_init();
 	request_init();
 	policy_load(&the_boot_info);
 	arch_init_interrupts();

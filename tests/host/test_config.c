@@ -169,11 +169,60 @@ HTEST(bad_options)
 		       " ioport=8 ioport=9\n", "too many io ranges");
 }
 
+HTEST(device_items)
+{
+	const struct program_config *p;
+	struct reports r;
+
+	HCHECK_EQ(parse("nvme pin device=01:08:02 device=2:0\n", &r), 0);
+	p = config_find(&cfg, "nvme");
+	HCHECK(p != NULL);
+	if (!p)
+		return;
+	HCHECK_EQ(p->ndev, 2);
+	HCHECK_EQ(p->dev[0].class, 1);
+	HCHECK_EQ(p->dev[0].subclass, 8);
+	HCHECK_EQ(p->dev[0].progif, 2);
+	HCHECK_EQ(p->dev[1].progif, -1);
+	HCHECK(config_device_bound(p, 1, 8, 2));
+	HCHECK(!config_device_bound(p, 1, 8, 1));	/* another interface of the class */
+	HCHECK(!config_device_bound(p, 1, 1, 0x80));	/* IDE is not NVMe */
+	HCHECK(config_device_bound(p, 2, 0, 0x55));	/* any interface */
+	HCHECK(!config_device_bound(config_default(), 1, 8, 2));
+	HCHECK_REFUSED("p device\n", "missing value");
+	HCHECK_REFUSED("p device=\n", "bad device (want CC:SS or CC:SS:PP, hex)");
+	HCHECK_REFUSED("p device=01\n", "bad device (want CC:SS or CC:SS:PP, hex)");
+	HCHECK_REFUSED("p device=01:\n", "bad device (want CC:SS or CC:SS:PP, hex)");
+	HCHECK_REFUSED("p device=01:08:\n", "bad device (want CC:SS or CC:SS:PP, hex)");
+	HCHECK_REFUSED("p device=01:08:02:00\n", "bad device (want CC:SS or CC:SS:PP, hex)");
+	HCHECK_REFUSED("p device=100:08\n", "bad device (want CC:SS or CC:SS:PP, hex)");
+	HCHECK_REFUSED("p device=0x1:08\n", "bad device (want CC:SS or CC:SS:PP, hex)");
+	HCHECK_REFUSED("p device=zz:08\n", "bad device (want CC:SS or CC:SS:PP, hex)");
+	HCHECK_REFUSED("p device=1:1 device=1:2 device=1:3 device=1:4 device=1:5\n",
+		       "too many devices");
+}
+
 HTEST(bad_names)
 {
 	HCHECK_REFUSED("abcdefghijklmnop spawn\n", "program name too long");
 	HCHECK_REFUSED("priority=10 spawn\n", "bad character in program name");
 	HCHECK_REFUSED("na\x01me\n", "bad character in program name");
+}
+
+HTEST(paths)
+{
+	struct reports r;
+
+	HCHECK_EQ(parse("/bin/pagetest faultpath pager\n/bin/x\n", &r), 0);
+	HCHECK(config_find(&cfg, "/bin/pagetest") != NULL);
+	HCHECK_EQ(config_find(&cfg, "/bin/pagetest")->rights, RIGHT_FAULTPATH | RIGHT_PAGER);
+	HCHECK(config_find(&cfg, "pagetest") == NULL);
+	/* CONFIG_PATH_MAX counts the NUL. */
+	HCHECK_EQ(parse("/abcdefghijklmnopqrstuvwxyz1234\n", &r), 0);
+	HCHECK_REFUSED("/abcdefghijklmnopqrstuvwxyz12345\n", "program path too long");
+	HCHECK_REFUSED("/bin/drv pin\n", "a program from a file cannot be pinned");
+	HCHECK_REFUSED("/bin/srv service\n", "a program from a file cannot be a service");
+	HCHECK_REFUSED("bin/x spawn\n", "bad character in program name");
 }
 
 HTEST(longest_name_fits)

@@ -8,6 +8,9 @@
 #include "utest.h"
 
 #define HOST_BRIDGE		0	/* bus 0, device 0, function 0 */
+#define PIIX_IDE		0x09	/* 00:01.1 on QEMU's pc machine */
+#define PCI_BAR4		0x20
+#define PCI_IRQ_LINE		0x3C
 #define IRQ_ATA_PRIMARY		14
 
 /* QEMU's pc machine: an Intel 440FX host bridge at 00:00.0. */
@@ -36,5 +39,35 @@ UTEST(no_rights)
 	CHECK_EQ(sys_mem_pin(page, 4096), ERR_PERM);
 	CHECK_OK(sys_mem_unmap(page, 4096));
 	CHECK_OK(sys_port_destroy(port));
+	return 0;
+}
+
+/*
+ * The BARs and the interrupt line are the firmware's: a driver with the pci
+ * right may not move a BAR (over RAM, say, and then map it) or claim
+ * another line.  What it reads stays what the firmware wrote.
+ */
+UTEST(pci_write_guarded)
+{
+	long bar4 = CHECK_OK(sys_pci_read(PIIX_IDE, PCI_BAR4, 4));
+	long line = CHECK_OK(sys_pci_read(PIIX_IDE, PCI_IRQ_LINE, 1));
+
+	CHECK_EQ(sys_pci_write(PIIX_IDE, PCI_BAR4, 4, 0x100000), ERR_PERM);
+	CHECK_EQ(sys_pci_write(PIIX_IDE, PCI_BAR4 + 2, 2, 0x10), ERR_PERM);
+	CHECK_EQ(sys_pci_write(PIIX_IDE, PCI_IRQ_LINE, 1, 4), ERR_PERM);
+	CHECK_EQ(sys_pci_read(PIIX_IDE, PCI_BAR4, 4), bar4);
+	CHECK_EQ(sys_pci_read(PIIX_IDE, PCI_IRQ_LINE, 1), line);
+	return 0;
+}
+
+/* Device registers only for the functions a program is bound to (device=). */
+UTEST(mmio_needs_binding)
+{
+	unsigned long len = 0;
+
+	CHECK_EQ(sys_mmio_map(PIIX_IDE, 4, &len), ERR_PERM);
+	CHECK_EQ(sys_mmio_map(0xFF00, 0, &len), ERR_NOENT);	/* nothing on bus 255 */
+	CHECK_EQ(sys_mmio_map(0x10000, 0, &len), ERR_NOENT);
+	CHECK_EQ(len, 0);
 	return 0;
 }
