@@ -176,7 +176,7 @@ def run_boot(boot, rounds, pages, iters, accel, icount, plugin=None, progress=Tr
         if "marker_errors=0" not in head or "announce_errors=0" not in head:
             problems.append("%s: the plugin reports %s" % (boot.name, head))
         add_counters(rows, counters, bench_cost.read_attr(attr_path),
-                     bench_cost.ferry_resolver(boot_modules(boot)), head)
+                     bench_cost.ferry_resolver(), head)
         for r in rows:
             if int(r.get("cost", {}).get("regions", -1)) != int(r["faults"]):
                 problems.append("%s %s cl %s: %s regions for %s faults" % (

@@ -8,9 +8,9 @@ block's first address and first code bytes) the instructions, bytes,
 misses and device accesses done there.  The weights come from the one
 table in docs/BENCHMARKS.md ("Weights"), each with its source; modelled
 cycles are the counters weighed by it.  Sites become symbols through
-build/ferry.sym (the kernel) and the ELF files of the programs the boot
-ran (user code: the programs share addresses, so the code bytes at the
-address say whose it is); Linux's through its System.map and modules
+build/ferry.sym (the kernel) and the ELF files of the user programs
+(build/user/*.elf: they share addresses, so the code bytes at the
+address say whose it is); Linux's through the guest's /proc/kallsyms
 (peer/linux/run.py)."""
 
 import csv
@@ -164,10 +164,12 @@ class Resolver:
         return " ".join("%s:%s" % ("|".join(p), fn) for fn, p in sorted(owners.items()))
 
 
-def ferry_resolver(modules):
-    """Ferry's kernel and the user programs of a boot's module list."""
-    progs = [(args.split()[0], elfsyms.Elf(path)) for path, args in modules
-             if path.endswith(".elf")]
+def ferry_resolver():
+    """Ferry's kernel and every user program the build made, boot modules
+    and programs on the disk alike (build/user/NAME.elf)."""
+    user = os.path.join(ferry.BUILD, "user")
+    progs = [(f[:-4], elfsyms.Elf(os.path.join(user, f))) for f in sorted(os.listdir(user))
+             if f.endswith(".elf")]
     return Resolver(elfsyms.nm_listing(KERNEL_SYMS), progs)
 
 

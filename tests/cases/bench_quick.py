@@ -118,7 +118,7 @@ def bench_quick(g):
                                         backings=RAM_BOOT.backings, primitives=True)
     head, names, counters = bench_cost.read_counters(COUNTERS)
     bench_cells.add_counters(rows, counters, bench_cost.read_attr(ATTR),
-                             bench_cost.ferry_resolver(ram_store_modules()), head)
+                             bench_cost.ferry_resolver(), head)
     quick = csv_problems({"icount": (prims, rows)}, names)
     quick += ["%d cells with data errors or pages that never left memory" % n
               for n in [sum(1 for r in rows if "error" in r or "warning" in r)] if n]
