@@ -171,6 +171,8 @@ static void commit_in(struct page_request *r, int i, long result, int filled, pa
 	pte_t *pte;
 	bool ok = result == 0 && i < filled;
 
+	if (ok && r->mode == FILL_GRANT_DMA)
+		arch_cost_device_wrote(frame);	/* nobody else maps it to say so */
 	if (r->obj) {	/* the object takes it, and maps it where PTEs wait */
 		memobj_end_in(r->obj, r->obj_page + (uint64_t)i, req_handle(r), frame, ok,
 			      quarantine);
@@ -178,8 +180,6 @@ static void commit_in(struct page_request *r, int i, long result, int filled, pa
 	}
 	pte = still_ours(r, i);
 	if (ok && pte) {
-		if (r->mode == FILL_GRANT_DMA)
-			arch_cost_device_wrote(frame);	/* nobody else maps it to say so */
 		*pte = arch_pte_make(frame, region_vm_flags(r));
 		r->proc->vm.resident_pages++;
 		drop_slot(r, i, false);	/* the data lives in the frame now */
