@@ -171,8 +171,6 @@ static void commit_in(struct page_request *r, int i, long result, int filled, pa
 	pte_t *pte;
 	bool ok = result == 0 && i < filled;
 
-	if (ok && r->mode == FILL_GRANT_DMA)
-		arch_cost_device_wrote(frame);	/* nobody else maps it to say so */
 	if (r->obj) {	/* the object takes it, and maps it where PTEs wait */
 		memobj_end_in(r->obj, r->obj_page + (uint64_t)i, req_handle(r), frame, ok,
 			      quarantine);
