@@ -60,6 +60,8 @@ BOOTS = [
          modules={"swapd": "swapd ram 8192"}, primitives=True),
     Boot("disk-dma", (Backing("anon", "disk-dma", {1: "swapin_pc0", 8: "swapin_pc3"}),
                       Backing("file", "file-dma"))),
+    # swapd on /swapfile: the same faults, its slots in an ext2 file's blocks.
+    Boot("swapfile", (Backing("anon", "swapfile"),), modules={"swapd": "swapd file /swapfile"}),
     # 2,056 port transfers per page, each a trip through QEMU's IDE code and,
     # under the plugin, two callbacks: 10 rounds took 584 of a run's 827 s.
     Boot("disk-pio", (Backing("anon", "disk-pio"), Backing("file", "file-pio")),

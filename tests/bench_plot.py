@@ -15,7 +15,7 @@ from bench_report import MODE_NAMES
 
 BACKING_NAMES = {"ram": "swapd's RAM store", "disk-dma": "swap partition, ata DMA",
                  "file-dma": "ext2 file, ata DMA", "disk-pio": "swap partition, ata PIO",
-                 "file-pio": "ext2 file, ata PIO"}
+                 "file-pio": "ext2 file, ata PIO", "swapfile": "swap file, ata DMA"}
 
 
 def served_rows(rows, cluster=None):
