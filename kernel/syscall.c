@@ -541,7 +541,7 @@ static long sys_grant_forward(struct proc *p, const uint64_t *a)
 
 static long sys_grant_done(struct proc *p, const uint64_t *a)
 {
-	return grant_done(p, a[0]);
+	return grant_done(p, a[0], a[1]);
 }
 
 /* The user's struct allow_info: its header, and as many ranges as it says. */

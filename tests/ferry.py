@@ -40,10 +40,11 @@ def default_drives():
     return [ide_drive(DISK, snapshot=True)] if os.path.exists(DISK) else []
 
 
-def qemu_base_args(iso, mem="64M", accel="tcg", icount=False, drives=None):
+def qemu_base_args(iso, mem="64M", accel="tcg", icount=False, drives=None, machine="pc"):
     """drives: -drive values (None: default_drives()).  -cdrom takes IDE
-    index 2, the secondary master, so the primary master stays the disk's."""
-    args = [QEMU, "-machine", "pc", "-m", mem, "-cdrom", iso, "-boot", "d",
+    index 2, the secondary master, so the primary master stays the disk's.
+    machine: QEMU's -machine value (pc: i440FX with PIIX IDE)."""
+    args = [QEMU, "-machine", machine, "-m", mem, "-cdrom", iso, "-boot", "d",
             "-display", "none", "-no-reboot",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
     for d in default_drives() if drives is None else drives:
@@ -223,10 +224,10 @@ class Guest(Console):
     harness talks to the serial line exactly as a terminal client would."""
 
     def __init__(self, iso, mem="64M", accel=None, name="guest", log_path=None,
-                 icount=False, extra=(), drives=None):
+                 icount=False, extra=(), drives=None, machine="pc"):
         super().__init__(name, log_path)
         self.iso, self.mem = iso, mem
-        self.drives = drives
+        self.drives, self.machine = drives, machine
         self.accel = accel or choose_accel()
         self.icount = icount
         self.extra = list(extra)
@@ -235,7 +236,8 @@ class Guest(Console):
 
     def start(self):
         path = os.path.join(self.tmp, "serial")
-        args = qemu_base_args(self.iso, self.mem, self.accel, self.icount, self.drives) + [
+        args = qemu_base_args(self.iso, self.mem, self.accel, self.icount, self.drives,
+                              self.machine) + [
             "-chardev", "socket,id=ser0,path=%s,server=on,wait=on" % path,
             "-serial", "chardev:ser0", "-monitor", "none"] + self.extra
         self.log = open(self.log_path, "w") if self.log_path else None

@@ -332,13 +332,20 @@ long grant_info_for(struct proc *caller, uint64_t id, struct grant_info *out)
 	return 0;
 }
 
-long grant_done(struct proc *caller, uint64_t id)
+long grant_done(struct proc *caller, uint64_t id, uint64_t flags)
 {
 	struct grant *g = grant_get(id);
 
 	if (!g || g->holder != caller)
 		return ERR_BADHANDLE;
+	if (flags & ~(uint64_t)GRANT_DONE_WRITTEN)
+		return ERR_INVAL;
 	g->dma_busy = false;
+	/* Only the device wrote them, and the holder may have no mapping
+	 * (or one that vanishes when the grant ends): the kernel says so. */
+	if ((flags & GRANT_DONE_WRITTEN) && g->writable)
+		for (int i = 0; i < g->npages; i++)
+			arch_cost_device_wrote(g->frames[i]);
 	return 0;
 }
 

@@ -70,7 +70,9 @@ bool grant_dma_unsettled(uint64_t id);
 long grant_forward(struct proc *caller, uint64_t id, uint64_t to_pid);
 long grant_info_for(struct proc *caller, uint64_t id, struct grant_info *out);
 /* The holder's device is done with the frames.  => 0 or ERR_BADHANDLE. */
-long grant_done(struct proc *caller, uint64_t id);
+/* flags: GRANT_DONE_WRITTEN, the device wrote the frames.  => 0, ERR_BADHANDLE,
+ * ERR_INVAL (unknown flags). */
+long grant_done(struct proc *caller, uint64_t id, uint64_t flags);
 /* A dying process loses every grant it holds (mapping removed): a
  * forwarded one goes back to its forwarder, any other is revoked. */
 void grant_release_holder(struct proc *p);

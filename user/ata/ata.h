@@ -84,6 +84,14 @@ void ata_sleep_ns(uint64_t ns);
 long ata_irq_wait(int irq, uint64_t deadline_ns);
 /* Drops (and acknowledges) IRQs nobody waited for: after a reset or a timeout. */
 void ata_irq_drain(int irq);
+/*
+ * A bus-master read has just written [virt, virt + bytes) of ata's own
+ * buffer: hw.c tells the cost model, which cannot see DMA
+ * (cost_dma_written() in <ferry/costmark.h>), page by page.  A grant's
+ * frames ata announces through the kernel instead (sys_grant_done with
+ * GRANT_DONE_WRITTEN): a grant-map window can vanish under it.
+ */
+void ata_dma_landed(const uint8_t *virt, uint32_t bytes);
 /* One log line, without the "ata: " prefix or the newline. */
 void ata_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -234,6 +242,8 @@ struct ata_area {
 	uint32_t npages;
 	const uint64_t *phys;	/* physical address of each page */
 	uint8_t *virt;		/* the pages mapped contiguously, or NULL (DMA grant) */
+	bool own;		/* ata's own buffer, mapped for good (a grant's window
+				 * goes when the grant ends, even during a request) */
 };
 
 struct ata_run {

@@ -142,18 +142,18 @@ static long locate(struct ata *a, const struct msg *m, uint32_t mode, bool write
 		   struct grant_info *gi, struct ata_area *area)
 {
 	if (mode == FILL_COPY) {
-		*area = (struct ata_area){ BUF_PAGES, a->buf_phys, a->buf };
+		*area = (struct ata_area){ BUF_PAGES, a->buf_phys, a->buf, true };
 		return 0;
 	}
 	if (sys_grant_info(m->arg[BLOCK_ARG_GRANT], gi))
 		return ERR_BADHANDLE;
 	if (gi->forwarded_from != m->sender || gi->mode != mode || (!write && !gi->writable) ||
 	    gi->npages > GRANT_MAX_PAGES) {
-		sys_grant_done(m->arg[BLOCK_ARG_GRANT]);	/* no transfer was started */
+		sys_grant_done(m->arg[BLOCK_ARG_GRANT], 0);	/* no transfer was started */
 		return gi->forwarded_from != m->sender ? ERR_PERM : ERR_INVAL;
 	}
 	*area = (struct ata_area){ gi->npages, gi->phys,
-				   gi->mode == FILL_GRANT_MAP ? (uint8_t *)gi->window : NULL };
+				   gi->mode == FILL_GRANT_MAP ? (uint8_t *)gi->window : NULL, false };
 	return 0;
 }
 
@@ -245,7 +245,8 @@ static long serve_rw(struct ata *a, struct ata_call *c, struct msg *ans, bool wr
 	 * a failed page-in only after this (kernel/grant/grant.c).
 	 */
 	if (mode != FILL_COPY)
-		sys_grant_done(m->arg[BLOCK_ARG_GRANT]);
+		sys_grant_done(m->arg[BLOCK_ARG_GRANT],
+			       !err && !write && !rq.pio ? GRANT_DONE_WRITTEN : 0);
 	return err;
 }
 

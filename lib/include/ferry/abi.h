@@ -227,6 +227,11 @@ struct grant_info {
 
 _Static_assert(sizeof(struct grant_info) == 32 + 8 * GRANT_MAX_PAGES, "struct grant_info ABI");
 
+/* sys_grant_done flags.  WRITTEN: the device wrote the frames (a page-in by
+ * DMA); the kernel tells the cost-model plugin, which cannot see DMA
+ * (<ferry/costmark.h>).  It changes nothing else. */
+#define GRANT_DONE_WRITTEN	1u
+
 /*
  * sys_allow: allowances (kernel/ipc/allow.h).  One process (the creator,
  * fs) states that another (the grantee, swapd) may have a driver (ata)
