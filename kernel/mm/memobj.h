@@ -91,6 +91,8 @@ struct memobj {
 	uint32_t image_maps;		/* of them, a program's segments (VMR_IMAGE) */
 	uint32_t shared_writable;	/* of them, shared and writable */
 	uint64_t pages;			/* resident */
+	bool kept;			/* refs 0: kept for its dirty pages */
+	uint32_t refusals;		/* pages its pager refused to take back, in a row */
 	/* what happened to it, for kdb `objects` */
 	uint64_t page_ins, hits, cows, drops, writebacks;
 };
@@ -171,7 +173,8 @@ long memobj_start_in(struct memobj *o, uint64_t pg, int n, uint64_t request,
 void memobj_end_in(struct memobj *o, uint64_t pg, uint64_t request, paddr_t frame, bool ok,
 		   bool quarantine);
 void memobj_start_out(struct memobj *o, uint64_t pg, int n, uint64_t request, paddr_t *frames);
-void memobj_end_out(struct memobj *o, uint64_t pg, uint64_t request, paddr_t frame, bool ok);
+void memobj_end_out(struct memobj *o, uint64_t pg, uint64_t request, paddr_t frame,
+		    long result);
 
 /*
  * Page-out of the object page p maps at va of region r: with
@@ -186,11 +189,27 @@ long memobj_evict(struct proc *p, struct vm_region *r, uint64_t va, bool second_
 		  uint64_t *handle);
 
 /*
+ * Write-back of the page p maps at va of shared region r, with the dirty
+ * pages after it, if it is dirty; a clean page stays where it is mapped
+ * (exit and munmap: the other mappings keep using it).
+ * => pages on their way (*handle), 0 for a clean page, or an error as
+ *    memobj_evict's.
+ */
+long memobj_write_back(struct proc *p, struct vm_region *r, uint64_t va, uint64_t *handle);
+
+/*
  * Page-out of pages no PTE maps (read ahead for nobody, left behind by a
  * copy or an unmapping): clean ones dropped, dirty ones written back.
  * => pages freed or on their way, at most `want`.
  */
 size_t memobj_reclaim(size_t want);
+
+/*
+ * The page-out daemon's tick: objects nothing refers to any more that
+ * were kept for their dirty pages send them to their pager (or wait while
+ * it is away); each goes once they are written back.  => pages on their way.
+ */
+size_t memobj_write_back_unreferenced(void);
 
 /* Inspection: slot i if live (NULL past the end or free), totals, pages in order. */
 const struct memobj *memobj_view(int index);
