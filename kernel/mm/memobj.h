@@ -11,6 +11,14 @@
  * each page request in flight for its pages, a spawn reading its headers.
  * With the last reference its pages are freed and its id (index +
  * generation) dies with it: nothing is cached for an object nobody maps.
+ * Unless some are dirty: a region going folds its PTEs' dirty bits into
+ * the object, and a process killed (not exiting, which writes back first)
+ * leaves its writes there.  Then the object is *kept*, with no reference,
+ * until the page-out daemon's next tick has sent them to its pager
+ * (memobj_write_back_unreferenced(); an object pager that is away is
+ * waited for, objpager.h), and goes with the last write-back's end.  Its
+ * dirty pages are lost only when its pager can take them no more (gone, or
+ * refusing them REFUSALS_MAX times in a row), with a log line.
  *
  * Pages.  Each page of the object, by page index, is an entry word in a
  * radix tree (memobj_tree.h; the word encoded like a PTE in memobj.c):
