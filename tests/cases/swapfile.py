@@ -295,3 +295,22 @@ def swapfile_restarts(g):
                     "SWAPSPACE2" not in out, out[-400:]))
     results += pagetests(g, "swapfile_restarts_after_fs", pages=128)
     return results + after_the_run(g, "swapfile_restarts")
+
+
+@swap_case("swapfile_orphan_guarded", timeout=240, drives=writable_disk)
+def swapfile_orphan_guarded(g):
+    """A provider of /swapfile dies, then fs dies before any successor
+    asks for the file: the restarted fs refuses it (open for writing,
+    truncate, read, delete, move, replace) from the start, because the
+    allowance, suspended by its grantee's death, still names the swap area
+    the kernel keeps for a successor; once the kernel lets the area go
+    (SWAP_ORPHAN_NS) the file is an ordinary file again."""
+    shell_ready(g)
+    out = shell_command(g, "utest swapfile_orphan", timeout=120)
+    results = [("qemu/swapfile_orphan_guarded_utest", "utest: swapfile orphan: ok" in out,
+                out[-1500:])]
+    results.append(("qemu/swapfile_orphan_guarded_recovered",
+                    found(g, r"^fs: inode \d+ is swap \(allowance 0x[0-9a-f]+, made before our "
+                             r"restart; its provider died: its pages wait for a successor\)"),
+                    "the restarted fs did not learn of the file"))
+    return results + after_the_run(g, "swapfile_orphan_guarded")
