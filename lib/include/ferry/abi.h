@@ -35,7 +35,8 @@
  * mem_map_pager: with MAP_PRIVATE (or'ed into prot) written pages stay
  * private to the process: they are never written back to the pager (under
  * pressure they go to swap).  Without it the mapping is shared: dirty pages
- * go back to the pager on VM_CTL_SYNC, munmap, sys_exit and eviction.
+ * go back to the pager on VM_CTL_SYNC, munmap, sys_exit and eviction, and
+ * the kernel sends those of a process that died without sys_exit itself.
  */
 #define MAP_PRIVATE	0x100
 
