@@ -198,7 +198,7 @@ static bool pager_reachable(const struct memobj *o)
 /*
  * Nothing refers to o.  Its dirty pages hold writes nobody saw written
  * back (a process killed, or its pager away when the last one exited): o
- * stays for them, memobj_write_back_unreferenced() sends them, and o goes
+ * stays for them, memobj_write_back_unmapped() sends them, and o goes
  * with the last put after that.  Only a pager that cannot take them any
  * more (gone, or refusing them) loses them, with a log line.
  */
@@ -381,8 +381,10 @@ void memobj_unmapped(struct vm_region *r, uint64_t va, pte_t old)
 
 	KASSERT((*e & ENT_FRAME_MASK) == arch_pte_frame(old));
 	add_maps(e, -1);
-	if (arch_pte_dirty(old))
+	if (arch_pte_dirty(old)) {
 		*e |= ENT_DIRTY;	/* the write survives its mapping */
+		r->obj->unmapped_dirty = true;	/* and goes back at the next tick */
+	}
 }
 
 void memobj_count_hit(struct memobj *o)
@@ -513,6 +515,7 @@ void memobj_end_out(struct memobj *o, uint64_t pg, uint64_t request, paddr_t fra
 		    long result)
 {
 	uint64_t *e = inflight_entry(o, pg, request);
+	bool verdict = result == ERR_IO || result == ERR_NOENT || result == ERR_RANGE;
 
 	if (result == 0) {
 		*e = 0;
@@ -524,13 +527,16 @@ void memobj_end_out(struct memobj *o, uint64_t pg, uint64_t request, paddr_t fra
 		return;
 	}
 	/* Not stored: nothing is lost, the page stays, still to be written. */
-	if (result == ERR_IO || result == ERR_NOENT || result == ERR_RANGE)
-		o->refusals++;
+	o->refusals += verdict;
 	pmm_set_use(frame, FRAME_USER, FRAME_OBJECT);
 	*e = ent_resident(frame, 0, true);
 	o->pages++;
 	totals.pages++;
 	settle_waiters(o, pg, request, true);
+	/* Its pager was away, not against it: the tick asks again (a refusal waits
+	 * for the next page-out, or for the next tick if nothing refers to o). */
+	if (!verdict && !(*e >> ENT_MAPS_SHIFT))
+		o->unmapped_dirty = true;
 }
 
 /* --- page-out --- */
@@ -673,32 +679,44 @@ size_t memobj_reclaim(size_t want)
 	return c.got;
 }
 
-/* The dirty pages of an object nothing refers to, in runs, as its pager can take them. */
+/* Resident, dirty, and no PTE maps it: nobody will write it back but us. */
+static bool dirty_unmapped(struct memobj *o, uint64_t pg)
+{
+	uint64_t *e = entry_of(o, pg, false);
+
+	return e && (*e & ENT_RESIDENT) && (*e & ENT_DIRTY) && !(*e >> ENT_MAPS_SHIFT);
+}
+
+/* The dirty pages no PTE maps, in runs of them, as the pager can take them. */
 static void write_back_page(uint64_t pg, uint64_t *e, void *ctx)
 {
 	struct reclaim_ctx *c = ctx;
 	uint64_t handle;
 	long err;
+	int n = 1;
 
-	if (c->busy || !(*e & ENT_RESIDENT) || !(*e & ENT_DIRTY))
+	(void)e;
+	if (c->busy || !dirty_unmapped(c->o, pg))
 		return;
-	err = write_back_run(NULL, c->o, pg, &handle);	/* marks the run in flight */
-	if (err < 0)
+	while (n < WRITEBACK_CLUSTER && dirty_unmapped(c->o, pg + (uint64_t)n))
+		n++;
+	err = request_object_out(NULL, c->o, pg, n, &handle);	/* marks them in flight */
+	if (err) {
 		c->busy = true;	/* no request slot, or its pager just went: next tick */
-	else
-		c->got += (size_t)err;
+		c->o->unmapped_dirty = true;
+	}
 }
 
-size_t memobj_write_back_unreferenced(void)
+void memobj_write_back_unmapped(void)
 {
 	struct reclaim_ctx c = { 0 };
 
 	for (int i = 0; i < MEMOBJ_MAX; i++) {
 		struct memobj *o = &objs[i];
 
-		if (!o->used || o->refs > 0)
+		if (!o->used || (o->refs > 0 && !o->unmapped_dirty))
 			continue;
-		if (!pager_reachable(o) || o->refusals >= REFUSALS_MAX) {
+		if (o->refs == 0 && (!pager_reachable(o) || o->refusals >= REFUSALS_MAX)) {
 			unreferenced(o);	/* says what is lost, and frees it */
 			continue;
 		}
@@ -706,11 +724,11 @@ size_t memobj_write_back_unreferenced(void)
 			continue;	/* its pager is away: its successor gets them */
 		c.o = o;
 		c.busy = false;
+		o->unmapped_dirty = false;
 		memobj_hold(o);	/* a write-back that cannot start puts its reference back */
 		memobj_tree_walk(&o->tree, write_back_page, &c);
 		memobj_put(o);
 	}
-	return c.got;
 }
 
 /* --- inspection --- */

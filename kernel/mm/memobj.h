@@ -13,10 +13,11 @@
  * generation) dies with it: nothing is cached for an object nobody maps.
  * Unless some are dirty: a region going folds its PTEs' dirty bits into
  * the object, and a process killed (not exiting, which writes back first)
- * leaves its writes there.  Then the object is *kept*, with no reference,
- * until the page-out daemon's next tick has sent them to its pager
- * (memobj_write_back_unreferenced(); an object pager that is away is
- * waited for, objpager.h), and goes with the last write-back's end.  Its
+ * leaves its writes there: the page-out daemon's next tick sends every
+ * dirty page no PTE maps to its pager (memobj_write_back_unmapped(); an
+ * object pager that is away is waited for, objpager.h).  If that was the
+ * last reference, the object is *kept*, with none, until then, and goes
+ * with the last write-back's end.  Its
  * dirty pages are lost only when its pager can take them no more (gone, or
  * refusing them REFUSALS_MAX times in a row), with a log line.
  *
@@ -100,6 +101,7 @@ struct memobj {
 	uint32_t shared_writable;	/* of them, shared and writable */
 	uint64_t pages;			/* resident */
 	bool kept;			/* refs 0: kept for its dirty pages */
+	bool unmapped_dirty;		/* a mapping went with a dirty page: the tick looks */
 	uint32_t refusals;		/* pages its pager refused to take back, in a row */
 	/* what happened to it, for kdb `objects` */
 	uint64_t page_ins, hits, cows, drops, writebacks;
@@ -213,11 +215,12 @@ long memobj_write_back(struct proc *p, struct vm_region *r, uint64_t va, uint64_
 size_t memobj_reclaim(size_t want);
 
 /*
- * The page-out daemon's tick: objects nothing refers to any more that
- * were kept for their dirty pages send them to their pager (or wait while
- * it is away); each goes once they are written back.  => pages on their way.
+ * The page-out daemon's tick: dirty pages no PTE maps any more (their
+ * mapping went: a process killed, or the last one exited while its pager
+ * was away) go back to their pager, or wait while it is away; an object
+ * kept only for them goes once they are written back.
  */
-size_t memobj_write_back_unreferenced(void);
+void memobj_write_back_unmapped(void);
 
 /* Inspection: slot i if live (NULL past the end or free), totals, pages in order. */
 const struct memobj *memobj_view(int index);

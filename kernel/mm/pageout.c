@@ -156,7 +156,7 @@ static void daemon_main(void *arg)
 		request_check_overtime();
 		swap_expire_orphans();
 		objpager_expire_orphans();
-		memobj_write_back_unreferenced();
+		memobj_write_back_unmapped();
 		if (pmm_free_frames() < low_watermark) {
 			daemon_busy = true;
 			zeropool_drain(0);

@@ -10,9 +10,9 @@
  * (SWAP_OUTSTANDING_MAX): a slow provider is never drowned.
  *
  * Every tick (100 ms) it also fails page requests that overran their
- * overtime, and sends the dirty pages of memory objects nothing maps any
- * more (a process killed while it had written to a shared file mapping)
- * to their pager (memobj_write_back_unreferenced).
+ * overtime, and sends the dirty pages of memory objects that no PTE maps
+ * any more (a process killed while it had written to a shared file
+ * mapping) to their pager (memobj_write_back_unmapped).
  */
 #ifndef PAGEOUT_H
 #define PAGEOUT_H
