@@ -115,7 +115,8 @@ struct memobj *memobj_get(uint64_t port, uint64_t object)
 	struct memobj *o = memobj_find(port, object);
 
 	if (o) {
-		o->kept = o->refs == 0 ? false : o->kept;	/* mapped again */
+		if (o->refs == 0)
+			o->kept = false;	/* mapped again before its write-back */
 		o->refs++;
 		return o;
 	}
@@ -629,7 +630,7 @@ long memobj_write_back(struct proc *p, struct vm_region *r, uint64_t va, uint64_
 	uint64_t pg = memobj_page_of(r, va);
 
 	*handle = 0;
-	resident_entry(r->obj, pg);
+	resident_entry(r->obj, pg);	/* the caller found it mapped: it must be */
 	return page_dirty(r->obj, pg) ? write_back_run(p, r->obj, pg, handle) : 0;
 }
 
