@@ -214,33 +214,46 @@ UTEST(exec_map_exit_keeps_clean)
 	return 0;
 }
 
+/* Kills fs and waits until its process is released (its pager orphaned).
+ * => when it was killed. */
+static long kill_fs(long fs)
+{
+	struct proc_info info;
+	long start = sys_clock_ns();
+
+	CHECK(fs > 0);
+	CHECK_OK(sys_kill(fs));
+	while (proc_find(fs, &info) == 0 && info.nthreads > 0) {
+		CHECK(sys_clock_ns() - start < UTEST_WAIT_NS);
+		sys_sleep(MSEC_NS / 4);
+	}
+	return start;
+}
+
 /*
- * mapkill_fs_away: exec_map_killed with fs killed first, so that the
- * writer dies while its file's pager is away: its pages wait for the
- * restarted fs.  The file stays for the host (tests/cases/restart.py).
+ * mapkill_fs_away: exec_map_killed with fs dead, so that the writer dies
+ * while its file's pager is away: its pages wait for the restarted fs.
+ * fs is killed twice, so that init restarts it the second time only after
+ * its back-off (100 ms, user/init): the writer dies inside that window.
+ * The file stays for the host (tests/cases/restart.py).
  */
 UTEST_HELPER(mapkill_fs_away)
 {
-	struct proc_info info;
 	uint64_t live;
-	long pid, fs, start;
+	long pid, fs, killed;
 
 	make_file(MAPKILL_FS_FILE, MAPKILL_PAGES, -1);
 	live = objects_live();
 	pid = utest_spawn("exec_map_dirty", "%s", MAPKILL_FS_FILE);
 	utest_wait_state(pid, THREAD_BLOCKED_SLEEP);
 	fs = utest_pid_named("fs");
-	CHECK(fs > 0);
-	CHECK_OK(sys_kill(fs));
-	start = sys_clock_ns();
-	while (proc_find(fs, &info) == 0 && info.nthreads > 0) {	/* released */
-		CHECK(sys_clock_ns() - start < UTEST_WAIT_NS);
-		sys_sleep(MSEC_NS / 4);
-	}
+	kill_fs(fs);
+	fs = utest_wait_restarted("fs", fs);
+	killed = kill_fs(fs);
 	CHECK_OK(sys_kill(pid));
 	utest_reap(pid, PROC_STATUS_KILLED);
-	printf("utest: mapkill: writer %ld killed %ld ms after fs (pid %ld)\n", pid,
-	       (sys_clock_ns() - start) / MSEC_NS, fs);
+	printf("utest: mapkill: writer %ld died %ld ms after fs (pid %ld)\n", pid,
+	       (sys_clock_ns() - killed) / MSEC_NS, fs);
 	utest_wait_restarted("fs", fs);
 	wait_objects(live);
 	check_written(MAPKILL_FS_FILE);
