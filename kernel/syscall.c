@@ -48,13 +48,18 @@ static long sys_null(struct proc *p, const uint64_t *a)
 	return 0;
 }
 
-/* Shared writable file mappings keep what was written: write it back before it goes. */
+/*
+ * Shared writable file mappings keep what was written: write it back
+ * before it goes, so it is in the file when the caller goes on.  Clean
+ * pages stay for the other mappings.  (A process that dies any other way
+ * leaves its dirty pages to its memory object, which sends them itself.)
+ */
 static void write_back_shared(struct proc *p, uint64_t start, uint64_t end)
 {
 	for (struct vm_region *r = p->vm.regions; r; r = r->next)
 		if ((r->flags & VMR_PAGER) && !(r->flags & VMR_PRIVATE) &&
 		    (r->prot & PROT_WRITE) && r->start < end && start < r->end)
-			pageout_evict_range(p, r->start, r->end - r->start);
+			pageout_write_back_range(p, r->start, r->end - r->start);
 }
 
 static long sys_exit(struct proc *p, const uint64_t *a)

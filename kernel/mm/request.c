@@ -220,7 +220,7 @@ static void commit_out(struct page_request *r, int i, long request_result)
 
 	if (r->obj) {	/* written back: dropped; else the object keeps it, dirty */
 		memobj_end_out(r->obj, r->obj_page + (uint64_t)i, req_handle(r), r->frames[i],
-			       result == 0);
+			       result);
 		return;
 	}
 	pte = still_ours(r, i);
@@ -510,7 +510,7 @@ static void undo_start(struct page_request *r)
 				      false, false);
 		else
 			memobj_end_out(r->obj, r->obj_page + (uint64_t)i, req_handle(r),
-				       r->frames[i], false);
+				       r->frames[i], ERR_AGAIN);	/* never sent */
 	}
 	if (r->obj) {
 		memobj_put(r->obj);

@@ -35,7 +35,8 @@
  * mem_map_pager: with MAP_PRIVATE (or'ed into prot) written pages stay
  * private to the process: they are never written back to the pager (under
  * pressure they go to swap).  Without it the mapping is shared: dirty pages
- * go back to the pager on VM_CTL_SYNC, munmap, sys_exit and eviction.
+ * go back to the pager on VM_CTL_SYNC, munmap, sys_exit and eviction, and
+ * the kernel sends those of a process that died without sys_exit itself.
  */
 #define MAP_PRIVATE	0x100
 
@@ -238,16 +239,20 @@ _Static_assert(sizeof(struct grant_info) == 32 + 8 * GRANT_MAX_PAGES, "struct gr
  * touch some ranges of something the creator may use itself (the tag:
  * ata's BLOCK_PART() of a partition).  The kernel stamps the creator,
  * keeps the statement until the creator's program revokes it or the
- * grantee dies, and shows it to whoever must check it.
+ * grantee dies, and shows it to whoever must check it.  One that names a
+ * swap area (ai_area: fs, for a swap file) is only suspended by its
+ * grantee's death while the kernel keeps that area's pages for a
+ * successor: no longer live, but still listed to its creator.
  *   ALLOW_CREATE  ptr: struct allow_info in (grantee, tag, object, ranges)
  *                 => id; needs the `allow` right
  *   ALLOW_INFO    id, ptr: struct allow_info out, ai_nranges in = room for
  *                 ranges; the grantee, the creator's program (with `allow`)
  *                 or a driver (`dma`) may read it
  *   ALLOW_REVOKE  id; the creator's program, with `allow`
- *   ALLOW_LIST    id = index, ptr as ALLOW_INFO: the index-th live one the
- *                 caller's program created (a restarted creator finds its
- *                 own) => its id, ERR_NOENT past the end
+ *   ALLOW_LIST    id = index, ptr as ALLOW_INFO: the index-th live or
+ *                 suspended (ai_flags) one the caller's program created (a
+ *                 restarted creator finds its own) => its id, ERR_NOENT
+ *                 past the end
  *   ALLOW_LIVE    id => 0 if it still lives (for a reader), nothing copied:
  *                 one who kept what ALLOW_INFO gave checks it still holds
  * Ids are index + generation: a dead allowance is ERR_BADHANDLE for good.
@@ -271,14 +276,18 @@ struct allow_info {
 	uint64_t ai_creator;	/* stamped: the creator's pid (it may have died since) */
 	char ai_creator_name[PROC_NAME_MAX];	/* stamped: its program */
 	uint32_t ai_nranges;	/* create: given; info: in, room; out, how many there are */
-	uint32_t ai_pad;
+	uint32_t ai_flags;	/* stamped: ALLOW_SUSPENDED */
+	uint8_t ai_area[16];	/* the swap area (mkswap UUID) the ranges hold, or zeros */
 	struct allow_range ai_ranges[ALLOW_RANGES_MAX];
 };
+
+/* Its grantee died; kept while the kernel keeps ai_area for a successor. */
+#define ALLOW_SUSPENDED		0x1
 
 #define ALLOW_INFO_HEADER	\
 	(sizeof(struct allow_info) - sizeof(((struct allow_info *)0)->ai_ranges))
 
-_Static_assert(ALLOW_INFO_HEADER == 56, "struct allow_info ABI");
+_Static_assert(ALLOW_INFO_HEADER == 72, "struct allow_info ABI");
 
 /* sys_vm_ctl operations */
 #define VM_CTL_FAULTPATH_GET	1	/* => enum fill_mode */
