@@ -121,6 +121,49 @@ static const char *config_set_ioport(struct program_config *pc, const char *valu
 	return NULL;
 }
 
+/* Exactly `digits` hex digits (no 0x) up to the end or a ':'. */
+static int config_hex(const char *s, int digits, const char **end, uint64_t *out)
+{
+	*out = 0;
+	for (int i = 0; i < digits; i++, s++) {
+		char c = *s;
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+			: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+
+		if (d < 0)
+			return -1;
+		*out = *out << 4 | (uint64_t)d;
+	}
+	*end = s;
+	return 0;
+}
+
+/* device=VVVV:DDDD (vendor:device) or device=class:CCSS (class, subclass). */
+static const char *config_set_device(struct program_config *pc, const char *value)
+{
+	struct config_device d = { 0 };
+	const char *end;
+	uint64_t a, b;
+
+	if (strncmp(value, "class:", 6) == 0) {
+		if (config_hex(value + 6, 4, &end, &a) || *end)
+			return "bad device class (want class:CCSS, 4 hex digits)";
+		d = (struct config_device){ .by_class = true, .class_code = (uint8_t)(a >> 8),
+					    .subclass = (uint8_t)a };
+	} else {
+		if (config_hex(value, 4, &end, &a) || *end != ':' ||
+		    config_hex(end + 1, 4, &end, &b) || *end)
+			return "bad device (want VVVV:DDDD or class:CCSS, hex)";
+		if (a == 0xffff)
+			return "vendor ffff is no device";
+		d = (struct config_device){ .vendor = (uint16_t)a, .device = (uint16_t)b };
+	}
+	if (pc->ndevices == CONFIG_MAX_DEVICES)
+		return "too many devices";
+	pc->devices[pc->ndevices++] = d;
+	return NULL;
+}
+
 static const struct {
 	const char *key;
 	const char *(*set)(struct program_config *pc, const char *value);
@@ -128,6 +171,7 @@ static const struct {
 	{ "priority", config_set_priority },
 	{ "irq", config_set_irq },
 	{ "ioport", config_set_ioport },
+	{ "device", config_set_device },
 };
 
 static const char *config_set_right(struct program_config *pc, const char *word)
@@ -272,6 +316,14 @@ bool config_ioport_allowed(const struct program_config *p, uint16_t port)
 		if (port >= p->io[i].first && port <= p->io[i].last)
 			return true;
 	return false;
+}
+
+bool config_device_matches(const struct config_device *d, uint16_t vendor, uint16_t device,
+			   uint8_t class_code, uint8_t subclass)
+{
+	if (d->by_class)
+		return d->class_code == class_code && d->subclass == subclass;
+	return d->vendor == vendor && d->device == device;
 }
 
 const char *config_right_name(uint32_t single_right_bit)

@@ -9,8 +9,11 @@
  *	ata      priority=20 pin dma pci irq=14 ioport=0x1f0-0x1f7 ioport=0x3f6
  *
  * Options: priority=N (1..31), the rights spawn shutdown pci dma pin pager
- * swap kill restart faultpath, the word service, irq=N (0..15, repeatable) and ioport=A or ioport=A-B (decimal
- * or 0x hex, repeatable).  A line with any error is reported and dropped
+ * swap kill restart faultpath, the word service, irq=N (0..15, repeatable), ioport=A or ioport=A-B (decimal
+ * or 0x hex, repeatable), and device=VVVV:DDDD or device=class:CCSS (hex,
+ * repeatable): the PCI devices the program drives.  Only the program a
+ * device is given to may enable its bus mastering, and with an IOMMU the
+ * device's DMA goes through that program's domain (kernel/iommu).  A line with any error is reported and dropped
  * whole: a program gets every right its line names or none of them.
  * Programs the file does not name get config_default(): no rights.
  */
@@ -29,6 +32,7 @@
 #define CONFIG_PRIORITY_MIN	1
 #define CONFIG_PRIORITY_MAX	31
 #define CONFIG_IRQ_MAX		15
+#define CONFIG_MAX_DEVICES	4
 
 enum config_right {
 	RIGHT_SPAWN = 1u << 0,
@@ -49,6 +53,13 @@ struct ioport_range {
 	uint16_t first, last;	/* inclusive */
 };
 
+/* A PCI device a driver is given: by vendor and device id, or by class. */
+struct config_device {
+	bool by_class;
+	uint16_t vendor, device;
+	uint8_t class_code, subclass;
+};
+
 struct program_config {
 	char name[CONFIG_NAME_MAX];
 	int priority;		/* CONFIG_PRIORITY_MIN..MAX */
@@ -60,6 +71,8 @@ struct program_config {
 	uint32_t irqs;		/* bit n: may attach IRQ n */
 	struct ioport_range io[CONFIG_MAX_IORANGES];
 	int nio;
+	struct config_device devices[CONFIG_MAX_DEVICES];
+	int ndevices;
 };
 
 struct boot_config {
@@ -83,6 +96,9 @@ const struct program_config *config_find(const struct boot_config *c, const char
 const struct program_config *config_default(void);
 
 bool config_ioport_allowed(const struct program_config *p, uint16_t port);
+
+bool config_device_matches(const struct config_device *d, uint16_t vendor, uint16_t device,
+			   uint8_t class_code, uint8_t subclass);
 
 /* The option name of one right ("spawn", ...), for log lines; "unknown" otherwise. */
 const char *config_right_name(uint32_t single_right_bit);

@@ -18,6 +18,7 @@
 #include "console.h"
 #include "debug/kdb.h"
 #include "grant/grant.h"
+#include "iommu/iommu.h"
 #include "ipc/port.h"
 #include "mm/fault_stats.h"
 #include "mm/pageout.h"
@@ -29,6 +30,7 @@
 #include "mm/heap.h"
 #include "mm/objpager.h"
 #include "mm/pmm.h"
+#include "pci.h"
 #include "proc/proc.h"
 #include "uaccess.h"
 
@@ -191,7 +193,8 @@ static long sys_mem_unmap(struct proc *p, const uint64_t *a)
 {
 	struct vm_region *r = vm_find(&p->vm, a[0]);
 
-	if (r && (r->flags & (VMR_IMAGE | VMR_STACK | VMR_GRANT)))
+	/* DMA buffers stay for the process's life: its device may use them. */
+	if (r && (r->flags & (VMR_IMAGE | VMR_STACK | VMR_GRANT | VMR_DMA)))
 		return ERR_PERM;
 	if (r && r->start == a[0])
 		write_back_shared(p, r->start, r->end);
@@ -207,7 +210,7 @@ static long sys_mem_pin(struct proc *p, const uint64_t *a)
 
 static long sys_dma_alloc(struct proc *p, const uint64_t *a)
 {
-	uint64_t va;
+	uint64_t va, dev;
 	paddr_t pa;
 	int err;
 
@@ -218,7 +221,14 @@ static long sys_dma_alloc(struct proc *p, const uint64_t *a)
 	err = vm_map_dma(&p->vm, a[0], &va, &pa);
 	if (err)
 		return err;
-	copy_to_user(p, a[1], &pa, sizeof(pa));
+	/* With an IOMMU the device sees the buffer at an address of the
+	 * driver's domain, never at its physical one. */
+	dev = iommu_dma_map(p, va, pa, PAGE_ALIGN_UP(a[0]) >> PAGE_SHIFT);
+	if (dev == IOMMU_NO_ROOM) {
+		vm_unmap(&p->vm, va, a[0]);
+		return ERR_NOMEM;
+	}
+	copy_to_user(p, a[1], &dev, sizeof(dev));
 	return (long)va;
 }
 
@@ -291,10 +301,15 @@ static long sys_pci_read(struct proc *p, const uint64_t *a)
 
 static long sys_pci_write(struct proc *p, const uint64_t *a)
 {
+	uint32_t bdf = (uint32_t)a[0], off = (uint32_t)a[1], size = (uint32_t)a[2];
+
 	if (!proc_has_right(p, RIGHT_PCI))
 		return ERR_PERM;
-	if (a[0] > 0xFFFF || arch_pci_write((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2],
-					    (uint32_t)a[3]))
+	if (a[0] > 0xFFFF || a[1] > 0xFF || a[2] > 4)
+		return ERR_INVAL;
+	if (pci_write_allowed(p, bdf, off, size, (uint32_t)a[3]))
+		return ERR_PERM;	/* bus mastering of a device it was not given */
+	if (arch_pci_write(bdf, off, size, (uint32_t)a[3]))
 		return ERR_INVAL;
 	return 0;
 }

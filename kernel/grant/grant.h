@@ -48,6 +48,8 @@ struct grant_view {
 	uint64_t age_ns;		/* live: since lent; ended: lifetime */
 	enum grant_outcome outcome;	/* ended grants */
 	bool revoked;
+	uint64_t iova;			/* DMA: device address in the holder's domain (ended: the last) */
+	bool device_fault;		/* the IOMMU pinned a DMA fault on it */
 	uint64_t phase_cycles[NPHASES];	/* ended grants: from the fault */
 	paddr_t frames[GRANT_MAX_PAGES];
 };
@@ -55,17 +57,21 @@ struct grant_view {
 void grant_init(void);
 /* => 0 with *id and *window set (window 0 for DMA); ERR_BUSY at the holder's limit. */
 long grant_create(const struct grant_lend *l, uint64_t *id, uint64_t *window);
-/* Ends the grant: every mapping of its frames outside the kernel is gone on
- * return.  => true if it was revoked (a holder died) while lent, so its
- * frames cannot be trusted to hold what the request wanted. */
-bool grant_end(uint64_t id, enum grant_outcome outcome);
+/* Ends the grant: every mapping of its frames outside the kernel (CPU
+ * window, device domain) is gone on return, caches invalidated.  => 0;
+ * ERR_DEAD if it was revoked (a holder died) while lent, or ERR_DMAFAULT
+ * if the IOMMU pinned a device fault on it: either way its frames cannot
+ * be trusted to hold what the request wanted. */
+long grant_end(uint64_t id, enum grant_outcome outcome);
 /* Could the current holder still be writing into the frames behind our
- * back?  Yes if it holds the grant and may program DMA (the device may be
- * mid-transfer: nothing but an IOMMU could stop it). */
+ * back?  Yes if it holds the grant and may program DMA, and no IOMMU
+ * translates (the device may be mid-transfer and nothing can stop it). */
 bool grant_holder_may_dma(uint64_t id);
-/* Did a DMA-capable holder die holding it?  Its device may still write the
- * frames unless a driver answered for them since. */
+/* Did a DMA-capable holder die holding it, with no IOMMU?  Its device may
+ * still write the frames unless a driver answered for them since. */
 bool grant_dma_unsettled(uint64_t id);
+/* Was it ever mapped in a device domain (a device could write it)? */
+bool grant_reached_device(uint64_t id);
 /* Holder-facing operations (system calls). */
 long grant_forward(struct proc *caller, uint64_t id, uint64_t to_pid);
 long grant_info_for(struct proc *caller, uint64_t id, struct grant_info *out);

@@ -10,6 +10,7 @@
 #include "../cmdline.h"
 #include "../grant/grant.h"
 #include "../handle.h"
+#include "../iommu/iommu.h"
 #include "../ipc/port.h"
 #include "../log.h"
 #include "../mm/heap.h"
@@ -29,6 +30,7 @@ static struct page_request reqs[REQUEST_MAX];
 static uint64_t overtime_abort_ns = 30ULL * 1000000000;
 static uint64_t overtime_warn_ns = 5ULL * 1000000000;
 static struct wait_queue slot_waiters;	/* threads waiting for a free request */
+static bool zero_touch_on = true;	/* zerotouch=off: the comparison's other half */
 
 static enum fill_mode parse_fill_mode(const char *s)
 {
@@ -42,6 +44,7 @@ static enum fill_mode parse_fill_mode(const char *s)
 void request_init(void)
 {
 	const char *fp = cmdline_get("faultpath");
+	const char *zt = cmdline_get("zerotouch");
 	uint64_t ms = cmdline_get_u64("overtime", 0);
 
 	for (int i = 0; i < REQUEST_MAX; i++) {
@@ -51,6 +54,7 @@ void request_init(void)
 	wait_queue_init(&slot_waiters);
 	if (fp)
 		fill_mode_current = parse_fill_mode(fp);
+	zero_touch_on = !(zt && strcmp(zt, "off") == 0);
 	if (ms) {
 		overtime_abort_ns = ms * 1000000;
 		overtime_warn_ns = overtime_abort_ns / 4;
@@ -231,6 +235,21 @@ static void commit_out(struct page_request *r, int i, long request_result)
 	drop_slot(r, i, result == ERR_IO);
 }
 
+/*
+ * Zero-touch frames (request_page_in) hold an earlier user's bytes until a
+ * device overwrites them.  A pager that answers "filled" for a grant that
+ * never reached a device domain (it did not forward it, or the driver had
+ * none) cannot have filled them: they are zeroed now, so at worst the
+ * fault sees zeros, never someone else's data.
+ */
+static void zero_untouched(struct page_request *r, int filled)
+{
+	log_warn("page request %#lx: answered filled, but its DMA grant never reached a device:"
+		 " %d frames zeroed", (unsigned long)req_handle(r), filled);
+	for (int i = 0; i < filled; i++)
+		memset(phys_to_virt(r->frames[i]), 0, PAGE_SIZE);
+}
+
 static enum grant_outcome outcome_of(long result)
 {
 	if (result == 0)
@@ -253,13 +272,21 @@ static void finish(struct page_request *r, long result, int filled)
 			  (((result == ERR_TIMEOUT || result == ERR_DEAD) &&
 			    grant_holder_may_dma(r->grant)) || grant_dma_unsettled(r->grant));
 
+	bool device_wrote = r->zero_touch && grant_reached_device(r->grant);
+	long ended;
+
 	stamp(r, PHASE_REPLIED);
 	if (r->sample && ipc_call_received_cycles(r->token))
 		r->sample->phase[PHASE_RECEIVED] = ipc_call_received_cycles(r->token) - r->t_fault;
 	if (r->grant)
 		kdb_grant_event(r->grant, KDB_GRANT_FILLED);
-	if (r->grant && grant_end(r->grant, outcome_of(result)) && result == 0)
-		result = ERR_DEAD;	/* a holder died: the frames' contents are unknown */
+	/* A holder died (ERR_DEAD) or its device faulted (ERR_DMAFAULT): the
+	 * frames' contents are unknown. */
+	ended = r->grant ? grant_end(r->grant, outcome_of(result)) : 0;
+	if (ended && result == 0)
+		result = ended;
+	if (r->zero_touch && !device_wrote && result == 0)
+		zero_untouched(r, filled);
 	stamp(r, PHASE_TAKEN_BACK);
 	if (r->grant)
 		kdb_grant_event(r->grant, KDB_GRANT_TAKEN_BACK);
@@ -510,6 +537,21 @@ static enum fill_mode served_mode(const struct page_request *r)
 		       : fill_mode_served(port_pager_modes(r->port), r->mode);
 }
 
+/*
+ * Zero-touch page-in: a frame lent for DMA need not be zeroed first when
+ * nobody but a device can reach it, and the device only to write: a DMA
+ * grant (no CPU mapping for any holder) with an IOMMU (the device mapping
+ * is write-only for a page-in).  Only swap page-ins: a swap slot is always
+ * a whole page, so a page the provider says it filled was written whole,
+ * while a file page may be read short (a hole, the end of the file) and
+ * relies on zeros in the rest.  Pages past the count filled are freed,
+ * never mapped; see zero_untouched() for a grant no device ever reached.
+ */
+static bool zero_touch_allowed(const struct page_request *r)
+{
+	return r->mode == FILL_GRANT_DMA && r->swap && iommu_translating() && zero_touch_on;
+}
+
 /* Where the page is: a swap slot if the PTE says so (anonymous pages, and
  * written pages of private pager mappings), else the region's pager. */
 static void fill_backing(struct page_request *r, struct vm_region *reg, uint64_t sw)
@@ -554,8 +596,12 @@ long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, int n, 
 		req_release(r);
 		return ERR_NOMEM;
 	}
+	r->zero_touch = zero_touch_allowed(r);
 	for (int i = 0; i < r->npages; i++)	/* cannot fail above the reserve */
-		r->frames[i] = r->mode == FILL_COPY ? pmm_alloc(FRAME_USER) : zeropool_take();
+		r->frames[i] = r->mode == FILL_COPY || r->zero_touch ? pmm_alloc(FRAME_USER)
+								    : zeropool_take();
+	if (r->zero_touch)
+		fault_stats_for(r->mode)->zero_touch += (uint64_t)r->npages;
 	r->sample = fault_sample_next(r->mode);
 	r->sample->npages = (uint32_t)r->npages;
 	fault_stats_for(r->mode)->faults++;

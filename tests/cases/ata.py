@@ -188,10 +188,14 @@ def ata_boot(g):
     g.expect(r"^ata: ready: [^\n]*\n", timeout=60)
     image = ferry.DISK
     parts = partitions(image)
-    want = [r"^ata: IDE controller 8086:7010 at 00:01\.1, compatibility mode, bus master at 0xc0",
+    # pc: the PIIX3 function of the south bridge, the CD-ROM its secondary
+    # master; q35: the piix3-ide Ferry adds, the CD-ROM on the AHCI.
+    pc = g.mach == "pc"
+    want = [r"^ata: IDE controller 8086:7010 at %s, compatibility mode, bus master at 0xc0"
+            % (r"00:01\.1" if pc else r"00:03\.0"),
             r"^ata: disk0 \(primary master\): QEMU HARDDISK, %d sectors .*, LBA48, DMA$"
             % (os.path.getsize(image) // 512),
-            r"^ata: secondary master: packet device",
+            r"^ata: secondary master: packet device" if pc else r"^ata: disks whole",
             r"^ata: disk0: MBR part1: type 0x82, %d sectors at %d \(swapd,blktest\)$"
             % (parts[1][1], parts[1][0]),
             r"^ata: disk0: MBR part2: type 0x83, %d sectors at %d \(fs,blktest\)$"

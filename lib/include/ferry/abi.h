@@ -127,10 +127,14 @@ struct grant_info {
 	uint32_t mode;		/* FILL_GRANT_MAP or FILL_GRANT_DMA */
 	uint32_t npages;
 	uint32_t writable;	/* page-in: fill it; page-out: read only */
-	uint32_t pad;
+	uint32_t device;	/* 1: phys[] are device addresses in your IOMMU domain,
+				   valid while you hold the grant */
 	uint64_t window;	/* FILL_GRANT_MAP: where the pages are mapped for you */
 	uint64_t forwarded_from;	/* pid that forwarded it to you; 0 if the kernel lent it */
-	uint64_t phys[GRANT_MAX_PAGES];	/* frame addresses, for device DMA */
+	/* Where your device reaches the frames (both modes): physical
+	 * addresses without an IOMMU, device addresses with one (0: no
+	 * device of yours may reach them). */
+	uint64_t phys[GRANT_MAX_PAGES];
 };
 
 _Static_assert(sizeof(struct grant_info) == 32 + 8 * GRANT_MAX_PAGES, "struct grant_info ABI");
@@ -172,7 +176,8 @@ struct fault_stats {
 	uint64_t grants_failed, grants_revoked, grants_overtime;
 	uint64_t failures;		/* requests that ended in error */
 	uint64_t phase_cycles[NPHASES];	/* sums over all faults */
-	uint64_t reserved[4];
+	uint64_t zero_touch;		/* page-in frames lent for DMA without zeroing */
+	uint64_t reserved[3];
 };
 
 #endif
