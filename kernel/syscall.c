@@ -479,6 +479,15 @@ static long sys_vm_ctl(struct proc *p, const uint64_t *a)
 		/* Written back and dropped: the next touch reads it again. */
 		return pageout_evict_range(p, (uint64_t)a[2], a[1]);
 	}
+	case VM_CTL_FRAME: {
+		paddr_t pa;
+		long err;
+
+		if (!proc_has_right(p, RIGHT_DMA))
+			return refused(p, "asking for a physical frame", "dma");
+		err = vm_user_frame(&p->vm, PAGE_ALIGN_DOWN((uint64_t)a[2]), false, &pa);
+		return err ? err : (long)pa;
+	}
 	case VM_CTL_STATS:
 		for (int m = 0; m < FILL_NMODES; m++)
 			st[m] = *fault_stats_for((enum fill_mode)m);

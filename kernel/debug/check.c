@@ -12,13 +12,19 @@
  *   - every lent frame (FRAME_GRANT) belongs to a live grant, and every
  *     live grant's frames are lent;
  *   - each process's resident count equals its present PTEs;
- *   - INFLIGHT PTEs name live requests; SWAPPED PTEs name slots in use.
+ *   - INFLIGHT PTEs name live requests; SWAPPED PTEs name slots in use;
+ *   - with an IOMMU, every entry of every device domain's page table maps
+ *     either a DMA buffer frame, or a lent frame at its place in the
+ *     window of the live grant that lends it, to the domain's own process,
+ *     with the grant's direction (write-only page-in, read-only page-out);
+ *     and every live grant with a window is mapped there, frame by frame.
  */
 #include <ferry/abi.h>
 #include <string.h>
 
 #include "../arch/arch.h"
 #include "../grant/grant.h"
+#include "../iommu/iommu.h"
 #include "../mm/pmm.h"
 #include "../mm/pte.h"
 #include "../mm/request.h"
@@ -192,6 +198,67 @@ static void check_grants(void)
 			  s.count[FRAME_GRANT]);
 }
 
+static bool live_grant(uint64_t id, struct grant_view *v)
+{
+	for (int i = 0; grant_view_live(i, v); i++)
+		if (v->id == id)
+			return true;
+	return false;
+}
+
+/* One entry of a device domain's page table: the unit would translate it. */
+static void check_device_entry(int did, const struct iommu_map_view *m, void *ctx)
+{
+	struct frame *f = pmm_frame(m->frame);
+	struct iommu_domain_view d;
+	struct grant_view g;
+	uint64_t base;
+	bool writes;
+	int gd;
+
+	(void)ctx;
+	if (!f || !m->grant) {
+		if (!f || f->use != FRAME_DMA || m->iova < IOMMU_DMA_BASE ||
+		    m->iova >= IOMMU_DMA_BASE + IOMMU_DMA_SIZE)
+			violation("domain %d maps %#lx -> frame %#lx (%s) outside any live grant", did,
+				  (unsigned long)m->iova, (unsigned long)m->frame,
+				  f ? frame_use_name((enum frame_use)f->use) : "not RAM");
+		return;
+	}
+	iommu_domain_view(did - 1, &d);
+	if (!live_grant(m->grant, &g) || !iommu_grant_view(m->grant, &gd, &base, &writes) ||
+	    gd != did || m->iova - base >= (uint64_t)g.npages * PAGE_SIZE ||
+	    g.frames[(m->iova - base) / PAGE_SIZE] != m->frame || f->use != FRAME_GRANT ||
+	    g.holder_pid != d.pid) {
+		violation("domain %d maps %#lx -> frame %#lx, not that page of live grant %#lx held"
+			  " by its process", did, (unsigned long)m->iova, (unsigned long)m->frame,
+			  (unsigned long)m->grant);
+		return;
+	}
+	if (m->write != g.writable || m->read == g.writable)
+		violation("domain %d maps %#lx %s%s for a %s grant", did, (unsigned long)m->iova,
+			  m->read ? "r" : "-", m->write ? "w" : "-",
+			  g.writable ? "page-in (write-only)" : "page-out (read-only)");
+}
+
+static void check_devices(void)
+{
+	struct grant_view g;
+
+	iommu_walk(check_device_entry, NULL);
+	for (int i = 0; grant_view_live(i, &g); i++) {
+		paddr_t pa;
+		bool r, w;
+
+		for (int k = 0; g.iova && k < g.npages; k++)
+			if (!iommu_device_frame(g.id, g.iova + (uint64_t)k * PAGE_SIZE, &pa, &r, &w) ||
+			    pa != g.frames[k])
+				violation("grant %#lx page %d: not mapped at %#lx in its holder's domain",
+					  (unsigned long)g.id, k,
+					  (unsigned long)(g.iova + (uint64_t)k * PAGE_SIZE));
+	}
+}
+
 int kdb_check(void)
 {
 	struct pmm_stats s;
@@ -203,5 +270,6 @@ int kdb_check(void)
 	mark_requests();
 	check_frames(&s);
 	check_grants();
+	check_devices();
 	return violations;
 }

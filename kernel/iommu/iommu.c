@@ -447,9 +447,12 @@ static void attribute(struct iommu_fault_view *v)
 	if (w) {
 		w->faulted = true;
 		v->grant = w->grant;
+		v->where = v->address - slot_iova(w->slot) < (uint64_t)w->npages * PAGE_SIZE
+				   ? "in its window" : "past the end of its window";
 		return;
 	}
 	v->outside = true;
+	v->where = "outside every window it holds";
 	for (int i = 0; i < IOMMU_WINDOWS_MAX; i++)
 		if (windows[i].grant && windows[i].domain == v->domain) {
 			windows[i].faulted = true;
@@ -476,9 +479,8 @@ static void record_fault(const struct vtd_fault *f)
 		 pci_bdf_str(f->source, b), d ? d->owner->name : "given to nobody",
 		 f->write ? "write" : "read", (unsigned long)f->address, v->reason_text, f->reason);
 	if (v->grant)
-		log_warn("iommu: grant %#lx fails: %s", (unsigned long)v->grant,
-			 v->outside ? "its device went outside every window while it was lent"
-				    : "its device faulted in its window");
+		log_warn("iommu: grant %#lx fails: its device faulted %s", (unsigned long)v->grant,
+			 v->where);
 }
 
 void iommu_fault_event(void)
@@ -560,6 +562,18 @@ bool iommu_fault_view(int i, struct iommu_fault_view *v)
 	if (i < 0 || (unsigned)i >= n)
 		return false;
 	*v = fault_log[(fault_next - 1 - (unsigned)i) % IOMMU_FAULT_LOG];
+	return true;
+}
+
+bool iommu_device_frame(uint64_t grant, uint64_t iova, paddr_t *pa, bool *read, bool *write)
+{
+	struct window *w = grant ? window_of(grant) : NULL;
+	unsigned perm;
+
+	if (!w || !vtd_pt_query(&domains[w->domain].pt, iova, pa, &perm))
+		return false;
+	*read = perm & VTD_PERM_READ;
+	*write = perm & VTD_PERM_WRITE;
 	return true;
 }
 

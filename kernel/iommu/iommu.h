@@ -122,6 +122,7 @@ struct iommu_fault_view {
 	int domain;			/* -1: a device in no domain */
 	uint64_t grant;			/* the grant it failed, 0: none */
 	bool outside;			/* outside every window it could be pinned on */
+	const char *where;		/* in its window, past its end, outside every window */
 };
 struct iommu_domain_view {
 	int id;
@@ -145,6 +146,8 @@ bool iommu_domain_view(int i, struct iommu_domain_view *v);
  * would translate), in address order; grant: the live window it is in. */
 void iommu_walk(void (*fn)(int domain, const struct iommu_map_view *v, void *ctx), void *ctx);
 bool iommu_fault_view(int i, struct iommu_fault_view *v);	/* 0: newest */
+/* What grant's domain maps at iova, read from its page table. */
+bool iommu_device_frame(uint64_t grant, uint64_t iova, paddr_t *pa, bool *read, bool *write);
 /* The device view of a live grant: its domain, window, permission. */
 bool iommu_grant_view(uint64_t grant, int *domain, uint64_t *iova, bool *device_writes);
 

@@ -44,14 +44,15 @@ class DiskCase(registry.Case):
     -drive values; tmpdir (copies of the disk, blkdebug rules) lives as long
     as the boot, and the case function gets it as g.disk_dir."""
 
-    def __init__(self, fn, name, cmdline, mem, timeout, mods, drives):
+    def __init__(self, fn, name, cmdline, mem, timeout, mods, drives, mach=None):
         super().__init__(fn, name, cmdline, mem, timeout, mods)
         self.drives = drives
+        self.mach = mach    # None: FERRY_MACHINE's
 
     def run(self, log_path):
         tmp = tempfile.mkdtemp(prefix="ata-", dir=ferry.BUILD)
         try:
-            g = self.guest(log_path, drives=self.drives(tmp))
+            g = self.guest(log_path, drives=self.drives(tmp), mach=self.mach)
             g.disk_dir = tmp
             try:
                 g.start()
@@ -66,11 +67,11 @@ class DiskCase(registry.Case):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def disk_case(name, cmdline="", drives=None, mem="64M", timeout=90, extra=""):
+def disk_case(name, cmdline="", drives=None, mem="64M", timeout=90, extra="", mach=None):
     def register(fn):
         registry._cases.append(DiskCase(
             fn, name, cmdline, mem, timeout, lambda: modules(extra),
-            drives or (lambda tmp: ferry.default_drives())))
+            drives or (lambda tmp: ferry.default_drives()), mach))
         return fn
     return register
 

@@ -3,7 +3,7 @@
  * ata: the IDE disk driver's server (model in ata.h, protocol in
  * <proto/block.h>).
  *
- *   ata [partN=prog[,prog...]] [raw=prog[,...]] [timeout=MS] [dma=off]
+ *   ata [partN=prog[,prog...]] [raw=prog[,...]] [timeout=MS] [dma=off] [rogue]
  *
  * Its arguments are its boot configuration: the GRUB module line (built
  * from USER_ARGS_ata in user/build.mk), e.g. `ata part1=swapd part2=fs`.
@@ -13,6 +13,7 @@
  *            command that misses it is retried once after a device reset,
  *            all within the request's budget (BLOCK_DRIVER_BUDGET_NS)
  *   dma=off  PIO only (DMA grants are then refused)
+ *   rogue    test boots only: honour BLOCK_F_ROGUE_* (rogue.c)
  * A program is known by the name the kernel gives its process, looked up
  * from the kernel-stamped sender of each request; everybody else is
  * refused (ERR_PERM).  A malformed option is logged and grants nothing.
@@ -60,6 +61,8 @@ struct ata {
 	struct ata_disk disk[BLOCK_DISKS_MAX];
 	int ndisks;
 	bool dma_off;
+	bool rogue;
+	uint64_t last_dev;	/* device address of the last grant served (rogue.c) */
 	uint64_t timeout_ns;
 	struct ata_prd *prd;	/* DMA memory: the PRD table page, */
 	uint64_t prd_phys;
@@ -204,16 +207,28 @@ static long serve_rw(struct ata *a, const struct ata_call *c, struct msg *ans, b
 	uint32_t pages;
 	long err;
 
+	uint32_t rogue = flags & BLOCK_F_ROGUE_MASK;
+
 	if ((m->arg[BLOCK_ARG_MODE] & ~(uint64_t)(BLOCK_MODE_MASK | BLOCK_F_ALL)) ||
 	    mode >= FILL_NMODES || (rq.lba48 && !c->disk->lba48) ||
-	    (mode == FILL_COPY && (flags & BLOCK_F_RUNS)) ||
-	    (mode == FILL_GRANT_DMA && (rq.pio || !c->disk->dma)))
+	    (mode == FILL_COPY && (flags & (BLOCK_F_RUNS | BLOCK_F_ROGUE_MASK))) ||
+	    (mode == FILL_GRANT_DMA && (rq.pio || !c->disk->dma)) ||
+	    (rogue && (!a->rogue || write || rq.pio || !c->disk->dma)))
 		return ERR_INVAL;
 	err = locate(a, m, mode, write, &gi, &area);
 	if (!err)
 		err = decode_runs(a, c, flags, area.npages * ATA_PAGE, &rq);
+	if (!err && rogue)
+		err = ata_rogue_transfer(c->disk, &rq, &gi, rogue, a->last_dev);
 	if (err)
 		return err;
+	if (mode != FILL_COPY)
+		a->last_dev = gi.phys[0];
+	if (rogue) {
+		ans->op = BLOCK_OK;	/* as if the grant had been filled */
+		ans->arg[BLOCK_REPLY_COUNT] = rq.sectors;
+		return 0;
+	}
 	pages = (rq.end + ATA_PAGE - 1) / ATA_PAGE;
 	if (mode == FILL_COPY && write && (!(m->flags & MSG_PAGE) || MSG_NPAGES(m->flags) < pages))
 		return ERR_INVAL;	/* the data did not come along */
@@ -371,6 +386,8 @@ static void parse_args(struct ata *a, int argc, char **argv)
 				why = "timeout out of range (10..2000 ms: the request budget is 8 s)";
 		} else if (err == ERR_NOENT && strcmp(argv[i], "dma=off") == 0) {
 			a->dma_off = true;
+		} else if (err == ERR_NOENT && strcmp(argv[i], "rogue") == 0) {
+			a->rogue = true;
 		} else if (err == ERR_NOENT) {
 			why = "unknown option";
 		}
@@ -514,6 +531,8 @@ static long start(struct ata *a)
 	struct ata_pci pci;
 	long err = setup_memory(a);
 
+	if (!err && a->rogue)
+		err = ata_rogue_init();
 	if (!err)
 		err = ata_hw_init();
 	if (err)

@@ -74,7 +74,12 @@ struct pager_way {
 	uint32_t fill;		/* enum fill_mode the kernel uses */
 	uint32_t flags;		/* BLOCK_F_PIO to go through the window */
 	bool stranger;		/* first have another client name our grant */
+	const char *child;	/* the child's mode; NULL: "child" */
+	uint32_t rogue;		/* BLOCK_F_ROGUE_* for the request of page rogue_page */
+	uint64_t rogue_page;	/* of the mapping */
 };
+/* The exit status of pager_run()'s last child. */
+extern long pager_child_status;
 /*
  * Maps npages of obj in a child (pager-backed, through us), has it check
  * every page against copy-mode reads; with write_seed, the child first
@@ -87,6 +92,13 @@ int pager_child(int argc, char **argv);
 /* blktest stranger GRANT MODE PART SECTOR: names a grant it never held
  * in a read; => exit status -(ata's answer), 0 if ata took it. */
 int pager_stranger(int argc, char **argv);
+
+/* dmarogue.c: ata's rogue transfers (ata started with `rogue`). */
+/* blktest roguechild PORT OBJ OFFSET NPAGES SEED: see dmarogue.c. */
+int rogue_child(int argc, char **argv);
+/* KINDS: stray,ended,beyond; expect_landed: a machine where DMA is not
+ * stopped (no IOMMU, or iommu_test=stale), the tests' negative control. */
+void cases_dma_rogue(struct blk *b, const char *kinds, bool expect_landed);
 
 /* cases.c */
 void cases_read(struct blk *b);

@@ -202,10 +202,10 @@ void cases_rogue(struct blk *b)
 }
 
 static const struct pager_way ways[] = {
-	{ "copy", FILL_COPY, 0, false },
-	{ "grant_pio", FILL_GRANT_MAP, BLOCK_F_PIO, false },	/* through the window */
-	{ "grant_dma", FILL_GRANT_MAP, 0, false },		/* a mapped grant, filled by DMA */
-	{ "dma", FILL_GRANT_DMA, 0, false },			/* physical addresses only */
+	{ .name = "copy", .fill = FILL_COPY },
+	{ .name = "grant_pio", .fill = FILL_GRANT_MAP, .flags = BLOCK_F_PIO },	/* the window */
+	{ .name = "grant_dma", .fill = FILL_GRANT_MAP },	/* a mapped grant, filled by DMA */
+	{ .name = "dma", .fill = FILL_GRANT_DMA },		/* device addresses only */
 };
 
 void cases_pager(struct blk *b)
@@ -242,8 +242,8 @@ void cases_pager(struct blk *b)
 void cases_foreign_grant(struct blk *b)
 {
 	static const struct pager_way strangers[] = {
-		{ "grant", FILL_GRANT_MAP, 0, true },
-		{ "dma", FILL_GRANT_DMA, 0, true },
+		{ .name = "grant", .fill = FILL_GRANT_MAP, .stranger = true },
+		{ .name = "dma", .fill = FILL_GRANT_DMA, .stranger = true },
 	};
 	char name[64];
 

@@ -13,6 +13,10 @@
  *   piponly   ata runs with dma=off: PIO for everything, DMA grants refused
  *   second    disk 1, a disk on the secondary channel: raw reads, a write
  *   rogue     (as blkrogue) everything must be refused
+ *   dmarogue:KINDS  ata (started with `rogue`) aims a grant's DMA astray
+ *             (stray, ended, beyond): the IOMMU must stop every one
+ *   dmalanded:KINDS the same where nothing stops it (no IOMMU, or
+ *             iommu_test=stale): every one must land (negative control)
  *   child ... (internal) the pager's child
  *   stranger ... (internal) a client naming a grant someone else forwarded
  *
@@ -78,6 +82,10 @@ static void run_mode(struct blk *b, const char *mode)
 		cases_second(b);
 	else if (strncmp(mode, "faults:", 7) == 0)
 		cases_faults(b, mode + 7);
+	else if (strncmp(mode, "dmarogue:", 9) == 0)
+		cases_dma_rogue(b, mode + 9, false);
+	else if (strncmp(mode, "dmalanded:", 10) == 0)
+		cases_dma_rogue(b, mode + 10, true);
 	else
 		check("mode", false, "unknown mode '%s'", mode);
 }
@@ -93,6 +101,8 @@ int main(int argc, char **argv)
 		return pager_child(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "stranger") == 0)
 		return pager_stranger(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "roguechild") == 0)
+		return rogue_child(argc, argv);
 	first = first_program();
 	if (first && sys_port_lookup(BLOCK_PORT_NAME) < 0) {
 		err = sys_spawn("ata", NULL);	/* with its own module arguments */

@@ -1,0 +1,108 @@
+# SPDX-License-Identifier: MIT
+"""The IOMMU (kernel/iommu): DMA grants enforced for the device too.  A
+rogue driver (ata started with `rogue`, driven by blktest dmarogue) aims a
+grant's transfer at a frame it was not lent, at a grant that has ended and
+past its window: each is a recorded fault naming device and address, the
+target frame unchanged, the request failed with its reason, the system
+running on.  The same transfers land where nothing stops them: with the
+take-back's IOTLB invalidation skipped (iommu_test=stale) and on the `pc`
+machine, which has no IOMMU (the negative controls)."""
+
+import re
+
+import ferry
+from cases import registry
+from cases.ata import copy_disk, disk_case, suite_end
+
+KINDS = "stray,ended,beyond"
+IDE = r"00:03\.0"       # Ferry's piix3-ide on q35 (tests/ferry.py)
+
+
+def found(g, rx):
+    return re.search(rx, g.buf, re.M) is not None
+
+
+def rogue_lines(g, kind):
+    """(ata's 'rogue: reading ... to ADDR' line's address, the child's line) for a kind."""
+    what = {"stray": "a page of ata's own", "ended": "the device address of a grant that has "
+            "ended", "beyond": "the page past the end of its window"}[kind]
+    m = re.search(r"^ata: rogue: reading \d+ sectors at \d+ to (0x[0-9a-f]+): %s" % what,
+                  g.buf, re.M)
+    return m.group(1) if m else None
+
+
+@disk_case("iommu_rogue_dma", cmdline="init=blktest initarg=dmarogue:%s panic=exit" % KINDS,
+           drives=lambda tmp: [ferry.ide_drive(copy_disk(tmp))], timeout=120, extra="rogue")
+def iommu_rogue_dma(g):
+    """A rogue ata aims a DMA grant's read at its own page (never lent), at
+    the device address of the grant before (ended) and past the end of the
+    window: each time the IOMMU records a fault naming 00:03.0 and that
+    address, the frame it aimed at is unchanged (ata's page, the child's
+    page 0), the kernel fails the request (ERR_DMAFAULT) and the faulting
+    thread dies with that reason, and blktest's and the kernel's checks
+    pass afterwards."""
+    results = suite_end(g, "iommu_rogue_dma", timeout=120)
+    for kind in KINDS.split(","):
+        addr = rogue_lines(g, kind)
+        results.append(("qemu/iommu_rogue_%s_aimed" % kind, addr is not None,
+                        "ata logged no rogue transfer of this kind"))
+        if addr is None:
+            continue
+        results.append(("qemu/iommu_rogue_%s_fault_recorded" % kind, found(
+            g, r"^\[[ \d.]+\] warning: iommu: DMA fault: %s \(ata\) write at %s: write to an "
+               r"address not mapped writable \(reason 5\)$" % (IDE, addr[:-3] + "000")),
+            "no fault naming %s and %s" % (IDE, addr)))
+    results.append(("qemu/iommu_rogue_requests_failed",
+                    len(re.findall(r"page-in failed: the device's DMA faulted in the IOMMU",
+                                   g.buf)) == 3,
+                    "want 3 threads killed with the DMA fault's reason"))
+    results.append(("qemu/iommu_rogue_grants_failed",
+                    found(g, r"iommu: grant 0x[0-9a-f]+ fails: its device faulted outside every "
+                             r"window it holds$") and
+                    found(g, r"iommu: grant 0x[0-9a-f]+ fails: its device faulted past the end of "
+                             r"its window$"), "no 'grant ... fails' line for each place"))
+    results.append(("qemu/iommu_rogue_own_page_unchanged",
+                    found(g, r"^ata: rogue: own page fnv (0x[0-9a-f]+) -> \1: unchanged$"),
+                    "ata's own page changed (or no line)"))
+    results.append(("qemu/iommu_rogue_child_pages_unchanged",
+                    len(re.findall(r"^blktest: roguechild: page 0 fnv (0x[0-9a-f]+) -> \1 "
+                                   r"\(unchanged\), page 1 not read: its thread was killed$",
+                                   g.buf, re.M)) == 3, "a child's page 0 changed, or page 1 read"))
+    return results
+
+
+@disk_case("iommu_stale_lands", cmdline="init=blktest initarg=dmalanded:ended iommu_test=stale "
+           "panic=exit", drives=lambda tmp: [ferry.ide_drive(copy_disk(tmp))], timeout=120,
+           extra="rogue")
+def iommu_stale_lands(g):
+    """Negative control: with the take-back's IOTLB invalidation skipped
+    (iommu_test=stale), the rogue DMA to the ended grant's device address
+    hits QEMU's stale IOTLB entry and lands in the frame the child now
+    maps: page 0 changes, no fault is recorded, the request completes.
+    So iommu_rogue_dma can fail."""
+    results = suite_end(g, "iommu_stale_lands", timeout=120)
+    results.append(("qemu/iommu_stale_switch_said",
+                    found(g, r"iommu: iommu_test=stale: stale DMA can land"), "no warning"))
+    results.append(("qemu/iommu_stale_landed",
+                    found(g, r"^blktest: roguechild: page 0 fnv (0x[0-9a-f]+) -> (?!\1)0x[0-9a-f]+"
+                             r" \(CHANGED\), page 1 read \(no fault noticed\)$"),
+                    "the stale DMA did not land"))
+    results.append(("qemu/iommu_stale_no_fault", not found(g, r"iommu: DMA fault"),
+                    "a fault was recorded"))
+    return results
+
+
+@disk_case("iommu_pc_trusts_dma", cmdline="init=blktest initarg=dmalanded:stray panic=exit",
+           drives=lambda tmp: [ferry.ide_drive(copy_disk(tmp))], timeout=120, extra="rogue",
+           mach="pc")
+def iommu_pc_trusts_dma(g):
+    """Negative control on the `pc` machine (no IOMMU): the kernel says DMA
+    is trusted, and ata's stray transfer lands in its own page unnoticed."""
+    results = suite_end(g, "iommu_pc_trusts_dma", timeout=120)
+    results.append(("qemu/iommu_pc_said_trusted",
+                    found(g, r"iommu: none \(no DMAR table.*\): device DMA is trusted$"),
+                    "no line saying DMA is trusted"))
+    results.append(("qemu/iommu_pc_stray_landed",
+                    found(g, r"^ata: rogue: own page fnv (0x[0-9a-f]+) -> (?!\1)0x[0-9a-f]+: "
+                             r"CHANGED$"), "the stray DMA did not land"))
+    return results
