@@ -488,6 +488,10 @@ static long sys_vm_ctl(struct proc *p, const uint64_t *a)
 		err = vm_user_frame(&p->vm, PAGE_ALIGN_DOWN((uint64_t)a[2]), false, &pa);
 		return err ? err : (long)pa;
 	}
+	case VM_CTL_DMA_QUIET:
+		if (!proc_has_right(p, RIGHT_DMA))
+			return refused(p, "declaring its device quiet", "dma");
+		return iommu_quiet(p);
 	case VM_CTL_STATS:
 		for (int m = 0; m < FILL_NMODES; m++)
 			st[m] = *fault_stats_for((enum fill_mode)m);

@@ -13,6 +13,8 @@
  *     live grant's frames are lent;
  *   - each process's resident count equals its present PTEs;
  *   - INFLIGHT PTEs name live requests; SWAPPED PTEs name slots in use;
+ *   - a free frame freed watched (a DMA request given up on) still holds
+ *     its poison: no transfer landed after the free;
  *   - with an IOMMU, every entry of every device domain's page table maps
  *     either a DMA buffer frame, or a lent frame at its place in the
  *     window of the live grant that lends it, to the domain's own process,
@@ -176,6 +178,17 @@ static void check_frames(const struct pmm_stats *s)
 	}
 }
 
+static void check_watched(const struct pmm_stats *s)
+{
+	for (size_t pfn = 0; pfn < s->total; pfn++) {
+		paddr_t pa = (paddr_t)pfn << PAGE_SHIFT;
+
+		if (pmm_is_watched(pa) && pmm_frame(pa)->use == FRAME_FREE && !pmm_watched_intact(pa))
+			violation("free frame %#lx was written after it was freed: a DMA transfer"
+				  " landed late", (unsigned long)pa);
+	}
+}
+
 static void check_grants(void)
 {
 	struct grant_view v;
@@ -269,6 +282,7 @@ int kdb_check(void)
 	check_processes();
 	mark_requests();
 	check_frames(&s);
+	check_watched(&s);
 	check_grants();
 	check_devices();
 	return violations;

@@ -80,6 +80,7 @@ struct grant {
 	int window_slot;		/* in the holder, FILL_GRANT_MAP */
 	uint64_t iova;			/* FILL_GRANT_DMA in the holder's device domain; 0: none */
 	uint64_t iova_was;		/* the last one, for the history */
+	int domain_was;			/* the device domain it was last mapped in; 0: none */
 	bool device_fault;		/* the IOMMU pinned a fault on it */
 	uint64_t holder_pid, forwarded_from;
 	uint64_t fault_pid, fault_va, request;
@@ -183,7 +184,8 @@ static long attach_holder(struct grant *g, struct proc *holder)
 		return ERR_NOMEM;
 	}
 	/* Both modes: a driver fills a mapped grant by DMA too when it can. */
-	g->iova = iommu_grant_map(holder, grant_id(g), g->frames, g->npages, g->writable);
+	g->iova = iommu_grant_map(holder, grant_id(g), g->frames, g->npages, g->writable,
+				  &g->domain_was);
 	g->iova_was = g->iova ? g->iova : g->iova_was;
 	holder->vm.window_slots_used |= 1u << slot;
 	return 0;
@@ -209,6 +211,7 @@ long grant_create(const struct grant_lend *l, uint64_t *id, uint64_t *window)
 	g->dma_unsettled = false;
 	g->device_fault = false;
 	g->iova = g->iova_was = 0;
+	g->domain_was = 0;
 	g->forwarded_from = 0;
 	g->fault_pid = l->fault_pid;
 	g->fault_va = l->fault_va;
@@ -287,16 +290,14 @@ bool grant_holder_may_dma(uint64_t id)
 {
 	struct grant *g = grant_get(id);
 
-	/* With an IOMMU the device reaches the frames only through the
-	 * window, and grant_end() closes it before they change hands. */
-	return g && g->holder && proc_has_right(g->holder, RIGHT_DMA) && !iommu_translating();
+	return g && g->holder && proc_has_right(g->holder, RIGHT_DMA);
 }
 
-bool grant_reached_device(uint64_t id)
+int grant_device_domain(uint64_t id)
 {
 	struct grant *g = grant_get(id);
 
-	return g && g->iova_was != 0;
+	return g ? g->domain_was : 0;
 }
 
 bool grant_dma_unsettled(uint64_t id)
@@ -381,8 +382,8 @@ void grant_release_holder(struct proc *p)
 
 		if (!g->lent || g->holder != p)
 			continue;
-		if (proc_has_right(p, RIGHT_DMA) && !iommu_translating())
-			g->dma_unsettled = true;	/* no IOMMU closed its window */
+		if (proc_has_right(p, RIGHT_DMA))
+			g->dma_unsettled = true;
 		if (return_to_forwarder(g, p))
 			continue;
 		log_warn("grant %#lx revoked: holder %s (pid %lu) died",

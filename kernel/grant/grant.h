@@ -64,14 +64,16 @@ long grant_create(const struct grant_lend *l, uint64_t *id, uint64_t *window);
  * be trusted to hold what the request wanted. */
 long grant_end(uint64_t id, enum grant_outcome outcome);
 /* Could the current holder still be writing into the frames behind our
- * back?  Yes if it holds the grant and may program DMA, and no IOMMU
- * translates (the device may be mid-transfer and nothing can stop it). */
+ * back?  Yes if it holds the grant and may program DMA: a transfer it
+ * started may still be under way (with an IOMMU, only one started before
+ * the grant's window closed: request.c parks the frames, iommu.h). */
 bool grant_holder_may_dma(uint64_t id);
-/* Did a DMA-capable holder die holding it, with no IOMMU?  Its device may
- * still write the frames unless a driver answered for them since. */
+/* Did a DMA-capable holder die holding it?  Its device may still write the
+ * frames unless a driver answered for them since. */
 bool grant_dma_unsettled(uint64_t id);
-/* Was it ever mapped in a device domain (a device could write it)? */
-bool grant_reached_device(uint64_t id);
+/* The device domain it was last mapped in (a device could reach its
+ * frames), or 0: never. */
+int grant_device_domain(uint64_t id);
 /* Holder-facing operations (system calls). */
 long grant_forward(struct proc *caller, uint64_t id, uint64_t to_pid);
 long grant_info_for(struct proc *caller, uint64_t id, struct grant_info *out);

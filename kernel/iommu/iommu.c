@@ -15,6 +15,7 @@
 #include "../cmdline.h"
 #include "../config.h"
 #include "../log.h"
+#include "../mm/pmm.h"
 #include "../panic.h"
 #include "../pci.h"
 #include "../policy.h"
@@ -30,6 +31,7 @@ _Static_assert(IOMMU_DMA_BASE + IOMMU_DMA_SIZE <= IOMMU_WINDOW_BASE, "areas do n
 #define IOMMU_BUFS_MAX		16	/* sys_dma_alloc buffers per domain */
 #define DEVICES_MAX		8
 #define FAULT_BATCH		8
+#define PARKED_MAX		256	/* frames waiting for their driver's quiet */
 
 struct window {
 	uint64_t grant;			/* 0: free */
@@ -71,7 +73,11 @@ static struct window windows[IOMMU_WINDOWS_MAX];
 static struct iommu_fault_view fault_log[IOMMU_FAULT_LOG];
 static unsigned fault_next;
 static struct dmar_info dmar;
-bool iommu_test_skip_invalidation;
+static struct {
+	paddr_t frame;
+	int domain;			/* index; the slot is free when frame is 0 */
+} parked[PARKED_MAX];
+bool iommu_test_skip_invalidation, iommu_test_no_parking;
 
 /* --- boot --- */
 
@@ -130,7 +136,11 @@ static int make_domain(const struct program_config *c)
 	d->owner = c;
 	d->did = (uint16_t)(ndomains + 1);	/* 0 is reserved in caching mode */
 	d->dma_next = IOMMU_DMA_BASE;
-	if (vtd_pt_init(&d->pt))
+	/* Every table of the window area now (half a MiB): a grant's map
+	 * never allocates, and memory does not grow as the slots go round. */
+	if (vtd_pt_init(&d->pt) ||
+	    vtd_pt_prepare(&d->pt, IOMMU_WINDOW_BASE,
+			   (uint64_t)IOMMU_WINDOW_SLOTS * IOMMU_SLOT_PAGES * PAGE_SIZE))
 		return ERR_NOMEM;
 	ndomains++;
 	return 0;
@@ -240,6 +250,7 @@ void iommu_init(void)
 	}
 	translating = true;
 	iommu_test_skip_invalidation = test && strcmp(test, "stale") == 0;
+	iommu_test_no_parking = test && strcmp(test, "nopark") == 0;
 	report_rmrrs();
 	for (int i = 0; i < vtd_units(); i++) {
 		vtd_describe(i, unit, sizeof(unit));
@@ -253,6 +264,8 @@ void iommu_init(void)
 	log_info("iommu: %s", status);
 	if (iommu_test_skip_invalidation)
 		log_warn("iommu: iommu_test=stale: stale DMA can land in frames that changed hands");
+	if (iommu_test_no_parking)
+		log_warn("iommu: iommu_test=nopark: frames of given-up transfers are freed at once");
 }
 
 bool iommu_translating(void)
@@ -323,7 +336,7 @@ static int invalidate(struct domain *d, uint64_t iova, int npages)
 }
 
 uint64_t iommu_grant_map(const struct proc *holder, uint64_t grant, const paddr_t *frames,
-			 int npages, bool device_writes)
+			 int npages, bool device_writes, int *domain)
 {
 	struct domain *d = domain_of(holder);
 	struct window *w = window_of(0);
@@ -343,6 +356,7 @@ uint64_t iommu_grant_map(const struct proc *holder, uint64_t grant, const paddr_
 	if (vtd_caches_misses())
 		invalidate(d, iova, IOMMU_WINDOW_PAGES);
 	d->maps++;
+	*domain = d->did;
 	return iova;
 }
 
@@ -421,6 +435,46 @@ void iommu_proc_exit(struct proc *p)
 	d->dma_next = IOMMU_DMA_BASE;
 	d->pid = 0;
 	d->warned_unbound = false;
+}
+
+/* --- transfers that outlive their window --- */
+
+void iommu_park(int did, paddr_t frame)
+{
+	KASSERT(did >= 1 && did <= ndomains);
+	if (iommu_test_no_parking) {
+		pmm_free_watched(frame);
+		return;
+	}
+	pmm_set_use(frame, FRAME_USER, FRAME_QUARANTINE);
+	for (int i = 0; i < PARKED_MAX; i++)
+		if (!parked[i].frame) {
+			parked[i].frame = frame;
+			parked[i].domain = did - 1;
+			return;
+		}
+	log_warn("iommu: frame %#lx quarantined for good: %d frames already wait for their"
+		 " driver's quiet", (unsigned long)frame, PARKED_MAX);
+}
+
+long iommu_quiet(struct proc *p)
+{
+	struct domain *d = domain_of(p);
+	long n = 0;
+
+	if (!d)
+		return 0;
+	for (int i = 0; i < PARKED_MAX; i++)
+		if (parked[i].frame && parked[i].domain == (int)(d - domains)) {
+			pmm_set_use(parked[i].frame, FRAME_QUARANTINE, FRAME_USER);
+			pmm_free_watched(parked[i].frame);
+			parked[i].frame = 0;
+			n++;
+		}
+	if (n)
+		log_info("iommu: %ld frames parked for %s's device freed: it is quiet", n,
+			 d->owner->name);
+	return n;
 }
 
 /* --- faults --- */
@@ -522,6 +576,8 @@ bool iommu_domain_view(int i, struct iommu_domain_view *v)
 	for (int k = 0; k < IOMMU_WINDOWS_MAX; k++)
 		v->windows += windows[k].grant && windows[k].domain == i;
 	v->dma_buffers = d->nbufs;
+	for (int k = 0; k < PARKED_MAX; k++)
+		v->parked += parked[k].frame && parked[k].domain == i;
 	v->mapped_pages = d->pt.leaves;
 	v->maps = d->maps;
 	v->unmaps = d->unmaps;

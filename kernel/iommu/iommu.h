@@ -92,7 +92,7 @@ bool iommu_translating(void);
 /* => device address of the first frame (the rest follow), or 0 when the
  * holder has no domain (or there is no IOMMU): then nothing is mapped. */
 uint64_t iommu_grant_map(const struct proc *holder, uint64_t grant, const paddr_t *frames,
-			 int npages, bool device_writes);
+			 int npages, bool device_writes, int *domain);
 /* Unmaps, invalidates, waits, reads faults.  => true if a device fault
  * was pinned on this window while it was mapped. */
 bool iommu_grant_unmap(uint64_t grant);
@@ -106,6 +106,21 @@ uint64_t iommu_dma_map(struct proc *p, uint64_t va, paddr_t pa, size_t pages);
 /* p dies: its DMA buffers leave its domain (invalidated, waited for)
  * before its memory is freed; the domain is unbound. */
 void iommu_proc_exit(struct proc *p);
+
+/* --- transfers that outlive their window --- */
+/* A frame taken back from domain did while a transfer the device had
+ * started may still be under way (the request was given up on: overtime,
+ * its driver died).  The IOMMU stops every transfer started after the
+ * window closed; one started before may still land on emulated devices
+ * that translate a whole transfer when it starts (QEMU's block DMA does),
+ * so the frame is parked (FRAME_QUARANTINE) until the driver says its
+ * device is quiet. */
+void iommu_park(int did, paddr_t frame);
+/* p's driver says every transfer its devices started before now has
+ * ended (VM_CTL_DMA_QUIET; ata after every request, a queued driver when
+ * its queues are drained): the frames parked in its domain are freed
+ * (watched: pmm_free_watched).  => frames freed. */
+long iommu_quiet(struct proc *p);
 
 /* --- faults --- */
 /* Reads and logs the fault records now (the poll, and later the MSI handler). */
@@ -130,7 +145,7 @@ struct iommu_domain_view {
 	uint64_t pid;			/* bound process, 0: none */
 	int ndevices;
 	uint32_t devices[8];		/* bus << 8 | devfn */
-	int windows, dma_buffers;
+	int windows, dma_buffers, parked;
 	uint64_t mapped_pages;		/* live leaf entries */
 	uint64_t maps, unmaps, invalidations, faults;
 };
@@ -151,8 +166,9 @@ bool iommu_device_frame(uint64_t grant, uint64_t iova, paddr_t *pa, bool *read, 
 /* The device view of a live grant: its domain, window, permission. */
 bool iommu_grant_view(uint64_t grant, int *domain, uint64_t *iova, bool *device_writes);
 
-/* Test switch (iommu_test=stale): take-back skips the IOTLB invalidation,
- * so a stale DMA can land: the negative control of the fault tests. */
-extern bool iommu_test_skip_invalidation;
+/* Test switches, the negative controls of the tests: iommu_test=stale:
+ * take-back skips the IOTLB invalidation, so a stale DMA can land;
+ * iommu_test=nopark: frames are freed at take-back instead of parked. */
+extern bool iommu_test_skip_invalidation, iommu_test_no_parking;
 
 #endif

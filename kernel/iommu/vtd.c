@@ -410,6 +410,14 @@ static uint64_t *leaf(paddr_t root, uint64_t iova, bool create)
 	return &table[(iova >> 12) & 511];
 }
 
+int vtd_pt_prepare(struct vtd_pt *pt, uint64_t iova, uint64_t len)
+{
+	for (uint64_t a = iova; a < iova + len; a += 512 * PAGE_SIZE)
+		if (!leaf(pt->root, a, true))
+			return ERR_NOMEM;
+	return 0;
+}
+
 int vtd_pt_map(struct vtd_pt *pt, uint64_t iova, paddr_t pa, unsigned perm)
 {
 	uint64_t *e = leaf(pt->root, iova, true);

@@ -48,6 +48,9 @@ int vtd_units(void);
 enum iommu_inval vtd_inval_mode(void);
 
 int vtd_pt_init(struct vtd_pt *pt);
+/* Makes every table [iova, iova + len) needs now, so mapping there later
+ * allocates nothing.  => 0 or ERR_NOMEM. */
+int vtd_pt_prepare(struct vtd_pt *pt, uint64_t iova, uint64_t len);
 /* => 0 or ERR_NOMEM (a page-table frame). */
 int vtd_pt_map(struct vtd_pt *pt, uint64_t iova, paddr_t pa, unsigned perm);
 void vtd_pt_unmap(struct vtd_pt *pt, uint64_t iova);

@@ -167,9 +167,29 @@ static unsigned region_vm_flags(const struct page_request *r)
 	return f;
 }
 
-/* One page of a finished page-in: map it, or put everything back, or free. */
+/*
+ * Where a frame goes that a device may still be writing into (unsettled,
+ * see finish()): without an IOMMU nothing can stop the transfer, so it is
+ * quarantined for good; with one, the window is closed and every transfer
+ * started after that faults, so it waits only for the driver to say its
+ * device is quiet (iommu_park(); did: the domain the grant was last mapped
+ * in).  A frame no domain ever mapped was out of every device's reach.
+ */
+static void release_unsettled(paddr_t frame, int did)
+{
+	if (!iommu_translating())
+		pmm_quarantine(frame);
+	else if (did)
+		iommu_park(did, frame);
+	else
+		pmm_free(frame);
+}
+
+/* One page of a finished page-in: map it, or put everything back, or free.
+ * unsettled_did: -1 when no device can still write the frame, else the
+ * domain for release_unsettled(). */
 static void commit_in(struct page_request *r, int i, long result, int filled, paddr_t frame,
-		      bool quarantine)
+		      int unsettled_did)
 {
 	pte_t *pte = still_ours(r, i);
 	bool ok = result == 0 && i < filled;
@@ -180,8 +200,8 @@ static void commit_in(struct page_request *r, int i, long result, int filled, pa
 		drop_slot(r, i, false);	/* the data lives in the frame now */
 		return;
 	}
-	if (frame && quarantine)
-		pmm_quarantine(frame);	/* a device may still be writing into it */
+	if (frame && unsettled_did >= 0)
+		release_unsettled(frame, unsettled_did);	/* a device may still write it */
 	else if (frame)
 		pmm_free(frame);
 	if (pte)
@@ -264,15 +284,15 @@ static void finish(struct page_request *r, long result, int filled)
 	struct swap_provider *sp = r->swap ? swap_provider(r->provider) : NULL;
 	/* Failing a page-in nobody answered (overtime, a dead pager) while a
 	 * DMA driver still holds its grant: the transfer may still land, so
-	 * the frames are never reused.  A pager's own failure answer means the
-	 * chain below it is done, unless a DMA driver died holding the grant
-	 * (it came back to the pager, grant.c) and nobody answered for its
-	 * transfer since. */
-	bool quarantine = r->dir == REQUEST_IN && r->grant && result != 0 &&
-			  (((result == ERR_TIMEOUT || result == ERR_DEAD) &&
-			    grant_holder_may_dma(r->grant)) || grant_dma_unsettled(r->grant));
-
-	bool device_wrote = r->zero_touch && grant_reached_device(r->grant);
+	 * the frames are not reused until it cannot (release_unsettled()).  A
+	 * pager's own failure answer means the chain below it is done, unless
+	 * a DMA driver died holding the grant (it came back to the pager,
+	 * grant.c) and nobody answered for its transfer since. */
+	bool unsettled = r->dir == REQUEST_IN && r->grant && result != 0 &&
+			 (((result == ERR_TIMEOUT || result == ERR_DEAD) &&
+			   grant_holder_may_dma(r->grant)) || grant_dma_unsettled(r->grant));
+	int did = r->grant ? grant_device_domain(r->grant) : 0;
+	bool device_wrote = r->zero_touch && did;
 	long ended;
 
 	stamp(r, PHASE_REPLIED);
@@ -292,7 +312,7 @@ static void finish(struct page_request *r, long result, int filled)
 		kdb_grant_event(r->grant, KDB_GRANT_TAKEN_BACK);
 	for (int i = 0; i < r->npages; i++) {
 		if (r->dir == REQUEST_IN)
-			commit_in(r, i, result, filled, r->frames[i], quarantine);
+			commit_in(r, i, result, filled, r->frames[i], unsettled ? did : -1);
 		else
 			commit_out(r, i, result);
 	}

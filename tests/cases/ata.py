@@ -44,10 +44,14 @@ class DiskCase(registry.Case):
     -drive values; tmpdir (copies of the disk, blkdebug rules) lives as long
     as the boot, and the case function gets it as g.disk_dir."""
 
-    def __init__(self, fn, name, cmdline, mem, timeout, mods, drives, mach=None):
+    def __init__(self, fn, name, cmdline, mem, timeout, mods, drives, mach=None,
+                 check_fails=False):
         super().__init__(fn, name, cmdline, mem, timeout, mods)
         self.drives = drives
         self.mach = mach    # None: FERRY_MACHINE's
+        # A negative control whose point is that the kernel's consistency
+        # check finds what the test switch broke: its failure is the pass.
+        self.check_fails = check_fails
 
     def run(self, log_path):
         tmp = tempfile.mkdtemp(prefix="ata-", dir=ferry.BUILD)
@@ -58,6 +62,9 @@ class DiskCase(registry.Case):
                 g.start()
                 out = self.fn(g)
                 verdict = registry.consistency_check(g)
+                if verdict and self.check_fails:
+                    verdict = (verdict[0] + "_finds_it", not verdict[1],
+                               "the check found nothing" if verdict[1] else "")
                 if verdict:
                     out.append(verdict)
             finally:
@@ -67,11 +74,12 @@ class DiskCase(registry.Case):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def disk_case(name, cmdline="", drives=None, mem="64M", timeout=90, extra="", mach=None):
+def disk_case(name, cmdline="", drives=None, mem="64M", timeout=90, extra="", mach=None,
+              check_fails=False):
     def register(fn):
         registry._cases.append(DiskCase(
             fn, name, cmdline, mem, timeout, lambda: modules(extra),
-            drives or (lambda tmp: ferry.default_drives()), mach))
+            drives or (lambda tmp: ferry.default_drives()), mach, check_fails))
         return fn
     return register
 

@@ -364,6 +364,10 @@ static noreturn void serve(struct ata *a)
 		/* ERR_TIMEOUT: the client gave up on it; the kernel counts those. */
 		if (err && err != ERR_TIMEOUT)
 			ata_log("reply to pid %#llx: %s", (unsigned long long)m.sender, err_str(err));
+		/* One command at a time, each finished (or reset) before its
+		 * answer: every transfer started so far has ended, so frames the
+		 * kernel took back from a request it gave up on may be reused. */
+		sys_vm_ctl(VM_CTL_DMA_QUIET, 0, NULL);
 	}
 }
 
@@ -544,6 +548,7 @@ static long start(struct ata *a)
 	setup_channels(a, &pci);
 	for (int i = 0; i < 2; i++)
 		ata_settle_channel(&a->ch[i]);
+	sys_vm_ctl(VM_CTL_DMA_QUIET, 0, NULL);	/* a dead predecessor's transfers ended */
 	probe(a);
 	if (!a->ndisks) {
 		ata_log("no ATA disk found");

@@ -96,9 +96,12 @@ int pager_stranger(int argc, char **argv);
 /* dmarogue.c: ata's rogue transfers (ata started with `rogue`). */
 /* blktest roguechild PORT OBJ OFFSET NPAGES SEED: see dmarogue.c. */
 int rogue_child(int argc, char **argv);
+int touch_child(int argc, char **argv);
 /* KINDS: stray,ended,beyond; expect_landed: a machine where DMA is not
  * stopped (no IOMMU, or iommu_test=stale), the tests' negative control. */
 void cases_dma_rogue(struct blk *b, const char *kinds, bool expect_landed);
+/* A DMA page-in from a slow disk 1 outlives the kernel's overtime. */
+void cases_slow_dma(struct blk *b);
 
 /* cases.c */
 void cases_read(struct blk *b);

@@ -83,6 +83,21 @@ int rogue_child(int argc, char **argv)
 	return second_done ? LANDED : CHANGED_AND_KILLED;
 }
 
+/* blktest touchchild PORT OBJ OFFSET NPAGES SEED: one page-in, nothing else. */
+int touch_child(int argc, char **argv)
+{
+	uint64_t port, obj, offset;
+	long ret;
+
+	if (argc != 7 || str_to_u64(argv[2], 10, &port, NULL) ||
+	    str_to_u64(argv[3], 10, &obj, NULL) || str_to_u64(argv[4], 10, &offset, NULL))
+		return BROKEN;
+	ret = sys_mem_map_pager((long)port, obj, (long)offset, MSG_PAGE_SIZE, PROT_READ);
+	if (ret < 0)
+		return BROKEN;
+	return *(volatile uint8_t *)ret & 0;	/* the page-in; the kernel may end us here */
+}
+
 static const struct {
 	const char *name;
 	uint32_t flag;
@@ -135,4 +150,33 @@ void cases_dma_rogue(struct blk *b, const char *kinds, bool expect_landed)
 			one_kind(b, name, kinds_known[i].flag, expect_landed);
 	}
 	sys_vm_ctl(VM_CTL_CLUSTER, cluster, NULL);
+}
+
+/*
+ * A slow disk (tests/cases/iommu.py throttles disk 1) and a short
+ * overtime: the kernel fails the child's DMA page-in while ata's transfer
+ * is still on its way; the transfer lands later, into frames the kernel
+ * took back.  Without an IOMMU they are quarantined for good; with one
+ * they wait, parked, for ata's next "quiet" (VM_CTL_DMA_QUIET); either way
+ * the transfer must not land in a frame someone else has (kdb check
+ * watches the frames freed: pmm_free_watched).
+ */
+void cases_slow_dma(struct blk *b)
+{
+	static uint8_t buf[BLK_BUF_BYTES];
+	struct pager_way way = { .name = "slow", .fill = FILL_GRANT_DMA, .child = "touchchild" };
+	long err;
+
+	/* Fills disk 1's throttle bucket: the next read waits for it to drain. */
+	err = blk_read(b, BLOCK_PART(1, 0), 0, BLOCK_MAX_SECTORS, 0, 0, buf);
+	check("slow_dma_first_read", err == 0, "%s", err_str(err));
+	check("slow_dma_cluster", sys_vm_ctl(VM_CTL_CLUSTER, 1, NULL) == 0, "cluster 1 refused");
+	pager_run(b, &way, BLOCK_PART(1, 0), 64 * BLOCK_SECTOR_SIZE, 1, 0);
+	sys_vm_ctl(VM_CTL_CLUSTER, 8, NULL);
+	check("slow_dma_child_killed", pager_child_status == PROC_STATUS_FAULT,
+	      "child status %ld, want %d (killed: its page-in overran its overtime)",
+	      pager_child_status, PROC_STATUS_FAULT);
+	/* ata is quiet again once it has answered something after the transfer. */
+	err = blk_read(b, BLOCK_PART(1, 0), 0, BLOCK_SECTORS_PER_PAGE, 0, 0, buf);
+	check("slow_dma_disk_answers", err == 0, "%s", err_str(err));
 }

@@ -17,6 +17,8 @@
  *             (stray, ended, beyond): the IOMMU must stop every one
  *   dmalanded:KINDS the same where nothing stops it (no IOMMU, or
  *             iommu_test=stale): every one must land (negative control)
+ *   slowdma   a DMA page-in from disk 1 (throttled) that the kernel gives
+ *             up on (overtime=) before the transfer lands
  *   child ... (internal) the pager's child
  *   stranger ... (internal) a client naming a grant someone else forwarded
  *
@@ -86,6 +88,8 @@ static void run_mode(struct blk *b, const char *mode)
 		cases_dma_rogue(b, mode + 9, false);
 	else if (strncmp(mode, "dmalanded:", 10) == 0)
 		cases_dma_rogue(b, mode + 10, true);
+	else if (strcmp(mode, "slowdma") == 0)
+		cases_slow_dma(b);
 	else
 		check("mode", false, "unknown mode '%s'", mode);
 }
@@ -103,6 +107,8 @@ int main(int argc, char **argv)
 		return pager_stranger(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "roguechild") == 0)
 		return rogue_child(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "touchchild") == 0)
+		return touch_child(argc, argv);
 	first = first_program();
 	if (first && sys_port_lookup(BLOCK_PORT_NAME) < 0) {
 		err = sys_spawn("ata", NULL);	/* with its own module arguments */

@@ -148,6 +148,9 @@ _Static_assert(sizeof(struct grant_info) == 32 + 8 * GRANT_MAX_PAGES, "struct gr
 #define VM_CTL_CLUSTER		6	/* arg = pages per page-in request (1..32) */
 #define VM_CTL_SYNC		7	/* ptr = address, arg = length: write dirty pager pages
 					   back (and drop them) => pages written back */
+#define VM_CTL_DMA_QUIET	9	/* every DMA transfer your devices started before now
+					   has ended (drivers: the dma right) => frames freed
+					   that waited for it (kernel/iommu/iommu.h) */
 #define VM_CTL_FRAME		8	/* ptr = address of a resident page of yours => its
 					   physical frame; needs the dma right (drivers; the
 					   IOMMU's tests aim a rogue transfer at it) */
