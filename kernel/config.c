@@ -121,46 +121,36 @@ static const char *config_set_ioport(struct program_config *pc, const char *valu
 	return NULL;
 }
 
-/* Exactly `digits` hex digits (no 0x) up to the end or a ':'. */
-static int config_hex(const char *s, int digits, const char **end, uint64_t *out)
-{
-	*out = 0;
-	for (int i = 0; i < digits; i++, s++) {
-		char c = *s;
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-			: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+#define CONFIG_BAD_DEVICE	"bad device (want CC:SS or CC:SS:PP, hex)"
 
-		if (d < 0)
-			return -1;
-		*out = *out << 4 | (uint64_t)d;
-	}
-	*end = s;
-	return 0;
-}
-
-/* device=VVVV:DDDD (vendor:device) or device=class:CCSS (class, subclass). */
+/* "CC:SS" or "CC:SS:PP": two or three hex bytes of one or two digits, ':' between. */
 static const char *config_set_device(struct program_config *pc, const char *value)
 {
-	struct config_device d = { 0 };
-	const char *end;
-	uint64_t a, b;
+	struct config_device d = { .progif = -1 };
+	uint8_t b[3];
+	const char *s = value;
+	int n = 0;
 
-	if (strncmp(value, "class:", 6) == 0) {
-		if (config_hex(value + 6, 4, &end, &a) || *end)
-			return "bad device class (want class:CCSS, 4 hex digits)";
-		d = (struct config_device){ .by_class = true, .class_code = (uint8_t)(a >> 8),
-					    .subclass = (uint8_t)a };
-	} else {
-		if (config_hex(value, 4, &end, &a) || *end != ':' ||
-		    config_hex(end + 1, 4, &end, &b) || *end)
-			return "bad device (want VVVV:DDDD or class:CCSS, hex)";
-		if (a == 0xffff)
-			return "vendor ffff is no device";
-		d = (struct config_device){ .vendor = (uint16_t)a, .device = (uint16_t)b };
+	for (;;) {
+		const char *end;
+		uint64_t v;
+
+		if (n == 3 || str_to_u64(s, 16, &v, &end) || end - s > 2 || (*end && *end != ':'))
+			return CONFIG_BAD_DEVICE;
+		b[n++] = (uint8_t)v;
+		if (!*end)
+			break;
+		s = end + 1;
 	}
-	if (pc->ndevices == CONFIG_MAX_DEVICES)
+	if (n < 2)
+		return CONFIG_BAD_DEVICE;
+	d.class = b[0];
+	d.subclass = b[1];
+	if (n == 3)
+		d.progif = b[2];
+	if (pc->ndev == CONFIG_MAX_DEVICES)
 		return "too many devices";
-	pc->devices[pc->ndevices++] = d;
+	pc->dev[pc->ndev++] = d;
 	return NULL;
 }
 
@@ -318,12 +308,14 @@ bool config_ioport_allowed(const struct program_config *p, uint16_t port)
 	return false;
 }
 
-bool config_device_matches(const struct config_device *d, uint16_t vendor, uint16_t device,
-			   uint8_t class_code, uint8_t subclass)
+bool config_device_bound(const struct program_config *p, uint8_t class, uint8_t subclass,
+			 uint8_t progif)
 {
-	if (d->by_class)
-		return d->class_code == class_code && d->subclass == subclass;
-	return d->vendor == vendor && d->device == device;
+	for (int i = 0; i < p->ndev; i++)
+		if (p->dev[i].class == class && p->dev[i].subclass == subclass &&
+		    (p->dev[i].progif < 0 || p->dev[i].progif == progif))
+			return true;
+	return false;
 }
 
 const char *config_right_name(uint32_t single_right_bit)

@@ -9,12 +9,14 @@
  *	ata      priority=20 pin dma pci irq=14 ioport=0x1f0-0x1f7 ioport=0x3f6
  *
  * Options: priority=N (1..31), the rights spawn shutdown pci dma pin pager
- * swap kill restart faultpath, the word service, irq=N (0..15, repeatable), ioport=A or ioport=A-B (decimal
- * or 0x hex, repeatable), and device=VVVV:DDDD or device=class:CCSS (hex,
- * repeatable): the PCI devices the program drives.  Only the program a
- * device is given to may enable its bus mastering, and with an IOMMU the
- * device's DMA goes through that program's domain (kernel/iommu).  A line with any error is reported and dropped
- * whole: a program gets every right its line names or none of them.
+ * swap kill restart faultpath, the word service, irq=N (0..15, repeatable),
+ * ioport=A or ioport=A-B (decimal or 0x hex, repeatable) and device=CC:SS or
+ * device=CC:SS:PP (hex PCI class, subclass and optionally programming
+ * interface, repeatable: e.g. device=01:08:02, NVMe).  A device item binds
+ * the program to the PCI functions of that class (kernel/pci.h): it may map
+ * their memory registers and attach their interrupt line.  A line with any
+ * error is reported and dropped whole: a program gets every right its line
+ * names or none of them.
  * Programs the file does not name get config_default(): no rights.
  */
 #ifndef CONFIG_H
@@ -27,12 +29,12 @@
 #define CONFIG_NAME_MAX		16	/* NUL included */
 #define CONFIG_MAX_PROGRAMS	32
 #define CONFIG_MAX_IORANGES	8
+#define CONFIG_MAX_DEVICES	4
 #define CONFIG_LINE_MAX		512	/* bytes before the newline */
 #define CONFIG_DEFAULT_PRIORITY	10
 #define CONFIG_PRIORITY_MIN	1
 #define CONFIG_PRIORITY_MAX	31
 #define CONFIG_IRQ_MAX		15
-#define CONFIG_MAX_DEVICES	4
 
 enum config_right {
 	RIGHT_SPAWN = 1u << 0,
@@ -53,11 +55,10 @@ struct ioport_range {
 	uint16_t first, last;	/* inclusive */
 };
 
-/* A PCI device a driver is given: by vendor and device id, or by class. */
+/* PCI functions a driver is bound to, by class (kernel/pci.h). */
 struct config_device {
-	bool by_class;
-	uint16_t vendor, device;
-	uint8_t class_code, subclass;
+	uint8_t class, subclass;
+	int16_t progif;		/* -1: any */
 };
 
 struct program_config {
@@ -71,8 +72,8 @@ struct program_config {
 	uint32_t irqs;		/* bit n: may attach IRQ n */
 	struct ioport_range io[CONFIG_MAX_IORANGES];
 	int nio;
-	struct config_device devices[CONFIG_MAX_DEVICES];
-	int ndevices;
+	struct config_device dev[CONFIG_MAX_DEVICES];
+	int ndev;
 };
 
 struct boot_config {
@@ -97,8 +98,9 @@ const struct program_config *config_default(void);
 
 bool config_ioport_allowed(const struct program_config *p, uint16_t port);
 
-bool config_device_matches(const struct config_device *d, uint16_t vendor, uint16_t device,
-			   uint8_t class_code, uint8_t subclass);
+/* Does a device item of p match a PCI function of this class? */
+bool config_device_bound(const struct program_config *p, uint8_t class, uint8_t subclass,
+			 uint8_t progif);
 
 /* The option name of one right ("spawn", ...), for log lines; "unknown" otherwise. */
 const char *config_right_name(uint32_t single_right_bit);

@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "console.h"
 #include "ipc/port.h"
+#include "pci.h"
 #include "proc/proc.h"
 
 struct irq_route {
@@ -59,7 +60,7 @@ long irq_attach(struct proc *p, long irq, uint64_t port)
 {
 	if (irq < 0 || irq >= IRQ_LINES)
 		return ERR_INVAL;
-	if (!(p->config->irqs & (1u << irq)))
+	if (!(p->config->irqs & (1u << irq)) && !pci_irq_bound(p, (unsigned)irq))
 		return ERR_PERM;
 	if (!port_owned_by(port, p))
 		return ERR_BADHANDLE;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Hardware interrupts as messages.  A driver attaches a port to an IRQ line
- * it is allowed (boot configuration); each interrupt masks the line and
+ * it is allowed (boot configuration: irq=N, or the line of a PCI function
+ * it is bound to by device=, pci.h); each interrupt masks the line and
  * sends MSG_OP_IRQ from the kernel (sender 0) to that port; the driver
  * handles the device and calls sys_irq_ack, which unmasks the line.
  * Masking until the ack means one message per interrupt, never a storm.

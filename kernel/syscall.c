@@ -301,17 +301,45 @@ static long sys_pci_read(struct proc *p, const uint64_t *a)
 
 static long sys_pci_write(struct proc *p, const uint64_t *a)
 {
-	uint32_t bdf = (uint32_t)a[0], off = (uint32_t)a[1], size = (uint32_t)a[2];
+	const char *why;
 
 	if (!proc_has_right(p, RIGHT_PCI))
 		return ERR_PERM;
-	if (a[0] > 0xFFFF || a[1] > 0xFF || a[2] > 4)
-		return ERR_INVAL;
-	if (pci_write_allowed(p, bdf, off, size, (uint32_t)a[3]))
-		return ERR_PERM;	/* bus mastering of a device it was not given */
-	if (arch_pci_write(bdf, off, size, (uint32_t)a[3]))
+	why = a[0] <= 0xFFFF ? pci_config_write_refused((uint32_t)a[0], (uint32_t)a[1],
+							 (uint32_t)a[2]) : NULL;
+	if (why) {
+		log_warn("%s (pid %lu): pci_write of %02lx:%02lx.%lx at %#lx refused: %s", p->name,
+			 (unsigned long)p->pid, (unsigned long)(a[0] >> 8),
+			 (unsigned long)((a[0] >> 3) & 31), (unsigned long)(a[0] & 7),
+			 (unsigned long)a[1], why);
+		return ERR_PERM;
+	}
+	if (a[0] <= 0xFFFF && !pci_bus_master_allowed(p, (uint32_t)a[0], (uint32_t)a[1],
+						       (uint32_t)a[2], (uint32_t)a[3]))
+		return ERR_PERM;	/* bus mastering of a function it was not given */
+	if (a[0] > 0xFFFF || arch_pci_write((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2],
+					    (uint32_t)a[3]))
 		return ERR_INVAL;
 	return 0;
+}
+
+/* A memory BAR of a PCI function p is bound to (pci.h). */
+static long sys_mmio_map(struct proc *p, const uint64_t *a)
+{
+	uint64_t va, len;
+	long err;
+
+	if (a[2] && user_range_check(p, a[2], sizeof(len), 1))
+		return ERR_FAULT;
+	if (a[0] > 0xFFFF)
+		return ERR_NOENT;
+	err = pci_mmio_map(p, (uint32_t)a[0], (unsigned)a[1] < PCI_BARS ? (unsigned)a[1] : PCI_BARS,
+			   &va, &len);
+	if (err)
+		return err;
+	if (a[2])
+		copy_to_user(p, a[2], &len, sizeof(len));
+	return (long)va;
 }
 
 static long sys_stats(struct proc *p, const uint64_t *a)

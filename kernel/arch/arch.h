@@ -72,6 +72,9 @@ void arch_set_io_permissions(const struct ioport_range *r, int n);
 /* PCI configuration space; => 0, or -1 for a bad offset or size. */
 int arch_pci_read(uint32_t bdf, uint32_t offset, uint32_t size, uint32_t *value);
 int arch_pci_write(uint32_t bdf, uint32_t offset, uint32_t size, uint32_t value);
+/* Does [pa, pa + len) touch the machine's own interrupt and remapping
+ * hardware, which no driver may map whatever a BAR says? */
+bool arch_mmio_reserved(paddr_t pa, uint64_t len);
 
 /* --- boot console (COM1) --- */
 void arch_serial_init(void);

@@ -7,6 +7,7 @@
  *   - the frame table's counters equal a recount of its entries;
  *   - every present user PTE maps a frame in RAM whose use is user or DMA,
  *     or grant, and then only in the holder's window at the grant's slot;
+ *     a PTE of an MMIO region maps its device address, never a RAM frame;
  *   - no frame is mapped twice, and none is free (or kernel) and mapped;
  *   - every user frame is mapped once or held by a live page request;
  *   - every lent frame (FRAME_GRANT) belongs to a live grant, and every
@@ -83,6 +84,15 @@ static void check_present(struct walk_ctx *c, vaddr_t va, pte_t pte)
 	struct vm_region *r = vm_find(&c->p->vm, va);
 	uint64_t holder, window;
 
+	if (r && (r->flags & VMR_MMIO)) {
+		/* Device registers: exactly where they were mapped, never a RAM frame. */
+		if (pa != r->mmio_base + (va - r->start) || (f && f->use != FRAME_RESERVED))
+			violation("pid %lu va %#lx: MMIO page maps %#lx (%s), not device address %#lx",
+				  (unsigned long)c->p->pid, (unsigned long)va, (unsigned long)pa,
+				  f ? frame_use_name((enum frame_use)f->use) : "outside RAM",
+				  (unsigned long)(r->mmio_base + (va - r->start)));
+		return;
+	}
 	if (!f) {
 		violation("pid %lu va %#lx maps %#lx outside RAM", (unsigned long)c->p->pid,
 			  (unsigned long)va, (unsigned long)pa);

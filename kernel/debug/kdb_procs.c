@@ -88,6 +88,8 @@ static const char *region_kind(const struct vm_region *r)
 		return "grant-window";
 	if (r->flags & VMR_DMA)
 		return "dma";
+	if (r->flags & VMR_MMIO)
+		return "mmio";
 	if (r->flags & VMR_PAGER)
 		return "pager";
 	if (r->flags & VMR_IMAGE)

@@ -152,21 +152,23 @@ static int attach_devices(void)
 	char b[8];
 
 	for (int i = 0; i < pci_count(); i++) {
-		const struct pci_func *f = pci_func_at(i);
+		const struct pci_function *f = pci_at(i);
 		struct domain *d = f->owner ? domain_of_config(f->owner) : NULL;
 		int unit;
 
 		if (!d)
 			continue;
-		unit = acpi_dmar_unit_for(&dmar, 0, f->bus, f->devfn, &pci_ops);
+		unit = acpi_dmar_unit_for(&dmar, 0, (uint8_t)(f->bdf >> 8), (uint8_t)f->bdf,
+					  &pci_ops);
 		if (unit < 0) {
 			log_warn("iommu: %s (%s's) is behind no remapping unit: its DMA is untranslated",
-				 pci_bdf_str(PCI_BDF(f->bus, f->devfn), b), f->owner->name);
+				 pci_bdf_str(f->bdf, b), f->owner->name);
 			continue;
 		}
-		if (d->ndev == DEVICES_MAX || vtd_attach(unit, f->bus, f->devfn, &d->pt, d->did))
+		if (d->ndev == DEVICES_MAX ||
+		    vtd_attach(unit, (uint8_t)(f->bdf >> 8), (uint8_t)f->bdf, &d->pt, d->did))
 			return ERR_NOMEM;
-		d->dev[d->ndev++] = PCI_BDF(f->bus, f->devfn);
+		d->dev[d->ndev++] = f->bdf;
 		d->units |= 1u << unit;
 	}
 	return 0;
@@ -177,7 +179,7 @@ static int make_domains(void)
 	const struct boot_config *bc = policy_all();
 
 	for (int i = 0; i < bc->nprogs; i++)
-		if (bc->prog[i].ndevices && make_domain(&bc->prog[i]))
+		if (bc->prog[i].ndev && make_domain(&bc->prog[i]))
 			return ERR_NOMEM;
 	return attach_devices();
 }
@@ -517,7 +519,7 @@ static void attribute(struct iommu_fault_view *v)
 static void record_fault(const struct vtd_fault *f)
 {
 	struct iommu_fault_view *v = &fault_log[fault_next++ % IOMMU_FAULT_LOG];
-	const struct pci_func *fn = pci_find(f->source);
+	const struct pci_function *fn = pci_find(f->source);
 	struct domain *d = fn && fn->owner ? domain_of_config(fn->owner) : NULL;
 	char b[8];
 

@@ -153,6 +153,9 @@ static long resolve(struct proc *p, uint64_t va, bool write, bool exec, uint64_t
 		     : "grant window page not lent to this process";
 	if (r->flags & VMR_GRANT)
 		return ERR_FAULT;
+	*why = "device registers the kernel keeps (an MSI-X table or its pending bits)";
+	if (r->flags & VMR_MMIO)
+		return ERR_FAULT;
 	*why = write ? "write to read-only memory" : "execute of non-executable memory";
 	if ((write && !(r->prot & PROT_WRITE)) || (exec && !(r->prot & PROT_EXEC)))
 		return ERR_FAULT;

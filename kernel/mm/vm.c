@@ -120,7 +120,7 @@ static void release_pages(struct vm_space *vs, const struct vm_region *r)
 
 			*pte = 0;
 			vm_flush_page(vs, va);
-			if (!(r->flags & VMR_GRANT)) {
+			if (!(r->flags & (VMR_GRANT | VMR_MMIO))) {
 				pmm_free(pa);
 				vs->resident_pages--;
 			}
@@ -282,6 +282,43 @@ int vm_map_dma(struct vm_space *vs, size_t len, uint64_t *va_out, paddr_t *pa_ou
 	return 0;
 }
 
+static bool in_hole(uint64_t off, const struct vm_hole *holes, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (off + PAGE_SIZE > holes[i].off && off < holes[i].off + holes[i].len)
+			return true;
+	return false;
+}
+
+int vm_map_mmio(struct vm_space *vs, paddr_t pa, size_t len, const struct vm_hole *holes,
+		int nholes, uint64_t *out)
+{
+	unsigned flags = VM_USER | VM_READ | VM_WRITE | VM_UNCACHED;
+	struct vm_region *r;
+	uint64_t va;
+
+	KASSERT(len && !(len & ~PAGE_MASK) && !(pa & ~PAGE_MASK));
+	va = find_gap(vs, len);
+	if (!va || !(r = new_region(va, len, PROT_READ | PROT_WRITE, VMR_MMIO | VMR_PINNED)))
+		return ERR_NOMEM;
+	r->mmio_base = pa;
+	insert_region(vs, r);
+	for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
+		pte_t *pte;
+
+		if (in_hole(off, holes, nholes))
+			continue;
+		pte = arch_pt_leaf(vs->root, va + off, true);
+		if (!pte) {
+			vm_unmap(vs, va, len);
+			return ERR_NOMEM;
+		}
+		*pte = arch_pte_make(pa + off, flags);	/* not resident: no frame */
+	}
+	*out = va;
+	return 0;
+}
+
 _Static_assert(GRANT_WINDOW_SIZE == 512 * PAGE_SIZE && GRANT_WINDOW_BASE % (512 * PAGE_SIZE) == 0,
 	       "the grant window is exactly one aligned leaf page table");
 
@@ -369,7 +406,8 @@ int vm_user_frame(struct vm_space *vs, uint64_t va, bool write, paddr_t *pa)
 	if (!vm_range_ok(va, 1))
 		return ERR_FAULT;
 	r = vm_find(vs, va);
-	if (!r || (write && !(r->prot & PROT_WRITE)))
+	/* Device registers are not memory: the kernel never copies through them. */
+	if (!r || (r->flags & VMR_MMIO) || (write && !(r->prot & PROT_WRITE)))
 		return ERR_FAULT;
 	pte = arch_pt_leaf(vs->root, va, false);
 	if (!pte || !arch_pte_present(*pte))

@@ -10,6 +10,9 @@
  *                 pressure and asked for again, dirty ones written back
  *   DMA           physically contiguous, pinned, below 4 GiB
  *   grant window  where kernel/grant maps lent frames; never faulted in
+ *   MMIO          a device's registers (kernel/pci.h), uncached, pinned; no
+ *                 frames behind it: never copied through, never counted
+ *                 resident; pages the kernel holds back stay unmapped
  *
  * A region (or the whole space, for drivers and pagers: `pinned`) can be
  * pinned: its pages are present from the start and never paged out, since
@@ -40,6 +43,7 @@
 #define VMR_PAGER	0x10	/* pages come from pager_port */
 #define VMR_GRANT	0x20	/* the grant window */
 #define VMR_PRIVATE	0x40	/* pager region whose written pages stay private */
+#define VMR_MMIO	0x80	/* device registers; mmio_base is their bus address */
 
 struct vm_region {
 	uint64_t start, end;	/* page aligned, end exclusive */
@@ -50,6 +54,7 @@ struct vm_region {
 	/* The object pager (objpager.h) behind pager_port when the region was
 	 * mapped, or OBJPAGER_NONE: requests then go to its port of the moment. */
 	uint32_t pager_index;
+	uint64_t mmio_base;	/* VMR_MMIO: the device address at start */
 	struct vm_region *next;
 };
 
@@ -83,6 +88,18 @@ int vm_map_pager(struct vm_space *vs, uint64_t port, uint64_t object, uint64_t o
 uint64_t vm_pager_port(struct vm_region *r);
 /* Physically contiguous, pinned, below 4 GiB, for device DMA. */
 int vm_map_dma(struct vm_space *vs, size_t len, uint64_t *va, paddr_t *pa);
+/* A byte range of an MMIO mapping kept unmapped. */
+struct vm_hole {
+	uint64_t off, len;
+};
+/*
+ * Maps device memory [pa, pa + len) (page aligned) uncached, read-write,
+ * leaving the pages that touch any of `holes` unmapped.  The caller has
+ * checked that the range is device memory and nothing else.
+ * => 0 with *out set, ERR_NOMEM.
+ */
+int vm_map_mmio(struct vm_space *vs, paddr_t pa, size_t len, const struct vm_hole *holes,
+		int nholes, uint64_t *out);
 /* Removes whole regions only: [addr, addr+len) must be exactly one region. */
 int vm_unmap(struct vm_space *vs, uint64_t addr, size_t len);
 int vm_pin(struct vm_space *vs, uint64_t addr, size_t len);

@@ -220,7 +220,7 @@ static void proc_teardown(struct proc *p)
 
 	grant_release_holder(p);	/* its windows close before anything else */
 	iommu_proc_exit(p);		/* its DMA buffers leave its device domain */
-	if (p->config->ndevices && !config_shared(p))
+	if (p->config->ndev && !config_shared(p))
 		pci_owner_died(p->config);	/* its devices stop mastering the bus */
 	port_release_all(p);		/* fails the requests it was serving */
 	swap_release_proc(p);

@@ -169,6 +169,39 @@ HTEST(bad_options)
 		       " ioport=8 ioport=9\n", "too many io ranges");
 }
 
+HTEST(device_items)
+{
+	const struct program_config *p;
+	struct reports r;
+
+	HCHECK_EQ(parse("nvme pin device=01:08:02 device=2:0\n", &r), 0);
+	p = config_find(&cfg, "nvme");
+	HCHECK(p != NULL);
+	if (!p)
+		return;
+	HCHECK_EQ(p->ndev, 2);
+	HCHECK_EQ(p->dev[0].class, 1);
+	HCHECK_EQ(p->dev[0].subclass, 8);
+	HCHECK_EQ(p->dev[0].progif, 2);
+	HCHECK_EQ(p->dev[1].progif, -1);
+	HCHECK(config_device_bound(p, 1, 8, 2));
+	HCHECK(!config_device_bound(p, 1, 8, 1));	/* another interface of the class */
+	HCHECK(!config_device_bound(p, 1, 1, 0x80));	/* IDE is not NVMe */
+	HCHECK(config_device_bound(p, 2, 0, 0x55));	/* any interface */
+	HCHECK(!config_device_bound(config_default(), 1, 8, 2));
+	HCHECK_REFUSED("p device\n", "missing value");
+	HCHECK_REFUSED("p device=\n", "bad device (want CC:SS or CC:SS:PP, hex)");
+	HCHECK_REFUSED("p device=01\n", "bad device (want CC:SS or CC:SS:PP, hex)");
+	HCHECK_REFUSED("p device=01:\n", "bad device (want CC:SS or CC:SS:PP, hex)");
+	HCHECK_REFUSED("p device=01:08:\n", "bad device (want CC:SS or CC:SS:PP, hex)");
+	HCHECK_REFUSED("p device=01:08:02:00\n", "bad device (want CC:SS or CC:SS:PP, hex)");
+	HCHECK_REFUSED("p device=100:08\n", "bad device (want CC:SS or CC:SS:PP, hex)");
+	HCHECK_REFUSED("p device=0x1:08\n", "bad device (want CC:SS or CC:SS:PP, hex)");
+	HCHECK_REFUSED("p device=zz:08\n", "bad device (want CC:SS or CC:SS:PP, hex)");
+	HCHECK_REFUSED("p device=1:1 device=1:2 device=1:3 device=1:4 device=1:5\n",
+		       "too many devices");
+}
+
 HTEST(bad_names)
 {
 	HCHECK_REFUSED("abcdefghijklmnop spawn\n", "program name too long");
@@ -280,40 +313,4 @@ HTEST(every_prefix_is_safe)
 		free(exact);
 	}
 	HCHECK_EQ(cfg.nprogs, 2);
-}
-
-HTEST(devices_by_id_and_class)
-{
-	struct reports r;
-	const struct program_config *p;
-
-	HCHECK_EQ(parse("ata dma device=8086:7010 device=class:0101\n"
-			"nvme device=class:0108 device=1b36:0010\n", &r), 0);
-	p = config_find(&cfg, "ata");
-	HCHECK(p && p->ndevices == 2);
-	HCHECK(p && !p->devices[0].by_class && p->devices[0].vendor == 0x8086 &&
-	       p->devices[0].device == 0x7010);
-	HCHECK(p && p->devices[1].by_class && p->devices[1].class_code == 1 &&
-	       p->devices[1].subclass == 1);
-	HCHECK(p && config_device_matches(&p->devices[0], 0x8086, 0x7010, 1, 1));
-	HCHECK(p && !config_device_matches(&p->devices[0], 0x8086, 0x7011, 1, 1));
-	HCHECK(p && config_device_matches(&p->devices[1], 0x1234, 0x5678, 1, 1));
-	HCHECK(p && !config_device_matches(&p->devices[1], 0x8086, 0x7010, 1, 6));
-	p = config_find(&cfg, "nvme");
-	HCHECK(p && p->ndevices == 2 && p->devices[1].vendor == 0x1b36);
-}
-
-HTEST(bad_devices)
-{
-	HCHECK_REFUSED("p device=8086\n", "bad device (want VVVV:DDDD or class:CCSS, hex)");
-	HCHECK_REFUSED("p device=8086:70\n", "bad device (want VVVV:DDDD or class:CCSS, hex)");
-	HCHECK_REFUSED("p device=8086:70100\n", "bad device (want VVVV:DDDD or class:CCSS, hex)");
-	HCHECK_REFUSED("p device=0x8086:7010\n", "bad device (want VVVV:DDDD or class:CCSS, hex)");
-	HCHECK_REFUSED("p device=8g86:7010\n", "bad device (want VVVV:DDDD or class:CCSS, hex)");
-	HCHECK_REFUSED("p device=ffff:0000\n", "vendor ffff is no device");
-	HCHECK_REFUSED("p device=class:01\n", "bad device class (want class:CCSS, 4 hex digits)");
-	HCHECK_REFUSED("p device=class:010101\n", "bad device class (want class:CCSS, 4 hex digits)");
-	HCHECK_REFUSED("p device\n", "missing value");
-	HCHECK_REFUSED("p device=class:0101 device=class:0101 device=class:0101 device=class:0101"
-		       " device=class:0101\n", "too many devices");
 }

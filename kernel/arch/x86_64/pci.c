@@ -45,3 +45,16 @@ int arch_pci_write(uint32_t bdf, uint32_t offset, uint32_t size, uint32_t value)
 		outb(PCI_CONFIG_DATA + (offset & 3), (uint8_t)value);
 	return 0;
 }
+
+/*
+ * 0xFEC00000-0xFEFFFFFF: the I/O APICs, the HPET, VT-d remapping units and
+ * the local APIC / MSI window.  A write there reprograms interrupts or
+ * DMA remapping for the whole machine.
+ */
+#define IRQ_HW_START	0xFEC00000UL
+#define IRQ_HW_END	0xFF000000UL
+
+bool arch_mmio_reserved(paddr_t pa, uint64_t len)
+{
+	return pa < IRQ_HW_END && pa + len > IRQ_HW_START;
+}

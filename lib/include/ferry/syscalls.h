@@ -63,9 +63,11 @@
 	X(36, vm_ctl, 3, (long op, long arg, void *ptr), (op, arg, ptr))             \
 	X(37, pager_modes, 2, (long port, long modes), (port, modes))                 \
 	X(38, pager_register, 3, (long port, long modes, const void *store),           \
-	  (port, modes, store))
+	  (port, modes, store))                                                        \
+	/* drivers bound to a PCI function (device= in the boot configuration) */      \
+	X(39, mmio_map, 3, (unsigned long bdf, long bar, unsigned long *len), (bdf, bar, len))
 
-#define SYS_COUNT 39
+#define SYS_COUNT 40
 
 enum {
 #define FERRY_SYSCALL_ENUM(num, name, nargs, params, args) SYS_##name = num,
