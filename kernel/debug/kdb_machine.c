@@ -66,6 +66,7 @@ static bool cmd_iommu(int argc, char **argv)
 {
 	struct iommu_domain_view d;
 	struct iommu_fault_view f;
+	struct iommu_counts c;
 	struct run run = { 0 };
 	char b[8];
 
@@ -74,14 +75,18 @@ static bool cmd_iommu(int argc, char **argv)
 	kdb_printf("iommu: %s\n", iommu_status());
 	if (!iommu_translating())
 		return true;
-	kdb_printf("%-6s %-8s %-7s %-8s %-7s %-7s %-6s %-6s %-6s %-6s %s\n", "DOMAIN", "DRIVER",
-		   "PID", "DEVICES", "WINDOWS", "BUFFERS", "PAGES", "MAPS", "UNMAPS", "INVALS",
-		   "FAULTS");
+	iommu_counts(&c);
+	kdb_printf("units: mmio-reads %lu mmio-writes %lu invalidations %lu wait-spins %lu\n",
+		   (unsigned long)c.mmio_reads, (unsigned long)c.mmio_writes,
+		   (unsigned long)c.invalidations, (unsigned long)c.wait_spins);
+	kdb_printf("%-6s %-8s %-7s %-8s %-7s %-7s %-6s %-6s %-6s %-6s %-6s %s\n", "DOMAIN",
+		   "DRIVER", "PID", "DEVICES", "WINDOWS", "BUFFERS", "PAGES", "PARKED", "MAPS",
+		   "UNMAPS", "INVALS", "FAULTS");
 	for (int i = 0; iommu_domain_view(i, &d); i++) {
-		kdb_printf("%-6d %-8s %-7lu %-8s %-7d %-7d %-6lu %-6lu %-6lu %-6lu %lu\n", d.id,
+		kdb_printf("%-6d %-8s %-7lu %-8s %-7d %-7d %-6lu %-6d %-6lu %-6lu %-6lu %lu\n", d.id,
 			   d.owner, (unsigned long)d.pid,
 			   d.ndevices ? pci_bdf_str(d.devices[0], b) : "-", d.windows, d.dma_buffers,
-			   (unsigned long)d.mapped_pages, (unsigned long)d.maps,
+			   (unsigned long)d.mapped_pages, d.parked, (unsigned long)d.maps,
 			   (unsigned long)d.unmaps, (unsigned long)d.invalidations,
 			   (unsigned long)d.faults);
 		for (int k = 1; k < d.ndevices; k++)

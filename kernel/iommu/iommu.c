@@ -280,6 +280,14 @@ const char *iommu_status(void)
 	return status;
 }
 
+void iommu_counts(struct iommu_counts *out)
+{
+	const struct vtd_counts *c = vtd_counts();
+
+	*out = (struct iommu_counts){ c->mmio_reads, c->mmio_writes, c->invalidations,
+				      c->wait_spins };
+}
+
 /* --- domains and processes --- */
 
 /* p's domain, bound to p on first use; NULL if it has none or another

@@ -156,6 +156,11 @@ struct iommu_map_view {
 	uint64_t grant;			/* the live window it is in; 0: none (a DMA buffer) */
 };
 const char *iommu_status(void);		/* one line: unit, mode, or why there is none */
+/* Register accesses and invalidations of every unit since boot (the benchmark's cells). */
+struct iommu_counts {
+	uint64_t mmio_reads, mmio_writes, invalidations, wait_spins;
+};
+void iommu_counts(struct iommu_counts *out);
 bool iommu_domain_view(int i, struct iommu_domain_view *v);
 /* fn for every present entry of every domain's page table (what the unit
  * would translate), in address order; grant: the live window it is in. */
