@@ -179,3 +179,28 @@ def iommu_slow_pc_quarantines(g):
     results.append(("qemu/iommu_slow_pc_no_late_write", not late_write(g),
                     "a transfer landed in a freed frame"))
     return results
+
+
+def inval_case(mode):
+    name = "iommu_inval_%s" % mode
+
+    @disk_case(name, cmdline="init=blktest initarg=dmarogue:ended iommu_inval=%s panic=exit"
+               % mode, drives=lambda tmp: [ferry.ide_drive(copy_disk(tmp))], timeout=120,
+               extra="rogue")
+    def run(g):
+        results = suite_end(g, name, timeout=120)
+        results.append(("qemu/%s_said" % name,
+                        found(g, r"iommu: translating: 1 unit, 1 domain, invalidation %s$" % mode),
+                        "the kernel did not say it invalidates by %s" % mode))
+        addr = rogue_lines(g, "ended")
+        results.append(("qemu/%s_stale_dma_faults" % name, addr is not None and found(
+            g, r"iommu: DMA fault: %s \(ata\) write at %s: " % (IDE, addr)),
+            "the ended grant's address did not fault: its IOTLB entry survived"))
+        return results
+    run.__doc__ = ("Invalidation by %s (iommu_inval=%s) really invalidates: the rogue DMA to "
+                   "an ended grant's device address faults." % (mode, mode))
+    return run
+
+
+inval_case("page")
+inval_case("queue")
