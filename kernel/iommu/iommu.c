@@ -221,7 +221,7 @@ static const char *start(void)
 		return "off (iommu=off)";
 	h = acpi_table("DMAR");
 	if (!h)
-		return "none (no DMAR table, or a malformed one: see above)";
+		return "none (no usable DMAR table)";
 	if (acpi_dmar_parse(h, h->length, &dmar, &why)) {
 		log_warn("iommu: DMAR refused: %s", why);
 		return "none (the DMAR table was refused)";
