@@ -344,6 +344,7 @@ static long sys_mmio_map(struct proc *p, const uint64_t *a)
 
 static long sys_stats(struct proc *p, const uint64_t *a)
 {
+	struct iommu_counts ic;
 	struct sys_stats st;
 	struct pmm_stats ps;
 
@@ -363,6 +364,10 @@ static long sys_stats(struct proc *p, const uint64_t *a)
 	st.grants_live = (uint64_t)grant_live_count();
 	st.requests_live = (uint64_t)request_live_count();
 	st.late_replies = ipc_late_replies()->count;
+	iommu_counts(&ic);
+	st.frames_parked = ic.parked;
+	/* Parked frames are FRAME_QUARANTINE too, but only until their driver is done. */
+	st.frames_quarantined = ps.count[FRAME_QUARANTINE];
 	st.halted_cycles = this_cpu()->halted_cycles;
 	return copy_to_user(p, a[0], &st, sizeof(st));
 }
@@ -451,6 +456,11 @@ static long sys_grant_info(struct proc *p, const uint64_t *a)
 static long sys_grant_forward(struct proc *p, const uint64_t *a)
 {
 	return grant_forward(p, a[0], a[1]);
+}
+
+static long sys_grant_done(struct proc *p, const uint64_t *a)
+{
+	return grant_done(p, a[0]);
 }
 
 static long page_state(struct proc *p, uint64_t va)

@@ -63,13 +63,13 @@ long grant_create(const struct grant_lend *l, uint64_t *id, uint64_t *window);
  * if the IOMMU pinned a device fault on it: either way its frames cannot
  * be trusted to hold what the request wanted. */
 long grant_end(uint64_t id, enum grant_outcome outcome);
-/* Could the current holder still be writing into the frames behind our
- * back?  Yes if it holds the grant and may program DMA: a transfer it
- * started may still be under way (with an IOMMU, only one started before
- * the grant's window closed: request.c parks the frames, iommu.h). */
-bool grant_holder_may_dma(uint64_t id);
-/* Did a DMA-capable holder die holding it?  Its device may still write the
- * frames unless a driver answered for them since. */
+/* Could the current holder's device be transferring into the frames?  Yes
+ * from the moment a holder with the `dma` right read their addresses
+ * (sys_grant_info) until it says its device is done (sys_grant_done).
+ * With an IOMMU only a transfer started before the grant's window closed
+ * can still land (request.c parks the frames then, iommu.h). */
+bool grant_dma_busy(uint64_t id);
+/* Did a holder die DMA-busy?  Its device may still write the frames. */
 bool grant_dma_unsettled(uint64_t id);
 /* The device domain it was last mapped in (a device could reach its
  * frames), or 0: never. */
@@ -77,6 +77,8 @@ int grant_device_domain(uint64_t id);
 /* Holder-facing operations (system calls). */
 long grant_forward(struct proc *caller, uint64_t id, uint64_t to_pid);
 long grant_info_for(struct proc *caller, uint64_t id, struct grant_info *out);
+/* The holder's device is done with the frames.  => 0 or ERR_BADHANDLE. */
+long grant_done(struct proc *caller, uint64_t id);
 /* A dying process loses every grant it holds (mapping removed): a
  * forwarded one goes back to its forwarder, any other is revoked. */
 void grant_release_holder(struct proc *p);

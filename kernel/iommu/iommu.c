@@ -76,7 +76,9 @@ static struct dmar_info dmar;
 static struct {
 	paddr_t frame;
 	int domain;			/* index; the slot is free when frame is 0 */
+	uint64_t grant;			/* whose transfer it waits for */
 } parked[PARKED_MAX];
+static uint64_t parked_total;
 bool iommu_test_skip_invalidation, iommu_test_no_parking;
 
 /* --- boot --- */
@@ -285,7 +287,7 @@ void iommu_counts(struct iommu_counts *out)
 	const struct vtd_counts *c = vtd_counts();
 
 	*out = (struct iommu_counts){ c->mmio_reads, c->mmio_writes, c->invalidations,
-				      c->wait_spins };
+				      c->wait_spins, parked_total };
 }
 
 /* --- domains and processes --- */
@@ -449,7 +451,7 @@ void iommu_proc_exit(struct proc *p)
 
 /* --- transfers that outlive their window --- */
 
-void iommu_park(int did, paddr_t frame)
+void iommu_park(int did, uint64_t grant, paddr_t frame)
 {
 	KASSERT(did >= 1 && did <= ndomains);
 	if (iommu_test_no_parking) {
@@ -457,17 +459,20 @@ void iommu_park(int did, paddr_t frame)
 		return;
 	}
 	pmm_set_use(frame, FRAME_USER, FRAME_QUARANTINE);
+	parked_total++;
 	for (int i = 0; i < PARKED_MAX; i++)
 		if (!parked[i].frame) {
 			parked[i].frame = frame;
 			parked[i].domain = did - 1;
+			parked[i].grant = grant;
 			return;
 		}
 	log_warn("iommu: frame %#lx quarantined for good: %d frames already wait for their"
 		 " driver's quiet", (unsigned long)frame, PARKED_MAX);
 }
 
-long iommu_quiet(struct proc *p)
+/* Frees p's domain's parked frames of grant (0: all of them).  => how many. */
+static long unpark(struct proc *p, uint64_t grant)
 {
 	struct domain *d = domain_of(p);
 	long n = 0;
@@ -475,15 +480,31 @@ long iommu_quiet(struct proc *p)
 	if (!d)
 		return 0;
 	for (int i = 0; i < PARKED_MAX; i++)
-		if (parked[i].frame && parked[i].domain == (int)(d - domains)) {
+		if (parked[i].frame && parked[i].domain == (int)(d - domains) &&
+		    (!grant || parked[i].grant == grant)) {
 			pmm_set_use(parked[i].frame, FRAME_QUARANTINE, FRAME_USER);
 			pmm_free_watched(parked[i].frame);
 			parked[i].frame = 0;
 			n++;
 		}
+	return n;
+}
+
+void iommu_grant_settled(struct proc *p, uint64_t grant)
+{
+	long n = grant ? unpark(p, grant) : 0;
+
 	if (n)
-		log_info("iommu: %ld frames parked for %s's device freed: it is quiet", n,
-			 d->owner->name);
+		log_info("iommu: %ld frames parked for grant %#lx freed: %s's device is done with"
+			 " it", n, (unsigned long)grant, p->name);
+}
+
+long iommu_quiet(struct proc *p)
+{
+	long n = unpark(p, 0);
+
+	if (n)
+		log_info("iommu: %ld frames parked for %s's device freed: it is quiet", n, p->name);
 	return n;
 }
 

@@ -108,18 +108,23 @@ uint64_t iommu_dma_map(struct proc *p, uint64_t va, paddr_t pa, size_t pages);
 void iommu_proc_exit(struct proc *p);
 
 /* --- transfers that outlive their window --- */
-/* A frame taken back from domain did while a transfer the device had
- * started may still be under way (the request was given up on: overtime,
- * its driver died).  The IOMMU stops every transfer started after the
- * window closed; one started before may still land on emulated devices
- * that translate a whole transfer when it starts (QEMU's block DMA does),
- * so the frame is parked (FRAME_QUARANTINE) until the driver says its
- * device is quiet. */
-void iommu_park(int did, paddr_t frame);
+/* A frame of grant `grant`, taken back from domain did while a transfer
+ * the device had started may still be under way (the request was given up
+ * on while the grant was DMA-busy: overtime, its driver died; grant.h).
+ * The IOMMU stops every transfer started after the window closed; one
+ * started before may still land on emulated devices that translate a
+ * whole transfer when it starts (QEMU's block DMA does), so the frame is
+ * parked (FRAME_QUARANTINE) until the driver says its device is done. */
+void iommu_park(int did, uint64_t grant, paddr_t frame);
+/* The driver p says its device is done with grant (sys_grant_done, also
+ * on a grant that has ended): the frames parked for it are freed
+ * (watched: pmm_free_watched). */
+void iommu_grant_settled(struct proc *p, uint64_t grant);
 /* p's driver says every transfer its devices started before now has
- * ended (VM_CTL_DMA_QUIET; ata after every request, a queued driver when
- * its queues are drained): the frames parked in its domain are freed
- * (watched: pmm_free_watched).  => frames freed. */
+ * ended (VM_CTL_DMA_QUIET: ata once its channels are settled at start,
+ * a dead predecessor's transfers included; a queued driver when its
+ * queues are drained): every frame parked in its domain is freed.
+ * => frames freed. */
 long iommu_quiet(struct proc *p);
 
 /* --- faults --- */
@@ -159,6 +164,7 @@ const char *iommu_status(void);		/* one line: unit, mode, or why there is none *
 /* Register accesses and invalidations of every unit since boot (the benchmark's cells). */
 struct iommu_counts {
 	uint64_t mmio_reads, mmio_writes, invalidations, wait_spins;
+	uint64_t parked;		/* frames ever parked */
 };
 void iommu_counts(struct iommu_counts *out);
 bool iommu_domain_view(int i, struct iommu_domain_view *v);

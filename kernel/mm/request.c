@@ -172,15 +172,15 @@ static unsigned region_vm_flags(const struct page_request *r)
  * see finish()): without an IOMMU nothing can stop the transfer, so it is
  * quarantined for good; with one, the window is closed and every transfer
  * started after that faults, so it waits only for the driver to say its
- * device is quiet (iommu_park(); did: the domain the grant was last mapped
+ * device is done (iommu_park(); did: the domain the grant was last mapped
  * in).  A frame no domain ever mapped was out of every device's reach.
  */
-static void release_unsettled(paddr_t frame, int did)
+static void release_unsettled(paddr_t frame, int did, uint64_t grant)
 {
 	if (!iommu_translating())
 		pmm_quarantine(frame);
 	else if (did)
-		iommu_park(did, frame);
+		iommu_park(did, grant, frame);
 	else
 		pmm_free(frame);
 }
@@ -201,7 +201,7 @@ static void commit_in(struct page_request *r, int i, long result, int filled, pa
 		return;
 	}
 	if (frame && unsettled_did >= 0)
-		release_unsettled(frame, unsettled_did);	/* a device may still write it */
+		release_unsettled(frame, unsettled_did, r->grant);	/* a device may write it */
 	else if (frame)
 		pmm_free(frame);
 	if (pte)
@@ -277,24 +277,42 @@ static enum grant_outcome outcome_of(long result)
 	return result == ERR_TIMEOUT ? GRANT_OVERTIME : GRANT_FAILED;
 }
 
+/*
+ * A grant whose holder's device may still be transferring (grant.h: the
+ * holder read the frames' addresses and has not said it is done, or died
+ * before it did) cannot end well: a page-in's frames may still be
+ * written, so they are not reused until that cannot happen
+ * (release_unsettled(): quarantined, or parked with an IOMMU); a page-out
+ * may not have reached the disk, so its pages stay resident.  A pager
+ * that answers success while its driver's DMA is open is not believed.
+ * => the request's result, overriding a success.
+ */
+static long settle_dma(struct page_request *r, long result, bool *unsettled)
+{
+	bool busy = r->grant && grant_dma_busy(r->grant);
+
+	*unsettled = r->dir == REQUEST_IN && r->grant && result != 0 &&
+		     (busy || grant_dma_unsettled(r->grant));
+	if (!busy || result != 0)
+		return result;
+	log_warn("page request %#lx (pid %lu at %#lx): its pager answered while its driver's"
+		 " DMA on grant %#lx was still open: failed", (unsigned long)req_handle(r),
+		 (unsigned long)r->pid, (unsigned long)r->va, (unsigned long)r->grant);
+	*unsettled = r->dir == REQUEST_IN;
+	return r->dir == REQUEST_IN ? ERR_IO : ERR_AGAIN;
+}
+
 /* Ends a request: grant first, then pages, then waiters. */
 static void finish(struct page_request *r, long result, int filled)
 {
 	struct fault_stats *st = fault_stats_for(r->mode);
 	struct swap_provider *sp = r->swap ? swap_provider(r->provider) : NULL;
-	/* Failing a page-in nobody answered (overtime, a dead pager) while a
-	 * DMA driver still holds its grant: the transfer may still land, so
-	 * the frames are not reused until it cannot (release_unsettled()).  A
-	 * pager's own failure answer means the chain below it is done, unless
-	 * a DMA driver died holding the grant (it came back to the pager,
-	 * grant.c) and nobody answered for its transfer since. */
-	bool unsettled = r->dir == REQUEST_IN && r->grant && result != 0 &&
-			 (((result == ERR_TIMEOUT || result == ERR_DEAD) &&
-			   grant_holder_may_dma(r->grant)) || grant_dma_unsettled(r->grant));
+	bool unsettled;		/* a device may still write the frames (settle_dma()) */
 	int did = r->grant ? grant_device_domain(r->grant) : 0;
 	bool device_wrote = r->zero_touch && did;
 	long ended;
 
+	result = settle_dma(r, result, &unsettled);
 	stamp(r, PHASE_REPLIED);
 	if (r->sample && ipc_call_received_cycles(r->token))
 		r->sample->phase[PHASE_RECEIVED] = ipc_call_received_cycles(r->token) - r->t_fault;

@@ -74,12 +74,21 @@ struct pager_way {
 	uint32_t fill;		/* enum fill_mode the kernel uses */
 	uint32_t flags;		/* BLOCK_F_PIO to go through the window */
 	bool stranger;		/* first have another client name our grant */
+	/* Give up on ata after GIVEUP_WAIT_NS while it still holds the grant
+	 * and answer the kernel a failure (a client whose patience ran out),
+	 * or, GIVEUP_CLAIM, a success (a pager that lies). */
+	int giveup;
 	const char *child;	/* the child's mode; NULL: "child" */
 	uint32_t rogue;		/* BLOCK_F_ROGUE_* for the request of page rogue_page */
 	uint64_t rogue_page;	/* of the mapping */
 };
 /* The exit status of pager_run()'s last child. */
 extern long pager_child_status;
+
+#define GIVEUP_FAIL	1
+#define GIVEUP_CLAIM	2
+
+#define GIVEUP_WAIT_NS	(300L * MSEC_NS)
 /*
  * Maps npages of obj in a child (pager-backed, through us), has it check
  * every page against copy-mode reads; with write_seed, the child first
@@ -113,5 +122,6 @@ void cases_write(struct blk *b);
 void cases_faults(struct blk *b, const char *spec);
 void cases_pio_only(struct blk *b);
 void cases_second(struct blk *b);
+void cases_giveup(struct blk *b);
 
 #endif

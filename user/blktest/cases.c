@@ -5,14 +5,15 @@
  * partition 2 mke2fs's (magic 0xEF53 at byte 1080), free space after it.
  */
 #include <fmt.h>
+#include <part.h>
 #include <proc.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "blktest.h"
 
-#define PART_SWAP	BLOCK_PART(0, 1)
-#define PART_EXT2	BLOCK_PART(0, 2)
+#define SWAP_PART	BLOCK_PART(0, 1)
+#define EXT2_PART	BLOCK_PART(0, 2)
 #define RAW0		BLOCK_PART(0, 0)
 
 static uint8_t buf[BLK_BUF_BYTES], buf2[BLK_BUF_BYTES];
@@ -43,21 +44,22 @@ static void check_info(struct blk *b)
 	long err = blk_info(b, RAW0, &d);
 
 	if (!err)
-		err = blk_info(b, PART_SWAP, &s);
+		err = blk_info(b, SWAP_PART, &s);
 	if (!err)
-		err = blk_info(b, PART_EXT2, &e);
-	check("info", !err && s.arg[BLOCK_REPLY_TYPE] == BLOCK_TYPE_SWAP &&
-		      e.arg[BLOCK_REPLY_TYPE] == BLOCK_TYPE_LINUX &&
+		err = blk_info(b, EXT2_PART, &e);
+	check("info",
+	      !err && s.arg[BLOCK_REPLY_TYPE] == BLOCK_TYPE_MAKE(BLOCK_TYPE_SWAP, PART_SWAP) &&
+		      e.arg[BLOCK_REPLY_TYPE] == BLOCK_TYPE_MAKE(BLOCK_TYPE_LINUX, PART_EXT2) &&
 		      (d.arg[BLOCK_REPLY_MINE] & 7) == 7 &&
 		      (d.arg[BLOCK_REPLY_MODES] & FILL_MODE_BIT(FILL_GRANT_DMA)),
 	      "%s", err_str(err));
 	if (!err)
 		printf("blktest: info disk0 %llu part1 %#llx %llu@%llu part2 %#llx %llu@%llu\n",
 		       (unsigned long long)d.arg[BLOCK_REPLY_SECTORS],
-		       (unsigned long long)s.arg[BLOCK_REPLY_TYPE],
+		       (unsigned long long)BLOCK_TYPE_BYTE(s.arg[BLOCK_REPLY_TYPE]),
 		       (unsigned long long)s.arg[BLOCK_REPLY_SECTORS],
 		       (unsigned long long)s.arg[BLOCK_REPLY_START],
-		       (unsigned long long)e.arg[BLOCK_REPLY_TYPE],
+		       (unsigned long long)BLOCK_TYPE_BYTE(e.arg[BLOCK_REPLY_TYPE]),
 		       (unsigned long long)e.arg[BLOCK_REPLY_SECTORS],
 		       (unsigned long long)e.arg[BLOCK_REPLY_START]);
 }
@@ -65,13 +67,13 @@ static void check_info(struct blk *b)
 static void check_signatures(struct blk *b, uint32_t flags)
 {
 	char name[48];
-	long err = blk_read(b, PART_SWAP, 0, 8, flags, 0, buf);
+	long err = blk_read(b, SWAP_PART, 0, 8, flags, 0, buf);
 
 	snprintf(name, sizeof(name), "swap_signature_%s", how(flags));
 	check(name, !err && memcmp(buf + 4086, "SWAPSPACE2", 10) == 0, "%s", err_str(err));
 	if (!err)
 		print_fnv("part1", 0, 8, buf);
-	err = blk_read(b, PART_EXT2, 2, 1, flags, 0, buf);
+	err = blk_read(b, EXT2_PART, 2, 1, flags, 0, buf);
 	snprintf(name, sizeof(name), "ext2_magic_%s", how(flags));
 	check(name, !err && buf[56] == 0x53 && buf[57] == 0xEF, "%s", err_str(err));
 	if (!err)
@@ -92,28 +94,28 @@ void cases_read(struct blk *b)
 	err = blk_read(b, RAW0, 0, 1, 0, 0, buf);
 	check("mbr_raw", !err && buf[510] == 0x55 && buf[511] == 0xAA, "%s", err_str(err));
 	/* 128 KiB: the largest request, 32 pages of PRD entries or 256 PIO sectors. */
-	err = blk_read(b, PART_EXT2, 0, BLOCK_MAX_SECTORS, 0, 0, buf);
+	err = blk_read(b, EXT2_PART, 0, BLOCK_MAX_SECTORS, 0, 0, buf);
 	if (!err)
-		err = blk_read(b, PART_EXT2, 0, BLOCK_MAX_SECTORS, BLOCK_F_PIO, 0, buf2);
+		err = blk_read(b, EXT2_PART, 0, BLOCK_MAX_SECTORS, BLOCK_F_PIO, 0, buf2);
 	check("largest_pio_equals_dma", !err && memcmp(buf, buf2, BLK_BUF_BYTES) == 0, "%s",
 	      err_str(err));
 	if (!err)
 		print_fnv("part2", 0, BLOCK_MAX_SECTORS, buf);
 	/* An offset into the data area: the rest of the answer is zeros. */
 	memset(buf, 0xAA, sizeof(buf));
-	err = blk_read(b, PART_EXT2, 2, 1, 0, 1536, buf);
+	err = blk_read(b, EXT2_PART, 2, 1, 0, 1536, buf);
 	check("offset_and_zero_fill", !err && buf[1536 + 56] == 0x53 && buf[1536 + 57] == 0xEF &&
 		      buf[0] == 0 && buf[1535] == 0 && buf[2048] == 0 && buf[4095] == 0,
 	      "%s", err_str(err));
-	err = blk_read(b, PART_EXT2, 32767, 1, 0, 0, buf);
+	err = blk_read(b, EXT2_PART, 32767, 1, 0, 0, buf);
 	check("last_sector_of_partition", !err, "%s", err_str(err));
 	err = blk_info(b, RAW0, &d);
 	raw_end = err ? 0 : d.arg[BLOCK_REPLY_SECTORS];
 	err = err ? err : blk_read(b, RAW0, raw_end - 1, 1, BLOCK_F_PIO, 0, buf);
 	check("last_sector_of_disk", !err, "%s", err_str(err));
-	err = blk_read(b, PART_EXT2, 32767, 2, 0, 0, buf);
+	err = blk_read(b, EXT2_PART, 32767, 2, 0, 0, buf);
 	check("past_partition_end", err == ERR_RANGE, "got %s", err_str(err));
-	err = blk_read(b, PART_SWAP, 32768, 1, 0, 0, buf);
+	err = blk_read(b, SWAP_PART, 32768, 1, 0, 0, buf);
 	check("at_partition_end", err == ERR_RANGE, "got %s", err_str(err));
 	err = blk_read(b, RAW0, raw_end, 1, 0, 0, buf);
 	check("past_disk_end", err == ERR_RANGE, "got %s", err_str(err));
@@ -144,25 +146,25 @@ void cases_perm(struct blk *b)
 		uint64_t part, sector, count, mode, grant, offset;
 		long want;
 	} bad[] = {
-		{ "count_zero", BLOCK_READ, PART_EXT2, 0, 0, FILL_COPY, 0, 0, ERR_INVAL },
-		{ "count_too_big", BLOCK_READ, PART_EXT2, 0, 257, FILL_COPY, 0, 0, ERR_INVAL },
-		{ "offset_misaligned", BLOCK_READ, PART_EXT2, 0, 1, FILL_COPY, 0, 100, ERR_INVAL },
-		{ "offset_past_area", BLOCK_READ, PART_EXT2, 0, 1, FILL_COPY, 0, BLK_BUF_BYTES,
+		{ "count_zero", BLOCK_READ, EXT2_PART, 0, 0, FILL_COPY, 0, 0, ERR_INVAL },
+		{ "count_too_big", BLOCK_READ, EXT2_PART, 0, 257, FILL_COPY, 0, 0, ERR_INVAL },
+		{ "offset_misaligned", BLOCK_READ, EXT2_PART, 0, 1, FILL_COPY, 0, 100, ERR_INVAL },
+		{ "offset_past_area", BLOCK_READ, EXT2_PART, 0, 1, FILL_COPY, 0, BLK_BUF_BYTES,
 		  ERR_RANGE },
-		{ "sector_huge", BLOCK_READ, PART_EXT2, 1ULL << 63, 8, FILL_COPY, 0, 0, ERR_RANGE },
-		{ "run_across_end", BLOCK_READ, PART_SWAP, 32760, 16, FILL_COPY, 0, 0, ERR_RANGE },
-		{ "write_past_end", BLOCK_WRITE, PART_SWAP, 32768, 1, FILL_COPY, 0, 0, ERR_RANGE },
-		{ "mode_unknown", BLOCK_READ, PART_EXT2, 0, 1, 7, 0, 0, ERR_INVAL },
-		{ "flag_unknown", BLOCK_READ, PART_EXT2, 0, 1, 0x800, 0, 0, ERR_INVAL },
-		{ "runs_in_copy_mode", BLOCK_READ, PART_EXT2, 0, 1, FILL_COPY | BLOCK_F_RUNS, 0, 0,
+		{ "sector_huge", BLOCK_READ, EXT2_PART, 1ULL << 63, 8, FILL_COPY, 0, 0, ERR_RANGE },
+		{ "run_across_end", BLOCK_READ, SWAP_PART, 32760, 16, FILL_COPY, 0, 0, ERR_RANGE },
+		{ "write_past_end", BLOCK_WRITE, SWAP_PART, 32768, 1, FILL_COPY, 0, 0, ERR_RANGE },
+		{ "mode_unknown", BLOCK_READ, EXT2_PART, 0, 1, 7, 0, 0, ERR_INVAL },
+		{ "flag_unknown", BLOCK_READ, EXT2_PART, 0, 1, 0x800, 0, 0, ERR_INVAL },
+		{ "runs_in_copy_mode", BLOCK_READ, EXT2_PART, 0, 1, FILL_COPY | BLOCK_F_RUNS, 0, 0,
 		  ERR_INVAL },
-		{ "grant_not_held", BLOCK_READ, PART_EXT2, 0, 8, FILL_GRANT_DMA, 0x10001, 0,
+		{ "grant_not_held", BLOCK_READ, EXT2_PART, 0, 8, FILL_GRANT_DMA, 0x10001, 0,
 		  ERR_BADHANDLE },
-		{ "write_without_data", BLOCK_WRITE, PART_EXT2, 0, 8, FILL_COPY, 0, 0, ERR_INVAL },
+		{ "write_without_data", BLOCK_WRITE, EXT2_PART, 0, 8, FILL_COPY, 0, 0, ERR_INVAL },
 		{ "partition_not_configured", BLOCK_READ, BLOCK_PART(0, 5), 0, 1, FILL_COPY, 0, 0,
 		  ERR_PERM },
 		{ "partition_absent", BLOCK_READ, BLOCK_PART(0, 3), 0, 1, FILL_COPY, 0, 0, ERR_NOENT },
-		{ "unknown_op", BLOCK_INFO + 40, PART_EXT2, 0, 0, 0, 0, 0, ERR_NOSYS },
+		{ "unknown_op", BLOCK_INFO + 40, EXT2_PART, 0, 0, 0, 0, 0, ERR_NOSYS },
 	};
 	char name[48];
 
@@ -186,7 +188,7 @@ void cases_perm(struct blk *b)
 /* Run as "blkrogue": a program the policy does not name. */
 void cases_rogue(struct blk *b)
 {
-	static const uint64_t parts[] = { RAW0, PART_SWAP, PART_EXT2 };
+	static const uint64_t parts[] = { RAW0, SWAP_PART, EXT2_PART };
 	struct msg rep;
 	char name[48];
 
@@ -215,9 +217,9 @@ void cases_pager(struct blk *b)
 		uint64_t obj, offset;
 		int npages;
 	} objs[] = {
-		{ "ext2", PART_EXT2, 0, 16 },
-		{ "swap_header", PART_SWAP, 0, 8 },
-		{ "scattered", PART_EXT2 | OBJ_SCATTERED, 0, 16 },
+		{ "ext2", EXT2_PART, 0, 16 },
+		{ "swap_header", SWAP_PART, 0, 8 },
+		{ "scattered", EXT2_PART | OBJ_SCATTERED, 0, 16 },
 	};
 	struct sys_stats st;
 	char name[64];
@@ -248,7 +250,7 @@ void cases_foreign_grant(struct blk *b)
 	char name[64];
 
 	for (size_t w = 0; w < sizeof(strangers) / sizeof(strangers[0]); w++) {
-		long err = pager_run(b, &strangers[w], PART_EXT2, 0, 1, 0);
+		long err = pager_run(b, &strangers[w], EXT2_PART, 0, 1, 0);
 
 		snprintf(name, sizeof(name), "foreign_grant_refused_%s", strangers[w].name);
 		check(name, err == 0, "%s", err_str(err));
@@ -335,7 +337,7 @@ void cases_faults(struct blk *b, const char *spec)
 	      (sys_clock_ns() - t0) / MSEC_NS);
 	err = blk_read(b, RAW0, 0, 1, 0, 0, buf);
 	check("still_serving", !err && buf[510] == 0x55 && buf[511] == 0xAA, "%s", err_str(err));
-	err = blk_read(b, PART_EXT2, 2, 1, BLOCK_F_PIO, 0, buf);
+	err = blk_read(b, EXT2_PART, 2, 1, BLOCK_F_PIO, 0, buf);
 	check("still_serving_pio", !err && buf[56] == 0x53, "%s", err_str(err));
 }
 
@@ -349,12 +351,12 @@ void cases_pio_only(struct blk *b)
 	check("pio_only_modes", !err && !(d.arg[BLOCK_REPLY_MODES] & FILL_MODE_BIT(FILL_GRANT_DMA)) &&
 		      (d.arg[BLOCK_REPLY_MODES] & FILL_MODE_BIT(FILL_GRANT_MAP)),
 	      "%s, modes %#llx", err_str(err), (unsigned long long)d.arg[BLOCK_REPLY_MODES]);
-	err = blk_read(b, PART_SWAP, 0, 8, 0, 0, buf);
+	err = blk_read(b, SWAP_PART, 0, 8, 0, 0, buf);
 	check("pio_only_read", !err && memcmp(buf + 4086, "SWAPSPACE2", 10) == 0, "%s",
 	      err_str(err));
-	err = request(b, BLOCK_READ, PART_EXT2, 0, 8, FILL_GRANT_DMA, 0x10001, 0);
+	err = request(b, BLOCK_READ, EXT2_PART, 0, 8, FILL_GRANT_DMA, 0x10001, 0);
 	check("pio_only_refuses_dma_grants", err == ERR_INVAL, "got %s", err_str(err));
-	err = pager_run(b, &ways[2], PART_EXT2, 0, 16, 0);
+	err = pager_run(b, &ways[2], EXT2_PART, 0, 16, 0);
 	check("pio_only_mapped_grant_by_window", err == 0, "%s", err_str(err));
 }
 
@@ -380,4 +382,72 @@ void cases_second(struct blk *b)
 		err = blk_read(b, disk1, 100, 16, BLOCK_F_PIO, 0, buf);
 	check("second_disk_write", !err && memcmp(buf, buf2, 16 * BLOCK_SECTOR_SIZE) == 0, "%s",
 	      err_str(err));
+}
+
+/*
+ * A page-in whose pager gave up while ata still had the DMA programmed
+ * (disk 1 answers every command 2 s late): the kernel must not free those
+ * frames, or the transfer landing later writes into whoever gets them
+ * next; nor map them at the fault when the pager claims success anyway.
+ * Right after the failure we take fresh memory (freed frames are the
+ * first reused), fill it, and look again once every late transfer has
+ * landed.
+ */
+#define GIVEUP_PAGES	512
+#define GIVEUP_LATE_NS	(6L * SEC_NS)	/* ata's two attempts on disk 1, and more */
+
+static int corrupted_pages(const uint8_t *mem, unsigned seed)
+{
+	static uint8_t want[MSG_PAGE_SIZE];
+	int bad = 0;
+
+	for (int p = 0; p < GIVEUP_PAGES; p++) {
+		pattern_fill(want, sizeof(want), seed + (unsigned)p);
+		bad += memcmp(mem + (size_t)p * MSG_PAGE_SIZE, want, sizeof(want)) != 0;
+	}
+	return bad;
+}
+
+void cases_giveup(struct blk *b)
+{
+	static const struct pager_way ways[] = {
+		{ .name = "dma", .fill = FILL_GRANT_DMA, .giveup = GIVEUP_FAIL },
+		{ .name = "grant_dma", .fill = FILL_GRANT_MAP, .giveup = GIVEUP_FAIL },
+		{ .name = "claimed", .fill = FILL_GRANT_DMA, .giveup = GIVEUP_CLAIM },
+	};
+	char name[64];
+
+	for (size_t w = 0; w < sizeof(ways) / sizeof(ways[0]); w++) {
+		struct sys_stats before, after;
+		long err, ret;
+		uint8_t *mem;
+		int bad;
+
+		sys_stats(&before);
+		err = pager_run(b, &ways[w], BLOCK_PART(1, 0), 0, 1, 0);
+		ret = sys_mem_map(NULL, GIVEUP_PAGES * MSG_PAGE_SIZE, PROT_READ | PROT_WRITE);
+		if (ret < 0) {
+			check("giveup_memory", false, "%s", err_str(ret));
+			return;
+		}
+		mem = (uint8_t *)ret;
+		for (int p = 0; p < GIVEUP_PAGES; p++)
+			pattern_fill(mem + (size_t)p * MSG_PAGE_SIZE, MSG_PAGE_SIZE,
+				     40 + (unsigned)p);
+		sys_sleep(GIVEUP_LATE_NS);
+		bad = corrupted_pages(mem, 40);
+		sys_stats(&after);
+		snprintf(name, sizeof(name), "giveup_%s_failed", ways[w].name);
+		check(name, err == ERR_IO, "the fault did not fail: %s", err_str(err));
+		snprintf(name, sizeof(name), "giveup_%s_frames_safe", ways[w].name);
+		/* Held back until the transfer cannot land: quarantined for good
+		 * without an IOMMU, parked until ata is done with one. */
+		check(name, bad == 0 && (after.frames_quarantined > before.frames_quarantined ||
+					 after.frames_parked > before.frames_parked),
+		      "%d of %d fresh pages changed after the late DMA; %llu frames quarantined,"
+		      " %llu parked", bad, GIVEUP_PAGES,
+		      (unsigned long long)(after.frames_quarantined - before.frames_quarantined),
+		      (unsigned long long)(after.frames_parked - before.frames_parked));
+		sys_mem_unmap(mem, GIVEUP_PAGES * MSG_PAGE_SIZE);
+	}
 }

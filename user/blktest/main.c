@@ -12,6 +12,8 @@
  *   faults:T_DMA,T_PIO,P_DMA,P_PIO,W   injected disk errors, a hung disk 1
  *   piponly   ata runs with dma=off: PIO for everything, DMA grants refused
  *   second    disk 1, a disk on the secondary channel: raw reads, a write
+ *   giveup    disk 1 hung (a slow null-co drive): the pager gives up on a
+ *             DMA page-in ata is still doing; the frames must not be reused
  *   rogue     (as blkrogue) everything must be refused
  *   dmarogue:KINDS  ata (started with `rogue`) aims a grant's DMA astray
  *             (stray, ended, beyond): the IOMMU must stop every one
@@ -82,6 +84,8 @@ static void run_mode(struct blk *b, const char *mode)
 		cases_pio_only(b);
 	else if (strcmp(mode, "second") == 0)
 		cases_second(b);
+	else if (strcmp(mode, "giveup") == 0)
+		cases_giveup(b);
 	else if (strncmp(mode, "faults:", 7) == 0)
 		cases_faults(b, mode + 7);
 	else if (strncmp(mode, "dmarogue:", 9) == 0)
