@@ -105,6 +105,9 @@ static bool cmd_iommu(int argc, char **argv)
 			   f.reason, f.domain >= 0 ? f.domain + 1 : -1);
 		if (f.grant)
 			kdb_printf("%s, failed grant %#lx\n", f.where, (unsigned long)f.grant);
+		else if (f.given_up)
+			kdb_printf("a late transfer of grant %#lx, given up on: stopped\n",
+				   (unsigned long)f.given_up);
 		else
 			kdb_printf("no grant was mapped\n");
 	}

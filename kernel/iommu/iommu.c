@@ -79,6 +79,16 @@ static struct {
 	uint64_t grant;			/* whose transfer it waits for */
 } parked[PARKED_MAX];
 static uint64_t parked_total;
+/* Windows taken back while a transfer may still run (DMA-busy): a fault
+ * there later is that transfer stopped, not a stray. */
+#define GIVEN_UP_MAX	32
+struct given_up {
+	uint64_t grant;
+	int domain;
+	unsigned slot;
+};
+static struct given_up given_up[GIVEN_UP_MAX];
+static unsigned given_up_next;
 bool iommu_test_skip_invalidation, iommu_test_no_parking;
 
 /* --- boot --- */
@@ -372,7 +382,7 @@ uint64_t iommu_grant_map(const struct proc *holder, uint64_t grant, const paddr_
 	return iova;
 }
 
-bool iommu_grant_unmap(uint64_t grant)
+bool iommu_grant_unmap(uint64_t grant, bool busy)
 {
 	struct window *w = grant ? window_of(grant) : NULL;
 	struct domain *d;
@@ -392,6 +402,9 @@ bool iommu_grant_unmap(uint64_t grant)
 		      "grant %#lx may still be reached", d->did, (unsigned long)grant);
 	iommu_fault_event();	/* what the device did while it was mapped */
 	faulted = w->faulted;
+	if (busy)
+		given_up[given_up_next++ % GIVEN_UP_MAX] =
+			(struct given_up){ grant, w->domain, w->slot };
 	d->slot_used[w->slot / 64] &= ~(1ULL << (w->slot % 64));
 	d->unmaps++;
 	*w = (struct window){ 0 };
@@ -536,6 +549,14 @@ static void attribute(struct iommu_fault_view *v)
 				   ? "in its window" : "past the end of its window";
 		return;
 	}
+	for (int i = 0; v->domain >= 0 && v->address >= IOMMU_WINDOW_BASE && i < GIVEN_UP_MAX; i++)
+		if (given_up[i].grant && given_up[i].domain == v->domain &&
+		    (v->address - IOMMU_WINDOW_BASE) / (IOMMU_SLOT_PAGES * PAGE_SIZE) ==
+			    given_up[i].slot) {
+			v->given_up = given_up[i].grant;
+			v->where = "in the window of a grant given up on: its transfer stopped";
+			return;
+		}
 	v->outside = true;
 	v->where = "outside every window it holds";
 	for (int i = 0; i < IOMMU_WINDOWS_MAX; i++)
@@ -566,6 +587,9 @@ static void record_fault(const struct vtd_fault *f)
 	if (v->grant)
 		log_warn("iommu: grant %#lx fails: its device faulted %s", (unsigned long)v->grant,
 			 v->where);
+	else if (v->given_up)
+		log_info("iommu: that was a late transfer of grant %#lx, given up on: stopped",
+			 (unsigned long)v->given_up);
 }
 
 void iommu_fault_event(void)

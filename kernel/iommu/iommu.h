@@ -41,12 +41,21 @@
  *      caller let the frames change hands (mapped at the fault, freed).
  *      Then the fault records are read: a fault inside the window, or
  *      outside every window while the grant was mapped, fails the grant
- *      (the transfer cannot be trusted), and the request with it.
+ *      (the transfer cannot be trusted), and the request with it; but a
+ *      fault in the window of a grant taken back while DMA-busy (its
+ *      request given up on) is that transfer being stopped, and fails
+ *      nothing else.
  *
  * Invalidation (iommu_inval=): `page` one page-selective invalidation and
  * wait per page (strict); `window` (default) one invalidation covering the
  * window, by the address mask; `queue` queued invalidation: one descriptor
  * per page and one wait descriptor per window, one doorbell write.
+ *
+ * Transfers that outlive their window: QEMU's block DMA translates a
+ * whole transfer when it starts, so one started before a take-back can
+ * land after it.  A page-in given up on while its grant was DMA-busy
+ * (grant.h) parks its frames until the driver says its device is done
+ * with that grant (sys_grant_done) or with everything (VM_CTL_DMA_QUIET).
  *
  * Faults: the unit records them (source device, address, read or write,
  * reason); they are read, logged, counted per domain and kept (the last
@@ -93,9 +102,11 @@ bool iommu_translating(void);
  * holder has no domain (or there is no IOMMU): then nothing is mapped. */
 uint64_t iommu_grant_map(const struct proc *holder, uint64_t grant, const paddr_t *frames,
 			 int npages, bool device_writes, int *domain);
-/* Unmaps, invalidates, waits, reads faults.  => true if a device fault
- * was pinned on this window while it was mapped. */
-bool iommu_grant_unmap(uint64_t grant);
+/* Unmaps, invalidates, waits, reads faults.  busy: the holder's device
+ * may still be transferring (grant.h: DMA-busy), so a fault at this
+ * window later is that transfer being stopped, not a stray.  => true if a
+ * device fault was pinned on this window while it was mapped. */
+bool iommu_grant_unmap(uint64_t grant, bool busy);
 
 /* --- a driver's own DMA memory (sys_dma_alloc) and its life --- */
 /* => the device address of [pa, pa + pages) in p's domain, or pa when DMA
@@ -143,6 +154,7 @@ struct iommu_fault_view {
 	uint64_t grant;			/* the grant it failed, 0: none */
 	bool outside;			/* outside every window it could be pinned on */
 	const char *where;		/* in its window, past its end, outside every window */
+	uint64_t given_up;		/* the ended grant whose late transfer it stopped */
 };
 struct iommu_domain_view {
 	int id;

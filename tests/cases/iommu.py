@@ -141,13 +141,14 @@ def iommu_slow_parks(g):
     """A DMA page-in from a slow disk that the kernel gives up on (overtime)
     before the transfer lands: the window is closed and invalidated at once;
     the frame, which QEMU's block DMA may still write (it translates a
-    transfer when it starts), waits parked until ata, answering, says its
-    device is quiet; then it is freed, after the landing: nothing written
-    after a free (kdb check watches the frame), nothing quarantined for good."""
+    transfer when it starts), waits parked until ata says its device is
+    done with the grant (sys_grant_done); then it is freed, after the
+    landing: nothing written after a free (kdb check watches the frame),
+    nothing quarantined for good."""
     results = slow_common(g, "iommu_slow_parks")
     results.append(("qemu/iommu_slow_parked_then_freed",
-                    found(g, r"iommu: 1 frames parked for ata's device freed: it is quiet$"),
-                    "no frame parked and freed"))
+                    found(g, r"iommu: 1 frames parked for grant 0x[0-9a-f]+ freed: ata's device "
+                             r"is done with it$"), "no frame parked and freed"))
     results.append(("qemu/iommu_slow_no_late_write", not late_write(g),
                     "a transfer landed in a freed frame"))
     results.append(("qemu/iommu_slow_no_quarantine",
