@@ -174,7 +174,8 @@ static void detach_holder(struct grant *g)
 		return;
 	if (g->mode == FILL_GRANT_MAP)
 		unmap_window(g);
-	if (g->iova && iommu_grant_unmap(grant_id(g), g->dma_busy))
+	/* A holder that dies DMA-busy leaves it unsettled (grant_release_holder). */
+	if (g->iova && iommu_grant_unmap(grant_id(g), g->dma_busy || g->dma_unsettled))
 		g->device_fault = true;
 	g->iova = 0;
 	g->holder->vm.window_slots_used &= ~(1u << g->window_slot);
