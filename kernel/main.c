@@ -30,6 +30,7 @@
 #include "iommu/iommu.h"
 #include "ipc/port.h"
 #include "mm/pageout.h"
+#include "mm/memobj.h"
 #include "mm/objpager.h"
 #include "mm/request.h"
 #include "mm/swap.h"
@@ -161,6 +162,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	grant_init();
 	swap_init();
 	objpager_init();
+	memobj_init();
 	request_init();
 	policy_load(&the_boot_info);
 	pci_init();
