@@ -18,7 +18,8 @@ static const struct {
 	{ "acpi", "off: ignore the firmware's ACPI tables (one CPU, legacy interrupts, no IOMMU)" },
 	{ "iommu", "off: leave the IOMMU off (device DMA is then trusted)" },
 	{ "iommu_inval", "IOTLB invalidation at take-back: page, window (default) or queue" },
-	{ "iommu_test", "stale: take-back skips the IOTLB invalidation (a test's negative control)" },
+	{ "iommu_test", "tests' negative controls: stale (take-back skips the IOTLB invalidation),"
+			" nopark (frames of given-up transfers freed at once)" },
 	{ "zerotouch", "off: zero DMA page-in frames even when the IOMMU makes it unnecessary" },
 };
 

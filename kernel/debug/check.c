@@ -284,7 +284,9 @@ static void check_watched(const struct pmm_stats *s)
 	for (size_t pfn = 0; pfn < s->total; pfn++) {
 		paddr_t pa = (paddr_t)pfn << PAGE_SHIFT;
 
-		if (pmm_is_watched(pa) && pmm_frame(pa)->use == FRAME_FREE && !pmm_watched_intact(pa))
+		if (pmm_is_watched(pa) && (pmm_frame(pa)->use == FRAME_FREE ||
+					   pmm_frame(pa)->use == FRAME_QUARANTINE) &&
+		    !pmm_watched_intact(pa))
 			violation("free frame %#lx was written after it was freed: a DMA transfer"
 				  " landed late", (unsigned long)pa);
 	}

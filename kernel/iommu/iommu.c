@@ -16,6 +16,7 @@
 #include "../config.h"
 #include "../log.h"
 #include "../mm/pmm.h"
+#include "../mm/vm.h"
 #include "../panic.h"
 #include "../pci.h"
 #include "../policy.h"
@@ -73,10 +74,13 @@ static struct window windows[IOMMU_WINDOWS_MAX];
 static struct iommu_fault_view fault_log[IOMMU_FAULT_LOG];
 static unsigned fault_next;
 static struct dmar_info dmar;
+/* Frames a device may still write, waiting for its driver's word (see
+ * iommu.h): by the driver's configuration line, so they outlive the
+ * process, and work without a unit too. */
 static struct {
-	paddr_t frame;
-	int domain;			/* index; the slot is free when frame is 0 */
-	uint64_t grant;			/* whose transfer it waits for */
+	paddr_t frame;			/* 0: the slot is free */
+	const struct program_config *owner;
+	uint64_t grant;			/* whose transfer it waits for; 0: a DMA buffer */
 } parked[PARKED_MAX];
 static uint64_t parked_total;
 /* Windows taken back while a transfer may still run (DMA-busy): a fault
@@ -89,6 +93,9 @@ struct given_up {
 };
 static struct given_up given_up[GIVEN_UP_MAX];
 static unsigned given_up_next;
+
+static void park(const struct program_config *owner, uint64_t grant, paddr_t frame,
+		 enum frame_use use);
 bool iommu_test_skip_invalidation, iommu_test_no_parking;
 
 /* --- boot --- */
@@ -440,60 +447,82 @@ uint64_t iommu_dma_map(struct proc *p, uint64_t va, paddr_t pa, size_t pages)
 	return b->iova;
 }
 
+/* A driver's DMA buffers, in use by its device until it died: parked for
+ * its successor's word (VM_CTL_DMA_QUIET after settling its channels),
+ * since a transfer started into them may still land. */
+static void park_dma_buffers(struct proc *p)
+{
+	paddr_t frames[64];
+	size_t n;
+
+	if (!p->config->ndev || !proc_has_right(p, RIGHT_DMA))
+		return;
+	while ((n = vm_take_dma_frames(&p->vm, frames, 64)) > 0)
+		for (size_t i = 0; i < n; i++)
+			park(p->config, 0, frames[i], FRAME_DMA);
+}
+
 void iommu_proc_exit(struct proc *p)
 {
 	struct domain *d = translating ? domain_of_config(p->config) : NULL;
 
-	if (!d || d->pid != p->pid)
-		return;
-	for (int i = 0; i < IOMMU_WINDOWS_MAX; i++)
-		KASSERT(!windows[i].grant || windows[i].domain != (int)(d - domains));
-	for (int i = 0; i < d->nbufs; i++)
-		for (size_t k = 0; k < d->buf[i].pages; k++)
-			vtd_pt_unmap(&d->pt, d->buf[i].iova + k * PAGE_SIZE);
-	d->invalidations++;
-	if (d->nbufs && vtd_invalidate_domain(d->units, d->did))
-		panic("iommu: domain %d: the IOTLB did not confirm an invalidation: %s's DMA "
-		      "buffers may still be reached", d->did, p->name);
-	iommu_fault_event();
-	d->nbufs = 0;
-	d->dma_next = IOMMU_DMA_BASE;
-	d->pid = 0;
-	d->warned_unbound = false;
+	if (d && d->pid == p->pid) {
+		for (int i = 0; i < IOMMU_WINDOWS_MAX; i++)
+			KASSERT(!windows[i].grant || windows[i].domain != (int)(d - domains));
+		for (int i = 0; i < d->nbufs; i++)
+			for (size_t k = 0; k < d->buf[i].pages; k++)
+				vtd_pt_unmap(&d->pt, d->buf[i].iova + k * PAGE_SIZE);
+		d->invalidations++;
+		if (d->nbufs && vtd_invalidate_domain(d->units, d->did))
+			panic("iommu: domain %d: the IOTLB did not confirm an invalidation: %s's"
+			      " DMA buffers may still be reached", d->did, p->name);
+		iommu_fault_event();
+		d->nbufs = 0;
+		d->dma_next = IOMMU_DMA_BASE;
+		d->pid = 0;
+		d->warned_unbound = false;
+	}
+	park_dma_buffers(p);
 }
 
 /* --- transfers that outlive their window --- */
 
-void iommu_park(int did, uint64_t grant, paddr_t frame)
+static void park(const struct program_config *owner, uint64_t grant, paddr_t frame,
+		 enum frame_use use)
 {
-	KASSERT(did >= 1 && did <= ndomains);
 	if (iommu_test_no_parking) {
-		pmm_free_watched(frame);
+		/* The negative control: given up on at once, but kept out of the
+		 * allocator and watched, so the landing is seen for certain. */
+		pmm_set_use(frame, use, FRAME_QUARANTINE);
+		pmm_watch(frame);
 		return;
 	}
-	pmm_set_use(frame, FRAME_USER, FRAME_QUARANTINE);
+	pmm_set_use(frame, use, FRAME_QUARANTINE);
 	parked_total++;
 	for (int i = 0; i < PARKED_MAX; i++)
 		if (!parked[i].frame) {
 			parked[i].frame = frame;
-			parked[i].domain = did - 1;
+			parked[i].owner = owner;
 			parked[i].grant = grant;
 			return;
 		}
 	log_warn("iommu: frame %#lx quarantined for good: %d frames already wait for their"
-		 " driver's quiet", (unsigned long)frame, PARKED_MAX);
+		 " driver's word", (unsigned long)frame, PARKED_MAX);
 }
 
-/* Frees p's domain's parked frames of grant (0: all of them).  => how many. */
+void iommu_park(int did, uint64_t grant, paddr_t frame)
+{
+	KASSERT(did >= 1 && did <= ndomains);
+	park(domains[did - 1].owner, grant, frame, FRAME_USER);
+}
+
+/* Frees the frames parked for p's line, of grant (0: all of them).  => how many. */
 static long unpark(struct proc *p, uint64_t grant)
 {
-	struct domain *d = domain_of(p);
 	long n = 0;
 
-	if (!d)
-		return 0;
 	for (int i = 0; i < PARKED_MAX; i++)
-		if (parked[i].frame && parked[i].domain == (int)(d - domains) &&
+		if (parked[i].frame && parked[i].owner == p->config &&
 		    (!grant || parked[i].grant == grant)) {
 			pmm_set_use(parked[i].frame, FRAME_QUARANTINE, FRAME_USER);
 			pmm_free_watched(parked[i].frame);
@@ -632,7 +661,7 @@ bool iommu_domain_view(int i, struct iommu_domain_view *v)
 		v->windows += windows[k].grant && windows[k].domain == i;
 	v->dma_buffers = d->nbufs;
 	for (int k = 0; k < PARKED_MAX; k++)
-		v->parked += parked[k].frame && parked[k].domain == i;
+		v->parked += parked[k].frame && parked[k].owner == d->owner;
 	v->mapped_pages = d->pt.leaves;
 	v->maps = d->maps;
 	v->unmaps = d->unmaps;

@@ -112,7 +112,7 @@ void pmm_init(const struct boot_info *bi, paddr_t kstart, paddr_t kend)
 		 table.count[FRAME_FREE], table.count[FRAME_FREE] * 4, (unsigned long)at);
 }
 
-#define WATCHED		0x40	/* struct frame.flags: freed with poison (pmm_free_watched) */
+#define WATCHED		0x20	/* struct frame.flags: poisoned and watched (pmm_free_watched) */
 #define POISON		0xDEAD0FF1CEDEAD00ULL
 
 static uint64_t late_writes;
@@ -153,12 +153,18 @@ paddr_t pmm_alloc(enum frame_use use)
 	return pfn < 0 ? 0 : (paddr_t)pfn << PAGE_SHIFT;
 }
 
-void pmm_free_watched(paddr_t pa)
+void pmm_watch(paddr_t pa)
 {
 	uint64_t *w = phys_to_virt(pa);
 
 	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
 		w[i] = POISON;
+	pmm_frame(pa)->flags |= WATCHED;
+}
+
+void pmm_free_watched(paddr_t pa)
+{
+	pmm_watch(pa);
 	pmm_free(pa);
 	pmm_frame(pa)->flags |= WATCHED;
 }

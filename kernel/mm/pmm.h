@@ -35,7 +35,9 @@ void pmm_quarantine(paddr_t pa);
  * again and by kdb `check`, so a transfer landing after the free is
  * reported (and counted), never silent. */
 void pmm_free_watched(paddr_t pa);
-bool pmm_is_watched(paddr_t pa);		/* free and still watched */
+/* Poisons and watches a frame kept out of use (a test's negative control). */
+void pmm_watch(paddr_t pa);
+bool pmm_is_watched(paddr_t pa);		/* watched since freed or kept out */
 bool pmm_watched_intact(paddr_t pa);
 uint64_t pmm_late_writes(void);
 /* Retags an allocated frame; panics if its use is not `from`. */
