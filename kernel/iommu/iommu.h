@@ -55,7 +55,10 @@
  * whole transfer when it starts, so one started before a take-back can
  * land after it.  A page-in given up on while its grant was DMA-busy
  * (grant.h) parks its frames until the driver says its device is done
- * with that grant (sys_grant_done) or with everything (VM_CTL_DMA_QUIET).
+ * with that grant (sys_grant_done) or with everything (VM_CTL_DMA_QUIET);
+ * so does a dying driver's own DMA memory, until its successor's quiet.
+ * Parked frames belong to the driver's configuration line, not to a
+ * process or domain, and parking works without a unit too.
  *
  * Faults: the unit records them (source device, address, read or write,
  * reason); they are read, logged, counted per domain and kept (the last
@@ -114,8 +117,8 @@ bool iommu_grant_unmap(uint64_t grant, bool busy);
  * device reaches it); IOMMU_NO_ROOM when the domain's DMA area is full. */
 #define IOMMU_NO_ROOM	(~0ULL)
 uint64_t iommu_dma_map(struct proc *p, uint64_t va, paddr_t pa, size_t pages);
-/* p dies: its DMA buffers leave its domain (invalidated, waited for)
- * before its memory is freed; the domain is unbound. */
+/* p dies: its DMA buffers leave its domain (invalidated, waited for) and
+ * are parked, not freed (a driver's: iommu_park()); the domain is unbound. */
 void iommu_proc_exit(struct proc *p);
 
 /* --- transfers that outlive their window --- */
