@@ -26,6 +26,7 @@
 #include "log.h"
 #include "console.h"
 #include "debug/kdb.h"
+#include "ipc/allow.h"
 #include "grant/grant.h"
 #include "iommu/iommu.h"
 #include "ipc/port.h"
@@ -160,6 +161,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	proc_init();
 	ipc_init();
 	grant_init();
+	allow_init();
 	swap_init();
 	objpager_init();
 	memobj_init();
