@@ -111,10 +111,10 @@ def iommu_pc_trusts_dma(g):
 
 def slow_drives(tmp):
     """Disk 0 as always; disk 1 (primary slave) a copy throttled to 80 KiB/s:
-    after blktest's first read of 128 KiB the next read waits about 0.6 s
-    (measured), past the kernel's overtime (200 ms) and well short of ata's
-    command timeout (2 s), whose channel reset would cancel the transfer
-    instead of letting it land."""
+    after the child's read of 128 KiB its page-in's read waits about 1.5 s,
+    past the kernel's overtime (200 ms) and short of ata's command timeout
+    (2 s), whose channel reset would cancel the transfer instead of letting
+    it land."""
     return [ferry.ide_drive(ferry.DISK, snapshot=True),
             ferry.ide_drive(copy_disk(tmp), index=1) + ",throttling.bps-read=81920"]
 
