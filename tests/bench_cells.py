@@ -37,7 +37,7 @@ class Boot:
     name: str
     backings: tuple
     modules: dict = field(default_factory=dict)  # module name -> its whole module line
-    machine: str = "pc"                          # QEMU -machine
+    machine: str = None         # QEMU -machine; None: FERRY_MACHINE (q35 + IOMMU)
     smp: int = 1                                 # QEMU -smp
     devices: tuple = ()                          # QEMU -device values (an IOMMU, ...)
     drives: tuple = None        # -drive values; None: build/disk.img as IDE disk 0, snapshot
@@ -165,7 +165,7 @@ def run_boot(boot, rounds, pages, iters, accel, icount, plugin=None, progress=Tr
     rounds = boot.rounds(rounds)
     g = ferry.Guest(boot_iso(boot), mem=MEM, accel=accel, icount=icount, name=label,
                     log_path=os.path.join(OUT, "serial-%s.log" % label), drives=drives,
-                    machine=boot.machine, extra=extra)
+                    mach=boot.machine, extra=extra)
     try:
         g.start()
         prims, rows = run_guest(g, rounds, pages, iters, progress=progress,

@@ -16,9 +16,14 @@ test: all $(HOST_TESTS) $(COST_PLUGIN)
 # checks that a tiny run under the cost-model plugin completes and writes
 # every counter into a well-formed CSV.  Its icount boots run under the
 # plugin (tools/costmodel/).
-.PHONY: bench bench-quick
+.PHONY: bench bench-quick bench-iommu
 bench: all $(COST_PLUGIN)
 	$(Q)$(PYTHON) tests/bench.py --rounds 10 --pages 256
+
+# The IOMMU's cost per fault (translation off, three invalidation modes,
+# zero-touch off) on q35 under -icount: tests/iommu_bench.py.
+bench-iommu: all
+	$(Q)$(PYTHON) tests/iommu_bench.py
 
 bench-quick: all $(COST_PLUGIN)
 	$(Q)$(PYTHON) tests/bench.py --rounds 2 --pages 128 --iters 5000

@@ -49,6 +49,9 @@ bool arch_irqs_enabled(void);
 unsigned long arch_irq_save(void);	/* disable, return previous state */
 void arch_irq_restore(unsigned long state);
 uint64_t arch_cycles(void);		/* TSC */
+/* Writes [p, p + n) back from the CPU caches to memory, for a device
+ * that reads memory without snooping them (a non-coherent IOMMU). */
+void arch_cache_writeback(const void *p, size_t n);
 uint64_t arch_cycles_per_sec(void);	/* calibrated at boot */
 
 /* Emulator and machine control. */

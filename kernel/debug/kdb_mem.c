@@ -217,10 +217,11 @@ static bool cmd_faults(int argc, char **argv)
 		int n = fault_samples((enum fill_mode)m, samples, FAULT_SAMPLES);
 
 		kdb_printf("mode %s: faults %lu pages-in %lu pages-out %lu bytes-copied %lu "
-			   "tlb-flushes %lu failures %lu\n", fill_mode_name((enum fill_mode)m),
-			   (unsigned long)st->faults, (unsigned long)st->pages_in,
-			   (unsigned long)st->pages_out, (unsigned long)st->bytes_copied,
-			   (unsigned long)st->tlb_flushes, (unsigned long)st->failures);
+			   "tlb-flushes %lu failures %lu zero-touch %lu\n",
+			   fill_mode_name((enum fill_mode)m), (unsigned long)st->faults,
+			   (unsigned long)st->pages_in, (unsigned long)st->pages_out,
+			   (unsigned long)st->bytes_copied, (unsigned long)st->tlb_flushes,
+			   (unsigned long)st->failures, (unsigned long)st->zero_touch);
 		kdb_printf("  grants: created %lu forwarded %lu completed %lu failed %lu revoked %lu "
 			   "overtime %lu\n", (unsigned long)st->grants_created,
 			   (unsigned long)st->grants_forwarded, (unsigned long)st->grants_completed,

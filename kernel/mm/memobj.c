@@ -484,7 +484,7 @@ void memobj_end_in(struct memobj *o, uint64_t pg, uint64_t request, paddr_t fram
 		*e = 0;
 		if (quarantine)
 			pmm_quarantine(frame);	/* a device may still be writing into it */
-		else
+		else if (frame)	/* 0: the caller disposed of it */
 			pmm_free(frame);
 		settle_waiters(o, pg, request, false);
 		return;

@@ -176,7 +176,8 @@ void memobj_count_copy(struct memobj *o, bool zero_tail);
  * absent; it marks them in flight, and the PTEs of r (may be NULL) from va
  * on that are empty or PAGER too.  => 0, or ERR_NOMEM for the page tree.
  * A write-back unmaps them from every mapping and lends their frames.
- * The ends take each page back with the request's outcome.
+ * The ends take each page back with the request's outcome (a failed
+ * page-in's frame is freed, or quarantined; 0: the caller disposed of it).
  */
 long memobj_start_in(struct memobj *o, uint64_t pg, int n, uint64_t request,
 		     struct vm_region *r, uint64_t va);

@@ -3,6 +3,7 @@
 
 #include <ferry/err.h>
 
+#include "../iommu/iommu.h"
 #include "../log.h"
 #include "../panic.h"
 #include "../proc/proc.h"
@@ -154,6 +155,7 @@ static void daemon_main(void *arg)
 	for (;;) {
 		thread_block(&daemon_wq, THREAD_BLOCKED_SLEEP, 0, DAEMON_PERIOD_NS);
 		request_check_overtime();
+		iommu_fault_event();	/* polled until the fault MSI has a local APIC */
 		swap_expire_orphans();
 		objpager_expire_orphans();
 		memobj_write_back_unmapped();

@@ -522,6 +522,24 @@ const char *vm_region_kind(const struct vm_region *r)
 }
 
 /* => vs is not the active address space (the caller switched away). */
+size_t vm_take_dma_frames(struct vm_space *vs, paddr_t *out, size_t max)
+{
+	size_t n = 0;
+
+	for (struct vm_region *r = vs->regions; r; r = r->next) {
+		for (uint64_t va = r->start; (r->flags & VMR_DMA) && va < r->end && n < max;
+		     va += PAGE_SIZE) {
+			pte_t *pte = arch_pt_leaf(vs->root, va, false);
+
+			if (!pte || !arch_pte_present(*pte))
+				continue;
+			out[n++] = arch_pte_frame(*pte);
+			vm_unmap_page(vs, va, pte, 0);
+		}
+	}
+	return n;
+}
+
 void vm_space_destroy(struct vm_space *vs)
 {
 	while (vs->regions)

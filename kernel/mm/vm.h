@@ -114,6 +114,9 @@ struct vm_hole {
  */
 int vm_map_mmio(struct vm_space *vs, paddr_t pa, size_t len, const struct vm_hole *holes,
 		int nholes, uint64_t *out);
+/* Takes the frames of vs's DMA regions out of it (PTEs cleared, not freed):
+ * the caller disposes of them.  => frames taken, at most max. */
+size_t vm_take_dma_frames(struct vm_space *vs, paddr_t *out, size_t max);
 /* Removes whole regions only: [addr, addr+len) must be exactly one region. */
 int vm_unmap(struct vm_space *vs, uint64_t addr, size_t len);
 int vm_pin(struct vm_space *vs, uint64_t addr, size_t len);

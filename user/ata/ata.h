@@ -12,6 +12,8 @@
  *           kernel-stamped sender, in one place
  *   req.c   requests: runs checked against a partition and a data area,
  *           PRD tables from a list of frames, execution run by run
+ *   rogue.c a test mode (`rogue`): transfers aimed where no grant reaches,
+ *           as a compromised driver would, for the IOMMU's tests
  *
  * cmd.c, access.c and req.c are pure: they reach the hardware and the
  * kernel only through the seam below, which host tests
@@ -284,5 +286,20 @@ int ata_prd_build(const struct ata_area *a, uint32_t offset, uint32_t len, struc
  * log line names: "disk0: read failed on the medium at lba N".
  */
 long ata_req_exec(struct ata_disk *d, const struct ata_req *rq, const struct ata_area *a);
+
+/* rogue.c (Ferry only) */
+
+/* The page ata's STRAY transfers aim at, filled with a pattern.  => 0 or an error. */
+long ata_rogue_init(void);
+/*
+ * Reads rq's first page worth of sectors (its first run, at most 8) to the
+ * place `kind` (BLOCK_F_ROGUE_*) names instead of the grant gi: ata's own
+ * page, last_dev (an ended grant's device address), or the page past gi's
+ * window; logs where and, for STRAY, whether its page changed.
+ * => 0 whatever the device did (a rogue answers as if all went well), or
+ * ERR_INVAL when there is no such place.
+ */
+long ata_rogue_transfer(struct ata_disk *d, const struct ata_req *rq, const struct grant_info *gi,
+			uint32_t kind, uint64_t last_dev);
 
 #endif

@@ -164,9 +164,12 @@ struct sys_stats {
 	uint64_t frames_quarantined;	/* never reused: a device may still write them */
 	uint64_t memobjs_live;		/* memory objects (kernel/mm/memobj.h) */
 	uint64_t memobj_pages;		/* the pages they cache */
+	/* Frames the IOMMU's take-back parked until their driver said its
+	 * device was done (kernel/iommu), since boot: the same safety, ended. */
+	uint64_t frames_parked;
 };
 
-_Static_assert(sizeof(struct sys_stats) == 136, "struct sys_stats ABI");
+_Static_assert(sizeof(struct sys_stats) == 144, "struct sys_stats ABI");
 
 /* --- paging --- */
 
@@ -220,10 +223,14 @@ struct grant_info {
 	uint32_t mode;		/* FILL_GRANT_MAP or FILL_GRANT_DMA */
 	uint32_t npages;
 	uint32_t writable;	/* page-in: fill it; page-out: read only */
-	uint32_t pad;
+	uint32_t device;	/* 1: phys[] are device addresses in your IOMMU domain,
+				   valid while you hold the grant */
 	uint64_t window;	/* FILL_GRANT_MAP: where the pages are mapped for you */
 	uint64_t forwarded_from;	/* pid that forwarded it to you; 0 if the kernel lent it */
-	uint64_t phys[GRANT_MAX_PAGES];	/* frame addresses, for device DMA */
+	/* Where your device reaches the frames (both modes): physical
+	 * addresses without an IOMMU, device addresses with one (0: no
+	 * device of yours may reach them). */
+	uint64_t phys[GRANT_MAX_PAGES];
 };
 
 _Static_assert(sizeof(struct grant_info) == 32 + 8 * GRANT_MAX_PAGES, "struct grant_info ABI");
@@ -303,6 +310,12 @@ _Static_assert(ALLOW_INFO_HEADER == 72, "struct allow_info ABI");
 					   => mappings of that object on it, in all processes */
 #define VM_CTL_SWAP_AREA	10	/* ptr = a swap area's UUID (16 bytes) => 1 if a
 					   provider serves it or its pages wait for one, else 0 */
+#define VM_CTL_FRAME		11	/* ptr = address of a resident page of yours => its
+					   physical frame; needs the dma right (drivers; the
+					   IOMMU's tests aim a rogue transfer at it) */
+#define VM_CTL_DMA_QUIET	12	/* every DMA transfer your devices started before now
+					   has ended (drivers: the dma right) => frames freed
+					   that waited for it (kernel/iommu/iommu.h) */
 
 enum page_state { PAGE_ABSENT, PAGE_RESIDENT, PAGE_SWAPPED, PAGE_INFLIGHT, PAGE_WITH_PAGER };
 
@@ -331,7 +344,8 @@ struct fault_stats {
 	uint64_t grants_failed, grants_revoked, grants_overtime;
 	uint64_t failures;		/* requests that ended in error */
 	uint64_t phase_cycles[NPHASES];	/* sums over all faults */
-	uint64_t reserved[4];
+	uint64_t zero_touch;		/* page-in frames lent for DMA without zeroing */
+	uint64_t reserved[3];
 };
 
 #endif
