@@ -51,7 +51,7 @@ long ata_rogue_transfer(struct ata_disk *d, const struct ata_req *rq, const stru
 			uint32_t kind, uint64_t last_dev)
 {
 	uint64_t target, before = victim ? fnv(victim, ATA_PAGE) : 0;
-	struct ata_area area = { 1, &target, NULL };
+	struct ata_area area = { .npages = 1, .phys = &target };
 	struct ata_req one = { .pio = false, .lba48 = rq->lba48, .nruns = 1 };
 	const char *what;
 	long err;
