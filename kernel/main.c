@@ -9,7 +9,8 @@
  *   5. frame allocator         (after reserving kernel, modules, info)
  *   6. kernel page tables      (direct map of RAM, W^X image)
  *   7. heap, ACPI tables     (checked once; what CPUs, APICs and IOMMU are there)
- *   8. scheduler, processes, ports, policy (the boot configuration)
+ *   8. scheduler, processes, ports, policy (the boot configuration), PCI
+ *      functions given to their drivers, the IOMMU's domains
  *   9. interrupts and timer    (TSC calibrated, clock running; local and I/O
  *                              APICs from the MADT, else the 8259s), console input
  *  10. the other CPUs          (started one by one; each becomes its idle thread)
@@ -29,6 +30,7 @@
 #include "debug/kdb.h"
 #include "ipc/allow.h"
 #include "grant/grant.h"
+#include "iommu/iommu.h"
 #include "ipc/port.h"
 #include "lock.h"
 #include "mm/pageout.h"
@@ -166,7 +168,6 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	kdb_init();
 	tlb_init();
 	acpi_init(&the_boot_info);
-	pci_init();
 	sched_init();
 	proc_init();
 	ipc_init();
@@ -177,6 +178,8 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	memobj_init();
 	request_init();
 	policy_load(&the_boot_info);
+	pci_init();
+	iommu_init();
 	arch_init_interrupts();
 	console_init();
 	log_info("clock: TSC %lu MHz", (unsigned long)(arch_cycles_per_sec() / 1000000));

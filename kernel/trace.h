@@ -36,7 +36,9 @@
 	X(TRACE_REQUEST_SENT, "sent")		/* request, mode, page_in, npages */  \
 	X(TRACE_REQUEST_ENDED, "request ended")	/* mode, page_in, result, pages, phases */ \
 	X(TRACE_BYTES_COPIED, "copied")		/* mode, bytes: copy mode's copies */  \
-	X(TRACE_FAULT_RESUMED, "resumed")	/* request, mode, cycles from the fault */
+	X(TRACE_FAULT_RESUMED, "resumed")	/* request, mode, cycles from the fault */ \
+	X(TRACE_FRAMES_UNZEROED, "unzeroed")	/* request, mode, npages: lent for DMA \
+						   without zeroing (zero-touch) */
 
 enum trace_kind {
 #define FERRY_TRACE_ENUM(name, text) name,

@@ -118,7 +118,7 @@ def run_peer(pages, reps):
             peer.APPEND, pages, reps, cpu, ",".join(PEER_TESTS))
         args = peer.qemu_args("tcg", os.path.join(fetch.kernel_dir(), kernel["vmlinuz"]),
                               initrd, append)
-        results, _, done, _ = peer.boot("tcg", args, os.path.join(OUT, "serial-smp-linux-%s.log"
+        results, _, done, _, _ = peer.boot("tcg", args, os.path.join(OUT, "serial-smp-linux-%s.log"
                                                                  % holder))
         if not done:
             print("bench-smp: the Linux peer did not finish (%s)" % holder, flush=True)

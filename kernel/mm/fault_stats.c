@@ -112,6 +112,9 @@ static void observe(const struct trace_event *ev)
 	case TRACE_BYTES_COPIED:
 		st->bytes_copied += ev->bytes;
 		break;
+	case TRACE_FRAMES_UNZEROED:
+		st->zero_touch += (uint64_t)ev->npages;
+		break;
 	case TRACE_FAULT_RESUMED:
 		st->phase_cycles[PHASE_RESUMED] += ev->cycles;
 		if (recent[ev->request % RECENT].request == ev->request)

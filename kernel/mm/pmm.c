@@ -116,6 +116,36 @@ void pmm_init(const struct boot_info *bi, paddr_t kstart, paddr_t kend)
 		 table.count[FRAME_FREE], table.count[FRAME_FREE] * 4, (unsigned long)at);
 }
 
+#define WATCHED		0x20	/* struct frame.flags: poisoned and watched (pmm_free_watched) */
+#define POISON		0xDEAD0FF1CEDEAD00ULL
+
+static uint64_t late_writes;
+
+bool pmm_watched_intact(paddr_t pa)
+{
+	const uint64_t *w = phys_to_virt(pa);
+
+	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
+		if (w[i] != POISON)
+			return false;
+	return true;
+}
+
+/* A watched frame leaves the free pool: it must still hold its poison. */
+static void check_watched(paddr_t pa)
+{
+	struct frame *f = pmm_frame(pa);
+
+	if (!(f->flags & WATCHED))
+		return;
+	f->flags &= (uint8_t)~WATCHED;
+	if (!pmm_watched_intact(pa)) {
+		late_writes++;
+		log_err("frame %#lx was written after it was freed: a DMA transfer landed late",
+			(unsigned long)pa);
+	}
+}
+
 paddr_t pmm_alloc(enum frame_use use)
 {
 	unsigned long irq = arch_irq_save();
@@ -125,7 +155,37 @@ paddr_t pmm_alloc(enum frame_use use)
 	pfn = frame_table_alloc(&table, use);
 
 	arch_irq_restore(irq);
+	if (pfn >= 0)
+		check_watched((paddr_t)pfn << PAGE_SHIFT);
 	return pfn < 0 ? 0 : (paddr_t)pfn << PAGE_SHIFT;
+}
+
+void pmm_watch(paddr_t pa)
+{
+	uint64_t *w = phys_to_virt(pa);
+
+	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
+		w[i] = POISON;
+	pmm_frame(pa)->flags |= WATCHED;
+}
+
+void pmm_free_watched(paddr_t pa)
+{
+	pmm_watch(pa);
+	pmm_free(pa);
+	pmm_frame(pa)->flags |= WATCHED;
+}
+
+bool pmm_is_watched(paddr_t pa)
+{
+	struct frame *f = pmm_frame(pa);
+
+	return f && (f->flags & WATCHED);
+}
+
+uint64_t pmm_late_writes(void)
+{
+	return late_writes;
 }
 
 paddr_t pmm_alloc_zeroed(enum frame_use use)
@@ -143,6 +203,8 @@ paddr_t pmm_alloc_contig(size_t nframes, enum frame_use use, paddr_t below)
 	long pfn = frame_table_alloc_contig(&table, nframes, 1, below >> PAGE_SHIFT, use);
 
 	arch_irq_restore(irq);
+	for (size_t i = 0; pfn >= 0 && i < nframes; i++)
+		check_watched(((paddr_t)pfn + i) << PAGE_SHIFT);
 	return pfn < 0 ? 0 : (paddr_t)pfn << PAGE_SHIFT;
 }
 
@@ -171,42 +233,6 @@ void pmm_quarantine(paddr_t pa)
 	frame_table_change_use(&table, pa >> PAGE_SHIFT, (enum frame_use)f->use, FRAME_QUARANTINE);
 	log_warn("frame %#lx quarantined: a DMA transfer into it may still be under way",
 		 (unsigned long)pa);
-}
-
-#define HELD_MAX	512
-
-static struct {
-	paddr_t pa;		/* 0: a free entry */
-	uint64_t release_ns;
-} held[HELD_MAX];
-
-void pmm_hold(paddr_t pa, uint64_t release_ns)
-{
-	struct frame *f = pmm_frame(pa);
-
-	if (!f || f->use == FRAME_FREE)
-		panic("pmm_hold: frame %#lx is not allocated", (unsigned long)pa);
-	frame_table_change_use(&table, pa >> PAGE_SHIFT, (enum frame_use)f->use, FRAME_QUARANTINE);
-	for (int i = 0; i < HELD_MAX; i++) {
-		if (!held[i].pa) {
-			held[i].pa = pa;
-			held[i].release_ns = release_ns;
-			return;
-		}
-	}
-	log_warn("frame %#lx quarantined for good: no room to hold it for a while",
-		 (unsigned long)pa);
-}
-
-void pmm_release_held(uint64_t now_ns)
-{
-	for (int i = 0; i < HELD_MAX; i++) {
-		if (!held[i].pa || held[i].release_ns > now_ns)
-			continue;
-		frame_table_change_use(&table, held[i].pa >> PAGE_SHIFT, FRAME_QUARANTINE,
-				       FRAME_FREE);
-		held[i].pa = 0;
-	}
 }
 
 void pmm_set_use(paddr_t pa, enum frame_use from, enum frame_use to)

@@ -42,7 +42,6 @@ int vm_space_init(struct vm_space *vs, bool pinned)
 {
 	vs->root = arch_pt_create();
 	vs->cpumask = 0;
-	vs->device_may_run = false;
 	vs->regions = NULL;
 	vs->resident_pages = 0;
 	vs->pinned = pinned;
@@ -119,20 +118,13 @@ struct release {
 	struct tlb_batch tlb;
 	paddr_t frames[TLB_BATCH_MAX];
 	int nframes;
-	bool hold;		/* a dead driver's DMA frames: held, not freed */
 };
 
 static void release_flush(struct release *rel)
 {
 	tlb_batch_flush(&rel->tlb);
-	while (rel->nframes) {
-		paddr_t pa = rel->frames[--rel->nframes];
-
-		if (rel->hold)
-			pmm_hold(pa, clock_ns() + VM_DMA_HOLD_NS);
-		else
-			pmm_free(pa);
-	}
+	while (rel->nframes)
+		pmm_free(rel->frames[--rel->nframes]);
 }
 
 /*
@@ -144,13 +136,7 @@ static void release_flush(struct release *rel)
  */
 static void release_pages(struct vm_space *vs, struct vm_region *r)
 {
-	struct release rel = { .nframes = 0,
-			       .hold = vs->device_may_run && (r->flags & VMR_DMA) };
-
-	if (rel.hold)
-		log_warn("vm: a dead driver's %lu DMA pages are held %llu s before reuse: its device "
-			 "may still use them", (unsigned long)((r->end - r->start) >> PAGE_SHIFT),
-			 (unsigned long long)(VM_DMA_HOLD_NS / 1000000000));
+	struct release rel = { .nframes = 0 };
 
 	tlb_batch_init(&rel.tlb, TLB_NO_MODE);
 	for (uint64_t va = r->start; va < r->end; va += PAGE_SIZE) {
@@ -552,6 +538,29 @@ const char *vm_region_kind(const struct vm_region *r)
 	if (r->flags & VMR_STACK)
 		return "stack";
 	return "anon";
+}
+
+/* => vs is not the active address space (the caller switched away); its
+ * threads are gone, but a CPU may still hold its translations lazily: the
+ * cleared PTEs are shot down before the frames are handed on. */
+size_t vm_take_dma_frames(struct vm_space *vs, paddr_t *out, size_t max)
+{
+	struct tlb_batch b;
+	size_t n = 0;
+
+	tlb_batch_init(&b, TLB_NO_MODE);
+	for (struct vm_region *r = vs->regions; r; r = r->next) {
+		for (uint64_t va = r->start; (r->flags & VMR_DMA) && va < r->end && n < max;
+		     va += PAGE_SIZE) {
+			pte_t *pte = arch_pt_leaf(vs->root, va, false);
+
+			if (!pte || !arch_pte_present(*pte))
+				continue;
+			out[n++] = arch_pte_frame(vm_unmap_page(&b, vs, va, pte, 0));
+		}
+	}
+	tlb_batch_flush(&b);
+	return n;
 }
 
 /* => no CPU has vs loaded (tlb_retire). */

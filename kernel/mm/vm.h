@@ -37,8 +37,6 @@
 #define USER_STACK_SIZE	(64UL * 1024)
 #define USER_MMAP_BASE	0x100000000000UL
 
-#define VM_DMA_HOLD_NS	(10ULL * 1000000000)	/* longer than a driver's longest command */
-
 #define VMR_PINNED	0x01
 #define VMR_DMA		0x02	/* physically contiguous; frames are FRAME_DMA */
 #define VMR_STACK	0x04
@@ -78,10 +76,6 @@ struct vm_space {
 	struct vm_region *regions;	/* sorted by start, never overlapping */
 	uint64_t resident_pages;
 	bool pinned;			/* every region pinned: drivers, pagers */
-	/* A driver died with the DMA right: its device may still read its
-	 * descriptors or write its buffers, so its DMA frames are held
-	 * VM_DMA_HOLD_NS (a restarted driver resets the device) before reuse. */
-	bool device_may_run;
 	/* The grant window is one leaf page table (grant.h sizes it so): kept
 	 * at hand, lending and taking back a frame is one PTE write each. */
 	pte_t *window_ptes;
@@ -122,6 +116,9 @@ struct vm_hole {
  */
 int vm_map_mmio(struct vm_space *vs, paddr_t pa, size_t len, const struct vm_hole *holes,
 		int nholes, uint64_t *out);
+/* Takes the frames of vs's DMA regions out of it (PTEs cleared, not freed):
+ * the caller disposes of them.  => frames taken, at most max. */
+size_t vm_take_dma_frames(struct vm_space *vs, paddr_t *out, size_t max);
 /* Removes whole regions only: [addr, addr+len) must be exactly one region. */
 int vm_unmap(struct vm_space *vs, uint64_t addr, size_t len);
 int vm_pin(struct vm_space *vs, uint64_t addr, size_t len);

@@ -8,7 +8,10 @@
  * PTEs already cleared when it is flushed; DMA grants map nothing and so
  * shoot nothing down; forwarding takes the old holder's access first; a
  * dead holder's grant goes back to its forwarder or is revoked; ids are
- * index + generation, so a stale or forged one names nothing.
+ * index + generation, so a stale or forged one names nothing.  With an
+ * IOMMU (faked: the dma-right holder has a device domain) a grant's
+ * device mapping goes when the grant leaves its holder, and a device
+ * fault at its window fails it (ERR_DMAFAULT).
  */
 #include "htest.h"
 #include "lib_string_shim.h"
@@ -150,6 +153,45 @@ bool proc_is_dying(const struct proc *p)
 	return p->phase != PROC_LIVE;
 }
 
+/* The IOMMU: off unless a case turns it on; then the dma-right holder has a domain. */
+static bool iommu_on, iommu_fault_next;
+static int iommu_maps, iommu_unmaps;
+static bool iommu_unmap_busy;
+static uint64_t iommu_mapped_grant;
+
+bool iommu_translating(void)
+{
+	return iommu_on;
+}
+
+uint64_t iommu_grant_map(const struct proc *holder, uint64_t grant, const paddr_t *fr,
+			 int npages, bool device_writes, int *domain)
+{
+	(void)fr;
+	(void)npages;
+	(void)device_writes;
+	if (!iommu_on || !proc_has_right(holder, RIGHT_DMA))
+		return 0;
+	iommu_maps++;
+	iommu_mapped_grant = grant;
+	*domain = 1;
+	return 0x40000000;
+}
+
+bool iommu_grant_unmap(uint64_t grant, bool busy)
+{
+	HCHECK_EQ(grant, iommu_mapped_grant);
+	iommu_unmaps++;
+	iommu_unmap_busy = busy;
+	return iommu_fault_next;
+}
+
+void iommu_grant_settled(struct proc *p, uint64_t grant)
+{
+	(void)p;
+	(void)grant;
+}
+
 void trace_emit(const struct trace_event *ev)
 {
 	if (nevents < EVENTS)
@@ -181,6 +223,9 @@ static void reset(void)
 		frames[i] = (paddr_t)(16 + i) << PAGE_SHIFT;
 	nflushes = 0;
 	nevents = 0;
+	iommu_on = iommu_fault_next = iommu_unmap_busy = false;
+	iommu_maps = iommu_unmaps = 0;
+	iommu_mapped_grant = 0;
 }
 
 static long lend(enum fill_mode mode, int npages, struct proc *holder, uint64_t *id,
@@ -248,10 +293,40 @@ HTEST(dma_grant_maps_nothing_and_shoots_nothing_down)
 	HCHECK_EQ(grant_info_for(&procs[2], id, &info), 0);
 	HCHECK_EQ(info.phys[3], frames[3]);
 	HCHECK(grant_dma_busy(id));	/* the dma right read the addresses */
-	HCHECK_EQ(grant_done(&procs[2], id), 0);
+	HCHECK_EQ(grant_done(&procs[2], id, 0), 0);
 	HCHECK(!grant_dma_busy(id));
 	grant_end(id, GRANT_COMPLETED);
 	HCHECK_EQ(nflushes, 0);
+}
+
+HTEST(iommu_maps_a_dma_grant_for_its_holder_only_until_it_ends)
+{
+	uint64_t id, id2, window;
+	struct grant_info info;
+
+	reset();
+	iommu_on = true;
+	HCHECK_EQ(lend(FILL_GRANT_DMA, 4, &procs[1], &id, &window), 0);
+	HCHECK_EQ(iommu_maps, 0);	/* swapd has no device domain */
+	HCHECK_EQ(grant_forward(&procs[1], id, procs[2].pid), 0);
+	HCHECK_EQ(iommu_maps, 1);	/* ata has one */
+	HCHECK_EQ(grant_info_for(&procs[2], id, &info), 0);
+	HCHECK_EQ(info.phys[0], 0x40000000);	/* device addresses, not frames */
+	HCHECK_EQ(info.phys[3], 0x40000000 + 3 * PAGE_SIZE);
+	HCHECK(info.device);
+	HCHECK_EQ(grant_done(&procs[2], id, 0), 0);
+	HCHECK_EQ(grant_end(id, GRANT_COMPLETED), 0);
+	HCHECK_EQ(iommu_unmaps, 1);
+	HCHECK(!iommu_unmap_busy);
+	HCHECK_EQ(nflushes, 0);		/* no CPU mapping, no shootdown */
+
+	/* A device fault pinned on the window fails the grant. */
+	HCHECK_EQ(lend(FILL_GRANT_DMA, 1, &procs[2], &id2, &window), 0);
+	HCHECK_EQ(grant_info_for(&procs[2], id2, &info), 0);	/* DMA-busy from here */
+	iommu_fault_next = true;
+	HCHECK_EQ(grant_end(id2, GRANT_COMPLETED), ERR_DMAFAULT);
+	HCHECK(iommu_unmap_busy);	/* it never said its device was done */
+	HCHECK_EQ(iommu_unmaps, 2);
 }
 
 HTEST(stale_forged_and_foreign_ids_name_nothing)

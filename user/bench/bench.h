@@ -19,5 +19,7 @@ void sort_u64(uint64_t *a, size_t n);
 int bench_faults(int argc, char **argv);
 /* bench smp [ROUNDS] [PAGES]: shootdowns by fill mode and CPUs (smp.c). */
 int bench_smp(int argc, char **argv);
+/* bench costcheck: the cost model's DMA announcement, checked (costcheck.c). */
+int bench_costcheck(void);
 
 #endif
