@@ -57,6 +57,7 @@ struct cpu {
 	uint64_t halted_cycles;		/* idle in hlt, waiting for an interrupt */
 	uint64_t ticks;			/* its own timer interrupts */
 	uint64_t ipis_sent, ipis_received;
+	uint64_t ipis_sent_kind[4];	/* by enum ipi_kind (arch.h) */
 	uint64_t tlb_requests_served;	/* shootdowns this CPU answered */
 };
 

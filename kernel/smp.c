@@ -109,11 +109,14 @@ _Noreturn void smp_ap_main(void)
 	sched_idle_loop();
 }
 
+_Static_assert(IPI_NKINDS == sizeof(cpus[0].ipis_sent_kind) / sizeof(uint64_t), "cpu.h");
+
 void smp_send_ipi(unsigned cpu, enum ipi_kind kind)
 {
 	if (!cpu_online(cpu) || cpu == this_cpu()->id)
 		return;
 	this_cpu()->ipis_sent++;
+	this_cpu()->ipis_sent_kind[kind]++;
 	arch_send_ipi(&cpus[cpu], kind);
 }
 

@@ -373,6 +373,8 @@ static long sys_stats(struct proc *p, const uint64_t *a)
 		st.context_switches += cpus[i].context_switches;
 		st.halted_cycles += cpus[i].halted_cycles;
 		st.cpus_online += cpu_online(i);
+		st.ipis_sent += cpus[i].ipis_sent;
+		st.ipis_lock_wake += cpus[i].ipis_sent_kind[IPI_WAKE];
 	}
 	tlb_get_totals(&tlb);
 	st.tlb_ipis = tlb.ipis;

@@ -175,7 +175,7 @@ static uint64_t space_owner(const struct cpu *c)
 static bool cmd_cpus(int argc, char **argv)
 {
 	struct tlb_totals tlb;
-	uint64_t waits, wait_cycles;
+	uint64_t waits, wait_cycles, kind[IPI_NKINDS] = { 0 };
 
 	(void)argc;
 	(void)argv;
@@ -195,6 +195,12 @@ static bool cmd_cpus(int argc, char **argv)
 			   (unsigned long)c->ipis_received, (unsigned long)c->tlb_requests_served,
 			   (unsigned long)(c->halted_cycles * 100 / up));
 	}
+	for (unsigned i = 0; i < cpu_count; i++)
+		for (int k = 0; k < IPI_NKINDS; k++)
+			kind[k] += cpus[i].ipis_sent_kind[k];
+	kdb_printf("IPIs sent: reschedule %lu, tlb %lu, stop %lu, wake (lock waiters) %lu\n",
+		   (unsigned long)kind[IPI_RESCHEDULE], (unsigned long)kind[IPI_TLB],
+		   (unsigned long)kind[IPI_STOP], (unsigned long)kind[IPI_WAKE]);
 	kernel_lock_stats(&waits, &wait_cycles);
 	tlb_get_totals(&tlb);
 	kdb_printf("online %u of %u; kernel lock: %lu waits, %lu cycles waited\n",

@@ -245,4 +245,7 @@ def bench_smp_quick(g):
             bad.append("%s: %d IPIs with no thread elsewhere" % (cell, r["ipis"]))
         if r["kind"] == "pageout" and r["holder"] == "spread" and r["ipis"] != 2:
             bad.append("%s: %d IPIs for 16 pages (2 runs of 8)" % (cell, r["ipis"]))
+        if r["all_ipis"] < r["ipis"] or r["lock_wakes"] > r["all_ipis"]:
+            bad.append("%s: %d IPIs in all, %d shootdowns, %d lock wake-ups" % (
+                cell, r["all_ipis"], r["ipis"], r["lock_wakes"]))
     return [("qemu/bench_smp_quick", not bad, "; ".join(bad))]

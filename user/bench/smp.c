@@ -21,11 +21,18 @@
  *
  * Output, one line per cell, then `bench smp: done`:
  *   smp kind=pagein|pageout holder=alone|spread mode=M cluster=C served=M2
- *       requests=N pages=N ipis=N remote=N acks=N wait_cycles=N
+ *       requests=N pages=N ipis=N remote=N acks=N wait_cycles=N all_ipis=N
+ *       lock_wakes=N tag=T
  * (kernel counters, VM_CTL_STATS, of the mode that served the cell, summed
  * over the rounds; requests: page-in faults, 0 for page-outs, whose runs
- * the statistics do not count).
+ * the statistics do not count; all_ipis and lock_wakes from sys_stats:
+ * IPIs of every kind any CPU sent meanwhile, and of them those that woke
+ * a CPU halted waiting for the kernel lock).  tag: the cell's region tag for the
+ * cost-model plugin (<ferry/costmark.h>): each page the client reads is a
+ * region, and each page-out call; the plugin counts every CPU's work in
+ * them (IPIs as the local APIC sees them sent, invlpg, instructions).
  */
+#include <ferry/costmark.h>
 #include <ferry/err.h>
 #include <ferry/sys.h>
 #include <pager.h>
@@ -44,11 +51,26 @@
 #define SERVE_WAIT_NS	(30 * SEC_NS)
 
 static const int clusters[NCLUSTERS] = { 1, 8, 32 };
+
+/* The plugin's tag of a cell: 1.. page-ins, then page-outs; 0 the warm-up. */
+static unsigned cell_tag(bool pagein, int mode, int ci, bool spread)
+{
+	if (pagein)
+		return 1 + (unsigned)((mode * NCLUSTERS + ci) * 2 + spread);
+	return 1 + FILL_NMODES * NCLUSTERS * 2 + (unsigned)(mode * 2 + spread);
+}
 static const char *const mode_names[FILL_NMODES] = { "copy", "grant", "dma" };
 
 struct tally {
 	uint64_t requests, pages, ipis, remote, acks, wait_cycles;
+	uint64_t all_ipis, lock_wakes;
 	int served;
+};
+
+/* The fault statistics of every mode and the IPIs of every kind. */
+struct snapshot {
+	struct fault_stats fs[FILL_NMODES];
+	struct sys_stats sys;
 };
 
 static volatile int spin_stop, spinning;
@@ -87,17 +109,21 @@ static void spinner_stop(void)
 		sys_yield();
 }
 
-static void stats(struct fault_stats s[FILL_NMODES])
+static void stats(struct snapshot *s)
 {
-	sys_vm_ctl(VM_CTL_STATS, 0, s);
+	sys_vm_ctl(VM_CTL_STATS, 0, s->fs);
+	sys_stats(&s->sys);
 }
 
 /* The mode whose counters moved: the one that served the cell. */
-static void add(struct tally *t, const struct fault_stats *a, const struct fault_stats *b,
+static void add(struct tally *t, const struct snapshot *sa, const struct snapshot *sb,
 		bool page_in)
 {
+	const struct fault_stats *a = sa->fs, *b = sb->fs;
 	int m = 0;
 
+	t->all_ipis += sb->sys.ipis_sent - sa->sys.ipis_sent;
+	t->lock_wakes += sb->sys.ipis_lock_wake - sa->sys.ipis_lock_wake;
 	for (int k = 0; k < FILL_NMODES; k++)
 		if ((page_in ? b[k].pages_in - a[k].pages_in : b[k].pages_out - a[k].pages_out) >
 		    (page_in ? b[m].pages_in - a[m].pages_in : b[m].pages_out - a[m].pages_out))
@@ -111,14 +137,17 @@ static void add(struct tally *t, const struct fault_stats *a, const struct fault
 	t->wait_cycles += b[m].tlb_wait_cycles - a[m].tlb_wait_cycles;
 }
 
-static void print(const char *kind, bool spread, int mode, int cluster, const struct tally *t)
+static void print(const char *kind, bool spread, int mode, int cluster, const struct tally *t,
+		  unsigned tag)
 {
 	printf("smp kind=%s holder=%s mode=%s cluster=%d served=%s requests=%llu pages=%llu "
-	       "ipis=%llu remote=%llu acks=%llu wait_cycles=%llu\n", kind,
+	       "ipis=%llu remote=%llu acks=%llu wait_cycles=%llu all_ipis=%llu lock_wakes=%llu "
+	       "tag=%u\n", kind,
 	       spread ? "spread" : "alone", mode_names[mode], cluster, mode_names[t->served],
 	       (unsigned long long)t->requests, (unsigned long long)t->pages,
 	       (unsigned long long)t->ipis, (unsigned long long)t->remote,
-	       (unsigned long long)t->acks, (unsigned long long)t->wait_cycles);
+	       (unsigned long long)t->acks, (unsigned long long)t->wait_cycles,
+	       (unsigned long long)t->all_ipis, (unsigned long long)t->lock_wakes, tag);
 }
 
 /* --- page-ins from our own pager --- */
@@ -139,8 +168,11 @@ static int client(int argc, char **argv)
 		return 1;
 	}
 	base = (volatile const uint8_t *)ret;
-	for (uint64_t i = 0; i < pages; i++)
+	for (uint64_t i = 0; i < pages; i++) {
+		cost_begin();	/* the tag our parent selected */
 		(void)base[i * PAGE];
+		cost_end();
+	}
 	return 0;
 }
 
@@ -179,9 +211,9 @@ static long serve(long port, uint8_t *buf, long child)
 }
 
 static long pagein_cell(long port, uint8_t *buf, int mode, int cluster, bool spread,
-			long pages, uint64_t object, struct tally *t)
+			long pages, uint64_t object, struct tally *t, unsigned tag)
 {
-	struct fault_stats a[FILL_NMODES], b[FILL_NMODES];
+	struct snapshot a, b;
 	char args[96];
 	long child, ret;
 
@@ -190,22 +222,23 @@ static long pagein_cell(long port, uint8_t *buf, int mode, int cluster, bool spr
 	snprintf(args, sizeof(args), "bench smp-client %ld %llu %ld", port,
 		 (unsigned long long)object, pages);
 	spinner_start(spread);
-	stats(a);
+	cost_select(tag);
+	stats(&a);
 	child = proc_spawn_self(args);
 	ret = child < 0 ? child : serve(port, buf, child);
-	stats(b);
+	stats(&b);
 	spinner_stop();
 	if (ret)
 		return ret;
-	add(t, a, b, true);
+	add(t, &a, &b, true);
 	return 0;
 }
 
 /* --- page-outs of our own pages --- */
 
-static long pageout_cell(int mode, bool spread, long pages, struct tally *t)
+static long pageout_cell(int mode, bool spread, long pages, struct tally *t, unsigned tag)
 {
-	struct fault_stats a[FILL_NMODES], b[FILL_NMODES];
+	struct snapshot a, b;
 	long ret = sys_mem_map(NULL, pages * (long)PAGE, PROT_READ | PROT_WRITE), out;
 	uint8_t *p = (uint8_t *)ret;
 
@@ -215,14 +248,17 @@ static long pageout_cell(int mode, bool spread, long pages, struct tally *t)
 		memset(p + i * PAGE, (int)i, PAGE);
 	sys_vm_ctl(VM_CTL_FAULTPATH_SET, mode, NULL);
 	spinner_start(spread);
-	stats(a);
+	cost_select(tag);
+	stats(&a);
+	cost_begin();
 	out = sys_vm_ctl(VM_CTL_EVICT, pages * (long)PAGE, p);
-	stats(b);
+	cost_end();
+	stats(&b);
 	spinner_stop();
 	sys_mem_unmap(p, pages * (long)PAGE);
 	if (out < 0)
 		return out;
-	add(t, a, b, false);
+	add(t, &a, &b, false);
 	return 0;
 }
 
@@ -262,16 +298,16 @@ int bench_smp(int argc, char **argv)
 	memset(pin, 0, sizeof(pin));
 	memset(pout, 0, sizeof(pout));
 	/* A first client, not counted: its program's pages come in now. */
-	err = pagein_cell(port, buf, FILL_COPY, 1, false, 1, object++, &pout[0][0]);
+	err = pagein_cell(port, buf, FILL_COPY, 1, false, 1, object++, &pout[0][0], 0);
 	memset(pout, 0, sizeof(pout));
 	for (long r = 0; r < rounds && !err; r++) {
 		for (int m = 0; m < FILL_NMODES && !err; m++) {
 			for (int c = 0; c < NCLUSTERS && !err; c++)
 				for (int s = 0; s < 2 && !err; s++)
 					err = pagein_cell(port, buf, m, clusters[c], s, pages, object++,
-							  &pin[m][c][s]);
+							  &pin[m][c][s], cell_tag(true, m, c, s));
 			for (int s = 0; s < 2 && !err; s++)
-				err = pageout_cell(m, s, pages, &pout[m][s]);
+				err = pageout_cell(m, s, pages, &pout[m][s], cell_tag(false, m, 0, s));
 		}
 	}
 	sys_vm_ctl(VM_CTL_CLUSTER, 8, NULL);
@@ -283,10 +319,12 @@ int bench_smp(int argc, char **argv)
 	for (int m = 0; m < FILL_NMODES; m++) {
 		for (int c = 0; c < NCLUSTERS; c++)
 			for (int s = 0; s < 2; s++)
-				print("pagein", s, m, clusters[c], &pin[m][c][s]);
+				print("pagein", s, m, clusters[c], &pin[m][c][s],
+				      cell_tag(true, m, c, s));
 		for (int s = 0; s < 2; s++)
-			print("pageout", s, m, 8, &pout[m][s]);
+			print("pageout", s, m, 8, &pout[m][s], cell_tag(false, m, 0, s));
 	}
+	cost_dump();	/* the plugin's file, if it runs: complete now */
 	printf("bench smp: done\n");
 	return 0;
 }

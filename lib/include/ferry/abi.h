@@ -169,9 +169,12 @@ struct sys_stats {
 	uint64_t frames_parked;
 	uint64_t cpus_online;
 	uint64_t tlb_ipis;		/* TLB shootdown IPIs sent, since boot */
+	uint64_t ipis_sent;		/* IPIs of every kind, since boot: shootdowns,
+					   reschedules, kdb stops, lock wake-ups */
+	uint64_t ipis_lock_wake;	/* of them, to CPUs halted waiting for the kernel lock */
 };
 
-_Static_assert(sizeof(struct sys_stats) == 160, "struct sys_stats ABI");
+_Static_assert(sizeof(struct sys_stats) == 176, "struct sys_stats ABI");
 
 /* --- paging --- */
 
