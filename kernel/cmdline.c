@@ -16,6 +16,8 @@ static const struct {
 	{ "faultpath", "how pages are filled: copy, grant or dma" },
 	{ "console", "debug console commands to run at boot, separated by ';'" },
 	{ "acpi", "off: ignore the firmware's ACPI tables (one CPU, legacy interrupts, no IOMMU)" },
+	{ "cpus", "use at most N CPUs of those the MADT lists (default all, up to 8)" },
+	{ "shootdown", "off: skip TLB shootdown IPIs (a test switch: unsafe)" },
 	{ "iommu", "off: leave the IOMMU off (device DMA is then trusted)" },
 	{ "iommu_inval", "IOTLB invalidation at take-back: page, window (default) or queue" },
 	{ "iommu_test", "tests' negative controls: stale (take-back skips the IOTLB invalidation),"

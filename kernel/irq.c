@@ -38,13 +38,20 @@ static void deliver_to_driver(unsigned irq)
 	 * unmasks it and the device, still asserting, interrupts again. */
 }
 
+void irq_tick(void)
+{
+	this_cpu()->ticks++;
+	if (this_cpu()->id == 0)
+		clock_tick();
+	sched_tick();
+}
+
 void irq_handle(unsigned irq)
 {
 	routes[irq].count++;
 	switch (irq) {
-	case IRQ_TIMER:
-		clock_tick();
-		sched_tick();
+	case IRQ_TIMER:		/* the PIT: only with the 8259s */
+		irq_tick();
 		arch_irq_unmask(irq);
 		break;
 	case IRQ_COM1:

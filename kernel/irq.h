@@ -19,6 +19,9 @@ struct proc;
 #define IRQ_COM1	4
 
 void irq_handle(unsigned irq);	/* from arch trap code, line already masked */
+/* This CPU's timer tick (its local APIC timer, or the PIT's IRQ 0 with the
+ * 8259s): the boot CPU's advances the clock; every CPU's the scheduler. */
+void irq_tick(void);
 long irq_attach(struct proc *p, long irq, uint64_t port);
 long irq_ack(struct proc *p, long irq);
 uint64_t irq_count(unsigned irq);

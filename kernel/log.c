@@ -6,6 +6,7 @@
 
 #include "arch/arch.h"
 #include "clock.h"
+#include "lock.h"
 
 static int log_level = LOG_INFO;
 
@@ -40,13 +41,21 @@ bool log_set_level_option(const char *value)
 	return true;
 }
 
-/* The serial line is the only console; interrupts stay off while a line is
- * written so lines from an interrupt handler do not interleave mid-line. */
+/*
+ * The serial line is the only console; interrupts stay off and the
+ * console lock is held while a piece is written, so pieces from two CPUs
+ * (or an interrupt handler) never interleave mid-piece.  Recursive: a
+ * panic report may start inside a piece being written.
+ */
+static struct spinlock console_lock = SPINLOCK_INIT;
+
 void console_write(const char *s, size_t n)
 {
 	unsigned long irq = arch_irq_save();
 
+	spin_lock_recursive(&console_lock);
 	arch_serial_write(s, n);
+	spin_unlock(&console_lock);
 	arch_irq_restore(irq);
 }
 
@@ -89,6 +98,8 @@ void klog(enum log_level level, const char *fmt, ...)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
 	irq = arch_irq_save();
+	spin_lock_recursive(&console_lock);
 	arch_serial_write(line, (size_t)n);
+	spin_unlock(&console_lock);
 	arch_irq_restore(irq);
 }

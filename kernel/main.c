@@ -11,8 +11,10 @@
  *   7. heap, ACPI tables     (checked once; what CPUs, APICs and IOMMU are there)
  *   8. scheduler, processes, ports, policy (the boot configuration), PCI
  *      functions given to their drivers, the IOMMU's domains
- *   9. interrupts and timer    (TSC calibrated, clock running), console input
- *  10. self-tests, or the first user program; the boot flow becomes idle
+ *   9. interrupts and timer    (TSC calibrated, clock running; local and I/O
+ *                              APICs from the MADT, else the 8259s), console input
+ *  10. the other CPUs          (started one by one; each becomes its idle thread)
+ *  11. self-tests, or the first user program; the boot flow becomes idle
  */
 #include <ferry/abi.h>
 #include <ferry/err.h>
@@ -30,17 +32,21 @@
 #include "grant/grant.h"
 #include "iommu/iommu.h"
 #include "ipc/port.h"
+#include "lock.h"
 #include "mm/pageout.h"
 #include "mm/memobj.h"
 #include "mm/objpager.h"
 #include "mm/request.h"
 #include "mm/swap.h"
+#include "mm/fault_stats.h"
 #include "mm/heap.h"
 #include "mm/pmm.h"
+#include "mm/tlb.h"
 #include "panic.h"
 #include "pci.h"
 #include "policy.h"
 #include "proc/proc.h"
+#include "smp.h"
 #include "symbols.h"
 #include "test/ktest.h"
 #include "version.h"
@@ -142,6 +148,8 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	const char *test, *loglevel;
 	bool loglevel_ok;
 
+	smp_init_boot_cpu();	/* GS: this_cpu() from here on */
+	kernel_lock();		/* the boot flow is the boot CPU's idle thread: it holds it */
 	arch_serial_init();
 	read_boot_info(magic, info_phys);
 	load_symbols(&the_boot_info);	/* in the boot mapping, as the info is */
@@ -156,6 +164,9 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	pmm_init(&the_boot_info, virt_to_phys(__kernel_start), virt_to_phys(__kernel_end));
 	arch_paging_init(boot_ram_top(&the_boot_info));
 	heap_init();
+	fault_stats_init();	/* the trace events' observers, before any event */
+	kdb_init();
+	tlb_init();
 	acpi_init(&the_boot_info);
 	sched_init();
 	proc_init();
@@ -172,6 +183,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	arch_init_interrupts();
 	console_init();
 	log_info("clock: TSC %lu MHz", (unsigned long)(arch_cycles_per_sec() / 1000000));
+	smp_start_cpus();
 
 	test = cmdline_get("test");
 	if (test)
@@ -180,5 +192,5 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	start_first_program();
 	kdb_run_boot_commands();
 	log_info("boot complete");
-	sched_start();
+	sched_idle_loop();
 }

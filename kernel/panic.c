@@ -7,6 +7,7 @@
 #include "cmdline.h"
 #include "debug/kdb.h"
 #include "log.h"
+#include "smp.h"
 #include "symbols.h"
 
 #define BACKTRACE_MAX	32
@@ -14,15 +15,28 @@
 
 static int panicking;
 
+/*
+ * The other CPUs stop first (a second CPU panicking meanwhile parks until
+ * this report is done), so the report is one piece and nothing moves
+ * under it; one that does not stop within a second is named.
+ */
 void panic_begin(void)
 {
+	uint64_t missing;
+
 	arch_irq_save();
+	missing = smp_stop_others();
 	if (panicking++) {
 		/* A panic while reporting a panic: say so once, and stop. */
 		kprintf("\nPANIC: recursive panic, stopping\n");
 		panic_finish();
 	}
 	kprintf("\n==================== PANIC ====================\n");
+	kprintf("on cpu %u", this_cpu()->id);
+	for (unsigned i = 0; i < cpu_count; i++)
+		if (missing & cpu_bit(i))
+			kprintf(" (cpu %u did not stop)", i);
+	kprintf("\n");
 }
 
 static void print_frame(int i, uint64_t pc)

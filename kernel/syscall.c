@@ -27,6 +27,7 @@
 #include "mm/pte.h"
 #include "mm/request.h"
 #include "mm/swap.h"
+#include "mm/tlb.h"
 #include "irq.h"
 #include "log.h"
 #include "mm/heap.h"
@@ -355,6 +356,7 @@ static long sys_stats(struct proc *p, const uint64_t *a)
 	struct iommu_counts ic;
 	struct sys_stats st;
 	struct pmm_stats ps;
+	struct tlb_totals tlb;
 	struct memobj_totals mt;
 
 	memset(&st, 0, sizeof(st));
@@ -366,8 +368,16 @@ static long sys_stats(struct proc *p, const uint64_t *a)
 	st.procs_live = proc_count();
 	st.threads_live = thread_count();
 	st.heap_bytes = heap_bytes_in_use();
-	st.syscalls = this_cpu()->syscalls;
-	st.context_switches = this_cpu()->context_switches;
+	for (unsigned i = 0; i < cpu_count; i++) {
+		st.syscalls += cpus[i].syscalls;
+		st.context_switches += cpus[i].context_switches;
+		st.halted_cycles += cpus[i].halted_cycles;
+		st.cpus_online += cpu_online(i);
+		st.ipis_sent += cpus[i].ipis_sent;
+		st.ipis_lock_wake += cpus[i].ipis_sent_kind[IPI_WAKE];
+	}
+	tlb_get_totals(&tlb);
+	st.tlb_ipis = tlb.ipis;
 	st.cycles_per_sec = arch_cycles_per_sec();
 	st.swap_slots_used = swap_slots_used();
 	st.grants_live = (uint64_t)grant_live_count();
@@ -377,7 +387,6 @@ static long sys_stats(struct proc *p, const uint64_t *a)
 	st.frames_parked = ic.parked;
 	/* Parked frames are FRAME_QUARANTINE too, but only until their driver is done. */
 	st.frames_quarantined = ps.count[FRAME_QUARANTINE];
-	st.halted_cycles = this_cpu()->halted_cycles;
 	memobj_get_totals(&mt);
 	st.memobjs_live = mt.live;
 	st.memobj_pages = mt.pages;
@@ -558,6 +567,13 @@ static long sys_grant_info(struct proc *p, const uint64_t *a)
 static long sys_grant_forward(struct proc *p, const uint64_t *a)
 {
 	return grant_forward(p, a[0], a[1]);
+}
+
+static long sys_cpu_self(struct proc *p, const uint64_t *a)
+{
+	(void)p;
+	(void)a;
+	return (long)this_cpu()->id;
 }
 
 static long sys_grant_done(struct proc *p, const uint64_t *a)

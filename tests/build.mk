@@ -15,10 +15,17 @@ test: all $(HOST_TESTS) $(COST_PLUGIN)
 # The benchmark: not a test (timings belong in benchmarks); `make test` only
 # checks that a tiny run under the cost-model plugin completes and writes
 # every counter into a well-formed CSV.  Its icount boots run under the
-# plugin (tools/costmodel/).
-.PHONY: bench bench-quick bench-iommu
+# plugin (tools/costmodel/); the SMP cells (bench_smp.py) come last, on
+# multi-threaded TCG.
+.PHONY: bench bench-quick bench-smp bench-iommu
 bench: all $(COST_PLUGIN)
 	$(Q)$(PYTHON) tests/bench.py --rounds 10 --pages 256
+	$(Q)$(PYTHON) tests/bench_smp.py
+
+# TLB shootdowns and every other IPI on 2 CPUs, Ferry against the Linux
+# peer, both under the cost-model plugin (tests/bench_smp.py).
+bench-smp: all $(COST_PLUGIN)
+	$(Q)$(PYTHON) tests/bench_smp.py
 
 # The IOMMU's cost per fault (translation off, three invalidation modes,
 # zero-touch off) on q35 under -icount: tests/iommu_bench.py.

@@ -70,41 +70,64 @@ def drive_args(drive, mach):
             "-device", "ide-hd,drive=%s,bus=pide.%d,unit=%d" % (ident, index // 2, index % 2)]
 
 
-def qemu_base_args(iso, mem="64M", accel="tcg", icount=False, drives=None, mach=None):
+def smp_cpus(cpus=None):
+    """CPUs a boot gets: `cpus` when given, else $FERRY_SMP (default 1: the
+    benchmark's; `make run` and `make test` make it 2 unless it is set)."""
+    if cpus is None:
+        cpus = os.environ.get("FERRY_SMP", "1")
+    n = int(cpus)
+    if not 1 <= n <= 8:
+        raise ValueError("FERRY_SMP=%s: Ferry runs on 1 to 8 CPUs" % cpus)
+    return n
+
+
+def qemu_base_args(iso, mem="64M", accel="tcg", icount=False, drives=None, mach=None,
+                   cpus=None):
     """drives: -drive values (None: default_drives()).  On `pc`, -cdrom
     takes IDE index 2, the secondary master, so the primary master stays
     the disk's; on q35 the CD-ROM is on the ICH9 AHCI controller, where
-    SeaBIOS boots it, and the disks on a piix3-ide (drive_args())."""
+    SeaBIOS boots it, and the disks on a piix3-ide (drive_args()).
+    cpus: None for $FERRY_SMP.  Several CPUs run on multi-threaded TCG, one
+    host thread each, except under -icount, which runs every vCPU in turn
+    on one thread (and serialises them: SMP figures are counts, not icount
+    instruction totals)."""
     mach = mach or machine()
+    n = smp_cpus(cpus)
     args = [QEMU, "-machine", mach, "-m", mem, "-cdrom", iso, "-boot", "d",
             "-display", "none", "-no-reboot",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    if n > 1:
+        args += ["-smp", str(n)]
     if mach == "q35":
         # intel-iommu first: devices created after it are behind it.
         args += ["-device", "intel-iommu", "-device", "piix3-ide,id=pide"]
+
     for d in default_drives() if drives is None else drives:
         args += drive_args(d, mach)
     if accel == "kvm":
         args += ["-accel", "kvm", "-cpu", "host"]
+    elif icount:
+        args += ["-accel", "tcg", "-icount", "shift=0"]
     else:
-        args += ["-accel", "tcg"]
-        if icount:
-            args += ["-icount", "shift=0"]
+        args += ["-accel", "tcg,thread=multi" if n > 1 else "tcg"]
     return args
 
 
-def make_iso(out, cmdline, modules, kernel=None):
-    """modules: list of (file, module args) pairs.  Rebuilt only when stale."""
+def make_iso(out, cmdline, modules, kernel=None, acpi=()):
+    """modules: list of (file, module args) pairs.  acpi: (signature, file)
+    pairs, ACPI tables GRUB puts in place of the firmware's (mkiso.sh).
+    Rebuilt only when stale."""
     kernel = kernel or os.path.join(BUILD, "ferry.elf")
     spec = os.path.join(os.path.dirname(out), os.path.basename(out) + ".spec")
-    want = repr((cmdline, modules))
-    inputs = [kernel] + [f for f, _ in modules]
+    want = repr((cmdline, modules, list(acpi)))
+    inputs = [kernel] + [f for f, _ in modules] + [f for _, f in acpi]
     if (os.path.exists(out) and os.path.exists(spec) and open(spec).read() == want
             and all(os.path.getmtime(f) <= os.path.getmtime(out) for f in inputs)):
         return out
     os.makedirs(os.path.dirname(out), exist_ok=True)
+    env = dict(os.environ, FERRY_ISO_ACPI=" ".join("%s:%s" % t for t in acpi))
     subprocess.run(["sh", os.path.join(ROOT, "scripts", "mkiso.sh"), out, kernel, cmdline]
-                   + ["%s:%s" % (f, a) for f, a in modules], check=True)
+                   + ["%s:%s" % (f, a) for f, a in modules], check=True, env=env)
     with open(spec, "w") as f:
         f.write(want)
     return out
@@ -259,11 +282,12 @@ class Guest(Console):
     harness talks to the serial line exactly as a terminal client would."""
 
     def __init__(self, iso, mem="64M", accel=None, name="guest", log_path=None,
-                 icount=False, extra=(), drives=None, mach=None):
+                 icount=False, extra=(), drives=None, mach=None, cpus=None):
         super().__init__(name, log_path)
         self.iso, self.mem = iso, mem
         self.drives = drives
         self.mach = mach or machine()
+        self.cpus = cpus
         self.accel = accel or choose_accel()
         self.icount = icount
         self.extra = list(extra)
@@ -273,7 +297,7 @@ class Guest(Console):
     def start(self):
         path = os.path.join(self.tmp, "serial")
         args = qemu_base_args(self.iso, self.mem, self.accel, self.icount, self.drives,
-                              self.mach) + [
+                              self.mach, self.cpus) + [
             "-chardev", "socket,id=ser0,path=%s,server=on,wait=on" % path,
             "-serial", "chardev:ser0", "-monitor", "none"] + self.extra
         self.log = open(self.log_path, "w") if self.log_path else None
@@ -460,6 +484,7 @@ def main(argv):
                    help="kernel command line (default: $FERRY_CMDLINE)")
     p.add_argument("--log", default=RUN_LOG, help="where the console's output is kept")
     a = p.parse_args(argv)
+    os.environ.setdefault("FERRY_SMP", "2")
     if a.command == "accel":
         print(choose_accel())
         return 0

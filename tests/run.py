@@ -143,6 +143,9 @@ def list_quietly(cases):
 
 
 def main():
+    # The suite runs on 2 CPUs unless told otherwise; cases that need
+    # another count say so (@case(cpus=N)).
+    os.environ.setdefault("FERRY_SMP", "2")
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--host", nargs="*", default=[], help="host test programs")
     p.add_argument("--only", help="run only QEMU cases whose name contains this")

@@ -74,6 +74,52 @@ int acpi_rsdp_check(const void *p, size_t avail, struct acpi_root *root, const c
 int acpi_table_check(const void *p, size_t avail, const char *sig, const char **why);
 uint8_t acpi_sum(const void *p, size_t n);
 
+/*
+ * The MADT (signature "APIC"): the CPUs' local APICs and the I/O APICs,
+ * and how the 16 ISA interrupts reach the I/O APICs' inputs (GSIs).  The
+ * parser (madt.c, host-tested) reads a table that passed
+ * acpi_table_check() and refuses, with the reason, anything that would
+ * make Ferry start a CPU that is not there or route an interrupt wrongly:
+ * an entry running past the table or shorter than its type, an enabled
+ * CPU with an APIC id out of xAPIC range (255 is the broadcast id;
+ * x2APIC-only ids cannot be addressed in xAPIC mode) or listed twice, an
+ * I/O APIC at a misaligned address, an override of a non-ISA source or
+ * with a reserved polarity or trigger.  Disabled CPU entries (hot-plug
+ * slots) are counted and skipped; enabled CPUs past MADT_CPUS_MAX too.
+ */
+#define MADT_CPUS_MAX		8
+#define MADT_IOAPICS_MAX	4
+#define MADT_ISA_IRQS		16
+#define MADT_APIC_ID_MAX	254
+#define MADT_NO_GSI		0xFFFFFFFFu	/* an ISA IRQ whose input another took */
+
+struct madt_irq_route {
+	uint32_t gsi;			/* the I/O APIC input it arrives on */
+	bool active_low, level;		/* ISA default: active high, edge */
+	bool overridden;
+};
+
+struct madt_ioapic {
+	uint8_t id;
+	uint32_t address;
+	uint32_t gsi_base;
+};
+
+struct madt_info {
+	uint64_t lapic_address;
+	bool pcat_compat;		/* 8259 PICs present too: mask them */
+	int ncpus;			/* enabled CPUs, in table order */
+	uint8_t cpu_apic_id[MADT_CPUS_MAX];
+	int cpus_disabled;		/* entries not enabled (not started) */
+	int cpus_beyond_max;		/* enabled, but past MADT_CPUS_MAX */
+	int nioapics;
+	struct madt_ioapic ioapic[MADT_IOAPICS_MAX];
+	struct madt_irq_route isa[MADT_ISA_IRQS];	/* identity unless overridden */
+};
+
+/* => 0 with *out filled, or -1 with the reason (naming the entry) in
+ * why[whylen]: the MADT at p, `len` bytes (its checked length). */
+int acpi_madt_parse(const void *p, size_t len, struct madt_info *out, char *why, size_t whylen);
 /* --- the DMAR table (Intel VT-d), parsed: pure, host-tested (dmar.c) --- */
 #define DMAR_UNITS_MAX		4
 #define DMAR_RMRR_MAX		4

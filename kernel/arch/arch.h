@@ -54,6 +54,27 @@ uint64_t arch_cycles(void);		/* TSC */
 void arch_cache_writeback(const void *p, size_t n);
 uint64_t arch_cycles_per_sec(void);	/* calibrated at boot */
 
+/* --- several CPUs (x86-64: local APIC, I/O APIC, INIT-SIPI-SIPI) --- */
+enum ipi_kind { IPI_RESCHEDULE, IPI_TLB, IPI_STOP, IPI_WAKE, IPI_NKINDS };
+/* Hardware ids (x86: APIC ids) of the CPUs the firmware lists but the
+ * boot CPU, in its order; 0 when only one CPU can run (no usable MADT). */
+unsigned arch_cpu_ids(uint32_t *ids, unsigned max);
+uint32_t arch_cpu_hw_id(void);		/* this CPU's, 0 without an APIC */
+/* Starts c (c->apic_id) on a fresh stack; it loads its tables and calls
+ * smp_ap_main().  => false when the start-up could not be sent. */
+bool arch_start_cpu(struct cpu *c, uint64_t stack_top);
+void arch_stop_cpu(const struct cpu *c);	/* a CPU given up: back to sleep */
+void arch_send_ipi(const struct cpu *c, enum ipi_kind kind);
+void arch_cpu_relax(void);		/* in spin loops (x86: pause) */
+/* Halts until an IPI arrives; device interrupts and the tick stay pending
+ * (x86: the APIC's task priority holds them back).  Interrupts are off
+ * before and after.  Without an APIC, only relaxes. */
+void arch_wait_for_ipi(void);
+/* Device interrupts for MSI/MSI-X (not used yet): a Ferry IRQ number past
+ * the ISA lines gets a vector of its own (x86: VEC_MSI_FIRST..), and the
+ * message address/data a device writes to raise it on `cpu` come from
+ * the arch; the generic mask-until-ack model stays (irq.h). */
+
 /* Emulator and machine control. */
 _Noreturn void arch_qemu_exit(int code);	/* isa-debug-exit, then halt */
 _Noreturn void arch_reboot(void);
@@ -118,6 +139,11 @@ int arch_pt_map(paddr_t root, vaddr_t va, paddr_t pa, unsigned vm_flags);
 int arch_pt_unmap(paddr_t root, vaddr_t va, paddr_t *old_pa);
 bool arch_pt_query(paddr_t root, vaddr_t va, paddr_t *pa, unsigned *vm_flags);
 void arch_tlb_flush_page(vaddr_t va);
+void arch_tlb_flush_all(void);		/* this CPU's user entries (a CR3 reload) */
+/* A user PTE another CPU's page walker may be updating (accessed, dirty):
+ * replace it atomically and get the old value, or clear accessed alone. */
+pte_t arch_pte_exchange(pte_t *p, pte_t v);
+void arch_pte_clear_accessed_atomic(pte_t *p);
 /*
  * A kernel address for [pa, pa + len): the direct map when it covers the
  * range and caching is wanted, else a new, permanent kernel mapping with
@@ -141,7 +167,6 @@ unsigned arch_pte_vm_flags(pte_t pte);
 pte_t arch_pte_make(paddr_t pa, unsigned vm_flags);
 bool arch_pte_accessed(pte_t pte);
 bool arch_pte_dirty(pte_t pte);
-pte_t arch_pte_clear_accessed(pte_t pte);
 pte_t arch_pte_absent(uint64_t payload);
 uint64_t arch_pte_payload(pte_t pte);
 void arch_switch_root(paddr_t root);

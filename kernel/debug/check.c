@@ -18,6 +18,9 @@
  *   - every user frame is mapped once or held by a live page request;
  *   - every lent frame (FRAME_GRANT) belongs to a live grant, and every
  *     live grant's frames are lent;
+ *   - per CPU: it runs one running thread that says it runs there, no
+ *     thread runs on two, a space's CPU mask names exactly the CPUs that
+ *     have it loaded, no shootdown is half-done (check_cpus);
  *   - each process's resident count equals its present PTEs;
  *   - INFLIGHT PTEs name live requests; SWAPPED PTEs name slots in use;
  *   - a free frame freed watched (a DMA request given up on) still holds
@@ -32,11 +35,14 @@
 #include <string.h>
 
 #include "../arch/arch.h"
+#include "../cpu.h"
+#include "../lock.h"
 #include "../grant/grant.h"
 #include "../iommu/iommu.h"
 #include "../mm/memobj.h"
 #include "../mm/pmm.h"
 #include "../mm/pte.h"
+#include "../mm/tlb.h"
 #include "../mm/request.h"
 #include "../mm/swap.h"
 #include "../proc/proc.h"
@@ -314,6 +320,69 @@ static void check_grants(void)
 			  s.count[FRAME_GRANT]);
 }
 
+/* One CPU's scheduling state, against every thread's. */
+static void check_cpu(const struct cpu *c)
+{
+	const struct thread *t = c->current;
+
+	if (!t) {
+		violation("cpu %u runs no thread", c->id);
+		return;
+	}
+	if (t->state != THREAD_RUNNING || t->cpu != c->id)
+		violation("cpu %u runs thread %lu, which is %s on cpu %u", c->id,
+			  (unsigned long)t->tid, thread_state_name(t->state), t->cpu);
+	if (!c->idle || c->idle->priority != PRIO_IDLE || c->idle->cpu != c->id)
+		violation("cpu %u's idle thread is not its own", c->id);
+	for (unsigned k = 0; k < c->id; k++)
+		if (cpu_online(k) && cpus[k].current == t)
+			violation("thread %lu runs on cpu %u and cpu %u at once", (unsigned long)t->tid,
+				  k, c->id);
+	if (c->vm && !(__atomic_load_n(&c->vm->cpumask, __ATOMIC_RELAXED) & cpu_bit(c->id)))
+		violation("cpu %u has a space loaded that does not list it", c->id);
+	if (c->tlb_stale && (!c->tlb_lazy || t->proc))
+		violation("cpu %u runs user code with translations a shootdown skipped", c->id);
+}
+
+/* Whose page tables a CPU may hold, seen from both sides. */
+static void check_cpumasks(void)
+{
+	for (int i = 0; i < PROC_MAX; i++) {
+		struct proc *p = proc_slot(i);
+		uint64_t mask;
+
+		if (!p || p->phase == PROC_ZOMBIE)
+			continue;
+		mask = __atomic_load_n(&p->vm.cpumask, __ATOMIC_RELAXED);
+		for (unsigned k = 0; k < CPU_MAX; k++)
+			if ((mask & cpu_bit(k)) && (!cpu_online(k) || cpus[k].vm != &p->vm))
+				violation("pid %lu lists cpu %u, which has not its tables loaded",
+					  (unsigned long)p->pid, k);
+	}
+}
+
+/*
+ * Per-CPU state: each online CPU runs one running thread that says it runs
+ * there, its own idle thread is its own, no thread runs twice, a ready
+ * thread runs nowhere, a space's CPU mask is exactly the CPUs that have it
+ * loaded, no shootdown is half-done, and the checker holds the kernel lock.
+ */
+static void check_cpus(void)
+{
+	for (unsigned k = 0; k < cpu_count; k++)
+		if (cpu_online(k))
+			check_cpu(&cpus[k]);
+	for (const struct thread *t = thread_next(NULL); t; t = thread_next((struct thread *)t))
+		if (t->state == THREAD_READY && t->cpu < cpu_count && cpus[t->cpu].current == t)
+			violation("ready thread %lu is also cpu %u's current", (unsigned long)t->tid,
+				  t->cpu);
+	check_cpumasks();
+	if (tlb_pending())
+		violation("a shootdown waits for cpus %#lx", (unsigned long)tlb_pending());
+	if (!kernel_lock_held())
+		violation("the check runs without the kernel lock");
+}
+
 static bool live_grant(uint64_t id, struct grant_view *v)
 {
 	for (int i = 0; grant_view_live(i, v); i++)
@@ -388,6 +457,7 @@ int kdb_check(void)
 	check_frames(&s);
 	check_watched(&s);
 	check_grants();
+	check_cpus();
 	check_devices();
 	return violations;
 }

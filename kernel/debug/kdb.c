@@ -9,6 +9,9 @@
 #include "../cmdline.h"
 #include "../console.h"
 #include "../log.h"
+#include "../panic.h"
+#include "../smp.h"
+#include "../trace.h"
 #include "kdb_cmd.h"
 
 #define LINE_MAX	128
@@ -219,25 +222,32 @@ static void read_line(char *line)
 	}
 }
 
+/* Every other CPU parks first: the world is stopped, not just this CPU. */
 void kdb_enter(const char *why)
 {
 	unsigned long irq = arch_irq_save();
 	char line[LINE_MAX];
+	uint64_t missing;
 
 	if (depth++) {
 		depth--;
 		arch_irq_restore(irq);
 		return;	/* already inside: a break key typed at the prompt */
 	}
+	missing = smp_stop_others();
 	clock_world_stopped();
 	kdb_printf("\n[kdb] world stopped: %s.  'help' lists commands, 'continue' resumes.\n",
 		   why);
+	for (unsigned i = 0; i < cpu_count; i++)
+		if (missing & cpu_bit(i))
+			kdb_printf("[kdb] cpu %u did not stop: what it shows may move\n", i);
 	do
 		read_line(line);
 	while (run(line));
 	kdb_printf("[kdb] continuing\n");
 	clock_world_resumed();
 	console_reprint();	/* the shell's prompt is somewhere above */
+	smp_resume_others();
 	depth--;
 	arch_irq_restore(irq);
 }
@@ -273,25 +283,29 @@ void kdb_run_boot_commands(void)
 	}
 }
 
-static const char *const phase_names[] = {
-	[KDB_GRANT_LENT] = "lent",
-	[KDB_GRANT_FILLED] = "filled",
-	[KDB_GRANT_TAKEN_BACK] = "taken back",
-	[KDB_GRANT_MAPPED] = "mapped",
-};
-
-void kdb_grant_event(uint64_t id, enum kdb_grant_phase phase)
+/* A grant phase: stop if `break grant` or `step` asked for it. */
+static void observe(const struct trace_event *ev)
 {
 	char why[64];
 
-	if (phase == KDB_GRANT_LENT && kdb_break_on_grant) {
+	if (ev->kind != TRACE_GRANT_LENT && ev->kind != TRACE_GRANT_FILLED &&
+	    ev->kind != TRACE_GRANT_TAKEN_BACK && ev->kind != TRACE_GRANT_MAPPED)
+		return;
+	if (ev->kind == TRACE_GRANT_LENT && kdb_break_on_grant) {
 		kdb_break_on_grant = false;
-		kdb_step_grant = id;
-	} else if (kdb_step_grant != id) {
+		kdb_step_grant = ev->grant;
+	} else if (kdb_step_grant != ev->grant) {
 		return;
 	}
-	if (phase == KDB_GRANT_MAPPED)
+	if (ev->kind == TRACE_GRANT_MAPPED)
 		kdb_step_grant = 0;	/* the last phase: stepping ends here */
-	snprintf(why, sizeof(why), "grant %#lx %s", (unsigned long)id, phase_names[phase]);
+	snprintf(why, sizeof(why), "grant %#lx %s", (unsigned long)ev->grant,
+		 trace_kind_name(ev->kind));
 	kdb_enter(why);
+}
+
+void kdb_init(void)
+{
+	if (trace_subscribe(observe))
+		panic("kdb_init: no room for another trace observer");
 }

@@ -17,7 +17,9 @@
  *
  * `break grant` stops the world when the next grant is lent; `step` then
  * runs until that grant's next phase (lent -> filled -> taken back ->
- * mapped), so one can watch a frame cross between address spaces.
+ * mapped: trace events, trace.h), so one can watch a frame cross between
+ * address spaces.  The world is every CPU: the others park (smp.h) while
+ * the console is open, and it opens on whichever CPU met the event.
  */
 #ifndef KDB_H
 #define KDB_H
@@ -27,9 +29,6 @@
 
 #define KDB_BREAK_KEY	0x1d	/* Ctrl-] */
 
-enum kdb_grant_phase { KDB_GRANT_LENT, KDB_GRANT_FILLED, KDB_GRANT_TAKEN_BACK,
-		       KDB_GRANT_MAPPED };
-
 /* Opens the console; returns on `continue` (never, when from a panic). */
 void kdb_enter(const char *why);
 _Noreturn void kdb_enter_panic(void);
@@ -37,8 +36,9 @@ _Noreturn void kdb_enter_panic(void);
 void kdb_run_boot_commands(void);
 /* Runs one command line, framed, as if typed (boot commands, shutdown). */
 void kdb_run_line(const char *line);
-/* The grant paths report each phase; kdb stops there when asked to. */
-void kdb_grant_event(uint64_t grant_id, enum kdb_grant_phase phase);
+/* Subscribes to the grant paths' trace events (trace.h): `break grant`
+ * and `step` stop the world at them. */
+void kdb_init(void);
 /* The consistency check: => number of violations (each printed). */
 int kdb_check(void);
 

@@ -227,6 +227,9 @@ static bool cmd_faults(int argc, char **argv)
 			   (unsigned long)st->grants_forwarded, (unsigned long)st->grants_completed,
 			   (unsigned long)st->grants_failed, (unsigned long)st->grants_revoked,
 			   (unsigned long)st->grants_overtime);
+		kdb_printf("  shootdowns: ipis %lu remote-pages %lu acks %lu wait-cycles %lu\n",
+			   (unsigned long)st->tlb_ipis, (unsigned long)st->tlb_remote_pages,
+			   (unsigned long)st->tlb_acks, (unsigned long)st->tlb_wait_cycles);
 		if (n) {
 			phase_table(samples, n);
 			histogram(samples, n);

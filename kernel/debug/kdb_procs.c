@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* kdb: processes, threads, address spaces and page-table entries. */
 #include <ferry/abi.h>
+#include <fmt.h>
 #include <string.h>
 
 #include "../ipc/port.h"
@@ -27,32 +28,42 @@ static const char *wait_kind(const struct thread *t)
 	}
 }
 
-static void print_thread(const struct proc *p, const struct thread *t)
+/* Where it runs ("1"), or last ran ("(1)"): a thread moves between CPUs. */
+static const char *cpu_of(const struct thread *t, char *buf, size_t n)
 {
-	kdb_printf("%-8lu %-6lu %-16s %-10s %4d  %-8s %#lx\n", (unsigned long)(p ? p->pid : 0),
-		   (unsigned long)t->tid, p ? p->name : t->name, thread_state_name(t->state),
-		   t->priority, wait_kind(t), (unsigned long)t->wait_object);
+	bool running = t->state == THREAD_RUNNING && t->cpu < cpu_count &&
+		       cpus[t->cpu].current == t;
+
+	if (running)
+		snprintf(buf, n, "%u", t->cpu);
+	else if (t->cpu_ns || t->run_start_ns)
+		snprintf(buf, n, "(%u)", t->cpu);
+	else
+		snprintf(buf, n, "-");
+	return buf;
 }
 
+static void print_thread(const struct thread *t)
+{
+	char cpu[8];
+
+	if (t->state == THREAD_DEAD)
+		return;
+	kdb_printf("%-8lu %-6lu %-16s %-10s %4d  %-8s %#-12lx %s\n",
+		   (unsigned long)(t->proc ? t->proc->pid : 0), (unsigned long)t->tid,
+		   t->proc ? t->proc->name : t->name, thread_state_name(t->state), t->priority,
+		   wait_kind(t), (unsigned long)t->wait_object, cpu_of(t, cpu, sizeof(cpu)));
+}
+
+/* Every thread, kernel and idle ones included, with the CPU it is on. */
 static bool cmd_ps(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	kdb_printf("%-8s %-6s %-16s %-10s %4s  %-8s %s\n", "PID", "TID", "NAME", "STATE", "PRIO",
-		   "WAITS", "ON");
-	print_thread(NULL, current_thread());	/* whoever the break interrupted */
-	for (int i = 0; i < PROC_MAX; i++) {
-		struct proc *p = proc_slot(i);
-
-		if (!p)
-			continue;
-		for (struct list_node *n = p->threads.next; n != &p->threads; n = n->next) {
-			struct thread *t = list_entry(n, struct thread, proc_link);
-
-			if (t != current_thread())
-				print_thread(p, t);
-		}
-	}
+	kdb_printf("%-8s %-6s %-16s %-10s %4s  %-8s %-12s %s\n", "PID", "TID", "NAME", "STATE",
+		   "PRIO", "WAITS", "ON", "CPU");
+	for (struct thread *t = thread_next(NULL); t; t = thread_next(t))
+		print_thread(t);
 	return true;
 }
 

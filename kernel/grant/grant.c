@@ -56,7 +56,10 @@
  *     frees a frame, so a frame is freed exactly once, by its request.
  *   - Lent frames are FRAME_GRANT in the frame table while lent.
  *
- * Concurrency: one CPU, kernel not preemptible (thread.h): no locks.
+ * Concurrency: the kernel lock (lock.h), held by whoever calls in.  A
+ * holder's threads may run on several CPUs while the kernel takes a grant
+ * back: unmap_window() shoots the window's translations down on each of
+ * them (mm/tlb.h) before the frames change hands.
  */
 #include "grant.h"
 
@@ -64,14 +67,15 @@
 #include <string.h>
 
 #include "../clock.h"
-#include "../debug/kdb.h"
 #include "../handle.h"
+#include "../lock.h"
 #include "../iommu/iommu.h"
 #include "../log.h"
-#include "../mm/fault_stats.h"
 #include "../mm/pmm.h"
+#include "../mm/tlb.h"
 #include "../panic.h"
 #include "../proc/proc.h"
+#include "../trace.h"
 
 struct grant {
 	uint32_t gen;
@@ -155,17 +159,22 @@ static int map_window(struct grant *g)
 	return 0;
 }
 
-/* Takes the window mapping away; the TLB only holds it if these tables are live. */
+/*
+ * Takes the window mapping away on every CPU: the holder's threads may
+ * run on several, one of them writing through the window right now.  One
+ * shootdown for all the grant's pages; on return no CPU reaches them.
+ */
 static void unmap_window(struct grant *g)
 {
-	struct vm_space *vs = &g->holder->vm;
+	struct tlb_batch b;
 	uint64_t va = window_va(g->window_slot);
 
+	tlb_batch_init(&b, g->mode);
 	for (int i = 0; i < g->npages; i++) {
-		*window_pte(g, i) = 0;
-		if (vm_flush_page(vs, va + (uint64_t)i * PAGE_SIZE))
-			fault_stats_for(g->mode)->tlb_flushes++;
+		arch_pte_exchange(window_pte(g, i), 0);
+		tlb_batch_add(&b, &g->holder->vm, va + (uint64_t)i * PAGE_SIZE);
 	}
+	tlb_batch_flush(&b);
 }
 
 static void detach_holder(struct grant *g)
@@ -208,6 +217,7 @@ long grant_create(const struct grant_lend *l, uint64_t *id, uint64_t *window)
 	struct grant *g = NULL;
 	long err;
 
+	KASSERT(kernel_lock_held());
 	KASSERT(l->npages >= 1 && l->npages <= GRANT_MAX_PAGES);
 	KASSERT(l->mode == FILL_GRANT_MAP || l->mode == FILL_GRANT_DMA);
 	for (int i = 0; i < GRANT_MAX && !g; i++)
@@ -237,10 +247,10 @@ long grant_create(const struct grant_lend *l, uint64_t *id, uint64_t *window)
 	for (int i = 0; i < g->npages; i++)
 		pmm_set_use(g->frames[i], FRAME_USER, FRAME_GRANT);
 	live_grants++;
-	fault_stats_for(l->mode)->grants_created++;
 	*id = grant_id(g);
 	*window = g->mode == FILL_GRANT_MAP ? window_va(g->window_slot) : 0;
-	kdb_grant_event(*id, KDB_GRANT_LENT);
+	trace_emit(&(struct trace_event){ .kind = TRACE_GRANT_LENT, .grant = *id, .mode = g->mode,
+					  .npages = g->npages });
 	return 0;
 }
 
@@ -269,12 +279,11 @@ void grant_history_note_phases(uint64_t id, const uint64_t *phase_cycles)
 long grant_end(uint64_t id, enum grant_outcome outcome)
 {
 	struct grant *g = grant_get(id);
-	struct fault_stats *st;
 	bool revoked;
 
+	KASSERT(kernel_lock_held());
 	if (!g)
 		panic("grant_end: no live grant %#lx", (unsigned long)id);
-	st = fault_stats_for(g->mode);
 	detach_holder(g);	/* mappings gone before anyone maps the frames */
 	for (int i = 0; i < g->npages; i++)
 		pmm_set_use(g->frames[i], FRAME_GRANT, FRAME_USER);
@@ -288,14 +297,8 @@ long grant_end(uint64_t id, enum grant_outcome outcome)
 	g->lent = false;
 	g->gen = handle_next_gen(g->gen);
 	live_grants--;
-	if (outcome == GRANT_COMPLETED)
-		st->grants_completed++;
-	else if (outcome == GRANT_FAILED)
-		st->grants_failed++;
-	else if (outcome == GRANT_REVOKED)
-		st->grants_revoked++;
-	else
-		st->grants_overtime++;
+	trace_emit(&(struct trace_event){ .kind = TRACE_GRANT_TAKEN_BACK, .grant = id,
+					  .mode = g->mode, .outcome = outcome });
 	return revoked ? ERR_DEAD : g->device_fault ? ERR_DMAFAULT : 0;
 }
 
@@ -341,7 +344,8 @@ long grant_forward(struct proc *caller, uint64_t id, uint64_t to_pid)
 		return err;
 	}
 	g->forwarded_from = caller->pid;
-	fault_stats_for(g->mode)->grants_forwarded++;
+	trace_emit(&(struct trace_event){ .kind = TRACE_GRANT_FORWARDED, .grant = id,
+					  .mode = g->mode });
 	return 0;
 }
 

@@ -75,6 +75,21 @@ static struct port *port_get(uint64_t h)
 	return &ports[i];
 }
 
+/*
+ * A port a user process may send to: live, and its owner not dying.  A
+ * dying owner receives nothing more (its threads leave at their next
+ * kernel exit, which on another CPU may be a moment away): a message for
+ * it is not delivered, and the sender learns so (ERR_BADHANDLE) rather
+ * than that a server died holding its call (ERR_DEAD: it may have been
+ * done).  Looked up again after anything that may sleep.
+ */
+static struct port *user_port(uint64_t h)
+{
+	struct port *pt = port_get(h);
+
+	return pt && !proc_is_dying(pt->owner) ? pt : NULL;
+}
+
 bool port_owned_by(uint64_t port, const struct proc *p)
 {
 	struct port *pt = port_get(port);
@@ -306,10 +321,12 @@ long port_publish(struct proc *p, const char *name, uint64_t port)
 	return 0;
 }
 
+/* A dying owner's name is gone already: a client looks for its successor. */
 long port_lookup(const char *name)
 {
 	for (int i = 0; i < PORT_MAX; i++)
-		if (ports[i].live && ports[i].name[0] && strcmp(ports[i].name, name) == 0)
+		if (ports[i].live && ports[i].name[0] && strcmp(ports[i].name, name) == 0 &&
+		    !proc_is_dying(ports[i].owner))
 			return (long)port_handle(&ports[i]);
 	return ERR_NOENT;
 }
@@ -376,7 +393,7 @@ static long fetch_user_msg(struct proc *p, uint64_t umsg, struct kmsg *km)
 
 long ipc_send(struct proc *p, uint64_t port, uint64_t umsg)
 {
-	struct port *pt = port_get(port);
+	struct port *pt = user_port(port);
 	struct kmsg km;
 	long err;
 
@@ -385,6 +402,11 @@ long ipc_send(struct proc *p, uint64_t port, uint64_t umsg)
 	err = fetch_user_msg(p, umsg, &km);
 	if (err)
 		return err;
+	pt = user_port(port);	/* the fetch may have waited for a page */
+	if (!pt) {
+		kmsg_free(&km);
+		return ERR_BADHANDLE;
+	}
 	km.m.sender = p->pid;
 	km.m.reply = 0;
 	err = enqueue(pt, &km);
@@ -501,7 +523,7 @@ long ipc_recv(struct proc *p, uint64_t port, uint64_t umsg, int64_t timeout_ns)
 
 long ipc_call(struct proc *p, uint64_t port, uint64_t ureq, uint64_t urep, int64_t timeout_ns)
 {
-	struct port *pt = port_get(port);
+	struct port *pt = user_port(port);
 	struct user_dest dest;
 	struct reply_slot *s;
 	struct kmsg km, *reply;
@@ -516,6 +538,11 @@ long ipc_call(struct proc *p, uint64_t port, uint64_t ureq, uint64_t urep, int64
 	err = fetch_user_msg(p, ureq, &km);
 	if (err)
 		return err;
+	pt = user_port(port);	/* the checks may have waited for a page */
+	if (!pt) {
+		kmsg_free(&km);
+		return ERR_BADHANDLE;
+	}
 	s = slot_alloc(port, &token);
 	if (!s) {
 		kmsg_free(&km);

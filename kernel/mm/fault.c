@@ -10,12 +10,14 @@
 #include "../log.h"
 #include "../panic.h"
 #include "../proc/proc.h"
+#include "../trace.h"
 #include "memobj.h"
 #include "pageout.h"
 #include "pmm.h"
 #include "pte.h"
 #include "request.h"
 #include "swap.h"
+#include "tlb.h"
 #include "vm.h"
 #include "zeropool.h"
 
@@ -127,7 +129,7 @@ static long pagein_start(const struct pagein *in, uint64_t t_fault, uint64_t *ha
 
 static long page_in(struct pagein *in, uint64_t t_fault)
 {
-	struct fault_sample *sample;
+	enum fill_mode mode;
 	uint64_t handle;
 	long err;
 
@@ -152,13 +154,12 @@ static long page_in(struct pagein *in, uint64_t t_fault)
 		return 0;	/* the caller looks again */
 	if (err)
 		return err;
-	sample = request_get(handle)->sample;
+	mode = request_get(handle)->mode;
 	err = request_wait(handle);
-	if (!err && sample) {
-		sample->phase[PHASE_RESUMED] = arch_cycles() - t_fault;
-		fault_stats_for(fill_mode_current)->phase_cycles[PHASE_RESUMED] +=
-			sample->phase[PHASE_RESUMED];
-	}
+	if (!err)
+		trace_emit(&(struct trace_event){ .kind = TRACE_FAULT_RESUMED, .mode = mode,
+						  .request = handle,
+						  .cycles = arch_cycles() - t_fault });
 	return err;
 }
 
@@ -193,8 +194,15 @@ static long private_copy(struct proc *p, uint64_t va, uint64_t rid)
 	if (tail)
 		memset((uint8_t *)phys_to_virt(pa) + (r->zero_from - va), 0,
 		       va + PAGE_SIZE - r->zero_from);
-	if (arch_pte_present(*pte))	/* the object's frame, read-only until now */
-		memobj_unmapped(r, va, vm_unmap_page(&p->vm, va, pte, 0));
+	if (arch_pte_present(*pte)) {	/* the object's frame, read-only until now */
+		struct tlb_batch b;
+
+		/* The other threads' read-only translations go before the
+		 * copy takes the page's place: else they read the old frame. */
+		tlb_batch_init(&b, TLB_NO_MODE);
+		memobj_unmapped(r, va, vm_unmap_page(&b, &p->vm, va, pte, 0));
+		tlb_batch_flush(&b);
+	}
 	*pte = 0;
 	if (vm_install(&p->vm, r, va, pa))
 		panic("private_copy: the page table at %#lx went away", (unsigned long)va);
@@ -309,6 +317,13 @@ static const char *page_in_failure(long err)
 	}
 }
 
+static bool pte_allows(pte_t pte, bool write, bool exec)
+{
+	unsigned f = arch_pte_vm_flags(pte);
+
+	return (f & VM_USER) && (!write || (f & VM_WRITE)) && (!exec || (f & VM_EXEC));
+}
+
 /* => 0 when the access can be retried, or an error naming why not. */
 static long resolve(struct proc *p, uint64_t va, bool write, bool exec, uint64_t t_fault,
 		    const char **why)
@@ -335,7 +350,11 @@ static long resolve(struct proc *p, uint64_t va, bool write, bool exec, uint64_t
 	pte = arch_pt_leaf(p->vm.root, va, true);
 	if (!pte)
 		return ERR_NOMEM;
+	/* Another CPU may have brought the page in while this one waited for
+	 * the kernel lock: then the access simply runs again. */
 	if (arch_pte_present(*pte)) {
+		if (pte_allows(*pte, write, exec))
+			return 0;
 		*why = "protection fault on a present page";
 		if (!write || !(r->flags & VMR_PRIVATE) || !memobj_frame(arch_pte_frame(*pte)))
 			return ERR_FAULT;

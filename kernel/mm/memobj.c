@@ -27,6 +27,7 @@
 #include "pmm.h"
 #include "pte.h"
 #include "request.h"
+#include "tlb.h"
 #include "vm.h"
 
 #define ENT_RESIDENT	(1ULL << 0)
@@ -403,9 +404,11 @@ void memobj_count_copy(struct memobj *o, bool zero_tail)
 
 /*
  * Unmaps resident page pg from every PTE that maps it, leaving `payload`
- * there.  => whether any of them had written to it.
+ * there; the pages join batch b, which the caller flushes before the frame
+ * changes hands.  => whether any of them had written to it.
  */
-static bool unmap_everywhere(struct memobj *o, uint64_t pg, uint64_t payload)
+static bool unmap_everywhere(struct tlb_batch *b, struct memobj *o, uint64_t pg,
+			     uint64_t payload)
 {
 	uint64_t *e = resident_entry(o, pg);
 	paddr_t frame = *e & ENT_FRAME_MASK;
@@ -417,7 +420,7 @@ static bool unmap_everywhere(struct memobj *o, uint64_t pg, uint64_t payload)
 
 		if (!pte || !arch_pte_present(*pte) || arch_pte_frame(*pte) != frame)
 			continue;
-		dirty |= arch_pte_dirty(vm_unmap_page(m->vs, va, pte, payload));
+		dirty |= arch_pte_dirty(vm_unmap_page(b, m->vs, va, pte, payload));
 		add_maps(e, -1);
 	}
 	KASSERT((*e >> ENT_MAPS_SHIFT) == 0);
@@ -497,19 +500,25 @@ void memobj_end_in(struct memobj *o, uint64_t pg, uint64_t request, paddr_t fram
 	settle_waiters(o, pg, request, true);
 }
 
-void memobj_start_out(struct memobj *o, uint64_t pg, int n, uint64_t request, paddr_t *frames)
+/* One shootdown for the whole run, over every space that maps it. */
+void memobj_start_out(struct memobj *o, uint64_t pg, int n, uint64_t request, paddr_t *frames,
+		      int mode)
 {
+	struct tlb_batch b;
+
+	tlb_batch_init(&b, mode);
 	for (int i = 0; i < n; i++) {
 		uint64_t *e = resident_entry(o, pg + (uint64_t)i);
 
 		frames[i] = *e & ENT_FRAME_MASK;
-		unmap_everywhere(o, pg + (uint64_t)i, pte_inflight_make(request));
+		unmap_everywhere(&b, o, pg + (uint64_t)i, pte_inflight_make(request));
 		/* The request's now, lendable like a process's page on its way out. */
 		pmm_set_use(frames[i], FRAME_OBJECT, FRAME_USER);
 		*e = ent_inflight(request);
 		o->pages--;
 		totals.pages--;
 	}
+	tlb_batch_flush(&b);
 }
 
 void memobj_end_out(struct memobj *o, uint64_t pg, uint64_t request, paddr_t frame,
@@ -554,8 +563,8 @@ static bool referenced(struct memobj *o, uint64_t pg, paddr_t frame)
 		if (!pte || !arch_pte_present(*pte) || arch_pte_frame(*pte) != frame ||
 		    !arch_pte_accessed(*pte))
 			continue;
-		*pte = arch_pte_clear_accessed(*pte);
-		vm_flush_page(m->vs, va);
+		arch_pte_clear_accessed_atomic(pte);
+		tlb_flush_hint(m->vs, va);
 		seen = true;
 	}
 	return seen;
@@ -582,18 +591,34 @@ static bool page_dirty(struct memobj *o, uint64_t pg)
 	return false;
 }
 
-static void drop(struct memobj *o, uint64_t pg)
+/*
+ * Drops a clean page from every mapping and frees it.  A thread on another
+ * CPU may have written it since page_dirty() looked: the PTEs' old values
+ * say so, and then the page stays, unmapped and dirty, for a write-back
+ * (memobj_reclaim() or the tick finds it).  => whether it was dropped.
+ */
+static bool drop(struct memobj *o, uint64_t pg)
 {
 	uint64_t *e = resident_entry(o, pg);
 	paddr_t frame = *e & ENT_FRAME_MASK;
+	struct tlb_batch b;
+	bool written;
 
-	unmap_everywhere(o, pg, pte_pager_make());
+	tlb_batch_init(&b, TLB_NO_MODE);
+	written = unmap_everywhere(&b, o, pg, pte_pager_make());
+	tlb_batch_flush(&b);
+	if (written) {
+		*e |= ENT_DIRTY;
+		o->unmapped_dirty = true;	/* the tick writes it back */
+		return false;
+	}
 	*e = 0;
 	pmm_free(frame);
 	o->pages--;
 	o->drops++;
 	totals.pages--;
 	totals.drops++;
+	return true;
 }
 
 /* A write-back of dirty page pg and the dirty ones after it.  => pages on their way. */
@@ -618,10 +643,8 @@ long memobj_evict(struct proc *p, struct vm_region *r, uint64_t va, bool second_
 	*handle = 0;
 	if (second_chance && referenced(o, pg, *e & ENT_FRAME_MASK))
 		return 0;
-	if (!page_dirty(o, pg)) {
-		drop(o, pg);
+	if (!page_dirty(o, pg) && drop(o, pg))
 		return 1;
-	}
 	return write_back_run(p, o, pg, handle);
 }
 
@@ -654,8 +677,7 @@ static void reclaim_page(uint64_t pg, uint64_t *e, void *ctx)
 	if (c->got >= c->want || c->busy || !(*e & ENT_RESIDENT) || (*e >> ENT_MAPS_SHIFT))
 		return;
 	if (!(*e & ENT_DIRTY)) {
-		drop(c->o, pg);
-		c->got++;
+		c->got += drop(c->o, pg);
 		return;
 	}
 	err = request_object_out(NULL, c->o, pg, 1, &handle);	/* the kernel's own write-back */

@@ -56,8 +56,8 @@
  * write-back that failed: nothing is lost) or leaves them PAGER.
  *
  * Every unmap of an object page from a PTE goes through vm_unmap_page()
- * (vm.h): a page must be invalidated on every CPU before its frame changes
- * hands.
+ * (vm.h) into a shootdown batch (tlb.h): a page must be invalidated on
+ * every CPU before its frame changes hands.
  *
  * Programs.  A program spawned from a file maps its segments from the
  * file's object (VMR_IMAGE regions).  While it has any, the object is
@@ -66,7 +66,7 @@
  * shared writable mapping of the object is refused, as is spawning from
  * an object that has one: what runs is what the file held.
  *
- * Concurrency: one CPU, kernel not preemptible (thread.h): no locks.
+ * Concurrency: the kernel lock (lock.h), held by whoever calls in.
  */
 #ifndef MEMOBJ_H
 #define MEMOBJ_H
@@ -175,15 +175,18 @@ void memobj_count_copy(struct memobj *o, bool zero_tail);
  * Page requests (request.c): pages [pg, pg + n) of o.  A page-in needs them
  * absent; it marks them in flight, and the PTEs of r (may be NULL) from va
  * on that are empty or PAGER too.  => 0, or ERR_NOMEM for the page tree.
- * A write-back unmaps them from every mapping and lends their frames.
- * The ends take each page back with the request's outcome (a failed
- * page-in's frame is freed, or quarantined; 0: the caller disposed of it).
+ * A write-back unmaps them from every mapping, shoots the translations
+ * down on every CPU in one batch (counted for fill mode `mode`) and lends
+ * their frames.  The ends take each page back with the request's outcome
+ * (a failed page-in's frame is freed, or quarantined; 0: the caller
+ * disposed of it).
  */
 long memobj_start_in(struct memobj *o, uint64_t pg, int n, uint64_t request,
 		     struct vm_region *r, uint64_t va);
 void memobj_end_in(struct memobj *o, uint64_t pg, uint64_t request, paddr_t frame, bool ok,
 		   bool quarantine);
-void memobj_start_out(struct memobj *o, uint64_t pg, int n, uint64_t request, paddr_t *frames);
+void memobj_start_out(struct memobj *o, uint64_t pg, int n, uint64_t request, paddr_t *frames,
+		      int mode);
 void memobj_end_out(struct memobj *o, uint64_t pg, uint64_t request, paddr_t frame,
 		    long result);
 

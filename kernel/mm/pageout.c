@@ -13,6 +13,7 @@
 #include "pte.h"
 #include "request.h"
 #include "swap.h"
+#include "tlb.h"
 #include "vm.h"
 #include "zeropool.h"
 
@@ -76,8 +77,8 @@ static int victim_run(struct proc *p, struct vm_region *r, uint64_t va, int max,
 		if (!pte || !arch_pte_present(*pte) || object_page(r, *pte))
 			break;
 		if (second_chance && arch_pte_accessed(*pte)) {
-			*pte = arch_pte_clear_accessed(*pte);
-			vm_flush_page(&p->vm, a);
+			arch_pte_clear_accessed_atomic(pte);
+			tlb_flush_hint(&p->vm, a);
 			break;
 		}
 		n++;

@@ -12,10 +12,14 @@
 
 #include <string.h>
 
+#include "../lock.h"
 #include "../log.h"
 #include "../panic.h"
 
 #define LOW_RESERVED	0x100000UL
+
+/* The other CPUs start in a page of it (arch: AP_TRAMPOLINE_PHYS). */
+_Static_assert(AP_TRAMPOLINE_PHYS + PAGE_SIZE <= LOW_RESERVED, "trampoline reserved");
 #define EARLY_MAP_LIMIT	(1UL << 30)	/* the boot tables map 1 GiB */
 
 static struct frame_table table;
@@ -145,7 +149,10 @@ static void check_watched(paddr_t pa)
 paddr_t pmm_alloc(enum frame_use use)
 {
 	unsigned long irq = arch_irq_save();
-	long pfn = frame_table_alloc(&table, use);
+	long pfn;
+
+	KASSERT(kernel_lock_held());	/* the frame table is the kernel lock's */
+	pfn = frame_table_alloc(&table, use);
 
 	arch_irq_restore(irq);
 	if (pfn >= 0)
@@ -205,6 +212,7 @@ void pmm_free(paddr_t pa)
 {
 	unsigned long irq = arch_irq_save();
 
+	KASSERT(kernel_lock_held());
 	if (pa & ~PAGE_MASK || frame_table_free(&table, pa >> PAGE_SHIFT))
 		panic("pmm_free: frame %#lx is not allocated", (unsigned long)pa);
 	arch_irq_restore(irq);

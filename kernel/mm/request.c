@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "../clock.h"
-#include "../debug/kdb.h"
 #include "../cmdline.h"
 #include "../grant/grant.h"
 #include "../handle.h"
@@ -16,11 +15,14 @@
 #include "../mm/heap.h"
 #include "../panic.h"
 #include "../proc/proc.h"
+#include "../trace.h"
 #include "memobj.h"
+#include "fault_stats.h"	/* fill_mode_name() */
 #include "pageout.h"
 #include "pmm.h"
 #include "pte.h"
 #include "swap.h"
+#include "tlb.h"
 #include "vm.h"
 #include "zeropool.h"
 
@@ -118,8 +120,14 @@ static uint64_t page_va(const struct page_request *r, int i)
 
 static void stamp(struct page_request *r, enum fault_phase ph)
 {
-	if (r->sample)
-		r->sample->phase[ph] = arch_cycles() - r->t_fault;
+	r->phase[ph] = arch_cycles() - r->t_fault;
+}
+
+static void emit(struct page_request *r, enum trace_kind kind)
+{
+	trace_emit(&(struct trace_event){ .kind = kind, .grant = r->grant, .mode = r->mode,
+					  .request = req_handle(r),
+					  .page_in = r->dir == REQUEST_IN, .npages = r->npages });
 }
 
 /* The PTE of page i, if the page is still this request's to commit. */
@@ -264,7 +272,7 @@ static void commit_out(struct page_request *r, int i, long request_result)
 	}
 	/* Failed: nothing is lost; the page stays resident and dirty. */
 	if (pte) {
-		*pte = arch_pte_make(r->frames[i], r->pte_flags[i]);
+		*pte = r->saved_pte[i];
 		r->proc->vm.resident_pages++;
 	} else
 		pmm_free(r->frames[i]);
@@ -319,10 +327,35 @@ static long settle_dma(struct page_request *r, long result, bool *unsettled)
 }
 
 /* Ends a request: grant first, then pages, then waiters. */
+/* The pages that made it: filled in, or stored (all, or those a media
+ * error spared); none when the request failed otherwise. */
+static int pages_moved(const struct page_request *r, long result, int filled)
+{
+	if (r->dir == REQUEST_OUT)
+		return result ? pages_stored(r, result) : r->npages;
+	return result ? 0 : filled;
+}
+
+static void count_ended(struct page_request *r, long result, int filled)
+{
+	struct swap_provider *sp = r->swap ? swap_provider(r->provider) : NULL;
+	int moved = pages_moved(r, result, filled);
+
+	if (sp && r->dir == REQUEST_OUT) {
+		sp->outstanding--;
+		sp->pages_out += (uint64_t)moved;
+	} else if (sp) {
+		sp->pages_in += (uint64_t)moved;
+	}
+	trace_emit(&(struct trace_event){ .kind = TRACE_REQUEST_ENDED, .mode = r->mode,
+					  .request = req_handle(r),
+					  .page_in = r->dir == REQUEST_IN, .npages = moved,
+					  .result = result,
+					  .phases = r->dir == REQUEST_IN ? r->phase : NULL });
+}
+
 static void finish(struct page_request *r, long result, int filled)
 {
-	struct fault_stats *st = fault_stats_for(r->mode);
-	struct swap_provider *sp = r->swap ? swap_provider(r->provider) : NULL;
 	bool unsettled;		/* a device may still write the frames (settle_dma()) */
 	int did = r->grant ? grant_device_domain(r->grant) : 0;
 	bool device_wrote = r->zero_touch && did;
@@ -330,10 +363,10 @@ static void finish(struct page_request *r, long result, int filled)
 
 	result = settle_dma(r, result, &unsettled);
 	stamp(r, PHASE_REPLIED);
-	if (r->sample && ipc_call_received_cycles(r->token))
-		r->sample->phase[PHASE_RECEIVED] = ipc_call_received_cycles(r->token) - r->t_fault;
+	if (ipc_call_received_cycles(r->token))
+		r->phase[PHASE_RECEIVED] = ipc_call_received_cycles(r->token) - r->t_fault;
 	if (r->grant)
-		kdb_grant_event(r->grant, KDB_GRANT_FILLED);
+		emit(r, TRACE_GRANT_FILLED);
 	/* A holder died (ERR_DEAD) or its device faulted (ERR_DMAFAULT): the
 	 * frames' contents are unknown. */
 	ended = r->grant ? grant_end(r->grant, outcome_of(result)) : 0;
@@ -342,8 +375,6 @@ static void finish(struct page_request *r, long result, int filled)
 	if (r->zero_touch && !device_wrote && result == 0)
 		zero_untouched(r, filled);
 	stamp(r, PHASE_TAKEN_BACK);
-	if (r->grant)
-		kdb_grant_event(r->grant, KDB_GRANT_TAKEN_BACK);
 	for (int i = 0; i < r->npages; i++) {
 		if (r->dir == REQUEST_IN)
 			commit_in(r, i, result, filled, r->frames[i], unsettled ? did : -1);
@@ -351,32 +382,11 @@ static void finish(struct page_request *r, long result, int filled)
 			commit_out(r, i, result);
 	}
 	stamp(r, PHASE_MAPPED);
-	if (r->sample && r->dir == REQUEST_IN)
-		for (int ph = 0; ph < PHASE_RESUMED; ph++)
-			st->phase_cycles[ph] += r->sample->phase[ph];
 	if (r->grant) {
-		if (r->sample)
-			grant_history_note_phases(r->grant, r->sample->phase);
-		kdb_grant_event(r->grant, KDB_GRANT_MAPPED);
+		grant_history_note_phases(r->grant, r->phase);
+		emit(r, TRACE_GRANT_MAPPED);
 	}
-	if (r->dir == REQUEST_OUT && sp)
-		sp->outstanding--;
-	if (result && r->dir == REQUEST_OUT && pages_stored(r, result)) {
-		st->failures++;	/* in part: the pages stored count as paged out */
-		st->pages_out += (uint64_t)pages_stored(r, result);
-		if (sp)
-			sp->pages_out += (uint64_t)pages_stored(r, result);
-	} else if (result) {
-		st->failures++;
-	} else if (r->dir == REQUEST_IN) {
-		st->pages_in += (uint64_t)filled;
-		if (sp)
-			sp->pages_in += (uint64_t)filled;
-	} else {
-		st->pages_out += (uint64_t)r->npages;
-		if (sp)
-			sp->pages_out += (uint64_t)r->npages;
-	}
+	count_ended(r, result, filled);
 	if (r->obj)
 		memobj_put(r->obj);
 	r->result = result;
@@ -447,7 +457,8 @@ static long request_answered(void *ctx, struct kmsg *reply, long err)
 		if (npages != filled)
 			return ERR_INVAL;
 		/* The bytes were copied into r->frames as the answer was read. */
-		fault_stats_for(r->mode)->bytes_copied += (uint64_t)filled * PAGE_SIZE;
+		trace_emit(&(struct trace_event){ .kind = TRACE_BYTES_COPIED, .mode = r->mode,
+						  .bytes = (uint64_t)filled * PAGE_SIZE });
 	}
 	finish(r, 0, filled);
 	return 0;
@@ -507,7 +518,9 @@ static long send(struct page_request *r)
 		token = ipc_kernel_call_pages(r->port, &m, r->frames, r->npages, request_answered,
 					      r);
 		if (token > 0)
-			fault_stats_for(r->mode)->bytes_copied += (uint64_t)r->npages * PAGE_SIZE;
+			trace_emit(&(struct trace_event){
+				.kind = TRACE_BYTES_COPIED, .mode = r->mode,
+				.bytes = (uint64_t)r->npages * PAGE_SIZE });
 	} else if (r->dir == REQUEST_IN && r->mode == FILL_COPY) {
 		token = ipc_kernel_call_into(r->port, &m, r->frames, r->npages, request_answered, r);
 	} else {
@@ -575,16 +588,18 @@ static void undo_start(struct page_request *r)
 			if (r->frames[i])
 				pmm_free(r->frames[i]);
 		} else {
-			*pte = arch_pte_make(r->frames[i], r->pte_flags[i]);
+			*pte = r->saved_pte[i];
 		}
 	}
 }
 
+/* => the pages' PTEs are INFLIGHT(r) already (and for a page-out no CPU
+ *    reaches the frames any more). */
 static long start(struct page_request *r, uint64_t *handle)
 {
 	long err;
 
-	if (!r->obj)
+	if (!r->obj && r->dir == REQUEST_IN)
 		set_inflight(r);	/* an object's pages are marked by memobj_start_*() */
 	err = send(r);
 	if (err) {
@@ -593,6 +608,7 @@ static long start(struct page_request *r, uint64_t *handle)
 		return err;
 	}
 	stamp(r, PHASE_SENT);
+	emit(r, TRACE_REQUEST_SENT);
 	*handle = req_handle(r);
 	return 0;
 }
@@ -634,15 +650,9 @@ static bool take_frames(struct page_request *r)
 		r->frames[i] = r->mode == FILL_COPY || r->zero_touch ? pmm_alloc(FRAME_USER)
 								    : zeropool_take();
 	if (r->zero_touch)
-		fault_stats_for(r->mode)->zero_touch += (uint64_t)r->npages;
+		trace_emit(&(struct trace_event){ .kind = TRACE_FRAMES_UNZEROED, .mode = r->mode,
+						  .request = req_handle(r), .npages = r->npages });
 	return true;
-}
-
-static void count_fault(struct page_request *r)
-{
-	r->sample = fault_sample_next(r->mode);
-	r->sample->npages = (uint32_t)r->npages;
-	fault_stats_for(r->mode)->faults++;
 }
 
 long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, int n, uint64_t t_fault,
@@ -668,7 +678,6 @@ long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, int n, 
 		req_release(r);
 		return ERR_NOMEM;
 	}
-	count_fault(r);
 	return start(r, handle);
 }
 
@@ -705,7 +714,6 @@ long request_object_in(struct proc *p, struct memobj *o, uint64_t pg, int n,
 		return err;
 	}
 	memobj_hold(o);		/* the request's, until it ends */
-	count_fault(r);
 	return start(r, handle);
 }
 
@@ -721,8 +729,30 @@ long request_object_out(struct proc *p, struct memobj *o, uint64_t pg, int n, ui
 		return ERR_DEAD;	/* its pager is away: the pages stay dirty */
 	}
 	memobj_hold(o);
-	memobj_start_out(o, pg, n, req_handle(r), r->frames);
+	memobj_start_out(o, pg, n, req_handle(r), r->frames, r->mode);
 	return start(r, handle);
+}
+
+/*
+ * The victims' PTEs become INFLIGHT in one atomic swap each (the dirty bit
+ * a writer on another CPU sets comes along), then one shootdown: after it
+ * no thread anywhere can write behind the copy or the lent frames.
+ */
+static void take_pages_out(struct page_request *r)
+{
+	struct tlb_batch b;
+	pte_t inflight = arch_pte_absent(pte_inflight_make(req_handle(r)));
+
+	tlb_batch_init(&b, r->mode);
+	for (int i = 0; i < r->npages; i++) {
+		pte_t *pte = arch_pt_leaf(r->proc->vm.root, page_va(r, i), false);
+
+		KASSERT(pte && arch_pte_present(*pte));
+		r->saved_pte[i] = arch_pte_exchange(pte, inflight);
+		r->frames[i] = arch_pte_frame(r->saved_pte[i]);
+		tlb_batch_add(&b, &r->proc->vm, page_va(r, i));
+	}
+	tlb_batch_flush(&b);
 }
 
 long request_page_out(struct proc *p, struct vm_region *reg, uint64_t va, int n,
@@ -739,21 +769,11 @@ long request_page_out(struct proc *p, struct vm_region *reg, uint64_t va, int n,
 	r->slot = slot;
 	r->port = swap_provider(provider)->port;
 	r->mode = served_mode(r);
-	for (int i = 0; i < n; i++) {
-		pte_t *pte = arch_pt_leaf(p->vm.root, page_va(r, i), false);
-
-		KASSERT(pte && arch_pte_present(*pte));
-		r->frames[i] = arch_pte_frame(*pte);
-		r->pte_flags[i] = arch_pte_vm_flags(*pte);
-	}
+	take_pages_out(r);
 	err = start(r, handle);
 	if (err)
 		return err;
-	/* The pages are unmapped now: no write may slip in behind the copy. */
 	p->vm.resident_pages -= (uint64_t)n;
-	for (int i = 0; i < n; i++)
-		if (vm_flush_page(&p->vm, page_va(r, i)))
-			fault_stats_for(r->mode)->tlb_flushes++;
 	swap_provider(provider)->outstanding++;
 	return 0;
 }

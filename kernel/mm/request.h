@@ -9,7 +9,11 @@
  *      object's pages too (memobj.h), so a second thread faulting on them,
  *      in any process, waits for this request instead of sending another;
  *      frames are found (grant modes: zeroed pool for page-in, the
- *      victims for page-out), a grant is made, the message sent.
+ *      victims for page-out), a grant is made, the message sent.  A
+ *      page-out takes its PTEs away atomically (their dirty bits with
+ *      them) and shoots down every CPU's translation of them (mm/tlb.h)
+ *      before a byte is copied or the frames lent: a thread on another
+ *      CPU could otherwise write behind the copy.
  *   2. wait: faulting threads sleep in "pager-io" on the request.
  *   3. answer (or failure, provider death, overtime): the grant ends first,
  *      so no user mapping of the frames is left outside the kernel; then
@@ -28,7 +32,6 @@
 
 #include "../arch/arch.h"
 #include "../proc/thread.h"
-#include "fault_stats.h"
 
 #define REQUEST_MAX	64
 
@@ -49,7 +52,7 @@ struct page_request {
 	uint64_t va;
 	int npages;
 	paddr_t frames[GRANT_MAX_PAGES];
-	unsigned pte_flags[GRANT_MAX_PAGES];	/* page-out: to restore on failure */
+	pte_t saved_pte[GRANT_MAX_PAGES];	/* page-out: as it was, dirty bit and all */
 	bool swap;				/* a process's pages, to or from swap */
 	struct memobj *obj;			/* else an object's pages (memobj.h) */
 	uint64_t obj_page;			/* obj: the page index of page 0 */
@@ -60,7 +63,7 @@ struct page_request {
 	struct wait_queue waiters;
 	long result;
 	uint64_t t_fault;			/* cycles at the fault */
-	struct fault_sample *sample;
+	uint64_t phase[NPHASES];		/* cycles from the fault to each (trace.h) */
 	uint64_t started_ns;			/* clock_run_ns() at the start */
 	bool warned;
 	bool zero_touch;			/* frames lent unzeroed (zero_touch_allowed()) */

@@ -5,13 +5,17 @@
 #include <ferry/err.h>
 #include <string.h>
 
+#include "../clock.h"
 #include "../grant/grant.h"
+#include "../lock.h"
+#include "../log.h"
 #include "../panic.h"
 #include "heap.h"
 #include "memobj.h"
 #include "pmm.h"
 #include "pte.h"
 #include "swap.h"
+#include "tlb.h"
 #include "zeropool.h"
 
 #define DMA_LIMIT	(4UL << 30)
@@ -37,6 +41,7 @@ unsigned vm_prot_flags(uint32_t prot)
 int vm_space_init(struct vm_space *vs, bool pinned)
 {
 	vs->root = arch_pt_create();
+	vs->cpumask = 0;
 	vs->regions = NULL;
 	vs->resident_pages = 0;
 	vs->pinned = pinned;
@@ -61,22 +66,15 @@ struct vm_region *vm_find_id(struct vm_space *vs, uint64_t id)
 	return NULL;
 }
 
-bool vm_flush_page(struct vm_space *vs, uint64_t va)
+pte_t vm_unmap_page(struct tlb_batch *b, struct vm_space *vs, uint64_t va, pte_t *pte,
+		    uint64_t payload)
 {
-	if (arch_current_root() != vs->root)
-		return false;	/* no PCIDs: switching CR3 flushed it already */
-	arch_tlb_flush_page(va);
-	return true;
-}
+	pte_t old;
 
-pte_t vm_unmap_page(struct vm_space *vs, uint64_t va, pte_t *pte, uint64_t payload)
-{
-	pte_t old = *pte;
-
+	KASSERT(kernel_lock_held());
+	old = arch_pte_exchange(pte, arch_pte_absent(payload));
 	KASSERT(arch_pte_present(old));
-	*pte = arch_pte_absent(payload);
-	/* Before anything happens to the frame: it must be unreachable everywhere. */
-	vm_flush_page(vs, va);
+	tlb_batch_add(b, vs, va);
 	vs->resident_pages--;
 	return old;
 }
@@ -115,14 +113,32 @@ static void insert_region(struct vm_space *vs, struct vm_region *nr)
 	*pp = nr;
 }
 
+/* Frames unmapped in a batch go back once no CPU can reach them. */
+struct release {
+	struct tlb_batch tlb;
+	paddr_t frames[TLB_BATCH_MAX];
+	int nframes;
+};
+
+static void release_flush(struct release *rel)
+{
+	tlb_batch_flush(&rel->tlb);
+	while (rel->nframes)
+		pmm_free(rel->frames[--rel->nframes]);
+}
+
 /*
- * Forgets every page of [start, end): present frames are freed (an
- * object's frames stay with their object, one mapping fewer), swap slots
- * released.  An in-flight page is only cleared: its request owns the frame
- * and the slot, and frees them when it finds the PTE changed.
+ * Forgets every page of [start, end): present frames are freed after the
+ * shootdown of each batch of them (an object's frames stay with their
+ * object, one mapping fewer), swap slots released.  An in-flight page is
+ * only cleared: its request owns the frame and the slot, and frees them
+ * when it finds the PTE changed.
  */
 static void release_pages(struct vm_space *vs, struct vm_region *r)
 {
+	struct release rel = { .nframes = 0 };
+
+	tlb_batch_init(&rel.tlb, TLB_NO_MODE);
 	for (uint64_t va = r->start; va < r->end; va += PAGE_SIZE) {
 		pte_t *pte = arch_pt_leaf(vs->root, va, false);
 		uint64_t sw;
@@ -131,18 +147,20 @@ static void release_pages(struct vm_space *vs, struct vm_region *r)
 			continue;
 		if (r->flags & (VMR_GRANT | VMR_MMIO)) {
 			/* a lent frame belongs to its request; device memory to nobody */
-			*pte = 0;
-			vm_flush_page(vs, va);
+			if (arch_pte_present(arch_pte_exchange(pte, 0)))
+				tlb_batch_add(&rel.tlb, vs, va);
 			continue;
 		}
 		if (arch_pte_present(*pte)) {
-			paddr_t pa = arch_pte_frame(*pte);
-			pte_t old = vm_unmap_page(vs, va, pte, 0);
+			pte_t old = vm_unmap_page(&rel.tlb, vs, va, pte, 0);
+			paddr_t pa = arch_pte_frame(old);
 
 			if (r->obj && memobj_frame(pa))
 				memobj_unmapped(r, va, old);
 			else
-				pmm_free(pa);
+				rel.frames[rel.nframes++] = pa;
+			if (rel.nframes == TLB_BATCH_MAX)
+				release_flush(&rel);
 			continue;
 		}
 		sw = arch_pte_payload(*pte);
@@ -150,6 +168,7 @@ static void release_pages(struct vm_space *vs, struct vm_region *r)
 			swap_free_slot(pte_swap_provider(sw), pte_swap_slot(sw));
 		*pte = 0;
 	}
+	release_flush(&rel);
 }
 
 int vm_install(struct vm_space *vs, const struct vm_region *r, uint64_t va, paddr_t pa)
@@ -521,11 +540,15 @@ const char *vm_region_kind(const struct vm_region *r)
 	return "anon";
 }
 
-/* => vs is not the active address space (the caller switched away). */
+/* => vs is not the active address space (the caller switched away); its
+ * threads are gone, but a CPU may still hold its translations lazily: the
+ * cleared PTEs are shot down before the frames are handed on. */
 size_t vm_take_dma_frames(struct vm_space *vs, paddr_t *out, size_t max)
 {
+	struct tlb_batch b;
 	size_t n = 0;
 
+	tlb_batch_init(&b, TLB_NO_MODE);
 	for (struct vm_region *r = vs->regions; r; r = r->next) {
 		for (uint64_t va = r->start; (r->flags & VMR_DMA) && va < r->end && n < max;
 		     va += PAGE_SIZE) {
@@ -533,15 +556,17 @@ size_t vm_take_dma_frames(struct vm_space *vs, paddr_t *out, size_t max)
 
 			if (!pte || !arch_pte_present(*pte))
 				continue;
-			out[n++] = arch_pte_frame(*pte);
-			vm_unmap_page(vs, va, pte, 0);
+			out[n++] = arch_pte_frame(vm_unmap_page(&b, vs, va, pte, 0));
 		}
 	}
+	tlb_batch_flush(&b);
 	return n;
 }
 
+/* => no CPU has vs loaded (tlb_retire). */
 void vm_space_destroy(struct vm_space *vs)
 {
+	KASSERT(vs->cpumask == 0);
 	while (vs->regions)
 		vm_unmap(vs, vs->regions->start, vs->regions->end - vs->regions->start);
 	KASSERT(vs->resident_pages == 0);

@@ -47,6 +47,7 @@
 #define VMR_MMIO	0x80	/* device registers; mmio_base is their bus address */
 
 struct memobj;
+struct tlb_batch;
 
 struct vm_region {
 	uint64_t start, end;	/* page aligned, end exclusive */
@@ -71,6 +72,7 @@ struct vm_region {
 
 struct vm_space {
 	paddr_t root;
+	uint64_t cpumask;		/* CPUs whose CR3 holds root (mm/tlb.h), atomic */
 	struct vm_region *regions;	/* sorted by start, never overlapping */
 	uint64_t resident_pages;
 	bool pinned;			/* every region pinned: drivers, pagers */
@@ -134,17 +136,18 @@ int vm_copy_in(struct vm_space *vs, uint64_t va, const void *src, size_t n);
 int vm_user_frame(struct vm_space *vs, uint64_t va, bool write, paddr_t *pa);
 /* Whether [addr, addr+len) is a sane user range (no wrap, inside USER_MIN..USER_LIMIT). */
 bool vm_range_ok(uint64_t addr, size_t len);
-/* Invalidates va's TLB entry if vs is the live address space; => whether it did. */
-bool vm_flush_page(struct vm_space *vs, uint64_t va);
 /*
  * Unmaps the present page at va (pte is its entry): the PTE becomes absent
- * with `payload` (pte.h), the TLB entry is invalidated and the page stops
- * counting as resident.  A page must be invalidated on every CPU before
- * its frame changes hands (freed, copied from for good, lent), so every
- * unmap of a shared page goes through here.  => the old PTE (its dirty
- * and accessed bits).
+ * with `payload` (pte.h) in one atomic swap (the old value carries the
+ * dirty bit another CPU's walker may have set a moment ago), the page joins
+ * the shootdown batch b (mm/tlb.h) and stops counting as resident.  A page
+ * must be invalidated on every CPU, tlb_batch_flush(b), before its frame
+ * changes hands (freed, copied from for good, lent), so every unmap of a
+ * present user page goes through here.  => the old PTE (its dirty and
+ * accessed bits).
  */
-pte_t vm_unmap_page(struct vm_space *vs, uint64_t va, pte_t *pte, uint64_t payload);
+pte_t vm_unmap_page(struct tlb_batch *b, struct vm_space *vs, uint64_t va, pte_t *pte,
+		    uint64_t payload);
 /* What a region's pages are now (kdb `as`, sys_mem_info). */
 struct vm_census {
 	uint32_t resident;		/* present PTEs */

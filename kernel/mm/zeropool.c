@@ -22,17 +22,24 @@ paddr_t zeropool_take(void)
 	return pmm_alloc_zeroed(FRAME_USER);
 }
 
-bool zeropool_refill_one(void)
+paddr_t zeropool_refill_begin(void)
 {
-	paddr_t pa;
-
 	if (count == ZEROPOOL_TARGET || pmm_free_frames() < PMM_RESERVE_FRAMES * 2)
-		return false;
-	pa = pmm_alloc_zeroed(FRAME_ZEROED);
-	if (!pa)
-		return false;
-	pool[count++] = pa;
-	return true;
+		return 0;
+	return pmm_alloc(FRAME_ZEROED);
+}
+
+void zeropool_clear(paddr_t pa)
+{
+	memset(phys_to_virt(pa), 0, PAGE_SIZE);
+}
+
+void zeropool_refill_end(paddr_t pa)
+{
+	if (count == ZEROPOOL_TARGET)
+		pmm_free(pa);
+	else
+		pool[count++] = pa;
 }
 
 void zeropool_drain(size_t keep)

@@ -17,8 +17,15 @@
 
 /* A zeroed frame tagged FRAME_USER, from the pool or zeroed now; 0 if none. */
 paddr_t zeropool_take(void);
-/* Idle work: zero one free frame into the pool; => false if nothing to do. */
-bool zeropool_refill_one(void);
+/*
+ * Idle work, in three steps so the 4 KiB write runs without the kernel
+ * lock (another CPU may need it meanwhile): a frame to clear (0: the pool
+ * is full or memory short), clearing it (no lock), adding it (lock held;
+ * a pool that filled meanwhile frees it instead).
+ */
+paddr_t zeropool_refill_begin(void);
+void zeropool_clear(paddr_t pa);
+void zeropool_refill_end(paddr_t pa);
 /* Gives pool frames back when memory is short. */
 void zeropool_drain(size_t keep);
 size_t zeropool_size(void);

@@ -10,6 +10,7 @@
 #include "../iommu/iommu.h"
 #include "../mm/objpager.h"
 #include "../mm/swap.h"
+#include "../mm/tlb.h"
 #include "../handle.h"
 #include "../log.h"
 #include "../panic.h"
@@ -139,13 +140,13 @@ static void proc_free_slot(struct proc *p)
 	p->gen = handle_next_gen(p->gen);
 }
 
+/* By pid, not pointer: a new process in a dead one's slot gets its own ports. */
 void proc_activate(struct proc *p)
 {
-	if (arch_current_root() != p->vm.root)
-		arch_switch_root(p->vm.root);
-	if (this_cpu()->io_owner != p) {
+	tlb_activate(&p->vm);
+	if (this_cpu()->io_owner_pid != p->pid) {
 		arch_set_io_permissions(p->config->io, p->config->nio);
-		this_cpu()->io_owner = p;
+		this_cpu()->io_owner_pid = p->pid;
 	}
 }
 
@@ -174,6 +175,7 @@ void proc_kill(struct proc *p, long status)
 void proc_abandon(struct proc *p)
 {
 	KASSERT(p->nthreads == 0);
+	tlb_retire(&p->vm);
 	vm_space_destroy(&p->vm);
 	live_procs--;
 	proc_free_slot(p);
@@ -228,11 +230,10 @@ static void proc_teardown(struct proc *p)
 	objpager_release_proc(p);
 	allow_release_proc(p);
 	irq_release_all(p);
-	if (arch_current_root() == p->vm.root)
-		arch_switch_root(arch_kernel_root());
-	if (this_cpu()->io_owner == p) {
+	tlb_retire(&p->vm);	/* no CPU walks its tables any more */
+	if (this_cpu()->io_owner_pid == p->pid) {
 		arch_set_io_permissions(NULL, 0);
-		this_cpu()->io_owner = NULL;
+		this_cpu()->io_owner_pid = 0;
 	}
 	vm_space_destroy(&p->vm);
 	orphan_children(p);

@@ -5,29 +5,47 @@
  * up its slice goes to the back of its queue; a woken thread of higher
  * priority than the running one preempts it at the next return to user mode.
  * Timeouts are kept on one list checked every tick (10 ms granularity).
+ *
+ * Several CPUs share the one set of run queues, under the kernel lock
+ * (lock.h): every CPU takes the highest-priority ready thread.  Per-CPU
+ * queues would need balancing and would buy nothing while one lock
+ * serialises the kernel anyway; one queue makes "a thread blocked in
+ * pager-io wakes on whichever CPU is free" hold by construction.  A thread
+ * made ready goes to an idle CPU if there is one (a reschedule IPI ends its
+ * hlt), else preempts the CPU running the lowest priority below its own.
+ * Each CPU has its own idle thread (priority 0, never queued); the boot
+ * CPU's is the boot flow on the boot stack.
  */
 #include <ferry/err.h>
+#include <fmt.h>
 #include <string.h>
 
 #include "../arch/arch.h"
 #include "../clock.h"
+#include "../lock.h"
 #include "../log.h"
+#include "../smp.h"
 #include "../mm/heap.h"
 #include "../mm/pmm.h"
+#include "../mm/tlb.h"
 #include "../mm/zeropool.h"
 #include "../panic.h"
 #include "proc.h"
 #include "thread.h"
 
-struct cpu cpu0;
-extern char boot_stack[];	/* boot.S: the idle thread keeps the boot stack */
+extern char boot_stack[];	/* boot.S: the boot CPU's idle thread keeps it */
 
 static struct list_node run_queue[PRIO_MAX + 1];
 static uint32_t run_bitmap;
 static struct list_node timeouts = LIST_HEAD_INIT(timeouts);
-static struct thread *dead_thread;	/* freed once we are off its stack */
-static struct thread idle_thread;
+static struct thread boot_idle;
 static uint64_t next_tid = 1, live_threads;
+static struct list_node all_threads = LIST_HEAD_INIT(all_threads);
+
+static bool is_idle(const struct thread *t)
+{
+	return t->priority == PRIO_IDLE;
+}
 
 static const char *const state_names[] = {
 #define FERRY_STATE_NAME(name, text) [name] = text,
@@ -45,30 +63,93 @@ uint64_t thread_count(void)
 	return live_threads;
 }
 
+static void idle_init(struct thread *t, struct cpu *c, void *stack)
+{
+	t->kstack = stack;
+	t->state = THREAD_RUNNING;
+	t->priority = PRIO_IDLE;
+	t->cpu = c->id;
+	snprintf(t->name, sizeof(t->name), "idle%u", c->id);
+	list_init(&t->run_link);
+	list_init(&t->proc_link);
+	list_init(&t->timer_link);
+	list_add_tail(&all_threads, &t->all_link);
+}
+
+struct thread *thread_next(struct thread *prev)
+{
+	struct list_node *n = prev ? prev->all_link.next : all_threads.next;
+
+	return n == &all_threads ? NULL : list_entry(n, struct thread, all_link);
+}
+
 void sched_init(void)
 {
+	struct cpu *c = this_cpu();
+
 	for (int p = 0; p <= PRIO_MAX; p++)
 		list_init(&run_queue[p]);
-	cpu0.self = &cpu0;
-	idle_thread.kstack = boot_stack;
-	idle_thread.state = THREAD_RUNNING;
-	idle_thread.priority = PRIO_IDLE;
-	strlcpy(idle_thread.name, "idle", sizeof(idle_thread.name));
-	list_init(&idle_thread.run_link);
-	list_init(&idle_thread.timer_link);
-	cpu0.idle = &idle_thread;
-	cpu0.current = &idle_thread;
-	arch_set_cpu_local(&cpu0);
+	idle_init(&boot_idle, c, boot_stack);
+	c->idle = &boot_idle;
+	c->current = &boot_idle;
+}
+
+struct thread *sched_new_idle(struct cpu *c)
+{
+	struct thread *t = kzalloc(sizeof(*t));
+	paddr_t stack;
+
+	if (!t)
+		return NULL;
+	stack = pmm_alloc_contig(KSTACK_PAGES, FRAME_STACK, ~(paddr_t)0);
+	if (!stack) {
+		kfree(t);
+		return NULL;
+	}
+	idle_init(t, c, phys_to_virt(stack));
+	return t;
+}
+
+uint64_t sched_idle_stack_top(const struct thread *idle)
+{
+	return (uint64_t)idle->kstack + KSTACK_PAGES * PAGE_SIZE;
+}
+
+/* A CPU to run t now: an idle one not yet called (need_resched marks the
+ * call), else the one running the lowest priority below t's; or NULL. */
+static struct cpu *cpu_for(const struct thread *t)
+{
+	struct cpu *best = NULL;
+
+	for (unsigned i = 0; i < cpu_count; i++) {
+		struct cpu *c = &cpus[i];
+
+		if (!cpu_online(i) || c->need_resched)
+			continue;
+		if (is_idle(c->current))
+			return c;
+		if (c->current->priority < t->priority &&
+		    (!best || c->current->priority < best->current->priority))
+			best = c;
+	}
+	return best;
 }
 
 void sched_make_ready(struct thread *t)
 {
-	KASSERT(t != &idle_thread && !list_linked(&t->run_link));
+	struct cpu *c;
+
+	KASSERT(!is_idle(t) && !list_linked(&t->run_link));
+	KASSERT(kernel_lock_held());
 	t->state = THREAD_READY;
 	list_add_tail(&run_queue[t->priority], &t->run_link);
 	run_bitmap |= 1u << t->priority;
-	if (t->priority > current_thread()->priority)
-		this_cpu()->need_resched = true;
+	c = cpu_for(t);
+	if (!c)
+		return;
+	c->need_resched = true;
+	if (c != this_cpu())
+		smp_send_ipi(c->id, IPI_RESCHEDULE);
 }
 
 static struct thread *pick_next(void)
@@ -77,7 +158,7 @@ static struct thread *pick_next(void)
 	int prio;
 
 	if (!run_bitmap)
-		return &idle_thread;
+		return this_cpu()->idle;
 	prio = 31 - __builtin_clz(run_bitmap);
 	n = list_pop(&run_queue[prio]);
 	if (list_empty(&run_queue[prio]))
@@ -87,11 +168,12 @@ static struct thread *pick_next(void)
 
 static void free_dead_thread(void)
 {
-	struct thread *t = dead_thread;
+	struct thread *t = this_cpu()->dead_thread;
 
 	if (!t)
 		return;
-	dead_thread = NULL;
+	this_cpu()->dead_thread = NULL;
+	list_del(&t->all_link);
 	pmm_free_contig(virt_to_phys(t->kstack), KSTACK_PAGES);
 	kfree(t);
 }
@@ -104,25 +186,38 @@ static void account(struct thread *prev, struct thread *next)
 	next->run_start_ns = now;
 }
 
+/* A kernel or idle thread keeps the last space loaded, lazily (mm/tlb.h). */
 static void switch_address_space(struct thread *next)
 {
 	if (next->proc)
 		proc_activate(next->proc);
+	else
+		tlb_lazy();
+}
+
+/* Back on the queue, without calling a CPU for it: this one is about to pick. */
+static void requeue(struct thread *t)
+{
+	t->state = THREAD_READY;
+	list_add_tail(&run_queue[t->priority], &t->run_link);
+	run_bitmap |= 1u << t->priority;
 }
 
 /*
- * => interrupts off.  The current thread has already been put where it
- *    belongs (a run queue if still runnable, a wait queue, or nowhere).
+ * => interrupts off, kernel lock held.  The current thread has already
+ *    been put where it belongs (a run queue if still runnable, a wait
+ *    queue, or nowhere).  The lock stays held across the switch: the
+ *    next thread goes on holding it on this CPU.
  */
 void schedule(void)
 {
-	struct thread *prev = current_thread(), *next;
+	struct cpu *c = this_cpu();
+	struct thread *prev = c->current, *next;
 
-	this_cpu()->need_resched = false;
-	if (prev->state == THREAD_RUNNING && prev != &idle_thread) {
-		sched_make_ready(prev);
-		this_cpu()->need_resched = false;
-	}
+	KASSERT(kernel_lock_held());
+	c->need_resched = false;
+	if (prev->state == THREAD_RUNNING && !is_idle(prev))
+		requeue(prev);
 	next = pick_next();
 	if (next == prev) {
 		prev->state = THREAD_RUNNING;
@@ -130,13 +225,14 @@ void schedule(void)
 	}
 	next->state = THREAD_RUNNING;
 	next->slice = SLICE_TICKS;
+	next->cpu = c->id;
 	account(prev, next);
-	this_cpu()->current = next;
-	this_cpu()->context_switches++;
+	c->current = next;
+	c->context_switches++;
 	switch_address_space(next);
 	arch_set_kernel_stack((uint64_t)next->kstack + KSTACK_PAGES * PAGE_SIZE);
 	arch_context_switch(&prev->saved_rsp, next->saved_rsp);
-	/* Back on prev's stack, possibly much later. */
+	/* Back on prev's stack, possibly much later and on another CPU. */
 	free_dead_thread();
 }
 
@@ -154,22 +250,42 @@ void sched_yield(void)
  */
 static void halt_until_interrupt(void)
 {
+	struct cpu *c = this_cpu();
 	uint64_t t0 = arch_cycles();
 
-	arch_wait_for_interrupt();	/* sti; hlt */
+	c->halted = true;
+	kernel_unlock();
+	arch_wait_for_interrupt();	/* sti; hlt: an interrupt takes the lock itself */
 	arch_irq_save();
-	this_cpu()->halted_cycles += arch_cycles() - t0;
+	kernel_lock();
+	c->halted = false;
+	c->halted_cycles += arch_cycles() - t0;
 }
 
-/* The boot flow becomes the idle thread: halt until there is work. */
-_Noreturn void sched_start(void)
+/*
+ * Idle work: zeroed frames for grants and first touches.  The clearing
+ * runs without the kernel lock, so a busy CPU is not kept waiting while an
+ * idle one fills the pool.  => false when there is none.
+ */
+static bool idle_work(void)
+{
+	paddr_t pa = zeropool_refill_begin();
+
+	if (!pa)
+		return false;
+	kernel_unlock();
+	zeropool_clear(pa);
+	kernel_lock();
+	zeropool_refill_end(pa);
+	return true;
+}
+
+/* Every CPU's idle thread: halt until there is work. */
+_Noreturn void sched_idle_loop(void)
 {
 	for (;;) {
 		schedule();
-		if (run_bitmap)
-			continue;
-		/* Idle work first: zeroed frames for grants and first touches. */
-		if (zeropool_refill_one())
+		if (run_bitmap || idle_work())
 			continue;
 		halt_until_interrupt();
 	}
@@ -188,17 +304,20 @@ static void expire_timeouts(void)
 	}
 }
 
+/* This CPU's tick; the boot CPU's also expires the timeouts. */
 void sched_tick(void)
 {
 	struct thread *t = current_thread();
 
-	expire_timeouts();
-	if (t != &idle_thread && --t->slice <= 0)
+	if (this_cpu()->id == 0)
+		expire_timeouts();
+	if (!is_idle(t) && --t->slice <= 0)
 		this_cpu()->need_resched = true;
-	if (t == &idle_thread && run_bitmap)
+	if (is_idle(t) && run_bitmap)
 		this_cpu()->need_resched = true;
 }
 
+/* => kernel lock held; returns with it held (the caller releases it). */
 void sched_exit_to_user(void)
 {
 	struct thread *t = current_thread();
@@ -232,6 +351,7 @@ static struct thread *thread_alloc(const char *name, int prio)
 	list_init(&t->run_link);
 	list_init(&t->proc_link);
 	list_init(&t->timer_link);
+	list_add_tail(&all_threads, &t->all_link);
 	strlcpy(t->name, name, sizeof(t->name));
 	live_threads++;
 	return t;
@@ -246,11 +366,14 @@ static void kernel_thread_start(void)
 	thread_exit();
 }
 
+/* Switched in under the kernel lock, which user mode does not hold. */
 static void user_thread_start(void)
 {
 	struct thread *t = current_thread();
 
 	free_dead_thread();
+	sched_exit_to_user();
+	kernel_unlock();
 	arch_enter_user((uint8_t *)t->kstack + KSTACK_PAGES * PAGE_SIZE);
 }
 
@@ -301,18 +424,18 @@ void thread_reap(struct thread *t)
 	t->state = THREAD_DEAD;
 }
 
-/* => not the idle thread.  The stack is freed by whoever runs next. */
+/* => not an idle thread.  The stack is freed by whoever runs next here. */
 _Noreturn void thread_exit(void)
 {
 	struct thread *t = current_thread();
 
-	KASSERT(t != &idle_thread);
+	KASSERT(!is_idle(t));
 	if (t->proc)
 		proc_thread_exited(t->proc, t);
 	t->state = THREAD_DEAD;
 	live_threads--;
-	KASSERT(!dead_thread);
-	dead_thread = t;
+	KASSERT(!this_cpu()->dead_thread);
+	this_cpu()->dead_thread = t;
 	schedule();
 	panic("thread_exit: dead thread %lu scheduled again", (unsigned long)t->tid);
 }
@@ -329,7 +452,8 @@ long thread_block(struct wait_queue *wq, enum thread_state state, uint64_t wait_
 {
 	struct thread *t = current_thread();
 
-	KASSERT(t != &idle_thread && !list_linked(&t->run_link));
+	KASSERT(kernel_lock_held());
+	KASSERT(!is_idle(t) && !list_linked(&t->run_link));
 	if (t->proc && proc_is_dying(t->proc))
 		return ERR_DEAD;
 	t->state = state;
@@ -350,6 +474,7 @@ long thread_block(struct wait_queue *wq, enum thread_state state, uint64_t wait_
 /* => t is blocked (or already made ready by another waker: then no-op). */
 void thread_wake(struct thread *t, long result)
 {
+	KASSERT(kernel_lock_held());
 	if (t->state == THREAD_READY || t->state == THREAD_RUNNING || t->state == THREAD_DEAD)
 		return;
 	if (t->wq) {

@@ -12,11 +12,12 @@
  * Blocked states say why ("recv", "call", "pager-io", ...) and wait_object
  * says on what, so ps and the debug console can answer "why is it stuck".
  *
- * Concurrency: one CPU, and the kernel runs with interrupts disabled except
- * in the idle loop.  So kernel code is never preempted: a thread switches
- * only inside schedule(), called from thread_block(), sched_yield() or on
- * the way back to user mode.  SMP will need real locks where this comment
- * is the lock.
+ * Concurrency: the kernel lock (lock.h) and interrupts disabled except in
+ * user mode and the idle loop's hlt.  So kernel code is never preempted: a
+ * thread switches only inside schedule(), called from thread_block(),
+ * sched_yield() or on the way back to user mode, and the run queues, wait
+ * queues and thread states are the lock's.  A thread runs on one CPU at a
+ * time (`cpu`: the last one it ran on), not always the same one.
  */
 #ifndef THREAD_H
 #define THREAD_H
@@ -46,9 +47,11 @@ struct thread {
 	enum thread_state state;
 	int priority;
 	int slice;
+	unsigned cpu;			/* where it runs, or last ran */
 	struct list_node run_link;	/* run queue, or the wait queue it sleeps on */
 	struct wait_queue *wq;		/* set while blocked on a queue */
 	struct list_node proc_link;
+	struct list_node all_link;	/* every thread, idle ones too (kdb ps) */
 	struct list_node timer_link;	/* on the timeout list while deadline != 0 */
 	uint64_t deadline_ns;
 	uint64_t wait_object;		/* what a blocked thread waits on, for display */
@@ -60,9 +63,13 @@ struct thread {
 	char name[PROC_NAME_MAX];
 };
 
+/* The boot CPU's idle thread is the boot flow (on the boot stack). */
 void sched_init(void);
-/* Turns the boot flow into the idle thread and starts scheduling; never returns. */
-_Noreturn void sched_start(void);
+/* Another CPU's idle thread, with its stack (the CPU starts on it). */
+struct thread *sched_new_idle(struct cpu *c);
+uint64_t sched_idle_stack_top(const struct thread *idle);
+/* What each CPU's idle thread runs, kernel lock held: never returns. */
+_Noreturn void sched_idle_loop(void);
 void schedule(void);
 void sched_yield(void);
 void sched_tick(void);
@@ -89,6 +96,8 @@ void thread_wake(struct thread *t, long result);
 struct thread *wait_queue_first(struct wait_queue *wq);
 void wait_queue_wake_all(struct wait_queue *wq, long result);
 const char *thread_state_name(enum thread_state s);
+/* Every thread in creation order, idle threads first: NULL gives the first. */
+struct thread *thread_next(struct thread *prev);
 uint64_t thread_count(void);
 
 #endif

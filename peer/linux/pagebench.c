@@ -23,12 +23,17 @@
  * pages in the swap cache, so the program also reclaims through its
  * cgroup's memory.reclaim and checks with mincore() that none is resident.
  *
- *   pagebench [-n PAGES] [-r REPS] [-w WARM] [TEST...]      (default: all)
+ *   pagebench [-n PAGES] [-r REPS] [-w WARM] [-p CPU] [TEST...]   (default: all)
+ *
+ * -p CPU pins the uffd tests' pager thread to CPU and everything else to
+ * CPU 0 (with several CPUs: the handler on another CPU, or -p 0 on the
+ * same one); tlb_ipis counts the TLB shootdown IPIs every CPU took while a
+ * uffd test ran (/proc/interrupts, "TLB").
  *
  * Output: one line per test,
  *   RESULT name pages=N reps=R median=.. p10=.. p90=.. p99=.. mean=..
  *          med_min=.. med_max=.. resident_max=.. mismatches=.. errors=..
- *          majflt=.. pswpin=.. cost_tag=..
+ *          majflt=.. pswpin=.. tlb_ipis=.. cost_tag=..
  * each statistic the median over the REPS repetitions of that repetition's
  * statistic (TSC ticks per page); med_min/med_max is the spread of the
  * repetitions' medians; the counters are the worst (or, for majflt and
@@ -92,7 +97,12 @@ static inline uint64_t rdtsc(void)
 struct rep {
 	uint64_t p10, median, p90, p99, mean;
 	long resident, mismatches, errors, majflt, pswpin;
+	long tlb_ipis;		/* TLB shootdown IPIs taken, every CPU, while it ran */
 };
+
+/* -p CPU: the pager thread runs there, the faulting thread on CPU 0
+ * (several CPUs: Ferry's holder-on-another-CPU cells); -1: wherever. */
+static int pager_cpu = -1;
 
 static uint64_t samples[MAX_PAGES];	/* locked with the rest by mlockall */
 static char reclaim_path[256];		/* our cgroup's memory.reclaim, or "" */
@@ -182,6 +192,46 @@ static long vmstat(const char *key)
 			found = v;
 	fclose(f);
 	return found;
+}
+
+/* The "TLB" row of /proc/interrupts (x86: TLB shootdowns received), summed
+ * over the CPUs. */
+static long tlb_shootdowns(void)
+{
+	FILE *f = fopen("/proc/interrupts", "r");
+	char line[4096];
+	long sum = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, *end;
+
+		while (*p == ' ')
+			p++;
+		if (strncmp(p, "TLB:", 4))
+			continue;
+		sum = 0;
+		for (p += 4;; p = end) {
+			long v = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			sum += v;
+		}
+	}
+	fclose(f);
+	return sum;
+}
+
+static void pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		printf("WARN sched_setaffinity(cpu %d): %s\n", cpu, strerror(errno));
 }
 
 static long meminfo_kb(const char *key)
@@ -362,6 +412,8 @@ static void *pager_thread(void *arg)
 	struct pager *pg = arg;
 	struct uffd_msg msg;
 
+	if (pager_cpu >= 0)
+		pin_to(pager_cpu);
 	for (;;) {
 		ssize_t got = read(pg->fd, &msg, sizeof(msg));
 
@@ -419,6 +471,7 @@ static void run_uffd(long n, struct rep *r)
 		die("UFFDIO_REGISTER");
 	if (pthread_create(&thread, NULL, pager_thread, &pg))
 		die("pthread_create");
+	long tlb0 = tlb_shootdowns();
 	for (long i = 0; i < n; i++) {
 		volatile uint64_t *p = (volatile uint64_t *)(pg.area + i * PAGE);
 		uint64_t t0;
@@ -431,6 +484,7 @@ static void run_uffd(long n, struct rep *r)
 	}
 	(void)*(volatile uint64_t *)(pg.area + n * PAGE);	/* ends the pager */
 	pthread_join(thread, NULL);
+	r->tlb_ipis = tlb_shootdowns() - tlb0;
 	r->errors = pg.errors;
 	r->mismatches = count_mismatches(pg.area, n, salt);
 	summarize(n, r);
@@ -499,10 +553,10 @@ static void report(const char *name, unsigned tag, long n, const struct rep *rep
 	}
 	printf("RESULT %s pages=%ld reps=%d median=%ld p10=%ld p90=%ld p99=%ld mean=%ld "
 	       "med_min=%llu med_max=%llu resident_max=%ld mismatches=%ld errors=%ld "
-	       "majflt=%ld pswpin=%ld cost_tag=%u\n",
+	       "majflt=%ld pswpin=%ld tlb_ipis=%ld cost_tag=%u\n",
 	       name, n, nreps, MED(median), MED(p10), MED(p90), MED(p99), MED(mean),
 	       (unsigned long long)lo, (unsigned long long)hi, WORST(resident),
-	       WORST(mismatches), WORST(errors), MED(majflt), MED(pswpin), tag);
+	       WORST(mismatches), WORST(errors), MED(majflt), MED(pswpin), MED(tlb_ipis), tag);
 }
 
 static void run_test(const struct test *t, long n, int nreps, long warm)
@@ -549,16 +603,20 @@ int main(int argc, char **argv)
 	long n = 2048, warm = 256;
 	int nreps = 5, opt;
 
-	while ((opt = getopt(argc, argv, "n:r:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:r:w:p:")) != -1) {
 		switch (opt) {
 		case 'n': n = number(optarg, 10, MAX_PAGES, "-n PAGES"); break;
 		case 'r': nreps = (int)number(optarg, 1, MAX_REPS, "-r REPS"); break;
 		case 'w': warm = number(optarg, 1, MAX_PAGES, "-w WARM"); break;
+		case 'p': pager_cpu = (int)number(optarg, -1, 63, "-p CPU"); break;
 		default:
-			fprintf(stderr, "usage: pagebench [-n PAGES] [-r REPS] [-w WARM] [TEST...]\n");
+			fprintf(stderr, "usage: pagebench [-n PAGES] [-r REPS] [-w WARM] [-p CPU] "
+				"[TEST...]\n");
 			return 2;
 		}
 	}
+	if (pager_cpu >= 0)
+		pin_to(0);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* The sample arrays, stack and code stay put while the swap tests reclaim. */
 	if (mlockall(MCL_CURRENT))

@@ -48,8 +48,8 @@ class DiskCase(registry.Case):
     as the boot, and the case function gets it as g.disk_dir."""
 
     def __init__(self, fn, name, cmdline, mem, timeout, mods, drives, mach=None,
-                 check_fails=False):
-        super().__init__(fn, name, cmdline, mem, timeout, mods)
+                 check_fails=False, cpus=None):
+        super().__init__(fn, name, cmdline, mem, timeout, mods, cpus=cpus)
         self.drives = drives
         self.mach = mach    # None: FERRY_MACHINE's
         # A negative control whose point is that the kernel's consistency

@@ -188,7 +188,9 @@ def gdb_backtrace(case, log_path):
     out = gdb_session(case, log_path, ["set backtrace limit 64", "bt", "kill"])
     frames = re.findall(r"^#\d+\s+(?:0x[0-9a-f]+ in )?(\S+) \(", out, re.M)
     checks = [
-        ("stopped at kmain", re.search(r"^Temporary breakpoint 1, kmain \(", out, re.M)),
+        # With several vCPUs gdb names the thread (CPU) that stopped.
+        ("stopped at kmain", re.search(r"^(?:Thread \d+ hit )?Temporary breakpoint 1, kmain \(",
+                                       out, re.M)),
         ("bt starts in kmain", frames[:1] == ["kmain"]),
         ("bt ends at long_mode_high, the boot entry", frames[-1:] == ["long_mode_high"]
          and len(frames) <= 3),

@@ -43,10 +43,18 @@ def shell(g, line, until, timeout=120):
     return g.expect(until, timeout=timeout, start=start)
 
 
-def wait_for_swap(g):
-    """init starts swapd beside the shell: page out only once it registered."""
+def wait_for_services(g):
+    """init starts ata, swapd and fs beside the shell, and with several CPUs
+    they run while it does: page out only once swapd registered, and read
+    a quiet transcript only once fs has mounted and said so."""
     g.expect(PROMPT, timeout=60)
     g.expect(r"swap: provider \d+ is swapd", timeout=60)
+    g.expect(r"fs: ext2 .* mounted.*\n", timeout=60)
+    g.expect(r"fs: pager of file system .*\n", timeout=60)
+
+
+wait_for_swap = wait_for_services      # the name cases/exec.py imports
+
 
 
 def enter_with_request_live(g, tries=40):
@@ -82,7 +90,7 @@ def check(what, cond, bad):
 @case("kdb_processes", mem="64M")
 def kdb_processes(g):
     """Break in from the serial line, list threads, continue: the shell still works."""
-    g.expect(PROMPT, timeout=60)
+    wait_for_services(g)
     enter(g)
     out = kdb(g, "ps")
     bad = []
@@ -160,7 +168,7 @@ def example_mismatch(example, transcript):
 @case("kdb_grant_step", mem="64M")
 def kdb_grant_step(g):
     """Stop at a grant during a page-in, see it in both address spaces, step it through; README's example is this run's transcript."""
-    wait_for_swap(g)
+    wait_for_services(g)
     session = g.buf.rindex("ferry> ")
     enter(g)
     kdb(g, "break grant")
@@ -235,7 +243,7 @@ def counters(out, mode):
 @case("kdb_faultpath_switch", mem="64M")
 def kdb_faultpath_switch(g):
     """Switch the fill mode from the console and watch the statistics move."""
-    wait_for_swap(g)
+    wait_for_services(g)
     bad = []
     for mode in ("copy", "grant"):
         enter(g)
@@ -320,10 +328,7 @@ def kdb_stop_does_not_age(g):
 @case("kdb_prompt_after_continue", mem="64M")
 def kdb_prompt_after_continue(g):
     """After `continue` the shell's prompt and the half-typed line are back, and the line runs."""
-    # Typed once the servers have said their start-up lines, which would
-    # otherwise land between the console's redraw and what the case expects.
-    wait_for_swap(g)
-    g.expect(r"^fs: pager of file system", timeout=60)
+    wait_for_services(g)
     start = len(g.buf)
     g.send("echo half")
     g.expect(r"echo half", timeout=30, start=start)

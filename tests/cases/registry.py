@@ -2,6 +2,7 @@
 """@case registers a QEMU test: a function taking a started Guest (booted
 with the case's kernel command line) and returning its results."""
 
+import copy
 import importlib
 import os
 import pkgutil
@@ -23,8 +24,9 @@ class Case:
     is built before the clock starts (iso() remembers it), so a slow
     grub-mkrescue on a loaded host does not eat a case's time."""
 
-    def __init__(self, fn, name, cmdline, mem, timeout, modules, qemu=None):
+    def __init__(self, fn, name, cmdline, mem, timeout, modules, qemu=None, cpus=None):
         self.fn, self.name, self.cmdline = fn, name, cmdline
+        self.cpus = cpus    # None: $FERRY_SMP (the runner's default: 2)
         self.mem, self.timeout, self.modules = mem, timeout, modules
         self.qemu = qemu    # None, or a function => more Guest() arguments
         self.doc = first_paragraph(fn.__doc__)
@@ -40,6 +42,7 @@ class Case:
 
     def guest(self, log_path, **kw):
         """The case's Guest (not started yet), known to stop()."""
+        kw.setdefault("cpus", self.cpus)
         return self.register(ferry.Guest(self.iso(), mem=self.mem, name=self.name,
                                          log_path=log_path, **kw))
 
@@ -70,11 +73,33 @@ class Case:
         return out
 
 
-def case(name, cmdline="", mem="64M", timeout=150, modules=None, qemu=None):
+def case(name, cmdline="", mem="64M", timeout=150, modules=None, qemu=None, cpus=None):
     def register(fn):
-        _cases.append(Case(fn, name, cmdline, mem, timeout, modules, qemu))
+        _cases.append(Case(fn, name, cmdline, mem, timeout, modules, qemu, cpus))
         return fn
     return register
+
+
+_variants = []      # (case name, CPUs): also_on()
+
+
+def also_on(name, cpus):
+    """Runs the case `name` once more on `cpus` CPUs, as NAME@Ncpu (its
+    results' names get the same mark)."""
+    _variants.append((name, cpus))
+
+
+def _on_cpus(c, cpus):
+    v = copy.copy(c)
+    mark = "@%dcpu" % cpus
+    v.name, v.cpus, v.guests, v._iso = c.name + mark, cpus, [], None
+
+    def fn(g, _fn=c.fn):
+        return [(n if n.startswith("qemu/" + v.name) else n + mark, ok, d)
+                for n, ok, d in (_fn(g) or [("qemu/" + c.name, True, "")])]
+    fn.__doc__ = "%s, on %d CPU%s: %s" % (c.name, cpus, "" if cpus == 1 else "s", c.doc)
+    v.fn, v.doc = fn, first_paragraph(fn.__doc__)
+    return v
 
 
 def all_cases():
@@ -82,7 +107,8 @@ def all_cases():
     for m in pkgutil.iter_modules([pkg]):
         if m.name != "registry":
             importlib.import_module("cases." + m.name)
-    return list(_cases)
+    by_name = {c.name: c for c in _cases}
+    return list(_cases) + [_on_cpus(by_name[n], k) for n, k in _variants if n in by_name]
 
 
 CHECK_BLOCK = re.compile(r"^\[kdb begin check\]\n(.*?)^\[kdb end check\]", re.M | re.S)

@@ -117,10 +117,10 @@ def registered_line(slots, where="on disk0 part1", modes="copy, grant and dma"):
             r"swap: provider 0 is swapd \(pid \d+\), %d slots" % slots)
 
 
-def swap_case(name, cmdline="", mem="64M", timeout=90, drives=None, modules=None):
+def swap_case(name, cmdline="", mem="64M", timeout=90, drives=None, modules=None, cpus=None):
     def register(fn):
         _cases.append(DiskCase(fn, name, cmdline, mem, timeout, modules,
-                               drives or (lambda tmp: ferry.default_drives())))
+                               drives or (lambda tmp: ferry.default_drives()), cpus=cpus))
         return fn
     return register
 

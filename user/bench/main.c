@@ -227,6 +227,8 @@ int main(int argc, char **argv)
 		return bench_server(argv[2]);
 	if (argc >= 2 && !strcmp(argv[1], "faults"))
 		return bench_faults(argc, argv);
+	if (argc >= 2 && (!strcmp(argv[1], "smp") || !strcmp(argv[1], "smp-client")))
+		return bench_smp(argc, argv);
 	if (argc == 2 && !strcmp(argv[1], "costcheck"))
 		return bench_costcheck();
 	iters = parse_iters(argc, argv);

@@ -141,7 +141,7 @@ enum group_store { STORE_RAM, STORE_DISK };
 struct group {
 	const char *name;
 	const char *prefix;
-	const char *except[3];
+	const char *except[4];
 	enum group_store store;
 	int cluster;		/* pages per page-in request while it runs; 0: as it is */
 	/* A leak check around every case, not only the whole group. */
@@ -150,7 +150,7 @@ struct group {
 
 static const struct group groups[] = {
 	/* The disk-fault cases want blkdebug rules on the swap partition. */
-	{ .name = "all", .prefix = "", .except = { "vm_diskfault_", "exec_", "swapfile_" } },
+	{ .name = "all", .prefix = "", .except = { "vm_diskfault_", "exec_", "swapfile_", "smp_" } },
 	/* The stress cases want a boot of their own (little memory, a big swapd). */
 	{ .name = "vm", .prefix = "vm_", .except = { "vm_stress_", "vm_diskfault_" } },
 	{ .name = "stress", .prefix = "vm_stress_" },
@@ -166,7 +166,9 @@ static const struct group groups[] = {
 	{ .name = "pagein-errors", .prefix = "vm_diskfault_pagein", .store = STORE_DISK },
 	{ .name = "pageout-errors", .prefix = "vm_diskfault_pageout", .store = STORE_DISK },
 	/* What runs in any boot: the vm_* cases want overtime= and swapd. */
-	{ .name = "base", .prefix = "", .except = { "vm_", "exec_", "swapfile_" } },
+	{ .name = "base", .prefix = "", .except = { "vm_", "exec_", "swapfile_", "smp_" } },
+	/* Several CPUs (smp.c): a boot with 2 or more (tests/cases/smp.py). */
+	{ .name = "smp", .prefix = "smp_" },
 	/* Programs from the disk (exec.c): from the shell of a normal boot whose
 	 * disk has /bin/utest and /bad (tests/cases/exec.py). */
 	{ .name = "exec", .prefix = "exec_", .leak_each = true },
@@ -420,7 +422,7 @@ static int count_cases(const struct group *g, bool *wants_swap)
 		if (!in_group(g, t))
 			continue;
 		cases++;
-		*wants_swap |= has_prefix(t->name, "vm_");
+		*wants_swap |= has_prefix(t->name, "vm_") || has_prefix(t->name, "smp_");
 	}
 	return cases;
 }

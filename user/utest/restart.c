@@ -9,9 +9,9 @@
  * Pages out RESTART_PAGES pages in fill mode MODE, kills SERVICE, and reads
  * every page back: a thread that starts faulting just before the kill
  * (its page-in may be in flight when the server dies) and the main thread
- * after it; DELAY_MS between the two lets the racer's request reach the
- * driver first (on a throttled disk: the kill then lands while ata holds
- * the grant).  Every page must come back intact and no thread may be killed:
+ * after it; with DELAY_MS the kill waits for the racer's request to reach
+ * the driver first (on a throttled disk: the kill then lands while ata
+ * holds the grant; in copy mode, with no grant to see, DELAY_MS itself).  Every page must come back intact and no thread may be killed:
  * the faults wait for the restarted swapd, which takes the same provider
  * over, or swapd's block client waits for the restarted ata, forwards the
  * grant (back with swapd since ata died) to it and asks again.
@@ -30,6 +30,7 @@
 #define RESTART_PAGES	64
 #define RACER_PAGES	16	/* read by the thread racing the kill */
 #define RESTART_WAIT_NS	(30 * SEC_NS)
+#define HOLD_WAIT_MS	2000	/* for the racer's grant to reach the server */
 
 static uint32_t restart_seed(long round, long i)
 {
@@ -57,6 +58,28 @@ long utest_wait_restarted(const char *name, long old)
 		sys_sleep(10 * MSEC_NS);
 	}
 	return pid;
+}
+
+/* Grants lent to pid, or forwarded by it (kernel/grant), now. */
+static uint32_t grants_held(long pid)
+{
+	struct proc_info info;
+
+	return proc_find(pid, &info) == 0 ? info.grants_held : 0;
+}
+
+/*
+ * Until pid holds a grant (the racer's request reached it), or ms pass.
+ * A fixed delay was enough on one CPU; with several the racer, swapd and
+ * ata run beside this thread and the moment moves.  Copy mode lends none:
+ * then it is the delay.
+ */
+static void wait_holding(long pid, long ms)
+{
+	long until = sys_clock_ns() + ms * MSEC_NS;
+
+	while (grants_held(pid) == 0 && sys_clock_ns() < until)
+		sys_sleep(MSEC_NS);
 }
 
 struct racer {
@@ -102,7 +125,7 @@ static void one_round(const char *name, long mode, long round, long delay_ms)
 	r = (struct racer){ .pages = p, .round = round };
 	CHECK_OK(thread_start(race, &r, stack, sizeof(stack)));
 	if (delay_ms)
-		sys_sleep(delay_ms * MSEC_NS);
+		wait_holding(old, mode == FILL_COPY ? delay_ms : HOLD_WAIT_MS);
 	CHECK_OK(sys_kill(old));
 	start = sys_clock_ns();
 	for (long i = RACER_PAGES; i < RESTART_PAGES; i++)

@@ -214,6 +214,36 @@ static int client_dirty(struct client *c)
 	return 0;
 }
 
+static uint64_t page_hash(const uint8_t *p)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (int i = 0; i < UTEST_PAGE; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h;
+}
+
+/*
+ * Page 0, hashed as it arrives and again 50 ms later: nothing else may
+ * write it (smp.c: a holder thread whose window translation outlived the
+ * grant would).  The CPU stays busy meanwhile, so the writer keeps its own.
+ */
+static int client_stable(struct client *c)
+{
+	uint64_t first = page_hash(client_page(c, 0)), second;
+	long start = sys_clock_ns();
+
+	while (sys_clock_ns() - start < 50 * MSEC_NS)
+		;
+	second = page_hash(client_page(c, 0));
+	if (first != second) {
+		printf("utest: vm_client: page 0 changed under us: hash %#llx, then %#llx\n",
+		       (unsigned long long)first, (unsigned long long)second);
+		return 3;
+	}
+	return 0;
+}
+
 static void client_touch(void *arg)
 {
 	struct client *c = arg;
@@ -263,6 +293,7 @@ static const struct client_action {
 	{ "zero", client_zero },
 	{ "dirty", client_dirty },
 	{ "unmap", client_unmap },
+	{ "stable", client_stable },
 };
 
 /* utest vm_client PORT OBJECT FIRST NPAGES ACTION: see tpager_client(). */

@@ -19,8 +19,10 @@
  * options), "utest exec" the exec_* ones, from the shell of a boot whose
  * disk has /bin/utest (exec.c), with a leak check around each case,
  * "utest swapfile" the swapfile_* ones (they want the files
- * tests/cases/swapfile.py puts on the disk).  A group with VM cases starts swapd first if nobody has: a RAM
- * store, or the disk store (and ata) for the disk groups.
+ * tests/cases/swapfile.py puts on the disk), "utest smp" the smp_* ones (a
+ * boot with 2 CPUs or more: smp.c).  A group with VM cases starts swapd
+ * first if nobody has: a RAM store, or the disk store (and ata) for the
+ * disk groups.
  */
 #ifndef UTEST_H
 #define UTEST_H
@@ -135,6 +137,7 @@ void tpager_close(struct tpager *tp);
  *        pager) and checks the page stayed, intact, when that failed
  * unmap: faults on page 0 in a second thread and unmaps the region while
  *        the page is in flight, then sends TPAGER_UNMAPPED to PORT
+ * stable: hashes page 0 as it arrives and again 50 ms later: the same
  * Exit 0 when everything it checked was right.
  */
 long tpager_client(long port, uint64_t object, int first, int npages, const char *action);

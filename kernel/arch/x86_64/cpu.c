@@ -17,7 +17,7 @@ extern char syscall_entry[], thread_trampoline[];
 #define SFMASK_BITS	((1u << 8) | (1u << 9) | (1u << 10) | (1u << 18))	/* TF IF DF AC */
 
 /* syscall/sysret: kernel CS 0x08 (SS 0x10); sysret adds 16/8 to 0x18. */
-static void syscall_init(void)
+void syscall_msrs_init(void)
 {
 	wrmsr(MSR_STAR, ((uint64_t)0x18 << 48) | ((uint64_t)GDT_KERNEL_CODE << 32));
 	wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
@@ -25,11 +25,12 @@ static void syscall_init(void)
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
 }
 
+/* The boot CPU; the others do the same in ap_entry() (smp.c). */
 void arch_init_cpu(void)
 {
 	gdt_init();
 	idt_init();
-	syscall_init();
+	syscall_msrs_init();
 }
 
 /* In the kernel GS.base is the per-CPU block; user GS.base starts at 0. */
@@ -76,22 +77,6 @@ void arch_user_frame_init(void *frame_top, uint64_t entry, uint64_t stack, uint6
 		.rdi = arg0,
 		.rsi = arg1,
 	};
-}
-
-void arch_irq_mask(unsigned irq)
-{
-	pic_mask(irq);
-}
-
-void arch_irq_unmask(unsigned irq)
-{
-	pic_unmask(irq);
-}
-
-void arch_init_interrupts(void)
-{
-	pic_init();
-	timer_init();
 }
 
 bool arch_irqs_enabled(void)

@@ -8,12 +8,15 @@
  *
  * The TSS gives the CPU the stack to use when an interrupt arrives in user
  * mode (rsp0) and a separate, always-good stack for double faults (IST1),
- * so a kernel stack overflow still prints a panic report.
+ * so a kernel stack overflow still prints a panic report.  Every CPU has
+ * its own GDT, TSS (with the I/O bitmap of the process it runs) and
+ * double-fault stack; the IDT is shared.
  */
 #include <stdint.h>
 #include <string.h>
 
 #include "../../config.h"
+#include "../../cpu.h"
 #include "../arch.h"
 #include "trap.h"
 
@@ -33,18 +36,32 @@ struct tss {
 
 _Static_assert(__builtin_offsetof(struct tss, iomap) == 104, "TSS layout");
 
-static uint64_t gdt[9] __attribute__((aligned(16)));
-static struct tss tss __attribute__((aligned(16)));
-static uint8_t double_fault_stack[8192] __attribute__((aligned(16)));
+/* One set per CPU: descriptors, a TSS with its own I/O bitmap (each CPU
+ * runs its own process), and the double-fault stack. */
+struct cpu_tables {
+	uint64_t gdt[9] __attribute__((aligned(16)));
+	struct tss tss __attribute__((aligned(16)));
+	uint8_t double_fault_stack[8192] __attribute__((aligned(16)));
+	/* The ranges now open, so the next switch closes exactly those again. */
+	struct ioport_range open_ranges[CONFIG_MAX_IORANGES];
+	int nopen;
+};
+
+static struct cpu_tables tables[CPU_MAX];
+
+static struct cpu_tables *mine(void)
+{
+	return &tables[this_cpu()->id];
+}
 
 struct descriptor_ptr {
 	uint16_t limit;
 	uint64_t base;
 } __attribute__((packed));
 
-static void load_gdt(void)
+static void load_gdt(const uint64_t *gdt, size_t size)
 {
-	struct descriptor_ptr p = { sizeof(gdt) - 1, (uint64_t)gdt };
+	struct descriptor_ptr p = { (uint16_t)(size - 1), (uint64_t)gdt };
 
 	/* Reload CS with a far return, then the data segments and the TSS. */
 	__asm__ volatile("lgdt %0\n\t"
@@ -63,9 +80,13 @@ static void load_gdt(void)
 			 : "rax", "memory");
 }
 
+/* => the CPU's GS points at its struct cpu (this_cpu() works). */
 void gdt_init(void)
 {
-	uint64_t base = (uint64_t)&tss, limit = sizeof(tss) - 1;
+	struct cpu_tables *t = mine();
+	uint64_t *gdt = t->gdt;
+	struct tss *tss = &t->tss;
+	uint64_t base = (uint64_t)tss, limit = sizeof(*tss) - 1;
 
 	gdt[0] = 0;
 	gdt[1] = 0x00AF9A000000FFFF;	/* 0x08 kernel code, 64-bit */
@@ -79,38 +100,38 @@ void gdt_init(void)
 	gdt[7] = base >> 32;
 	gdt[8] = 0;
 
-	memset(&tss, 0, sizeof(tss));
-	tss.ist[0] = (uint64_t)(double_fault_stack + sizeof(double_fault_stack));
-	tss.iomap_base = __builtin_offsetof(struct tss, iomap);
-	memset(tss.iomap, 0xFF, sizeof(tss.iomap));	/* every port denied */
-	load_gdt();
+	memset(tss, 0, sizeof(*tss));
+	tss->ist[0] = (uint64_t)(t->double_fault_stack + sizeof(t->double_fault_stack));
+	tss->iomap_base = __builtin_offsetof(struct tss, iomap);
+	memset(tss->iomap, 0xFF, sizeof(tss->iomap));	/* every port denied */
+	t->nopen = 0;
+	load_gdt(gdt, sizeof(t->gdt));
 }
 
-static void set_port_bits(const struct ioport_range *r, int n, bool allow)
+static void set_port_bits(struct tss *tss, const struct ioport_range *r, int n, bool allow)
 {
 	for (int i = 0; i < n; i++)
 		for (uint32_t port = r[i].first; port <= r[i].last; port++) {
 			if (allow)
-				tss.iomap[port / 8] &= (uint8_t)~(1u << (port % 8));
+				tss->iomap[port / 8] &= (uint8_t)~(1u << (port % 8));
 			else
-				tss.iomap[port / 8] |= (uint8_t)(1u << (port % 8));
+				tss->iomap[port / 8] |= (uint8_t)(1u << (port % 8));
 		}
 }
 
-/* The ranges now open, so the next switch closes exactly those again. */
-static struct ioport_range open_ranges[CONFIG_MAX_IORANGES];
-static int nopen;
-
+/* This CPU's bitmap: another CPU may be running a process with other ports. */
 void arch_set_io_permissions(const struct ioport_range *r, int n)
 {
-	set_port_bits(open_ranges, nopen, false);
-	nopen = n < CONFIG_MAX_IORANGES ? n : CONFIG_MAX_IORANGES;
-	for (int i = 0; i < nopen; i++)
-		open_ranges[i] = r[i];
-	set_port_bits(open_ranges, nopen, true);
+	struct cpu_tables *t = mine();
+
+	set_port_bits(&t->tss, t->open_ranges, t->nopen, false);
+	t->nopen = n < CONFIG_MAX_IORANGES ? n : CONFIG_MAX_IORANGES;
+	for (int i = 0; i < t->nopen; i++)
+		t->open_ranges[i] = r[i];
+	set_port_bits(&t->tss, t->open_ranges, t->nopen, true);
 }
 
 void tss_set_kernel_stack(uint64_t rsp0)
 {
-	tss.rsp[0] = rsp0;
+	mine()->tss.rsp[0] = rsp0;
 }

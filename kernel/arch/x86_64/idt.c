@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* IDT: all 256 vectors point at the stubs in entry.S (16 bytes apart). */
+/* IDT: all 256 vectors point at the stubs in entry.S (16 bytes apart); one for all CPUs. */
 #include <stdint.h>
 
 #include "trap.h"
@@ -35,15 +35,21 @@ static void idt_set(unsigned vec, uint64_t handler, uint8_t ist)
 	};
 }
 
+/* Built once by the boot CPU; every CPU loads the same table. */
 void idt_init(void)
+{
+	for (unsigned v = 0; v < 256; v++)
+		idt_set(v, (uint64_t)trap_vectors_start + v * VECTOR_STUB_SIZE,
+			v == VEC_DOUBLE_FAULT ? 1 : 0);
+	idt_load();
+}
+
+void idt_load(void)
 {
 	struct {
 		uint16_t limit;
 		uint64_t base;
 	} __attribute__((packed)) p = { sizeof(idt) - 1, (uint64_t)idt };
 
-	for (unsigned v = 0; v < 256; v++)
-		idt_set(v, (uint64_t)trap_vectors_start + v * VECTOR_STUB_SIZE,
-			v == VEC_DOUBLE_FAULT ? 1 : 0);
 	__asm__ volatile("lidt %0" : : "m"(p));
 }

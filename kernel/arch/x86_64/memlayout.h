@@ -17,6 +17,10 @@
 #define DIRECT_MAP_MAX		(64UL << 40)	/* 64 TiB of RAM at most */
 #define USER_TOP		0x0000800000000000UL
 
+/* Where started CPUs begin in real mode (trampoline.S): a page the frame
+ * allocator never hands out (the first MiB stays reserved, mm/pmm.c). */
+#define AP_TRAMPOLINE_PHYS	0x8000
+
 /* struct trap_frame (trap.h): the user registers at the top of a kernel stack */
 #define ARCH_USER_FRAME_SIZE	176
 

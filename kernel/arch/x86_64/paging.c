@@ -208,11 +208,6 @@ bool arch_pte_dirty(pte_t pte)
 	return pte & PTE_D;
 }
 
-pte_t arch_pte_clear_accessed(pte_t pte)
-{
-	return pte & ~PTE_A;
-}
-
 /* Bit 0 (P) stays clear; bits 1..62 carry the payload; bit 63 stays clear. */
 pte_t arch_pte_absent(uint64_t payload)
 {
@@ -227,6 +222,22 @@ uint64_t arch_pte_payload(pte_t pte)
 void arch_tlb_flush_page(vaddr_t va)
 {
 	invlpg(va);
+}
+
+/* Global pages (the kernel's) survive; every user entry goes. */
+void arch_tlb_flush_all(void)
+{
+	write_cr3(read_cr3());
+}
+
+pte_t arch_pte_exchange(pte_t *p, pte_t v)
+{
+	return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
+}
+
+void arch_pte_clear_accessed_atomic(pte_t *p)
+{
+	__atomic_fetch_and(p, ~PTE_A, __ATOMIC_SEQ_CST);
 }
 
 void arch_switch_root(paddr_t root)

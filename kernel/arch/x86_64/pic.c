@@ -3,7 +3,9 @@
  * The two cascaded 8259 PICs of the PC.  Remapped so IRQ 0-15 arrive at
  * vectors 32-47, clear of the CPU's exceptions.  Everything starts masked;
  * a line is unmasked only when someone (the timer, a driver's IRQ port)
- * wants it.  The LAPIC/IOAPIC would replace this for SMP.
+ * wants it.  With a usable MADT the local and I/O APICs deliver instead
+ * (intr.c) and the 8259s stay remapped and fully masked, so a stray
+ * interrupt from them can never look like a CPU exception.
  */
 #include "cpu.h"
 #include "trap.h"
@@ -56,4 +58,26 @@ void pic_unmask(unsigned irq)
 {
 	irq_mask &= ~(1u << irq);
 	pic_write_mask();
+}
+
+void pic_mask_all(void)
+{
+	irq_mask = 0xFFFF;
+	pic_write_mask();
+}
+
+/* An IRQ 7 or 15 that the PIC's in-service register does not show is spurious. */
+bool pic_spurious(unsigned irq)
+{
+	uint8_t isr;
+
+	if (irq != 7 && irq != 15)
+		return false;
+	outb(irq == 7 ? PIC1_CMD : PIC2_CMD, 0x0B);	/* OCW3: read ISR */
+	isr = inb(irq == 7 ? PIC1_CMD : PIC2_CMD);
+	if (isr & 0x80)
+		return false;
+	if (irq == 15)
+		pic_eoi(7);	/* the master did see the cascade */
+	return true;
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Time: the PIT drives the scheduler tick (IRQ 0, CLOCK_HZ), the TSC gives
- * cycles and nanoseconds.  The TSC is calibrated once against PIT channel 2,
+ * Time: the TSC gives cycles and nanoseconds; the tick (CLOCK_HZ) comes
+ * from each CPU's local APIC timer (lapic.c), or from the PIT on IRQ 0
+ * when the 8259s deliver (no usable MADT: one CPU).  The TSC is calibrated once against PIT channel 2,
  * which counts down at a known 1.193182 MHz without interrupts.  Under
  * QEMU's TCG the TSC follows host time; under -icount it follows the
  * instruction count, which is what makes icount figures reproducible.
@@ -49,14 +50,25 @@ static uint64_t calibrate_tsc(void)
 	return (end - start) * (1000 / CALIBRATE_MS);
 }
 
-void timer_init(void)
+/*
+ * The median of three countdowns: a vCPU descheduled between the PIT's
+ * output rising and the TSC read stretches one (several vCPU threads on a
+ * loaded host make that likely), and a median drops one outlier.
+ */
+void timer_calibrate_tsc(void)
+{
+	uint64_t a = calibrate_tsc(), b = calibrate_tsc(), c = calibrate_tsc();
+
+	tsc_hz = a > b ? (b > c ? b : (a > c ? c : a)) : (a > c ? a : (b > c ? c : b));
+	clock_init(rdtsc(), tsc_hz);
+}
+
+void timer_pit_start(void)
 {
 	uint16_t divisor = PIT_HZ / CLOCK_HZ;
 
-	tsc_hz = calibrate_tsc();
-	clock_init(rdtsc(), tsc_hz);
 	outb(PIT_CMD, 0x34);			/* ch0, lo/hi, rate generator */
 	outb(PIT_CH0, divisor & 0xFF);
 	outb(PIT_CH0, divisor >> 8);
-	pic_unmask(0);	/* irq.c routes IRQ 0 to clock_tick() and the scheduler */
+	pic_unmask(0);	/* trap.c hands IRQ 0 to irq_timer() */
 }

@@ -3,12 +3,20 @@
  * trap_dispatch: where every exception and interrupt lands (entry.S).
  * Hardware interrupts are acknowledged here; exceptions in the kernel are
  * bugs and end in a panic report.
+ *
+ * The kernel lock (lock.h): an entry from user mode takes it and the way
+ * back releases it; an interrupt in kernel mode arrives only in the idle
+ * loop's hlt, where the lock is free, and takes it for itself (or finds
+ * it held by this CPU: a self-test waiting for ticks).  TLB and stop IPIs
+ * never take it: they serve their request and return.
  */
 #include "trap.h"
 
 #include <fmt.h>
 
 #include "../../irq.h"
+#include "../../lock.h"
+#include "../../smp.h"
 #include "../../mm/fault.h"
 #include "../../log.h"
 #include "../../panic.h"
@@ -32,6 +40,10 @@ const char *trap_vector_name(uint64_t vector)
 		return exception_names[vector];
 	if (vector < VEC_IRQ_BASE + NUM_IRQS)
 		return "IRQ";
+	if (vector == VEC_TIMER)
+		return "local APIC timer";
+	if (vector >= VEC_IPI_RESCHEDULE && vector <= VEC_IPI_WAKE)
+		return "IPI";
 	return "unexpected vector";
 }
 
@@ -67,29 +79,13 @@ _Noreturn static void panic_trap(const struct trap_frame *tf)
 	panic_finish();
 }
 
-/* An IRQ 7 or 15 that the PIC's in-service register does not show is spurious. */
-static bool is_spurious(unsigned irq)
-{
-	uint8_t isr;
-
-	if (irq != 7 && irq != 15)
-		return false;
-	outb(irq == 7 ? 0x20 : 0xA0, 0x0B);	/* OCW3: read ISR */
-	isr = inb(irq == 7 ? 0x20 : 0xA0);
-	if (isr & 0x80)
-		return false;
-	if (irq == 15)
-		pic_eoi(7);	/* the master did see the cascade */
-	return true;
-}
-
 /* Mask, then EOI, then handle: the generic code unmasks when it is ready. */
 static void handle_irq(unsigned irq)
 {
-	if (is_spurious(irq))
+	if (!intr_apic_mode() && pic_spurious(irq))
 		return;
-	pic_mask(irq);
-	pic_eoi(irq);
+	arch_irq_mask(irq);
+	intr_eoi(irq);
 	irq_handle(irq);
 }
 
@@ -111,16 +107,80 @@ static void user_exception(struct trap_frame *tf)
 	proc_fault(reason, tf->vector == 13 ? tf->error : 0, tf->rip);
 }
 
+/* The interrupts that need no kernel lock; => whether tf was one. */
+static bool lockless(const struct trap_frame *tf)
+{
+	switch (tf->vector) {
+	case VEC_IPI_TLB:
+		lapic_eoi();
+		smp_ipi_received(IPI_TLB);
+		return true;
+	case VEC_IPI_STOP:
+		lapic_eoi();
+		smp_ipi_received(IPI_STOP);
+		return true;
+	case VEC_IPI_WAKE:
+		lapic_eoi();
+		smp_ipi_received(IPI_WAKE);
+		return true;
+	case VEC_SPURIOUS:
+		return true;	/* no EOI for the spurious vector */
+	case VEC_IPI_RESCHEDULE:
+		lapic_eoi();
+		smp_ipi_received(IPI_RESCHEDULE);
+		return !from_user(tf);	/* in hlt: the idle loop looks itself */
+	default:
+		return false;
+	}
+}
+
+static bool is_device_irq(uint64_t v)
+{
+	return v >= VEC_IRQ_BASE && v < VEC_IRQ_BASE + NUM_IRQS;
+}
+
+/* Kernel-mode exceptions and vectors nobody programmed: a report, not a lock wait. */
+static bool expected(const struct trap_frame *tf)
+{
+	uint64_t v = tf->vector;
+
+	if (v < 32)
+		return from_user(tf);
+	return is_device_irq(v) || v == VEC_TIMER || v == VEC_APIC_ERROR ||
+	       v == VEC_IPI_RESCHEDULE;
+}
+
+/* A reschedule IPI needs nothing here: sched_exit_to_user() looks. */
+static void handle_locked(struct trap_frame *tf)
+{
+	if (is_device_irq(tf->vector)) {
+		handle_irq((unsigned)(tf->vector - VEC_IRQ_BASE));
+	} else if (tf->vector == VEC_TIMER) {
+		lapic_eoi();
+		irq_tick();
+	} else if (tf->vector == VEC_APIC_ERROR) {
+		lapic_error();
+	} else if (tf->vector < 32) {
+		user_exception(tf);
+	}
+}
+
 void trap_dispatch(struct trap_frame *tf)
 {
-	if (tf->vector >= VEC_IRQ_BASE && tf->vector < VEC_IRQ_BASE + NUM_IRQS)
-		handle_irq((unsigned)(tf->vector - VEC_IRQ_BASE));
-	else if (from_user(tf) && tf->vector < 32)
-		user_exception(tf);
-	else
+	bool user = from_user(tf), took;
+
+	if (lockless(tf))
+		return;
+	if (!expected(tf))
 		panic_trap(tf);
-	if (from_user(tf))
+	took = !kernel_lock_held();
+	if (took)
+		kernel_lock();
+	handle_locked(tf);
+	if (user)
 		sched_exit_to_user();
+	if (took)
+		kernel_unlock();
 }
 
 /* From syscall.S: arguments in the System V syscall registers. */
@@ -129,6 +189,8 @@ void syscall_from_user(struct trap_frame *tf)
 {
 	const uint64_t args[6] = { tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9 };
 
+	kernel_lock();
 	tf->rax = (uint64_t)syscall_dispatch(tf->rax, args);
 	sched_exit_to_user();
+	kernel_unlock();
 }

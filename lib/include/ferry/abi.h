@@ -159,7 +159,7 @@ struct sys_stats {
 	uint64_t cycles_per_sec;
 	uint64_t swap_slots_used;	/* over all live providers */
 	uint64_t grants_live, requests_live;
-	uint64_t halted_cycles;		/* the CPU idle in hlt, since boot */
+	uint64_t halted_cycles;		/* CPUs idle in hlt since boot, summed over them */
 	uint64_t late_replies;		/* answers to calls whose caller had given up */
 	uint64_t frames_quarantined;	/* never reused: a device may still write them */
 	uint64_t memobjs_live;		/* memory objects (kernel/mm/memobj.h) */
@@ -167,9 +167,14 @@ struct sys_stats {
 	/* Frames the IOMMU's take-back parked until their driver said its
 	 * device was done (kernel/iommu), since boot: the same safety, ended. */
 	uint64_t frames_parked;
+	uint64_t cpus_online;
+	uint64_t tlb_ipis;		/* TLB shootdown IPIs sent, since boot */
+	uint64_t ipis_sent;		/* IPIs of every kind, since boot: shootdowns,
+					   reschedules, kdb stops, lock wake-ups */
+	uint64_t ipis_lock_wake;	/* of them, to CPUs halted waiting for the kernel lock */
 };
 
-_Static_assert(sizeof(struct sys_stats) == 144, "struct sys_stats ABI");
+_Static_assert(sizeof(struct sys_stats) == 176, "struct sys_stats ABI");
 
 /* --- paging --- */
 
@@ -339,12 +344,17 @@ struct fault_stats {
 	uint64_t faults;		/* page-in requests sent */
 	uint64_t pages_in, pages_out;
 	uint64_t bytes_copied;
-	uint64_t tlb_flushes;
+	uint64_t tlb_flushes;		/* pages invalidated on the CPU that unmapped */
 	uint64_t grants_created, grants_forwarded, grants_completed;
 	uint64_t grants_failed, grants_revoked, grants_overtime;
 	uint64_t failures;		/* requests that ended in error */
 	uint64_t phase_cycles[NPHASES];	/* sums over all faults */
 	uint64_t zero_touch;		/* page-in frames lent for DMA without zeroing */
+	/* TLB shootdowns (kernel/mm/tlb.h) of grant take-backs and page-outs: */
+	uint64_t tlb_ipis;		/* IPIs sent: one per other CPU per batch */
+	uint64_t tlb_remote_pages;	/* pages invalidated on other CPUs, summed */
+	uint64_t tlb_acks;		/* acknowledgements waited for */
+	uint64_t tlb_wait_cycles;	/* cycles spent waiting for them */
 	uint64_t reserved[3];
 };
 

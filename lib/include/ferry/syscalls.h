@@ -76,9 +76,11 @@
 	  (pid, index, out))                                                           \
 	X(43, pager_object_busy, 2, (long port, unsigned long object), (port, object)) \
 	/* allowances: who may have a driver touch which ranges (kernel/ipc/allow.h) */ \
-	X(44, allow, 3, (long op, unsigned long id, void *ptr), (op, id, ptr))
+	X(44, allow, 3, (long op, unsigned long id, void *ptr), (op, id, ptr)) \
+	/* several CPUs: the one the caller runs on now (it may move at any time) */   \
+	X(45, cpu_self, 0, (void), ())
 
-#define SYS_COUNT 45
+#define SYS_COUNT 46
 
 enum {
 #define FERRY_SYSCALL_ENUM(num, name, nargs, params, args) SYS_##name = num,
