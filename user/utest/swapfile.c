@@ -34,7 +34,7 @@ static uint8_t page[FS_IO_MAX];
 static long ask(const char *path, struct swapfile *sf)
 {
 	struct msg req = { .op = FS_SWAPFILE }, rep = { 0 };
-	long port = CHECK_OK(sys_port_lookup(FS_PORT_NAME)), err;
+	long port = CHECK_OK(ipc_lookup(FS_PORT_NAME, UTEST_WAIT_NS)), err;
 
 	memset(page, 0, MSG_PAGE_SIZE);
 	strlcpy((char *)page, path, MSG_PAGE_SIZE);
