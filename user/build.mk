@@ -3,7 +3,7 @@
 # lib/user/, compiled with user flags into $(BUILD)/user/lib/.  A new
 # program is a directory and a word here (the boot modules keep this
 # order, init first).
-USER_PROGS := init ata swapd fs sh utest bench pagetest blktest
+USER_PROGS := init ata nvme swapd fs sh utest bench pagetest blktest
 
 USER_CFLAGS  := $(FREESTANDING) -fno-pic
 USER_LDFLAGS := -static -nostdlib -z max-page-size=4096 -z separate-loadable-segments \
@@ -23,6 +23,9 @@ BAD_ELF_FILES := $(addprefix $(BUILD)/bad/,$(BAD_ELFS))
 # user/ata/main.c).  Make lists split at spaces, so '+' stands for a space
 # here; the ISO rule and modules.txt turn it back.
 USER_ARGS_ata := part1=swapd+part2=fs
+# nvme (user/nvme/main.c) serves whole namespaces to blktest only, until
+# it serves partitions.
+USER_ARGS_nvme := raw=blktest
 # swapd's store (user/swapd/main.c): `disk`, the swap partition ata gives
 # it (partition 1, mkswap'ed by scripts/mkdisk.sh), or `ram PAGES`, pinned
 # RAM.  The RAM store stays for the benchmark, to tell the kernel's cost

@@ -50,9 +50,11 @@ struct service {
 	bool given_up;
 };
 
-/* Started in this order before the shell: ata before swapd, fs after it. */
+/* Started in this order before the shell: the disk drivers before swapd,
+ * fs after it.  A driver that finds no device of its kind exits at once. */
 static struct service services[] = {
 	{ .name = "ata" },
+	{ .name = "nvme" },
 	{ .name = "swapd" },
 	{ .name = "fs" },
 };

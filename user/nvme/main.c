@@ -1,0 +1,473 @@
+// SPDX-License-Identifier: MIT
+/*
+ * nvme: the NVMe driver's server (model in nvme.h, protocol in
+ * <proto/block.h>, the same as ata's).
+ *
+ *   nvme [raw=prog[,...]] [timeout=MS] [poll]
+ *
+ * Its arguments are its boot configuration: the GRUB module line (built
+ * from USER_ARGS_nvme in user/build.mk).
+ *   raw=     programs that may use whole namespaces (any sector)
+ *   timeout= one command's deadline in ms (10..2000, default 2000); a
+ *            command that misses it makes the driver reset the controller
+ *            and try once more, all within the request's budget
+ *            (BLOCK_DRIVER_BUDGET_NS)
+ *   poll     completion by polling the ring instead of the interrupt
+ * A program is known by the name the kernel gives its process, looked up
+ * from the kernel-stamped sender of each request; everybody else is
+ * refused (ERR_PERM).  A malformed option is logged and grants nothing.
+ * The kernel's boot configuration (iso/ferry.conf) gives nvme its rights:
+ * pin, dma, pci, and device=01:08:02 (its registers and its interrupt line).
+ *
+ * Start-up: find the controller on PCI and map its registers, bring it up
+ * (polled), attach the interrupt, publish "nvme", serve.
+ */
+#include <ferry/sys.h>
+#include <ipc.h>
+#include <proc.h>
+#include <stdio.h>
+#include <stdnoreturn.h>
+#include <string.h>
+
+#include "nvme.h"
+
+#define NVME_QUEUE	32
+#define CLIENT_CACHE	16
+#define BUF_PAGES	GRANT_MAX_PAGES
+
+struct nvme_client {
+	uint64_t pid;		/* index + generation: never names another process */
+	char name[PROC_NAME_MAX];
+};
+
+/* Who may use what: until partitions are served, whole namespaces only. */
+struct nvme_policy {
+	int n;
+	char name[NVME_POLICY_NAMES][PROC_NAME_MAX];
+};
+
+struct nvme {
+	long port;
+	struct nvme_policy raw;
+	struct nvme_ctrl ctrl;
+	struct nvme_pci pci;
+	bool poll;
+	uint8_t *buf;		/* the copy buffer, where requests' pages land */
+	uint64_t buf_dev[BUF_PAGES];
+	struct nvme_client clients[CLIENT_CACHE];
+	unsigned next_client;
+};
+
+/* One request on its way through dispatch. */
+struct nvme_call {
+	const struct msg *m;
+	const char *client;
+	struct nvme_ns *ns;
+	unsigned partno;
+	const struct nvme_part *part;
+};
+
+/* --- clients and rights --- */
+
+static const char *client_name(struct nvme *v, uint64_t pid)
+{
+	struct nvme_client *c;
+	struct proc_info info;
+
+	for (int i = 0; i < CLIENT_CACHE; i++)
+		if (v->clients[i].pid == pid)
+			return v->clients[i].name;
+	if (proc_find((long)pid, &info))
+		return NULL;
+	c = &v->clients[v->next_client++ % CLIENT_CACHE];
+	c->pid = pid;
+	strlcpy(c->name, info.name, sizeof(c->name));
+	return c->name;
+}
+
+static bool allowed(const struct nvme *v, const char *prog)
+{
+	for (int i = 0; i < v->raw.n; i++)
+		if (strcmp(v->raw.name[i], prog) == 0)
+			return true;
+	return false;
+}
+
+/* Rights first, so a stranger learns nothing about what exists. */
+static long resolve(struct nvme *v, struct nvme_call *c)
+{
+	uint64_t p = c->m->arg[BLOCK_ARG_PART];
+	uint64_t disk = BLOCK_PART_DISK(p);
+
+	c->partno = BLOCK_PART_NUM(p);
+	if (disk >= BLOCK_DISKS_MAX || !allowed(v, c->client))
+		return ERR_PERM;
+	if ((int)disk >= v->ctrl.nns || c->partno != 0)
+		return ERR_NOENT;
+	c->ns = &v->ctrl.ns[disk];
+	c->part = &c->ns->part[0];
+	return 0;
+}
+
+static const uint32_t modes_served = FILL_MODE_BIT(FILL_COPY) | FILL_MODE_BIT(FILL_GRANT_MAP) |
+				     FILL_MODE_BIT(FILL_GRANT_DMA);
+
+/* --- handlers: each answers into ans, or returns the error to send --- */
+
+static long serve_info(struct nvme *v, const struct nvme_call *c, struct msg *ans)
+{
+	(void)v;
+	ans->op = BLOCK_OK;
+	ans->arg[BLOCK_REPLY_SECTORS] = c->part->sectors;
+	ans->arg[BLOCK_REPLY_MODES] = modes_served;
+	ans->arg[BLOCK_REPLY_TYPE] = c->part->type;
+	ans->arg[BLOCK_REPLY_START] = c->part->start;
+	ans->arg[BLOCK_REPLY_MINE] = 1;	/* the whole namespace, ours by raw= */
+	return 0;
+}
+
+/*
+ * Where the request's bytes are: our buffer (copy) or the grant it names,
+ * which must be ours (sys_grant_info fails otherwise) and must have come
+ * from the sender, so one client cannot name another's grant.  Grant-map
+ * grants are filled by DMA like grant-DMA ones: their frames' device
+ * addresses come with them.
+ */
+static long locate(struct nvme *v, const struct msg *m, uint32_t mode, bool write,
+		   struct grant_info *gi, struct nvme_area *area)
+{
+	if (mode == FILL_COPY) {
+		*area = (struct nvme_area){ BUF_PAGES, v->buf_dev };
+		return 0;
+	}
+	if (sys_grant_info(m->arg[BLOCK_ARG_GRANT], gi))
+		return ERR_BADHANDLE;
+	if (gi->forwarded_from != m->sender)
+		return ERR_PERM;
+	if (gi->mode != mode || (!write && !gi->writable) || gi->npages > GRANT_MAX_PAGES)
+		return ERR_INVAL;
+	*area = (struct nvme_area){ gi->npages, gi->phys };
+	return 0;
+}
+
+static long decode_runs(struct nvme *v, const struct nvme_call *c, uint32_t flags,
+			uint32_t area_bytes, struct nvme_req *rq)
+{
+	const struct msg *m = c->m;
+	struct block_run one;
+
+	if (flags & BLOCK_F_RUNS) {
+		uint64_t n = m->arg[BLOCK_ARG_COUNT];
+
+		if (!(m->flags & MSG_PAGE) || n < 1 || n > BLOCK_RUNS_MAX)
+			return ERR_INVAL;
+		return nvme_req_runs(rq, c->part, (const struct block_run *)v->buf, (int)n,
+				     area_bytes);
+	}
+	if (m->arg[BLOCK_ARG_COUNT] < 1 || m->arg[BLOCK_ARG_COUNT] > BLOCK_MAX_SECTORS ||
+	    m->arg[BLOCK_ARG_OFFSET] % NVME_SECTOR)
+		return ERR_INVAL;
+	if (m->arg[BLOCK_ARG_OFFSET] > area_bytes)
+		return ERR_RANGE;
+	one = (struct block_run){ .br_sector = m->arg[BLOCK_ARG_SECTOR],
+				  .br_count = (uint32_t)m->arg[BLOCK_ARG_COUNT],
+				  .br_offset = (uint32_t)m->arg[BLOCK_ARG_OFFSET] };
+	return nvme_req_runs(rq, c->part, &one, 1, area_bytes);
+}
+
+static long serve_rw(struct nvme *v, const struct nvme_call *c, struct msg *ans, bool write)
+{
+	const struct msg *m = c->m;
+	uint32_t mode = (uint32_t)(m->arg[BLOCK_ARG_MODE] & BLOCK_MODE_MASK);
+	uint32_t flags = (uint32_t)(m->arg[BLOCK_ARG_MODE] & ~(uint64_t)BLOCK_MODE_MASK);
+	struct nvme_req rq = { .write = write };
+	struct grant_info gi;
+	struct nvme_area area;
+	uint32_t pages;
+	long err;
+
+	/* No PIO on NVMe; LBA48 means nothing here (every LBA is 64 bits). */
+	if ((m->arg[BLOCK_ARG_MODE] & ~(uint64_t)(BLOCK_MODE_MASK | BLOCK_F_ALL)) ||
+	    mode >= FILL_NMODES || (flags & BLOCK_F_PIO) ||
+	    (mode == FILL_COPY && (flags & BLOCK_F_RUNS)))
+		return ERR_INVAL;
+	err = locate(v, m, mode, write, &gi, &area);
+	if (!err)
+		err = decode_runs(v, c, flags, area.npages * NVME_PAGE, &rq);
+	if (err)
+		return err;
+	pages = (rq.end + NVME_PAGE - 1) / NVME_PAGE;
+	if (mode == FILL_COPY && write && (!(m->flags & MSG_PAGE) || MSG_NPAGES(m->flags) < pages))
+		return ERR_INVAL;	/* the data did not come along */
+	if (mode == FILL_COPY && !write)
+		memset(v->buf, 0, (size_t)pages * NVME_PAGE);	/* never another client's bytes */
+	err = nvme_req_exec(&v->ctrl, c->ns, &rq, &area);
+	if (err)
+		return err;
+	ans->op = BLOCK_OK;
+	ans->arg[BLOCK_REPLY_COUNT] = rq.sectors;
+	if (mode == FILL_COPY && !write) {
+		ans->flags = MSG_WITH_PAGES(pages);
+		ans->page = v->buf;
+	}
+	return 0;
+}
+
+static long serve_read(struct nvme *v, const struct nvme_call *c, struct msg *ans)
+{
+	return serve_rw(v, c, ans, false);
+}
+
+static long serve_write(struct nvme *v, const struct nvme_call *c, struct msg *ans)
+{
+	return serve_rw(v, c, ans, true);
+}
+
+static long serve_flush(struct nvme *v, const struct nvme_call *c, struct msg *ans)
+{
+	long err = nvme_flush(&v->ctrl, c->ns);
+
+	if (err)
+		return err;
+	ans->op = BLOCK_OK;
+	return 0;
+}
+
+static const struct nvme_handler {
+	const char *name;
+	long (*serve)(struct nvme *v, const struct nvme_call *c, struct msg *ans);
+} handlers[] = {
+	[BLOCK_INFO - BLOCK_INFO] = { "info", serve_info },
+	[BLOCK_READ - BLOCK_INFO] = { "read", serve_read },
+	[BLOCK_WRITE - BLOCK_INFO] = { "write", serve_write },
+	[BLOCK_FLUSH - BLOCK_INFO] = { "flush", serve_flush },
+};
+
+static void log_failure(const struct nvme_call *c, const struct nvme_handler *h, long err)
+{
+	const struct msg *m = c->m;
+
+	nvme_log("%s of disk%llu part%llu (%llu sectors at %llu, mode %#llx) by %s (pid %#llx): %s",
+		 h->name, (unsigned long long)BLOCK_PART_DISK(m->arg[BLOCK_ARG_PART]),
+		 (unsigned long long)BLOCK_PART_NUM(m->arg[BLOCK_ARG_PART]),
+		 (unsigned long long)m->arg[BLOCK_ARG_COUNT],
+		 (unsigned long long)m->arg[BLOCK_ARG_SECTOR],
+		 (unsigned long long)m->arg[BLOCK_ARG_MODE], c->client ? c->client : "?",
+		 (unsigned long long)m->sender, err_str(err));
+}
+
+/* One call: stamped sender -> handler -> rights -> serve. */
+static long dispatch(struct nvme *v, const struct msg *m, struct msg *ans)
+{
+	uint32_t i = m->op - BLOCK_INFO;
+	const struct nvme_handler *h;
+	struct nvme_call c = { .m = m };
+	long err;
+
+	if (m->op < BLOCK_INFO || i >= sizeof(handlers) / sizeof(handlers[0]) ||
+	    !handlers[i].serve) {
+		nvme_log("op %#x from pid %#llx: no such operation", m->op,
+			 (unsigned long long)m->sender);
+		return ERR_NOSYS;
+	}
+	h = &handlers[i];
+	c.client = m->sender ? client_name(v, m->sender) : NULL;
+	err = c.client ? resolve(v, &c) : ERR_PERM;
+	v->ctrl.budget_end = nvme_now_ns() + BLOCK_DRIVER_BUDGET_NS;
+	if (!err)
+		err = h->serve(v, &c, ans);
+	if (err)
+		log_failure(&c, h, err);
+	return err;
+}
+
+/* An answer with pages needs kernel frames: under pressure, wait a little. */
+#define REPLY_TRIES	50
+#define REPLY_WAIT_NS	(10 * 1000 * 1000)
+
+static long reply_patiently(uint64_t token, const struct msg *ans)
+{
+	long err = sys_reply(token, ans);
+
+	for (int i = 0; err == ERR_NOMEM && i < REPLY_TRIES; i++) {
+		sys_sleep(REPLY_WAIT_NS);
+		err = sys_reply(token, ans);
+	}
+	return err;
+}
+
+static noreturn void serve(struct nvme *v)
+{
+	struct msg m, ans;
+	long err;
+
+	for (;;) {
+		memset(&m, 0, sizeof(m));
+		m.page = v->buf;	/* a write's data lands where DMA can take it */
+		m.flags = MSG_WITH_PAGES(BUF_PAGES);
+		err = sys_recv(v->port, &m, -1);
+		if (err) {
+			nvme_log("recv: %s", err_str(err));
+			continue;
+		}
+		if (!m.reply)
+			continue;	/* a send, not a call: nobody waits for an answer */
+		memset(&ans, 0, sizeof(ans));
+		err = dispatch(v, &m, &ans);
+		if (v->ctrl.stuck) {
+			/* Answering would end grants the controller may still write. */
+			nvme_log("the controller cannot be stopped: exiting unanswered");
+			sys_exit(3);
+		}
+		if (err)
+			ans = (struct msg){ .op = BLOCK_FAIL, .arg = { (uint64_t)err } };
+		err = reply_patiently(m.reply, &ans);
+		/* ERR_TIMEOUT: the client gave up on it; the kernel counts those. */
+		if (err && err != ERR_TIMEOUT)
+			nvme_log("reply to pid %#llx: %s", (unsigned long long)m.sender, err_str(err));
+	}
+}
+
+/* --- start-up --- */
+
+/* "raw=prog,prog": => NULL, or why not. */
+static const char *parse_raw(struct nvme_policy *pol, const char *list)
+{
+	char names[NVME_POLICY_NAMES * PROC_NAME_MAX], *p = names, *comma;
+
+	if (strlcpy(names, list, sizeof(names)) >= sizeof(names) || !*names)
+		return "bad program list";
+	for (; p; p = comma) {
+		comma = strchr(p, ',');
+		if (comma)
+			*comma++ = '\0';
+		if (!*p || strlen(p) >= PROC_NAME_MAX)
+			return "bad program name";
+		if (pol->n == NVME_POLICY_NAMES)
+			return "too many programs";
+		strlcpy(pol->name[pol->n++], p, PROC_NAME_MAX);
+	}
+	return NULL;
+}
+
+static void parse_args(struct nvme *v, int argc, char **argv)
+{
+	v->ctrl.timeout_ns = NVME_DEFAULT_TIMEOUT_MS * 1000000ULL;
+	for (int i = 1; i < argc; i++) {
+		const char *why = NULL;
+		struct nvme_policy pol = v->raw;
+		uint64_t ms;
+
+		if (strncmp(argv[i], "raw=", 4) == 0) {
+			why = parse_raw(&pol, argv[i] + 4);
+			if (!why)
+				v->raw = pol;	/* a bad list grants nothing */
+		} else if (strncmp(argv[i], "timeout=", 8) == 0) {
+			/* Two attempts and two resets must fit one request's budget. */
+			if (str_to_u64(argv[i] + 8, 10, &ms, NULL) == 0 && ms >= 10 &&
+			    ms * 1000000ULL * 4 <= (uint64_t)BLOCK_DRIVER_BUDGET_NS)
+				v->ctrl.timeout_ns = ms * 1000000ULL;
+			else
+				why = "timeout out of range (10..2000 ms: the request budget is 8 s)";
+		} else if (strcmp(argv[i], "poll") == 0) {
+			v->poll = true;
+		} else {
+			why = "unknown option";
+		}
+		if (why)
+			nvme_log("option '%s' ignored: %s", argv[i], why);
+	}
+}
+
+static long setup_memory(struct nvme *v)
+{
+	size_t ctrl_bytes = nvme_ctrl_mem_size();
+	uint64_t dev;
+	uint8_t *mem = nvme_dma_alloc(ctrl_bytes + BUF_PAGES * NVME_PAGE, &dev);
+
+	if (!mem)
+		return ERR_NOMEM;
+	nvme_ctrl_mem(&v->ctrl, mem, dev);
+	v->buf = mem + ctrl_bytes;
+	for (int i = 0; i < BUF_PAGES; i++)
+		v->buf_dev[i] = dev + ctrl_bytes + (uint64_t)i * NVME_PAGE;
+	return 0;
+}
+
+/* "ferry0" or "nobody", for the namespace lines. */
+static const char *users(const struct nvme_policy *pol, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < pol->n && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? "," : "", pol->name[i]);
+	return pol->n ? buf : "nobody";
+}
+
+static void attach_irq(struct nvme *v)
+{
+	long err;
+
+	if (v->poll) {
+		nvme_ctrl_irq(&v->ctrl, false);
+		return;
+	}
+	err = v->pci.irq_line < 16 ? nvme_hw_irq_attach(v->pci.irq_line) : ERR_NOENT;
+	if (err)
+		nvme_log("irq %u: %s: polling instead", v->pci.irq_line, err_str(err));
+	nvme_ctrl_irq(&v->ctrl, err == 0);
+}
+
+static long start(struct nvme *v)
+{
+	struct nvme_ctrl *c = &v->ctrl;
+	char who[80];
+	long err = setup_memory(v);
+
+	if (err)
+		return err;
+	err = nvme_pci_find(&v->pci);
+	if (err) {
+		nvme_log("no NVMe controller (PCI class 01:08:02): %s", err_str(err));
+		return ERR_NOENT;
+	}
+	err = nvme_ctrl_start(c);
+	if (err)
+		return err;
+	nvme_log("controller %04x:%04x at %02x:%02x.%x: %s, serial %s, firmware %s, NVMe %u.%u,"
+		 " %u-sector commands", v->pci.vendor, v->pci.device, v->pci.bdf >> 8,
+		 (v->pci.bdf >> 3) & 31, v->pci.bdf & 7, c->model, c->serial, c->firmware,
+		 c->vs >> 16, (c->vs >> 8) & 0xFF, c->max_sectors);
+	for (int i = 0; i < c->nns; i++)
+		nvme_log("disk%d: namespace %u, %llu sectors (%llu MiB), whole (raw): %s", i,
+			 c->ns[i].nsid, (unsigned long long)c->ns[i].sectors,
+			 (unsigned long long)(c->ns[i].sectors >> 11),
+			 users(&v->raw, who, sizeof(who)));
+	if (!c->nns) {
+		nvme_log("no namespace to serve");
+		return ERR_NOENT;
+	}
+	attach_irq(v);
+	v->port = ipc_publish(NVME_PORT_NAME, NVME_QUEUE);
+	if (v->port < 0)
+		return v->port;
+	nvme_log("ready: %d namespace%s, completion by %s, command timeout %llu ms", c->nns,
+		 c->nns > 1 ? "s" : "", c->irq_on ? "interrupt" : "polling",
+		 (unsigned long long)(c->timeout_ns / 1000000));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct nvme v;
+	long err;
+
+	parse_args(&v, argc, argv);
+	err = start(&v);
+	if (err) {
+		nvme_log("not started: %s", err_str(err));
+		return 1;
+	}
+	serve(&v);
+}
