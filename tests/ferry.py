@@ -35,19 +35,41 @@ def ide_drive(path, index=0, fmt="raw", snapshot=False):
         path, fmt, index, ",snapshot=on" if snapshot else "")
 
 
+def nvme_drive(path, fmt="raw", snapshot=False, serial="ferry0", ident="nv0"):
+    """QEMU options attaching the image `path` as the one namespace of an
+    NVMe controller of its own (serial `serial`): `-drive ...,if=none
+    -device nvme`.  snapshot=on as for ide_drive()."""
+    return ["-drive", "file=%s,format=%s,if=none,id=%s%s" % (
+        path, fmt, ident, ",snapshot=on" if snapshot else ""),
+        "-device", "nvme,serial=%s,drive=%s" % (serial, ident)]
+
+
+def nvme_namespaces(bodies, serial="ferry0", ident="nvme0"):
+    """QEMU options for one NVMe controller whose namespaces 1, 2, ... are
+    the -drive bodies in `bodies` (e.g. "file=X,format=raw", or a null-co
+    drive), each attached with -device nvme-ns."""
+    args = ["-device", "nvme,id=%s,serial=%s" % (ident, serial)]
+    for n, body in enumerate(bodies, 1):
+        args += ["-drive", "%s,if=none,id=%sn%d" % (body, ident, n),
+                 "-device", "nvme-ns,drive=%sn%d,bus=%s,nsid=%d" % (ident, n, ident, n)]
+    return args
+
+
 def default_drives():
     """build/disk.img as the primary master (ata's disk 0), unchanged by the boot."""
     return [ide_drive(DISK, snapshot=True)] if os.path.exists(DISK) else []
 
 
 def qemu_base_args(iso, mem="64M", accel="tcg", icount=False, drives=None):
-    """drives: -drive values (None: default_drives()).  -cdrom takes IDE
-    index 2, the secondary master, so the primary master stays the disk's."""
+    """drives: -drive values for IDE disks (ide_drive()), or lists of QEMU
+    options (nvme_drive(), nvme_namespaces()); None: default_drives().
+    -cdrom takes IDE index 2, the secondary master, so the primary master
+    stays the disk's."""
     args = [QEMU, "-machine", "pc", "-m", mem, "-cdrom", iso, "-boot", "d",
             "-display", "none", "-no-reboot",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
     for d in default_drives() if drives is None else drives:
-        args += ["-drive", d]
+        args += ["-drive", d] if isinstance(d, str) else list(d)
     if accel == "kvm":
         args += ["-accel", "kvm", "-cpu", "host"]
     else:

@@ -48,6 +48,7 @@ _Static_assert(BLOCK_CALL_WAIT_NS > BLOCK_DRIVER_BUDGET_NS, "the client outwaits
 
 struct block_client {
 	const char *who;	/* "swapd", "fs": for log lines */
+	const char *driver;	/* the driver's port name: "ata", "nvme" */
 	long port;		/* the driver's port */
 	long pid;		/* the driver's pid (kernel-stamped sender): where grants go */
 	uint64_t part;		/* BLOCK_PART() that block_call names */
@@ -61,10 +62,11 @@ struct block_client {
 };
 
 /*
- * Finds the driver (its port may take up to wait_ns to appear) and learns
- * its pid with a BLOCK_INFO of the whole disk.  => 0 or ERR_NOENT.
+ * Finds the driver publishing port `driver` (BLOCK_PORT_NAME, "ata", or
+ * BLOCK_PORT_NVME; it may take up to wait_ns to appear) and learns its pid
+ * with a BLOCK_INFO of the whole disk.  => 0 or ERR_NOENT.
  */
-long block_open(struct block_client *c, const char *who, long wait_ns);
+long block_open(struct block_client *c, const char *who, const char *driver, long wait_ns);
 
 /*
  * One request under the retry policy above.  req's BLOCK_ARG_PART is

@@ -29,12 +29,13 @@ static long learn_pid(struct block_client *c)
 	return 0;
 }
 
-long block_open(struct block_client *c, const char *who, long wait_ns)
+long block_open(struct block_client *c, const char *who, const char *driver, long wait_ns)
 {
 	memset(c, 0, sizeof(*c));
 	c->who = who;
+	c->driver = driver;
 	c->forward_grants = true;
-	c->port = ipc_lookup(BLOCK_PORT_NAME, wait_ns);
+	c->port = ipc_lookup(driver, wait_ns);
 	if (c->port < 0)
 		return ERR_NOENT;
 	return learn_pid(c) ? ERR_NOENT : 0;
@@ -48,7 +49,7 @@ static long reconnect(struct block_client *c, long deadline)
 
 	if (left <= 0)
 		return ERR_DEAD;
-	port = ipc_lookup(BLOCK_PORT_NAME, left < BLOCK_RECONNECT_NS ? left : BLOCK_RECONNECT_NS);
+	port = ipc_lookup(c->driver, left < BLOCK_RECONNECT_NS ? left : BLOCK_RECONNECT_NS);
 	if (port < 0 || port == c->port) {
 		printf("%s: the disk driver is gone and no new one came\n", c->who);
 		return ERR_DEAD;

@@ -130,7 +130,11 @@ static long request(struct blk *b, uint32_t op, uint64_t part, uint64_t sector, 
 
 static void check_rogue_run(void)
 {
-	long status = -1, err = proc_run("blkrogue", "blkrogue rogue", 30 * SEC_NS, &status);
+	char args[32];
+	long status = -1, err;
+
+	snprintf(args, sizeof(args), "blkrogue %s:rogue", blk_driver);
+	err = proc_run("blkrogue", args, 30 * SEC_NS, &status);
 
 	check("rogue_refused", err == 0 && status == 0, "%s, status %ld", err_str(err), status);
 }

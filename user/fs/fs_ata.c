@@ -104,7 +104,7 @@ long fs_ata_attach(struct fs_server *s, int want_part)
 	long err;
 	int n;
 
-	err = block_open(&s->ata, "fs", ATA_WAIT_NS);
+	err = block_open(&s->ata, "fs", BLOCK_PORT_NAME, ATA_WAIT_NS);
 	if (err) {
 		printf("fs: no disk driver (port \"%s\"): %s\n", BLOCK_PORT_NAME, err_str(err));
 		return err;

@@ -449,7 +449,7 @@ static long start(struct nvme *v)
 		return ERR_NOENT;
 	}
 	attach_irq(v);
-	v->port = ipc_publish(NVME_PORT_NAME, NVME_QUEUE);
+	v->port = ipc_publish(BLOCK_PORT_NVME, NVME_QUEUE);
 	if (v->port < 0)
 		return v->port;
 	nvme_log("ready: %d namespace%s, completion by %s, command timeout %llu ms", c->nns,

@@ -81,7 +81,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NVME_PORT_NAME		"nvme"
 #define NVME_PAGE		4096
 #define NVME_SECTOR		512
 #define NVME_ADMIN_DEPTH	16	/* entries of the admin rings */

@@ -242,7 +242,7 @@ long disk_store_open(struct store **out)
 				 FILL_MODE_BIT(FILL_GRANT_DMA),
 			.page_in = disk_page_in, .page_out = disk_page_out },
 	};
-	err = block_open(&ds.ata, "swapd", ATA_WAIT_NS);
+	err = block_open(&ds.ata, "swapd", BLOCK_PORT_NAME, ATA_WAIT_NS);
 	if (err) {
 		printf("swapd: no disk driver (port \"%s\"): %s\n", BLOCK_PORT_NAME,
 		       err_str(err));

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The block protocol: what swapd, fs and tests ask of the disk driver
- * (user/ata, the only process that touches the disk).
+ * The block protocol: what swapd, fs and tests ask of a disk driver
+ * (user/ata for IDE disks, user/nvme for NVMe namespaces: each the only
+ * process that touches its disks).  Below, "ata" stands for either.
  *
- * Clients call ata's port ("ata") with sys_call; ata answers each call
- * once.  Every op names a partition (arg[0], BLOCK_PART()): partition n of
+ * Clients call the driver's port ("ata" or "nvme") with sys_call; the
+ * driver answers each call once.  Every op names a partition (arg[0], BLOCK_PART()): partition n of
  * disk d, n = 0 being the whole disk.  ata serves a client only on what
  * ata's boot configuration (its module arguments, user/ata/main.c) gives
  * the client's program, e.g. `ata part1=swapd part2=fs raw=blktest`.  The
@@ -76,7 +77,8 @@
 #include <ferry/msg.h>
 #include <stdint.h>
 
-#define BLOCK_PORT_NAME		"ata"
+#define BLOCK_PORT_NAME		"ata"	/* user/ata, the IDE driver */
+#define BLOCK_PORT_NVME		"nvme"	/* user/nvme, the NVMe driver */
 #define BLOCK_SECTOR_SIZE	512
 #define BLOCK_SECTORS_PER_PAGE	(MSG_PAGE_SIZE / BLOCK_SECTOR_SIZE)
 #define BLOCK_MAX_SECTORS	(GRANT_MAX_PAGES * BLOCK_SECTORS_PER_PAGE)	/* 128 KiB */

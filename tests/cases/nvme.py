@@ -1,0 +1,127 @@
+# SPDX-License-Identifier: MIT
+"""nvme, the NVMe driver: user/blktest (as the first program, `nvme:` in
+front of its modes) checks reads at the disk's edges, refusals, the grant
+paths through a pager of its own in every fill mode (PRPs naming the lent
+frames), writes and flush, against the image file; QEMU's blkdebug fails
+chosen sectors, and a null-co namespace slow enough to miss the deadline
+makes the driver reset the controller."""
+
+import os
+import re
+
+import ferry
+from cases import registry
+from cases.ata import (check_fnv_lines, check_writes, copy_disk, suite_end, DiskCase,
+                       POLICY)
+
+# Sectors of disk 0's free space given blkdebug rules: a read that fails
+# once, reads that always fail, writes that always fail.
+T_READ, P_READ, W_ERR = 70000, 70100, 70400
+SLOW_LATENCY_NS = 2 * 10**9     # namespace 2 answers every command this late...
+NVME_TIMEOUT_MS = 500           # ...and nvme gives up on a command after this
+
+
+def modules(extra=""):
+    """The default boot modules, nvme serving the disk whole to blktest (and
+    `extra` options), and blktest's ELF once more as "blkrogue"."""
+    mods = []
+    for path, args in ferry.default_modules():
+        if args.split(" ")[0] == "nvme":
+            args = ("nvme raw=blktest %s" % extra).strip()
+        elif args.split(" ")[0] == "ata":
+            args = "ata %s" % POLICY
+        mods.append((path, args))
+    mods.append((os.path.join(ferry.BUILD, "user", "blktest.elf"), "blkrogue"))
+    return mods
+
+
+def nvme_case(name, cmdline, drives, timeout=150, extra=""):
+    def register(fn):
+        registry._cases.append(DiskCase(fn, name, cmdline, "64M", timeout,
+                                        lambda: modules(extra), drives))
+        return fn
+    return register
+
+
+def boot_lines(g, how="interrupt", timeout_ms=2000):
+    image_sectors = os.path.getsize(ferry.DISK) // 512
+    want = [r"^nvme: controller 1b36:0010 at 00:0[0-9a-f]\.0: QEMU NVMe Ctrl, serial ferry0, "
+            r"firmware [0-9.]+, NVMe 1\.4, 256-sector commands$",
+            r"^nvme: disk0: namespace 1, %d sectors \(%d MiB\), whole \(raw\): blktest$"
+            % (image_sectors, image_sectors >> 11),
+            r"^nvme: ready: 1 namespace, completion by %s, command timeout %d ms$"
+            % (how, timeout_ms),
+            r"^\[ *[0-9.]+\] nvme \(pid \d+\): 00:0[0-9a-f]\.0 BAR0 0x[0-9a-f]+\+0x4000 mapped "
+            r"uncached at 0x[0-9a-f]+, MSI-X pages held back$"]
+    return [("qemu/%s_boot_log" % g.name, all(re.search(w, g.buf, re.M) for w in want),
+             "missing: %s" % [w for w in want if not re.search(w, g.buf, re.M)])]
+
+
+def suite_drives(tmp):
+    return [ferry.nvme_drive(copy_disk(tmp))]
+
+
+@nvme_case("nvme_suite", "init=blktest initarg=nvme:raw+rawwrite panic=exit", suite_drives)
+def nvme_suite(g):
+    """blktest against nvme on a copy of the disk (the only disk): reads at
+    the edges, refusals (PIO among them), the pager in every fill mode,
+    foreign grants, writes, flush, page-outs; checked against the image."""
+    results = suite_end(g, "nvme_suite", timeout=150, driver="nvme")
+    image = os.path.join(g.disk_dir, "disk.img")
+    results += boot_lines(g)
+    results.append(check_fnv_lines(g, image, name="nvme_data_matches_image"))
+    results.append(check_writes(g, image, name="nvme_writes_in_image", min_lines=5))
+    results.append(("qemu/nvme_info_matches_image",
+                    "blktest: info disk0 %d" % (os.path.getsize(image) // 512) in g.buf,
+                    "no info line with the image's size"))
+    return results
+
+
+@nvme_case("nvme_poll", "init=blktest initarg=nvme:raw panic=exit",
+           lambda tmp: [ferry.nvme_drive(ferry.DISK, snapshot=True)], extra="poll")
+def nvme_poll(g):
+    """nvme with `poll`: completion by polling the ring, no interrupt."""
+    results = suite_end(g, "nvme_poll", timeout=150, driver="nvme")
+    results += boot_lines(g, how="polling")
+    return results
+
+
+def fault_drives(tmp):
+    """Namespace 1: a copy of the disk behind blkdebug rules; namespace 2:
+    a null-co drive that answers every command 2 s late."""
+    rules = os.path.join(tmp, "blkdebug.conf")
+    with open(rules, "w") as f:
+        for sector, once, event in ((T_READ, "on", "read_aio"), (P_READ, "off", "read_aio"),
+                                    (W_ERR, "off", "write_aio")):
+            f.write('[inject-error]\nevent = "%s"\nerrno = "5"\nsector = "%d"\nonce = "%s"\n\n'
+                    % (event, sector, once))
+    return [ferry.nvme_namespaces([
+        "file=blkdebug:%s:%s,format=raw" % (rules, copy_disk(tmp)),
+        "driver=null-co,size=64M,read-zeroes=on,latency-ns=%d" % SLOW_LATENCY_NS])]
+
+
+@nvme_case("nvme_faults", "init=blktest initarg=nvme:rawfaults:%d,%d,%d panic=exit"
+           % (T_READ, P_READ, W_ERR), fault_drives, timeout=150,
+           extra="timeout=%d" % NVME_TIMEOUT_MS)
+def nvme_faults(g):
+    """A read that fails once is retried, reads and writes that always fail
+    end in ERR_IO with the decoded status, a namespace too slow for the
+    deadline makes nvme reset the controller, and the next command works."""
+    results = suite_end(g, "nvme_faults", timeout=150, driver="nvme")
+    want = {
+        "error_decoded": r"^nvme: disk0: read of 8 sectors at lba %d: media error: unrecovered "
+                         r"read error \(sct 2 sc 0x81\), try 1 of 3$" % P_READ,
+        "retry_logged": r"^nvme: disk0: read at lba %d succeeded on try 2$" % T_READ,
+        "failure_logged": r"^nvme: disk0: read of 8 sectors at lba %d failed: I/O error$" % P_READ,
+        "write_decoded": r"^nvme: disk0: write of 8 sectors at lba %d: media error: write fault "
+                         r"\(sct 2 sc 0x80\), try 1 of 3$" % W_ERR,
+        "timeout_logged": r"^nvme: disk1: read of 8 sectors at lba 0: timeout after %d ms, "
+                          r"try 1 of 3$" % NVME_TIMEOUT_MS,
+        "reset_logged": r"^nvme: controller reset \(command timed out\): ready again after "
+                        r"\d+ ms$",
+        "client_told": r"^nvme: read of disk1 part0 .* by blktest .*: I/O error$",
+    }
+    for what, rx in want.items():
+        results.append(("qemu/nvme_faults_" + what, re.search(rx, g.buf, re.M) is not None,
+                        "no line like %r" % rx))
+    return results
