@@ -125,3 +125,40 @@ def nvme_faults(g):
         results.append(("qemu/nvme_faults_" + what, re.search(rx, g.buf, re.M) is not None,
                         "no line like %r" % rx))
     return results
+
+
+@nvme_case("nvme_kdb_prp_view", "init=blktest initarg=nvme:rawprp console=break,grant panic=exit",
+           lambda tmp: [ferry.nvme_drive(ferry.DISK, snapshot=True)], timeout=120)
+def nvme_kdb_prp_view(g):
+    """kdb stops at a DMA grant of a page-in, steps it to `filled` and shows
+    which frames nvme's commands named: PRP1, then PRP2 or the PRP list,
+    each a frame of the grant."""
+    from cases.kdb import kdb, leave
+    m = g.expect(r"world stopped: grant (0x[0-9a-f]+) lent", timeout=90)
+    gid = m.group(1)
+    start = len(g.buf)
+    g.send("step\r")
+    g.expect(r"world stopped: grant %s filled" % gid, timeout=60, start=start)
+    out = kdb(g, "grant " + gid)
+    frames = re.findall(r"^page (\d+): frame (0x[0-9a-f]+)", out, re.M)
+    named = re.findall(r"^    (?:PRP1|PRP2|list) (0x[0-9a-f]+) -> page (\d+) \(frame (0x[0-9a-f]+)\)",
+                       out, re.M)
+    bad = []
+    if not re.search(r"^prp view: commands in pid \d+'s submission ring naming this grant$",
+                     out, re.M):
+        bad.append("no prp view")
+    if not re.search(r"^  sq slot \d+ cid 0x[0-9a-f]{4} read nsid 1 lba \d+\+\d+:$", out, re.M):
+        bad.append("no read command")
+    if not re.search(r"^    PRP2 0x[0-9a-f]+: a PRP list in the holder's DMA memory$", out, re.M):
+        bad.append("no PRP list (4 pages: one command, PRP1 and a list of 3)")
+    if "NOT A FRAME OF THIS GRANT" in out:
+        bad.append("a PRP names another frame")
+    pages = {int(p) for _, p, _ in named}
+    if not frames or pages != {int(p) for p, _ in frames}:
+        bad.append("the commands name pages %s of %d" % (sorted(pages), len(frames)))
+    if any(dict((int(p), f) for p, f in frames).get(int(p)) != f for _, p, f in named):
+        bad.append("a PRP's frame is not the page's")
+    leave(g)
+    results = suite_end(g, "nvme_kdb_prp_view", timeout=90, driver="nvme")
+    results.append(("qemu/nvme_kdb_prp_view", not bad, "; ".join(bad) + "\n" + out))
+    return results

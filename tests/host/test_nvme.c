@@ -718,6 +718,25 @@ HTEST(runs_checked_before_anything_moves)
 	HCHECK_EQ(f.io_cmds, 0);
 }
 
+/* A pager's cluster arrives as one run per page: one command, one list. */
+HTEST(adjacent_runs_are_one_command)
+{
+	struct block_run runs[4];
+	struct nvme_area a = { 32, bufdev };
+	struct nvme_req rq = { .write = false };
+
+	setup(false);
+	for (int i = 0; i < 4; i++)
+		runs[i] = (struct block_run){ 200 + 8 * (uint64_t)i, 8, (uint32_t)i * 4096 };
+	runs[3].br_offset += 4096;	/* not where the third ends: a command of its own */
+	HCHECK_EQ(nvme_req_runs(&rq, &c.ns[0].part[0], runs, 4, 32 * 4096), 0);
+	HCHECK_EQ(nvme_req_exec(&c, &c.ns[0], &rq, &a), 0);
+	HCHECK_EQ(f.io_cmds, 2);
+	HCHECK_EQ(f.prp_lists, 1);
+	HCHECK(area_holds(0, 200, 24, 0));
+	HCHECK(area_holds(0, 224, 8, 4 * 4096));
+}
+
 HTEST(completion_by_interrupt)
 {
 	setup(true);

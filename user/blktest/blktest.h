@@ -107,5 +107,6 @@ void cases_second(struct blk *b);
 void cases_raw(struct blk *b);
 void cases_raw_write(struct blk *b);
 void cases_raw_faults(struct blk *b, const char *spec);
+void cases_raw_prp(struct blk *b);
 
 #endif

@@ -18,6 +18,7 @@
  *             refusals (PIO among them), the pager in every fill mode
  *   rawwrite  ... writes to the free space, flush, page-outs
  *   rawfaults:T,P,W  ... injected errors on disk 0, a slow disk 1
+ *   rawprp    ... one DMA page-in of 4 pages (kdb's PRP view watches it)
  *   rogue     (as blkrogue) everything must be refused
  *   child ... (internal) the pager's child
  *   stranger ... (internal) a client naming a grant someone else forwarded
@@ -104,6 +105,8 @@ static void run_mode(struct blk *b, const char *mode)
 		cases_raw(b);
 	else if (strcmp(mode, "rawwrite") == 0)
 		cases_raw_write(b);
+	else if (strcmp(mode, "rawprp") == 0)
+		cases_raw_prp(b);
 	else if (strncmp(mode, "rawfaults:", 10) == 0)
 		cases_raw_faults(b, mode + 10);
 	else

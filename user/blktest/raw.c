@@ -237,3 +237,11 @@ void cases_raw_faults(struct blk *b, const char *spec)
 	err = blk_read(b, RAW0, s[0] + 64, 8, 0, 0, buf);
 	check("still_serving", !err, "%s", err_str(err));
 }
+
+/* One DMA page-in of 4 pages through the driver: kdb's PRP view watches it. */
+void cases_raw_prp(struct blk *b)
+{
+	long err = pager_run(b, &raw_ways[2], RAW0, EXT2_LBA * BLOCK_SECTOR_SIZE, 4, 0);
+
+	check("pager_dma_for_kdb", err == 0, "%s", err_str(err));
+}

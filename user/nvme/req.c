@@ -4,7 +4,8 @@
  * partition (or the whole namespace) and the data area before a command is
  * built, and every command's PRPs are built before the first goes out, so
  * a request that fails validation touches neither the disk nor memory.
- * Then all of its commands go to the controller as one batch.
+ * Runs that follow each other are merged, cut again at the controller's
+ * transfer limit, and all the commands go to the controller as one batch.
  */
 #include <string.h>
 
@@ -49,14 +50,34 @@ long nvme_req_runs(struct nvme_req *rq, const struct nvme_part *p, const struct 
 /* Commands of a batch share the lists' storage: one list per command. */
 static uint64_t lists[NVME_BATCH_MAX][NVME_PRP_LIST_MAX];
 
-long nvme_req_exec(struct nvme_ctrl *c, struct nvme_ns *ns, const struct nvme_req *rq,
-		   const struct nvme_area *a)
+/* Runs that continue each other on the disk and in the area are one run:
+ * one command, its pages in one PRP list (a pager's cluster of pages). */
+static int coalesce(const struct nvme_req *rq, struct nvme_run *out)
 {
-	static struct nvme_io io[NVME_BATCH_MAX];
 	int n = 0;
 
 	for (int i = 0; i < rq->nruns; i++) {
 		const struct nvme_run *r = &rq->run[i];
+		struct nvme_run *last = n ? &out[n - 1] : NULL;
+
+		if (last && r->lba == last->lba + last->count &&
+		    r->offset == last->offset + last->count * NVME_SECTOR)
+			last->count += r->count;
+		else
+			out[n++] = *r;
+	}
+	return n;
+}
+
+long nvme_req_exec(struct nvme_ctrl *c, struct nvme_ns *ns, const struct nvme_req *rq,
+		   const struct nvme_area *a)
+{
+	static struct nvme_io io[NVME_BATCH_MAX];
+	struct nvme_run runs[BLOCK_RUNS_MAX];
+	int nruns = coalesce(rq, runs), n = 0;
+
+	for (int i = 0; i < nruns; i++) {
+		const struct nvme_run *r = &runs[i];
 
 		for (uint32_t done = 0; done < r->count; n++) {
 			uint32_t count = r->count - done < c->max_sectors ? r->count - done

@@ -144,6 +144,9 @@ _Static_assert(sizeof(struct grant_info) == 32 + 8 * GRANT_MAX_PAGES, "struct gr
 #define VM_CTL_CLUSTER		6	/* arg = pages per page-in request (1..32) */
 #define VM_CTL_SYNC		7	/* ptr = address, arg = length: write dirty pager pages
 					   back (and drop them) => pages written back */
+#define VM_CTL_DMA_RING		9	/* ptr = an NVMe submission ring in your DMA memory,
+					   arg = its entries (2..4096): kdb's `grant ID` shows
+					   which frames its commands name (the PRP view) */
 
 enum page_state { PAGE_ABSENT, PAGE_RESIDENT, PAGE_SWAPPED, PAGE_INFLIGHT, PAGE_WITH_PAGER };
 
