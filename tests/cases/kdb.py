@@ -83,8 +83,15 @@ def check(what, cond, bad):
 def kdb_processes(g):
     """Break in from the serial line, list threads, continue: the shell still works."""
     g.expect(PROMPT, timeout=60)
-    enter(g)
-    out = kdb(g, "ps")
+    # init may still be reaping a driver that found no device of its kind
+    # (it exits at start-up): look again until init is back waiting.
+    for _ in range(20):
+        enter(g)
+        out = kdb(g, "ps")
+        if re.search(r"\binit\s+wait\b", out):
+            break
+        leave(g)
+        time.sleep(0.25)
     bad = []
     check("ps header", re.search(r"^PID\s+TID\s+NAME\s+STATE", out, re.M), bad)
     for name in ("init", "sh", "swapd"):
