@@ -351,6 +351,7 @@ static long sys_stats(struct proc *p, const uint64_t *a)
 	st.grants_live = (uint64_t)grant_live_count();
 	st.requests_live = (uint64_t)request_live_count();
 	st.late_replies = ipc_late_replies()->count;
+	st.frames_quarantined = ps.count[FRAME_QUARANTINE];
 	st.halted_cycles = this_cpu()->halted_cycles;
 	return copy_to_user(p, a[0], &st, sizeof(st));
 }
@@ -439,6 +440,11 @@ static long sys_grant_info(struct proc *p, const uint64_t *a)
 static long sys_grant_forward(struct proc *p, const uint64_t *a)
 {
 	return grant_forward(p, a[0], a[1]);
+}
+
+static long sys_grant_done(struct proc *p, const uint64_t *a)
+{
+	return grant_done(p, a[0]);
 }
 
 static long page_state(struct proc *p, uint64_t va)

@@ -19,15 +19,16 @@ BAD_ELFS := bad_magic bad_class bad_machine truncated phdr_out_of_bounds kernel_
 BAD_ELF_FILES := $(addprefix $(BUILD)/bad/,$(BAD_ELFS))
 
 # Module arguments after a program's name, for programs that take their
-# boot configuration there (ata: who may use which partition, see
-# user/ata/main.c).  Make lists split at spaces, so '+' stands for a space
-# here; the ISO rule and modules.txt turn it back.
-USER_ARGS_ata := part1=swapd+part2=fs
-# nvme (user/nvme/main.c) serves whole namespaces to blktest only, until
-# it serves partitions.
-USER_ARGS_nvme := raw=blktest
+# boot configuration there.  Make lists split at spaces, so '+' stands for
+# a space here; the ISO rule and modules.txt turn it back.
+# ata and nvme: none, so every partition goes to the program its contents
+# call for (a swap area to swapd, an ext2 file system to fs: <part.h>);
+# `partN=prog` overrides that for partition N, e.g. USER_ARGS_ata :=
+# part1=swapd+part2=fs (user/ata/main.c, user/nvme/main.c).
+USER_ARGS_ata :=
+USER_ARGS_nvme :=
 # swapd's store (user/swapd/main.c): `disk`, the swap partition ata gives
-# it (partition 1, mkswap'ed by scripts/mkdisk.sh), or `ram PAGES`, pinned
+# it (the one holding a swap area, mkswap'ed by scripts/mkdisk.sh), or `ram PAGES`, pinned
 # RAM.  The RAM store stays for the benchmark, to tell the kernel's cost
 # from the disk's: a boot gets it by this module line saying `swapd ram
 # 4096` instead (same ELF, same rights; tests/cases/swap.py store_modules()

@@ -26,6 +26,14 @@
  *     (sys_grant_info) and forward it, once per hop, to one other process
  *     (swapd -> ata, fs -> ata).  Forwarding takes the forwarder's own
  *     access away before the new holder gets any.
+ *   - A holder that may program DMA (the `dma` right) and reads the
+ *     description learns the frames' physical addresses: from then on its
+ *     device may be transferring into them, and the grant is DMA-busy
+ *     until the holder says its device is done with them (sys_grant_done:
+ *     the transfer ended, or it stopped the bus master and reset the
+ *     channel).  A page-in that fails while its grant is DMA-busy, or
+ *     after a DMA-busy holder died, has its frames quarantined, never
+ *     freed: the device may still write them (mm/request.c).
  *   - In FILL_GRANT_MAP mode the holder sees the frames in a window of its
  *     address space (GRANT_WINDOW_BASE, one slot per grant), writable for
  *     page-in, read-only for page-out.  In FILL_GRANT_DMA mode it gets only
@@ -68,8 +76,11 @@ struct grant {
 	int npages;
 	paddr_t frames[GRANT_MAX_PAGES];
 	struct proc *holder;		/* NULL once revoked */
-	/* A DMA-capable holder died holding it: the device may still be
-	 * writing the frames until a driver resets it or answers for them. */
+	/* A DMA-capable holder learned the frames' addresses and has not said
+	 * its device is done with them (sys_grant_done). */
+	bool dma_busy;
+	/* A holder died DMA-busy: its device may still be writing the frames;
+	 * nothing the kernel sees afterwards says it has stopped. */
 	bool dma_unsettled;
 	int window_slot;		/* in the holder, FILL_GRANT_MAP */
 	uint64_t holder_pid, forwarded_from;
@@ -191,6 +202,7 @@ long grant_create(const struct grant_lend *l, uint64_t *id, uint64_t *window)
 	g->npages = l->npages;
 	memcpy(g->frames, l->frames, (size_t)l->npages * sizeof(paddr_t));
 	g->revoked = false;
+	g->dma_busy = false;
 	g->dma_unsettled = false;
 	g->forwarded_from = 0;
 	g->fault_pid = l->fault_pid;
@@ -262,11 +274,11 @@ bool grant_end(uint64_t id, enum grant_outcome outcome)
 	return revoked;
 }
 
-bool grant_holder_may_dma(uint64_t id)
+bool grant_dma_busy(uint64_t id)
 {
 	struct grant *g = grant_get(id);
 
-	return g && g->holder && proc_has_right(g->holder, RIGHT_DMA);
+	return g && g->dma_busy;
 }
 
 bool grant_dma_unsettled(uint64_t id)
@@ -307,6 +319,8 @@ long grant_info_for(struct proc *caller, uint64_t id, struct grant_info *out)
 
 	if (!g || g->holder != caller)
 		return ERR_BADHANDLE;
+	if (proc_has_right(caller, RIGHT_DMA))
+		g->dma_busy = true;	/* it may program its device with these from now on */
 	memset(out, 0, sizeof(*out));
 	out->mode = g->mode;
 	out->npages = (uint32_t)g->npages;
@@ -315,6 +329,16 @@ long grant_info_for(struct proc *caller, uint64_t id, struct grant_info *out)
 	out->forwarded_from = g->forwarded_from;
 	for (int i = 0; i < g->npages; i++)
 		out->phys[i] = g->frames[i];
+	return 0;
+}
+
+long grant_done(struct proc *caller, uint64_t id)
+{
+	struct grant *g = grant_get(id);
+
+	if (!g || g->holder != caller)
+		return ERR_BADHANDLE;
+	g->dma_busy = false;
 	return 0;
 }
 
@@ -346,8 +370,9 @@ void grant_release_holder(struct proc *p)
 
 		if (!g->lent || g->holder != p)
 			continue;
-		if (proc_has_right(p, RIGHT_DMA))
+		if (g->dma_busy)
 			g->dma_unsettled = true;
+		g->dma_busy = false;	/* the next holder has not learned the addresses */
 		if (return_to_forwarder(g, p))
 			continue;
 		log_warn("grant %#lx revoked: holder %s (pid %lu) died",

@@ -59,16 +59,18 @@ long grant_create(const struct grant_lend *l, uint64_t *id, uint64_t *window);
  * return.  => true if it was revoked (a holder died) while lent, so its
  * frames cannot be trusted to hold what the request wanted. */
 bool grant_end(uint64_t id, enum grant_outcome outcome);
-/* Could the current holder still be writing into the frames behind our
- * back?  Yes if it holds the grant and may program DMA (the device may be
- * mid-transfer: nothing but an IOMMU could stop it). */
-bool grant_holder_may_dma(uint64_t id);
-/* Did a DMA-capable holder die holding it?  Its device may still write the
- * frames unless a driver answered for them since. */
+/* Could the current holder's device be transferring into the frames?  Yes
+ * from the moment a holder with the `dma` right read their addresses
+ * (sys_grant_info) until it says its device is done (sys_grant_done):
+ * nothing but an IOMMU could stop it meanwhile. */
+bool grant_dma_busy(uint64_t id);
+/* Did a holder die DMA-busy?  Its device may still write the frames. */
 bool grant_dma_unsettled(uint64_t id);
 /* Holder-facing operations (system calls). */
 long grant_forward(struct proc *caller, uint64_t id, uint64_t to_pid);
 long grant_info_for(struct proc *caller, uint64_t id, struct grant_info *out);
+/* The holder's device is done with the frames.  => 0 or ERR_BADHANDLE. */
+long grant_done(struct proc *caller, uint64_t id);
 /* A dying process loses every grant it holds (mapping removed): a
  * forwarded one goes back to its forwarder, any other is revoked. */
 void grant_release_holder(struct proc *p);

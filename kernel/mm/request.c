@@ -238,21 +238,38 @@ static enum grant_outcome outcome_of(long result)
 	return result == ERR_TIMEOUT ? GRANT_OVERTIME : GRANT_FAILED;
 }
 
+/*
+ * A grant whose holder's device may still be transferring (grant.h: the
+ * holder read the frames' addresses and has not said it is done, or died
+ * before it did) cannot end well: a page-in's frames may still be
+ * written, so they are never reused (quarantined); a page-out may not have
+ * reached the disk, so its pages stay resident.  A pager that answers
+ * success while its driver's DMA is open is not believed.
+ * => the request's result, overriding a success.
+ */
+static long settle_dma(struct page_request *r, long result, bool *quarantine)
+{
+	bool busy = r->grant && grant_dma_busy(r->grant);
+
+	*quarantine = r->dir == REQUEST_IN && r->grant && result != 0 &&
+		      (busy || grant_dma_unsettled(r->grant));
+	if (!busy || result != 0)
+		return result;
+	log_warn("page request %#lx (pid %lu at %#lx): its pager answered while its driver's"
+		 " DMA on grant %#lx was still open: failed", (unsigned long)req_handle(r),
+		 (unsigned long)r->pid, (unsigned long)r->va, (unsigned long)r->grant);
+	*quarantine = r->dir == REQUEST_IN;
+	return r->dir == REQUEST_IN ? ERR_IO : ERR_AGAIN;
+}
+
 /* Ends a request: grant first, then pages, then waiters. */
 static void finish(struct page_request *r, long result, int filled)
 {
 	struct fault_stats *st = fault_stats_for(r->mode);
 	struct swap_provider *sp = r->swap ? swap_provider(r->provider) : NULL;
-	/* Failing a page-in nobody answered (overtime, a dead pager) while a
-	 * DMA driver still holds its grant: the transfer may still land, so
-	 * the frames are never reused.  A pager's own failure answer means the
-	 * chain below it is done, unless a DMA driver died holding the grant
-	 * (it came back to the pager, grant.c) and nobody answered for its
-	 * transfer since. */
-	bool quarantine = r->dir == REQUEST_IN && r->grant && result != 0 &&
-			  (((result == ERR_TIMEOUT || result == ERR_DEAD) &&
-			    grant_holder_may_dma(r->grant)) || grant_dma_unsettled(r->grant));
+	bool quarantine;
 
+	result = settle_dma(r, result, &quarantine);
 	stamp(r, PHASE_REPLIED);
 	if (r->sample && ipc_call_received_cycles(r->token))
 		r->sample->phase[PHASE_RECEIVED] = ipc_call_received_cycles(r->token) - r->t_fault;

@@ -310,6 +310,7 @@ int proc_info(long index, struct proc_info *out)
 		out->resident_pages = p->vm.resident_pages;
 		out->cpu_ns = p->cpu_ns;
 		out->grants_held = grants_held_by(p->pid);
+		out->flags = p->config != policy_for(p->name) ? PROC_INFO_STRIPPED : 0;
 		for (const struct list_node *n = p->threads.next; n != &p->threads; n = n->next)
 			out->cpu_ns += list_entry(n, struct thread, proc_link)->cpu_ns;
 		return 0;

@@ -23,6 +23,9 @@ POLICY = "part1=swapd,blktest part2=fs,blktest part3=blktest raw=blktest"
 # transient (once) for a DMA and a PIO read, permanent for a DMA and a PIO
 # read, and permanent for writes.
 T_DMA, T_PIO, P_DMA, P_PIO, W_ERR = 70000, 70100, 70200, 70300, 70400
+# The UUIDs scripts/mkdisk.sh gives the swap area and the file system.
+SWAP_UUID = "46455252-5900-4000-8000-000000000001"
+EXT2_UUID = "46455252-5900-4000-8000-000000000002"
 HUNG_LATENCY_NS = 2 * 10**9     # disk 1 answers every request this late...
 ATA_TIMEOUT_MS = 500            # ...and ata gives up on a command after this
 
@@ -192,10 +195,10 @@ def ata_boot(g):
             r"^ata: disk0 \(primary master\): QEMU HARDDISK, %d sectors .*, LBA48, DMA$"
             % (os.path.getsize(image) // 512),
             r"^ata: secondary master: packet device",
-            r"^ata: disk0: MBR part1: type 0x82, %d sectors at %d \(swapd,blktest\)$"
-            % (parts[1][1], parts[1][0]),
-            r"^ata: disk0: MBR part2: type 0x83, %d sectors at %d \(fs,blktest\)$"
-            % (parts[2][1], parts[2][0]),
+            r"^ata: disk0: MBR part1: type 0x82, %d sectors at %d, swap area %s "
+            r"\(swapd,blktest, by the arguments\)$" % (parts[1][1], parts[1][0], SWAP_UUID),
+            r"^ata: disk0: MBR part2: type 0x83, %d sectors at %d, ext2 file system %s "
+            r"\(fs,blktest, by the arguments\)$" % (parts[2][1], parts[2][0], EXT2_UUID),
             r"^ata: ready: 1 disk, bus-master DMA and PIO"]
     # The shell starts beside ata: its prompt may come first on a line.
     want = [r"^(?:ferry> )?" + w[1:] for w in want]
@@ -308,8 +311,35 @@ def ata_gpt(g):
     results.append(("qemu/ata_second_disk_logged", re.search(
         r"^ata: disk1 \(secondary slave\): QEMU HARDDISK, 2048 sectors .*, DMA$", g.buf, re.M)
         is not None, "no line for disk1"))
-    want = [r"^ata: disk0: GPT part%d: type %#x, %d sectors at %d " % (n, t, count, start)
+    want = [r"^ata: disk0: GPT part%d: type %#x, %d sectors at %d, " % (n, t, count, start)
             for n, (start, count, t) in partitions(ferry.DISK).items()]
     results.append(("qemu/ata_gpt_partitions", all(re.search(w, g.buf, re.M) for w in want),
                     "missing GPT partition lines"))
+    return results
+
+
+def giveup_drives(tmp):
+    """Disk 0 as `make` built it; disk 1 (primary slave) a null-co drive
+    that answers every command 2 s late, with zeros."""
+    return [ferry.ide_drive(ferry.DISK, snapshot=True),
+            "driver=null-co,size=64M,read-zeroes=on,latency-ns=%d,if=ide,index=1,media=disk"
+            % HUNG_LATENCY_NS]
+
+
+@disk_case("ata_dma_giveup", cmdline="init=blktest initarg=giveup panic=exit",
+           drives=giveup_drives, timeout=120, extra="timeout=%d" % ATA_TIMEOUT_MS)
+def ata_dma_giveup(g):
+    """A pager gives up on a DMA page-in while ata is still transferring
+    (a hung disk): the kernel fails the fault but quarantines the frames
+    instead of freeing them, so the transfer that lands later changes
+    nobody's memory.  In DMA and grant-map mode (ata uses DMA for both);
+    a pager that claims success meanwhile is not believed."""
+    results = suite_end(g, "ata_dma_giveup", timeout=120)
+    want = [r"^blktest: pager: gave up on ata after 300 ms \(timed out\): failing",
+            r"^blktest: pager: gave up on ata after 300 ms \(timed out\): claiming success",
+            r"page request 0x[0-9a-f]+ \(pid \d+ at 0x[0-9a-f]+\): its pager answered while "
+            r"its driver's DMA on grant 0x[0-9a-f]+ was still open: failed",
+            r"frame 0x[0-9a-f]+ quarantined: a DMA transfer into it may still be under way"]
+    results.append(("qemu/ata_dma_giveup_logged", all(re.search(w, g.buf, re.M) for w in want),
+                    "missing: %s" % [w for w in want if not re.search(w, g.buf, re.M)]))
     return results

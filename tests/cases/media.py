@@ -61,6 +61,14 @@ def media_bad_sector(g):
                     len(re.findall(r"swapd: disk0 part1: page-out of 8 pages at slot \d+: "
                                    r"1 page failed alone", g.buf)) == len(want),
                     "want %d 'page failed alone' lines from swapd" % len(want)))
+    # ata names the bad sector itself, not the start of the command it was in.
+    image = os.path.join(g.disk_dir, "disk.img")
+    named = set(int(x) for x in re.findall(r"^ata: disk0: write failed on the medium at lba "
+                                           r"(\d+) \(of \d+ sectors at lba \d+\)$",
+                                           g.buf, re.M))
+    lbas = set(slot_lba(image, slot) + sector for slot, sector in BAD_SECTORS)
+    results.append(("qemu/media_bad_sector_lba_named", named == lbas,
+                    "ata named lbas %s, the bad sectors are %s" % (sorted(named), sorted(lbas))))
     return results
 
 

@@ -11,8 +11,8 @@ import re
 
 import ferry
 from cases import registry
-from cases.ata import (check_fnv_lines, check_writes, copy_disk, suite_end, DiskCase,
-                       POLICY)
+from cases.ata import (check_fnv_lines, check_info_line, check_writes, copy_disk, suite_end,
+                       DiskCase, POLICY)
 
 # Sectors of disk 0's free space given blkdebug rules: a read that fails
 # once, reads that always fail, writes that always fail.
@@ -22,12 +22,13 @@ NVME_TIMEOUT_MS = 500           # ...and nvme gives up on a command after this
 
 
 def modules(extra=""):
-    """The default boot modules, nvme serving the disk whole to blktest (and
-    `extra` options), and blktest's ELF once more as "blkrogue"."""
+    """The default boot modules, nvme with ata's test policy (blktest may
+    use every partition and the disk whole; `extra` options), and
+    blktest's ELF once more as "blkrogue"."""
     mods = []
     for path, args in ferry.default_modules():
         if args.split(" ")[0] == "nvme":
-            args = ("nvme raw=blktest %s" % extra).strip()
+            args = ("nvme %s %s" % (POLICY, extra)).strip()
         elif args.split(" ")[0] == "ata":
             args = "ata %s" % POLICY
         mods.append((path, args))
@@ -47,8 +48,13 @@ def boot_lines(g, how="interrupt", timeout_ms=2000):
     image_sectors = os.path.getsize(ferry.DISK) // 512
     want = [r"^nvme: controller 1b36:0010 at 00:0[0-9a-f]\.0: QEMU NVMe Ctrl, serial ferry0, "
             r"firmware [0-9.]+, NVMe 1\.4, 256-sector commands$",
-            r"^nvme: disk0: namespace 1, %d sectors \(%d MiB\), whole \(raw\): blktest$"
-            % (image_sectors, image_sectors >> 11),
+            r"^nvme: disk0: namespace 1, %d sectors \(%d MiB\)$" % (image_sectors,
+                                                                image_sectors >> 11),
+            r"^nvme: disk0: MBR part1: type 0x82, 32768 sectors at 2048, swap area "
+            r"46455252-5900-4000-8000-000000000001 \(swapd,blktest, by the arguments\)$",
+            r"^nvme: disk0: MBR part2: type 0x83, 32768 sectors at 34816, ext2 file system "
+            r"46455252-5900-4000-8000-000000000002 \(fs,blktest, by the arguments\)$",
+            r"^nvme: disks whole \(raw\): blktest$",
             r"^nvme: ready: 1 namespace, completion by %s, command timeout %d ms$"
             % (how, timeout_ms),
             r"^\[ *[0-9.]+\] nvme \(pid \d+\): 00:0[0-9a-f]\.0 BAR0 0x[0-9a-f]+\+0x4000 mapped "
@@ -61,28 +67,35 @@ def suite_drives(tmp):
     return [ferry.nvme_drive(copy_disk(tmp))]
 
 
-@nvme_case("nvme_suite", "init=blktest initarg=nvme:raw+rawwrite panic=exit", suite_drives)
+@nvme_case("nvme_suite", "init=blktest initarg=nvme:read+perm+pager+write panic=exit",
+           suite_drives)
 def nvme_suite(g):
-    """blktest against nvme on a copy of the disk (the only disk): reads at
-    the edges, refusals (PIO among them), the pager in every fill mode,
-    foreign grants, writes, flush, page-outs; checked against the image."""
+    """ata's block suite against nvme on a copy of the disk (the only disk):
+    partitions found by the same library, reads at the partitions' and the
+    disk's edges, requests that leave a partition refused, PIO refused,
+    the pager in every fill mode, foreign grants refused, copy-mode writes,
+    flush, page-outs; checked against the image."""
     results = suite_end(g, "nvme_suite", timeout=150, driver="nvme")
     image = os.path.join(g.disk_dir, "disk.img")
     results += boot_lines(g)
     results.append(check_fnv_lines(g, image, name="nvme_data_matches_image"))
-    results.append(check_writes(g, image, name="nvme_writes_in_image", min_lines=5))
-    results.append(("qemu/nvme_info_matches_image",
-                    "blktest: info disk0 %d" % (os.path.getsize(image) // 512) in g.buf,
-                    "no info line with the image's size"))
+    results.append(check_writes(g, image, name="nvme_writes_in_image", min_lines=6))
+    info = check_info_line(g, image)
+    results.append(("qemu/nvme_info_matches_image",) + info[1:])
     return results
 
 
-@nvme_case("nvme_poll", "init=blktest initarg=nvme:raw panic=exit",
-           lambda tmp: [ferry.nvme_drive(ferry.DISK, snapshot=True)], extra="poll")
+@nvme_case("nvme_poll", "init=blktest initarg=nvme:raw+rawwrite panic=exit", suite_drives,
+           extra="poll")
 def nvme_poll(g):
-    """nvme with `poll`: completion by polling the ring, no interrupt."""
+    """nvme with `poll` (completion by polling the ring, no interrupt) and
+    the disk served whole: reads at the edges, PRP shapes, refusals, the
+    pager in every fill mode, writes, flush, page-outs; against the image."""
     results = suite_end(g, "nvme_poll", timeout=150, driver="nvme")
+    image = os.path.join(g.disk_dir, "disk.img")
     results += boot_lines(g, how="polling")
+    results.append(check_fnv_lines(g, image, name="nvme_poll_data_matches_image"))
+    results.append(check_writes(g, image, name="nvme_poll_writes_in_image", min_lines=5))
     return results
 
 

@@ -74,17 +74,28 @@ def restart_ata(g):
 
 @swap_case("restart_rights")
 def restart_rights(g):
-    """ata and swapd typed at the shell: no rights, nothing burned."""
+    """ata, swapd and fs typed at the shell: no rights, nothing burned; ata
+    serves the copies of swapd and fs no partition, although their names
+    are the ones its policy knows."""
     shell_ready(g)
     results = []
     out = shell_command(g, "swapd", timeout=30)
     results.append(("qemu/restart_rights_swapd_refused",
                     found(g, r"spawn: swapd started by sh \(pid \d+\) runs without rights") and
-                    "cannot register" in out and "not permitted" in out, out[-400:]))
+                    found(g, r"^ata: info of disk0 part0 .* by swapd \(pid 0x[0-9a-f]+\): not "
+                             r"permitted \(it runs without its configuration's rights\)$") and
+                    "swapd: ata gives swapd no partition" in out and "cannot register" not in out,
+                    out[-400:]))
     out = shell_command(g, "ata", timeout=30)
     results.append(("qemu/restart_rights_ata_refused",
                     found(g, r"spawn: ata started by sh \(pid \d+\) runs without rights"),
                     out[-400:]))
+    out = shell_command(g, "fs", timeout=60)
+    results.append(("qemu/restart_rights_fs_no_partition",
+                    found(g, r"spawn: fs started by sh \(pid \d+\) runs without rights") and
+                    found(g, r"^ata: info of disk0 part0 .* by fs \(pid 0x[0-9a-f]+\): not "
+                             r"permitted \(it runs without its configuration's rights\)$") and
+                    "fs: ata: disk 0: not permitted" in out, out[-600:]))
     out = shell_command(g, "pagetest 64 dma", timeout=60)
     results.append(("qemu/restart_rights_swap_still_works",
                     "64 pages read back, 64 resident, 0 mismatches: ok" in out, out[-400:]))

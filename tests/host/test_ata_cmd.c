@@ -529,7 +529,7 @@ HTEST(dma_read_into_scattered_frames)
 	static const int pages[4] = { 5, 9, 10, 3 };
 	struct ata_area a = { 4, phys, NULL };
 	struct block_run run = { .br_sector = 0, .br_count = 32, .br_offset = 0 };
-	struct ata_part part = { .present = true, .start = 64, .sectors = 256 };
+	struct part part = { .present = true, .start = 64, .sectors = 256 };
 	struct ata_req rq = { .write = false };
 
 	setup();
@@ -550,7 +550,7 @@ HTEST(dma_write_from_frames)
 {
 	uint64_t phys[2] = { frame_phys(20), frame_phys(7) };
 	struct ata_area a = { 2, phys, NULL };
-	struct ata_part part = { .present = true, .start = 0, .sectors = STORE_SECTORS };
+	struct part part = { .present = true, .start = 0, .sectors = STORE_SECTORS };
 	struct block_run run = { .br_sector = 100, .br_count = 12, .br_offset = 1024 };
 	struct ata_req rq = { .write = true };
 
@@ -571,7 +571,7 @@ HTEST(runs_fill_one_frame_from_scattered_sectors)
 {
 	uint64_t phys[1] = { frame_phys(30) };
 	struct ata_area a = { 1, phys, frame_mem(30) };
-	struct ata_part part = { .present = true, .start = 8, .sectors = 400 };
+	struct part part = { .present = true, .start = 8, .sectors = 400 };
 	struct block_run runs[4] = { { 300, 2, 0 }, { 17, 2, 1024 }, { 5, 2, 2048 },
 				     { 120, 2, 3072 } };
 
@@ -617,7 +617,7 @@ HTEST(polled_channel_works)
 {
 	uint64_t phys[1] = { frame_phys(12) };
 	struct ata_area a = { 1, phys, NULL };
-	struct ata_part part = { .present = true, .start = 0, .sectors = STORE_SECTORS };
+	struct part part = { .present = true, .start = 0, .sectors = STORE_SECTORS };
 	struct block_run run = { .br_sector = 40, .br_count = 8 };
 	struct ata_req rq = { 0 };
 	uint8_t buf[512];
@@ -652,7 +652,7 @@ HTEST(transient_error_is_retried)
 	for (int dma = 0; dma < 2; dma++) {
 		uint64_t phys[2] = { frame_phys(1), frame_phys(2) };
 		struct ata_area a = { 2, phys, NULL };
-		struct ata_part part = { .present = true, .start = 0, .sectors = STORE_SECTORS };
+		struct part part = { .present = true, .start = 0, .sectors = STORE_SECTORS };
 		struct block_run run = { .br_sector = 16, .br_count = 8 };
 		struct ata_req rq = { .pio = !dma };
 
@@ -679,7 +679,7 @@ HTEST(permanent_error_fails_whole_request)
 		for (int write = 0; write < 2; write++) {
 			uint64_t phys[1] = { frame_phys(4) };
 			struct ata_area a = { 1, phys, buf };
-			struct ata_part part = { .present = true, .sectors = STORE_SECTORS };
+			struct part part = { .present = true, .sectors = STORE_SECTORS };
 			struct block_run runs[2] = { { 0, 4, 0 }, { 50, 4, 2048 } };
 			struct ata_req rq = { .write = write, .pio = !dma };
 
@@ -688,10 +688,43 @@ HTEST(permanent_error_fails_whole_request)
 			f.d[0].err_left = -1;
 			HCHECK_EQ(ata_req_runs(&rq, &part, runs, 2, 4096), 0);
 			HCHECK_EQ(ata_req_exec(&disk, &rq, &a), ERR_IO);
-			HCHECK_EQ(f.commands, 1 + 1 + ATA_TRIES);	/* identify, run 1, 3 tries */
+			/* identify, run 1, 3 tries, then 50..51 (fine) and 52 (bad) alone */
+			HCHECK_EQ(f.commands, 1 + 1 + ATA_TRIES + 2);
 			HCHECK(strstr(logbuf, "try 3 of 3"));
 			HCHECK(strstr(logbuf, write ? "write of 4 sectors at lba 50 failed: I/O error"
 						    : "read of 4 sectors at lba 50 failed: I/O error"));
+			HCHECK(strstr(logbuf, write ? "write failed on the medium at lba 52 (of"
+						    : "read failed on the medium at lba 52 (of"));
+			HCHECK(strstr(logbuf, "at lba 52 (of 4 sectors at lba 50)"));
+		}
+	}
+}
+
+/* The failing sector of a long run is found by halving it: log2(count) commands. */
+HTEST(media_error_names_the_failing_sector)
+{
+	for (int dma = 0; dma < 2; dma++) {
+		for (uint64_t bad = 100; bad < 164; bad += 21) {
+			static uint8_t buf[8 * 4096];
+			uint64_t phys[8];
+			struct ata_area a = { 8, phys, buf };
+			struct part part = { .present = true, .sectors = STORE_SECTORS };
+			struct block_run run = { .br_sector = 100, .br_count = 64 };
+			struct ata_req rq = { .pio = !dma };
+			char want[96];
+
+			for (int i = 0; i < 8; i++)
+				phys[i] = frame_phys(16 + i);
+			setup();
+			f.d[0].err_lba = bad;
+			f.d[0].err_left = -1;
+			HCHECK_EQ(ata_req_runs(&rq, &part, &run, 1, sizeof(buf)), 0);
+			HCHECK_EQ(ata_req_exec(&disk, &rq, &a), ERR_IO);
+			HCHECK_EQ(f.commands, 1 + ATA_TRIES + 6);
+			snprintf(want, sizeof(want),
+				 "read failed on the medium at lba %llu (of 64 sectors at lba 100)",
+				 (unsigned long long)bad);
+			HCHECK(strstr(logbuf, want));
 		}
 	}
 }
@@ -712,7 +745,7 @@ HTEST(hung_drive_times_out_resets_and_recovers)
 	for (int dma = 0; dma < 2; dma++) {
 		uint64_t phys[1] = { frame_phys(8) };
 		struct ata_area a = { 1, phys, buf };
-		struct ata_part part = { .present = true, .sectors = STORE_SECTORS };
+		struct part part = { .present = true, .sectors = STORE_SECTORS };
 		struct block_run run = { .br_sector = 9, .br_count = 1 };
 		struct ata_req rq = { .pio = !dma };
 		uint64_t t0;
@@ -756,7 +789,7 @@ HTEST(error_register_names)
 
 HTEST(runs_are_checked_against_partition_and_area)
 {
-	struct ata_part p = { .present = true, .start = 1000, .sectors = 100 };
+	struct part p = { .present = true, .start = 1000, .sectors = 100 };
 	struct ata_req rq;
 	struct block_run r[3];
 

@@ -8,13 +8,16 @@
  *   hw.c    the machine: port I/O, the IRQ port, the clock, PCI discovery
  *   cmd.c   the ATA command engine: IDENTIFY, PIO and bus-master DMA
  *           transfers, timeouts, device reset, error decoding, retries
- *   part.c  MBR and GPT partition tables, the access policy
+ *   access.c  who may use what: the partition policy (<part.h>) and the
+ *           kernel-stamped sender, in one place
  *   req.c   requests: runs checked against a partition and a data area,
  *           PRD tables from a list of frames, execution run by run
  *
- * cmd.c, part.c and req.c are pure: they reach the hardware only through
- * the seam below, which host tests (tests/host/test_ata*.c) implement
- * with a fake controller and disk.
+ * cmd.c, access.c and req.c are pure: they reach the hardware and the
+ * kernel only through the seam below, which host tests
+ * (tests/host/test_ata*.c) implement with a fake controller and disk.
+ * Partition tables and what is on each partition come from the library
+ * every disk driver shares (<part.h>, lib/user/part.c).
  *
  * The model
  * ---------
@@ -23,7 +26,8 @@
  * a time, and so does ata: one thread, one request after another, each
  * answered before the next is received.  A disk is an ATA (not ATAPI)
  * device on a channel; disk 0 is the first one found and the only one
- * whose partition table is read; the others are served whole (raw).
+ * whose partition table is read (and each partition's signature probed);
+ * the others are served whole (raw).
  *
  * One command (an xfer: LBA, count, direction, PIO buffer or DMA table):
  *   1. wait until the channel is idle, select the drive;
@@ -50,6 +54,7 @@
 
 #include <ferry/abi.h>
 #include <ferry/err.h>
+#include <part.h>
 #include <proto/block.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -64,7 +69,6 @@
 /* Two timed-out attempts and their resets fit the request budget
  * (BLOCK_DRIVER_BUDGET_NS, <proto/block.h>): 4 x 2 s = 8 s. */
 #define ATA_DEFAULT_TIMEOUT_MS	2000
-#define ATA_POLICY_NAMES	4	/* programs per policy entry */
 #define ATA_CTL_NIEN		0x02	/* device control: no interrupts (probing polls) */
 
 /* --- the hardware seam: hw.c on Ferry, a fake controller in host tests --- */
@@ -95,6 +99,7 @@ struct ata_prd {
 #define ATA_PRD_EOT	0x8000
 
 _Static_assert(sizeof(struct ata_prd) == 8, "PRD entry layout");
+_Static_assert(PART_MAX == BLOCK_PARTS_MAX, "a partition number means the same to both");
 
 struct ata_channel {
 	const char *name;	/* "primary", "secondary" */
@@ -113,12 +118,6 @@ struct ata_channel {
 	uint64_t resets;
 };
 
-struct ata_part {
-	bool present;
-	uint8_t type;		/* MBR type byte, GPT types mapped (<proto/block.h>) */
-	uint64_t start, sectors;
-};
-
 struct ata_disk {
 	struct ata_channel *ch;
 	int slave;
@@ -126,9 +125,9 @@ struct ata_disk {
 	char model[41];
 	uint64_t sectors;
 	bool lba48, dma;
-	struct ata_part part[BLOCK_PARTS_MAX + 1];	/* [0]: the whole disk */
-	const char *table;	/* "MBR", "GPT", "none" */
+	struct part_table pt;	/* disk 0: its table; others: only pt.part[0] */
 	uint64_t commands, errors, retries, timeouts;
+	bool media_error;	/* ata_rw's last failure was the drive's (ERR or DF) */
 };
 
 /* One ATA command's worth of data. */
@@ -146,8 +145,15 @@ enum ata_kind { ATA_KIND_NONE, ATA_KIND_DISK, ATA_KIND_PACKET };
 enum ata_kind ata_identify(struct ata_channel *ch, int slave, struct ata_disk *d);
 /* Fills d's identity from IDENTIFY DEVICE data; => 0, ERR_NOSYS without LBA. */
 long ata_identify_parse(const uint16_t id[256], struct ata_disk *d);
-/* One transfer, retried, reset after a timeout.  => 0 or ERR_IO (logged). */
+/* One transfer, retried, reset after a timeout.  => 0 or ERR_IO (logged;
+ * d->media_error says whether the drive itself reported it). */
 long ata_rw(struct ata_disk *d, const struct ata_xfer *x);
+/* One attempt, not logged, reset after a timeout.  => 0, ERR_IO (the
+ * drive's error, or a protocol one), ERR_TIMEOUT, ERR_INVAL. */
+long ata_rw_once(struct ata_disk *d, const struct ata_xfer *x);
+/* Does another command (and a reset, should it time out) fit the
+ * request's budget? */
+bool ata_time_left(const struct ata_disk *d);
 /* FLUSH CACHE (EXT).  => 0 or ERR_IO. */
 long ata_flush(struct ata_disk *d);
 /* Software reset of the channel (both drives), then interrupts as before. */
@@ -157,33 +163,34 @@ void ata_settle_channel(struct ata_channel *ch);
 /* "ABRT UNC" for an error register value; into buf. */
 const char *ata_error_str(uint8_t error, char *buf, size_t size);
 
-/* part.c */
-/* Reads sectors for the table scan: => 0 or an error. */
-typedef long (*ata_read_fn)(void *ctx, uint64_t lba, uint32_t count, void *buf);
-/*
- * Reads d's partition table (MBR, or the GPT a protective MBR points to)
- * through read, into d->part[1..]; buf holds at least 32 sectors.
- * Entries that leave the disk or overlap the table are dropped, logged.
- * => 0 (no table is not an error: d->table is "none"), or read's error.
- */
-long ata_part_scan(struct ata_disk *d, ata_read_fn read, void *ctx, uint8_t *buf);
-uint32_t ata_crc32(const void *data, size_t n);
+/* access.c */
 
-/* Who may use what: part[n] for partition n of disk 0, part[0] (raw=) for
- * every disk as a whole. */
-struct ata_policy {
-	struct ata_policy_entry {
-		int n;
-		char name[ATA_POLICY_NAMES][PROC_NAME_MAX];
-	} part[BLOCK_PARTS_MAX + 1];
+/* A client, as the kernel describes the sender of a request. */
+struct ata_client {
+	uint64_t pid;		/* index + generation: never names another process */
+	char name[PROC_NAME_MAX];
+	bool stripped;		/* a service's copy without its rights (PROC_INFO_STRIPPED) */
 };
-/* One module argument "partN=prog,prog" or "raw=prog,..."; => 0, ERR_INVAL
- * (*why says what is wrong), ERR_NOENT when the key is not a policy key. */
-long ata_policy_parse(struct ata_policy *pol, const char *arg, const char **why);
-bool ata_policy_allows(const struct ata_policy *pol, unsigned disk, unsigned part,
-		       const char *prog);
-/* Does prog have any right on disk? (BLOCK_INFO) */
-bool ata_policy_any(const struct ata_policy *pol, unsigned disk, const char *prog);
+
+/* What one request may touch. */
+struct ata_access {
+	unsigned disk, partno;
+	const struct part *part;	/* partition partno of the disk, [0]: all of it */
+};
+
+/*
+ * Who may do what, the one place ata decides it: the client must run with
+ * its configuration's rights, and the policy must give its program the
+ * partition (any partition of the disk, for BLOCK_INFO: `info`).  Rights
+ * are checked before existence, so a stranger learns nothing.
+ * => 0 with *acc set; ERR_PERM (logged by the caller), ERR_NOENT.
+ */
+long ata_access_resolve(const struct part_policy *pol, const struct ata_disk *disks, int ndisks,
+			const struct ata_client *c, uint64_t part_arg, bool info,
+			struct ata_access *acc);
+/* Bit n: partition n of disk exists and is c's to use (BLOCK_REPLY_MINE). */
+uint64_t ata_access_mine(const struct part_policy *pol, const struct ata_disk *d,
+			 const struct ata_client *c);
 
 /* hw.c (Ferry only: host tests supply the seam above instead) */
 
@@ -232,8 +239,8 @@ struct ata_req {
  * => 0; ERR_INVAL (no runs, a zero count, more than BLOCK_MAX_SECTORS in
  *    all, a misaligned offset); ERR_RANGE (outside p or the area).
  */
-long ata_req_runs(struct ata_req *rq, const struct ata_part *p, const struct block_run *runs,
-		  int n, uint32_t area_bytes);
+long ata_req_runs(struct ata_req *rq, const struct part *p, const struct block_run *runs, int n,
+		  uint32_t area_bytes);
 /* Whether every page of a can be reached by 32-bit bus-master DMA. */
 bool ata_area_dma_ok(const struct ata_area *a);
 /*
@@ -243,7 +250,12 @@ bool ata_area_dma_ok(const struct ata_area *a);
  */
 int ata_prd_build(const struct ata_area *a, uint32_t offset, uint32_t len, struct ata_prd *prd,
 		  int max);
-/* Runs rq on d, run after run.  => 0, or the first failure (ERR_IO). */
+/*
+ * Runs rq on d, run after run.  => 0, or the first failure (ERR_IO).  A
+ * run the drive failed on the medium is then searched for its first bad
+ * sector (halving it, one attempt each, within the budget), which the
+ * log line names: "disk0: read failed on the medium at lba N".
+ */
 long ata_req_exec(struct ata_disk *d, const struct ata_req *rq, const struct ata_area *a);
 
 #endif

@@ -376,18 +376,24 @@ static void log_attempt(const struct ata_disk *d, const struct ata_xfer *x,
 	}
 }
 
+static bool xfer_ok(const struct ata_disk *d, const struct ata_xfer *x)
+{
+	return x->count >= 1 && x->count <= 256 && (!x->dma || d->ch->bm) &&
+	       (!x->lba48 || d->lba48) && (x->lba48 || x->lba + x->count <= ATA_LBA28_END);
+}
+
 long ata_rw(struct ata_disk *d, const struct ata_xfer *x)
 {
 	struct attempt a;
 	int timeouts = 0, try;
 
-	if (x->count < 1 || x->count > 256 || (x->dma && !d->ch->bm) || (x->lba48 && !d->lba48) ||
-	    (!x->lba48 && x->lba + x->count > ATA_LBA28_END))
+	if (!xfer_ok(d, x))
 		return ERR_INVAL;
 	for (try = 1; try <= ATA_TRIES; try++) {
 		long err = attempt_once(d, x, &a);
 
 		d->commands++;
+		d->media_error = false;
 		if (!err) {
 			if (try > 1)
 				ata_log("disk%d: %s at lba %llu succeeded on try %d", d->index,
@@ -395,6 +401,7 @@ long ata_rw(struct ata_disk *d, const struct ata_xfer *x)
 			return 0;
 		}
 		d->errors++;
+		d->media_error = a.kind == FAIL_DEVICE;
 		log_attempt(d, x, &a, try);
 		if (err == ERR_TIMEOUT) {
 			d->timeouts++;
@@ -403,7 +410,7 @@ long ata_rw(struct ata_disk *d, const struct ata_xfer *x)
 				break;
 		}
 		/* Another attempt and the reset a timeout would cost must fit. */
-		if (d->ch->budget_end && ata_now_ns() + 2 * d->ch->timeout_ns > d->ch->budget_end) {
+		if (!ata_time_left(d)) {
 			ata_log("disk%d: no time left in the request's budget for another try",
 				d->index);
 			break;
@@ -414,6 +421,27 @@ long ata_rw(struct ata_disk *d, const struct ata_xfer *x)
 	ata_log("disk%d: %s of %u sectors at lba %llu failed: I/O error", d->index,
 		x->write ? "write" : "read", x->count, (unsigned long long)x->lba);
 	return ERR_IO;
+}
+
+long ata_rw_once(struct ata_disk *d, const struct ata_xfer *x)
+{
+	struct attempt a;
+	long err;
+
+	if (!xfer_ok(d, x))
+		return ERR_INVAL;
+	err = attempt_once(d, x, &a);
+	d->commands++;
+	if (err == ERR_TIMEOUT) {
+		d->timeouts++;
+		ata_reset(d->ch, "command timed out");
+	}
+	return err;
+}
+
+bool ata_time_left(const struct ata_disk *d)
+{
+	return !d->ch->budget_end || ata_now_ns() + 2 * d->ch->timeout_ns <= d->ch->budget_end;
 }
 
 long ata_flush(struct ata_disk *d)

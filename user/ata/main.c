@@ -3,25 +3,32 @@
  * ata: the IDE disk driver's server (model in ata.h, protocol in
  * <proto/block.h>).
  *
- *   ata [partN=prog[,prog...]] [raw=prog[,...]] [timeout=MS] [dma=off]
+ *   ata [swap=|ext2=|fat=prog[,prog...]] [partN=prog[,...]] [raw=prog[,...]]
+ *       [timeout=MS] [dma=off]
  *
  * Its arguments are its boot configuration: the GRUB module line (built
- * from USER_ARGS_ata in user/build.mk), e.g. `ata part1=swapd part2=fs`.
- *   partN=   programs that may use partition N (1..16) of disk 0
+ * from USER_ARGS_ata in user/build.mk).  Without any, each partition of
+ * disk 0 goes to the program its contents call for (<part.h>): a swap area
+ * to swapd, an ext2 file system to fs, anything else to nobody.
+ *   swap= ext2= fat=  who gets partitions holding that
+ *   partN=   programs that may use partition N (1..16) of disk 0, whatever
+ *            it holds: an override of the signature
  *   raw=     programs that may use whole disks (any disk, any sector)
  *   timeout= one command's deadline in ms (10..2000, default 2000); a
  *            command that misses it is retried once after a device reset,
  *            all within the request's budget (BLOCK_DRIVER_BUDGET_NS)
  *   dma=off  PIO only (DMA grants are then refused)
  * A program is known by the name the kernel gives its process, looked up
- * from the kernel-stamped sender of each request; everybody else is
- * refused (ERR_PERM).  A malformed option is logged and grants nothing.
+ * from the kernel-stamped sender of each request, and only when it runs
+ * with its configuration's rights (access.c); everybody else is refused
+ * (ERR_PERM).  A malformed option is logged and grants nothing.
  * The kernel's own boot configuration (iso/ferry.conf) gives ata its
  * rights: pin, dma, pci, its IRQs and I/O ports.
  *
  * Start-up: find the IDE controller on PCI, probe the four drive
  * positions (polled), attach the IRQs of the channels that have disks,
- * read disk 0's partition table, publish "ata", serve.
+ * read disk 0's partition table and probe what each partition holds,
+ * publish "ata", serve.
  */
 #include <ferry/sys.h>
 #include <ipc.h>
@@ -48,14 +55,9 @@ static const struct {
 	{ "secondary", 0x170, 0x376, 15, 0x04 },
 };
 
-struct ata_client {
-	uint64_t pid;		/* index + generation: never names another process */
-	char name[PROC_NAME_MAX];
-};
-
 struct ata {
 	long port;
-	struct ata_policy policy;
+	struct part_policy policy;
 	struct ata_channel ch[2];
 	struct ata_disk disk[BLOCK_DISKS_MAX];
 	int ndisks;
@@ -72,48 +74,39 @@ struct ata {
 /* One request on its way through dispatch. */
 struct ata_call {
 	const struct msg *m;
-	const char *client;
+	const struct ata_client *client;
 	struct ata_disk *disk;
-	unsigned partno;
-	const struct ata_part *part;
+	struct ata_access acc;
 };
 
 /* --- clients and rights --- */
 
-/* The program name of a sender, or NULL if it is gone already. */
-static const char *client_name(struct ata *a, uint64_t pid)
+/* The sender as the kernel describes it, or NULL if it is gone already. */
+static const struct ata_client *client_of(struct ata *a, uint64_t pid)
 {
 	struct ata_client *c;
 	struct proc_info info;
 
 	for (int i = 0; i < CLIENT_CACHE; i++)
 		if (a->clients[i].pid == pid)
-			return a->clients[i].name;
+			return &a->clients[i];
 	if (proc_find((long)pid, &info))
 		return NULL;
 	c = &a->clients[a->next_client++ % CLIENT_CACHE];
 	c->pid = pid;
 	strlcpy(c->name, info.name, sizeof(c->name));
-	return c->name;
+	c->stripped = info.flags & PROC_INFO_STRIPPED;
+	return c;
 }
 
-/* Rights first, so a stranger learns nothing about what exists. */
 static long resolve(struct ata *a, struct ata_call *c, bool info)
 {
-	uint64_t p = c->m->arg[BLOCK_ARG_PART];
-	uint64_t disk = BLOCK_PART_DISK(p);
+	long err = ata_access_resolve(&a->policy, a->disk, a->ndisks, c->client,
+				      c->m->arg[BLOCK_ARG_PART], info, &c->acc);
 
-	c->partno = BLOCK_PART_NUM(p);
-	if (disk >= BLOCK_DISKS_MAX ||
-	    !(info ? ata_policy_any(&a->policy, (unsigned)disk, c->client)
-		   : ata_policy_allows(&a->policy, (unsigned)disk, c->partno, c->client)))
-		return ERR_PERM;
-	if ((int)disk >= a->ndisks || c->partno > BLOCK_PARTS_MAX ||
-	    !a->disk[disk].part[c->partno].present)
-		return ERR_NOENT;
-	c->disk = &a->disk[disk];
-	c->part = &c->disk->part[c->partno];
-	return 0;
+	if (!err)
+		c->disk = &a->disk[c->acc.disk];
+	return err;
 }
 
 static uint32_t disk_modes(const struct ata_disk *d)
@@ -127,18 +120,14 @@ static uint32_t disk_modes(const struct ata_disk *d)
 
 static long serve_info(struct ata *a, const struct ata_call *c, struct msg *ans)
 {
-	uint64_t mine = 0;
+	const struct part *p = c->acc.part;
 
-	for (unsigned n = 0; n <= BLOCK_PARTS_MAX; n++)
-		if (c->disk->part[n].present &&
-		    ata_policy_allows(&a->policy, (unsigned)c->disk->index, n, c->client))
-			mine |= 1ULL << n;
 	ans->op = BLOCK_OK;
-	ans->arg[BLOCK_REPLY_SECTORS] = c->part->sectors;
+	ans->arg[BLOCK_REPLY_SECTORS] = p->sectors;
 	ans->arg[BLOCK_REPLY_MODES] = disk_modes(c->disk);
-	ans->arg[BLOCK_REPLY_TYPE] = c->part->type;
-	ans->arg[BLOCK_REPLY_START] = c->part->start;
-	ans->arg[BLOCK_REPLY_MINE] = mine;
+	ans->arg[BLOCK_REPLY_TYPE] = BLOCK_TYPE_MAKE(p->type, p->content);
+	ans->arg[BLOCK_REPLY_START] = p->start;
+	ans->arg[BLOCK_REPLY_MINE] = ata_access_mine(&a->policy, c->disk, c->client);
 	return 0;
 }
 
@@ -157,10 +146,11 @@ static long locate(struct ata *a, const struct msg *m, uint32_t mode, bool write
 	}
 	if (sys_grant_info(m->arg[BLOCK_ARG_GRANT], gi))
 		return ERR_BADHANDLE;
-	if (gi->forwarded_from != m->sender)
-		return ERR_PERM;
-	if (gi->mode != mode || (!write && !gi->writable) || gi->npages > GRANT_MAX_PAGES)
-		return ERR_INVAL;
+	if (gi->forwarded_from != m->sender || gi->mode != mode || (!write && !gi->writable) ||
+	    gi->npages > GRANT_MAX_PAGES) {
+		sys_grant_done(m->arg[BLOCK_ARG_GRANT]);	/* no transfer was started */
+		return gi->forwarded_from != m->sender ? ERR_PERM : ERR_INVAL;
+	}
 	*area = (struct ata_area){ gi->npages, gi->phys,
 				   gi->mode == FILL_GRANT_MAP ? (uint8_t *)gi->window : NULL };
 	return 0;
@@ -178,7 +168,7 @@ static long decode_runs(struct ata *a, const struct ata_call *c, uint32_t flags,
 
 		if (!(m->flags & MSG_PAGE) || n < 1 || n > BLOCK_RUNS_MAX)
 			return ERR_INVAL;
-		return ata_req_runs(rq, c->part, (const struct block_run *)a->buf, (int)n,
+		return ata_req_runs(rq, c->acc.part, (const struct block_run *)a->buf, (int)n,
 				    area_bytes);
 	}
 	if (m->arg[BLOCK_ARG_COUNT] < 1 || m->arg[BLOCK_ARG_COUNT] > BLOCK_MAX_SECTORS ||
@@ -189,7 +179,40 @@ static long decode_runs(struct ata *a, const struct ata_call *c, uint32_t flags,
 	one = (struct block_run){ .br_sector = m->arg[BLOCK_ARG_SECTOR],
 				  .br_count = (uint32_t)m->arg[BLOCK_ARG_COUNT],
 				  .br_offset = (uint32_t)m->arg[BLOCK_ARG_OFFSET] };
-	return ata_req_runs(rq, c->part, &one, 1, area_bytes);
+	return ata_req_runs(rq, c->acc.part, &one, 1, area_bytes);
+}
+
+/* The transfer itself, once the data area is located. */
+static long transfer(struct ata *a, const struct ata_call *c, struct msg *ans, uint32_t mode,
+		     uint32_t flags, const struct ata_area *area, struct ata_req *rq)
+{
+	const struct msg *m = c->m;
+	bool write = rq->write;
+	uint32_t pages;
+	long err = decode_runs(a, c, flags, area->npages * ATA_PAGE, rq);
+
+	if (err)
+		return err;
+	pages = (rq->end + ATA_PAGE - 1) / ATA_PAGE;
+	if (mode == FILL_COPY && write && (!(m->flags & MSG_PAGE) || MSG_NPAGES(m->flags) < pages))
+		return ERR_INVAL;	/* the data did not come along */
+	/* DMA where the drive and every frame allow it, else through the mapping. */
+	if (!rq->pio && (!c->disk->dma || !ata_area_dma_ok(area)))
+		rq->pio = true;
+	if (rq->pio && !area->virt)
+		return ERR_INVAL;
+	if (mode == FILL_COPY && !write)
+		memset(a->buf, 0, (size_t)pages * ATA_PAGE);	/* never another client's bytes */
+	err = ata_req_exec(c->disk, rq, area);
+	if (err)
+		return err;
+	ans->op = BLOCK_OK;
+	ans->arg[BLOCK_REPLY_COUNT] = rq->sectors;
+	if (mode == FILL_COPY && !write) {
+		ans->flags = MSG_WITH_PAGES(pages);
+		ans->page = a->buf;
+	}
+	return 0;
 }
 
 static long serve_rw(struct ata *a, const struct ata_call *c, struct msg *ans, bool write)
@@ -201,7 +224,6 @@ static long serve_rw(struct ata *a, const struct ata_call *c, struct msg *ans, b
 			      .lba48 = flags & BLOCK_F_LBA48 };
 	struct grant_info gi;
 	struct ata_area area;
-	uint32_t pages;
 	long err;
 
 	if ((m->arg[BLOCK_ARG_MODE] & ~(uint64_t)(BLOCK_MODE_MASK | BLOCK_F_ALL)) ||
@@ -210,30 +232,18 @@ static long serve_rw(struct ata *a, const struct ata_call *c, struct msg *ans, b
 	    (mode == FILL_GRANT_DMA && (rq.pio || !c->disk->dma)))
 		return ERR_INVAL;
 	err = locate(a, m, mode, write, &gi, &area);
-	if (!err)
-		err = decode_runs(a, c, flags, area.npages * ATA_PAGE, &rq);
 	if (err)
 		return err;
-	pages = (rq.end + ATA_PAGE - 1) / ATA_PAGE;
-	if (mode == FILL_COPY && write && (!(m->flags & MSG_PAGE) || MSG_NPAGES(m->flags) < pages))
-		return ERR_INVAL;	/* the data did not come along */
-	/* DMA where the drive and every frame allow it, else through the mapping. */
-	if (!rq.pio && (!c->disk->dma || !ata_area_dma_ok(&area)))
-		rq.pio = true;
-	if (rq.pio && !area.virt)
-		return ERR_INVAL;
-	if (mode == FILL_COPY && !write)
-		memset(a->buf, 0, (size_t)pages * ATA_PAGE);	/* never another client's bytes */
-	err = ata_req_exec(c->disk, &rq, &area);
-	if (err)
-		return err;
-	ans->op = BLOCK_OK;
-	ans->arg[BLOCK_REPLY_COUNT] = rq.sectors;
-	if (mode == FILL_COPY && !write) {
-		ans->flags = MSG_WITH_PAGES(pages);
-		ans->page = a->buf;
-	}
-	return 0;
+	err = transfer(a, c, ans, mode, flags, &area, &rq);
+	/*
+	 * Knowing the grant's frames, we may have had the device transfer into
+	 * them; ata_req_exec returns only once it no longer can (done, failed,
+	 * or stopped and the channel reset).  The kernel frees the frames of
+	 * a failed page-in only after this (kernel/grant/grant.c).
+	 */
+	if (mode != FILL_COPY)
+		sys_grant_done(m->arg[BLOCK_ARG_GRANT]);
+	return err;
 }
 
 static long serve_read(struct ata *a, const struct ata_call *c, struct msg *ans)
@@ -277,8 +287,11 @@ static void log_failure(const struct ata_call *c, const struct ata_handler *h, l
 		(unsigned long long)BLOCK_PART_NUM(m->arg[BLOCK_ARG_PART]),
 		(unsigned long long)m->arg[BLOCK_ARG_COUNT],
 		(unsigned long long)m->arg[BLOCK_ARG_SECTOR],
-		(unsigned long long)m->arg[BLOCK_ARG_MODE], c->client ? c->client : "?",
-		(unsigned long long)m->sender, err_str(err));
+		(unsigned long long)m->arg[BLOCK_ARG_MODE], c->client ? c->client->name : "?",
+		(unsigned long long)m->sender,
+		err == ERR_PERM && c->client && c->client->stripped
+			? "not permitted (it runs without its configuration's rights)"
+			: err_str(err));
 }
 
 /* One call: stamped sender -> handler -> rights -> serve. */
@@ -296,7 +309,7 @@ static long dispatch(struct ata *a, const struct msg *m, struct msg *ans)
 		return ERR_NOSYS;
 	}
 	h = &handlers[i];
-	c.client = m->sender ? client_name(a, m->sender) : NULL;
+	c.client = m->sender ? client_of(a, m->sender) : NULL;
 	err = c.client ? resolve(a, &c, h->info) : ERR_PERM;
 	if (!err)
 		err = h->serve(a, &c, ans);
@@ -357,9 +370,10 @@ static noreturn void serve(struct ata *a)
 static void parse_args(struct ata *a, int argc, char **argv)
 {
 	a->timeout_ns = ATA_DEFAULT_TIMEOUT_MS * 1000000ULL;
+	part_policy_init(&a->policy);
 	for (int i = 1; i < argc; i++) {
 		const char *why = NULL;
-		long err = ata_policy_parse(&a->policy, argv[i], &why);
+		long err = part_policy_parse(&a->policy, argv[i], &why);
 		uint64_t ms;
 
 		if (err == ERR_NOENT && strncmp(argv[i], "timeout=", 8) == 0) {
@@ -478,35 +492,52 @@ static long scan_read(void *ctx, uint64_t lba, uint32_t count, void *buf)
 	return ata_rw(d, &x);
 }
 
-/* "swapd,blktest" or "nobody", for the partition lines. */
-static const char *users(const struct ata_policy_entry *e, char *buf, size_t size)
+static void scan_log(void *ctx, const char *line)
 {
-	size_t len = 0;
-
-	buf[0] = '\0';
-	for (int i = 0; i < e->n && len < size; i++)
-		len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? "," : "", e->name[i]);
-	return e->n ? buf : "nobody";
+	(void)ctx;
+	ata_log("%s", line);
 }
 
+/* "swap area 46455252-..., " or "FAT file system, " */
+static const char *content_str(const struct part *p, char *buf, size_t size)
+{
+	char uuid[37];
+	bool named = p->content == PART_SWAP || p->content == PART_EXT2;
+
+	snprintf(buf, size, "%s%s%s", part_content_name(p->content), named ? " " : "",
+		 named ? part_uuid_str(p->uuid, uuid) : "");
+	return buf;
+}
+
+/* Disk 0's table, what each partition holds, and who gets it. */
 static void scan_partitions(struct ata *a)
 {
 	struct ata_disk *d = &a->disk[0];
-	char who[80];
+	struct part_disk pd = { .name = "disk0", .sectors = d->sectors, .read = scan_read,
+				.log = scan_log, .ctx = d };
+	char who[80], what[80];
 	long err;
 
 	for (int k = 1; k < a->ndisks; k++)
-		a->disk[k].part[0] = (struct ata_part){ .present = true, .sectors = a->disk[k].sectors };
-	err = ata_part_scan(d, scan_read, d, a->buf);
+		a->disk[k].pt.part[0] = (struct part){ .present = true,
+						       .sectors = a->disk[k].sectors };
+	err = part_scan(&d->pt, &pd, a->buf);
 	if (err)
 		ata_log("disk0: cannot read the partition table: %s", err_str(err));
-	for (int n = 1; n <= BLOCK_PARTS_MAX; n++)
-		if (d->part[n].present)
-			ata_log("disk0: %s part%d: type %#x, %llu sectors at %llu (%s)", d->table, n,
-				d->part[n].type, (unsigned long long)d->part[n].sectors,
-				(unsigned long long)d->part[n].start,
-				users(&a->policy.part[n], who, sizeof(who)));
-	ata_log("disks whole (raw): %s", users(&a->policy.part[0], who, sizeof(who)));
+	part_probe_all(&d->pt, &pd, a->buf);
+	for (int n = 1; n <= PART_MAX; n++) {
+		const struct part *p = &d->pt.part[n];
+
+		if (!p->present)
+			continue;
+		ata_log("disk0: %s part%d: type %#x, %llu sectors at %llu, %s (%s%s)", d->pt.scheme,
+			n, p->type, (unsigned long long)p->sectors, (unsigned long long)p->start,
+			content_str(p, what, sizeof(what)),
+			part_policy_names(part_policy_entry(&a->policy, &d->pt, (unsigned)n), who,
+					  sizeof(who)),
+			a->policy.part[n].set ? ", by the arguments" : "");
+	}
+	ata_log("disks whole (raw): %s", part_policy_names(&a->policy.part[0], who, sizeof(who)));
 }
 
 static long start(struct ata *a)

@@ -18,7 +18,7 @@
 #define DMA_LIMIT	(1ULL << 32)	/* PRD addresses are 32 bits */
 #define PRD_WINDOW	0x10000ULL	/* no entry may cross a 64 KiB boundary */
 
-long ata_req_runs(struct ata_req *rq, const struct ata_part *p, const struct block_run *runs,
+long ata_req_runs(struct ata_req *rq, const struct part *p, const struct block_run *runs,
 		  int n, uint32_t area_bytes)
 {
 	uint32_t total = 0, end = 0;
@@ -98,28 +98,88 @@ int ata_prd_build(const struct ata_area *a, uint32_t offset, uint32_t len, struc
 	return n;
 }
 
+/* The transfer of sectors [lba, lba + count) of run r, as a command. */
+static long part_of_run(struct ata_disk *d, const struct ata_req *rq, const struct ata_run *r,
+			const struct ata_area *a, uint64_t lba, uint32_t count, struct ata_xfer *x)
+{
+	uint32_t offset = r->offset + (uint32_t)(lba - r->lba) * ATA_SECTOR;
+
+	*x = (struct ata_xfer){
+		.write = rq->write, .dma = !rq->pio, .lba = lba, .count = count,
+		.lba48 = rq->lba48 || lba + count > ATA_LBA28_END,
+	};
+	if (x->dma) {
+		int n = ata_prd_build(a, offset, count * ATA_SECTOR, d->ch->prd, ATA_PRD_MAX);
+
+		if (n < 0)
+			return n;
+		x->buf = d->ch->prd;
+	} else {
+		x->buf = a->virt + offset;
+	}
+	return 0;
+}
+
+/*
+ * Run r failed on the medium as a whole: its first sector that fails on
+ * its own, by halving (the first half fails: look there; else the second
+ * must), one attempt per half.  A read reads into the request's own area,
+ * a write writes the same bytes again: nothing another request sees.
+ * => the LBA, or 0 when the budget or the drive's answers end the search.
+ */
+static uint64_t first_bad_sector(struct ata_disk *d, const struct ata_req *rq,
+				 const struct ata_run *r, const struct ata_area *a)
+{
+	uint64_t lo = r->lba;
+	uint32_t n = r->count;
+	struct ata_xfer x;
+
+	while (n > 1) {
+		uint32_t half = n / 2;
+		long err;
+
+		if (!ata_time_left(d) || part_of_run(d, rq, r, a, lo, half, &x))
+			return 0;
+		err = ata_rw_once(d, &x);
+		if (err == ERR_IO) {
+			n = half;
+		} else if (err == 0) {
+			lo += half;
+			n -= half;
+		} else {
+			return 0;	/* timed out: the drive, not the medium */
+		}
+	}
+	return lo;
+}
+
+static void log_media_error(struct ata_disk *d, const struct ata_req *rq, const struct ata_run *r,
+			    uint64_t bad)
+{
+	if (bad)
+		ata_log("disk%d: %s failed on the medium at lba %llu (of %u sectors at lba %llu)",
+			d->index, rq->write ? "write" : "read", (unsigned long long)bad, r->count,
+			(unsigned long long)r->lba);
+	else
+		ata_log("disk%d: %s failed on the medium somewhere in %u sectors at lba %llu (no"
+			" time left to find where)", d->index, rq->write ? "write" : "read",
+			r->count, (unsigned long long)r->lba);
+}
+
 long ata_req_exec(struct ata_disk *d, const struct ata_req *rq, const struct ata_area *a)
 {
 	d->ch->budget_end = ata_now_ns() + BLOCK_DRIVER_BUDGET_NS;
 	for (int i = 0; i < rq->nruns; i++) {
 		const struct ata_run *r = &rq->run[i];
-		struct ata_xfer x = {
-			.write = rq->write, .dma = !rq->pio, .lba = r->lba, .count = r->count,
-			.lba48 = rq->lba48 || r->lba + r->count > ATA_LBA28_END,
-		};
-		long err;
+		struct ata_xfer x;
+		long err = part_of_run(d, rq, r, a, r->lba, r->count, &x);
 
-		if (x.dma) {
-			int n = ata_prd_build(a, r->offset, r->count * ATA_SECTOR, d->ch->prd,
-					      ATA_PRD_MAX);
-
-			if (n < 0)
-				return n;
-			x.buf = d->ch->prd;
-		} else {
-			x.buf = a->virt + r->offset;
-		}
+		if (err)
+			return err;
 		err = ata_rw(d, &x);
+		if (err && d->media_error)
+			log_media_error(d, rq, r,
+					r->count == 1 ? r->lba : first_bad_sector(d, rq, r, a));
 		if (err)
 			return err;
 	}

@@ -8,6 +8,7 @@
 #include "blktest.h"
 
 const char *blk_driver = BLOCK_PORT_NAME;
+uint32_t blk_pio = BLOCK_F_PIO;
 
 long blk_call(struct blk *b, const struct msg *req, struct msg *rep)
 {

@@ -40,6 +40,9 @@ int failures(void);
 /* blk.c */
 /* The driver under test: its port name, the prefix of every test name. */
 extern const char *blk_driver;
+/* BLOCK_F_PIO where the driver has PIO (ata), else 0 (nvme): PIO cases
+ * become DMA ones or are left out. */
+extern uint32_t blk_pio;
 /* ata through the block-client library (<block.h>), grants forwarded by hand. */
 struct blk {
 	struct block_client c;
@@ -78,7 +81,16 @@ struct pager_way {
 	uint32_t fill;		/* enum fill_mode the kernel uses */
 	uint32_t flags;		/* BLOCK_F_PIO to go through the window */
 	bool stranger;		/* first have another client name our grant */
+	/* Give up on ata after GIVEUP_WAIT_NS while it still holds the grant
+	 * and answer the kernel a failure (a client whose patience ran out),
+	 * or, GIVEUP_CLAIM, a success (a pager that lies). */
+	int giveup;
 };
+
+#define GIVEUP_FAIL	1
+#define GIVEUP_CLAIM	2
+
+#define GIVEUP_WAIT_NS	(300L * MSEC_NS)
 /*
  * Maps npages of obj in a child (pager-backed, through us), has it check
  * every page against copy-mode reads; with write_seed, the child first
@@ -102,6 +114,7 @@ void cases_write(struct blk *b);
 void cases_faults(struct blk *b, const char *spec);
 void cases_pio_only(struct blk *b);
 void cases_second(struct blk *b);
+void cases_giveup(struct blk *b);
 
 /* raw.c: a driver serving whole disks only */
 void cases_raw(struct blk *b);

@@ -5,14 +5,15 @@
  * partition 2 mke2fs's (magic 0xEF53 at byte 1080), free space after it.
  */
 #include <fmt.h>
+#include <part.h>
 #include <proc.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "blktest.h"
 
-#define PART_SWAP	BLOCK_PART(0, 1)
-#define PART_EXT2	BLOCK_PART(0, 2)
+#define SWAP_PART	BLOCK_PART(0, 1)
+#define EXT2_PART	BLOCK_PART(0, 2)
 #define RAW0		BLOCK_PART(0, 0)
 
 static uint8_t buf[BLK_BUF_BYTES], buf2[BLK_BUF_BYTES];
@@ -43,21 +44,22 @@ static void check_info(struct blk *b)
 	long err = blk_info(b, RAW0, &d);
 
 	if (!err)
-		err = blk_info(b, PART_SWAP, &s);
+		err = blk_info(b, SWAP_PART, &s);
 	if (!err)
-		err = blk_info(b, PART_EXT2, &e);
-	check("info", !err && s.arg[BLOCK_REPLY_TYPE] == BLOCK_TYPE_SWAP &&
-		      e.arg[BLOCK_REPLY_TYPE] == BLOCK_TYPE_LINUX &&
+		err = blk_info(b, EXT2_PART, &e);
+	check("info",
+	      !err && s.arg[BLOCK_REPLY_TYPE] == BLOCK_TYPE_MAKE(BLOCK_TYPE_SWAP, PART_SWAP) &&
+		      e.arg[BLOCK_REPLY_TYPE] == BLOCK_TYPE_MAKE(BLOCK_TYPE_LINUX, PART_EXT2) &&
 		      (d.arg[BLOCK_REPLY_MINE] & 7) == 7 &&
 		      (d.arg[BLOCK_REPLY_MODES] & FILL_MODE_BIT(FILL_GRANT_DMA)),
 	      "%s", err_str(err));
 	if (!err)
 		printf("blktest: info disk0 %llu part1 %#llx %llu@%llu part2 %#llx %llu@%llu\n",
 		       (unsigned long long)d.arg[BLOCK_REPLY_SECTORS],
-		       (unsigned long long)s.arg[BLOCK_REPLY_TYPE],
+		       (unsigned long long)BLOCK_TYPE_BYTE(s.arg[BLOCK_REPLY_TYPE]),
 		       (unsigned long long)s.arg[BLOCK_REPLY_SECTORS],
 		       (unsigned long long)s.arg[BLOCK_REPLY_START],
-		       (unsigned long long)e.arg[BLOCK_REPLY_TYPE],
+		       (unsigned long long)BLOCK_TYPE_BYTE(e.arg[BLOCK_REPLY_TYPE]),
 		       (unsigned long long)e.arg[BLOCK_REPLY_SECTORS],
 		       (unsigned long long)e.arg[BLOCK_REPLY_START]);
 }
@@ -65,55 +67,69 @@ static void check_info(struct blk *b)
 static void check_signatures(struct blk *b, uint32_t flags)
 {
 	char name[48];
-	long err = blk_read(b, PART_SWAP, 0, 8, flags, 0, buf);
+	long err = blk_read(b, SWAP_PART, 0, 8, flags, 0, buf);
 
 	snprintf(name, sizeof(name), "swap_signature_%s", how(flags));
 	check(name, !err && memcmp(buf + 4086, "SWAPSPACE2", 10) == 0, "%s", err_str(err));
 	if (!err)
 		print_fnv("part1", 0, 8, buf);
-	err = blk_read(b, PART_EXT2, 2, 1, flags, 0, buf);
+	err = blk_read(b, EXT2_PART, 2, 1, flags, 0, buf);
 	snprintf(name, sizeof(name), "ext2_magic_%s", how(flags));
 	check(name, !err && buf[56] == 0x53 && buf[57] == 0xEF, "%s", err_str(err));
 	if (!err)
 		print_fnv("part2", 2, 1, buf);
 }
 
+/* The largest request, by PIO and DMA (256 PIO sectors, 32 pages of PRD
+ * entries), or without PIO against its two halves (one PRP list of 31
+ * entries, or commands cut at the controller's limit, against two). */
+static long check_largest(struct blk *b)
+{
+	long err = blk_read(b, EXT2_PART, 0, BLOCK_MAX_SECTORS, 0, 0, buf);
+
+	if (!err && blk_pio)
+		err = blk_read(b, EXT2_PART, 0, BLOCK_MAX_SECTORS, BLOCK_F_PIO, 0, buf2);
+	if (!err && !blk_pio)
+		err = blk_read(b, EXT2_PART, 0, BLOCK_MAX_SECTORS / 2, 0, 0, buf2);
+	if (!err && !blk_pio)
+		err = blk_read(b, EXT2_PART, BLOCK_MAX_SECTORS / 2, BLOCK_MAX_SECTORS / 2, 0, 0,
+			       buf2 + BLK_BUF_BYTES / 2);
+	check(blk_pio ? "largest_pio_equals_dma" : "largest_equals_its_halves",
+	      !err && memcmp(buf, buf2, BLK_BUF_BYTES) == 0, "%s", err_str(err));
+	return err;
+}
+
 void cases_read(struct blk *b)
 {
-	static const uint32_t ways[] = { 0, BLOCK_F_PIO, BLOCK_F_LBA48,
+	static const uint32_t ways[] = { 0, BLOCK_F_LBA48, BLOCK_F_PIO,
 					 BLOCK_F_PIO | BLOCK_F_LBA48 };
 	uint64_t raw_end;
 	struct msg d;
 	long err;
 
 	check_info(b);
-	for (size_t i = 0; i < sizeof(ways) / sizeof(ways[0]); i++)
+	for (size_t i = 0; i < (blk_pio ? 4u : 2u); i++)	/* no PIO: the first two */
 		check_signatures(b, ways[i]);
 	err = blk_read(b, RAW0, 0, 1, 0, 0, buf);
 	check("mbr_raw", !err && buf[510] == 0x55 && buf[511] == 0xAA, "%s", err_str(err));
-	/* 128 KiB: the largest request, 32 pages of PRD entries or 256 PIO sectors. */
-	err = blk_read(b, PART_EXT2, 0, BLOCK_MAX_SECTORS, 0, 0, buf);
-	if (!err)
-		err = blk_read(b, PART_EXT2, 0, BLOCK_MAX_SECTORS, BLOCK_F_PIO, 0, buf2);
-	check("largest_pio_equals_dma", !err && memcmp(buf, buf2, BLK_BUF_BYTES) == 0, "%s",
-	      err_str(err));
+	err = check_largest(b);
 	if (!err)
 		print_fnv("part2", 0, BLOCK_MAX_SECTORS, buf);
 	/* An offset into the data area: the rest of the answer is zeros. */
 	memset(buf, 0xAA, sizeof(buf));
-	err = blk_read(b, PART_EXT2, 2, 1, 0, 1536, buf);
+	err = blk_read(b, EXT2_PART, 2, 1, 0, 1536, buf);
 	check("offset_and_zero_fill", !err && buf[1536 + 56] == 0x53 && buf[1536 + 57] == 0xEF &&
 		      buf[0] == 0 && buf[1535] == 0 && buf[2048] == 0 && buf[4095] == 0,
 	      "%s", err_str(err));
-	err = blk_read(b, PART_EXT2, 32767, 1, 0, 0, buf);
+	err = blk_read(b, EXT2_PART, 32767, 1, 0, 0, buf);
 	check("last_sector_of_partition", !err, "%s", err_str(err));
 	err = blk_info(b, RAW0, &d);
 	raw_end = err ? 0 : d.arg[BLOCK_REPLY_SECTORS];
-	err = err ? err : blk_read(b, RAW0, raw_end - 1, 1, BLOCK_F_PIO, 0, buf);
+	err = err ? err : blk_read(b, RAW0, raw_end - 1, 1, blk_pio, 0, buf);
 	check("last_sector_of_disk", !err, "%s", err_str(err));
-	err = blk_read(b, PART_EXT2, 32767, 2, 0, 0, buf);
+	err = blk_read(b, EXT2_PART, 32767, 2, 0, 0, buf);
 	check("past_partition_end", err == ERR_RANGE, "got %s", err_str(err));
-	err = blk_read(b, PART_SWAP, 32768, 1, 0, 0, buf);
+	err = blk_read(b, SWAP_PART, 32768, 1, 0, 0, buf);
 	check("at_partition_end", err == ERR_RANGE, "got %s", err_str(err));
 	err = blk_read(b, RAW0, raw_end, 1, 0, 0, buf);
 	check("past_disk_end", err == ERR_RANGE, "got %s", err_str(err));
@@ -148,25 +164,25 @@ void cases_perm(struct blk *b)
 		uint64_t part, sector, count, mode, grant, offset;
 		long want;
 	} bad[] = {
-		{ "count_zero", BLOCK_READ, PART_EXT2, 0, 0, FILL_COPY, 0, 0, ERR_INVAL },
-		{ "count_too_big", BLOCK_READ, PART_EXT2, 0, 257, FILL_COPY, 0, 0, ERR_INVAL },
-		{ "offset_misaligned", BLOCK_READ, PART_EXT2, 0, 1, FILL_COPY, 0, 100, ERR_INVAL },
-		{ "offset_past_area", BLOCK_READ, PART_EXT2, 0, 1, FILL_COPY, 0, BLK_BUF_BYTES,
+		{ "count_zero", BLOCK_READ, EXT2_PART, 0, 0, FILL_COPY, 0, 0, ERR_INVAL },
+		{ "count_too_big", BLOCK_READ, EXT2_PART, 0, 257, FILL_COPY, 0, 0, ERR_INVAL },
+		{ "offset_misaligned", BLOCK_READ, EXT2_PART, 0, 1, FILL_COPY, 0, 100, ERR_INVAL },
+		{ "offset_past_area", BLOCK_READ, EXT2_PART, 0, 1, FILL_COPY, 0, BLK_BUF_BYTES,
 		  ERR_RANGE },
-		{ "sector_huge", BLOCK_READ, PART_EXT2, 1ULL << 63, 8, FILL_COPY, 0, 0, ERR_RANGE },
-		{ "run_across_end", BLOCK_READ, PART_SWAP, 32760, 16, FILL_COPY, 0, 0, ERR_RANGE },
-		{ "write_past_end", BLOCK_WRITE, PART_SWAP, 32768, 1, FILL_COPY, 0, 0, ERR_RANGE },
-		{ "mode_unknown", BLOCK_READ, PART_EXT2, 0, 1, 7, 0, 0, ERR_INVAL },
-		{ "flag_unknown", BLOCK_READ, PART_EXT2, 0, 1, 0x800, 0, 0, ERR_INVAL },
-		{ "runs_in_copy_mode", BLOCK_READ, PART_EXT2, 0, 1, FILL_COPY | BLOCK_F_RUNS, 0, 0,
+		{ "sector_huge", BLOCK_READ, EXT2_PART, 1ULL << 63, 8, FILL_COPY, 0, 0, ERR_RANGE },
+		{ "run_across_end", BLOCK_READ, SWAP_PART, 32760, 16, FILL_COPY, 0, 0, ERR_RANGE },
+		{ "write_past_end", BLOCK_WRITE, SWAP_PART, 32768, 1, FILL_COPY, 0, 0, ERR_RANGE },
+		{ "mode_unknown", BLOCK_READ, EXT2_PART, 0, 1, 7, 0, 0, ERR_INVAL },
+		{ "flag_unknown", BLOCK_READ, EXT2_PART, 0, 1, 0x800, 0, 0, ERR_INVAL },
+		{ "runs_in_copy_mode", BLOCK_READ, EXT2_PART, 0, 1, FILL_COPY | BLOCK_F_RUNS, 0, 0,
 		  ERR_INVAL },
-		{ "grant_not_held", BLOCK_READ, PART_EXT2, 0, 8, FILL_GRANT_DMA, 0x10001, 0,
+		{ "grant_not_held", BLOCK_READ, EXT2_PART, 0, 8, FILL_GRANT_DMA, 0x10001, 0,
 		  ERR_BADHANDLE },
-		{ "write_without_data", BLOCK_WRITE, PART_EXT2, 0, 8, FILL_COPY, 0, 0, ERR_INVAL },
+		{ "write_without_data", BLOCK_WRITE, EXT2_PART, 0, 8, FILL_COPY, 0, 0, ERR_INVAL },
 		{ "partition_not_configured", BLOCK_READ, BLOCK_PART(0, 5), 0, 1, FILL_COPY, 0, 0,
 		  ERR_PERM },
 		{ "partition_absent", BLOCK_READ, BLOCK_PART(0, 3), 0, 1, FILL_COPY, 0, 0, ERR_NOENT },
-		{ "unknown_op", BLOCK_INFO + 40, PART_EXT2, 0, 0, 0, 0, 0, ERR_NOSYS },
+		{ "unknown_op", BLOCK_INFO + 40, EXT2_PART, 0, 0, 0, 0, 0, ERR_NOSYS },
 	};
 	char name[48];
 
@@ -177,6 +193,11 @@ void cases_perm(struct blk *b)
 		snprintf(name, sizeof(name), "refused_%s", bad[i].name);
 		check(name, err == bad[i].want, "want %s, got %s", err_str(bad[i].want),
 		      err_str(err));
+	}
+	if (!blk_pio) {
+		long err = request(b, BLOCK_READ, EXT2_PART, 0, 1, FILL_COPY | BLOCK_F_PIO, 0, 0);
+
+		check("refused_pio", err == ERR_INVAL, "got %s", err_str(err));
 	}
 	{
 		struct msg m = { .op = BLOCK_INFO, .arg = { RAW0 } }, rep;
@@ -190,7 +211,7 @@ void cases_perm(struct blk *b)
 /* Run as "blkrogue": a program the policy does not name. */
 void cases_rogue(struct blk *b)
 {
-	static const uint64_t parts[] = { RAW0, PART_SWAP, PART_EXT2 };
+	static const uint64_t parts[] = { RAW0, SWAP_PART, EXT2_PART };
 	struct msg rep;
 	char name[48];
 
@@ -206,10 +227,10 @@ void cases_rogue(struct blk *b)
 }
 
 static const struct pager_way ways[] = {
-	{ "copy", FILL_COPY, 0, false },
-	{ "grant_pio", FILL_GRANT_MAP, BLOCK_F_PIO, false },	/* through the window */
-	{ "grant_dma", FILL_GRANT_MAP, 0, false },		/* a mapped grant, filled by DMA */
-	{ "dma", FILL_GRANT_DMA, 0, false },			/* physical addresses only */
+	{ "copy", FILL_COPY, 0, false, 0 },
+	{ "grant_pio", FILL_GRANT_MAP, BLOCK_F_PIO, false, 0 },	/* through the window */
+	{ "grant_dma", FILL_GRANT_MAP, 0, false, 0 },		/* a mapped grant, filled by DMA */
+	{ "dma", FILL_GRANT_DMA, 0, false, 0 },			/* physical addresses only */
 };
 
 void cases_pager(struct blk *b)
@@ -219,14 +240,16 @@ void cases_pager(struct blk *b)
 		uint64_t obj, offset;
 		int npages;
 	} objs[] = {
-		{ "ext2", PART_EXT2, 0, 16 },
-		{ "swap_header", PART_SWAP, 0, 8 },
-		{ "scattered", PART_EXT2 | OBJ_SCATTERED, 0, 16 },
+		{ "ext2", EXT2_PART, 0, 16 },
+		{ "swap_header", SWAP_PART, 0, 8 },
+		{ "scattered", EXT2_PART | OBJ_SCATTERED, 0, 16 },
 	};
 	struct sys_stats st;
 	char name[64];
 
 	for (size_t w = 0; w < sizeof(ways) / sizeof(ways[0]); w++) {
+		if ((ways[w].flags & BLOCK_F_PIO) && !blk_pio)
+			continue;	/* no PIO: nothing through the window */
 		for (size_t o = 0; o < sizeof(objs) / sizeof(objs[0]); o++) {
 			long err = pager_run(b, &ways[w], objs[o].obj, objs[o].offset,
 					     objs[o].npages, 0);
@@ -246,13 +269,13 @@ void cases_pager(struct blk *b)
 void cases_foreign_grant(struct blk *b)
 {
 	static const struct pager_way strangers[] = {
-		{ "grant", FILL_GRANT_MAP, 0, true },
-		{ "dma", FILL_GRANT_DMA, 0, true },
+		{ "grant", FILL_GRANT_MAP, 0, true, 0 },
+		{ "dma", FILL_GRANT_DMA, 0, true, 0 },
 	};
 	char name[64];
 
 	for (size_t w = 0; w < sizeof(strangers) / sizeof(strangers[0]); w++) {
-		long err = pager_run(b, &strangers[w], PART_EXT2, 0, 1, 0);
+		long err = pager_run(b, &strangers[w], EXT2_PART, 0, 1, 0);
 
 		snprintf(name, sizeof(name), "foreign_grant_refused_%s", strangers[w].name);
 		check(name, err == 0, "%s", err_str(err));
@@ -287,13 +310,19 @@ void cases_write(struct blk *b)
 	char name[64];
 	uint64_t lba = DISK0_FREE_LBA + 128;
 
-	check_copy_write(b, "write_dma_read_pio", DISK0_FREE_LBA, 64, 0, BLOCK_F_PIO, 0, 1);
-	check_copy_write(b, "write_pio_read_dma", DISK0_FREE_LBA + 64, 24, BLOCK_F_PIO, 0, 512, 2);
+	check_copy_write(b, blk_pio ? "write_dma_read_pio" : "write_read_back", DISK0_FREE_LBA,
+			 64, 0, blk_pio, 0, 1);
+	check_copy_write(b, blk_pio ? "write_pio_read_dma" : "write_at_offset_read_back",
+			 DISK0_FREE_LBA + 64, 24, blk_pio, 0, 512, 2);
 	check_copy_write(b, "write_lba48", DISK0_FREE_LBA + 96, 8, BLOCK_F_LBA48,
-			 BLOCK_F_LBA48 | BLOCK_F_PIO, 0, 3);
+			 BLOCK_F_LBA48 | blk_pio, 0, 3);
 	check("flush", blk_call(b, &req, &rep) == 0, "refused");
 	for (size_t w = 0; w < sizeof(ways) / sizeof(ways[0]); w++, lba += 64) {
-		long err = pager_run(b, &ways[w], RAW0, lba * BLOCK_SECTOR_SIZE, 8, 4 + (unsigned)w);
+		long err;
+
+		if ((ways[w].flags & BLOCK_F_PIO) && !blk_pio)
+			continue;
+		err = pager_run(b, &ways[w], RAW0, lba * BLOCK_SECTOR_SIZE, 8, 4 + (unsigned)w);
 
 		snprintf(name, sizeof(name), "pageout_%s", ways[w].name);
 		check(name, err == 0, "%s", err_str(err));
@@ -339,7 +368,7 @@ void cases_faults(struct blk *b, const char *spec)
 	      (sys_clock_ns() - t0) / MSEC_NS);
 	err = blk_read(b, RAW0, 0, 1, 0, 0, buf);
 	check("still_serving", !err && buf[510] == 0x55 && buf[511] == 0xAA, "%s", err_str(err));
-	err = blk_read(b, PART_EXT2, 2, 1, BLOCK_F_PIO, 0, buf);
+	err = blk_read(b, EXT2_PART, 2, 1, BLOCK_F_PIO, 0, buf);
 	check("still_serving_pio", !err && buf[56] == 0x53, "%s", err_str(err));
 }
 
@@ -353,12 +382,12 @@ void cases_pio_only(struct blk *b)
 	check("pio_only_modes", !err && !(d.arg[BLOCK_REPLY_MODES] & FILL_MODE_BIT(FILL_GRANT_DMA)) &&
 		      (d.arg[BLOCK_REPLY_MODES] & FILL_MODE_BIT(FILL_GRANT_MAP)),
 	      "%s, modes %#llx", err_str(err), (unsigned long long)d.arg[BLOCK_REPLY_MODES]);
-	err = blk_read(b, PART_SWAP, 0, 8, 0, 0, buf);
+	err = blk_read(b, SWAP_PART, 0, 8, 0, 0, buf);
 	check("pio_only_read", !err && memcmp(buf + 4086, "SWAPSPACE2", 10) == 0, "%s",
 	      err_str(err));
-	err = request(b, BLOCK_READ, PART_EXT2, 0, 8, FILL_GRANT_DMA, 0x10001, 0);
+	err = request(b, BLOCK_READ, EXT2_PART, 0, 8, FILL_GRANT_DMA, 0x10001, 0);
 	check("pio_only_refuses_dma_grants", err == ERR_INVAL, "got %s", err_str(err));
-	err = pager_run(b, &ways[2], PART_EXT2, 0, 16, 0);
+	err = pager_run(b, &ways[2], EXT2_PART, 0, 16, 0);
 	check("pio_only_mapped_grant_by_window", err == 0, "%s", err_str(err));
 }
 
@@ -384,4 +413,68 @@ void cases_second(struct blk *b)
 		err = blk_read(b, disk1, 100, 16, BLOCK_F_PIO, 0, buf);
 	check("second_disk_write", !err && memcmp(buf, buf2, 16 * BLOCK_SECTOR_SIZE) == 0, "%s",
 	      err_str(err));
+}
+
+/*
+ * A page-in whose pager gave up while ata still had the DMA programmed
+ * (disk 1 answers every command 2 s late): the kernel must not free those
+ * frames, or the transfer landing later writes into whoever gets them
+ * next; nor map them at the fault when the pager claims success anyway.
+ * Right after the failure we take fresh memory (freed frames are the
+ * first reused), fill it, and look again once every late transfer has
+ * landed.
+ */
+#define GIVEUP_PAGES	512
+#define GIVEUP_LATE_NS	(6L * SEC_NS)	/* ata's two attempts on disk 1, and more */
+
+static int corrupted_pages(const uint8_t *mem, unsigned seed)
+{
+	static uint8_t want[MSG_PAGE_SIZE];
+	int bad = 0;
+
+	for (int p = 0; p < GIVEUP_PAGES; p++) {
+		pattern_fill(want, sizeof(want), seed + (unsigned)p);
+		bad += memcmp(mem + (size_t)p * MSG_PAGE_SIZE, want, sizeof(want)) != 0;
+	}
+	return bad;
+}
+
+void cases_giveup(struct blk *b)
+{
+	static const struct pager_way ways[] = {
+		{ "dma", FILL_GRANT_DMA, 0, false, GIVEUP_FAIL },
+		{ "grant_dma", FILL_GRANT_MAP, 0, false, GIVEUP_FAIL },
+		{ "claimed", FILL_GRANT_DMA, 0, false, GIVEUP_CLAIM },
+	};
+	char name[64];
+
+	for (size_t w = 0; w < sizeof(ways) / sizeof(ways[0]); w++) {
+		struct sys_stats before, after;
+		long err, ret;
+		uint8_t *mem;
+		int bad;
+
+		sys_stats(&before);
+		err = pager_run(b, &ways[w], BLOCK_PART(1, 0), 0, 1, 0);
+		ret = sys_mem_map(NULL, GIVEUP_PAGES * MSG_PAGE_SIZE, PROT_READ | PROT_WRITE);
+		if (ret < 0) {
+			check("giveup_memory", false, "%s", err_str(ret));
+			return;
+		}
+		mem = (uint8_t *)ret;
+		for (int p = 0; p < GIVEUP_PAGES; p++)
+			pattern_fill(mem + (size_t)p * MSG_PAGE_SIZE, MSG_PAGE_SIZE,
+				     40 + (unsigned)p);
+		sys_sleep(GIVEUP_LATE_NS);
+		bad = corrupted_pages(mem, 40);
+		sys_stats(&after);
+		snprintf(name, sizeof(name), "giveup_%s_failed", ways[w].name);
+		check(name, err == ERR_IO, "the fault did not fail: %s", err_str(err));
+		snprintf(name, sizeof(name), "giveup_%s_frames_safe", ways[w].name);
+		check(name, bad == 0 && after.frames_quarantined > before.frames_quarantined,
+		      "%d of %d fresh pages changed after the late DMA; %llu frames quarantined",
+		      bad, GIVEUP_PAGES,
+		      (unsigned long long)(after.frames_quarantined - before.frames_quarantined));
+		sys_mem_unmap(mem, GIVEUP_PAGES * MSG_PAGE_SIZE);
+	}
 }

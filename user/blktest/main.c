@@ -19,6 +19,8 @@
  *   rawwrite  ... writes to the free space, flush, page-outs
  *   rawfaults:T,P,W  ... injected errors on disk 0, a slow disk 1
  *   rawprp    ... one DMA page-in of 4 pages (kdb's PRP view watches it)
+ *   giveup    disk 1 hung (a slow null-co drive): the pager gives up on a
+ *             DMA page-in ata is still doing; the frames must not be reused
  *   rogue     (as blkrogue) everything must be refused
  *   child ... (internal) the pager's child
  *   stranger ... (internal) a client naming a grant someone else forwarded
@@ -75,6 +77,7 @@ static char *pick_driver(char *arg)
 
 		if (strncmp(arg, drivers[i], n) == 0 && arg[n] == ':') {
 			blk_driver = drivers[i];
+			blk_pio = strcmp(blk_driver, BLOCK_PORT_NAME) == 0 ? BLOCK_F_PIO : 0;
 			return arg + n + 1;
 		}
 	}
@@ -99,6 +102,8 @@ static void run_mode(struct blk *b, const char *mode)
 		cases_pio_only(b);
 	else if (strcmp(mode, "second") == 0)
 		cases_second(b);
+	else if (strcmp(mode, "giveup") == 0)
+		cases_giveup(b);
 	else if (strncmp(mode, "faults:", 7) == 0)
 		cases_faults(b, mode + 7);
 	else if (strcmp(mode, "raw") == 0)

@@ -100,7 +100,8 @@ static void raw_refusals(struct blk *b)
 		  ERR_INVAL },
 		{ "grant_not_held", BLOCK_READ, RAW0, 0, 8, FILL_GRANT_DMA, 0x10001, 0, ERR_BADHANDLE },
 		{ "write_without_data", BLOCK_WRITE, RAW0, 0, 8, FILL_COPY, 0, 0, ERR_INVAL },
-		{ "partition", BLOCK_READ, BLOCK_PART(0, 1), 0, 1, FILL_COPY, 0, 0, ERR_NOENT },
+		{ "partition_not_given", BLOCK_READ, BLOCK_PART(0, 5), 0, 1, FILL_COPY, 0, 0,
+		  ERR_PERM },
 		{ "disk_absent", BLOCK_READ, BLOCK_PART(3, 0), 0, 1, FILL_COPY, 0, 0, ERR_NOENT },
 		{ "disk_out_of_range", BLOCK_READ, BLOCK_PART(9, 0), 0, 1, FILL_COPY, 0, 0, ERR_PERM },
 		{ "unknown_op", BLOCK_INFO + 40, RAW0, 0, 0, 0, 0, 0, ERR_NOSYS },
@@ -124,9 +125,9 @@ static void raw_refusals(struct blk *b)
 }
 
 static const struct pager_way raw_ways[] = {
-	{ "copy", FILL_COPY, 0, false },
-	{ "grant", FILL_GRANT_MAP, 0, false },	/* a mapped grant, filled by DMA */
-	{ "dma", FILL_GRANT_DMA, 0, false },	/* device addresses only */
+	{ "copy", FILL_COPY, 0, false, 0 },
+	{ "grant", FILL_GRANT_MAP, 0, false, 0 },	/* a mapped grant, filled by DMA */
+	{ "dma", FILL_GRANT_DMA, 0, false, 0 },		/* device addresses only */
 };
 
 static void raw_pager(struct blk *b)

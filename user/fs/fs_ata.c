@@ -8,6 +8,7 @@
  */
 #include <ferry/sys.h>
 #include <ipc.h>
+#include <part.h>
 #include <proc.h>
 #include <proto/block.h>
 #include <stdio.h>
@@ -102,7 +103,7 @@ long fs_ata_attach(struct fs_server *s, int want_part)
 	struct msg rep = { 0 };
 	uint64_t mine;
 	long err;
-	int n;
+	int n, first = 0;
 
 	err = block_open(&s->ata, "fs", BLOCK_PORT_NAME, ATA_WAIT_NS);
 	if (err) {
@@ -115,17 +116,22 @@ long fs_ata_attach(struct fs_server *s, int want_part)
 		return err;
 	}
 	mine = rep.arg[BLOCK_REPLY_MINE];
-	/* The partition asked for, else the first Linux one that is ours. */
+	/* The partition asked for, else the first ext2 one that is ours, else
+	 * the first that is ours (ata's arguments gave it: the mount decides). */
 	for (n = 1; n <= BLOCK_PARTS_MAX; n++) {
 		if (!(mine & (1ull << n)) || (want_part && n != want_part))
 			continue;
 		err = block_info(&s->ata, BLOCK_PART(0, n), &rep);
-		if (!err && (want_part || rep.arg[BLOCK_REPLY_TYPE] == BLOCK_TYPE_LINUX))
+		if (!err && (want_part || BLOCK_TYPE_CONTENT(rep.arg[BLOCK_REPLY_TYPE]) == PART_EXT2))
 			break;
+		if (!err && !first)
+			first = n;
 	}
-	if (n > BLOCK_PARTS_MAX) {
-		printf("fs: ata gives us no Linux partition (ours: %#llx)\n",
-		       (unsigned long long)mine);
+	if (n > BLOCK_PARTS_MAX && first)
+		err = block_info(&s->ata, BLOCK_PART(0, (n = first)), &rep);
+	if (n > BLOCK_PARTS_MAX || err) {
+		printf("fs: ata gives us no partition on disk 0 (none holds an ext2 file system,"
+		       " and its arguments name none for fs)\n");
 		return ERR_NOENT;
 	}
 	s->part = BLOCK_PART(0, n);

@@ -5,7 +5,7 @@
  *   fs [part=N] [ro]
  *
  * mounts the ext2 file system on partition N of disk 0 (default: the first
- * Linux partition ata lets us use), read-write unless `ro`, and serves
+ * partition ata lets us use that holds ext2), read-write unless `ro`, and serves
  * <proto/fs.h> on the port "fs": programs' file ops, and the kernel's page
  * requests for file mappings.  If the disk or the file system cannot be
  * used, fs still answers, every op with the reason (ERR_IO), so programs

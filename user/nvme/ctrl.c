@@ -338,7 +338,8 @@ static void find_namespaces(struct nvme_ctrl *c)
 			continue;
 		}
 		ns->index = c->nns++;
-		ns->part[0] = (struct nvme_part){ .present = true, .sectors = ns->sectors };
+		ns->pt.scheme = "none";
+		ns->pt.part[0] = (struct part){ .present = true, .sectors = ns->sectors };
 	}
 }
 

@@ -3,24 +3,31 @@
  * nvme: the NVMe driver's server (model in nvme.h, protocol in
  * <proto/block.h>, the same as ata's).
  *
- *   nvme [raw=prog[,...]] [timeout=MS] [poll]
+ *   nvme [swap=|ext2=|fat=|partN=|raw=prog[,prog...]] [timeout=MS] [poll]
  *
  * Its arguments are its boot configuration: the GRUB module line (built
  * from USER_ARGS_nvme in user/build.mk).
- *   raw=     programs that may use whole namespaces (any sector)
+ *   who may use what, as for ata (<part.h>): by default each partition of
+ *            namespace 1 (disk 0) goes to the program its content calls for
+ *            (a swap area to swapd, an ext2 file system to fs); swap=,
+ *            ext2=, fat= and partN= say otherwise, raw= names the programs
+ *            that may use whole namespaces
  *   timeout= one command's deadline in ms (10..2000, default 2000); a
  *            command that misses it makes the driver reset the controller
  *            and try once more, all within the request's budget
  *            (BLOCK_DRIVER_BUDGET_NS)
  *   poll     completion by polling the ring instead of the interrupt
  * A program is known by the name the kernel gives its process, looked up
- * from the kernel-stamped sender of each request; everybody else is
- * refused (ERR_PERM).  A malformed option is logged and grants nothing.
+ * from the kernel-stamped sender of each request, and only while it runs
+ * with its configuration's rights; everybody else is refused (ERR_PERM).
+ * A malformed option is logged and grants nothing.
  * The kernel's boot configuration (iso/ferry.conf) gives nvme its rights:
  * pin, dma, pci, and device=01:08:02 (its registers and its interrupt line).
  *
  * Start-up: find the controller on PCI and map its registers, bring it up
- * (polled), attach the interrupt, publish "nvme", serve.
+ * (polled), read namespace 1's partition table and what each partition
+ * holds (<part.h>, the same code as ata's), attach the interrupt, publish
+ * "nvme", serve.
  */
 #include <ferry/sys.h>
 #include <ipc.h>
@@ -38,17 +45,12 @@
 struct nvme_client {
 	uint64_t pid;		/* index + generation: never names another process */
 	char name[PROC_NAME_MAX];
-};
-
-/* Who may use what: until partitions are served, whole namespaces only. */
-struct nvme_policy {
-	int n;
-	char name[NVME_POLICY_NAMES][PROC_NAME_MAX];
+	bool stripped;		/* a service's copy without its rights */
 };
 
 struct nvme {
 	long port;
-	struct nvme_policy raw;
+	struct part_policy policy;
 	struct nvme_ctrl ctrl;
 	struct nvme_pci pci;
 	bool poll;
@@ -61,52 +63,50 @@ struct nvme {
 /* One request on its way through dispatch. */
 struct nvme_call {
 	const struct msg *m;
-	const char *client;
+	const struct nvme_client *client;
 	struct nvme_ns *ns;
-	unsigned partno;
-	const struct nvme_part *part;
+	struct part_access acc;
 };
 
 /* --- clients and rights --- */
 
-static const char *client_name(struct nvme *v, uint64_t pid)
+/* The sender as the kernel describes it, or NULL if it is gone already. */
+static const struct nvme_client *client_of(struct nvme *v, uint64_t pid)
 {
 	struct nvme_client *c;
 	struct proc_info info;
 
 	for (int i = 0; i < CLIENT_CACHE; i++)
 		if (v->clients[i].pid == pid)
-			return v->clients[i].name;
+			return &v->clients[i];
 	if (proc_find((long)pid, &info))
 		return NULL;
 	c = &v->clients[v->next_client++ % CLIENT_CACHE];
 	c->pid = pid;
 	strlcpy(c->name, info.name, sizeof(c->name));
-	return c->name;
+	c->stripped = info.flags & PROC_INFO_STRIPPED;
+	return c;
 }
 
-static bool allowed(const struct nvme *v, const char *prog)
+static struct part_client part_client_of(const struct nvme_client *c)
 {
-	for (int i = 0; i < v->raw.n; i++)
-		if (strcmp(v->raw.name[i], prog) == 0)
-			return true;
-	return false;
+	return (struct part_client){ .name = c->name, .stripped = c->stripped };
 }
 
-/* Rights first, so a stranger learns nothing about what exists. */
-static long resolve(struct nvme *v, struct nvme_call *c)
+/* The partition library decides, as for every driver (<part.h>). */
+static long resolve(struct nvme *v, struct nvme_call *c, bool info)
 {
-	uint64_t p = c->m->arg[BLOCK_ARG_PART];
-	uint64_t disk = BLOCK_PART_DISK(p);
+	const struct part_table *tables[NVME_NS_MAX];
+	struct part_client pc = part_client_of(c->client);
+	long err;
 
-	c->partno = BLOCK_PART_NUM(p);
-	if (disk >= BLOCK_DISKS_MAX || !allowed(v, c->client))
-		return ERR_PERM;
-	if ((int)disk >= v->ctrl.nns || c->partno != 0)
-		return ERR_NOENT;
-	c->ns = &v->ctrl.ns[disk];
-	c->part = &c->ns->part[0];
-	return 0;
+	for (int i = 0; i < v->ctrl.nns; i++)
+		tables[i] = &v->ctrl.ns[i].pt;
+	err = part_access_resolve(&v->policy, tables, v->ctrl.nns, &pc, c->m->arg[BLOCK_ARG_PART],
+				  info, &c->acc);
+	if (!err)
+		c->ns = &v->ctrl.ns[c->acc.disk];
+	return err;
 }
 
 static const uint32_t modes_served = FILL_MODE_BIT(FILL_COPY) | FILL_MODE_BIT(FILL_GRANT_MAP) |
@@ -116,13 +116,16 @@ static const uint32_t modes_served = FILL_MODE_BIT(FILL_COPY) | FILL_MODE_BIT(FI
 
 static long serve_info(struct nvme *v, const struct nvme_call *c, struct msg *ans)
 {
-	(void)v;
+	const struct part *p = c->acc.part;
+	struct part_client pc = part_client_of(c->client);
+
 	ans->op = BLOCK_OK;
-	ans->arg[BLOCK_REPLY_SECTORS] = c->part->sectors;
+	ans->arg[BLOCK_REPLY_SECTORS] = p->sectors;
 	ans->arg[BLOCK_REPLY_MODES] = modes_served;
-	ans->arg[BLOCK_REPLY_TYPE] = c->part->type;
-	ans->arg[BLOCK_REPLY_START] = c->part->start;
-	ans->arg[BLOCK_REPLY_MINE] = 1;	/* the whole namespace, ours by raw= */
+	ans->arg[BLOCK_REPLY_TYPE] = BLOCK_TYPE_MAKE(p->type, p->content);
+	ans->arg[BLOCK_REPLY_START] = p->start;
+	ans->arg[BLOCK_REPLY_MINE] = part_access_mine(&v->policy, &c->ns->pt,
+						      (unsigned)c->ns->index, &pc);
 	return 0;
 }
 
@@ -142,10 +145,11 @@ static long locate(struct nvme *v, const struct msg *m, uint32_t mode, bool writ
 	}
 	if (sys_grant_info(m->arg[BLOCK_ARG_GRANT], gi))
 		return ERR_BADHANDLE;
-	if (gi->forwarded_from != m->sender)
-		return ERR_PERM;
-	if (gi->mode != mode || (!write && !gi->writable) || gi->npages > GRANT_MAX_PAGES)
-		return ERR_INVAL;
+	if (gi->forwarded_from != m->sender || gi->mode != mode || (!write && !gi->writable) ||
+	    gi->npages > GRANT_MAX_PAGES) {
+		sys_grant_done(m->arg[BLOCK_ARG_GRANT]);	/* no command was started */
+		return gi->forwarded_from != m->sender ? ERR_PERM : ERR_INVAL;
+	}
 	*area = (struct nvme_area){ gi->npages, gi->phys };
 	return 0;
 }
@@ -161,7 +165,7 @@ static long decode_runs(struct nvme *v, const struct nvme_call *c, uint32_t flag
 
 		if (!(m->flags & MSG_PAGE) || n < 1 || n > BLOCK_RUNS_MAX)
 			return ERR_INVAL;
-		return nvme_req_runs(rq, c->part, (const struct block_run *)v->buf, (int)n,
+		return nvme_req_runs(rq, c->acc.part, (const struct block_run *)v->buf, (int)n,
 				     area_bytes);
 	}
 	if (m->arg[BLOCK_ARG_COUNT] < 1 || m->arg[BLOCK_ARG_COUNT] > BLOCK_MAX_SECTORS ||
@@ -172,7 +176,7 @@ static long decode_runs(struct nvme *v, const struct nvme_call *c, uint32_t flag
 	one = (struct block_run){ .br_sector = m->arg[BLOCK_ARG_SECTOR],
 				  .br_count = (uint32_t)m->arg[BLOCK_ARG_COUNT],
 				  .br_offset = (uint32_t)m->arg[BLOCK_ARG_OFFSET] };
-	return nvme_req_runs(rq, c->part, &one, 1, area_bytes);
+	return nvme_req_runs(rq, c->acc.part, &one, 1, area_bytes);
 }
 
 static long serve_rw(struct nvme *v, const struct nvme_call *c, struct msg *ans, bool write)
@@ -192,16 +196,25 @@ static long serve_rw(struct nvme *v, const struct nvme_call *c, struct msg *ans,
 	    (mode == FILL_COPY && (flags & BLOCK_F_RUNS)))
 		return ERR_INVAL;
 	err = locate(v, m, mode, write, &gi, &area);
-	if (!err)
-		err = decode_runs(v, c, flags, area.npages * NVME_PAGE, &rq);
 	if (err)
 		return err;
+	err = decode_runs(v, c, flags, area.npages * NVME_PAGE, &rq);
 	pages = (rq.end + NVME_PAGE - 1) / NVME_PAGE;
-	if (mode == FILL_COPY && write && (!(m->flags & MSG_PAGE) || MSG_NPAGES(m->flags) < pages))
-		return ERR_INVAL;	/* the data did not come along */
-	if (mode == FILL_COPY && !write)
+	if (!err && mode == FILL_COPY && write &&
+	    (!(m->flags & MSG_PAGE) || MSG_NPAGES(m->flags) < pages))
+		err = ERR_INVAL;	/* the data did not come along */
+	if (!err && mode == FILL_COPY && !write)
 		memset(v->buf, 0, (size_t)pages * NVME_PAGE);	/* never another client's bytes */
-	err = nvme_req_exec(&v->ctrl, c->ns, &rq, &area);
+	if (!err)
+		err = nvme_req_exec(&v->ctrl, c->ns, &rq, &area);
+	/*
+	 * Knowing the grant's frames, the controller may have written them;
+	 * nvme_req_exec returns only once no command of the request is in
+	 * flight (done, failed, or aborted by a reset), unless the controller
+	 * could not be stopped: then we exit unanswered (serve()), not done.
+	 */
+	if (mode != FILL_COPY && !v->ctrl.stuck)
+		sys_grant_done(m->arg[BLOCK_ARG_GRANT]);
 	if (err)
 		return err;
 	ans->op = BLOCK_OK;
@@ -235,25 +248,28 @@ static long serve_flush(struct nvme *v, const struct nvme_call *c, struct msg *a
 
 static const struct nvme_handler {
 	const char *name;
+	bool info;		/* any right on the disk will do */
 	long (*serve)(struct nvme *v, const struct nvme_call *c, struct msg *ans);
 } handlers[] = {
-	[BLOCK_INFO - BLOCK_INFO] = { "info", serve_info },
-	[BLOCK_READ - BLOCK_INFO] = { "read", serve_read },
-	[BLOCK_WRITE - BLOCK_INFO] = { "write", serve_write },
-	[BLOCK_FLUSH - BLOCK_INFO] = { "flush", serve_flush },
+	[BLOCK_INFO - BLOCK_INFO] = { "info", true, serve_info },
+	[BLOCK_READ - BLOCK_INFO] = { "read", false, serve_read },
+	[BLOCK_WRITE - BLOCK_INFO] = { "write", false, serve_write },
+	[BLOCK_FLUSH - BLOCK_INFO] = { "flush", false, serve_flush },
 };
 
 static void log_failure(const struct nvme_call *c, const struct nvme_handler *h, long err)
 {
 	const struct msg *m = c->m;
 
-	nvme_log("%s of disk%llu part%llu (%llu sectors at %llu, mode %#llx) by %s (pid %#llx): %s",
+	nvme_log("%s of disk%llu part%llu (%llu sectors at %llu, mode %#llx) by %s (pid %#llx): %s%s",
 		 h->name, (unsigned long long)BLOCK_PART_DISK(m->arg[BLOCK_ARG_PART]),
 		 (unsigned long long)BLOCK_PART_NUM(m->arg[BLOCK_ARG_PART]),
 		 (unsigned long long)m->arg[BLOCK_ARG_COUNT],
 		 (unsigned long long)m->arg[BLOCK_ARG_SECTOR],
-		 (unsigned long long)m->arg[BLOCK_ARG_MODE], c->client ? c->client : "?",
-		 (unsigned long long)m->sender, err_str(err));
+		 (unsigned long long)m->arg[BLOCK_ARG_MODE], c->client ? c->client->name : "?",
+		 (unsigned long long)m->sender, err_str(err),
+		 c->client && c->client->stripped && err == ERR_PERM
+			 ? " (it runs without its configuration's rights)" : "");
 }
 
 /* One call: stamped sender -> handler -> rights -> serve. */
@@ -271,8 +287,8 @@ static long dispatch(struct nvme *v, const struct msg *m, struct msg *ans)
 		return ERR_NOSYS;
 	}
 	h = &handlers[i];
-	c.client = m->sender ? client_name(v, m->sender) : NULL;
-	err = c.client ? resolve(v, &c) : ERR_PERM;
+	c.client = m->sender ? client_of(v, m->sender) : NULL;
+	err = c.client ? resolve(v, &c, h->info) : ERR_PERM;
 	v->ctrl.budget_end = nvme_now_ns() + BLOCK_DRIVER_BUDGET_NS;
 	if (!err)
 		err = h->serve(v, &c, ans);
@@ -330,48 +346,25 @@ static noreturn void serve(struct nvme *v)
 
 /* --- start-up --- */
 
-/* "raw=prog,prog": => NULL, or why not. */
-static const char *parse_raw(struct nvme_policy *pol, const char *list)
-{
-	char names[NVME_POLICY_NAMES * PROC_NAME_MAX], *p = names, *comma;
-
-	if (strlcpy(names, list, sizeof(names)) >= sizeof(names) || !*names)
-		return "bad program list";
-	for (; p; p = comma) {
-		comma = strchr(p, ',');
-		if (comma)
-			*comma++ = '\0';
-		if (!*p || strlen(p) >= PROC_NAME_MAX)
-			return "bad program name";
-		if (pol->n == NVME_POLICY_NAMES)
-			return "too many programs";
-		strlcpy(pol->name[pol->n++], p, PROC_NAME_MAX);
-	}
-	return NULL;
-}
-
 static void parse_args(struct nvme *v, int argc, char **argv)
 {
 	v->ctrl.timeout_ns = NVME_DEFAULT_TIMEOUT_MS * 1000000ULL;
+	part_policy_init(&v->policy);
 	for (int i = 1; i < argc; i++) {
 		const char *why = NULL;
-		struct nvme_policy pol = v->raw;
+		long err = part_policy_parse(&v->policy, argv[i], &why);
 		uint64_t ms;
 
-		if (strncmp(argv[i], "raw=", 4) == 0) {
-			why = parse_raw(&pol, argv[i] + 4);
-			if (!why)
-				v->raw = pol;	/* a bad list grants nothing */
-		} else if (strncmp(argv[i], "timeout=", 8) == 0) {
+		if (err == ERR_NOENT && strncmp(argv[i], "timeout=", 8) == 0) {
 			/* Two attempts and two resets must fit one request's budget. */
 			if (str_to_u64(argv[i] + 8, 10, &ms, NULL) == 0 && ms >= 10 &&
 			    ms * 1000000ULL * 4 <= (uint64_t)BLOCK_DRIVER_BUDGET_NS)
 				v->ctrl.timeout_ns = ms * 1000000ULL;
 			else
 				why = "timeout out of range (10..2000 ms: the request budget is 8 s)";
-		} else if (strcmp(argv[i], "poll") == 0) {
+		} else if (err == ERR_NOENT && strcmp(argv[i], "poll") == 0) {
 			v->poll = true;
-		} else {
+		} else if (err == ERR_NOENT) {
 			why = "unknown option";
 		}
 		if (why)
@@ -394,15 +387,76 @@ static long setup_memory(struct nvme *v)
 	return 0;
 }
 
-/* "ferry0" or "nobody", for the namespace lines. */
-static const char *users(const struct nvme_policy *pol, char *buf, size_t size)
-{
-	size_t len = 0;
+/*
+ * The partition library reads through here, polled.  Its buffer is the
+ * copy buffer's first PART_SCAN_BUF bytes (DMA lands there) or one of its
+ * own (a sector on its stack): that read lands in the buffer's second half
+ * and is copied.
+ */
+#define SCAN_BOUNCE	(BUF_PAGES * NVME_PAGE / 2)
 
-	buf[0] = '\0';
-	for (int i = 0; i < pol->n && len < size; i++)
-		len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? "," : "", pol->name[i]);
-	return pol->n ? buf : "nobody";
+_Static_assert(PART_SCAN_BUF <= SCAN_BOUNCE, "the bounce area is clear of the scan buffer");
+
+static long scan_read(void *ctx, uint64_t lba, uint32_t count, void *buf)
+{
+	struct nvme *v = ctx;
+	uint8_t *b = buf;
+	bool direct = b >= v->buf && b + (size_t)count * NVME_SECTOR <= v->buf + SCAN_BOUNCE;
+	struct block_run run = { .br_sector = lba, .br_count = count,
+				 .br_offset = direct ? (uint32_t)(b - v->buf) : SCAN_BOUNCE };
+	struct nvme_area area = { BUF_PAGES, v->buf_dev };
+	struct nvme_req rq = { .write = false };
+	long err = nvme_req_runs(&rq, &v->ctrl.ns[0].pt.part[0], &run, 1, BUF_PAGES * NVME_PAGE);
+
+	if (!err)
+		err = nvme_req_exec(&v->ctrl, &v->ctrl.ns[0], &rq, &area);
+	if (!err && !direct)
+		memcpy(b, v->buf + SCAN_BOUNCE, (size_t)count * NVME_SECTOR);
+	return err;
+}
+
+static void scan_log(void *ctx, const char *line)
+{
+	(void)ctx;
+	nvme_log("%s", line);
+}
+
+/* "swap area 46455252-..." or "FAT file system" */
+static const char *content_str(const struct part *p, char *buf, size_t size)
+{
+	char uuid[37];
+	bool named = p->content == PART_SWAP || p->content == PART_EXT2;
+
+	snprintf(buf, size, "%s%s%s", part_content_name(p->content), named ? " " : "",
+		 named ? part_uuid_str(p->uuid, uuid) : "");
+	return buf;
+}
+
+/* Namespace 1's table, what each partition holds, and who gets it. */
+static void scan_partitions(struct nvme *v)
+{
+	struct nvme_ns *ns = &v->ctrl.ns[0];
+	struct part_disk pd = { .name = "disk0", .sectors = ns->sectors, .read = scan_read,
+				.log = scan_log, .ctx = v };
+	char who[80], what[80];
+	long err = part_scan(&ns->pt, &pd, v->buf);
+
+	if (err)
+		nvme_log("disk0: cannot read the partition table: %s", err_str(err));
+	part_probe_all(&ns->pt, &pd, v->buf);
+	for (int n = 1; n <= PART_MAX; n++) {
+		const struct part *p = &ns->pt.part[n];
+
+		if (!p->present)
+			continue;
+		nvme_log("disk0: %s part%d: type %#x, %llu sectors at %llu, %s (%s%s)", ns->pt.scheme,
+			 n, p->type, (unsigned long long)p->sectors, (unsigned long long)p->start,
+			 content_str(p, what, sizeof(what)),
+			 part_policy_names(part_policy_entry(&v->policy, &ns->pt, (unsigned)n), who,
+					   sizeof(who)),
+			 v->policy.part[n].set ? ", by the arguments" : "");
+	}
+	nvme_log("disks whole (raw): %s", part_policy_names(&v->policy.part[0], who, sizeof(who)));
 }
 
 static void attach_irq(struct nvme *v)
@@ -422,7 +476,6 @@ static void attach_irq(struct nvme *v)
 static long start(struct nvme *v)
 {
 	struct nvme_ctrl *c = &v->ctrl;
-	char who[80];
 	long err = setup_memory(v);
 
 	if (err)
@@ -440,14 +493,14 @@ static long start(struct nvme *v)
 		 (v->pci.bdf >> 3) & 31, v->pci.bdf & 7, c->model, c->serial, c->firmware,
 		 c->vs >> 16, (c->vs >> 8) & 0xFF, c->max_sectors);
 	for (int i = 0; i < c->nns; i++)
-		nvme_log("disk%d: namespace %u, %llu sectors (%llu MiB), whole (raw): %s", i,
-			 c->ns[i].nsid, (unsigned long long)c->ns[i].sectors,
-			 (unsigned long long)(c->ns[i].sectors >> 11),
-			 users(&v->raw, who, sizeof(who)));
+		nvme_log("disk%d: namespace %u, %llu sectors (%llu MiB)", i, c->ns[i].nsid,
+			 (unsigned long long)c->ns[i].sectors,
+			 (unsigned long long)(c->ns[i].sectors >> 11));
 	if (!c->nns) {
 		nvme_log("no namespace to serve");
 		return ERR_NOENT;
 	}
+	scan_partitions(v);
 	attach_irq(v);
 	/* kdb's PRP view reads the commands there (`grant ID`). */
 	sys_vm_ctl(VM_CTL_DMA_RING, NVME_IO_DEPTH, (void *)c->io.sq);

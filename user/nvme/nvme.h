@@ -76,6 +76,7 @@
 
 #include <ferry/abi.h>
 #include <ferry/err.h>
+#include <part.h>
 #include <proto/block.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -241,11 +242,7 @@ struct nvme_ns {
 	uint32_t nsid;
 	int index;		/* disk number clients use */
 	uint64_t sectors;
-	struct nvme_part {
-		bool present;
-		uint8_t type;
-		uint64_t start, sectors;
-	} part[BLOCK_PARTS_MAX + 1];	/* [0]: the whole namespace */
+	struct part_table pt;	/* disk 0: its table (<part.h>); others: only pt.part[0] */
 	uint64_t commands, errors, retries, timeouts;
 };
 
@@ -349,7 +346,7 @@ struct nvme_req {
 
 /* Checks runs (sectors relative to p) against p and an area of area_bytes.
  * => 0; ERR_INVAL (malformed); ERR_RANGE (outside p or the area). */
-long nvme_req_runs(struct nvme_req *rq, const struct nvme_part *p, const struct block_run *runs,
+long nvme_req_runs(struct nvme_req *rq, const struct part *p, const struct block_run *runs,
 		   int n, uint32_t area_bytes);
 /* Runs rq on ns over area a, every command in one batch.  => 0, ERR_IO, or
  * the PRP builder's error. */

@@ -11,7 +11,7 @@
 
 #include "nvme.h"
 
-long nvme_req_runs(struct nvme_req *rq, const struct nvme_part *p, const struct block_run *runs,
+long nvme_req_runs(struct nvme_req *rq, const struct part *p, const struct block_run *runs,
 		   int n, uint32_t area_bytes)
 {
 	uint32_t total = 0, end = 0;

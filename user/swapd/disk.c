@@ -22,6 +22,7 @@
 #include <block.h>
 #include <ferry/sys.h>
 #include <ipc.h>
+#include <part.h>
 #include <proc.h>
 #include <proto/swapd.h>
 #include <stdio.h>
@@ -182,33 +183,37 @@ static long disk_page_out(struct store *st, const struct pager_request *rq)
 	return err;
 }
 
-/* The swap partition ata gives us: the first of type 0x82, else partition 1. */
+/*
+ * The swap partition ata gives us: the first that holds a swap area (ata
+ * probed it), else the first it gives us at all (its arguments may give
+ * swapd a partition whatever it holds: the header check then decides).
+ */
 static long find_partition(struct disk_store *ds, uint64_t *sectors)
 {
 	struct msg rep;
 	uint64_t mine;
 	long err = ata_info(ds, 0, &rep);
-	unsigned swap = 0, one = 0, chosen;
+	unsigned swap = 0, first = 0, chosen;
 
-	if (err) {
+	if (err && err != ERR_PERM) {
 		printf("swapd: ata: disk0: %s\n", err_str(err));
 		return err;
 	}
-	mine = rep.arg[BLOCK_REPLY_MINE];
+	mine = err ? 0 : rep.arg[BLOCK_REPLY_MINE];	/* ERR_PERM: nothing on disk0 is ours */
 	for (unsigned n = 1; n <= BLOCK_PARTS_MAX && !swap; n++) {
 		if (!(mine & (1ULL << n)) || ata_info(ds, n, &rep))
 			continue;
-		if (rep.arg[BLOCK_REPLY_TYPE] == BLOCK_TYPE_SWAP)
+		if (BLOCK_TYPE_CONTENT(rep.arg[BLOCK_REPLY_TYPE]) == PART_SWAP)
 			swap = n;
-		else if (n == 1)
-			one = n;
+		else if (!first)
+			first = n;
 	}
-	if (!swap && !one) {
-		printf("swapd: ata gives swapd no swap partition on disk0 (ours: %#llx)\n",
-		       (unsigned long long)mine);
+	if (!swap && !first) {
+		printf("swapd: ata gives swapd no partition on disk0 (none holds a swap area, and"
+		       " its arguments name none for swapd)\n");
 		return ERR_NOENT;
 	}
-	chosen = swap ? swap : one;
+	chosen = swap ? swap : first;
 	err = ata_info(ds, chosen, &rep);
 	if (err)
 		return err;

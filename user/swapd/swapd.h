@@ -81,8 +81,8 @@ struct store {
 long ram_store_open(struct store **out, uint64_t npages);
 
 /*
- * disk.c: the swap partition ata gives swapd (the first of type 0x82, else
- * partition 1), its mkswap header checked.  A header swapd refuses is
+ * disk.c: the swap partition ata gives swapd (the first that holds a swap
+ * area, else the first ata gives it), its mkswap header checked.  A header swapd refuses is
  * logged as "swapd: swap header: REASON".
  * => 0; ERR_NOENT (no ata, no partition), ERR_INVAL (header refused),
  *    ERR_IO (unreadable).

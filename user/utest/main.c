@@ -143,9 +143,6 @@ struct group {
 	const char *except[2];
 	enum group_store store;
 	int cluster;		/* pages per page-in request while it runs; 0: as it is */
-	/* Frames that may end in quarantine (kdb `mem`): a page-in that failed
-	 * while a DMA-capable driver held its grant never gets them back. */
-	bool quarantine;
 };
 
 static const struct group groups[] = {
@@ -163,8 +160,7 @@ static const struct group groups[] = {
 	 */
 	{ .name = "stress-disk", .prefix = "vm_stress_", .store = STORE_DISK },
 	/* tests/cases/swap.py: errors injected on the swap partition's sectors. */
-	{ .name = "pagein-errors", .prefix = "vm_diskfault_pagein", .store = STORE_DISK,
-	  .quarantine = true },
+	{ .name = "pagein-errors", .prefix = "vm_diskfault_pagein", .store = STORE_DISK },
 	{ .name = "pageout-errors", .prefix = "vm_diskfault_pageout", .store = STORE_DISK },
 	/* What runs in any boot: the vm_* cases want overtime= and swapd. */
 	{ .name = "base", .prefix = "", .except = { "vm_" } },
@@ -285,10 +281,11 @@ static void print_stats(const char *when, const struct sys_stats *st)
 }
 
 /*
- * A group with `quarantine` may miss frames the kernel quarantined; how
- * many it says, and tests/cases/swap.py holds that against kdb `mem`.
+ * Every frame must come back, also after failed page-ins: a frame is
+ * quarantined only while a driver's DMA into it may be open, and ata
+ * says when its device is done (sys_grant_done), media errors included.
  */
-static bool leak_check(const struct group *g, const struct sys_stats *before)
+static bool leak_check(const struct sys_stats *before)
 {
 	struct sys_stats after;
 	long missing;
@@ -296,7 +293,7 @@ static bool leak_check(const struct group *g, const struct sys_stats *before)
 
 	stats_settled(&after);
 	missing = frames_missing(before, &after);
-	ok = (missing == 0 || (g->quarantine && missing > 0)) &&
+	ok = missing == 0 &&
 	     after.ports_live == before->ports_live && after.procs_live == before->procs_live &&
 	     after.grants_live == before->grants_live &&
 	     after.requests_live == before->requests_live;
@@ -308,8 +305,6 @@ static bool leak_check(const struct group *g, const struct sys_stats *before)
 	if (ok && after.swap_slots_used != before->swap_slots_used)
 		printf("  %lld pages of live processes went to swap: no leak\n",
 		       (long long)(after.swap_slots_used - before->swap_slots_used));
-	if (ok && missing)
-		printf("  %ld frames missing: in quarantine after failed grant page-ins\n", missing);
 	return ok;
 }
 
@@ -416,7 +411,7 @@ static int run_group(const struct group *g)
 		if (in_group(g, t) && !run_case(t))
 			failures++;
 	}
-	if (!leak_check(g, &before))
+	if (!leak_check(&before))
 		failures++;
 	if (g->cluster)
 		sys_vm_ctl(VM_CTL_CLUSTER, KERNEL_CLUSTER, NULL);

@@ -68,9 +68,16 @@ struct proc_info {
 	uint64_t wait_object;	/* port, pid or request the thread waits on */
 	uint64_t resident_pages;
 	uint64_t cpu_ns;
+	uint32_t flags;		/* PROC_INFO_* */
+	uint32_t reserved;
 };
 
-_Static_assert(sizeof(struct proc_info) == 72, "struct proc_info ABI");
+/* A service started by a process without the `restart` right (a copy typed
+ * at the shell): it has the service's name but none of its rights, and
+ * servers that trust a program by name must not trust it. */
+#define PROC_INFO_STRIPPED	0x1
+
+_Static_assert(sizeof(struct proc_info) == 80, "struct proc_info ABI");
 
 /* System-wide counters, for leak checks and tests. */
 struct sys_stats {
@@ -83,7 +90,8 @@ struct sys_stats {
 	uint64_t grants_live, requests_live;
 	uint64_t halted_cycles;		/* the CPU idle in hlt, since boot */
 	uint64_t late_replies;		/* answers to calls whose caller had given up */
-	uint64_t reserved[2];
+	uint64_t frames_quarantined;	/* never reused: a device may still write them */
+	uint64_t reserved[1];
 };
 
 _Static_assert(sizeof(struct sys_stats) == 128, "struct sys_stats ABI");

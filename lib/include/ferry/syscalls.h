@@ -65,9 +65,11 @@
 	X(38, pager_register, 3, (long port, long modes, const void *store),           \
 	  (port, modes, store))                                                        \
 	/* drivers bound to a PCI function (device= in the boot configuration) */      \
-	X(39, mmio_map, 3, (unsigned long bdf, long bar, unsigned long *len), (bdf, bar, len))
+	X(39, mmio_map, 3, (unsigned long bdf, long bar, unsigned long *len), (bdf, bar, len)) \
+	/* the holder's device is done with a grant's frames (kernel/grant) */          \
+	X(40, grant_done, 1, (unsigned long grant), (grant))
 
-#define SYS_COUNT 40
+#define SYS_COUNT 41
 
 enum {
 #define FERRY_SYSCALL_ENUM(num, name, nargs, params, args) SYS_##name = num,

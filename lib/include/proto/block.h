@@ -6,11 +6,14 @@
  *
  * Clients call the driver's port ("ata" or "nvme") with sys_call; the
  * driver answers each call once.  Every op names a partition (arg[0], BLOCK_PART()): partition n of
- * disk d, n = 0 being the whole disk.  ata serves a client only on what
- * ata's boot configuration (its module arguments, user/ata/main.c) gives
- * the client's program, e.g. `ata part1=swapd part2=fs raw=blktest`.  The
- * client is the kernel-stamped sender: ata looks its program name up by
- * pid (sys_proc_info), so no client can speak for another.
+ * disk d, n = 0 being the whole disk.  ata serves a client only what its
+ * policy (<part.h>) gives the client's program: by default each partition
+ * by what is on it (a swap area to swapd, an ext2 file system to fs), or
+ * what ata's module arguments say instead (user/ata/main.c, user/nvme/main.c), e.g.
+ * `ata part1=swapd part2=fs raw=blktest`.  The client is the
+ * kernel-stamped sender: ata looks its program name up by pid
+ * (sys_proc_info), so no client can speak for another, and a copy of a
+ * service started without its rights gets nothing.
  *
  *   BLOCK_INFO   clients with any right on the disk; no grant; idempotent.
  *   BLOCK_READ   the partition's clients; a writable grant forwarded to ata
@@ -134,11 +137,16 @@ _Static_assert(sizeof(struct block_run) == 16, "struct block_run ABI");
 /* BLOCK_INFO answers: */
 #define BLOCK_REPLY_SECTORS	1	/* partition (or disk) size in sectors */
 #define BLOCK_REPLY_MODES	2	/* FILL_MODE_BIT()s ata serves */
-#define BLOCK_REPLY_TYPE	3	/* MBR type byte (GPT types mapped: 0x82 swap,
-					 * 0x83 Linux data, 0xEF EFI, else 0x7F); 0: disk */
+#define BLOCK_REPLY_TYPE	3	/* BLOCK_TYPE_MAKE(MBR type byte (GPT types mapped:
+					 * 0x82 swap, 0x83 Linux data, 0xEF EFI, else 0x7F;
+					 * 0: disk), what it holds: enum part_content) */
 #define BLOCK_REPLY_START	4	/* first sector on the disk */
 #define BLOCK_REPLY_MINE	5	/* bit n: partition n of this disk exists and is
 					 * the caller's to use */
+
+#define BLOCK_TYPE_MAKE(type, content)	((uint64_t)(type) | (uint64_t)(content) << 8)
+#define BLOCK_TYPE_BYTE(t)		((uint8_t)(t))
+#define BLOCK_TYPE_CONTENT(t)		((uint32_t)((t) >> 8 & 0xFF))	/* enum part_content */
 
 /* MBR partition types that matter here. */
 #define BLOCK_TYPE_SWAP		0x82
