@@ -55,9 +55,21 @@ def nvme_namespaces(bodies, serial="ferry0", ident="nvme0"):
     return args
 
 
-def default_drives():
-    """build/disk.img as the primary master (ata's disk 0), unchanged by the boot."""
-    return [ide_drive(DISK, snapshot=True)] if os.path.exists(DISK) else []
+def disk_drive(path, bus="nvme", snapshot=False):
+    """The image `path` as the machine's disk on `bus`: "nvme" (an NVMe
+    controller of its own: nvme's disk 0) or "ide" (the primary master:
+    ata's disk 0)."""
+    if bus == "ide":
+        return ide_drive(path, snapshot=snapshot)
+    if bus == "nvme":
+        return nvme_drive(path, snapshot=snapshot)
+    raise ValueError("disk bus %r: want nvme or ide" % bus)
+
+
+def default_drives(bus="nvme"):
+    """build/disk.img as the disk on `bus` (NVMe unless told otherwise),
+    unchanged by the boot."""
+    return [disk_drive(DISK, bus, snapshot=True)] if os.path.exists(DISK) else []
 
 
 def qemu_base_args(iso, mem="64M", accel="tcg", icount=False, drives=None):
@@ -395,9 +407,11 @@ def run_interactive(iso, gdb=False, mem="128M", cmdline="", log_path=RUN_LOG):
     kernel command line (FERRY_CMDLINE), for which a copy of the ISO is made
     for this run.  The disk is build/disk.img, unchanged by the boot;
     FERRY_DISK=IMAGE attaches another image instead, writable (writes stay
-    in it).  => the exit status run_verdict() gives."""
+    in it).  The disk is an NVMe one; FERRY_DISK_BUS=ide attaches it as the
+    primary IDE disk instead.  => the exit status run_verdict() gives."""
     own = os.environ.get("FERRY_DISK")
-    drives = [ide_drive(own)] if own else None
+    bus = os.environ.get("FERRY_DISK_BUS", "nvme")
+    drives = [disk_drive(own, bus)] if own else default_drives(bus)
     tmp = tempfile.mkdtemp(prefix="run-", dir=BUILD)
     try:
         if cmdline:

@@ -81,4 +81,21 @@ long block_call(struct block_client *c, struct msg *req, struct msg *rep, bool p
 /* BLOCK_INFO of partition `part`: *rep holds the BLOCK_REPLY_* fields. */
 long block_info(struct block_client *c, uint64_t part, struct msg *rep);
 
+/*
+ * Finds the driver and the partition of its disk 0 a client is to use,
+ * without knowing which driver it is: partition `want` if nonzero, else
+ * the first holding `content` (enum part_content, <part.h>), else the
+ * first the driver gives the client at all (its arguments named one: the
+ * client's own check of what is there decides).  The drivers are asked in
+ * BLOCK_DRIVERS order; one that is still starting (running, its port not
+ * yet published) is waited for before a later one is chosen, and one that
+ * is not running is passed over.  While no driver is there at all (one
+ * being restarted comes back) the search goes on, up to wait_ns; once the
+ * drivers there have answered, their answer is final.
+ * => 0 with c opened on the driver (c->driver), *part set and *rep its
+ *    BLOCK_INFO; ERR_NOENT.
+ */
+long block_find(struct block_client *c, const char *who, unsigned content, unsigned want,
+		unsigned *part, struct msg *rep, long wait_ns);
+
 #endif

@@ -73,7 +73,7 @@ def disk_case(name, cmdline="", drives=None, mem="64M", timeout=90, extra=""):
     def register(fn):
         registry._cases.append(DiskCase(
             fn, name, cmdline, mem, timeout, lambda: modules(extra),
-            drives or (lambda tmp: ferry.default_drives())))
+            drives or (lambda tmp: ferry.default_drives("ide"))))
         return fn
     return register
 

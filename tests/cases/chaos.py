@@ -26,7 +26,7 @@ PATTERN = os.path.join(os.path.dirname(__file__), "..", "..", "disk", "files", "
                        "pattern.bin")
 ROUND = re.compile(r"utest: chaos: round (\d+): (\w+) killed \(pid \d+, (holding|not holding)"
                    r" a grant, fault path (\w+)\), back after (\d+) ms")
-SUMMARY = re.compile(r"utest: chaos: seed (\d+): kills ata (\d+) swapd (\d+) fs (\d+) "
+SUMMARY = re.compile(r"utest: chaos: seed (\d+): kills (?:ata|nvme) (\d+) swapd (\d+) fs (\d+) "
                      r"\(holding a grant: (\d+) (\d+) (\d+)\), mismatches (\d+), longest "
                      r"restart (\d+) ms, longest wait (\d+) ms")
 

@@ -8,6 +8,7 @@ makes the driver reset the controller."""
 
 import os
 import re
+import subprocess
 
 import ferry
 from cases import registry
@@ -175,3 +176,54 @@ def nvme_kdb_prp_view(g):
     results = suite_end(g, "nvme_kdb_prp_view", timeout=90, driver="nvme")
     results.append(("qemu/nvme_kdb_prp_view", not bad, "; ".join(bad) + "\n" + out))
     return results
+
+
+def one_partition(tmp, name, keep):
+    """A copy of the disk whose MBR keeps only partition `keep` (the other's
+    bytes stay, unlisted)."""
+    path = copy_disk(tmp)
+    out = os.path.join(tmp, name)
+    os.rename(path, out)
+    subprocess.run(["sfdisk", "--quiet", "--no-reread", "--no-tell-kernel", "--delete", out,
+                    str(3 - keep)], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return out
+
+
+def both_case(name, swap_bus):
+    """Swap on one disk, ext2 on the other: swapd and fs each find theirs
+    through whichever driver serves it (block_find), and both work."""
+    ext2_bus = "ide" if swap_bus == "nvme" else "nvme"
+    drivers = {"nvme": "nvme", "ide": "ata"}
+
+    def drives(tmp):
+        return [ferry.disk_drive(one_partition(tmp, "swap.img", 1), swap_bus),
+                ferry.disk_drive(one_partition(tmp, "ext2.img", 2), ext2_bus)]
+
+    def run(g):
+        from cases.swap import shell_ready
+        from cases.user import shell_command
+        shell_ready(g)
+        want = [r"^swapd: disk driver %s \(pid \d+\)$" % drivers[swap_bus],
+                r"^(?:ferry> )?fs: disk 0 partition 2, \d+ KiB, via %s \(pid \d+\)$"
+                % drivers[ext2_bus],
+                r"^%s: disk0: MBR part1: type 0x82, 32768 sectors at 2048, swap area " %
+                drivers[swap_bus],
+                r"^%s: disk0: MBR part2: type 0x83, 32768 sectors at 34816, ext2 file system "
+                % drivers[ext2_bus]]
+        missing = [w for w in want if not re.search(w, g.buf, re.M)]
+        page = shell_command(g, "pagetest 256 dma", timeout=120)
+        total = shell_command(g, "sum /data/pattern.bin dma", timeout=120)
+        return [("qemu/%s_found" % name, not missing, "missing %s" % missing),
+                ("qemu/%s_swap" % name, "256 pages read back, 256 resident, 0 mismatches: ok"
+                 in page, page[-400:]),
+                ("qemu/%s_mmap" % name, "match" in total and "MISMATCH" not in total,
+                 total[-400:])]
+    run.__doc__ = ("Swap on the %s disk, ext2 on the %s one: swapd and fs find theirs "
+                   "through %s and %s, pages go out and back, a file mapped reads right."
+                   % (swap_bus, ext2_bus, drivers[swap_bus], drivers[ext2_bus]))
+    registry._cases.append(DiskCase(run, name, "", "64M", 150, ferry.default_modules, drives))
+
+
+both_case("disks_swap_nvme_ext2_ide", "nvme")
+both_case("disks_swap_ide_ext2_nvme", "ide")

@@ -30,7 +30,7 @@
 
 #include "swapd.h"
 
-#define ATA_WAIT_NS	(10 * SEC_NS)	/* for ata's port to appear at boot */
+#define ATA_WAIT_NS	(10 * SEC_NS)	/* for a disk driver's port to appear at boot */
 
 struct disk_store {
 	struct store st;
@@ -47,11 +47,6 @@ static long ata_call(struct disk_store *ds, struct msg *req, struct msg *rep)
 {
 	ds->ata.part = BLOCK_PART(0, ds->partno);
 	return block_call(&ds->ata, req, rep, false);
-}
-
-static long ata_info(struct disk_store *ds, unsigned partno, struct msg *rep)
-{
-	return block_info(&ds->ata, BLOCK_PART(0, partno), rep);
 }
 
 /* Copy mode: one run of whole pages between the disk and buf. */
@@ -184,43 +179,26 @@ static long disk_page_out(struct store *st, const struct pager_request *rq)
 }
 
 /*
- * The swap partition ata gives us: the first that holds a swap area (ata
- * probed it), else the first it gives us at all (its arguments may give
- * swapd a partition whatever it holds: the header check then decides).
+ * The disk driver and swap partition: whichever driver (nvme, ata) gives
+ * us a partition holding a swap area (it probed it), else the first it
+ * gives us at all (its arguments may give swapd a partition whatever it
+ * holds: the header check then decides).  <block.h>: block_find.
  */
 static long find_partition(struct disk_store *ds, uint64_t *sectors)
 {
 	struct msg rep;
-	uint64_t mine;
-	long err = ata_info(ds, 0, &rep);
-	unsigned swap = 0, first = 0, chosen;
+	unsigned n;
 
-	if (err && err != ERR_PERM) {
-		printf("swapd: ata: disk0: %s\n", err_str(err));
-		return err;
-	}
-	mine = err ? 0 : rep.arg[BLOCK_REPLY_MINE];	/* ERR_PERM: nothing on disk0 is ours */
-	for (unsigned n = 1; n <= BLOCK_PARTS_MAX && !swap; n++) {
-		if (!(mine & (1ULL << n)) || ata_info(ds, n, &rep))
-			continue;
-		if (BLOCK_TYPE_CONTENT(rep.arg[BLOCK_REPLY_TYPE]) == PART_SWAP)
-			swap = n;
-		else if (!first)
-			first = n;
-	}
-	if (!swap && !first) {
-		printf("swapd: ata gives swapd no partition on disk0 (none holds a swap area, and"
-		       " its arguments name none for swapd)\n");
+	if (block_find(&ds->ata, "swapd", PART_SWAP, 0, &n, &rep, ATA_WAIT_NS)) {
+		printf("swapd: no disk driver gives swapd a partition on disk0 (none holds a swap"
+		       " area, and no driver's arguments name one for swapd)\n");
 		return ERR_NOENT;
 	}
-	chosen = swap ? swap : first;
-	err = ata_info(ds, chosen, &rep);
-	if (err)
-		return err;
-	ds->partno = chosen;
+	ds->partno = n;
 	*sectors = rep.arg[BLOCK_REPLY_SECTORS];
-	/* What ata can move decides what we register: no DMA grants with dma=off. */
+	/* What the driver can move decides what we register: no DMA grants with dma=off. */
 	ds->st.modes &= (uint32_t)rep.arg[BLOCK_REPLY_MODES];
+	printf("swapd: disk driver %s (pid %ld)\n", ds->ata.driver, ds->ata.pid);
 	return 0;
 }
 
@@ -247,12 +225,6 @@ long disk_store_open(struct store **out)
 				 FILL_MODE_BIT(FILL_GRANT_DMA),
 			.page_in = disk_page_in, .page_out = disk_page_out },
 	};
-	err = block_open(&ds.ata, "swapd", BLOCK_PORT_NAME, ATA_WAIT_NS);
-	if (err) {
-		printf("swapd: no disk driver (port \"%s\"): %s\n", BLOCK_PORT_NAME,
-		       err_str(err));
-		return ERR_NOENT;
-	}
 	err = find_partition(&ds, &sectors);
 	if (err)
 		return err;

@@ -82,6 +82,9 @@
 
 #define BLOCK_PORT_NAME		"ata"	/* user/ata, the IDE driver */
 #define BLOCK_PORT_NVME		"nvme"	/* user/nvme, the NVMe driver */
+/* The drivers a client that does not name one looks at, in this order
+ * (block_find(), <block.h>): the driver's port is its program's name. */
+#define BLOCK_DRIVERS		{ BLOCK_PORT_NVME, BLOCK_PORT_NAME }
 #define BLOCK_SECTOR_SIZE	512
 #define BLOCK_SECTORS_PER_PAGE	(MSG_PAGE_SIZE / BLOCK_SECTOR_SIZE)
 #define BLOCK_MAX_SECTORS	(GRANT_MAX_PAGES * BLOCK_SECTORS_PER_PAGE)	/* 128 KiB */
