@@ -82,9 +82,12 @@ def run_chaos(g, name, seed, rounds, round_timeout=90):
     results.append(("%s_seed" % name, None, str(seed)))
     if summary:
         held = [int(x) for x in summary.groups()[4:7]]
+        driver = re.search(r"utest: chaos: seed \d+, \d+ rounds, disk driver (\w+)", g.buf)
+        driver = driver.group(1) if driver else "driver"
         results += [
-            ("%s_kills" % name, None, "ata %d, swapd %d, fs %d (holding a grant: ata %d, "
-             "swapd %d, fs %d)" % (kills[0], kills[1], kills[2], held[0], held[1], held[2])),
+            ("%s_kills" % name, None, "%s %d, swapd %d, fs %d (holding a grant: %s %d, "
+             "swapd %d, fs %d)" % (driver, kills[0], kills[1], kills[2], driver, held[0],
+                                   held[1], held[2])),
             ("%s_mismatches" % name, None, summary.group(8)),
             ("%s_longest_restart_ms" % name, None, summary.group(9)),
             ("%s_longest_wait_ms" % name, None, summary.group(10))]
