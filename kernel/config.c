@@ -196,19 +196,26 @@ static const char *config_option(struct program_config *pc, char *word)
 	return "unknown key";
 }
 
-/* Names are matched against module names, so keep them plain. */
+/*
+ * Names are matched against module names, or, starting with '/', against
+ * the paths of programs run from files: keep them plain.
+ */
 static const char *config_set_name(struct program_config *pc, const char *name)
 {
+	bool path = name[0] == '/';
+
 	for (const char *p = name; *p; p++) {
 		char c = *p;
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+			  (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
+			  (path && c == '/');
 
 		if (!ok)
 			return "bad character in program name";
 	}
-	if (strlcpy(pc->name, name, sizeof(pc->name)) >= sizeof(pc->name))
-		return "program name too long";
+	if (strlen(name) >= (path ? CONFIG_PATH_MAX : CONFIG_NAME_MAX))
+		return path ? "program path too long" : "program name too long";
+	strlcpy(pc->name, name, sizeof(pc->name));
 	return NULL;
 }
 
@@ -222,6 +229,11 @@ static const char *config_program(struct program_config *pc, char *name, char *c
 	err = config_set_name(pc, name);
 	while (!err && (word = config_next_word(&cursor)))
 		err = config_option(pc, word);
+	/* A program from a file pages (its pager fills it), and nobody restarts it. */
+	if (!err && name[0] == '/' && (pc->rights & RIGHT_PIN))
+		err = "a program from a file cannot be pinned";
+	if (!err && name[0] == '/' && pc->service)
+		err = "a program from a file cannot be a service";
 	if (!err && pc->priority == 0)
 		pc->priority = CONFIG_DEFAULT_PRIORITY;
 	return err;

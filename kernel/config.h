@@ -7,7 +7,11 @@
  *	# name   options...
  *	init     priority=10 spawn shutdown
  *	ata      priority=20 pin dma pci irq=14 ioport=0x1f0-0x1f7 ioport=0x3f6
+ *	/bin/pagetest faultpath
  *
+ * A name is a boot module's (at most 15 characters), or, starting with
+ * '/', the path of a program run from a file (at most 31; never pinned,
+ * never a service).
  * Options: priority=N (1..31), the rights spawn shutdown pci dma pin pager
  * swap kill restart faultpath, the word service, irq=N (0..15, repeatable),
  * ioport=A or ioport=A-B (decimal or 0x hex, repeatable) and device=CC:SS or
@@ -26,7 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_NAME_MAX		16	/* NUL included */
+#define CONFIG_NAME_MAX		16	/* NUL included: a module's name */
+#define CONFIG_PATH_MAX		32	/* a program file's path (a name starting with '/') */
 #define CONFIG_MAX_PROGRAMS	32
 #define CONFIG_MAX_IORANGES	8
 #define CONFIG_MAX_DEVICES	4
@@ -62,7 +67,7 @@ struct config_device {
 };
 
 struct program_config {
-	char name[CONFIG_NAME_MAX];
+	char name[CONFIG_PATH_MAX];
 	int priority;		/* CONFIG_PRIORITY_MIN..MAX */
 	uint32_t rights;	/* enum config_right bits */
 	/* A service (the word `service`): its rights come with it only when a

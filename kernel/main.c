@@ -28,6 +28,7 @@
 #include "grant/grant.h"
 #include "ipc/port.h"
 #include "mm/pageout.h"
+#include "mm/memobj.h"
 #include "mm/objpager.h"
 #include "mm/request.h"
 #include "mm/swap.h"
@@ -160,6 +161,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	grant_init();
 	swap_init();
 	objpager_init();
+	memobj_init();
 	request_init();
 	policy_load(&the_boot_info);
 	arch_init_interrupts();

@@ -27,6 +27,7 @@
 #include "irq.h"
 #include "log.h"
 #include "mm/heap.h"
+#include "mm/memobj.h"
 #include "mm/objpager.h"
 #include "mm/pmm.h"
 #include "pci.h"
@@ -45,12 +46,12 @@ static long sys_null(struct proc *p, const uint64_t *a)
 	return 0;
 }
 
-/* Shared file mappings keep what was written: write it back before it goes. */
+/* Shared writable file mappings keep what was written: write it back before it goes. */
 static void write_back_shared(struct proc *p, uint64_t start, uint64_t end)
 {
 	for (struct vm_region *r = p->vm.regions; r; r = r->next)
-		if ((r->flags & VMR_PAGER) && !(r->flags & VMR_PRIVATE) && r->start < end &&
-		    start < r->end)
+		if ((r->flags & VMR_PAGER) && !(r->flags & VMR_PRIVATE) &&
+		    (r->prot & PROT_WRITE) && r->start < end && start < r->end)
 			pageout_evict_range(p, r->start, r->end - r->start);
 }
 
@@ -334,6 +335,7 @@ static long sys_stats(struct proc *p, const uint64_t *a)
 {
 	struct sys_stats st;
 	struct pmm_stats ps;
+	struct memobj_totals mt;
 
 	memset(&st, 0, sizeof(st));
 	pmm_get_stats(&ps);
@@ -353,6 +355,9 @@ static long sys_stats(struct proc *p, const uint64_t *a)
 	st.late_replies = ipc_late_replies()->count;
 	st.frames_quarantined = ps.count[FRAME_QUARANTINE];
 	st.halted_cycles = this_cpu()->halted_cycles;
+	memobj_get_totals(&mt);
+	st.memobjs_live = mt.live;
+	st.memobj_pages = mt.pages;
 	return copy_to_user(p, a[0], &st, sizeof(st));
 }
 
@@ -404,26 +409,115 @@ static long sys_pager_register(struct proc *p, const uint64_t *a)
 /*
  * A region's pager is the owner of its port: the kernel lends that process
  * the faulting process's frames on every fault.  Only a program the boot
- * configuration names a pager may be one, whoever maps the region.
+ * configuration names a pager may be one, whoever maps the region (or
+ * runs a program from it).  => 0, or the error, logged.
  */
-static long sys_mem_map_pager(struct proc *p, const uint64_t *a)
+static long pager_port_ok(struct proc *p, uint64_t port, const char *what)
 {
-	struct proc *pager = port_owner(a[0]);
-	uint64_t addr;
-	int err;
+	struct proc *pager = port_owner(port);
 
 	if (!pager)
 		return ERR_BADHANDLE;
-	if (swap_port_is_provider(a[0]))
+	if (swap_port_is_provider(port))
 		return ERR_PERM;	/* swap slots are the kernel's to ask for */
 	if (!proc_has_right(pager, RIGHT_PAGER)) {
-		log_warn("%s (pid %lu): mem_map_pager refused: port %#lx's owner %s (pid %lu) has"
-			 " no `pager` right", p->name, (unsigned long)p->pid, (unsigned long)a[0],
+		log_warn("%s (pid %lu): %s refused: port %#lx's owner %s (pid %lu) has no `pager`"
+			 " right", p->name, (unsigned long)p->pid, what, (unsigned long)port,
 			 pager->name, (unsigned long)pager->pid);
 		return ERR_PERM;
 	}
-	err = vm_map_pager(&p->vm, a[0], a[1], a[2], a[3], (uint32_t)a[4], &addr);
+	return 0;
+}
+
+static long sys_mem_map_pager(struct proc *p, const uint64_t *a)
+{
+	uint64_t addr;
+	long err = pager_port_ok(p, a[0], "mem_map_pager");
+
+	if (!err)
+		err = vm_map_pager(&p->vm, a[0], a[1], a[2], a[3], (uint32_t)a[4], &addr);
+	if (err == ERR_BUSY)
+		log_warn("%s (pid %lu): mem_map_pager refused: object %#lx runs as a program, and a"
+			 " shared writable mapping would change it under it", p->name,
+			 (unsigned long)p->pid, (unsigned long)a[1]);
 	return err ? err : (long)addr;
+}
+
+static long sys_spawn_file(struct proc *p, const uint64_t *a)
+{
+	char path[SPAWN_PATH_MAX], args[SPAWN_ARGS_MAX];
+	long err;
+
+	if (!proc_has_right(p, RIGHT_SPAWN))
+		return ERR_PERM;
+	err = pager_port_ok(p, a[0], "spawn_file");
+	if (err)
+		return err;
+	err = copy_string_from_user(p, path, a[2], sizeof(path));
+	if (err)
+		return err == ERR_RANGE ? ERR_INVAL : err;
+	args[0] = '\0';
+	if (a[3]) {
+		err = copy_string_from_user(p, args, a[3], sizeof(args));
+		if (err)
+			return err == ERR_RANGE ? ERR_INVAL : err;
+	}
+	return proc_spawn_file(a[0], a[1], path, args, p->pid);
+}
+
+static uint32_t mem_kind(const struct vm_region *r)
+{
+	if (r->flags & VMR_GRANT)
+		return MEM_KIND_GRANT;
+	if (r->flags & VMR_DMA)
+		return MEM_KIND_DMA;
+	if (r->flags & VMR_PAGER)
+		return (r->flags & VMR_IMAGE) ? MEM_KIND_PROGRAM : MEM_KIND_FILE;
+	if (r->flags & VMR_IMAGE)
+		return MEM_KIND_IMAGE;
+	return (r->flags & VMR_STACK) ? MEM_KIND_STACK : MEM_KIND_ANON;
+}
+
+static long sys_mem_info(struct proc *p, const uint64_t *a)
+{
+	struct proc *who = a[0] ? proc_lookup(a[0]) : p;
+	struct mem_region_info info;
+	struct vm_region *r;
+	struct vm_census c;
+	uint64_t i = 0;
+
+	if (!who)
+		return ERR_NOENT;
+	for (r = who->vm.regions; r && i < a[1]; r = r->next)
+		i++;
+	if (!r)
+		return ERR_NOENT;
+	vm_region_census(&who->vm, r, &c);
+	info = (struct mem_region_info){
+		.start = r->start, .end = r->end, .prot = r->prot, .kind = mem_kind(r),
+		.flags = ((r->flags & VMR_PRIVATE) ? MEM_F_PRIVATE : 0) |
+			 ((r->flags & VMR_PINNED) ? MEM_F_PINNED : 0),
+		.resident = c.resident, .shared = c.shared, .shared_others = c.shared_others,
+		.private_pages = c.private_pages, .swapped = c.swapped,
+	};
+	if (r->obj) {
+		info.object = r->pager_object;
+		info.memobj = memobj_id(r->obj);
+		info.obj_mappings = r->obj->nmappings;
+		info.obj_pages = (uint32_t)r->obj->pages;
+	}
+	return copy_to_user(p, a[2], &info, sizeof(info));
+}
+
+/* A pager asks whether a program runs from one of its objects (fs, before a write). */
+static long sys_pager_object_busy(struct proc *p, const uint64_t *a)
+{
+	struct memobj *o;
+
+	if (!port_owned_by(a[0], p))
+		return ERR_BADHANDLE;
+	o = memobj_find(a[0], a[1]);
+	return o && memobj_busy(o);
 }
 
 static long sys_grant_info(struct proc *p, const uint64_t *a)
@@ -457,13 +551,25 @@ static long page_state(struct proc *p, uint64_t va)
 		return ERR_FAULT;
 	pte = arch_pt_leaf(p->vm.root, va, false);
 	if (!pte || !*pte)
-		return (r->flags & VMR_PAGER) ? PAGE_WITH_PAGER : PAGE_ABSENT;
+		return r->obj && va < r->zero_from ? PAGE_WITH_PAGER : PAGE_ABSENT;
 	if (arch_pte_present(*pte))
 		return PAGE_RESIDENT;
 	sw = arch_pte_payload(*pte);
 	if (pte_is_inflight(sw))
 		return PAGE_INFLIGHT;
 	return pte_is_swapped(sw) ? PAGE_SWAPPED : PAGE_WITH_PAGER;
+}
+
+static long memobj_stats_to_user(struct proc *p, uint64_t to)
+{
+	struct memobj_totals t;
+	struct memobj_stats st;
+
+	memobj_get_totals(&t);
+	st = (struct memobj_stats){ .live = t.live, .pages = t.pages, .hits = t.hits,
+				    .cows = t.cows, .zero_tails = t.zero_tails, .drops = t.drops,
+				    .writebacks = t.writebacks };
+	return copy_to_user(p, to, &st, sizeof(st));
 }
 
 static long sys_vm_ctl(struct proc *p, const uint64_t *a)
@@ -503,6 +609,8 @@ static long sys_vm_ctl(struct proc *p, const uint64_t *a)
 	}
 	case VM_CTL_DMA_RING:
 		return vm_set_dma_ring(&p->vm, (uint64_t)a[2], a[1]);
+	case VM_CTL_MEMOBJ_STATS:
+		return memobj_stats_to_user(p, a[2]);
 	case VM_CTL_STATS:
 		for (int m = 0; m < FILL_NMODES; m++)
 			st[m] = *fault_stats_for((enum fill_mode)m);

@@ -88,6 +88,16 @@ def variants(data):
         b, first + P_FILESZ, "Q", get(data, first + P_MEMSZ, "Q") + 1))
     yield "writable_exec", edit(lambda b: put(
         b, first + P_FLAGS, "I", get(data, first + P_FLAGS, "I") | PF_W | PF_X))
+    # A download cut short: the headers arrived, no segment did.
+    phoff, phnum = EHDR.unpack_from(data)[5], EHDR.unpack_from(data)[10]
+    yield "truncated_after_headers", data[:phoff + phnum * PHDR.size]
+
+    # A segment that claims a page more of the file than there is.
+    def past_eof(b):
+        size = len(data) - get(data, second + P_OFFSET, "Q") + PAGE
+        put(b, second + P_FILESZ, "Q", size)
+        put(b, second + P_MEMSZ, "Q", max(size, get(data, second + P_MEMSZ, "Q")))
+    yield "segment_past_eof", edit(past_eof)
 
 
 def main(argv):

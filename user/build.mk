@@ -1,9 +1,12 @@
-# user/: the programs shipped as boot modules.  Program NAME is every .c
-# file in user/NAME/ linked with the user library: lib/'s pure files and
-# lib/user/, compiled with user flags into $(BUILD)/user/lib/.  A new
-# program is a directory and a word here (the boot modules keep this
-# order, init first).
-USER_PROGS := init ata nvme swapd fs sh utest bench pagetest blktest
+# user/: the programs.  Program NAME is every .c file in user/NAME/ linked
+# with the user library: lib/'s pure files and lib/user/, compiled with
+# user flags into $(BUILD)/user/lib/.  A new program is a directory and a
+# word here.  Those that run before fs does, or start the system in a test
+# boot, are boot modules (in this order, init first); the others go into
+# the disk's /bin and run from there (sys_spawn_file, docs/PROGRAMS.md).
+USER_MODULE_PROGS := init ata nvme swapd fs sh utest blktest
+USER_DISK_PROGS := pagetest bench hello
+USER_PROGS := $(USER_MODULE_PROGS) $(USER_DISK_PROGS)
 
 USER_CFLAGS  := $(FREESTANDING) -fno-pic
 USER_LDFLAGS := -static -nostdlib -z max-page-size=4096 -z separate-loadable-segments \
@@ -15,7 +18,8 @@ USER_ELFS := $(foreach p,$(USER_PROGS),$(BUILD)/user/$(p).elf)
 # Malformed copies of utest.elf, each broken in one way, which utest's
 # malformed_elf case asks the kernel to spawn.  Module name = file name.
 BAD_ELFS := bad_magic bad_class bad_machine truncated phdr_out_of_bounds kernel_address \
-	entry_outside overlapping filesz_gt_memsz writable_exec
+	entry_outside overlapping filesz_gt_memsz writable_exec truncated_after_headers \
+	segment_past_eof
 BAD_ELF_FILES := $(addprefix $(BUILD)/bad/,$(BAD_ELFS))
 
 # Module arguments after a program's name, for programs that take their
@@ -40,8 +44,8 @@ USER_ARGS_swapd := disk
 # them): the boot configuration, then the programs.  build/ferry.iso has
 # these and nothing else.
 USER_MODULES := iso/ferry.conf:config \
-	$(foreach p,$(USER_PROGS),$(BUILD)/user/$(p).elf:$(p)$(if $(USER_ARGS_$(p)),+$(USER_ARGS_$(p))))
-USER_MODULE_FILES := iso/ferry.conf $(USER_ELFS)
+	$(foreach p,$(USER_MODULE_PROGS),$(BUILD)/user/$(p).elf:$(p)$(if $(USER_ARGS_$(p)),+$(USER_ARGS_$(p))))
+USER_MODULE_FILES := iso/ferry.conf $(foreach p,$(USER_MODULE_PROGS),$(BUILD)/user/$(p).elf)
 
 # Modules only tests boot with, after the ones above: the bad ELFs, and
 # utest's ELF once more as "utestrogue", a name the boot configuration
@@ -50,7 +54,7 @@ USER_MODULE_FILES := iso/ferry.conf $(USER_ELFS)
 # test_modules()); interactive boots never list them.
 TEST_MODULES := $(foreach b,$(BAD_ELFS),$(BUILD)/bad/$(b):$(b)) $(BUILD)/user/utest.elf:utestrogue
 
-all: $(BUILD)/modules.txt $(BUILD)/test-modules.txt $(BAD_ELF_FILES)
+all: $(BUILD)/modules.txt $(BUILD)/test-modules.txt $(BAD_ELF_FILES) $(USER_ELFS)
 
 $(BUILD)/user/lib/%.o: lib/%.c | deps
 	$(call say,CC,'$< [user]')
@@ -75,13 +79,17 @@ endef
 $(foreach p,$(USER_PROGS),$(eval $(call USER_PROG_RULE,$(p))))
 
 # The disk QEMU attaches as the primary IDE master: a mkswap'ed swap
-# partition and an ext2 partition made from disk/files/ (scripts/mkdisk.sh).
+# partition and an ext2 partition made (scripts/mkdisk.sh) from disk/files/
+# and /bin, the disk programs, gathered in $(DISK_ROOT).
 DISK_FILES := $(shell find disk/files 2>/dev/null)
 DISK_FS_BLOCK ?= 1024
-$(BUILD)/disk.img: scripts/mkdisk.sh $(DISK_FILES) | deps
+DISK_ROOT := $(BUILD)/diskroot
+$(BUILD)/disk.img: scripts/mkdisk.sh $(DISK_FILES) $(foreach p,$(USER_DISK_PROGS),$(BUILD)/user/$(p).elf) | deps
 	$(call say,DISK,$@)
 	@mkdir -p $(@D)
-	$(Q)FS_BLOCK=$(DISK_FS_BLOCK) sh scripts/mkdisk.sh $@ disk/files
+	$(Q)rm -rf $(DISK_ROOT) && mkdir -p $(DISK_ROOT)/bin && cp -R disk/files/. $(DISK_ROOT)/
+	$(Q)for p in $(USER_DISK_PROGS); do cp $(BUILD)/user/$$p.elf $(DISK_ROOT)/bin/$$p; done
+	$(Q)FS_BLOCK=$(DISK_FS_BLOCK) sh scripts/mkdisk.sh $@ $(DISK_ROOT)
 
 $(BAD_ELF_FILES) &: $(BUILD)/user/utest.elf tools/mkbadelf.py
 	$(call say,BADELF,$(BUILD)/bad/)

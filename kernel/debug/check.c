@@ -6,9 +6,15 @@
  *
  *   - the frame table's counters equal a recount of its entries;
  *   - every present user PTE maps a frame in RAM whose use is user or DMA,
- *     or grant, and then only in the holder's window at the grant's slot;
- *     a PTE of an MMIO region maps its device address, never a RAM frame;
- *   - no frame is mapped twice, and none is free (or kernel) and mapped;
+ *     or grant, and then only in the holder's window at the grant's slot,
+ *     or object, and then in a region of that object at that page, never
+ *     writable in a private one; a PTE of an MMIO region maps its device
+ *     address, never a RAM frame;
+ *   - no frame but an object's is mapped twice, and none is free (or
+ *     kernel) and mapped;
+ *   - every object frame belongs to exactly one object page, which counts
+ *     exactly the PTEs that map it; in-flight object pages name live
+ *     requests; each object's resident count matches its pages;
  *   - every user frame is mapped once or held by a live page request;
  *   - every lent frame (FRAME_GRANT) belongs to a live grant, and every
  *     live grant's frames are lent;
@@ -20,6 +26,7 @@
 
 #include "../arch/arch.h"
 #include "../grant/grant.h"
+#include "../mm/memobj.h"
 #include "../mm/pmm.h"
 #include "../mm/pte.h"
 #include "../mm/request.h"
@@ -28,7 +35,8 @@
 #include "kdb.h"
 #include "kdb_cmd.h"
 
-#define HELD_BY_REQUEST	0x80	/* scratch bit in struct frame.flags */
+#define HELD_BY_REQUEST	0x80	/* scratch bits in struct frame.flags */
+#define IN_AN_OBJECT	0x40
 
 static int violations;
 
@@ -56,7 +64,7 @@ static void check_counters(struct pmm_stats *s)
 		else
 			recount[f->use]++;
 		f->mapcount = 0;
-		f->flags &= (uint8_t)~HELD_BY_REQUEST;
+		f->flags &= (uint8_t)~(HELD_BY_REQUEST | IN_AN_OBJECT);
 	}
 	for (int u = 0; u < FRAME_NUSES; u++)
 		if (recount[u] != s->count[u])
@@ -68,6 +76,23 @@ struct walk_ctx {
 	struct proc *p;
 	uint64_t present;
 };
+
+/* An object's frame: only in a region of that object, at its page. */
+static void check_object_pte(struct walk_ctx *c, const struct vm_region *r, vaddr_t va, pte_t pte)
+{
+	struct memobj_page page;
+
+	if (!r || !r->obj || va >= r->obj_end ||
+	    !memobj_lookup(r->obj, memobj_page_of(r, va), &page) ||
+	    page.frame != arch_pte_frame(pte))
+		violation("pid %lu va %#lx maps object frame %#lx that is not its region's object's"
+			  " page there", (unsigned long)c->p->pid, (unsigned long)va,
+			  (unsigned long)arch_pte_frame(pte));
+	else if ((r->flags & VMR_PRIVATE) && (arch_pte_vm_flags(pte) & VM_WRITE))
+		violation("pid %lu va %#lx maps object frame %#lx writable in a private region",
+			  (unsigned long)c->p->pid, (unsigned long)va,
+			  (unsigned long)arch_pte_frame(pte));
+}
 
 static void check_present(struct walk_ctx *c, vaddr_t va, pte_t pte)
 {
@@ -93,9 +118,11 @@ static void check_present(struct walk_ctx *c, vaddr_t va, pte_t pte)
 	if (!r)
 		violation("pid %lu va %#lx mapped outside any region", (unsigned long)c->p->pid,
 			  (unsigned long)va);
-	if (++f->mapcount > 1)
+	if (++f->mapcount > 1 && f->use != FRAME_OBJECT)
 		violation("frame %#lx mapped twice (again by pid %lu at %#lx)", (unsigned long)pa,
 			  (unsigned long)c->p->pid, (unsigned long)va);
+	if (f->use == FRAME_OBJECT)
+		check_object_pte(c, r, va, pte);
 	if (f->use == FRAME_GRANT) {
 		if (!grant_frame_holder(pa, &holder, &window) || holder != c->p->pid ||
 		    window != va)
@@ -104,7 +131,7 @@ static void check_present(struct walk_ctx *c, vaddr_t va, pte_t pte)
 				  (unsigned long)va);
 		return;
 	}
-	if (f->use != FRAME_USER && f->use != FRAME_DMA)
+	if (f->use != FRAME_USER && f->use != FRAME_DMA && f->use != FRAME_OBJECT)
 		violation("pid %lu va %#lx maps a %s frame %#lx", (unsigned long)c->p->pid,
 			  (unsigned long)va, frame_use_name((enum frame_use)f->use),
 			  (unsigned long)pa);
@@ -153,6 +180,67 @@ static void check_processes(void)
 	}
 }
 
+struct object_ctx {
+	const struct memobj *o;
+	uint64_t pages;
+};
+
+static void check_object_page(uint64_t pg, const struct memobj_page *page, void *ctx)
+{
+	struct object_ctx *c = ctx;
+	struct frame *f;
+
+	if (page->state == MEMOBJ_INFLIGHT) {
+		if (!request_get(page->request))
+			violation("object %#lx page %lu in flight on dead request %#lx",
+				  (unsigned long)memobj_id(c->o), (unsigned long)pg,
+				  (unsigned long)page->request);
+		return;
+	}
+	c->pages++;
+	f = pmm_frame(page->frame);
+	if (!f || f->use != FRAME_OBJECT || (f->flags & IN_AN_OBJECT)) {
+		violation("object %#lx page %lu: frame %#lx is %s", (unsigned long)memobj_id(c->o),
+			  (unsigned long)pg, (unsigned long)page->frame,
+			  !f ? "outside RAM" : f->use != FRAME_OBJECT ? frame_use_name(f->use)
+								    : "another page's too");
+		return;
+	}
+	f->flags |= IN_AN_OBJECT;
+	if (f->mapcount != page->maps)
+		violation("object %#lx page %lu: %u PTEs map frame %#lx, the object counts %u",
+			  (unsigned long)memobj_id(c->o), (unsigned long)pg, f->mapcount,
+			  (unsigned long)page->frame, page->maps);
+}
+
+static void check_objects(void)
+{
+	struct memobj_totals t;
+	uint64_t live = 0, pages = 0;
+
+	for (int i = 0; i < memobj_slots(); i++) {
+		struct object_ctx c = { .o = memobj_view(i) };
+
+		if (!c.o)
+			continue;
+		memobj_walk(c.o, check_object_page, &c);
+		if (c.pages != c.o->pages)
+			violation("object %#lx counts %lu resident pages, has %lu",
+				  (unsigned long)memobj_id(c.o), (unsigned long)c.o->pages,
+				  (unsigned long)c.pages);
+		if (c.o->refs < c.o->nmappings)
+			violation("object %#lx: %u references, %u mappings",
+				  (unsigned long)memobj_id(c.o), c.o->refs, c.o->nmappings);
+		live++;
+		pages += c.pages;
+	}
+	memobj_get_totals(&t);
+	if (t.live != live || t.pages != pages)
+		violation("objects: counted %lu live with %lu pages, %lu with %lu found",
+			  (unsigned long)t.live, (unsigned long)t.pages, (unsigned long)live,
+			  (unsigned long)pages);
+}
+
 static void mark_requests(void)
 {
 	struct page_request r;
@@ -175,8 +263,11 @@ static void check_frames(const struct pmm_stats *s)
 				  (unsigned long)pa);
 		if (f->use == FRAME_GRANT && !held)
 			violation("lent frame %#lx belongs to no live request", (unsigned long)pa);
+		if (f->use == FRAME_OBJECT && !(f->flags & IN_AN_OBJECT))
+			violation("object frame %#lx belongs to no object page (leak)",
+				  (unsigned long)pa);
 		f->mapcount = 0;
-		f->flags &= (uint8_t)~HELD_BY_REQUEST;
+		f->flags &= (uint8_t)~(HELD_BY_REQUEST | IN_AN_OBJECT);
 	}
 }
 
@@ -210,6 +301,7 @@ int kdb_check(void)
 	pmm_get_stats(&s);
 	check_counters(&s);
 	check_processes();
+	check_objects();
 	mark_requests();
 	check_frames(&s);
 	check_grants();

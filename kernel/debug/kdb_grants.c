@@ -111,7 +111,11 @@ static void cross_check(const struct grant_view *v)
 		} else {
 			kdb_printf("  holder  no mapping: %s\n", v->live ? "revoked" : "grant ended");
 		}
-		if (faulter) {
+		if (faulter && v->fault_va == 0) {	/* a memory object's page, no fault */
+			kdb_printf("  for pid %lu: %s\n", (unsigned long)v->fault_pid, v->writable
+				   ? "the kernel reads a memory object's page (a program's headers)"
+				   : "a memory object's dirty page, written back");
+		} else if (faulter) {
 			kdb_printf("  faulter ");
 			kdb_describe_pte(faulter, v->fault_va + (uint64_t)i * PAGE_SIZE);
 			if (arch_pt_query(faulter->vm.root, v->fault_va + (uint64_t)i * PAGE_SIZE, &pa,

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /* kdb: physical memory, swap providers, fault-path statistics, fill mode. */
 #include <ferry/abi.h>
+#include <fmt.h>
 #include <string.h>
 
 #include "../arch/arch.h"
 #include "../clock.h"
 #include "../grant/grant.h"
 #include "../mm/fault_stats.h"
+#include "../mm/memobj.h"
 #include "../mm/objpager.h"
 #include "../mm/pmm.h"
 #include "../mm/request.h"
@@ -69,6 +71,40 @@ static bool cmd_pagers(int argc, char **argv)
 			   (unsigned long)op->pid_last, op->name_last, op->restarts,
 			   (unsigned long)(op->longest_away_ns / 1000000));
 	}
+	return true;
+}
+
+static bool cmd_objects(int argc, char **argv)
+{
+	struct memobj_totals t;
+
+	(void)argc;
+	(void)argv;
+	kdb_printf("%-8s %-6s %-18s %9s %5s %4s %5s %4s %6s %5s %5s %4s\n", "ID", "PAGER",
+		   "OBJECT", "SIZE", "PAGES", "MAPS", "IMAGE", "REFS", "HITS", "COWS", "DROPS",
+		   "WB");
+	for (int i = 0; i < memobj_slots(); i++) {
+		const struct memobj *o = memobj_view(i);
+		char pager[16];
+
+		if (!o)
+			continue;
+		if (o->pager_index == OBJPAGER_NONE)
+			snprintf(pager, sizeof(pager), "%#lx", (unsigned long)o->port);
+		else
+			snprintf(pager, sizeof(pager), "obj%u", o->pager_index);
+		kdb_printf("%#-8lx %-6s %#-18lx %9lu %5lu %4u %5u %4u %6lu %5lu %5lu %4lu\n",
+			   (unsigned long)memobj_id(o), pager, (unsigned long)o->object,
+			   (unsigned long)o->size, (unsigned long)o->pages, o->nmappings,
+			   o->image_maps, o->refs, (unsigned long)o->hits, (unsigned long)o->cows,
+			   (unsigned long)o->drops, (unsigned long)o->writebacks);
+	}
+	memobj_get_totals(&t);
+	kdb_printf("objects %lu, caching %lu pages; since boot: %lu faults served from a cache,"
+		   " %lu copies on write, %lu zeroed tails, %lu pages dropped, %lu written back\n",
+		   (unsigned long)t.live, (unsigned long)t.pages, (unsigned long)t.hits,
+		   (unsigned long)t.cows, (unsigned long)t.zero_tails, (unsigned long)t.drops,
+		   (unsigned long)t.writebacks);
 	return true;
 }
 
@@ -186,6 +222,8 @@ const struct kdb_cmd kdb_mem_cmds[] = {
 	{ "mem", "", "physical memory by use", cmd_mem },
 	{ "swap", "", "swap providers: slots, outstanding requests", cmd_swap },
 	{ "pagers", "", "object pagers (fs): state, restarts, longest time away", cmd_pagers },
+	{ "objects", "", "memory objects: pages cached, mappings, sharing, copies, drops",
+	  cmd_objects },
 	{ "faults", "", "fault-path statistics per mode: phases, latency histogram", cmd_faults },
 	{ "faultpath", "[MODE]", "show or switch the fill mode: copy, grant, dma", cmd_faultpath },
 	{ NULL, NULL, NULL, NULL },

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../ipc/port.h"
+#include "../mm/memobj.h"
 #include "../mm/pte.h"
 #include "../mm/request.h"
 #include "../mm/swap.h"
@@ -82,21 +83,22 @@ static bool cmd_kill(int argc, char **argv)
 	return true;
 }
 
-static const char *region_kind(const struct vm_region *r)
+static void print_region(struct proc *p, const struct vm_region *r)
 {
-	if (r->flags & VMR_GRANT)
-		return "grant-window";
-	if (r->flags & VMR_DMA)
-		return "dma";
-	if (r->flags & VMR_MMIO)
-		return "mmio";
-	if (r->flags & VMR_PAGER)
-		return "pager";
-	if (r->flags & VMR_IMAGE)
-		return "image";
-	if (r->flags & VMR_STACK)
-		return "stack";
-	return "anon";
+	struct vm_census c;
+
+	vm_region_census(&p->vm, r, &c);
+	kdb_printf("%#014lx %#014lx %c%c%c%c %-12s %5u %6u %6u %5u %4u", (unsigned long)r->start,
+		   (unsigned long)r->end, r->prot & PROT_READ ? 'r' : '-',
+		   r->prot & PROT_WRITE ? 'w' : '-', r->prot & PROT_EXEC ? 'x' : '-',
+		   (r->flags & VMR_PRIVATE) ? 'p' : (r->obj ? 's' : '-'), vm_region_kind(r),
+		   c.resident, c.shared, c.shared_others, c.private_pages, c.swapped);
+	if (r->obj)
+		kdb_printf("  object %#lx (pager port %#lx, object %#lx at %#lx, %u mappings)",
+			   (unsigned long)memobj_id(r->obj), (unsigned long)memobj_port(r->obj),
+			   (unsigned long)r->pager_object, (unsigned long)r->pager_offset,
+			   r->obj->nmappings);
+	kdb_printf("%s\n", (r->flags & VMR_PINNED) ? "  pinned" : "");
 }
 
 static bool cmd_as(int argc, char **argv)
@@ -105,17 +107,15 @@ static bool cmd_as(int argc, char **argv)
 
 	if (!p)
 		return true;
-	kdb_printf("pid %lu (%s) root %#lx resident %lu pages%s\n", (unsigned long)p->pid, p->name,
-		   (unsigned long)p->vm.root, (unsigned long)p->vm.resident_pages,
-		   p->vm.pinned ? " pinned" : "");
-	kdb_printf("%-18s %-18s %-4s %-12s %-6s %s\n", "START", "END", "PROT", "KIND", "PINNED",
-		   "PAGER");
+	kdb_printf("pid %lu (%s%s%s) root %#lx resident %lu pages%s\n", (unsigned long)p->pid,
+		   p->name, p->image[0] ? " from " : "", p->image, (unsigned long)p->vm.root,
+		   (unsigned long)p->vm.resident_pages, p->vm.pinned ? " pinned" : "");
+	kdb_printf("%-14s %-14s %-4s %-12s %5s %6s %6s %5s %4s\n", "START", "END", "PROT",
+		   "KIND", "RES", "SHARED", "OTHERS", "PRIV", "SWAP");
 	for (struct vm_region *r = p->vm.regions; r; r = r->next)
-		kdb_printf("%#018lx %#018lx %c%c%c  %-12s %-6s %#lx/%lu\n", (unsigned long)r->start,
-			   (unsigned long)r->end, r->prot & PROT_READ ? 'r' : '-',
-			   r->prot & PROT_WRITE ? 'w' : '-', r->prot & PROT_EXEC ? 'x' : '-',
-			   region_kind(r), r->flags & VMR_PINNED ? "yes" : "no",
-			   (unsigned long)r->pager_port, (unsigned long)r->pager_object);
+		print_region(p, r);
+	kdb_printf("(PROT p: private, s: shared object; SHARED: the object's frames, OTHERS: of"
+		   " them mapped elsewhere too; PRIV: its own)\n");
 	return true;
 }
 

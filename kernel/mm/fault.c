@@ -4,12 +4,13 @@
 #include <ferry/abi.h>
 #include <ferry/err.h>
 #include <fmt.h>
+#include <string.h>
 
 #include "../clock.h"
 #include "../log.h"
 #include "../panic.h"
 #include "../proc/proc.h"
-#include "objpager.h"
+#include "memobj.h"
 #include "pageout.h"
 #include "pmm.h"
 #include "pte.h"
@@ -78,7 +79,53 @@ static long demand_zero(struct proc *p, struct vm_region *r, uint64_t va)
 	return 0;
 }
 
-static long page_in(struct proc *p, struct vm_region *r, uint64_t va, uint64_t t_fault)
+/*
+ * What a page-in brings: p's swapped page at va of r, or page pg of object
+ * obj; for a fault in r at va (r NULL: the kernel reads), and with `mark`
+ * the faulting PTEs wait for the object's pages and get them mapped.
+ */
+struct pagein {
+	struct proc *p;
+	struct vm_region *r;
+	uint64_t rid, va;
+	struct memobj *obj;
+	uint64_t pg;
+	bool mark;
+};
+
+/* After a sleep: is the faulting region still there (same id)? */
+static bool same_region(struct pagein *in)
+{
+	struct vm_region *r = vm_find(&in->p->vm, in->va);
+
+	if (!r || r->id != in->rid)
+		return false;
+	in->r = r;
+	return true;
+}
+
+/* => ERR_AGAIN when the page needs no request any more (someone else's came). */
+static long pagein_start(const struct pagein *in, uint64_t t_fault, uint64_t *handle)
+{
+	pte_t *pte;
+	int n = fault_cluster_pages;
+
+	if (!in->obj) {
+		pte = arch_pt_leaf(in->p->vm.root, in->va, false);
+		if (!pte || !pte_is_swapped(arch_pte_payload(*pte)) || arch_pte_present(*pte))
+			return ERR_AGAIN;
+		return request_page_in(in->p, in->r, in->va, n, t_fault, handle);
+	}
+	if (in->r && (int)((in->r->obj_end - in->va) >> PAGE_SHIFT) < n)
+		n = in->r->obj_end > in->va ? (int)((in->r->obj_end - in->va) >> PAGE_SHIFT) : 1;
+	n = memobj_absent_run(in->obj, in->pg, n);
+	if (n == 0)
+		return ERR_AGAIN;
+	return request_object_in(in->p, in->obj, in->pg, n, in->mark ? in->r : NULL, in->va,
+				 t_fault, handle);
+}
+
+static long page_in(struct pagein *in, uint64_t t_fault)
 {
 	struct fault_sample *sample;
 	uint64_t handle;
@@ -87,7 +134,7 @@ static long page_in(struct proc *p, struct vm_region *r, uint64_t va, uint64_t t
 	uint64_t deadline = clock_ns() + MEMORY_WAIT_NS;
 
 	for (;;) {
-		err = request_page_in(p, r, va, fault_cluster_pages, t_fault, &handle);
+		err = pagein_start(in, t_fault, &handle);
 		if (err == ERR_NOMEM && clock_ns() < deadline) {
 			if (!pageout_wait_for_memory())	/* the daemon frees some */
 				return ERR_NOMEM;
@@ -96,11 +143,13 @@ static long page_in(struct proc *p, struct vm_region *r, uint64_t va, uint64_t t
 		} else {
 			break;
 		}
-		if (proc_is_dying(p))
+		if (proc_is_dying(in->p))
 			return ERR_DEAD;
-		if (vm_find(&p->vm, va) != r)
+		if (in->r && !same_region(in))
 			return 0;
 	}
+	if (err == ERR_AGAIN)
+		return 0;	/* the caller looks again */
 	if (err)
 		return err;
 	sample = request_get(handle)->sample;
@@ -111,6 +160,129 @@ static long page_in(struct proc *p, struct vm_region *r, uint64_t va, uint64_t t
 			sample->phase[PHASE_RESUMED];
 	}
 	return err;
+}
+
+/*
+ * The page at va becomes a copy of its object page of the process's own:
+ * the first write to a private mapping (copy-on-write), or the page
+ * holding the region's zero_from, whose bytes from there on are zeroed (a
+ * data segment's bss tail).  The frame is found first, which may sleep,
+ * so everything is looked at again after.  => 0 (the access is retried,
+ * and finds the copy or what changed meanwhile), or ERR_NOMEM.
+ */
+static long private_copy(struct proc *p, uint64_t va, uint64_t rid)
+{
+	paddr_t pa = vm_alloc_user_frame();
+	struct memobj_page page;
+	struct vm_region *r;
+	bool tail;
+	pte_t *pte;
+
+	if (!pa)
+		return ERR_NOMEM;
+	r = vm_find(&p->vm, va);
+	pte = arch_pt_leaf(p->vm.root, va, false);
+	if (!r || r->id != rid || !pte || !memobj_lookup(r->obj, memobj_page_of(r, va), &page) ||
+	    (arch_pte_present(*pte) ? arch_pte_frame(*pte) != page.frame
+				    : *pte && !pte_is_pager(arch_pte_payload(*pte)))) {
+		pmm_free(pa);
+		return 0;
+	}
+	memcpy(phys_to_virt(pa), phys_to_virt(page.frame), PAGE_SIZE);
+	tail = va < r->zero_from && r->zero_from < va + PAGE_SIZE;
+	if (tail)
+		memset((uint8_t *)phys_to_virt(pa) + (r->zero_from - va), 0,
+		       va + PAGE_SIZE - r->zero_from);
+	if (arch_pte_present(*pte))	/* the object's frame, read-only until now */
+		memobj_unmapped(r, va, vm_unmap_page(&p->vm, va, pte, 0));
+	*pte = 0;
+	if (vm_install(&p->vm, r, va, pa))
+		panic("private_copy: the page table at %#lx went away", (unsigned long)va);
+	memobj_count_copy(r->obj, tail);
+	return 0;
+}
+
+#define OBJECT_FAULT_ROUNDS	8	/* then back to user mode, which faults again */
+
+/*
+ * A fault on a page of r from its object: mapped from the object's cache
+ * if it has the page (read, or a write to a shared mapping), copied if the
+ * process needs a copy of its own, and first brought in by a page-in if
+ * the object does not have it, or waited for if it is on its way.
+ */
+static long object_fault(struct proc *p, struct vm_region *r, uint64_t va, bool write,
+			 uint64_t t_fault)
+{
+	bool copy = va >= r->obj_end || (write && (r->flags & VMR_PRIVATE));
+	struct pagein in = { .p = p, .r = r, .rid = r->id, .va = va, .obj = r->obj,
+			     .pg = memobj_page_of(r, va), .mark = !copy };
+
+	for (int round = 0; round < OBJECT_FAULT_ROUNDS; round++) {
+		struct memobj_page page;
+		pte_t *pte;
+		long err;
+
+		if (round && !same_region(&in))
+			return 0;
+		pte = arch_pt_leaf(p->vm.root, va, false);
+		if (!pte || (*pte && (arch_pte_present(*pte) || !pte_is_pager(arch_pte_payload(*pte)))))
+			return 0;	/* mapped, or on its way, meanwhile */
+		if (memobj_lookup(in.obj, in.pg, &page)) {
+			if (copy)
+				return private_copy(p, va, in.rid);
+			memobj_map(in.obj, in.pg, in.r, va, pte);
+			memobj_count_hit(in.obj);
+			return 0;
+		}
+		if (page.state == MEMOBJ_INFLIGHT) {
+			if (in.mark)	/* its request maps it here too when it ends */
+				*pte = arch_pte_absent(pte_inflight_make(page.request));
+			err = request_wait(page.request);
+		} else {
+			err = page_in(&in, t_fault);
+		}
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+#define OBJECT_READ_ROUNDS	64
+
+long fault_read_object(struct proc *p, struct memobj *o, uint64_t off, void *buf, size_t len)
+{
+	uint8_t *to = buf;
+	int rounds = 0, restarts = 0;
+
+	while (len) {
+		size_t n = PAGE_SIZE - (off & ~PAGE_MASK);
+		struct pagein in = { .p = p, .obj = o, .pg = off >> PAGE_SHIFT };
+		struct memobj_page page;
+		long err;
+
+		if (n > len)
+			n = len;
+		if (memobj_lookup(o, in.pg, &page)) {
+			memcpy(to, (uint8_t *)phys_to_virt(page.frame) + (off & ~PAGE_MASK), n);
+			to += n;
+			off += n;
+			len -= n;
+			continue;
+		}
+		if (++rounds > OBJECT_READ_ROUNDS)
+			return ERR_NOMEM;	/* dropped again each time before we could copy */
+		if (proc_is_dying(p))
+			return ERR_DEAD;
+		if (page.state == MEMOBJ_INFLIGHT)
+			err = request_wait(page.request);
+		else
+			err = page_in(&in, arch_cycles());
+		if (err == ERR_DEAD && restarts++ < PROVIDER_RESTARTS_MAX && memobj_wait_pager(o))
+			continue;	/* its pager was restarted: ask the new one */
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 static const char *page_in_failure(long err)
@@ -161,21 +333,25 @@ static long resolve(struct proc *p, uint64_t va, bool write, bool exec, uint64_t
 	pte = arch_pt_leaf(p->vm.root, va, true);
 	if (!pte)
 		return ERR_NOMEM;
-	*why = "protection fault on a present page";
-	if (arch_pte_present(*pte))
-		return ERR_FAULT;
+	if (arch_pte_present(*pte)) {
+		*why = "protection fault on a present page";
+		if (!write || !(r->flags & VMR_PRIVATE) || !memobj_frame(arch_pte_frame(*pte)))
+			return ERR_FAULT;
+		*why = "out of memory";
+		return private_copy(p, va, r->id);	/* copy-on-write */
+	}
 	sw = arch_pte_payload(*pte);
 	if (pte_is_inflight(sw)) {
 		err = request_wait(pte_inflight_request(sw));
-		*why = page_in_failure(err);
-		return err;
-	}
-	if (sw == 0 && !(r->flags & VMR_PAGER)) {
+	} else if (pte_is_swapped(sw)) {
+		struct pagein in = { .p = p, .r = r, .rid = r->id, .va = va };
+
+		err = page_in(&in, t_fault);
+	} else if (r->obj && va < r->zero_from) {
+		err = object_fault(p, r, va, write, t_fault);
+	} else {
 		err = demand_zero(p, r, va);
-		*why = page_in_failure(err);
-		return err;
 	}
-	err = page_in(p, r, va, t_fault);
 	*why = page_in_failure(err);
 	return err;
 }
@@ -187,10 +363,9 @@ static bool pager_came_back(struct proc *p, uint64_t va, const char **why)
 
 	if (!r)
 		return true;	/* unmapped meanwhile: the retry says so */
-	if (!(r->flags & VMR_PAGER) || r->pager_index == OBJPAGER_NONE ||
-	    !objpager_kept(r->pager_index))
+	if (!r->obj || !memobj_pager_kept(r->obj))
 		return false;
-	if (objpager_wait_live(r->pager_index) == 0)
+	if (memobj_wait_pager(r->obj))
 		return true;
 	*why = "page-in failed: its pager died and no pager of the same store came back";
 	return false;

@@ -21,9 +21,11 @@
 #define FAULT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct proc;
+struct memobj;
 
 /* From the trap handler, user mode only.  Returns when the page is there
  * (or the instruction should simply be retried); kills the thread otherwise. */
@@ -33,5 +35,12 @@ int vm_fault_in(struct proc *p, uint64_t va, bool write);
 /* A user frame for the fault path, waiting for the page-out daemon if
  * memory is short; 0 when none can be had. */
 uint64_t vm_alloc_user_frame(void);
+/*
+ * Copies [off, off + len) of memory object o into buf, bringing its pages
+ * in through the object's pager as a fault would (the calling thread of p
+ * sleeps in pager-io), riding out a restart of the pager.  For the kernel
+ * (spawn reads a program's headers).  => 0, or the page-in's error.
+ */
+long fault_read_object(struct proc *p, struct memobj *o, uint64_t off, void *buf, size_t len);
 
 #endif

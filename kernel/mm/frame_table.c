@@ -8,6 +8,7 @@ static const char *const use_names[FRAME_NUSES] = {
 	[FRAME_STACK] = "stack",	[FRAME_USER] = "user",
 	[FRAME_DMA] = "dma",		[FRAME_GRANT] = "grant",
 	[FRAME_ZEROED] = "zeroed",	[FRAME_QUARANTINE] = "quarantine",
+	[FRAME_OBJECT] = "object",
 };
 
 const char *frame_use_name(enum frame_use use)

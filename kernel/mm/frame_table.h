@@ -26,6 +26,7 @@ enum frame_use {
 	FRAME_GRANT,		/* lent to a holder by kernel/grant */
 	FRAME_ZEROED,		/* pre-zeroed pool for grants */
 	FRAME_QUARANTINE,	/* may still be a DMA target: never reused */
+	FRAME_OBJECT,		/* a page a memory object caches (memobj.h), mapped 0..n times */
 	FRAME_NUSES
 };
 

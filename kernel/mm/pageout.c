@@ -6,6 +6,7 @@
 #include "../log.h"
 #include "../panic.h"
 #include "../proc/proc.h"
+#include "memobj.h"
 #include "objpager.h"
 #include "pmm.h"
 #include "pte.h"
@@ -27,20 +28,9 @@ static bool evictable(const struct vm_region *r)
 	return !(r->flags & (VMR_PINNED | VMR_DMA | VMR_GRANT));
 }
 
-/* Drops a clean pager page: its pager can give it again. */
-static void drop_clean(struct proc *p, uint64_t va, pte_t *pte)
-{
-	paddr_t pa = arch_pte_frame(*pte);
-
-	*pte = arch_pte_absent(pte_pager_make());
-	vm_flush_page(&p->vm, va);
-	p->vm.resident_pages--;
-	pmm_free(pa);
-}
-
 /*
- * Starts one page-out of the run of n resident pages at va.  => pages that
- * left memory or are on their way out, or an error when no provider or
+ * Starts one page-out of the run of n resident pages of p's own at va, to
+ * swap.  => pages on their way out, or an error when no provider or
  * request slot can take them now.
  */
 static long evict_run(struct proc *p, struct vm_region *r, uint64_t va, int n, uint64_t *handle)
@@ -49,48 +39,74 @@ static long evict_run(struct proc *p, struct vm_region *r, uint64_t va, int n, u
 	uint64_t slot = 0;
 	long err;
 
-	bool to_swap = !(r->flags & VMR_PAGER) || (r->flags & VMR_PRIVATE);
-
 	*handle = 0;
-	if (to_swap) {
-		/* A shorter run if no provider has n contiguous slots free. */
-		while (swap_choose((unsigned)n, &provider, &slot)) {
-			if (n == 1)
-				return swap_any_live() ? ERR_BUSY : ERR_NOMEM;
-			n /= 2;
-		}
+	/* A shorter run if no provider has n contiguous slots free. */
+	while (swap_choose((unsigned)n, &provider, &slot)) {
+		if (n == 1)
+			return swap_any_live() ? ERR_BUSY : ERR_NOMEM;
+		n /= 2;
 	}
-	err = request_page_out(p, r, va, n, to_swap, provider, slot, handle);
-	if (err && to_swap)
+	err = request_page_out(p, r, va, n, provider, slot, handle);
+	if (err)
 		for (int i = 0; i < n; i++)
 			swap_free_slot(provider, slot + (uint64_t)i);
 	return err ? err : n;
 }
 
-/* Length of the run of resident victims (not recently used) from va. */
-static int victim_run(struct proc *p, struct vm_region *r, uint64_t va, bool second_chance)
+/* A present page a memory object caches: the object decides (memobj.h). */
+static bool object_page(const struct vm_region *r, pte_t pte)
+{
+	return r->obj && memobj_frame(arch_pte_frame(pte));
+}
+
+/*
+ * Length of the run of p's own resident pages (anonymous, or private
+ * copies) from va, at most max, not recently used with second_chance.
+ */
+static int victim_run(struct proc *p, struct vm_region *r, uint64_t va, int max,
+		      bool second_chance)
 {
 	int n = 0;
 
-	while (n < PAGEOUT_CLUSTER && va + (uint64_t)n * PAGE_SIZE < r->end) {
+	while (n < max && va + (uint64_t)n * PAGE_SIZE < r->end) {
 		uint64_t a = va + (uint64_t)n * PAGE_SIZE;
 		pte_t *pte = arch_pt_leaf(p->vm.root, a, false);
 
-		if (!pte || !arch_pte_present(*pte))
+		if (!pte || !arch_pte_present(*pte) || object_page(r, *pte))
 			break;
 		if (second_chance && arch_pte_accessed(*pte)) {
 			*pte = arch_pte_clear_accessed(*pte);
 			vm_flush_page(&p->vm, a);
 			break;
 		}
-		if ((r->flags & VMR_PAGER) && !arch_pte_dirty(*pte)) {
-			if (n == 0)
-				drop_clean(p, a, pte);
-			break;
-		}
 		n++;
 	}
 	return n;
+}
+
+/*
+ * Evicts what is at va: an object's page (the object drops it from every
+ * mapping, or writes it back), or a run of at most max pages of p's own
+ * (to swap).  *span: pages looked at.  => pages freed or on their way
+ * (*handle: the request, 0 if none), 0 for nothing, or an error.
+ */
+static long evict_at(struct proc *p, struct vm_region *r, uint64_t va, int max,
+		     bool second_chance, uint64_t *handle, int *span)
+{
+	pte_t *pte = arch_pt_leaf(p->vm.root, va, false);
+	int n;
+
+	*handle = 0;
+	*span = 1;
+	if (!pte || !arch_pte_present(*pte))
+		return 0;
+	if (object_page(r, *pte))
+		return memobj_evict(p, r, va, second_chance, handle);
+	n = victim_run(p, r, va, max, second_chance);
+	if (n == 0)
+		return 0;
+	*span = n;
+	return evict_run(p, r, va, n, handle);
 }
 
 /* One pass over p's pages; => pages freed or on their way out. */
@@ -102,21 +118,15 @@ static size_t scan_proc(struct proc *p, size_t want, bool second_chance)
 		if (!evictable(r))
 			continue;
 		for (uint64_t va = r->start; va < r->end && got < want; va += PAGE_SIZE) {
-			size_t before = p->vm.resident_pages;
-			int n = victim_run(p, r, va, second_chance);
 			uint64_t h;
-			long out;
+			int span;
+			long out = evict_at(p, r, va, PAGEOUT_CLUSTER, second_chance, &h, &span);
 
-			got += before - p->vm.resident_pages;	/* dropped clean pages */
-			if (n == 0)
-				continue;
-			out = evict_run(p, r, va, n, &h);
 			if (out == ERR_BUSY || out == ERR_FULL)
 				return got;	/* providers saturated: later */
-			if (out > 0) {
+			if (out > 0)
 				got += (size_t)out;
-				va += (uint64_t)(out - 1) * PAGE_SIZE;
-			}
+			va += (uint64_t)(span - 1) * PAGE_SIZE;
 		}
 	}
 	return got;
@@ -124,6 +134,9 @@ static size_t scan_proc(struct proc *p, size_t want, bool second_chance)
 
 static void evict_until(size_t target)
 {
+	/* Object pages nobody maps first: nobody is using them. */
+	if (pmm_free_frames() < target)
+		memobj_reclaim(target - pmm_free_frames());
 	for (int pass = 0; pass < 2 && pmm_free_frames() < target; pass++) {
 		for (int k = 0; k < PROC_MAX && pmm_free_frames() < target; k++) {
 			struct proc *p = proc_by_index((clock_hand + k) % PROC_MAX);
@@ -189,11 +202,10 @@ void pageout_memory_freed(void)
 		wait_queue_wake_all(&memory_wq, 0);
 }
 
-/* A shared mapping's pager is away: wait for its successor (objpager.h). */
+/* An object's pager is away: wait for its successor (objpager.h). */
 static bool pager_came_back(const struct vm_region *r)
 {
-	return (r->flags & VMR_PAGER) && r->pager_index != OBJPAGER_NONE &&
-	       objpager_kept(r->pager_index) && objpager_wait_live(r->pager_index) == 0;
+	return r->obj && memobj_pager_kept(r->obj) && memobj_wait_pager(r->obj);
 }
 
 long pageout_evict_range(struct proc *p, uint64_t addr, size_t len)
@@ -206,22 +218,16 @@ long pageout_evict_range(struct proc *p, uint64_t addr, size_t len)
 		return ERR_INVAL;
 	for (uint64_t va = PAGE_ALIGN_DOWN(addr); va < addr + len;) {
 		struct vm_region *r = vm_find(&p->vm, va);
-		int n;
+		int max = (int)((addr + len - va + PAGE_SIZE - 1) / PAGE_SIZE), span;
 		long out;
 
 		if (!r || !evictable(r))
 			return ERR_PERM;
-		n = victim_run(p, r, va, false);
-		if (n > 0 && va + (uint64_t)n * PAGE_SIZE > addr + len)
-			n = (int)((addr + len - va + PAGE_SIZE - 1) / PAGE_SIZE);
-		if (n == 0) {
-			va += PAGE_SIZE;
-			continue;
-		}
 		if (nh == 63)
 			while (nh)
 				request_wait(handles[--nh]);
-		out = evict_run(p, r, va, n, &handles[nh]);
+		out = evict_at(p, r, va, max < PAGEOUT_CLUSTER ? max : PAGEOUT_CLUSTER, false,
+			       &handles[nh], &span);
 		if (out == ERR_BUSY || out == ERR_FULL) {
 			if (nh == 0)
 				request_wait_for_slot();	/* someone else's requests */
@@ -233,8 +239,9 @@ long pageout_evict_range(struct proc *p, uint64_t addr, size_t len)
 			continue;	/* the same pages, to the restarted pager */
 		if (out < 0)
 			return out;
-		nh++;
-		va += (uint64_t)out * PAGE_SIZE;
+		if (handles[nh])
+			nh++;
+		va += (uint64_t)span * PAGE_SIZE;
 	}
 	while (nh)
 		request_wait(handles[--nh]);

@@ -15,6 +15,7 @@
 #include "../mm/heap.h"
 #include "../panic.h"
 #include "../proc/proc.h"
+#include "memobj.h"
 #include "pageout.h"
 #include "pmm.h"
 #include "pte.h"
@@ -90,8 +91,8 @@ static struct page_request *req_alloc(enum request_dir dir, struct proc *p,
 		r->dir = dir;
 		r->mode = fill_mode_current;
 		r->proc = p;
-		r->pid = p->pid;
-		r->region_id = reg->id;
+		r->pid = p ? p->pid : 0;	/* 0: the kernel's own (an object's write-back) */
+		r->region_id = reg ? reg->id : 0;
 		r->va = va;
 		r->npages = n;
 		return r;
@@ -167,9 +168,15 @@ static unsigned region_vm_flags(const struct page_request *r)
 static void commit_in(struct page_request *r, int i, long result, int filled, paddr_t frame,
 		      bool quarantine)
 {
-	pte_t *pte = still_ours(r, i);
+	pte_t *pte;
 	bool ok = result == 0 && i < filled;
 
+	if (r->obj) {	/* the object takes it, and maps it where PTEs wait */
+		memobj_end_in(r->obj, r->obj_page + (uint64_t)i, req_handle(r), frame, ok,
+			      quarantine);
+		return;
+	}
+	pte = still_ours(r, i);
 	if (ok && pte) {
 		*pte = arch_pte_make(frame, region_vm_flags(r));
 		r->proc->vm.resident_pages++;
@@ -209,11 +216,17 @@ static int pages_stored(const struct page_request *r, long result)
 static void commit_out(struct page_request *r, int i, long request_result)
 {
 	long result = page_out_result(r, i, request_result);
-	pte_t *pte = still_ours(r, i);
+	pte_t *pte;
 
+	if (r->obj) {	/* written back: dropped; else the object keeps it, dirty */
+		memobj_end_out(r->obj, r->obj_page + (uint64_t)i, req_handle(r), r->frames[i],
+			       result == 0);
+		return;
+	}
+	pte = still_ours(r, i);
 	/* In flight, the page already stopped counting as resident. */
 	if (result == 0 && pte) {
-		*pte = arch_pte_absent(r->swap ? backing_payload(r, i) : pte_pager_make());
+		*pte = arch_pte_absent(backing_payload(r, i));
 		pmm_free(r->frames[i]);
 		return;
 	}
@@ -313,6 +326,8 @@ static void finish(struct page_request *r, long result, int filled)
 		if (sp)
 			sp->pages_out += (uint64_t)r->npages;
 	}
+	if (r->obj)
+		memobj_put(r->obj);
 	r->result = result;
 	wait_queue_wake_all(&r->waiters, result);
 	req_release(r);
@@ -374,6 +389,8 @@ static long request_answered(void *ctx, struct kmsg *reply, long err)
 		if (filled < 1 || filled > r->npages)
 			return ERR_INVAL;
 	}
+	if (r->obj && r->dir == REQUEST_IN)
+		memobj_set_size(r->obj, reply->m.arg[PAGER_REPLY_SIZE]);
 	npages = (reply->m.flags & MSG_PAGE) ? reply->npages : 0;
 	if (r->dir == REQUEST_IN && r->mode == FILL_COPY) {
 		if (npages != filled)
@@ -465,7 +482,7 @@ static void set_inflight(struct page_request *r)
 	}
 }
 
-/* How many pages from va on can join a page-in of the same backing. */
+/* How many pages from va on are in the next slots of the same swap provider. */
 static int cluster_in(struct proc *p, struct vm_region *reg, uint64_t va, uint64_t sw0, int max)
 {
 	int n = 1;
@@ -477,13 +494,9 @@ static int cluster_in(struct proc *p, struct vm_region *reg, uint64_t va, uint64
 		if (!pte || arch_pte_present(*pte))
 			break;
 		sw = arch_pte_payload(*pte);
-		if (pte_is_swapped(sw0)) {
-			if (!pte_is_swapped(sw) || pte_swap_provider(sw) != pte_swap_provider(sw0) ||
-			    pte_swap_slot(sw) != pte_swap_slot(sw0) + (uint64_t)n)
-				break;
-		} else if (sw != 0 && !pte_is_pager(sw)) {
+		if (!pte_is_swapped(sw) || pte_swap_provider(sw) != pte_swap_provider(sw0) ||
+		    pte_swap_slot(sw) != pte_swap_slot(sw0) + (uint64_t)n)
 			break;
-		}
 		n++;
 	}
 	return n;
@@ -491,6 +504,18 @@ static int cluster_in(struct proc *p, struct vm_region *reg, uint64_t va, uint64
 
 static void undo_start(struct page_request *r)
 {
+	for (int i = 0; r->obj && i < r->npages; i++) {
+		if (r->dir == REQUEST_IN)
+			memobj_end_in(r->obj, r->obj_page + (uint64_t)i, req_handle(r), r->frames[i],
+				      false, false);
+		else
+			memobj_end_out(r->obj, r->obj_page + (uint64_t)i, req_handle(r),
+				       r->frames[i], false);
+	}
+	if (r->obj) {
+		memobj_put(r->obj);
+		return;
+	}
 	for (int i = 0; i < r->npages; i++) {
 		pte_t *pte = arch_pt_leaf(r->proc->vm.root, page_va(r, i), false);
 
@@ -508,7 +533,8 @@ static long start(struct page_request *r, uint64_t *handle)
 {
 	long err;
 
-	set_inflight(r);
+	if (!r->obj)
+		set_inflight(r);	/* an object's pages are marked by memobj_start_*() */
 	err = send(r);
 	if (err) {
 		undo_start(r);
@@ -527,21 +553,26 @@ static enum fill_mode served_mode(const struct page_request *r)
 		       : fill_mode_served(port_pager_modes(r->port), r->mode);
 }
 
-/* Where the page is: a swap slot if the PTE says so (anonymous pages, and
- * written pages of private pager mappings), else the region's pager. */
-static void fill_backing(struct page_request *r, struct vm_region *reg, uint64_t sw)
+/*
+ * The frames the pages will live in, in every mode: copy-mode answers are
+ * copied straight into them.  User frames come out of the reserve only
+ * through the page-out daemon: short of memory, the caller waits and
+ * tries again.  => false when there are not enough now.
+ */
+static bool take_frames(struct page_request *r)
 {
-	if (!pte_is_swapped(sw)) {
-		KASSERT(reg->flags & VMR_PAGER);
-		r->port = vm_pager_port(reg);	/* 0: its pager is away (objpager.h) */
-		r->object = reg->pager_object;
-		r->offset = reg->pager_offset + (r->va - reg->start);
-		return;
-	}
-	r->swap = true;
-	r->provider = pte_swap_provider(sw);
-	r->slot = pte_swap_slot(sw);
-	r->port = swap_provider(r->provider)->port;
+	if (pmm_free_frames() < PMM_RESERVE_FRAMES + (size_t)r->npages)
+		return false;
+	for (int i = 0; i < r->npages; i++)	/* cannot fail above the reserve */
+		r->frames[i] = r->mode == FILL_COPY ? pmm_alloc(FRAME_USER) : zeropool_take();
+	return true;
+}
+
+static void count_fault(struct page_request *r)
+{
+	r->sample = fault_sample_next(r->mode);
+	r->sample->npages = (uint32_t)r->npages;
+	fault_stats_for(r->mode)->faults++;
 }
 
 long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, int n, uint64_t t_fault,
@@ -551,35 +582,80 @@ long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, int n, 
 	uint64_t sw = pte ? arch_pte_payload(*pte) : 0;
 	struct page_request *r;
 
-	if (pte_is_swapped(sw) && !swap_provider(pte_swap_provider(sw)))
+	KASSERT(pte_is_swapped(sw));
+	if (!swap_provider(pte_swap_provider(sw)))
 		return ERR_DEAD;	/* its provider died: the page is gone */
 	r = req_alloc(REQUEST_IN, p, reg, va, cluster_in(p, reg, va, sw, n));
 	if (!r)
 		return ERR_BUSY;
 	r->t_fault = t_fault;
-	fill_backing(r, reg, sw);
-	if (!r->port) {
-		req_release(r);
-		return ERR_DEAD;	/* the fault waits for a restarted pager */
-	}
+	r->swap = true;
+	r->provider = pte_swap_provider(sw);
+	r->slot = pte_swap_slot(sw);
+	r->port = swap_provider(r->provider)->port;
 	r->mode = served_mode(r);
-	/* The frames the pages will live in, in every mode: copy-mode answers
-	 * are copied straight into them.  User frames come out of the reserve
-	 * only through the page-out daemon: short of memory, the caller waits
-	 * and tries again. */
-	if (pmm_free_frames() < PMM_RESERVE_FRAMES + (size_t)r->npages) {
+	if (!take_frames(r)) {
 		req_release(r);
 		return ERR_NOMEM;
 	}
-	for (int i = 0; i < r->npages; i++)	/* cannot fail above the reserve */
-		r->frames[i] = r->mode == FILL_COPY ? pmm_alloc(FRAME_USER) : zeropool_take();
-	r->sample = fault_sample_next(r->mode);
-	r->sample->npages = (uint32_t)r->npages;
-	fault_stats_for(r->mode)->faults++;
+	count_fault(r);
 	return start(r, handle);
 }
 
-long request_page_out(struct proc *p, struct vm_region *reg, uint64_t va, int n, bool swap,
+/* An object's pages, to the port of its pager now.  => false: the pager is away. */
+static bool object_backing(struct page_request *r, struct memobj *o, uint64_t pg)
+{
+	r->obj = o;
+	r->obj_page = pg;
+	r->port = memobj_port(o);	/* 0: its pager is away (objpager.h) */
+	r->object = o->object;
+	r->offset = pg << PAGE_SHIFT;
+	r->mode = served_mode(r);
+	return r->port != 0;
+}
+
+long request_object_in(struct proc *p, struct memobj *o, uint64_t pg, int n,
+		       struct vm_region *reg, uint64_t va, uint64_t t_fault, uint64_t *handle)
+{
+	struct page_request *r = req_alloc(REQUEST_IN, p, reg, va, n);
+	long err = 0;
+
+	if (!r)
+		return ERR_BUSY;
+	r->t_fault = t_fault;
+	if (!object_backing(r, o, pg))
+		err = ERR_DEAD;	/* the fault waits for a restarted pager */
+	else if (!take_frames(r))
+		err = ERR_NOMEM;
+	else if ((err = memobj_start_in(o, pg, n, req_handle(r), reg, va)) != 0)
+		for (int i = 0; i < n; i++)
+			pmm_free(r->frames[i]);
+	if (err) {
+		req_release(r);
+		return err;
+	}
+	memobj_hold(o);		/* the request's, until it ends */
+	count_fault(r);
+	return start(r, handle);
+}
+
+long request_object_out(struct proc *p, struct memobj *o, uint64_t pg, int n, uint64_t *handle)
+{
+	struct page_request *r = req_alloc(REQUEST_OUT, p, NULL, 0, n);
+
+	if (!r)
+		return ERR_BUSY;
+	r->t_fault = arch_cycles();
+	if (!object_backing(r, o, pg)) {
+		req_release(r);
+		return ERR_DEAD;	/* its pager is away: the pages stay dirty */
+	}
+	memobj_hold(o);
+	memobj_start_out(o, pg, n, req_handle(r), r->frames);
+	return start(r, handle);
+}
+
+long request_page_out(struct proc *p, struct vm_region *reg, uint64_t va, int n,
 		      unsigned provider, uint64_t slot, uint64_t *handle)
 {
 	struct page_request *r = req_alloc(REQUEST_OUT, p, reg, va, n);
@@ -588,20 +664,10 @@ long request_page_out(struct proc *p, struct vm_region *reg, uint64_t va, int n,
 	if (!r)
 		return ERR_BUSY;
 	r->t_fault = arch_cycles();
-	r->swap = swap;
-	if (swap) {
-		r->provider = provider;
-		r->slot = slot;
-		r->port = swap_provider(provider)->port;
-	} else {
-		r->port = vm_pager_port(reg);
-		r->object = reg->pager_object;
-		r->offset = reg->pager_offset + (va - reg->start);
-		if (!r->port) {
-			req_release(r);
-			return ERR_DEAD;	/* its pager is away: the pages stay dirty */
-		}
-	}
+	r->swap = true;
+	r->provider = provider;
+	r->slot = slot;
+	r->port = swap_provider(provider)->port;
 	r->mode = served_mode(r);
 	for (int i = 0; i < n; i++) {
 		pte_t *pte = arch_pt_leaf(p->vm.root, page_va(r, i), false);
@@ -618,8 +684,7 @@ long request_page_out(struct proc *p, struct vm_region *reg, uint64_t va, int n,
 	for (int i = 0; i < n; i++)
 		if (vm_flush_page(&p->vm, page_va(r, i)))
 			fault_stats_for(r->mode)->tlb_flushes++;
-	if (swap)
-		swap_provider(provider)->outstanding++;
+	swap_provider(provider)->outstanding++;
 	return 0;
 }
 

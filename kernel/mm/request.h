@@ -1,18 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Page requests: one message to a swap provider or pager for a range of
- * up to GRANT_MAX_PAGES pages of one region, in one of the three fill modes.
+ * up to GRANT_MAX_PAGES pages, in one of the three fill modes: pages of a
+ * process going to or coming from swap, or pages of a memory object
+ * (memobj.h) coming from or going back to its pager.
  *
- *   1. start: the pages' PTEs become INFLIGHT(request) (pte.h), so a second
- *      thread faulting on them waits for this request instead of sending
- *      another; frames are found (grant modes: zeroed pool for page-in,
- *      the victims for page-out), a grant is made, the message sent.
+ *   1. start: the pages' PTEs become INFLIGHT(request) (pte.h), and an
+ *      object's pages too (memobj.h), so a second thread faulting on them,
+ *      in any process, waits for this request instead of sending another;
+ *      frames are found (grant modes: zeroed pool for page-in, the
+ *      victims for page-out), a grant is made, the message sent.
  *   2. wait: faulting threads sleep in "pager-io" on the request.
  *   3. answer (or failure, provider death, overtime): the grant ends first,
  *      so no user mapping of the frames is left outside the kernel; then
  *      each page is re-validated (process alive, region id unchanged, PTE
  *      still INFLIGHT(this request)) and committed, or its frame and slot
- *      freed, exactly once.  Waiters wake with the result.
+ *      freed, exactly once; an object's page goes back to its object,
+ *      which maps it wherever a PTE waited for it.  Waiters wake with the
+ *      result.
  */
 #ifndef REQUEST_H
 #define REQUEST_H
@@ -29,6 +34,7 @@
 
 struct proc;
 struct vm_region;
+struct memobj;
 
 enum request_dir { REQUEST_IN, REQUEST_OUT };
 
@@ -44,7 +50,9 @@ struct page_request {
 	int npages;
 	paddr_t frames[GRANT_MAX_PAGES];
 	unsigned pte_flags[GRANT_MAX_PAGES];	/* page-out: to restore on failure */
-	bool swap;				/* else the region's pager */
+	bool swap;				/* a process's pages, to or from swap */
+	struct memobj *obj;			/* else an object's pages (memobj.h) */
+	uint64_t obj_page;			/* obj: the page index of page 0 */
 	unsigned provider;
 	uint64_t slot;				/* swap: slots slot .. slot+npages-1 */
 	uint64_t port, object, offset;
@@ -61,12 +69,22 @@ struct page_request {
 };
 
 void request_init(void);
-/* Page-in of [va, va + n pages) of region r, the first page being the fault. */
+/* Swap-in of [va, va + n pages) of region r, the first page being the fault. */
 long request_page_in(struct proc *p, struct vm_region *r, uint64_t va, int n, uint64_t t_fault,
 		     uint64_t *handle);
-/* Page-out of n resident pages starting at va (a swap slot run already chosen, or pager). */
-long request_page_out(struct proc *p, struct vm_region *r, uint64_t va, int n, bool swap,
+/* Page-out of n resident pages starting at va to the swap slot run chosen. */
+long request_page_out(struct proc *p, struct vm_region *r, uint64_t va, int n,
 		      unsigned provider, uint64_t slot, uint64_t *handle);
+/*
+ * Page-in of object o's absent pages [pg, pg + n) for p (the faulting
+ * process, or the one the kernel reads for); the PTEs of r from va on wait
+ * for them too (r may be NULL: the kernel reads, nothing maps).
+ */
+long request_object_in(struct proc *p, struct memobj *o, uint64_t pg, int n,
+		       struct vm_region *r, uint64_t va, uint64_t t_fault, uint64_t *handle);
+/* Write-back of object o's resident pages [pg, pg + n), for p's page-out (NULL: the
+ * kernel's own, of pages nobody maps). */
+long request_object_out(struct proc *p, struct memobj *o, uint64_t pg, int n, uint64_t *handle);
 struct page_request *request_get(uint64_t handle);
 /* Blocks the current thread until request `handle` ends; => its result. */
 long request_wait(uint64_t handle);

@@ -8,7 +8,7 @@
 #include "../grant/grant.h"
 #include "../panic.h"
 #include "heap.h"
-#include "objpager.h"
+#include "memobj.h"
 #include "pmm.h"
 #include "pte.h"
 #include "swap.h"
@@ -23,7 +23,7 @@ bool vm_range_ok(uint64_t addr, size_t len)
 	return len > 0 && addr >= USER_MIN && addr + len > addr && addr + len <= USER_LIMIT;
 }
 
-static unsigned prot_to_vm(uint32_t prot)
+unsigned vm_prot_flags(uint32_t prot)
 {
 	unsigned f = VM_USER | VM_READ;
 
@@ -71,6 +71,18 @@ bool vm_flush_page(struct vm_space *vs, uint64_t va)
 	return true;
 }
 
+pte_t vm_unmap_page(struct vm_space *vs, uint64_t va, pte_t *pte, uint64_t payload)
+{
+	pte_t old = *pte;
+
+	KASSERT(arch_pte_present(old));
+	*pte = arch_pte_absent(payload);
+	/* Before anything happens to the frame: it must be unreachable everywhere. */
+	vm_flush_page(vs, va);
+	vs->resident_pages--;
+	return old;
+}
+
 static bool range_free(struct vm_space *vs, uint64_t start, uint64_t end)
 {
 	for (struct vm_region *r = vs->regions; r; r = r->next)
@@ -100,16 +112,18 @@ static void insert_region(struct vm_space *vs, struct vm_region *nr)
 
 	while (*pp && (*pp)->start < nr->start)
 		pp = &(*pp)->next;
+	nr->vs = vs;
 	nr->next = *pp;
 	*pp = nr;
 }
 
 /*
- * Forgets every page of [start, end): present frames are freed, swap slots
+ * Forgets every page of [start, end): present frames are freed (an
+ * object's frames stay with their object, one mapping fewer), swap slots
  * released.  An in-flight page is only cleared: its request owns the frame
  * and the slot, and frees them when it finds the PTE changed.
  */
-static void release_pages(struct vm_space *vs, const struct vm_region *r)
+static void release_pages(struct vm_space *vs, struct vm_region *r)
 {
 	for (uint64_t va = r->start; va < r->end; va += PAGE_SIZE) {
 		pte_t *pte = arch_pt_leaf(vs->root, va, false);
@@ -117,15 +131,20 @@ static void release_pages(struct vm_space *vs, const struct vm_region *r)
 
 		if (!pte || !*pte)
 			continue;
-		if (arch_pte_present(*pte)) {
-			paddr_t pa = arch_pte_frame(*pte);
-
+		if (r->flags & (VMR_GRANT | VMR_MMIO)) {
+			/* a lent frame belongs to its request; device memory to nobody */
 			*pte = 0;
 			vm_flush_page(vs, va);
-			if (!(r->flags & (VMR_GRANT | VMR_MMIO))) {
+			continue;
+		}
+		if (arch_pte_present(*pte)) {
+			paddr_t pa = arch_pte_frame(*pte);
+			pte_t old = vm_unmap_page(vs, va, pte, 0);
+
+			if (r->obj && memobj_frame(pa))
+				memobj_unmapped(r, va, old);
+			else
 				pmm_free(pa);
-				vs->resident_pages--;
-			}
 			continue;
 		}
 		sw = arch_pte_payload(*pte);
@@ -142,7 +161,7 @@ int vm_install(struct vm_space *vs, const struct vm_region *r, uint64_t va, padd
 	if (!pte)
 		return ERR_NOMEM;
 	KASSERT(!arch_pte_present(*pte));
-	*pte = arch_pte_make(pa, prot_to_vm(r->prot));
+	*pte = arch_pte_make(pa, vm_prot_flags(r->prot));
 	vs->resident_pages++;
 	return 0;
 }
@@ -216,41 +235,73 @@ int vm_map_anon(struct vm_space *vs, uint64_t addr, size_t len, uint32_t prot, u
 	return 0;
 }
 
+/*
+ * A region of object o at [addr, addr + len) from object offset `offset`,
+ * its file part ending at va file_end.  Takes one reference of o's for the
+ * region (the caller keeps its own).
+ */
+static int map_object(struct vm_space *vs, struct memobj *o, uint64_t addr, size_t len,
+		      uint64_t offset, uint64_t file_end, uint32_t prot, uint32_t flags)
+{
+	struct vm_region *r;
+	int err;
+
+	if (vs->pinned)
+		return ERR_PERM;	/* a pinned process must not depend on a pager */
+	if ((offset & ~PAGE_MASK) || offset / PAGE_SIZE + len / PAGE_SIZE > MEMOBJ_MAX_PAGES)
+		return ERR_INVAL;
+	r = new_region(addr, len, prot, VMR_PAGER | flags);
+	if (!r)
+		return ERR_NOMEM;
+	r->pager_object = o->object;
+	r->pager_offset = offset;
+	r->zero_from = file_end < r->end ? file_end : r->end;
+	r->obj_end = r->zero_from == r->end ? r->end : PAGE_ALIGN_DOWN(r->zero_from);
+	err = memobj_attach(o, r);
+	if (err) {
+		kfree(r);
+		return err;
+	}
+	memobj_hold(o);
+	insert_region(vs, r);
+	return 0;
+}
+
 int vm_map_pager(struct vm_space *vs, uint64_t port, uint64_t object, uint64_t offset,
 		 size_t len, uint32_t prot, uint64_t *out)
 {
-	struct vm_region *r;
+	struct memobj *o;
 	uint64_t addr = 0;
 	bool private = prot & MAP_PRIVATE;
 	int err;
 
 	prot &= ~MAP_PRIVATE;
-	if (offset & ~PAGE_MASK)
-		return ERR_INVAL;
 	err = check_new_range(vs, &addr, &len, prot);
-
 	if (err)
 		return err;
 	if (vs->pinned)
-		return ERR_PERM;	/* a pinned process must not depend on a pager */
-	r = new_region(addr, len, prot, VMR_PAGER | (private ? VMR_PRIVATE : 0));
-	if (!r)
+		return ERR_PERM;
+	o = memobj_get(port, object);
+	if (!o)
 		return ERR_NOMEM;
-	r->pager_port = port;
-	r->pager_index = objpager_of_port(port);
-	r->pager_object = object;
-	r->pager_offset = offset;
-	insert_region(vs, r);
-	*out = addr;
-	return 0;
+	err = map_object(vs, o, addr, len, offset, addr + len, prot, private ? VMR_PRIVATE : 0);
+	memobj_put(o);
+	if (!err)
+		*out = addr;
+	return err;
 }
 
-uint64_t vm_pager_port(struct vm_region *r)
+int vm_map_image(struct vm_space *vs, struct memobj *o, uint64_t start, uint64_t end,
+		 uint64_t offset, uint64_t file_end, uint32_t prot)
 {
-	if (r->pager_index == OBJPAGER_NONE)
-		return r->pager_port;
-	r->pager_port = objpager_port(r->pager_index);	/* what kdb `as` shows */
-	return r->pager_port;
+	uint64_t addr = start;
+	size_t len = end - start;
+	int err = check_new_range(vs, &addr, &len, prot);
+
+	if (err)
+		return err;
+	return map_object(vs, o, start, len, offset, file_end, prot,
+			  VMR_IMAGE | ((prot & PROT_WRITE) ? VMR_PRIVATE : 0));
 }
 
 int vm_map_dma(struct vm_space *vs, size_t len, uint64_t *va_out, paddr_t *pa_out)
@@ -353,6 +404,10 @@ int vm_unmap(struct vm_space *vs, uint64_t addr, size_t len)
 		return ERR_INVAL;
 	*pp = r->next;
 	release_pages(vs, r);
+	if (r->obj) {
+		memobj_detach(r->obj, r);
+		memobj_put(r->obj);
+	}
 	kfree(r);
 	return 0;
 }
@@ -467,9 +522,57 @@ int vm_user_frame(struct vm_space *vs, uint64_t va, bool write, paddr_t *pa)
 	if (!pte || !arch_pte_present(*pte))
 		return (r->flags & VMR_GRANT) ? ERR_FAULT : ERR_AGAIN;
 	if (write && !(arch_pte_vm_flags(*pte) & VM_WRITE))
-		return ERR_FAULT;	/* e.g. a read-only page-out grant */
+		/* a private copy still to make (memobj.h), or a read-only page-out grant */
+		return (r->flags & VMR_PRIVATE) && memobj_frame(arch_pte_frame(*pte)) ? ERR_AGAIN
+										    : ERR_FAULT;
 	*pa = arch_pte_frame(*pte) + (va & ~PAGE_MASK);
 	return 0;
+}
+
+void vm_region_census(struct vm_space *vs, const struct vm_region *r, struct vm_census *out)
+{
+	*out = (struct vm_census){ 0 };
+	for (uint64_t va = r->start; va < r->end; va += PAGE_SIZE) {
+		pte_t *pte = arch_pt_leaf(vs->root, va, false);
+		struct memobj_page page;
+		uint64_t sw;
+
+		if (!pte || !*pte)
+			continue;
+		if (!arch_pte_present(*pte)) {
+			sw = arch_pte_payload(*pte);
+			out->swapped += pte_is_swapped(sw);
+			out->inflight += pte_is_inflight(sw);
+			continue;
+		}
+		if (r->flags & VMR_MMIO)
+			continue;	/* device memory: no frame */
+		out->resident++;
+		if (!r->obj || !memobj_frame(arch_pte_frame(*pte))) {
+			out->private_pages += !(r->flags & VMR_GRANT);
+			continue;
+		}
+		out->shared++;
+		memobj_lookup(r->obj, memobj_page_of(r, va), &page);
+		out->shared_others += page.maps > 1;
+	}
+}
+
+const char *vm_region_kind(const struct vm_region *r)
+{
+	if (r->flags & VMR_GRANT)
+		return "grant-window";
+	if (r->flags & VMR_DMA)
+		return "dma";
+	if (r->flags & VMR_MMIO)
+		return "mmio";
+	if (r->flags & VMR_PAGER)
+		return (r->flags & VMR_IMAGE) ? "program" : "file";
+	if (r->flags & VMR_IMAGE)
+		return "image";
+	if (r->flags & VMR_STACK)
+		return "stack";
+	return "anon";
 }
 
 /* => vs is not the active address space (the caller switched away). */

@@ -5,8 +5,9 @@
  * where its pages come from:
  *
  *   anonymous     demand-zero on first touch; evicted pages go to swap
- *   pager-backed  pages come from a pager port (object id, byte offset =
- *                 address - region start); clean ones are dropped under
+ *   pager-backed  pages come from a memory object (memobj.h): a pager's
+ *                 object cached once for every mapping of it; shared, or
+ *                 private (copy-on-write); clean pages are dropped under
  *                 pressure and asked for again, dirty ones written back
  *   DMA           physically contiguous, pinned, below 4 GiB
  *   grant window  where kernel/grant maps lent frames; never faulted in
@@ -40,20 +41,30 @@
 #define VMR_DMA		0x02	/* physically contiguous; frames are FRAME_DMA */
 #define VMR_STACK	0x04
 #define VMR_IMAGE	0x08
-#define VMR_PAGER	0x10	/* pages come from pager_port */
+#define VMR_PAGER	0x10	/* pages come from a memory object (obj) */
 #define VMR_GRANT	0x20	/* the grant window */
 #define VMR_PRIVATE	0x40	/* pager region whose written pages stay private */
 #define VMR_MMIO	0x80	/* device registers; mmio_base is their bus address */
+
+struct memobj;
 
 struct vm_region {
 	uint64_t start, end;	/* page aligned, end exclusive */
 	uint32_t prot;		/* PROT_* */
 	uint32_t flags;		/* VMR_* */
 	uint64_t id;
-	uint64_t pager_port, pager_object, pager_offset;
-	/* The object pager (objpager.h) behind pager_port when the region was
-	 * mapped, or OBJPAGER_NONE: requests then go to its port of the moment. */
-	uint32_t pager_index;
+	struct vm_space *vs;	/* the space it belongs to */
+	/*
+	 * Pager regions: the object (memobj.h) whose bytes from pager_offset
+	 * on it maps.  [start, obj_end) maps the object's pages; the page at
+	 * obj_end, if zero_from is inside it, is a copy whose bytes from
+	 * zero_from on are zero (a data segment's end); the rest up to end is
+	 * demand-zero.  A plain file mapping has obj_end = zero_from = end.
+	 */
+	struct memobj *obj;
+	uint64_t pager_object, pager_offset;
+	uint64_t obj_end, zero_from;
+	struct vm_region *obj_next;	/* the object's list of its mappings */
 	uint64_t mmio_base;	/* VMR_MMIO: the device address at start */
 	struct vm_region *next;
 };
@@ -83,13 +94,16 @@ void vm_space_destroy(struct vm_space *vs);
  */
 int vm_map_anon(struct vm_space *vs, uint64_t addr, size_t len, uint32_t prot, uint32_t flags,
 		uint64_t *out);
+/* A file mapping: [offset, offset + len) of object `object` at pager `port`. */
 int vm_map_pager(struct vm_space *vs, uint64_t port, uint64_t object, uint64_t offset,
 		 size_t len, uint32_t prot, uint64_t *out);
 /*
- * Where a pager region's page requests go now: its object pager's port (0
- * while that pager is away, objpager.h), or the port it was mapped with.
+ * A program segment from memory object o (spawn): [start, end) at object
+ * offset `offset`, bytes from file_end on zero (see struct vm_region);
+ * private if writable.  => 0, ERR_NOMEM, ERR_EXIST or ERR_BUSY.
  */
-uint64_t vm_pager_port(struct vm_region *r);
+int vm_map_image(struct vm_space *vs, struct memobj *o, uint64_t start, uint64_t end,
+		 uint64_t offset, uint64_t file_end, uint32_t prot);
 /* Physically contiguous, pinned, below 4 GiB, for device DMA. */
 int vm_map_dma(struct vm_space *vs, size_t len, uint64_t *va, paddr_t *pa);
 /* A byte range of an MMIO mapping kept unmapped. */
@@ -131,6 +145,28 @@ int vm_user_frame(struct vm_space *vs, uint64_t va, bool write, paddr_t *pa);
 bool vm_range_ok(uint64_t addr, size_t len);
 /* Invalidates va's TLB entry if vs is the live address space; => whether it did. */
 bool vm_flush_page(struct vm_space *vs, uint64_t va);
+/*
+ * Unmaps the present page at va (pte is its entry): the PTE becomes absent
+ * with `payload` (pte.h), the TLB entry is invalidated and the page stops
+ * counting as resident.  A page must be invalidated on every CPU before
+ * its frame changes hands (freed, copied from for good, lent), so every
+ * unmap of a shared page goes through here.  => the old PTE (its dirty
+ * and accessed bits).
+ */
+pte_t vm_unmap_page(struct vm_space *vs, uint64_t va, pte_t *pte, uint64_t payload);
+/* What a region's pages are now (kdb `as`, sys_mem_info). */
+struct vm_census {
+	uint32_t resident;		/* present PTEs */
+	uint32_t shared;		/* of them, a memory object's frames */
+	uint32_t shared_others;		/* of those, frames some other PTE maps too */
+	uint32_t private_pages;		/* of them, the process's own frames */
+	uint32_t swapped, inflight;
+};
+void vm_region_census(struct vm_space *vs, const struct vm_region *r, struct vm_census *out);
+/* "anon", "stack", "image", "file", "program", "dma", "mmio", "grant-window" */
+const char *vm_region_kind(const struct vm_region *r);
+/* The page-table flags (VM_*) of a PROT_* protection. */
+unsigned vm_prot_flags(uint32_t prot);
 /* Maps a frame at va in a region (the fault path, demand zero). */
 int vm_install(struct vm_space *vs, const struct vm_region *r, uint64_t va, paddr_t pa);
 

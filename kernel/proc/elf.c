@@ -7,8 +7,9 @@
  * already accepted, then the entry point.  Every helper answers NULL or
  * the reason the file is refused, so elf_parse() has one failure path.
  *
- * Headers are memcpy'd into local structs: a boot module only promises
- * byte alignment.  The field layouts below are ELF's own; both the kernel
+ * Headers are copied into local structs through the source's read(): a
+ * boot module only promises byte alignment, and a file's bytes come from
+ * its memory object page by page (spawn.c).  The field layouts below are ELF's own; both the kernel
  * and the host tests run little-endian, which is also the only data
  * encoding accepted.
  */
@@ -75,7 +76,7 @@ _Static_assert(sizeof(struct elf64_phdr) == 56, "ELF64 program header layout");
 
 /* What a segment is checked against. */
 struct elf_bounds {
-	size_t file_size;
+	uint64_t file_size;
 	uint64_t user_min, user_top;
 };
 
@@ -94,7 +95,7 @@ static const char *elf_check_ident(const struct elf64_ehdr *eh)
 	return NULL;
 }
 
-static const char *elf_check_header(const struct elf64_ehdr *eh, size_t file_size)
+static const char *elf_check_header(const struct elf64_ehdr *eh, uint64_t file_size)
 {
 	const char *why = elf_check_ident(eh);
 	uint64_t table_size;
@@ -217,23 +218,33 @@ static const char *elf_check_entry(const struct elf_image *img, uint64_t entry)
 	return "entry point outside executable segment";
 }
 
-static const char *elf_check(const uint8_t *file, const struct elf_bounds *b,
-			     struct elf_image *img)
+/* A read that failed: the reason is the source's error, kept in *err. */
+static const char *elf_read(const struct elf_source *src, uint64_t off, void *buf, size_t len,
+			    long *err)
+{
+	*err = src->read(src->ctx, off, buf, len);
+	return *err ? "its headers could not be read" : NULL;
+}
+
+static const char *elf_check(const struct elf_source *src, const struct elf_bounds *b,
+			     struct elf_image *img, long *err)
 {
 	struct elf64_ehdr eh;
 	const char *why;
 
 	if (b->file_size < sizeof(eh))
 		return "file smaller than ELF header";
-	memcpy(&eh, file, sizeof(eh));
-	why = elf_check_header(&eh, b->file_size);
+	why = elf_read(src, 0, &eh, sizeof(eh), err);
+	if (!why)
+		why = elf_check_header(&eh, b->file_size);
 	if (why)
 		return why;
 	for (int i = 0; i < eh.e_phnum; i++) {
 		struct elf64_phdr ph;
 
-		memcpy(&ph, file + eh.e_phoff + (size_t)i * sizeof(ph), sizeof(ph));
-		why = elf_take_phdr(&ph, b, img);
+		why = elf_read(src, eh.e_phoff + (uint64_t)i * sizeof(ph), &ph, sizeof(ph), err);
+		if (!why)
+			why = elf_take_phdr(&ph, b, img);
 		if (why)
 			return why;
 	}
@@ -243,17 +254,33 @@ static const char *elf_check(const uint8_t *file, const struct elf_bounds *b,
 	return elf_check_entry(img, eh.e_entry);
 }
 
-int elf_parse(const void *file, size_t size, uint64_t user_min, uint64_t user_top,
-	      struct elf_image *out, const char **why)
+int elf_parse_from(const struct elf_source *src, uint64_t user_min, uint64_t user_top,
+		   struct elf_image *out, const char **why)
 {
-	const struct elf_bounds b = { size, user_min, user_top };
+	const struct elf_bounds b = { src->size, user_min, user_top };
+	long err = 0;
 
 	memset(out, 0, sizeof(*out));
-	*why = elf_check(file, &b, out);
+	*why = elf_check(src, &b, out, &err);
 	if (*why) {
 		/* No half-checked segment list survives a refusal. */
 		memset(out, 0, sizeof(*out));
-		return ERR_NOEXEC;
+		return err ? (int)err : ERR_NOEXEC;
 	}
 	return 0;
+}
+
+/* Bytes in memory: every offset elf_check asks for is inside the file. */
+static long read_memory(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	memcpy(buf, (const uint8_t *)ctx + off, len);
+	return 0;
+}
+
+int elf_parse(const void *file, size_t size, uint64_t user_min, uint64_t user_top,
+	      struct elf_image *out, const char **why)
+{
+	const struct elf_source src = { read_memory, (void *)file, size };
+
+	return elf_parse_from(&src, user_min, user_top, out, why);
 }

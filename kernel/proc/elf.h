@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ELF64 executable validation.  User programs arrive as boot modules, so
- * every byte of an image is untrusted.  elf_parse() checks the whole file
+ * ELF64 executable validation.  User programs arrive as boot modules or
+ * files on a disk, so every byte of an image is untrusted.  elf_parse() checks the whole file
  * without side effects and boils it down to an elf_image: a short list of
  * page-disjoint, W^X segments that lie inside user space, plus an entry
  * point inside one of the executable ones.  The loader then maps exactly
@@ -39,5 +39,20 @@ struct elf_image {
  */
 int elf_parse(const void *file, size_t size, uint64_t user_min, uint64_t user_top,
 	      struct elf_image *out, const char **why);
+
+/*
+ * The same checks on a file read piece by piece (a program on disk, read
+ * through its memory object): read() copies [off, off + len), always
+ * inside [0, size), into buf, or fails with an error.
+ */
+struct elf_source {
+	long (*read)(void *ctx, uint64_t off, void *buf, size_t len);
+	void *ctx;
+	uint64_t size;
+};
+
+/* => as elf_parse(), or read()'s error (with *why "its headers could not be read"). */
+int elf_parse_from(const struct elf_source *src, uint64_t user_min, uint64_t user_top,
+		   struct elf_image *out, const char **why);
 
 #endif

@@ -103,7 +103,7 @@ uint64_t proc_service_running(const char *name)
 	return 0;
 }
 
-struct proc *proc_alloc(const char *name, uint64_t parent)
+struct proc *proc_alloc(const char *name, const char *config_name, uint64_t parent)
 {
 	for (uint32_t i = 0; i < PROC_MAX; i++) {
 		struct proc *p = &procs[i];
@@ -119,7 +119,7 @@ struct proc *proc_alloc(const char *name, uint64_t parent)
 		strlcpy(p->name, name, sizeof(p->name));
 		list_init(&p->threads);
 		wait_queue_init(&p->child_wait);
-		p->config = config_for(name, parent);
+		p->config = config_for(config_name, parent);
 		if (vm_space_init(&p->vm, proc_has_right(p, RIGHT_PIN))) {
 			p->phase = PROC_FREE;
 			return NULL;
@@ -303,6 +303,7 @@ int proc_info(long index, struct proc_info *out)
 		out->pid = (int64_t)p->pid;
 		out->parent = (int64_t)p->parent;
 		strlcpy(out->name, p->name, sizeof(out->name));
+		strlcpy(out->image, p->image, sizeof(out->image));
 		out->state = t ? t->state : THREAD_DEAD;
 		out->priority = t ? (uint32_t)t->priority : 0;
 		out->nthreads = (uint32_t)p->nthreads;
@@ -310,7 +311,9 @@ int proc_info(long index, struct proc_info *out)
 		out->resident_pages = p->vm.resident_pages;
 		out->cpu_ns = p->cpu_ns;
 		out->grants_held = grants_held_by(p->pid);
-		out->flags = p->config != policy_for(p->name) ? PROC_INFO_STRIPPED : 0;
+		/* A program from a file never has a module's rights, whatever its name. */
+		out->flags = p->image[0] || p->config != policy_for(p->name) ? PROC_INFO_STRIPPED
+									     : 0;
 		for (const struct list_node *n = p->threads.next; n != &p->threads; n = n->next)
 			out->cpu_ns += list_entry(n, struct thread, proc_link)->cpu_ns;
 		return 0;

@@ -31,6 +31,7 @@ struct proc {
 	uint32_t gen;
 	enum proc_phase phase;
 	char name[PROC_NAME_MAX];
+	char image[PROC_IMAGE_MAX];	/* the file it runs from; "" for a boot module */
 	uint64_t parent;		/* pid, 0 for none */
 	struct vm_space vm;
 	const struct program_config *config;
@@ -47,8 +48,21 @@ struct proc *proc_current(void);
 struct proc *proc_lookup(uint64_t pid);	/* live or dying only */
 /* => pid, or ERR_NOENT / ERR_NOEXEC / ERR_NOMEM. */
 long proc_spawn(const char *module, const char *args, uint64_t parent);
-/* For spawn: a live process with no threads yet, and undoing one. */
-struct proc *proc_alloc(const char *name, uint64_t parent);
+/*
+ * A program from a file: object `object` at the pager behind `port` (fs:
+ * the file's handle), named `path` (its rights are the boot
+ * configuration's line for that path, its name the path's last part).
+ * The calling thread reads the headers through the file's memory object
+ * (memobj.h), sleeping in pager-io meanwhile; its segments are mapped
+ * from the object, nothing loaded.  => pid, or ERR_NOEXEC (logged with
+ * the reason), ERR_BUSY (the file is mapped shared and writable), ERR_PERM,
+ * ERR_NOMEM, or the page-in's error.
+ */
+long proc_spawn_file(uint64_t port, uint64_t object, const char *path, const char *args,
+		     uint64_t parent);
+/* For spawn: a live process with no threads yet, whose rights are the
+ * configuration's for `config_name`; and undoing one. */
+struct proc *proc_alloc(const char *name, const char *config_name, uint64_t parent);
 /* The pid of the running instance (with its rights) of service `name`, or 0. */
 uint64_t proc_service_running(const char *name);
 void proc_abandon(struct proc *p);

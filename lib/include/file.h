@@ -21,7 +21,12 @@
  * written reaches the file on file_msync(), file_munmap(), exit, or when
  * the kernel evicts the page.  Touching a page wholly past the end of the
  * file kills the thread; the tail of the last page reads as zero.  The
- * mapping outlives file_close().
+ * mapping outlives file_close().  Every mapping of one file shares the
+ * file's pages in memory (one frame per page: the kernel's memory objects),
+ * a private one until it writes a page.
+ *
+ * A file that runs as a program (file_spawn) cannot be written, truncated
+ * or removed while it runs: ERR_TXTBSY.
  */
 #ifndef FERRY_FILE_H
 #define FERRY_FILE_H
@@ -85,6 +90,17 @@ long file_rename(const char *from, const char *to);
 
 /* => the address */
 long file_mmap(int fd, uint64_t offset, size_t len, int prot);
+
+/*
+ * Runs the program in file `path` with the argument string `args`
+ * (argv[0] first, as the shell passes its line; NULL: the path's last
+ * part).  The kernel reads its headers through fs and maps its segments
+ * from the file, paged in as they are touched (<ferry/abi.h>
+ * sys_spawn_file).  => pid; ERR_NOEXEC not a valid program (the kernel
+ * log says why), ERR_INVAL not a regular file, ERR_BUSY the file is
+ * mapped shared and writable, or file_open's errors.
+ */
+long file_spawn(const char *path, const char *args);
 /* Writes a shared mapping's dirty pages back (they are dropped and read again if touched). */
 long file_msync(void *addr, size_t len);
 /* The whole mapping, as file_mmap made it. */

@@ -51,6 +51,10 @@ long pager_request_decode(const struct msg *m, struct pager_request *rq);
  * => sys_reply's result.
  */
 long pager_answer_ok(const struct pager_request *rq, int k, const void *pages);
+/* pager_answer_ok() of a page-in that also says the object's size in bytes
+ * (<proto/pager.h>: the kernel needs it to run a program from the object). */
+long pager_answer_in(const struct pager_request *rq, int k, const void *pages,
+		     uint64_t object_size);
 
 /* Fails rq with ERR_IO, ERR_NOENT or ERR_RANGE; => sys_reply's result. */
 long pager_answer_fail(const struct pager_request *rq, long err);

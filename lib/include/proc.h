@@ -36,6 +36,9 @@ long proc_reap(long pid, long timeout_ns, long *status);
 /* Spawns module `name` with `args`, then proc_reap; or sys_spawn's error. */
 long proc_run(const char *name, const char *args, long timeout_ns, long *status);
 
+/* Another instance of this program, from its boot module or its file. */
+long proc_spawn_self(const char *args);
+
 /* "fault", "killed" or the exit code in decimal (written to buf). */
 const char *proc_status_str(long status, char *buf, size_t size);
 

@@ -380,6 +380,29 @@ long file_mmap(int fd, uint64_t offset, size_t len, int prot)
 	return err;
 }
 
+long file_spawn(const char *path, const char *args)
+{
+	struct file_stat st;
+	long fd = file_open(path, O_RDONLY), pid;
+
+	if (fd < 0)
+		return fd;
+	pid = file_fstat((int)fd, &st);	/* a live regular file, on fs's port of now */
+	if (!pid && FS_MODE_TYPE(st.mode) != FS_TYPE_REG)
+		pid = ERR_INVAL;
+	if (!pid) {
+		pid = sys_spawn_file(fs_port, st.handle, path, args);
+		if (pid == ERR_BADHANDLE) {	/* fs died since the stat: its successor's port */
+			fs_port = 0;
+			pid = ready();
+			if (!pid)
+				pid = sys_spawn_file(fs_port, st.handle, path, args);
+		}
+	}
+	file_close((int)fd);
+	return pid;
+}
+
 long file_msync(void *addr, size_t len)
 {
 	long ret = sys_vm_ctl(VM_CTL_SYNC, (long)len, addr);

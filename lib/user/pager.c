@@ -54,10 +54,18 @@ long pager_request_decode(const struct msg *m, struct pager_request *rq)
 
 long pager_answer_ok(const struct pager_request *rq, int k, const void *pages)
 {
+	return pager_answer_in(rq, k, pages, 0);
+}
+
+long pager_answer_in(const struct pager_request *rq, int k, const void *pages,
+		     uint64_t object_size)
+{
 	struct msg a = { .op = PAGER_OK };
 
 	a.arg[PAGER_REPLY_GRANT] = rq->grant;
 	a.arg[PAGER_REPLY_COUNT] = (uint64_t)k;
+	if (rq->op == PAGER_PAGE_IN)
+		a.arg[PAGER_REPLY_SIZE] = object_size;
 	if (rq->op == PAGER_PAGE_IN && rq->mode == FILL_COPY) {
 		a.flags = MSG_WITH_PAGES(k);
 		a.page = (void *)pages;

@@ -4,6 +4,7 @@
  * need it, and the names ps shows for states and statuses.
  */
 #include <ferry/sys.h>
+#include <file.h>
 #include <fmt.h>
 #include <proc.h>
 
@@ -26,6 +27,16 @@ long proc_run(const char *name, const char *args, long timeout_ns, long *status)
 	long pid = sys_spawn(name, args);
 
 	return pid < 0 ? pid : proc_reap(pid, timeout_ns, status);
+}
+
+long proc_spawn_self(const char *args)
+{
+	struct proc_info self;
+	long err = proc_find(proc_pid(), &self);
+
+	if (err)
+		return err;
+	return self.image[0] ? file_spawn(self.image, args) : sys_spawn(self.name, args);
 }
 
 const char *proc_status_str(long status, char *buf, size_t size)

@@ -74,7 +74,7 @@ def shell_session(g):
 
     out = shell_command(g, "ps")
     checks.append(("ps header", re.search(
-        r"^\s*PID\s+PPID\s+NAME\s+STATE\s+PRIO\s+THREADS\s+WAITS-ON$", out, re.M)))
+        r"^\s*PID\s+PPID\s+NAME\s+STATE\s+PRIO\s+THREADS\s+FROM\s+WAITS-ON$", out, re.M)))
     checks.append(("ps shows init waiting", re.search(
         r"^\s*\d+\s+\d+\s+init\s+wait\s+\d+\s+\d+\s", out, re.M)))
     checks.append(("ps shows sh running", re.search(

@@ -209,6 +209,22 @@ HTEST(bad_names)
 	HCHECK_REFUSED("na\x01me\n", "bad character in program name");
 }
 
+HTEST(paths)
+{
+	struct reports r;
+
+	HCHECK_EQ(parse("/bin/pagetest faultpath pager\n/bin/x\n", &r), 0);
+	HCHECK(config_find(&cfg, "/bin/pagetest") != NULL);
+	HCHECK_EQ(config_find(&cfg, "/bin/pagetest")->rights, RIGHT_FAULTPATH | RIGHT_PAGER);
+	HCHECK(config_find(&cfg, "pagetest") == NULL);
+	/* CONFIG_PATH_MAX counts the NUL. */
+	HCHECK_EQ(parse("/abcdefghijklmnopqrstuvwxyz1234\n", &r), 0);
+	HCHECK_REFUSED("/abcdefghijklmnopqrstuvwxyz12345\n", "program path too long");
+	HCHECK_REFUSED("/bin/drv pin\n", "a program from a file cannot be pinned");
+	HCHECK_REFUSED("/bin/srv service\n", "a program from a file cannot be a service");
+	HCHECK_REFUSED("bin/x spawn\n", "bad character in program name");
+}
+
 HTEST(longest_name_fits)
 {
 	struct reports r;

@@ -370,3 +370,54 @@ HTEST(every_truncation_refused)
 	}
 	HCHECK_EQ(elf_parse(copy, sizeof(copy), USER_MIN, USER_TOP, &out, &why), 0);
 }
+
+/* A file read piece by piece (a program on disk): reads within the file; a failed read. */
+struct reader {
+	const uint8_t *file;
+	uint64_t size;
+	int reads, fail_at;	/* the fail_at-th read fails (0: none) */
+};
+
+static long read_piece(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	struct reader *r = ctx;
+
+	HCHECK(off + len <= r->size);	/* never past the end of the file */
+	if (++r->reads == r->fail_at)
+		return ERR_IO;
+	memcpy(buf, r->file + off, len);
+	return 0;
+}
+
+HTEST(read_through_a_source)
+{
+	struct image im;
+	struct elf_image out;
+	const char *why;
+
+	build_good(&im);
+	for (int fail_at = 0; fail_at <= 1 + im.eh.e_phnum; fail_at++) {
+		struct reader r = { serialize(&im, 0), im.size, 0, fail_at };
+		struct elf_source src = { read_piece, &r, im.size };
+		int err = elf_parse_from(&src, USER_MIN, USER_TOP, &out, &why);
+
+		if (fail_at == 0) {
+			HCHECK_EQ(err, 0);
+			HCHECK_EQ(out.nsegments, 3);
+			HCHECK_EQ(r.reads, 1 + im.eh.e_phnum);	/* the header, each program header */
+		} else {
+			HCHECK_EQ(err, ERR_IO);	/* the source's error, not ERR_NOEXEC */
+			HCHECK(why && strcmp(why, "its headers could not be read") == 0);
+			HCHECK_EQ(out.nsegments, 0);
+		}
+	}
+	/* The same refusals as from memory: the file ends before the segments' data. */
+	im.size = PH_OFF + 3 * sizeof(struct elf64_phdr);
+	{
+		struct reader r = { serialize(&im, 0), im.size, 0, 0 };
+		struct elf_source src = { read_piece, &r, im.size };
+
+		HCHECK_EQ(elf_parse_from(&src, USER_MIN, USER_TOP, &out, &why), ERR_NOEXEC);
+		HCHECK(why && strcmp(why, "segment data outside file") == 0);
+	}
+}

@@ -103,7 +103,7 @@ static long bench_ipc(uint64_t *samples, long iters)
 	long server, port, ret, status;
 
 	snprintf(args, sizeof(args), "bench server %ld", proc_pid());
-	server = sys_spawn("bench", args);
+	server = proc_spawn_self(args);	/* from its boot module or its file */
 	if (server < 0)
 		return server;
 	server_name(name, proc_pid());

@@ -7,6 +7,7 @@
  *               sender -> dispatch table -> reply), the client ops' table
  *   fs_ops.c    the client ops of <proto/fs.h> over the ext2 code
  *   fs_pager.c  the kernel's page-ins and page-outs of file mappings
+ *   fs_exec.c   running programs' files: writes and removals refused
  *   fs_ata.c    the disk: a struct blockdev over ata (<proto/block.h>),
  *               and moving grants to ata
  *   ext2_*.c, bcache.c   the file system, also host-tested (ext2.h)
@@ -80,6 +81,10 @@ long fs_op_unlink(struct fs_server *s, const struct msg *m, struct msg *a);
 long fs_op_rename(struct fs_server *s, const struct msg *m, struct msg *a);
 long fs_op_truncate(struct fs_server *s, const struct msg *m, struct msg *a);
 long fs_op_statfs(struct fs_server *s, const struct msg *m, struct msg *a);
+
+/* fs_exec.c: ERR_TXTBSY if client op m would change or remove the file a
+ * program runs from (the kernel says which, sys_pager_object_busy), else 0. */
+long fs_exec_guard(struct fs_server *s, const struct msg *m);
 
 /* fs_pager.c: serves and answers one kernel request. */
 void fs_pager_serve(struct fs_server *s, const struct pager_request *rq);

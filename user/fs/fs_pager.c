@@ -17,7 +17,8 @@
  *      not read: the kernel lends zeroed frames.  The last block is read
  *      only up to the sector holding the end of the file, and the rest of
  *      that sector is zero on disk: ext2_zero_tail() sees to it first;
- *   4. answer k.
+ *   4. answer k, and the file's size: the kernel checks a program's
+ *      segments against it when it runs one from the file.
  * Page-out of n pages at key (dirty pages of a shared mapping): pages
  * past the end of the file are dropped; the others are written (copy:
  * through the cache; grant: blocks allocated for holes first, then ata
@@ -86,13 +87,13 @@ static long build_runs(struct fs_server *s, const struct file_range *fr, uint64_
  * pressure the kernel may refuse it (ERR_NOMEM) and keep the request open.
  * Then answer the faulting page alone, and give the page-out daemon time.
  */
-static long answer_in(const struct pager_request *rq, int k, const void *pages)
+static long answer_in(const struct pager_request *rq, int k, const void *pages, uint64_t size)
 {
-	long err = pager_answer_ok(rq, k, pages);
+	long err = pager_answer_in(rq, k, pages, size);
 
 	for (int tries = 0; err == ERR_NOMEM && tries < NOMEM_TRIES; tries++) {
 		sys_sleep(NOMEM_WAIT_NS);
-		err = pager_answer_ok(rq, 1, pages);
+		err = pager_answer_in(rq, 1, pages, size);
 	}
 	return err;
 }
@@ -123,7 +124,7 @@ static long page_in(struct fs_server *s, const struct pager_request *rq,
 			return err;
 	}
 	s->pages_in += (uint64_t)fr->pages;
-	return answer_in(rq, fr->pages, s->tx);
+	return answer_in(rq, fr->pages, s->tx, fr->size);
 }
 
 static long page_out(struct fs_server *s, const struct pager_request *rq,

@@ -56,7 +56,9 @@ static void serve_client(struct fs_server *s, const struct msg *m)
 	} else if (s->mount_err) {
 		err = s->mount_err;
 	} else {
-		err = fs_handlers[i].fn(s, m, &a);
+		err = fs_exec_guard(s, m);
+		if (!err)
+			err = fs_handlers[i].fn(s, m, &a);
 		if (ext2_sync(&s->fs) && !err)
 			err = ERR_IO;
 		if (err == ERR_IO)

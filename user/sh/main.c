@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * sh: the serial shell.  Each line is split into words; a first word found
- * in `commands` runs built in, any other word names a boot module that is
- * spawned with the line as its arguments and waited for.  New built-ins
- * are one handler and one table entry.
+ * in `commands` runs built in, any other word names a program, a boot
+ * module or a file (run.c), that is spawned with the line as its
+ * arguments and waited for (not with a last word `&`).  New built-ins are
+ * one handler and one table entry.
  */
 #include <ferry/sys.h>
 #include <proc.h>
@@ -34,7 +35,8 @@ static void cmd_help(int argc, char **argv)
 	(void)argv;
 	for (c = commands; c->name; c++)
 		printf("  %-10s %s\n", c->usage, c->help);
-	printf("  %-10s %s\n", "PROGRAM", "run a boot module, e.g. utest or bench");
+	printf("  %-10s %s\n", "PROGRAM [&]", "run a boot module (utest) or a program file"
+	       " (/bin/hello, or hello: the search path); & does not wait");
 }
 
 static void cmd_echo(int argc, char **argv)
@@ -102,15 +104,15 @@ static void cmd_ps(int argc, char **argv)
 		if (num_width(rows[i].parent) > ppid_w)
 			ppid_w = num_width(rows[i].parent);
 	}
-	printf("%*s %*s %-15s %-8s %4s %7s %s\n", pid_w, "PID", ppid_w, "PPID", "NAME",
-	       "STATE", "PRIO", "THREADS", "WAITS-ON");
+	printf("%*s %*s %-15s %-8s %4s %7s %-14s %s\n", pid_w, "PID", ppid_w, "PPID", "NAME",
+	       "STATE", "PRIO", "THREADS", "FROM", "WAITS-ON");
 	for (i = 0; i < n; i++) {
 		const struct proc_info *p = &rows[i];
 
-		printf("%*lld %*lld %-15.*s %-8s %4u %7u %s\n", pid_w, (long long)p->pid,
+		printf("%*lld %*lld %-15.*s %-8s %4u %7u %-14s %s\n", pid_w, (long long)p->pid,
 		       ppid_w, (long long)p->parent, PROC_NAME_MAX, p->name,
 		       proc_state_str(p->state), p->priority, p->nthreads,
-		       waits_on(p, wait, sizeof(wait)));
+		       p->image[0] ? p->image : "boot", waits_on(p, wait, sizeof(wait)));
 	}
 }
 
@@ -128,13 +130,62 @@ static void cmd_kill(int argc, char **argv)
 		printf("sh: kill %s: %s\n", argv[1], err_str(ret));
 }
 
+static const char *mem_kind(uint32_t kind)
+{
+	static const char *const names[] = {
+		[MEM_KIND_ANON] = "anon", [MEM_KIND_STACK] = "stack", [MEM_KIND_IMAGE] = "image",
+		[MEM_KIND_FILE] = "file", [MEM_KIND_PROGRAM] = "program", [MEM_KIND_DMA] = "dma",
+		[MEM_KIND_GRANT] = "grant",
+	};
+
+	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
+}
+
+/* mem PID: each mapping, its pages shared with its memory object and its own. */
+static void mem_of(long pid)
+{
+	struct mem_region_info m;
+	struct proc_info p;
+	long i, ret;
+
+	if (proc_find(pid, &p) < 0) {
+		printf("sh: mem: no process %ld\n", pid);
+		return;
+	}
+	printf("pid %ld (%s, %s): %llu pages resident\n", pid, p.name,
+	       p.image[0] ? p.image : "boot module", (unsigned long long)p.resident_pages);
+	printf("%-14s %-14s %-4s %-8s %5s %6s %6s %5s %4s  %s\n", "START", "END", "PROT", "KIND",
+	       "RES", "SHARED", "OTHERS", "PRIV", "SWAP", "OBJECT");
+	for (i = 0; (ret = sys_mem_info(pid, i, &m)) == 0; i++) {
+		printf("%#014llx %#014llx %c%c%c%c %-8s %5u %6u %6u %5u %4u",
+		       (unsigned long long)m.start, (unsigned long long)m.end,
+		       m.prot & PROT_READ ? 'r' : '-', m.prot & PROT_WRITE ? 'w' : '-',
+		       m.prot & PROT_EXEC ? 'x' : '-',
+		       (m.flags & MEM_F_PRIVATE) ? 'p' : m.memobj ? 's' : '-', mem_kind(m.kind),
+		       m.resident, m.shared, m.shared_others, m.private_pages, m.swapped);
+		if (m.memobj)
+			printf("  %#llx: %u mappings, %u pages", (unsigned long long)m.memobj,
+			       m.obj_mappings, m.obj_pages);
+		printf("\n");
+	}
+	if (ret != ERR_NOENT)
+		printf("sh: mem: %s\n", err_str(ret));
+}
+
 static void cmd_mem(int argc, char **argv)
 {
 	struct sys_stats st;
+	struct memobj_stats ms;
+	uint64_t pid;
 	long ret;
 
-	(void)argc;
-	(void)argv;
+	if (argc > 1) {
+		if (argc > 2 || str_to_u64(argv[1], 0, &pid, NULL) < 0)
+			printf("usage: mem [PID]\n");
+		else
+			mem_of((long)pid);
+		return;
+	}
 	ret = sys_stats(&st);
 	if (ret < 0) {
 		printf("sh: mem: %s\n", err_str(ret));
@@ -149,6 +200,12 @@ static void cmd_mem(int argc, char **argv)
 	printf("kernel heap: %llu bytes; %llu syscalls, %llu context switches\n",
 	       (unsigned long long)st.heap_bytes, (unsigned long long)st.syscalls,
 	       (unsigned long long)st.context_switches);
+	if (sys_vm_ctl(VM_CTL_MEMOBJ_STATS, 0, &ms) == 0)
+		printf("memory objects: %llu, caching %llu pages; %llu faults served from them,"
+		       " %llu copies on write, %llu dropped, %llu written back\n",
+		       (unsigned long long)ms.live, (unsigned long long)ms.pages,
+		       (unsigned long long)ms.hits, (unsigned long long)ms.cows,
+		       (unsigned long long)ms.drops, (unsigned long long)ms.writebacks);
 }
 
 static void cmd_exit(int argc, char **argv)
@@ -174,7 +231,9 @@ static const struct sh_cmd commands[] = {
 	{ .name = "echo", .usage = "echo ARGS", .help = "print the arguments", .run = cmd_echo },
 	{ .name = "ps", .usage = "ps", .help = "list processes", .run = cmd_ps },
 	{ .name = "kill", .usage = "kill PID", .help = "end a process", .run = cmd_kill },
-	{ .name = "mem", .usage = "mem", .help = "memory and kernel counters", .run = cmd_mem },
+	{ .name = "mem", .usage = "mem [PID]",
+	  .help = "memory and kernel counters; a process's mappings, shared and private pages",
+	  .run = cmd_mem },
 	{ .name = "ls", .usage = "ls [PATH]", .help = "list a directory", .run = cmd_ls },
 	{ .name = "cat", .usage = "cat FILE", .help = "print a file", .run = cmd_cat },
 	{ .name = "write", .usage = "write FILE TEXT", .help = "make FILE hold TEXT and a newline",
@@ -195,6 +254,8 @@ static const struct sh_cmd commands[] = {
 	{ .name = "mode", .usage = "mode [MODE]", .help = "show or set the fault path",
 	  .run = cmd_mode },
 	{ .name = "df", .usage = "df", .help = "free space on the file system", .run = cmd_df },
+	{ .name = "path", .usage = "path [DIRS]",
+	  .help = "show or set where programs are looked for (DIR:DIR...)", .run = cmd_path },
 	{ .name = "exit", .usage = "exit", .help = "leave the shell (init starts a new one)",
 	  .run = cmd_exit },
 	{ .name = "poweroff", .usage = "poweroff", .help = "shut the machine down",
@@ -202,34 +263,12 @@ static const struct sh_cmd commands[] = {
 	{ .name = NULL },
 };
 
-/* line: the whole command line, passed on as the program's arguments. */
-static void run_program(const char *name, const char *line)
-{
-	long pid, status, ret;
-	char buf[24];
-
-	pid = sys_spawn(name, line);
-	if (pid == ERR_NOENT) {
-		printf("sh: %s: no such program\n", name);
-		return;
-	}
-	if (pid < 0) {
-		printf("sh: %s: %s\n", name, err_str(pid));
-		return;
-	}
-	ret = sys_wait(pid, &status, -1);
-	if (ret < 0)
-		printf("sh: wait for %s: %s\n", name, err_str(ret));
-	else
-		printf("[%s exited with status %s]\n", name,
-		       proc_status_str(status, buf, sizeof(buf)));
-}
-
 static void sh_execute(const char *line)
 {
-	char words[SPAWN_ARGS_MAX];
+	char words[SPAWN_ARGS_MAX], args[SPAWN_ARGS_MAX];
 	char *argv[ARGS_MAX + 1];
 	const struct sh_cmd *c;
+	bool background;
 	int argc;
 
 	strlcpy(words, line, sizeof(words));
@@ -244,7 +283,11 @@ static void sh_execute(const char *line)
 	}
 	while (*line == ' ' || *line == '\t')
 		line++;
-	run_program(argv[0], line);
+	strlcpy(args, line, sizeof(args));
+	background = argc > 1 && !strcmp(argv[argc - 1], "&");
+	if (background)	/* the program's arguments end before the & */
+		*strrchr(args, '&') = '\0';
+	sh_run(argv[0], args, background);
 }
 
 int main(int argc, char **argv)
@@ -255,6 +298,7 @@ int main(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	for (;;) {
+		sh_reap_background();
 		n = readline(SH_PROMPT, line, sizeof(line));
 		if (n < 0) {
 			printf("sh: console: %s\n", err_str(n));

@@ -1,11 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sh's built-in commands, by file: main.c has the table and the process
- * commands; files.c the file commands, over <file.h>.  A command gets the
+ * commands; files.c the file commands, over <file.h>; run.c runs programs
+ * (boot modules, and files by path or search path).  A command gets the
  * line's words (argv[0] is its name).
  */
 #ifndef SH_H
 #define SH_H
+
+#include <stdbool.h>
+
+/* run.c: the program `name` with the whole line as its arguments. */
+void sh_run(const char *name, const char *line, bool background);
+/* Reports the background programs that ended (before a prompt). */
+void sh_reap_background(void);
+void cmd_path(int argc, char **argv);
 
 void cmd_ls(int argc, char **argv);
 void cmd_cat(int argc, char **argv);

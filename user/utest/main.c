@@ -7,6 +7,7 @@
  * after every case has run and been reaped as before the first one.
  */
 #include <ferry/sys.h>
+#include <file.h>
 #include <fmt.h>
 #include <ipc.h>
 #include <proto/block.h>
@@ -140,14 +141,16 @@ enum group_store { STORE_RAM, STORE_DISK };
 struct group {
 	const char *name;
 	const char *prefix;
-	const char *except[2];
+	const char *except[3];
 	enum group_store store;
 	int cluster;		/* pages per page-in request while it runs; 0: as it is */
+	/* A leak check around every case, not only the whole group. */
+	bool leak_each;
 };
 
 static const struct group groups[] = {
 	/* The disk-fault cases want blkdebug rules on the swap partition. */
-	{ .name = "all", .prefix = "", .except = { "vm_diskfault_" } },
+	{ .name = "all", .prefix = "", .except = { "vm_diskfault_", "exec_" } },
 	/* The stress cases want a boot of their own (little memory, a big swapd). */
 	{ .name = "vm", .prefix = "vm_", .except = { "vm_stress_", "vm_diskfault_" } },
 	{ .name = "stress", .prefix = "vm_stress_" },
@@ -163,7 +166,10 @@ static const struct group groups[] = {
 	{ .name = "pagein-errors", .prefix = "vm_diskfault_pagein", .store = STORE_DISK },
 	{ .name = "pageout-errors", .prefix = "vm_diskfault_pageout", .store = STORE_DISK },
 	/* What runs in any boot: the vm_* cases want overtime= and swapd. */
-	{ .name = "base", .prefix = "", .except = { "vm_" } },
+	{ .name = "base", .prefix = "", .except = { "vm_", "exec_" } },
+	/* Programs from the disk (exec.c): from the shell of a normal boot whose
+	 * disk has /bin/utest and /bad (tests/cases/exec.py). */
+	{ .name = "exec", .prefix = "exec_", .leak_each = true },
 };
 
 static bool has_prefix(const char *s, const char *prefix)
@@ -237,7 +243,8 @@ static bool stats_same(const struct sys_stats *a, const struct sys_stats *b)
 {
 	return a->frames_free == b->frames_free && a->swap_slots_used == b->swap_slots_used &&
 	       a->ports_live == b->ports_live && a->procs_live == b->procs_live &&
-	       a->grants_live == b->grants_live && a->requests_live == b->requests_live;
+	       a->grants_live == b->grants_live && a->requests_live == b->requests_live &&
+	       a->memobjs_live == b->memobjs_live && a->memobj_pages == b->memobj_pages;
 }
 
 /*
@@ -274,10 +281,11 @@ static long frames_missing(const struct sys_stats *a, const struct sys_stats *b)
 static void print_stats(const char *when, const struct sys_stats *st)
 {
 	printf("  %s frames_free %llu swap_slots_used %llu grants_live %llu requests_live %llu"
-	       " ports_live %llu procs_live %llu\n", when,
+	       " ports_live %llu procs_live %llu memobjs_live %llu memobj_pages %llu\n", when,
 	       (unsigned long long)st->frames_free, (unsigned long long)st->swap_slots_used,
 	       (unsigned long long)st->grants_live, (unsigned long long)st->requests_live,
-	       (unsigned long long)st->ports_live, (unsigned long long)st->procs_live);
+	       (unsigned long long)st->ports_live, (unsigned long long)st->procs_live,
+	       (unsigned long long)st->memobjs_live, (unsigned long long)st->memobj_pages);
 }
 
 /*
@@ -285,7 +293,7 @@ static void print_stats(const char *when, const struct sys_stats *st)
  * quarantined only while a driver's DMA into it may be open, and ata
  * says when its device is done (sys_grant_done), media errors included.
  */
-static bool leak_check(const struct sys_stats *before)
+static bool leak_check(const struct sys_stats *before, const char *what)
 {
 	struct sys_stats after;
 	long missing;
@@ -296,8 +304,11 @@ static bool leak_check(const struct sys_stats *before)
 	ok = missing == 0 &&
 	     after.ports_live == before->ports_live && after.procs_live == before->procs_live &&
 	     after.grants_live == before->grants_live &&
-	     after.requests_live == before->requests_live;
-	printf("test user/leak_check: %s\n", ok ? "OK" : "FAILED");
+	     after.requests_live == before->requests_live &&
+	     after.memobjs_live == before->memobjs_live &&
+	     after.memobj_pages == before->memobj_pages;
+	printf("test user/leak_check%s%s: %s\n", what ? "/" : "", what ? what : "",
+	       ok ? "OK" : "FAILED");
 	if (!ok || !stats_same(before, &after)) {
 		print_stats("before:", before);
 		print_stats("after: ", &after);
@@ -397,6 +408,26 @@ static void warm_up_swapd(void)
 	sys_vm_ctl(VM_CTL_FAULTPATH_SET, prev, NULL);
 }
 
+/*
+ * Likewise fs's and ata's grant windows, made on the first grant-map page
+ * request through fs: one file page, paged in by a mapped grant.
+ */
+static void warm_up_fs(void)
+{
+	long prev = sys_vm_ctl(VM_CTL_FAULTPATH_GET, 0, NULL), fd, p;
+
+	fd = file_open("/bin/hello", O_RDONLY);
+	p = fd < 0 ? fd : file_mmap((int)fd, 0, UTEST_PAGE, PROT_READ);
+	if (p < 0 || sys_vm_ctl(VM_CTL_FAULTPATH_SET, FILL_GRANT_MAP, NULL) < 0) {
+		printf("utest: cannot map /bin/hello: %s\n", err_str(p));
+		return;
+	}
+	(void)*(volatile uint8_t *)p;
+	file_munmap((void *)p, UTEST_PAGE);
+	file_close((int)fd);
+	sys_vm_ctl(VM_CTL_FAULTPATH_SET, prev, NULL);
+}
+
 static int count_cases(const struct group *g, bool *wants_swap)
 {
 	const struct utest *t;
@@ -421,22 +452,32 @@ static int run_group(const struct group *g)
 	long ret;
 
 	printf("utest: %d cases (%s)\n", cases, g->name);
-	if (wants_swap) {
+	if (wants_swap || g->leak_each) {
 		ensure_swapd(g);
 		warm_up_swapd();
 	}
+	if (g->leak_each)
+		warm_up_fs();	/* the exec group: each case's check would count them */
 	if (g->cluster)
 		CHECK_OK(sys_vm_ctl(VM_CTL_CLUSTER, g->cluster, NULL));
 	stats_settled(&before);
 	for_each_utest(t) {
-		if (in_group(g, t) && !run_case(t))
+		struct sys_stats before_case;
+
+		if (!in_group(g, t))
+			continue;
+		if (g->leak_each)
+			stats_settled(&before_case);
+		if (!run_case(t))
+			failures++;
+		if (g->leak_each && !leak_check(&before_case, t->name))
 			failures++;
 	}
-	if (!leak_check(&before))
+	if (!leak_check(&before, NULL))
 		failures++;
 	if (g->cluster)
 		sys_vm_ctl(VM_CTL_CLUSTER, KERNEL_CLUSTER, NULL);
-	printf("utest: %d of %d failed\n", failures, cases + 1);
+	printf("utest: %d of %d failed\n", failures, g->leak_each ? 2 * cases + 1 : cases + 1);
 	printf("utest: done\n");
 	if (started_by_kernel()) {
 		stdout_flush();

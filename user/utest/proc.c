@@ -14,6 +14,7 @@
 static const char *const bad_elfs[] = {
 	"bad_magic", "bad_class", "bad_machine", "truncated", "phdr_out_of_bounds",
 	"kernel_address", "entry_outside", "overlapping", "filesz_gt_memsz", "writable_exec",
+	"truncated_after_headers", "segment_past_eof",
 };
 
 UTEST_HELPER(exit_code)

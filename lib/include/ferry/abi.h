@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 #define PROC_NAME_MAX	16
+#define PROC_IMAGE_MAX	32	/* a program's file path as ps shows it, NUL included */
+#define SPAWN_PATH_MAX	256	/* sys_spawn_file's path, NUL included */
 #define SPAWN_ARGS_MAX	256	/* bytes of argument string, NUL included */
 #define PORT_NAME_MAX	32
 #define CONSOLE_IO_MAX	4096	/* longest console_write/read in one call */
@@ -70,14 +72,80 @@ struct proc_info {
 	uint64_t cpu_ns;
 	uint32_t flags;		/* PROC_INFO_* */
 	uint32_t reserved;
+	/* The file it runs from (sys_spawn_file), cut to fit; "" for a boot module. */
+	char image[PROC_IMAGE_MAX];
 };
 
 /* A service started by a process without the `restart` right (a copy typed
- * at the shell): it has the service's name but none of its rights, and
- * servers that trust a program by name must not trust it. */
+ * at the shell), or any program run from a file: it may have a service's
+ * name but none of its rights, and servers that trust a program by name
+ * must not trust it. */
 #define PROC_INFO_STRIPPED	0x1
 
-_Static_assert(sizeof(struct proc_info) == 80, "struct proc_info ABI");
+_Static_assert(sizeof(struct proc_info) == 112, "struct proc_info ABI");
+
+/*
+ * sys_spawn_file(port, object, path, args): runs the ELF executable that
+ * is object `object` of the pager behind `port` (fs: a file handle,
+ * <proto/fs.h>; lib's file_spawn() opens a path and calls it), named
+ * `path`: ps shows the path's last part, and the process gets the rights
+ * of the boot configuration's line for the path.  Needs the spawn right;
+ * the port's owner must have the pager right.  The calling thread reads
+ * the headers through the file's pager (pager-io); the segments are
+ * mapped from the file and paged in when touched.  => pid, or
+ * ERR_NOEXEC (the kernel log says why), ERR_BUSY (the file is mapped
+ * shared and writable), ERR_PERM, ERR_BADHANDLE, ERR_NOMEM, or the error
+ * of the page-in of its first page.
+ *
+ * sys_mem_info(pid, index, out): region `index` of process pid (0 for
+ * the caller), in address order; ERR_NOENT past the last.  Any process
+ * may look.
+ *
+ * sys_pager_object_busy(port, object): 1 if a program runs from object
+ * `object` of the pager owning `port` (the caller must own it), else 0.
+ * fs asks before it changes a file's contents or removes it.
+ */
+#define MEM_KIND_ANON		0	/* demand-zero */
+#define MEM_KIND_STACK		1
+#define MEM_KIND_IMAGE		2	/* a boot module's segment, copied at spawn */
+#define MEM_KIND_FILE		3	/* a file mapping (sys_mem_map_pager) */
+#define MEM_KIND_PROGRAM	4	/* a segment of a program from a file */
+#define MEM_KIND_DMA		5
+#define MEM_KIND_GRANT		6	/* the grant window */
+
+#define MEM_F_PRIVATE		0x1	/* a pager region whose writes stay private */
+#define MEM_F_PINNED		0x2
+
+struct mem_region_info {
+	uint64_t start, end;
+	uint32_t prot;			/* PROT_* */
+	uint32_t kind;			/* MEM_KIND_* */
+	uint32_t flags;			/* MEM_F_* */
+	uint32_t resident;		/* present pages */
+	uint32_t shared;		/* of them, the memory object's frames */
+	uint32_t shared_others;		/* of those, frames mapped elsewhere too */
+	uint32_t private_pages;		/* of them, the process's own frames */
+	uint32_t swapped;
+	uint64_t object;		/* the pager's object id (file regions) */
+	uint64_t memobj;		/* the memory object's id; 0: none */
+	uint32_t obj_mappings;		/* regions mapping it, in all processes */
+	uint32_t obj_pages;		/* its resident pages */
+};
+
+_Static_assert(sizeof(struct mem_region_info) == 72, "struct mem_region_info ABI");
+
+/* VM_CTL_MEMOBJ_STATS: the memory objects, system-wide. */
+struct memobj_stats {
+	uint64_t live, pages;		/* objects, and the pages they cache */
+	uint64_t hits;			/* faults served from an object's cache, no I/O */
+	uint64_t cows;			/* private copies made at a first write */
+	uint64_t zero_tails;		/* copies of a segment's last file page, tail zeroed */
+	uint64_t drops;			/* clean pages dropped from every mapping */
+	uint64_t writebacks;		/* dirty pages written back to their pager */
+	uint64_t reserved;
+};
+
+_Static_assert(sizeof(struct memobj_stats) == 64, "struct memobj_stats ABI");
 
 /* System-wide counters, for leak checks and tests. */
 struct sys_stats {
@@ -91,10 +159,11 @@ struct sys_stats {
 	uint64_t halted_cycles;		/* the CPU idle in hlt, since boot */
 	uint64_t late_replies;		/* answers to calls whose caller had given up */
 	uint64_t frames_quarantined;	/* never reused: a device may still write them */
-	uint64_t reserved[1];
+	uint64_t memobjs_live;		/* memory objects (kernel/mm/memobj.h) */
+	uint64_t memobj_pages;		/* the pages they cache */
 };
 
-_Static_assert(sizeof(struct sys_stats) == 128, "struct sys_stats ABI");
+_Static_assert(sizeof(struct sys_stats) == 136, "struct sys_stats ABI");
 
 /* --- paging --- */
 
@@ -152,6 +221,7 @@ _Static_assert(sizeof(struct grant_info) == 32 + 8 * GRANT_MAX_PAGES, "struct gr
 #define VM_CTL_CLUSTER		6	/* arg = pages per page-in request (1..32) */
 #define VM_CTL_SYNC		7	/* ptr = address, arg = length: write dirty pager pages
 					   back (and drop them) => pages written back */
+#define VM_CTL_MEMOBJ_STATS	8	/* ptr = struct memobj_stats */
 #define VM_CTL_DMA_RING		9	/* ptr = an NVMe submission ring in your DMA memory,
 					   arg = its entries (2..4096): kdb's `grant ID` shows
 					   which frames its commands name (the PRP view) */

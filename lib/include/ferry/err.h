@@ -27,7 +27,8 @@
 	X(ERR_AGAIN, 16, "try again")                                 \
 	X(ERR_NOSPC, 17, "no space left")                             \
 	X(ERR_NOTEMPTY, 18, "directory not empty")                    \
-	X(ERR_ROFS, 19, "read-only file system")
+	X(ERR_ROFS, 19, "read-only file system")                      \
+	X(ERR_TXTBSY, 20, "the file runs as a program")
 
 enum ferry_err {
 	ERR_OK = 0,

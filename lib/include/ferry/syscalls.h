@@ -67,9 +67,15 @@
 	/* drivers bound to a PCI function (device= in the boot configuration) */      \
 	X(39, mmio_map, 3, (unsigned long bdf, long bar, unsigned long *len), (bdf, bar, len)) \
 	/* the holder's device is done with a grant's frames (kernel/grant) */          \
-	X(40, grant_done, 1, (unsigned long grant), (grant))
+	X(40, grant_done, 1, (unsigned long grant), (grant))                           \
+	/* programs from files, memory objects (kernel/mm/memobj.h) */                 \
+	X(41, spawn_file, 4, (long port, unsigned long object, const char *path,       \
+	  const char *args), (port, object, path, args))                               \
+	X(42, mem_info, 3, (long pid, long index, struct mem_region_info *out),        \
+	  (pid, index, out))                                                           \
+	X(43, pager_object_busy, 2, (long port, unsigned long object), (port, object))
 
-#define SYS_COUNT 41
+#define SYS_COUNT 44
 
 enum {
 #define FERRY_SYSCALL_ENUM(num, name, nargs, params, args) SYS_##name = num,

@@ -56,13 +56,17 @@
  *   name, a malformed request; ERR_RANGE name, path or file too long;
  *   ERR_FULL disk full; ERR_PERM mounted read-only; ERR_BADHANDLE stale
  *   handle; ERR_IO the disk failed or the file system is corrupt (fs logs
- *   which); ERR_NOSYS unknown op.
+ *   which); ERR_TXTBSY a program runs from the file (FS_WRITE, FS_TRUNCATE,
+ *   FS_OPEN with FS_O_TRUNC, FS_UNLINK, FS_RENAME over it: fs asks the
+ *   kernel, sys_pager_object_busy); ERR_NOSYS unknown op.
  *
  * Memory-mapped files: fs is also the pager of file mappings.  A client
  * maps a file with sys_mem_map_pager(fs port, handle, offset, length,
  * prot); faults come to fs from the kernel (sender 0) as PAGER_PAGE_IN
  * with key = byte offset in the file and object = the handle, and dirty
- * pages of shared mappings return as PAGER_PAGE_OUT (<proto/pager.h>).
+ * pages of shared mappings return as PAGER_PAGE_OUT (<proto/pager.h>); a
+ * page-in's answer says the file's size (the kernel runs programs from
+ * files, sys_spawn_file, and checks their segments against it).
  * The tail of the page holding the end of the file reads as zero; a page
  * wholly past the end fails with ERR_RANGE (the faulting thread dies).
  * Mappings do not make the file longer, and pages written back past its

@@ -22,7 +22,10 @@
  *   arg[4] grant    grant id (grant modes), 0 for copy
  *   arg[5] window   where the grant is mapped for you (FILL_GRANT_MAP)
  *
- * Answer: op PAGER_OK, arg[0] = grant id echoed (grant modes), arg[1] = k;
+ * Answer: op PAGER_OK, arg[0] = grant id echoed (grant modes), arg[1] = k,
+ * and for a page-in arg[2] = the object's size in bytes if the pager knows
+ * it (fs does; 0 otherwise: the kernel then cannot spawn a program from
+ * the object, since it checks every segment against the file's end);
  * or op PAGER_FAIL with arg[0] = ERR_IO (the device failed: a page-out's
  * swap slots are retired), ERR_NOENT, ERR_RANGE, or ERR_AGAIN (the device
  * was out of reach: its driver died and did not come back, or never
@@ -58,6 +61,7 @@ enum pager_op {
 
 #define PAGER_REPLY_GRANT	0
 #define PAGER_REPLY_COUNT	1
+#define PAGER_REPLY_SIZE	2	/* PAGER_OK of a page-in: the object's bytes, or 0 */
 #define PAGER_REPLY_ERROR	0
 #define PAGER_REPLY_FAILED	1	/* PAGER_FAIL of a page-out: bit i = page i failed */
 
