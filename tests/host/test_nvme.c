@@ -833,6 +833,7 @@ HTEST(unknown_command_id_ignored_and_counted)
 	HCHECK(area_holds(0, 0, 8, 0));
 	HCHECK_EQ(c.io.bad_cid, 1);
 	HCHECK(strstr(logbuf, "completion with unknown command id") != NULL);
+	HCHECK(strstr(logbuf, "ignored (1 so far)") != NULL);
 }
 
 HTEST(wrong_submission_queue_ignored_and_counted)

@@ -38,10 +38,11 @@
  * waiting, with the slot's generation (a command lost in a reset carries
  * an older one); its submission queue id must be the ring's; its sq_head
  * must lie in the ring.  One that fails is consumed, ignored and counted
- * (kdb-free: `nvme: ... ignored` log lines and the counters in INFO).  An
- * interrupt that finds no new completion is counted as spurious.
+ * (each logged with the count so far: `nvme: queue 1: completion with
+ * unknown command id 0x2a ignored (1 so far)`).  An interrupt that finds
+ * no new completion is counted as spurious.
  *
- * One command (nvme_cmd): a slot (id = generation << 6 | slot), the 64
+ * One command: a slot (id = generation << 6 | slot), the 64
  * bytes, PRP1/PRP2 naming the data: the first page (with the offset), then
  * the second page, or a PRP list (a 256-byte piece of DMA memory owned by
  * the slot) naming every page after the first.  The pages are the lent

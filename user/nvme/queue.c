@@ -105,8 +105,8 @@ static void take(struct nvme_queue *q, const struct nvme_cqe *e)
 
 	if (e->sq_id != q->qid) {
 		q->bad_sqid++;
-		nvme_log("queue %u: completion for submission queue %u ignored (cid %#x)", q->qid,
-			 e->sq_id, e->cid);
+		nvme_log("queue %u: completion for submission queue %u ignored (cid %#x; %llu so far)",
+			 q->qid, e->sq_id, e->cid, (unsigned long long)q->bad_sqid);
 		return;
 	}
 	if (e->sq_head < q->depth)
@@ -116,8 +116,8 @@ static void take(struct nvme_queue *q, const struct nvme_cqe *e)
 	sl = s < (unsigned)q->nslots ? &q->slot[s] : NULL;
 	if (!sl || !sl->busy || sl->done || e->cid != cid_of((int)s, sl->gen)) {
 		q->bad_cid++;
-		nvme_log("queue %u: completion with unknown command id %#x ignored", q->qid,
-			 e->cid);
+		nvme_log("queue %u: completion with unknown command id %#x ignored (%llu so far)",
+			 q->qid, e->cid, (unsigned long long)q->bad_cid);
 		return;
 	}
 	sl->status = (uint16_t)(e->status >> 1);
