@@ -28,6 +28,7 @@ static const struct {
 	{ "kill", RIGHT_KILL },
 	{ "restart", RIGHT_RESTART },
 	{ "faultpath", RIGHT_FAULTPATH },
+	{ "allow", RIGHT_ALLOW },
 };
 
 #define CONFIG_NRIGHTS	(sizeof(config_rights) / sizeof(config_rights[0]))

@@ -54,6 +54,9 @@ enum config_right {
 	/* May switch the system-wide fault path and cluster size (VM_CTL_FAULTPATH_SET,
 	 * VM_CTL_CLUSTER): every process's faults change with them. */
 	RIGHT_FAULTPATH = 1u << 9,
+	/* May create allowances (ALLOW_CREATE: kernel/ipc/allow.h): let another
+	 * process have a driver touch ranges the creator's program may use. */
+	RIGHT_ALLOW = 1u << 10,
 };
 
 struct ioport_range {

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "console.h"
 #include "debug/kdb.h"
+#include "ipc/allow.h"
 #include "grant/grant.h"
 #include "ipc/port.h"
 #include "mm/pageout.h"
@@ -159,6 +160,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	proc_init();
 	ipc_init();
 	grant_init();
+	allow_init();
 	swap_init();
 	objpager_init();
 	memobj_init();

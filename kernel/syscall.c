@@ -10,6 +10,7 @@
 #include <ferry/abi.h>
 #include <ferry/err.h>
 #include <ferry/syscalls.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "arch/arch.h"
@@ -18,6 +19,7 @@
 #include "console.h"
 #include "debug/kdb.h"
 #include "grant/grant.h"
+#include "ipc/allow.h"
 #include "ipc/port.h"
 #include "mm/fault_stats.h"
 #include "mm/pageout.h"
@@ -372,11 +374,12 @@ static long sys_shutdown(struct proc *p, const uint64_t *a)
 
 static long sys_swap_register(struct proc *p, const uint64_t *a)
 {
-	uint8_t area[SWAP_AREA_ID_SIZE];
+	struct swap_area area;
 
-	if (a[3] && copy_from_user(p, area, a[3], sizeof(area)))
+	if (a[3] && copy_from_user(p, &area, a[3], sizeof(area)))
 		return ERR_FAULT;
-	return swap_register(p, a[0], a[1], (uint32_t)a[2], a[3] ? area : NULL);
+	area.sa_where[SWAP_WHERE_MAX - 1] = '\0';
+	return swap_register(p, a[0], a[1], (uint32_t)a[2], a[3] ? &area : NULL);
 }
 
 /* A right missing: refused, and the kernel log says which and for whom. */
@@ -541,6 +544,55 @@ static long sys_grant_done(struct proc *p, const uint64_t *a)
 	return grant_done(p, a[0]);
 }
 
+/* The user's struct allow_info: its header, and as many ranges as it says. */
+static long allow_in(struct proc *p, uint64_t uptr, struct allow_info *in)
+{
+	if (copy_from_user(p, in, uptr, ALLOW_INFO_HEADER))
+		return ERR_FAULT;
+	if (in->ai_nranges > ALLOW_RANGES_MAX)
+		return ERR_INVAL;
+	if (copy_from_user(p, in->ai_ranges, uptr + ALLOW_INFO_HEADER,
+			   (size_t)in->ai_nranges * sizeof(in->ai_ranges[0])))
+		return ERR_FAULT;
+	return 0;
+}
+
+static long allow_out(struct proc *p, uint64_t uptr, const struct allow_info *out, uint32_t room)
+{
+	uint32_t n = out->ai_nranges < room ? out->ai_nranges : room;
+
+	return copy_to_user(p, uptr, out, ALLOW_INFO_HEADER + (size_t)n * sizeof(out->ai_ranges[0]));
+}
+
+static long sys_allow(struct proc *p, const uint64_t *a)
+{
+	struct allow_info info;
+	uint32_t room;
+	long ret;
+
+	if (a[0] == ALLOW_LIVE)
+		return allow_live(p, a[1]);
+	if (a[0] == ALLOW_REVOKE)
+		return allow_revoke(p, a[1]);
+	if (a[0] == ALLOW_CREATE) {
+		if (!proc_has_right(p, RIGHT_ALLOW))
+			return refused(p, "allow_create", "allow");
+		ret = allow_in(p, a[2], &info);
+		return ret ? ret : allow_create(p, &info);
+	}
+	if (a[0] != ALLOW_INFO && a[0] != ALLOW_LIST)
+		return ERR_INVAL;
+	if (copy_from_user(p, &room, a[2] + offsetof(struct allow_info, ai_nranges), sizeof(room)))
+		return ERR_FAULT;
+	if (room > ALLOW_RANGES_MAX)
+		room = ALLOW_RANGES_MAX;
+	ret = a[0] == ALLOW_INFO ? allow_info(p, a[1], &info, room)
+				 : allow_list(p, a[1], &info, room);
+	if (ret < 0)
+		return ret;
+	return allow_out(p, a[2], &info, room) ? ERR_FAULT : ret;
+}
+
 static long page_state(struct proc *p, uint64_t va)
 {
 	struct vm_region *r = vm_find(&p->vm, va);
@@ -560,6 +612,21 @@ static long page_state(struct proc *p, uint64_t va)
 	return pte_is_swapped(sw) ? PAGE_SWAPPED : PAGE_WITH_PAGER;
 }
 
+/* The mappings of `object` of the pager behind port, in all processes
+ * (its memory object's regions: plain mappings and running programs). */
+static long object_mappings(struct proc *p, uint64_t port, uint64_t uobject)
+{
+	const struct memobj *o;
+	uint64_t object;
+
+	if (!port_owned_by(port, p))
+		return ERR_BADHANDLE;
+	if (copy_from_user(p, &object, uobject, sizeof(object)))
+		return ERR_FAULT;
+	o = memobj_find(port, object);
+	return o ? (long)o->nmappings : 0;
+}
+
 static long memobj_stats_to_user(struct proc *p, uint64_t to)
 {
 	struct memobj_totals t;
@@ -574,6 +641,7 @@ static long memobj_stats_to_user(struct proc *p, uint64_t to)
 
 static long sys_vm_ctl(struct proc *p, const uint64_t *a)
 {
+	uint8_t area[SWAP_AREA_ID_SIZE];
 	struct fault_stats st[FILL_NMODES];
 
 	switch (a[0]) {
@@ -615,6 +683,12 @@ static long sys_vm_ctl(struct proc *p, const uint64_t *a)
 		for (int m = 0; m < FILL_NMODES; m++)
 			st[m] = *fault_stats_for((enum fill_mode)m);
 		return copy_to_user(p, a[2], st, sizeof(st));
+	case VM_CTL_OBJECT_MAPPED:
+		return object_mappings(p, a[1], a[2]);
+	case VM_CTL_SWAP_AREA:
+		if (copy_from_user(p, area, a[2], sizeof(area)))
+			return ERR_FAULT;
+		return swap_area_kept(area);
 	default:
 		return ERR_INVAL;
 	}

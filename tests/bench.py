@@ -254,7 +254,7 @@ MODES = ["copy", "grant", "dma"]
 CLUSTERS = [1, 8, 32]
 BACKING_NAMES = {"ram": "swapd's RAM store", "disk-dma": "swap partition, ata DMA",
                  "file-dma": "ext2 file, ata DMA", "disk-pio": "swap partition, ata PIO",
-                 "file-pio": "ext2 file, ata PIO"}
+                 "file-pio": "ext2 file, ata PIO", "swapfile": "swap file, ata DMA"}
 
 
 def served_rows(rows, cluster=None):
@@ -383,6 +383,8 @@ set ylabel '{unit} per page'
 BOOTS = [
     ("ram", {"swapd": "swapd ram 8192"}, [("anon", "ram")], True),
     ("disk-dma", {}, [("anon", "disk-dma"), ("file", "file-dma")], False),
+    # swapd on /swapfile: the same faults, its slots in an ext2 file's blocks.
+    ("swapfile", {"swapd": "swapd file /swapfile"}, [("anon", "swapfile")], False),
     ("disk-pio", {"ata": "ata part1=swapd part2=fs dma=off"},
      [("anon", "disk-pio"), ("file", "file-pio")], False),
 ]

@@ -39,12 +39,18 @@ USER_ARGS_nvme :=
 # builds such module lists for tests/ferry.py's make_iso).  Disk by PIO
 # only: ata's line says `dma=off` as well; swapd then registers no DMA.
 USER_ARGS_swapd := disk
+# A second swap provider on a swap file of the ext2 file system (the
+# module `swapfile`, the swapd ELF: iso/ferry.conf gives it its rights):
+# `make SWAPFILE=/swapfile run`.  scripts/mkdisk.sh puts a 4 MiB /swapfile
+# in build/disk.img.  Off by default.
+SWAPFILE ?=
 
 # FILE:ARGS pairs, in boot order (the symbols module goes in front of
 # them): the boot configuration, then the programs.  build/ferry.iso has
 # these and nothing else.
 USER_MODULES := iso/ferry.conf:config \
-	$(foreach p,$(USER_MODULE_PROGS),$(BUILD)/user/$(p).elf:$(p)$(if $(USER_ARGS_$(p)),+$(USER_ARGS_$(p))))
+	$(foreach p,$(USER_MODULE_PROGS),$(BUILD)/user/$(p).elf:$(p)$(if $(USER_ARGS_$(p)),+$(USER_ARGS_$(p)))) \
+	$(if $(SWAPFILE),$(BUILD)/user/swapd.elf:swapfile+file+$(SWAPFILE))
 USER_MODULE_FILES := iso/ferry.conf $(foreach p,$(USER_MODULE_PROGS),$(BUILD)/user/$(p).elf)
 
 # Modules only tests boot with, after the ones above: the bad ELFs, and

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* kdb: physical memory, swap providers, fault-path statistics, fill mode. */
+/* kdb: physical memory, swap providers, allowances, fault-path statistics, fill mode. */
 #include <ferry/abi.h>
 #include <fmt.h>
 #include <string.h>
@@ -7,6 +7,7 @@
 #include "../arch/arch.h"
 #include "../clock.h"
 #include "../grant/grant.h"
+#include "../ipc/allow.h"
 #include "../mm/fault_stats.h"
 #include "../mm/memobj.h"
 #include "../mm/objpager.h"
@@ -42,19 +43,46 @@ static bool cmd_swap(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	kdb_printf("%-3s %-8s %-7s %-12s %10s %10s %6s %5s %10s %10s %4s\n", "IDX", "STATE", "PID",
-		   "NAME", "SLOTS", "USED", "BAD", "OUT", "PAGES-IN", "PAGES-OUT", "RST");
+	kdb_printf("%-3s %-8s %-7s %-12s %10s %10s %6s %5s %10s %10s %4s  %s\n", "IDX", "STATE",
+		   "PID", "NAME", "SLOTS", "USED", "BAD", "OUT", "PAGES-IN", "PAGES-OUT", "RST",
+		   "WHERE");
 	for (unsigned i = 0; i < SWAP_PROVIDERS_MAX; i++) {
 		const struct swap_provider *sp = swap_provider_view(i);
 
 		if (!sp)
 			break;
-		kdb_printf("%-3u %-8s %-7lu %-12s %10lu %10lu %6lu %5d %10lu %10lu %4u\n", i,
+		kdb_printf("%-3u %-8s %-7lu %-12s %10lu %10lu %6lu %5d %10lu %10lu %4u  %s\n", i,
 			   swap_state_name(sp->state), (unsigned long)sp->pid_last, sp->name_last,
 			   (unsigned long)sp->map.nslots, (unsigned long)(sp->map.used - sp->map.bad),
 			   (unsigned long)sp->map.bad, sp->outstanding, (unsigned long)sp->pages_in,
-			   (unsigned long)sp->pages_out, sp->restarts);
+			   (unsigned long)sp->pages_out, sp->restarts,
+			   sp->where[0] ? sp->where : "-");
 	}
+	return true;
+}
+
+/* Live allowances: who lets whom have a driver touch which ranges. */
+static bool cmd_allow(int argc, char **argv)
+{
+	const struct allow_info *ai;
+	uint64_t id;
+	int i;
+
+	(void)argc;
+	(void)argv;
+	kdb_printf("%-8s %-12s %-8s %-8s %-8s %-18s %6s  %s\n", "ID", "CREATOR", "PID", "GRANTEE",
+		   "TAG", "OBJECT", "RANGES", "FIRST..LAST");
+	for (i = 0; (ai = allow_view(i, &id)); i++) {
+		const struct allow_range *last = &ai->ai_ranges[ai->ai_nranges - 1];
+
+		kdb_printf("%-8lx %-12s %-8lu %-8lu %-8lx %-18lx %6u  %lu..%lu\n", (unsigned long)id,
+			   ai->ai_creator_name, (unsigned long)ai->ai_creator,
+			   (unsigned long)ai->ai_grantee, (unsigned long)ai->ai_tag,
+			   (unsigned long)ai->ai_object, ai->ai_nranges,
+			   (unsigned long)ai->ai_ranges[0].ar_start,
+			   (unsigned long)(last->ar_start + last->ar_count - 1));
+	}
+	kdb_printf("live allowances: %d\n", i);
 	return true;
 }
 
@@ -220,7 +248,8 @@ static bool cmd_faultpath(int argc, char **argv)
 
 const struct kdb_cmd kdb_mem_cmds[] = {
 	{ "mem", "", "physical memory by use", cmd_mem },
-	{ "swap", "", "swap providers: slots, outstanding requests", cmd_swap },
+	{ "swap", "", "swap providers: slots, outstanding requests, where", cmd_swap },
+	{ "allow", "", "allowances: who may have a driver touch which ranges", cmd_allow },
 	{ "pagers", "", "object pagers (fs): state, restarts, longest time away", cmd_pagers },
 	{ "objects", "", "memory objects: pages cached, mappings, sharing, copies, drops",
 	  cmd_objects },

@@ -92,9 +92,18 @@ static long take_over(struct swap_provider *sp, struct proc *p, uint64_t port, u
 	return index;
 }
 
-long swap_register(struct proc *p, uint64_t port, uint64_t nslots, uint32_t modes,
-		   const uint8_t *area)
+static bool uuid_nil(const uint8_t *u)
 {
+	for (int i = 0; i < SWAP_AREA_ID_SIZE; i++)
+		if (u[i])
+			return false;
+	return true;
+}
+
+long swap_register(struct proc *p, uint64_t port, uint64_t nslots, uint32_t modes,
+		   const struct swap_area *sa)
+{
+	const uint8_t *area = sa && !uuid_nil(sa->sa_uuid) ? sa->sa_uuid : NULL;
 	struct swap_provider *sp;
 	uint64_t *bits;
 
@@ -117,10 +126,12 @@ long swap_register(struct proc *p, uint64_t port, uint64_t nslots, uint32_t mode
 	sp->has_area = area != NULL;
 	if (area)
 		memcpy(sp->area, area, SWAP_AREA_ID_SIZE);
+	strlcpy(sp->where, sa ? sa->sa_where : "", sizeof(sp->where));
 	become_live(sp, p, port, modes);
 	swapmap_init(&sp->map, bits, nslots);
-	log_info("swap: provider %u is %s (pid %lu), %lu slots (%lu MiB)", nproviders, p->name,
-		 (unsigned long)p->pid, (unsigned long)nslots, (unsigned long)(nslots >> 8));
+	log_info("swap: provider %u is %s (pid %lu), %lu slots (%lu MiB)%s%s", nproviders, p->name,
+		 (unsigned long)p->pid, (unsigned long)nslots, (unsigned long)(nslots >> 8),
+		 sp->where[0] ? ", " : "", sp->where);
 	return nproviders++;
 }
 
@@ -143,6 +154,17 @@ static struct swap_provider *kept(unsigned index)
 bool swap_pages_kept(unsigned index)
 {
 	return kept(index) != NULL;
+}
+
+bool swap_area_kept(const uint8_t *area)
+{
+	for (unsigned i = 0; i < nproviders; i++) {
+		const struct swap_provider *sp = kept(i);
+
+		if (sp && sp->has_area && memcmp(sp->area, area, SWAP_AREA_ID_SIZE) == 0)
+			return true;
+	}
+	return false;
 }
 
 long swap_wait_live(unsigned index)

@@ -52,6 +52,7 @@ struct swap_provider {
 	uint32_t modes;			/* FILL_MODE_BIT()s it can serve */
 	bool has_area;
 	uint8_t area[SWAP_AREA_ID_SIZE];
+	char where[SWAP_WHERE_MAX];	/* the provider's words: "file /swapfile" */
 	uint64_t orphaned_ns;		/* when its process died */
 	struct wait_queue comeback;	/* faults waiting for a restarted provider */
 	uint64_t pages_in, pages_out;
@@ -63,19 +64,21 @@ struct swap_provider {
 void swap_init(void);
 /*
  * Registers p as the provider of nslots slots behind its port.  area, if
- * not NULL, names the swap area (SWAP_AREA_ID_SIZE bytes): an ORPHANED
- * provider of the same area and size is taken over.
+ * not NULL, says what it serves; a non-zero UUID names the swap area: an
+ * ORPHANED provider of the same area and size is taken over.
  * => provider index, or ERR_PERM / ERR_BADHANDLE / ERR_INVAL / ERR_NOMEM /
  *    ERR_BUSY (no index left) / ERR_EXIST (the area has a live provider).
  */
 long swap_register(struct proc *p, uint64_t port, uint64_t nslots, uint32_t modes,
-		   const uint8_t *area);
+		   const struct swap_area *area);
 /* The mode a request to this provider uses: the current one if it can
  * serve it, else grant-map, else copy (a RAM store cannot take DMA). */
 enum fill_mode swap_fill_mode(unsigned index, enum fill_mode wanted);
 struct swap_provider *swap_provider(unsigned index);	/* LIVE ones only */
 /* LIVE or ORPHANED: its pages still exist. */
 bool swap_pages_kept(unsigned index);
+/* Is there a LIVE or ORPHANED provider of this area (SWAP_AREA_ID_SIZE bytes)? */
+bool swap_area_kept(const uint8_t *area);
 /*
  * Blocks the current thread until provider `index` is LIVE again.
  * => 0 when it is; ERR_DEAD when it is GONE (or never was), ERR_TIMEOUT

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../arch/arch.h"
+#include "../ipc/allow.h"
 #include "../grant/grant.h"
 #include "../mm/objpager.h"
 #include "../mm/swap.h"
@@ -211,6 +212,7 @@ static void proc_teardown(struct proc *p)
 	port_release_all(p);		/* fails the requests it was serving */
 	swap_release_proc(p);
 	objpager_release_proc(p);
+	allow_release_proc(p);
 	irq_release_all(p);
 	if (arch_current_root() == p->vm.root)
 		arch_switch_root(arch_kernel_root());
@@ -312,8 +314,9 @@ int proc_info(long index, struct proc_info *out)
 		out->cpu_ns = p->cpu_ns;
 		out->grants_held = grants_held_by(p->pid);
 		/* A program from a file never has a module's rights, whatever its name. */
-		out->flags = p->image[0] || p->config != policy_for(p->name) ? PROC_INFO_STRIPPED
-									     : 0;
+		out->flags = (p->image[0] || p->config != policy_for(p->name) ? PROC_INFO_STRIPPED
+									      : 0) |
+			     (proc_has_right(p, RIGHT_SWAP) ? PROC_INFO_SWAP : 0);
 		for (const struct list_node *n = p->threads.next; n != &p->threads; n = n->next)
 			out->cpu_ns += list_entry(n, struct thread, proc_link)->cpu_ns;
 		return 0;

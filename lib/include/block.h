@@ -67,6 +67,9 @@ struct block_client {
  * with a BLOCK_INFO of the whole disk.  => 0 or ERR_NOENT.
  */
 long block_open(struct block_client *c, const char *who, const char *driver, long wait_ns);
+/* block_open() on whichever driver of BLOCK_DRIVERS is process `pid` (a
+ * driver another client named, e.g. fs's for a swap file).  => 0, ERR_NOENT. */
+long block_open_pid(struct block_client *c, const char *who, long pid, long wait_ns);
 
 /*
  * One request under the retry policy above.  req's BLOCK_ARG_PART is

@@ -2,8 +2,9 @@
 /*
  * Files for user programs: a thin layer over the fs server's protocol
  * (<proto/fs.h>).  A file descriptor is a small index into this process's
- * table of open files, each a handle and a position; fs itself keeps no
- * state per client.  Like stdout, the table is not locked: one thread of
+ * table of open files, each a handle and a position; fs itself keeps only
+ * a lease per file opened for writing (O_WRONLY, O_RDWR), until
+ * file_close() or exit, so no swap file is made of it meanwhile.  Like stdout, the table is not locked: one thread of
  * a process uses files.
  *
  * Every call returns >= 0 on success or a negative enum ferry_err

@@ -224,3 +224,18 @@ long block_find(struct block_client *c, const char *who, unsigned content, unsig
 		sys_sleep(FIND_POLL_NS);
 	}
 }
+
+long block_open_pid(struct block_client *c, const char *who, long pid, long wait_ns)
+{
+	static const char *const drivers[] = BLOCK_DRIVERS;
+	long deadline = sys_clock_ns() + wait_ns;
+
+	do {
+		for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
+			if (sys_port_lookup(drivers[i]) >= 0 && !block_open(c, who, drivers[i], 0) &&
+			    c->pid == pid)
+				return 0;
+		sys_sleep(FIND_POLL_NS);
+	} while (sys_clock_ns() < deadline);
+	return ERR_NOENT;
+}

@@ -67,6 +67,7 @@ static bool idempotent(const struct msg *req)
 	case FS_READDIR:
 	case FS_STATFS:
 	case FS_TRUNCATE:
+	case FS_CLOSE:
 		return true;
 	case FS_WRITE:
 		return req->arg[1] != FS_APPEND;
@@ -156,6 +157,8 @@ long file_open(const char *path, int flags)
 		f |= FS_O_EXCL;
 	if (flags & O_TRUNC)
 		f |= FS_O_TRUNC;
+	if (flags & (O_WRONLY | O_RDWR))
+		f |= FS_O_WRITE;	/* a lease: no swap file is made of it meanwhile */
 	err = path_call(FS_OPEN, path, NULL, f, &rep);
 	if (err)
 		return err;
@@ -170,6 +173,12 @@ long file_close(int fd)
 	if (!f)
 		return ERR_BADHANDLE;
 	f->used = 0;
+	if (f->flags & (O_WRONLY | O_RDWR)) {
+		struct msg req = { .op = FS_CLOSE, .arg = { f->handle } }, rep;
+
+		if (ready() == 0)
+			fs_call(&req, &rep);	/* a lease fs lost is no failure of ours */
+	}
 	return 0;
 }
 

@@ -97,16 +97,18 @@ def slot_lba(image, slot):
     return start + (slot + 1) * SECTORS_PER_PAGE
 
 
-def swap_row(g):
-    """kdb `swap`: provider 0's row as a dict, or None without a provider."""
+def swap_row(g, index=0, name="swapd"):
+    """kdb `swap`: provider `index`'s row as a dict (its WHERE as "where"),
+    or None without such a provider."""
     out = kdb(g, "swap")
-    m = re.search(r"^0\s+(\w+)\s+(\d+)\s+swapd\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)"
-                  r"\s+(\d+)$", out, re.M)
+    m = re.search(r"^%d\s+(\w+)\s+(\d+)\s+%s\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)"
+                  r"\s+(\d+)  (.+)$" % (index, name), out, re.M)
     if not m:
         return None
     row = dict(zip(("pid", "slots", "used", "bad", "out", "pages_in", "pages_out", "restarts"),
-                   (int(x) for x in m.groups()[1:])))
+                   (int(x) for x in m.groups()[1:9])))
     row["state"] = m.group(1)
+    row["where"] = m.group(10)
     return row
 
 

@@ -152,3 +152,60 @@ HTEST(runs)
 	/* The last slot lands on the last page. */
 	HCHECK_EQ(swap_layout_page(&l, l.nslots - 1), AREA_PAGES - 1);
 }
+
+/* --- swap files: the area through fs's extents --- */
+
+HTEST(file_runs_follow_the_extents)
+{
+	static const struct fs_extent ext[] = {
+		{ .fe_logical = 0, .fe_sector = 1000, .fe_count = 24 },
+		{ .fe_logical = 24, .fe_sector = 2000, .fe_count = 40 },
+	};
+	struct block_run in[2] = { { .br_sector = 16, .br_count = 24, .br_offset = 0 },
+				   { .br_sector = 48, .br_count = 8, .br_offset = 12288 } };
+	struct block_run out[4];
+
+	HCHECK_EQ(swap_file_runs(ext, 2, in, 2, out, 4), 3);
+	HCHECK(out[0].br_sector == 1016 && out[0].br_count == 8 && out[0].br_offset == 0);
+	HCHECK(out[1].br_sector == 2000 && out[1].br_count == 16 && out[1].br_offset == 4096);
+	HCHECK(out[2].br_sector == 2024 && out[2].br_count == 8 && out[2].br_offset == 12288);
+	HCHECK_EQ(swap_file_runs(ext, 2, in, 2, out, 2), -1);	/* no room */
+	in[0].br_sector = 60;					/* runs past the file */
+	HCHECK_EQ(swap_file_runs(ext, 2, in, 1, out, 4), -1);
+}
+
+HTEST(file_pages_not_in_one_piece_hold_no_slot)
+{
+	/* 8 pages; the second extent starts mid-page 3, so page 3 is split. */
+	static const struct fs_extent ext[] = {
+		{ .fe_logical = 0, .fe_sector = 500, .fe_count = 28 },
+		{ .fe_logical = 28, .fe_sector = 900, .fe_count = 36 },
+	};
+	static const struct fs_extent split_header[] = {
+		{ .fe_logical = 0, .fe_sector = 500, .fe_count = 4 },
+		{ .fe_logical = 4, .fe_sector = 900, .fe_count = 60 },
+	};
+	static const uint32_t bad[] = { 6 };
+	struct swap_layout l;
+	struct block_run runs[8], disk[8];
+
+	mkswap(7, bad, 1, false);
+	HCHECK(swap_layout_parse(hdr, 8, &l) == NULL);
+	HCHECK_EQ(l.nslots, 6);
+	HCHECK(swap_layout_map_file(&l, ext, 2) == NULL);
+	HCHECK_EQ(l.nbad, 2);				/* page 3 joins page 6 */
+	HCHECK_EQ(l.nslots, 5);
+	HCHECK_EQ(swap_layout_page(&l, 2), 4);		/* slots 0, 1, 2 on pages 1, 2, 4 */
+	/* Every slot's page maps to one run of 8 sectors. */
+	for (uint64_t s = 0; s < l.nslots; s++) {
+		int n = swap_layout_runs(&l, s, 1, runs);
+
+		HCHECK_EQ(n, 1);
+		HCHECK_EQ(swap_file_runs(ext, 2, runs, n, disk, 8), 1);
+		HCHECK_EQ(disk[0].br_count, 8);
+	}
+	mkswap(7, NULL, 0, false);
+	HCHECK(swap_layout_parse(hdr, 8, &l) == NULL);
+	HCHECK(swap_layout_map_file(&l, split_header, 2) != NULL);
+	HCHECK(strstr(swap_layout_map_file(&l, split_header, 2), "header"));
+}

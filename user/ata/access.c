@@ -9,14 +9,28 @@
  * (the kernel says so: PROC_INFO_STRIPPED), and gets nothing here either:
  * a name alone never opens a partition.  The policy (<part.h>) then names
  * the programs that may use each partition: by what is on it, unless the
- * boot configuration says otherwise.  The decision is the partition
- * library's (<part.h>: part_access_*), the same for every disk driver.
+ * boot configuration says otherwise.
+ *
+ * Confinement: a program the policy does not give a partition may still
+ * use some of its sectors if a program it does give it says so, in a
+ * kernel-stamped allowance (kernel/ipc/allow.h) the request names: fs lets
+ * swapd reach the blocks of a swap file, and nothing else of the file
+ * system.  The allowance must be live (the kernel ends it when fs revokes
+ * it or swapd dies), be for this very process (pid and generation), name
+ * this partition, and come from a program the policy gives the partition
+ * (one that could touch the sectors itself); each run of the request must
+ * then lie inside one of its ranges.  So the partition rights and the
+ * allowances are one mechanism: what a client may touch is the partition,
+ * or the ranges of it its owner lent it.
+ *
+ * The decision itself is the partition library's (<part.h>:
+ * part_access_*), the same for every disk driver (nvme makes it too).
  */
 #include "ata.h"
 
 static struct part_client client(const struct ata_client *c)
 {
-	return (struct part_client){ .name = c->name, .stripped = c->stripped };
+	return (struct part_client){ .pid = c->pid, .name = c->name, .stripped = c->stripped };
 }
 
 uint64_t ata_access_mine(const struct part_policy *pol, const struct ata_disk *d,
@@ -29,7 +43,7 @@ uint64_t ata_access_mine(const struct part_policy *pol, const struct ata_disk *d
 
 long ata_access_resolve(const struct part_policy *pol, const struct ata_disk *disks, int ndisks,
 			const struct ata_client *c, uint64_t part_arg, bool info,
-			struct ata_access *acc)
+			struct ata_access *acc, const char **why)
 {
 	const struct part_table *tables[BLOCK_DISKS_MAX];
 	struct part_client pc = client(c);
@@ -38,8 +52,25 @@ long ata_access_resolve(const struct part_policy *pol, const struct ata_disk *di
 
 	for (int i = 0; i < ndisks && i < BLOCK_DISKS_MAX; i++)
 		tables[i] = &disks[i].pt;
-	err = part_access_resolve(pol, tables, ndisks, &pc, part_arg, info, &pa);
+	err = part_access_resolve(pol, tables, ndisks, &pc, part_arg, info, ata_allowance, &pa,
+				  why);
 	if (!err)
-		*acc = (struct ata_access){ .disk = pa.disk, .partno = pa.partno, .part = pa.part };
+		*acc = (struct ata_access){ .disk = pa.disk, .partno = pa.partno, .part = pa.part,
+					    .allowance = pa.allowance, .creator = pa.creator,
+					    .nranges = pa.nranges, .ranges = pa.ranges };
 	return err;
+}
+
+long ata_access_runs(const struct ata_access *acc, const struct ata_req *rq, const char **why)
+{
+	struct part_access pa = { .part = acc->part, .nranges = acc->nranges,
+				  .ranges = acc->ranges };
+
+	for (int i = 0; i < rq->nruns; i++) {
+		if (!part_access_covers(&pa, rq->run[i].lba - acc->part->start, rq->run[i].count)) {
+			*why = "sectors outside the ranges its allowance gives it";
+			return ERR_PERM;
+		}
+	}
+	return 0;
 }

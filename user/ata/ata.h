@@ -165,6 +165,8 @@ const char *ata_error_str(uint8_t error, char *buf, size_t size);
 
 /* access.c */
 
+struct ata_req;
+
 /* A client, as the kernel describes the sender of a request. */
 struct ata_client {
 	uint64_t pid;		/* index + generation: never names another process */
@@ -176,18 +178,33 @@ struct ata_client {
 struct ata_access {
 	unsigned disk, partno;
 	const struct part *part;	/* partition partno of the disk, [0]: all of it */
+	/* Through an allowance: only these ranges of it (sectors relative to
+	 * the partition); nranges 0: all of the partition. */
+	uint64_t allowance;
+	const char *creator;		/* the allowance's creator's program */
+	uint32_t nranges;
+	const struct allow_range *ranges;
 };
 
 /*
- * Who may do what, the one place ata decides it: the client must run with
- * its configuration's rights, and the policy must give its program the
- * partition (any partition of the disk, for BLOCK_INFO: `info`).  Rights
- * are checked before existence, so a stranger learns nothing.
- * => 0 with *acc set; ERR_PERM (logged by the caller), ERR_NOENT.
+ * Who may do what, the one place ata decides it.  The client must run with
+ * its configuration's rights, and either the policy gives its program the
+ * partition (any partition of the disk, for BLOCK_INFO: `info`), or the
+ * request names an allowance (BLOCK_PART_ALLOW) that is live, is for this
+ * client, names this partition, and was made by a program the policy gives
+ * the partition: then only the allowance's ranges (ata_access_runs).
+ * Rights are checked before existence, so a stranger learns nothing.
+ * => 0 with *acc set; ERR_PERM (*why says why, for the log), ERR_NOENT.
  */
 long ata_access_resolve(const struct part_policy *pol, const struct ata_disk *disks, int ndisks,
 			const struct ata_client *c, uint64_t part_arg, bool info,
-			struct ata_access *acc);
+			struct ata_access *acc, const char **why);
+/* Every run of rq inside one of acc's ranges (when it has any).
+ * => 0, or ERR_PERM with *why set. */
+long ata_access_runs(const struct ata_access *acc, const struct ata_req *rq, const char **why);
+/* The seam to the kernel's allowances (hw.c; host tests fake it): the
+ * live allowance `id` as the kernel shows it to us, or NULL. */
+const struct allow_info *ata_allowance(uint64_t id);
 /* Bit n: partition n of disk exists and is c's to use (BLOCK_REPLY_MINE). */
 uint64_t ata_access_mine(const struct part_policy *pol, const struct ata_disk *d,
 			 const struct ata_client *c);

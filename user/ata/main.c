@@ -77,6 +77,7 @@ struct ata_call {
 	const struct ata_client *client;
 	struct ata_disk *disk;
 	struct ata_access acc;
+	const char *why;	/* a refusal's reason, for the log line */
 };
 
 /* --- clients and rights --- */
@@ -102,7 +103,7 @@ static const struct ata_client *client_of(struct ata *a, uint64_t pid)
 static long resolve(struct ata *a, struct ata_call *c, bool info)
 {
 	long err = ata_access_resolve(&a->policy, a->disk, a->ndisks, c->client,
-				      c->m->arg[BLOCK_ARG_PART], info, &c->acc);
+				      c->m->arg[BLOCK_ARG_PART], info, &c->acc, &c->why);
 
 	if (!err)
 		c->disk = &a->disk[c->acc.disk];
@@ -118,7 +119,7 @@ static uint32_t disk_modes(const struct ata_disk *d)
 
 /* --- handlers: each answers into ans, or returns the error to send --- */
 
-static long serve_info(struct ata *a, const struct ata_call *c, struct msg *ans)
+static long serve_info(struct ata *a, struct ata_call *c, struct msg *ans)
 {
 	const struct part *p = c->acc.part;
 
@@ -157,7 +158,7 @@ static long locate(struct ata *a, const struct msg *m, uint32_t mode, bool write
 }
 
 /* The request's runs: one from the arguments, or a list in its page. */
-static long decode_runs(struct ata *a, const struct ata_call *c, uint32_t flags,
+static long decode_runs(struct ata *a, struct ata_call *c, uint32_t flags,
 			uint32_t area_bytes, struct ata_req *rq)
 {
 	const struct msg *m = c->m;
@@ -183,7 +184,7 @@ static long decode_runs(struct ata *a, const struct ata_call *c, uint32_t flags,
 }
 
 /* The transfer itself, once the data area is located. */
-static long transfer(struct ata *a, const struct ata_call *c, struct msg *ans, uint32_t mode,
+static long transfer(struct ata *a, struct ata_call *c, struct msg *ans, uint32_t mode,
 		     uint32_t flags, const struct ata_area *area, struct ata_req *rq)
 {
 	const struct msg *m = c->m;
@@ -191,6 +192,8 @@ static long transfer(struct ata *a, const struct ata_call *c, struct msg *ans, u
 	uint32_t pages;
 	long err = decode_runs(a, c, flags, area->npages * ATA_PAGE, rq);
 
+	if (!err)
+		err = ata_access_runs(&c->acc, rq, &c->why);
 	if (err)
 		return err;
 	pages = (rq->end + ATA_PAGE - 1) / ATA_PAGE;
@@ -215,7 +218,7 @@ static long transfer(struct ata *a, const struct ata_call *c, struct msg *ans, u
 	return 0;
 }
 
-static long serve_rw(struct ata *a, const struct ata_call *c, struct msg *ans, bool write)
+static long serve_rw(struct ata *a, struct ata_call *c, struct msg *ans, bool write)
 {
 	const struct msg *m = c->m;
 	uint32_t mode = (uint32_t)(m->arg[BLOCK_ARG_MODE] & BLOCK_MODE_MASK);
@@ -246,17 +249,17 @@ static long serve_rw(struct ata *a, const struct ata_call *c, struct msg *ans, b
 	return err;
 }
 
-static long serve_read(struct ata *a, const struct ata_call *c, struct msg *ans)
+static long serve_read(struct ata *a, struct ata_call *c, struct msg *ans)
 {
 	return serve_rw(a, c, ans, false);
 }
 
-static long serve_write(struct ata *a, const struct ata_call *c, struct msg *ans)
+static long serve_write(struct ata *a, struct ata_call *c, struct msg *ans)
 {
 	return serve_rw(a, c, ans, true);
 }
 
-static long serve_flush(struct ata *a, const struct ata_call *c, struct msg *ans)
+static long serve_flush(struct ata *a, struct ata_call *c, struct msg *ans)
 {
 	long err = ata_flush(c->disk);
 
@@ -270,7 +273,7 @@ static long serve_flush(struct ata *a, const struct ata_call *c, struct msg *ans
 static const struct ata_handler {
 	const char *name;
 	bool info;		/* any right on the disk will do */
-	long (*serve)(struct ata *a, const struct ata_call *c, struct msg *ans);
+	long (*serve)(struct ata *a, struct ata_call *c, struct msg *ans);
 } handlers[] = {
 	[BLOCK_INFO - BLOCK_INFO] = { "info", true, serve_info },
 	[BLOCK_READ - BLOCK_INFO] = { "read", false, serve_read },
@@ -278,20 +281,24 @@ static const struct ata_handler {
 	[BLOCK_FLUSH - BLOCK_INFO] = { "flush", false, serve_flush },
 };
 
-static void log_failure(const struct ata_call *c, const struct ata_handler *h, long err)
+static void log_failure(struct ata_call *c, const struct ata_handler *h, long err)
 {
 	const struct msg *m = c->m;
+	uint64_t allowance = BLOCK_PART_ALLOW(m->arg[BLOCK_ARG_PART]);
+	char via[40] = "";
 
-	ata_log("%s of disk%llu part%llu (%llu sectors at %llu, mode %#llx) by %s (pid %#llx): %s",
-		h->name, (unsigned long long)BLOCK_PART_DISK(m->arg[BLOCK_ARG_PART]),
+	if (err == ERR_PERM && c->client && c->client->stripped)
+		c->why = "it runs without its configuration's rights";
+	if (allowance)
+		snprintf(via, sizeof(via), " via allowance %#llx", (unsigned long long)allowance);
+	ata_log("%s of disk%llu part%llu (%llu sectors at %llu, mode %#llx) by %s (pid %#llx)%s: %s"
+		"%s%s%s", h->name, (unsigned long long)BLOCK_PART_DISK(m->arg[BLOCK_ARG_PART]),
 		(unsigned long long)BLOCK_PART_NUM(m->arg[BLOCK_ARG_PART]),
 		(unsigned long long)m->arg[BLOCK_ARG_COUNT],
 		(unsigned long long)m->arg[BLOCK_ARG_SECTOR],
 		(unsigned long long)m->arg[BLOCK_ARG_MODE], c->client ? c->client->name : "?",
-		(unsigned long long)m->sender,
-		err == ERR_PERM && c->client && c->client->stripped
-			? "not permitted (it runs without its configuration's rights)"
-			: err_str(err));
+		(unsigned long long)m->sender, via, err_str(err), c->why ? " (" : "",
+		c->why ? c->why : "", c->why ? ")" : "");
 }
 
 /* One call: stamped sender -> handler -> rights -> serve. */

@@ -10,6 +10,9 @@
  *   fs_exec.c   running programs' files: writes and removals refused
  *   fs_ata.c    the disk: a struct blockdev over ata (<proto/block.h>),
  *               and moving grants to ata
+ *   fs_swap.c   swap files (FS_SWAPFILE): validation, the block map, the
+ *               allowance for swapd, and refusing everyone else the file;
+ *               open-for-writing leases (FS_O_WRITE, FS_CLOSE)
  *   ext2_*.c, bcache.c   the file system, also host-tested (ext2.h)
  *
  * The model
@@ -41,6 +44,24 @@
 
 #define FS_CACHE_CHUNKS	128	/* 512 KiB of block cache */
 #define FS_GROUPS_MAX	256
+#define FS_SWAPFILES	4	/* files in use as swap */
+#define FS_WRITERS	32	/* open-for-writing leases */
+
+/* A file in use as swap: fs refuses everyone but the kernel's allowance. */
+struct fs_swapfile {
+	bool used;
+	uint32_t ino;
+	uint64_t handle;
+	uint64_t allowance;	/* for the swapd that asked (kernel/ipc/allow.h) */
+	uint8_t area[16];	/* its swap header's UUID (VM_CTL_SWAP_AREA) */
+};
+
+/* An open-for-writing lease: a file opened with FS_O_WRITE, until FS_CLOSE
+ * or the client is gone. */
+struct fs_writer {
+	uint32_t ino;		/* 0: free */
+	uint64_t pid;
+};
 
 struct fs_server {
 	long port;
@@ -55,6 +76,8 @@ struct fs_server {
 	long mount_err;			/* 0 when mounted */
 	/* buffers (pinned): requests' pages arrive in rx, answers' leave from tx */
 	uint8_t *rx, *tx;
+	struct fs_swapfile swapfiles[FS_SWAPFILES];
+	struct fs_writer writers[FS_WRITERS];
 	uint64_t requests, failures, pages_in, pages_out;
 };
 
@@ -85,6 +108,17 @@ long fs_op_statfs(struct fs_server *s, const struct msg *m, struct msg *a);
 /* fs_exec.c: ERR_TXTBSY if client op m would change or remove the file a
  * program runs from (the kernel says which, sys_pager_object_busy), else 0. */
 long fs_exec_guard(struct fs_server *s, const struct msg *m);
+/* fs_swap.c */
+long fs_op_swapfile(struct fs_server *s, const struct msg *m, struct msg *a);
+long fs_op_close(struct fs_server *s, const struct msg *m, struct msg *a);
+/* May `what` ("writing", "deleting", ...) be done to inode ino now?
+ * => 0, or ERR_BUSY (logged) while it is a swap file. */
+long fs_swap_guard(struct fs_server *s, uint32_t ino, const char *what);
+/* A lease for the sender (FS_O_WRITE).  => 0, ERR_BUSY (a swap file, or
+ * no room). */
+long fs_writer_open(struct fs_server *s, uint32_t ino, uint64_t pid);
+/* After a restart: the files our predecessor made swap, from the kernel. */
+void fs_swap_recover(struct fs_server *s);
 
 /* fs_pager.c: serves and answers one kernel request. */
 void fs_pager_serve(struct fs_server *s, const struct pager_request *rq);

@@ -72,11 +72,13 @@ long fs_op_open(struct fs_server *s, const struct msg *m, struct msg *a)
 
 	if (err)
 		return err;
-	if (flags & ~(uint64_t)(FS_O_CREATE | FS_O_EXCL | FS_O_TRUNC))
+	if (flags & ~(uint64_t)(FS_O_CREATE | FS_O_EXCL | FS_O_TRUNC | FS_O_WRITE))
 		return ERR_INVAL;
 	err = ext2_lookup(&s->fs, path, &ino);
 	if (err == ERR_NOENT && (flags & FS_O_CREATE)) {
 		err = ext2_create(&s->fs, path, 0644, &ino);
+		if (!err && (flags & FS_O_WRITE))
+			err = fs_writer_open(s, ino, m->sender);
 		return err ? err : answer_handle(s, ino, a);
 	}
 	if (err)
@@ -84,11 +86,19 @@ long fs_op_open(struct fs_server *s, const struct msg *m, struct msg *a)
 	if ((flags & FS_O_CREATE) && (flags & FS_O_EXCL))
 		return ERR_EXIST;
 	if (flags & FS_O_TRUNC) {
+		err = fs_swap_guard(s, ino, "truncating");
+		if (err)
+			return err;
 		err = ext2_stat(&s->fs, ino, &st);
 		if (!err && FS_MODE_TYPE(st.mode) != FS_TYPE_REG)
 			err = ERR_INVAL;
 		if (!err && st.size)
 			err = ext2_truncate(&s->fs, ino, 0);
+		if (err)
+			return err;
+	}
+	if (flags & FS_O_WRITE) {
+		err = fs_writer_open(s, ino, m->sender);
 		if (err)
 			return err;
 	}
@@ -101,6 +111,8 @@ long fs_op_read(struct fs_server *s, const struct msg *m, struct msg *a)
 	uint32_t ino;
 	long n = handle_arg(s, m->arg[0], &ino);
 
+	if (!n)
+		n = fs_swap_guard(s, ino, "reading");	/* it holds others' pages */
 	if (n)
 		return n;
 	if (len > FS_IO_MAX)
@@ -120,6 +132,8 @@ long fs_op_write(struct fs_server *s, const struct msg *m, struct msg *a)
 	uint32_t ino;
 	long n = handle_arg(s, m->arg[0], &ino);
 
+	if (!n)
+		n = fs_swap_guard(s, ino, "writing");
 	if (n)
 		return n;
 	if (len > FS_IO_MAX || len > bytes_in(m))
@@ -197,12 +211,22 @@ long fs_op_mkdir(struct fs_server *s, const struct msg *m, struct msg *a)
 	return err ? err : answer_handle(s, ino, a);
 }
 
+/* The swap file is neither removed nor replaced: path names it? */
+static long guard_path(struct fs_server *s, const char *path, const char *what)
+{
+	uint32_t ino;
+
+	return ext2_lookup(&s->fs, path, &ino) ? 0 : fs_swap_guard(s, ino, what);
+}
+
 long fs_op_unlink(struct fs_server *s, const struct msg *m, struct msg *a)
 {
 	const char *path;
 	long err = path_arg(m, &path);
 
 	(void)a;
+	if (!err)
+		err = guard_path(s, path, "deleting");
 	return err ? err : ext2_unlink(&s->fs, path);
 }
 
@@ -221,7 +245,10 @@ long fs_op_rename(struct fs_server *s, const struct msg *m, struct msg *a)
 		return ERR_INVAL;	/* the second path does not end inside the pages */
 	if (strnlen(to, FS_PATH_MAX + 1) > FS_PATH_MAX)
 		return ERR_RANGE;
-	return ext2_rename(&s->fs, from, to);
+	err = guard_path(s, from, "moving");
+	if (!err)
+		err = guard_path(s, to, "replacing");
+	return err ? err : ext2_rename(&s->fs, from, to);
 }
 
 long fs_op_truncate(struct fs_server *s, const struct msg *m, struct msg *a)
@@ -230,6 +257,8 @@ long fs_op_truncate(struct fs_server *s, const struct msg *m, struct msg *a)
 	long err = handle_arg(s, m->arg[0], &ino);
 
 	(void)a;
+	if (!err)
+		err = fs_swap_guard(s, ino, "truncating");
 	return err ? err : ext2_truncate(&s->fs, ino, m->arg[1]);
 }
 

@@ -177,6 +177,10 @@ static long locate(struct fs_server *s, const struct pager_request *rq, struct f
 		return err == ERR_BADHANDLE ? ERR_NOENT : err;
 	if (FS_MODE_TYPE(st.mode) != FS_TYPE_REG)
 		return ERR_NOENT;
+	err = fs_swap_guard(s, fr->ino, rq->op == PAGER_PAGE_IN ? "mapping (a page-in of)"
+								: "writing back a mapping of");
+	if (err)
+		return err;
 	fr->size = st.size;
 	if (rq->key % MSG_PAGE_SIZE || rq->key >= st.size) {
 		fr->pages = 0;
@@ -201,11 +205,12 @@ void fs_pager_serve(struct fs_server *s, const struct pager_request *rq)
 	struct file_range fr = { 0 };
 	long err = locate(s, rq, &fr);
 
-	if (rq->op == PAGER_PAGE_OUT && (err == ERR_NOENT || err == ERR_RANGE)) {
+	if (rq->op == PAGER_PAGE_OUT && (err == ERR_NOENT || err == ERR_RANGE || err == ERR_BUSY)) {
 		/* Deleted, or shrunk under the mapping: the pages have nowhere to go. */
 		printf("fs: page-out of %d pages at %llu of inode %u dropped: %s\n", rq->npages,
 		       (unsigned long long)rq->key, FS_HANDLE_INO(rq->object),
-		       err == ERR_NOENT ? "no such file" : "past the end of the file");
+		       err == ERR_NOENT ? "no such file"
+		       : err == ERR_BUSY ? "it is swap" : "past the end of the file");
 		err = pager_answer_ok(rq, rq->npages, NULL);
 	} else if (!err) {
 		err = rq->op == PAGER_PAGE_IN ? page_in(s, rq, &fr) : page_out(s, rq, &fr);

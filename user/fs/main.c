@@ -38,6 +38,8 @@ static const struct fs_handler {
 	[FS_RENAME - FS_OPEN] = { "rename", fs_op_rename },
 	[FS_TRUNCATE - FS_OPEN] = { "truncate", fs_op_truncate },
 	[FS_STATFS - FS_OPEN] = { "statfs", fs_op_statfs },
+	[FS_CLOSE - FS_OPEN] = { "close", fs_op_close },
+	[FS_SWAPFILE - FS_OPEN] = { "swapfile", fs_op_swapfile },
 };
 
 #define FS_NHANDLERS	(sizeof(fs_handlers) / sizeof(fs_handlers[0]))
@@ -205,6 +207,8 @@ int main(int argc, char **argv)
 		declare_modes(&s);
 		register_store(&s);
 	}
+	if (!s.mount_err)
+		fs_swap_recover(&s);	/* before any request can touch a swap file */
 	err = s.port < 0 ? s.port : sys_port_publish(FS_PORT_NAME, s.port);
 	if (err) {
 		printf("fs: cannot publish \"%s\": %s\n", FS_PORT_NAME, err_str(err));

@@ -41,6 +41,7 @@
 struct service {
 	const char *name;
 	const char *args;	/* NULL: the module's own command line */
+	bool optional;		/* usually not a boot module: no word when it is not */
 	long pid;		/* 0: not running */
 	long started_at;	/* clock_ns of the last start */
 	long restart_at;	/* clock_ns of a pending restart, 0: none */
@@ -50,13 +51,15 @@ struct service {
 	bool given_up;
 };
 
-/* Started in this order before the shell: the disk drivers before swapd,
- * fs after it.  A driver that finds no device of its kind exits at once. */
+/* Started in this order before the shell: the disk drivers before swapd
+ * (a driver that finds no device of its kind exits at once), fs after
+ * it, then a swap file's provider (which asks fs for the file). */
 static struct service services[] = {
 	{ .name = "ata" },
 	{ .name = "nvme" },
 	{ .name = "swapd" },
 	{ .name = "fs" },
+	{ .name = "swapfile", .optional = true },
 };
 #define NSERVICES	(sizeof(services) / sizeof(services[0]))
 
@@ -88,11 +91,11 @@ static const char *child_reaped(long pid)
 	return "orphan";
 }
 
-static long spawn_named(const char *name, const char *args)
+static long spawn_named(const char *name, const char *args, bool optional)
 {
 	long pid = sys_spawn(name, args);
 
-	if (pid == ERR_NOENT)
+	if (pid == ERR_NOENT && !optional)
 		printf("init: %s is not a boot module, skipped\n", name);
 	else if (pid < 0)
 		printf("init: cannot start %s: %s\n", name, err_str(pid));
@@ -101,7 +104,7 @@ static long spawn_named(const char *name, const char *args)
 
 static void start_service(struct service *s)
 {
-	long pid = spawn_named(s->name, s->args);
+	long pid = spawn_named(s->name, s->args, s->optional);
 
 	s->restart_at = 0;
 	s->started_at = sys_clock_ns();
@@ -181,7 +184,7 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < NSERVICES; i++)
 		start_service(&services[i]);
 	sh_start = sys_clock_ns();
-	sh_pid = spawn_named("sh", NULL);
+	sh_pid = spawn_named("sh", NULL, false);
 	if (sh_pid > 0)
 		remember_child(sh_pid, "sh");
 	for (;;) {
@@ -211,7 +214,7 @@ int main(int argc, char **argv)
 		if (sys_clock_ns() - sh_start < SHELL_MIN_LIFE_NS)
 			sys_sleep(SHELL_MIN_LIFE_NS);
 		sh_start = sys_clock_ns();
-		sh_pid = spawn_named("sh", NULL);
+		sh_pid = spawn_named("sh", NULL, false);
 		if (sh_pid > 0)
 			remember_child(sh_pid, "sh");
 	}

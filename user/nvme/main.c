@@ -66,6 +66,7 @@ struct nvme_call {
 	const struct nvme_client *client;
 	struct nvme_ns *ns;
 	struct part_access acc;
+	const char *why;	/* a refusal's reason, for the log line */
 };
 
 /* --- clients and rights --- */
@@ -90,7 +91,7 @@ static const struct nvme_client *client_of(struct nvme *v, uint64_t pid)
 
 static struct part_client part_client_of(const struct nvme_client *c)
 {
-	return (struct part_client){ .name = c->name, .stripped = c->stripped };
+	return (struct part_client){ .pid = c->pid, .name = c->name, .stripped = c->stripped };
 }
 
 /* The partition library decides, as for every driver (<part.h>). */
@@ -103,7 +104,7 @@ static long resolve(struct nvme *v, struct nvme_call *c, bool info)
 	for (int i = 0; i < v->ctrl.nns; i++)
 		tables[i] = &v->ctrl.ns[i].pt;
 	err = part_access_resolve(&v->policy, tables, v->ctrl.nns, &pc, c->m->arg[BLOCK_ARG_PART],
-				  info, &c->acc);
+				  info, nvme_allowance, &c->acc, &c->why);
 	if (!err)
 		c->ns = &v->ctrl.ns[c->acc.disk];
 	return err;
@@ -114,7 +115,7 @@ static const uint32_t modes_served = FILL_MODE_BIT(FILL_COPY) | FILL_MODE_BIT(FI
 
 /* --- handlers: each answers into ans, or returns the error to send --- */
 
-static long serve_info(struct nvme *v, const struct nvme_call *c, struct msg *ans)
+static long serve_info(struct nvme *v, struct nvme_call *c, struct msg *ans)
 {
 	const struct part *p = c->acc.part;
 	struct part_client pc = part_client_of(c->client);
@@ -154,7 +155,7 @@ static long locate(struct nvme *v, const struct msg *m, uint32_t mode, bool writ
 	return 0;
 }
 
-static long decode_runs(struct nvme *v, const struct nvme_call *c, uint32_t flags,
+static long decode_runs(struct nvme *v, struct nvme_call *c, uint32_t flags,
 			uint32_t area_bytes, struct nvme_req *rq)
 {
 	const struct msg *m = c->m;
@@ -179,7 +180,7 @@ static long decode_runs(struct nvme *v, const struct nvme_call *c, uint32_t flag
 	return nvme_req_runs(rq, c->acc.part, &one, 1, area_bytes);
 }
 
-static long serve_rw(struct nvme *v, const struct nvme_call *c, struct msg *ans, bool write)
+static long serve_rw(struct nvme *v, struct nvme_call *c, struct msg *ans, bool write)
 {
 	const struct msg *m = c->m;
 	uint32_t mode = (uint32_t)(m->arg[BLOCK_ARG_MODE] & BLOCK_MODE_MASK);
@@ -199,6 +200,13 @@ static long serve_rw(struct nvme *v, const struct nvme_call *c, struct msg *ans,
 	if (err)
 		return err;
 	err = decode_runs(v, c, flags, area.npages * NVME_PAGE, &rq);
+	for (int i = 0; !err && i < rq.nruns; i++) {
+		if (!part_access_covers(&c->acc, rq.run[i].lba - c->acc.part->start,
+					rq.run[i].count)) {
+			c->why = "sectors outside the ranges its allowance gives it";
+			err = ERR_PERM;
+		}
+	}
 	pages = (rq.end + NVME_PAGE - 1) / NVME_PAGE;
 	if (!err && mode == FILL_COPY && write &&
 	    (!(m->flags & MSG_PAGE) || MSG_NPAGES(m->flags) < pages))
@@ -226,17 +234,17 @@ static long serve_rw(struct nvme *v, const struct nvme_call *c, struct msg *ans,
 	return 0;
 }
 
-static long serve_read(struct nvme *v, const struct nvme_call *c, struct msg *ans)
+static long serve_read(struct nvme *v, struct nvme_call *c, struct msg *ans)
 {
 	return serve_rw(v, c, ans, false);
 }
 
-static long serve_write(struct nvme *v, const struct nvme_call *c, struct msg *ans)
+static long serve_write(struct nvme *v, struct nvme_call *c, struct msg *ans)
 {
 	return serve_rw(v, c, ans, true);
 }
 
-static long serve_flush(struct nvme *v, const struct nvme_call *c, struct msg *ans)
+static long serve_flush(struct nvme *v, struct nvme_call *c, struct msg *ans)
 {
 	long err = nvme_flush(&v->ctrl, c->ns);
 
@@ -249,7 +257,7 @@ static long serve_flush(struct nvme *v, const struct nvme_call *c, struct msg *a
 static const struct nvme_handler {
 	const char *name;
 	bool info;		/* any right on the disk will do */
-	long (*serve)(struct nvme *v, const struct nvme_call *c, struct msg *ans);
+	long (*serve)(struct nvme *v, struct nvme_call *c, struct msg *ans);
 } handlers[] = {
 	[BLOCK_INFO - BLOCK_INFO] = { "info", true, serve_info },
 	[BLOCK_READ - BLOCK_INFO] = { "read", false, serve_read },
@@ -257,19 +265,24 @@ static const struct nvme_handler {
 	[BLOCK_FLUSH - BLOCK_INFO] = { "flush", false, serve_flush },
 };
 
-static void log_failure(const struct nvme_call *c, const struct nvme_handler *h, long err)
+static void log_failure(struct nvme_call *c, const struct nvme_handler *h, long err)
 {
 	const struct msg *m = c->m;
+	uint64_t allowance = BLOCK_PART_ALLOW(m->arg[BLOCK_ARG_PART]);
+	char via[40] = "";
 
-	nvme_log("%s of disk%llu part%llu (%llu sectors at %llu, mode %#llx) by %s (pid %#llx): %s%s",
-		 h->name, (unsigned long long)BLOCK_PART_DISK(m->arg[BLOCK_ARG_PART]),
+	if (err == ERR_PERM && c->client && c->client->stripped)
+		c->why = "it runs without its configuration's rights";
+	if (allowance)
+		snprintf(via, sizeof(via), " via allowance %#llx", (unsigned long long)allowance);
+	nvme_log("%s of disk%llu part%llu (%llu sectors at %llu, mode %#llx) by %s (pid %#llx)%s:"
+		 " %s%s%s%s", h->name, (unsigned long long)BLOCK_PART_DISK(m->arg[BLOCK_ARG_PART]),
 		 (unsigned long long)BLOCK_PART_NUM(m->arg[BLOCK_ARG_PART]),
 		 (unsigned long long)m->arg[BLOCK_ARG_COUNT],
 		 (unsigned long long)m->arg[BLOCK_ARG_SECTOR],
 		 (unsigned long long)m->arg[BLOCK_ARG_MODE], c->client ? c->client->name : "?",
-		 (unsigned long long)m->sender, err_str(err),
-		 c->client && c->client->stripped && err == ERR_PERM
-			 ? " (it runs without its configuration's rights)" : "");
+		 (unsigned long long)m->sender, via, err_str(err), c->why ? " (" : "",
+		 c->why ? c->why : "", c->why ? ")" : "");
 }
 
 /* One call: stamped sender -> handler -> rights -> serve. */

@@ -368,5 +368,7 @@ long nvme_pci_find(struct nvme_pci *out);
 long nvme_hw_irq_attach(int irq);
 /* DMA memory: => its address, *dev its device address; 0 on failure. */
 void *nvme_dma_alloc(size_t len, uint64_t *dev);
+/* The live allowance `id` as the kernel shows it to us, or NULL. */
+const struct allow_info *nvme_allowance(uint64_t id);
 
 #endif

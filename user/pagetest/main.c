@@ -68,27 +68,46 @@ static int parse_pages(const char *s, long *pages)
 	return 0;
 }
 
-/* Whether swap can take `pages` more pages; says why not when it cannot. */
-static bool swap_room_for(long pages)
+/* The slots of the provider published as `name`: 0 if there is none, or < 0. */
+static long provider_slots(const char *name)
 {
 	struct msg req = { .op = SWAPD_INFO }, rep = { 0 };
-	struct sys_stats st;
-	long port = sys_port_lookup(SWAPD_PORT_NAME), err, room;
+	long port = sys_port_lookup(name), err;
 
-	if (port < 0) {
-		printf("pagetest: no swap provider (swapd is not running): nowhere to page out to\n");
-		return false;
-	}
+	if (port < 0)
+		return 0;
 	err = sys_call(port, &req, &rep, SWAPD_WAIT_NS);
 	if (!err && rep.op != SWAPD_INFO)
 		err = ERR_INVAL;
-	if (!err)
-		err = sys_stats(&st);
-	if (err) {
-		printf("pagetest: cannot ask swapd how much room swap has: %s\n", err_str(err));
+	if (err)
+		printf("pagetest: cannot ask %s how much room swap has: %s\n", name, err_str(err));
+	return err ? err : (long)rep.arg[SWAPD_INFO_SLOTS];
+}
+
+/* Whether swap (swapd, and a swap file's provider) can take `pages` more
+ * pages; says why not when it cannot. */
+static bool swap_room_for(long pages)
+{
+	static const char *const providers[] = { SWAPD_PORT_NAME, "swapfile" };
+	struct sys_stats st;
+	long slots = 0, room;
+
+	for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++) {
+		long n = provider_slots(providers[i]);
+
+		if (n < 0)
+			return false;
+		slots += n;
+	}
+	if (slots == 0) {
+		printf("pagetest: no swap provider (swapd is not running): nowhere to page out to\n");
 		return false;
 	}
-	room = (long)rep.arg[SWAPD_INFO_SLOTS] - (long)st.swap_slots_used;
+	if (sys_stats(&st)) {
+		printf("pagetest: cannot ask the kernel how much swap is used\n");
+		return false;
+	}
+	room = slots - (long)st.swap_slots_used;
 	if (pages > room) {
 		printf("pagetest: %ld pages asked for, but swap has room for %ld: refused\n", pages,
 		       room < 0 ? 0 : room);

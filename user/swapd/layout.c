@@ -126,3 +126,66 @@ int swap_layout_runs(const struct swap_layout *l, uint64_t s, int n, struct bloc
 	}
 	return nruns;
 }
+
+/* --- swap files --- */
+
+uint64_t swap_file_sector(const struct fs_extent *ext, int next, uint64_t logical,
+			  uint64_t *left)
+{
+	for (int i = 0; i < next; i++) {
+		if (logical >= ext[i].fe_logical && logical - ext[i].fe_logical < ext[i].fe_count) {
+			*left = ext[i].fe_count - (logical - ext[i].fe_logical);
+			return ext[i].fe_sector + (logical - ext[i].fe_logical);
+		}
+	}
+	*left = 0;
+	return UINT64_MAX;
+}
+
+const char *swap_layout_map_file(struct swap_layout *l, const struct fs_extent *ext, int next)
+{
+	static char why[96];
+	uint64_t left;
+
+	for (uint64_t p = 0; p <= l->last_page; p++) {
+		if (swap_file_sector(ext, next, p * BLOCK_SECTORS_PER_PAGE, &left) != UINT64_MAX &&
+		    left >= BLOCK_SECTORS_PER_PAGE)
+			continue;
+		if (p == 0)
+			return "the header page is not in one piece on the disk";
+		if (l->nbad == SWAP_BADPAGES_MAX) {
+			snprintf(why, sizeof(why), "more than %d pages not in one piece on the disk",
+				 SWAP_BADPAGES_MAX);
+			return why;
+		}
+		insert_sorted(l->bad, &l->nbad, (uint32_t)p);
+	}
+	l->nslots = l->last_page - l->nbad;
+	return l->nslots ? NULL : "no page in one piece on the disk";
+}
+
+int swap_file_runs(const struct fs_extent *ext, int next, const struct block_run *in, int nin,
+		   struct block_run *out, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < nin; i++) {
+		uint64_t logical = in[i].br_sector, count = in[i].br_count;
+		uint32_t offset = in[i].br_offset;
+
+		while (count) {
+			uint64_t left, sector = swap_file_sector(ext, next, logical, &left);
+			uint64_t take = left < count ? left : count;
+
+			if (sector == UINT64_MAX || n == max)
+				return -1;
+			out[n++] = (struct block_run){ .br_sector = sector,
+						       .br_count = (uint32_t)take,
+						       .br_offset = offset };
+			logical += take;
+			count -= take;
+			offset += (uint32_t)take * BLOCK_SECTOR_SIZE;
+		}
+	}
+	return n;
+}

@@ -4,12 +4,16 @@
  * and <proto/swapd.h>).
  *
  *   swapd [disk]         the swap partition through ata (the default)
+ *   swapd file PATH      the swap file PATH of the ext2 file system: fs
+ *                        checks it and maps its blocks, ata serves us
+ *                        those and no others
  *   swapd ram [PAGES]    a store of PAGES 4 KiB slots of RAM (default 2048)
  *
  * Its arguments are its boot configuration: the GRUB module line
- * (USER_ARGS_swapd in user/build.mk).  A swap partition whose header swapd
- * refuses, or no partition at all, ends swapd with status 1: the system
- * runs on without swap.
+ * (USER_ARGS_swapd in user/build.mk; a second provider is the same ELF as
+ * the module `swapfile`, iso/ferry.conf).  A swap area swapd refuses, or
+ * none at all, ends swapd with status 1: the system runs on without it.
+ * It publishes its port under its program's name ("swapd", "swapfile").
  *
  * Besides the kernel's requests (sender 0) it answers SWAPD_INFO and
  * SWAPD_STORE from anyone: tests size their load from them.
@@ -36,6 +40,7 @@ struct pending {
 };
 
 struct swapd {
+	char name[PROC_NAME_MAX];	/* our program's, the port's name */
 	long port;
 	struct store *store;
 	uint8_t *buf;		/* PAGER_BUF_SIZE: copy-mode page-outs arrive here */
@@ -278,14 +283,18 @@ static noreturn void serve(struct swapd *sd)
 }
 
 /*
- * The store the arguments ask for: => SWAPD_STORE_DISK, SWAPD_STORE_RAM
- * with *pages set, or ERR_INVAL.
+ * The store the arguments ask for: => SWAPD_STORE_DISK, SWAPD_STORE_FILE
+ * with *file set, SWAPD_STORE_RAM with *pages set, or ERR_INVAL.
  */
-static long parse_args(int argc, char **argv, uint64_t *pages)
+static long parse_args(int argc, char **argv, uint64_t *pages, const char **file)
 {
 	*pages = SWAPD_RAM_PAGES;
 	if (argc < 2 || (argc == 2 && strcmp(argv[1], "disk") == 0))
 		return SWAPD_STORE_DISK;
+	if (strcmp(argv[1], "file") == 0) {
+		*file = argc == 3 && argv[2][0] == '/' ? argv[2] : NULL;
+		return *file ? SWAPD_STORE_FILE : ERR_INVAL;
+	}
 	if (strcmp(argv[1], "ram") != 0 || argc > 3)
 		return ERR_INVAL;
 	if (argc == 3 && (str_to_u64(argv[2], 10, pages, NULL) || *pages == 0 ||
@@ -306,12 +315,12 @@ static long setup(struct swapd *sd)
 	if (sd->port < 0)
 		return sd->port;
 	ret = sys_swap_register(sd->port, (long)sd->store->nslots, sd->store->modes,
-				sd->store->area);
+				&sd->store->area);
 	if (ret == ERR_EXIST)
 		printf("swapd: this swap area already has a live provider: not serving it twice\n");
 	if (ret < 0)
 		return ret;
-	return sys_port_publish(SWAPD_PORT_NAME, sd->port);
+	return sys_port_publish(sd->name, sd->port);
 }
 
 /* "copy, grant and dma" */
@@ -335,21 +344,25 @@ static const char *modes_str(uint32_t modes, char *buf, size_t size)
 int main(int argc, char **argv)
 {
 	static struct swapd sd;
-	char modes[40], where[24];
+	char modes[40];
+	const char *file = NULL;
+	struct proc_info me;
 	uint64_t pages;
-	long kind = parse_args(argc, argv, &pages), err;
+	long kind = parse_args(argc, argv, &pages, &file), err;
 
 	if (kind < 0) {
-		printf("swapd: usage: swapd [disk] | swapd ram [PAGES 1..%ld]\n", SWAPD_RAM_MAX);
+		printf("swapd: usage: swapd [disk] | swapd file /PATH | swapd ram [PAGES 1..%ld]\n",
+		       SWAPD_RAM_MAX);
 		return 2;
 	}
+	strlcpy(sd.name, proc_find(proc_pid(), &me) ? SWAPD_PORT_NAME : me.name, sizeof(sd.name));
 	if (kind == SWAPD_STORE_RAM) {
 		err = ram_store_open(&sd.store, pages);
 		if (err)
 			printf("swapd: no RAM store of %llu pages: %s\n", (unsigned long long)pages,
 			       err_str(err));
 	} else {
-		err = disk_store_open(&sd.store);	/* it says why not */
+		err = disk_store_open(&sd.store, file);	/* it says why not */
 	}
 	if (err)
 		return 1;
@@ -359,13 +372,12 @@ int main(int argc, char **argv)
 		       (unsigned long long)sd.store->nslots, err_str(err));
 		return 1;
 	}
-	if (sd.store->part)
-		snprintf(where, sizeof(where), "on disk0 part%llu",
-			 (unsigned long long)BLOCK_PART_NUM(sd.store->part));
-	else
-		snprintf(where, sizeof(where), "of RAM");
-	printf("swapd: %llu slots (%llu KiB) %s, modes %s\n", (unsigned long long)sd.store->nslots,
-	       (unsigned long long)sd.store->nslots * (SWAP_PAGE / 1024), where,
-	       modes_str(sd.store->modes, modes, sizeof(modes)));
+	printf("swapd: %llu slots (%llu KiB) %s %s, modes %s\n",
+	       (unsigned long long)sd.store->nslots,
+	       (unsigned long long)sd.store->nslots * (SWAP_PAGE / 1024),
+	       sd.store->kind == SWAPD_STORE_RAM	  ? "of"
+	       : sd.store->kind == SWAPD_STORE_FILE ? "in"
+						    : "on",
+	       sd.store->area.sa_where, modes_str(sd.store->modes, modes, sizeof(modes)));
 	serve(&sd);
 }

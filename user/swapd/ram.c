@@ -71,6 +71,7 @@ long ram_store_open(struct store **out, uint64_t npages)
 			.page_in = ram_page_in, .page_out = ram_page_out },
 		.mem = (uint8_t *)va,
 	};
+	strlcpy(rs.st.area.sa_where, "RAM", sizeof(rs.st.area.sa_where));
 	*out = &rs.st;
 	return 0;
 }

@@ -9,7 +9,8 @@
  *             kernel-stamped sender -> dispatch table -> answer), answers
  *             that wait for kernel memory, SWAPD_INFO and SWAPD_STORE
  *   ram.c     the RAM store: pages of swapd's own (pinned) memory
- *   disk.c    the disk store: a mkswap'ed partition, through ata
+ *   disk.c    the disk store: a mkswap'ed partition, or a swap file whose
+ *             blocks fs maps for us, through ata
  *   layout.c  the mkswap header and where each slot lives on the disk
  *             (pure: host-tested in tests/host/test_swapd_layout.c)
  *
@@ -43,6 +44,7 @@
 #include <ferry/abi.h>
 #include <pager.h>
 #include <proto/block.h>
+#include <proto/fs.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -50,7 +52,7 @@
 
 struct store {
 	const char *name;	/* "RAM", "disk": for log lines */
-	uint32_t kind;		/* SWAPD_STORE_RAM or SWAPD_STORE_DISK (<proto/swapd.h>) */
+	uint32_t kind;		/* SWAPD_STORE_RAM, _DISK or _FILE (<proto/swapd.h>) */
 	uint64_t nslots;
 	uint32_t modes;		/* FILL_MODE_BIT()s it serves; copy always */
 	/*
@@ -73,21 +75,23 @@ struct store {
 	uint64_t part;		/* BLOCK_PART() of the disk store, else 0 */
 	/* The swap area's UUID, which the kernel keeps the area's pages under
 	 * when swapd dies, for a restarted swapd to take over (kernel/mm/swap.h);
-	 * NULL for a store whose pages die with swapd (RAM). */
-	const uint8_t *area;
+	 * zero for a store whose pages die with swapd (RAM).  And where it is,
+	 * for kdb `swap`. */
+	struct swap_area area;
 };
 
 /* ram.c: npages slots of pinned memory.  => 0 or the mapping's error. */
 long ram_store_open(struct store **out, uint64_t npages);
 
 /*
- * disk.c: the swap partition ata gives swapd (the first that holds a swap
- * area, else the first ata gives it), its mkswap header checked.  A header swapd refuses is
- * logged as "swapd: swap header: REASON".
- * => 0; ERR_NOENT (no ata, no partition), ERR_INVAL (header refused),
- *    ERR_IO (unreadable).
+ * disk.c: file NULL: the swap partition ata gives swapd (the first that
+ * holds a swap area, else the first ata gives it); else the swap file
+ * `file`, which fs checks and maps (FS_SWAPFILE).  Its mkswap header
+ * checked; a header swapd refuses is logged as "swapd: swap header: REASON".
+ * => 0; ERR_NOENT (no ata, no partition, no fs), ERR_INVAL (header refused),
+ *    ERR_IO (unreadable), or fs's refusal of the file (it logs why).
  */
-long disk_store_open(struct store **out);
+long disk_store_open(struct store **out, const char *file);
 
 /* --- the swap area's layout (layout.c) --- */
 
@@ -134,5 +138,26 @@ uint64_t swap_layout_page(const struct swap_layout *l, uint64_t s);
  * => the number of runs (1..n).
  */
 int swap_layout_runs(const struct swap_layout *l, uint64_t s, int n, struct block_run *runs);
+
+/*
+ * A swap file: its area is the file, which fs gave as extents (logical
+ * sector of the file -> sector of the partition).  A page of the area that
+ * does not lie in one piece on the disk holds no slot (Linux's swapon
+ * skips such pages too): it joins the bad pages, so every slot's page is
+ * one run of 8 sectors.  The header page must be in one piece.
+ * => NULL, or why the file cannot be swap.
+ */
+const char *swap_layout_map_file(struct swap_layout *l, const struct fs_extent *ext, int next);
+/* Sector `logical` of the file on the partition (its extent's count left
+ * in *left), or UINT64_MAX if no extent holds it. */
+uint64_t swap_file_sector(const struct fs_extent *ext, int next, uint64_t logical,
+			  uint64_t *left);
+/*
+ * Area runs (sectors of the file) as partition runs, split where an extent
+ * ends.  => runs in out (at most max), or -1 if a sector is not in the
+ * file or out is too small.
+ */
+int swap_file_runs(const struct fs_extent *ext, int next, const struct block_run *in, int nin,
+		   struct block_run *out, int max);
 
 #endif

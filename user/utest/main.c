@@ -150,7 +150,7 @@ struct group {
 
 static const struct group groups[] = {
 	/* The disk-fault cases want blkdebug rules on the swap partition. */
-	{ .name = "all", .prefix = "", .except = { "vm_diskfault_", "exec_" } },
+	{ .name = "all", .prefix = "", .except = { "vm_diskfault_", "exec_", "swapfile_" } },
 	/* The stress cases want a boot of their own (little memory, a big swapd). */
 	{ .name = "vm", .prefix = "vm_", .except = { "vm_stress_", "vm_diskfault_" } },
 	{ .name = "stress", .prefix = "vm_stress_" },
@@ -166,10 +166,13 @@ static const struct group groups[] = {
 	{ .name = "pagein-errors", .prefix = "vm_diskfault_pagein", .store = STORE_DISK },
 	{ .name = "pageout-errors", .prefix = "vm_diskfault_pageout", .store = STORE_DISK },
 	/* What runs in any boot: the vm_* cases want overtime= and swapd. */
-	{ .name = "base", .prefix = "", .except = { "vm_", "exec_" } },
+	{ .name = "base", .prefix = "", .except = { "vm_", "exec_", "swapfile_" } },
 	/* Programs from the disk (exec.c): from the shell of a normal boot whose
 	 * disk has /bin/utest and /bad (tests/cases/exec.py). */
 	{ .name = "exec", .prefix = "exec_", .leak_each = true },
+	/* tests/cases/swapfile.py: files made to be refused as swap, and no
+	 * other swap file's provider. */
+	{ .name = "swapfile", .prefix = "swapfile_" },
 };
 
 static bool has_prefix(const char *s, const char *prefix)

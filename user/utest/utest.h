@@ -17,7 +17,9 @@
  * vm_diskfault_* ones (they want blkdebug rules: tests/cases/swap.py),
  * "utest base" all but the vm_* cases (those that need no special boot
  * options), "utest exec" the exec_* ones, from the shell of a boot whose
- * disk has /bin/utest (exec.c), with a leak check around each case.  A group with VM cases starts swapd first if nobody has: a RAM
+ * disk has /bin/utest (exec.c), with a leak check around each case,
+ * "utest swapfile" the swapfile_* ones (they want the files
+ * tests/cases/swapfile.py puts on the disk).  A group with VM cases starts swapd first if nobody has: a RAM
  * store, or the disk store (and ata) for the disk groups.
  */
 #ifndef UTEST_H

@@ -81,6 +81,8 @@ struct proc_info {
  * name but none of its rights, and servers that trust a program by name
  * must not trust it. */
 #define PROC_INFO_STRIPPED	0x1
+/* It has the `swap` right: it may register as a swap provider. */
+#define PROC_INFO_SWAP		0x2
 
 _Static_assert(sizeof(struct proc_info) == 112, "struct proc_info ABI");
 
@@ -180,6 +182,19 @@ enum fill_mode {
 	FILL_NMODES
 };
 
+/*
+ * sys_swap_register's `area`: what the provider serves.  A non-zero UUID
+ * names a swap area that outlives the provider (its mkswap header's): the
+ * kernel keeps the pages for a restarted provider of the same area.  `where`
+ * is for people (kdb `swap`): "disk0 part1", "file /swapfile", "RAM".
+ */
+#define SWAP_WHERE_MAX	32
+
+struct swap_area {
+	uint8_t sa_uuid[16];
+	char sa_where[SWAP_WHERE_MAX];	/* NUL-terminated */
+};
+
 /* sys_swap_register and sys_pager_modes `modes`: the fill modes a provider
  * or pager can serve, as bits.  Copy is the one every one of them must. */
 #define FILL_MODE_BIT(m)	(1u << (m))
@@ -212,6 +227,54 @@ struct grant_info {
 
 _Static_assert(sizeof(struct grant_info) == 32 + 8 * GRANT_MAX_PAGES, "struct grant_info ABI");
 
+/*
+ * sys_allow: allowances (kernel/ipc/allow.h).  One process (the creator,
+ * fs) states that another (the grantee, swapd) may have a driver (ata)
+ * touch some ranges of something the creator may use itself (the tag:
+ * ata's BLOCK_PART() of a partition).  The kernel stamps the creator,
+ * keeps the statement until the creator's program revokes it or the
+ * grantee dies, and shows it to whoever must check it.
+ *   ALLOW_CREATE  ptr: struct allow_info in (grantee, tag, object, ranges)
+ *                 => id; needs the `allow` right
+ *   ALLOW_INFO    id, ptr: struct allow_info out, ai_nranges in = room for
+ *                 ranges; the grantee, the creator's program (with `allow`)
+ *                 or a driver (`dma`) may read it
+ *   ALLOW_REVOKE  id; the creator's program, with `allow`
+ *   ALLOW_LIST    id = index, ptr as ALLOW_INFO: the index-th live one the
+ *                 caller's program created (a restarted creator finds its
+ *                 own) => its id, ERR_NOENT past the end
+ *   ALLOW_LIVE    id => 0 if it still lives (for a reader), nothing copied:
+ *                 one who kept what ALLOW_INFO gave checks it still holds
+ * Ids are index + generation: a dead allowance is ERR_BADHANDLE for good.
+ */
+#define ALLOW_CREATE		1
+#define ALLOW_INFO		2
+#define ALLOW_REVOKE		3
+#define ALLOW_LIST		4
+#define ALLOW_LIVE		5
+#define ALLOW_RANGES_MAX	128
+
+struct allow_range {
+	uint64_t ar_start;	/* first unit (ata: sector of the partition) */
+	uint64_t ar_count;	/* >= 1 */
+};
+
+struct allow_info {
+	uint64_t ai_grantee;	/* the pid it is for */
+	uint64_t ai_tag;	/* what the ranges are in, in the creator's and checker's terms */
+	uint64_t ai_object;	/* the creator's own name for it (fs: the file's handle) */
+	uint64_t ai_creator;	/* stamped: the creator's pid (it may have died since) */
+	char ai_creator_name[PROC_NAME_MAX];	/* stamped: its program */
+	uint32_t ai_nranges;	/* create: given; info: in, room; out, how many there are */
+	uint32_t ai_pad;
+	struct allow_range ai_ranges[ALLOW_RANGES_MAX];
+};
+
+#define ALLOW_INFO_HEADER	\
+	(sizeof(struct allow_info) - sizeof(((struct allow_info *)0)->ai_ranges))
+
+_Static_assert(ALLOW_INFO_HEADER == 56, "struct allow_info ABI");
+
 /* sys_vm_ctl operations */
 #define VM_CTL_FAULTPATH_GET	1	/* => enum fill_mode */
 #define VM_CTL_FAULTPATH_SET	2	/* arg = enum fill_mode; needs the kill right */
@@ -222,7 +285,11 @@ _Static_assert(sizeof(struct grant_info) == 32 + 8 * GRANT_MAX_PAGES, "struct gr
 #define VM_CTL_SYNC		7	/* ptr = address, arg = length: write dirty pager pages
 					   back (and drop them) => pages written back */
 #define VM_CTL_MEMOBJ_STATS	8	/* ptr = struct memobj_stats */
-#define VM_CTL_DMA_RING		9	/* ptr = an NVMe submission ring in your DMA memory,
+#define VM_CTL_OBJECT_MAPPED	9	/* arg = a port of yours, ptr = &object (uint64_t)
+					   => mappings of that object on it, in all processes */
+#define VM_CTL_SWAP_AREA	10	/* ptr = a swap area's UUID (16 bytes) => 1 if a
+					   provider serves it or its pages wait for one, else 0 */
+#define VM_CTL_DMA_RING		11	/* ptr = an NVMe submission ring in your DMA memory,
 					   arg = its entries (2..4096): kdb's `grant ID` shows
 					   which frames its commands name (the PRP view) */
 

@@ -73,9 +73,11 @@
 	  const char *args), (port, object, path, args))                               \
 	X(42, mem_info, 3, (long pid, long index, struct mem_region_info *out),        \
 	  (pid, index, out))                                                           \
-	X(43, pager_object_busy, 2, (long port, unsigned long object), (port, object))
+	X(43, pager_object_busy, 2, (long port, unsigned long object), (port, object)) \
+	/* allowances: who may have a driver touch which ranges (kernel/ipc/allow.h) */ \
+	X(44, allow, 3, (long op, unsigned long id, void *ptr), (op, id, ptr))
 
-#define SYS_COUNT 44
+#define SYS_COUNT 45
 
 enum {
 #define FERRY_SYSCALL_ENUM(num, name, nargs, params, args) SYS_##name = num,

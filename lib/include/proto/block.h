@@ -62,7 +62,8 @@
  * Answer: op BLOCK_OK, arg[0] = sectors transferred (all of them: a short
  * transfer is a failure); BLOCK_INFO fills the BLOCK_REPLY_* below.  Or op
  * BLOCK_FAIL, arg[0] = (negative) enum ferry_err:
- *   ERR_PERM       not this client's partition (or an unknown client)
+ *   ERR_PERM       not this client's partition (or an unknown client), or
+ *                  sectors outside the ranges of the allowance it named
  *   ERR_NOENT      no such disk or partition
  *   ERR_RANGE      sectors beyond the partition, or beyond the data area
  *   ERR_BADHANDLE  ata does not hold that grant (never forwarded, or ended)
@@ -98,8 +99,17 @@
 
 /* Partition n (1..BLOCK_PARTS_MAX) of disk d; n = 0: the whole disk. */
 #define BLOCK_PART(d, n)	(((uint64_t)(d) << 8) | (uint64_t)(n))
-#define BLOCK_PART_DISK(p)	((p) >> 8)
+#define BLOCK_PART_DISK(p)	(((p) & 0xFFFFFFFFu) >> 8)
 #define BLOCK_PART_NUM(p)	((p) & 0xFF)
+/*
+ * A client the policy does not give the partition names, in the top 32
+ * bits, the allowance (kernel/ipc/allow.h) its owner made for it: then
+ * only the allowance's ranges of the partition (sectors relative to it)
+ * are served, ERR_PERM for any other sector.  fs makes one for the blocks
+ * of a swap file, for the swapd it validated the file for.
+ */
+#define BLOCK_PART_VIA(p, allowance)	((p) | (uint64_t)(allowance) << 32)
+#define BLOCK_PART_ALLOW(p)		((p) >> 32)
 #define BLOCK_PARTS_MAX		16
 #define BLOCK_DISKS_MAX		4
 

@@ -11,10 +11,13 @@
  * registers as the pager of its file system's UUID (sys_pager_register),
  * so the mappings made on a dead fs are served by its successor
  * (kernel/mm/objpager.h).  fs keeps no state per
- * client: no open files, no positions; a client that dies leaves nothing
- * behind.  Any process may use any file: there are no owners or
- * permissions yet.  Paths are absolute, NUL-terminated, in the request's
- * one message page, at most FS_PATH_MAX bytes.
+ * client: no positions; a client that dies leaves nothing behind but a
+ * lease (FS_O_WRITE) fs drops once it sees the client is gone.  Any
+ * process may use any file: there are no owners or permissions yet, but a
+ * swap file in use (FS_SWAPFILE) can be neither read, written, truncated,
+ * moved, deleted nor mapped (ERR_BUSY, and fs logs why).  Paths are
+ * absolute, NUL-terminated, in the request's one message page, at most
+ * FS_PATH_MAX bytes.
  *
  *   FS_OPEN      anyone; no grant; idempotent without FS_O_CREATE/TRUNC.
  *   FS_READ      anyone; no grant; idempotent.
@@ -26,6 +29,11 @@
  *   FS_RENAME    anyone; no grant; not idempotent.
  *   FS_TRUNCATE  anyone; no grant; idempotent.
  *   FS_STATFS    anyone; no grant; idempotent.
+ *   FS_CLOSE     anyone; no grant; idempotent: ends the sender's
+ *                open-for-writing lease on the file (FS_O_WRITE).
+ *   FS_SWAPFILE  a swap provider (the `swap` right: PROC_INFO_SWAP); no
+ *                grant; not idempotent (a second ask, while the first
+ *                asker lives, is ERR_BUSY).  Makes the file swap: see below.
  *
  * Request arguments, answers (op FS_OK):
  *   FS_OPEN      page: path; arg[0] FS_O_* flags
@@ -50,6 +58,28 @@
  *   FS_TRUNCATE  arg[0] handle, arg[1] size => nothing
  *   FS_STATFS    => arg[0] block size, arg[1] blocks, arg[2] free blocks,
  *                   arg[3] inodes, arg[4] free inodes, arg[5] 1 if read-only
+ *   FS_CLOSE     arg[0] handle => nothing
+ *   FS_SWAPFILE  page: path => arg[0] the allowance (kernel/ipc/allow.h)
+ *                   that lets the sender have ata touch the file's blocks,
+ *                   arg[1] the partition (BLOCK_PART), arg[2] the file's
+ *                   size, arg[3] extents, arg[4] handle, arg[5] the pid of
+ *                   fs's disk driver (ata or nvme: the one to ask); the
+ *                   page: struct fs_extent[arg[3]], the file's whole 4 KiB
+ *                   pages in order
+ *
+ * Swap files, as Linux's swapon wants them: a regular file of at least two
+ * whole pages on a read-write file system, every block allocated (no hole:
+ * not sparse), a mkswap header (SWAPSPACE2, version 1) in its first page,
+ * nobody else's swap, not open for writing (FS_O_WRITE) by another
+ * process, not mapped, and at most FS_SWAP_EXTENTS contiguous pieces on
+ * disk.  Refused with ERR_INVAL (hole, header, kind), ERR_BUSY (held,
+ * open, mapped), ERR_RANGE (too fragmented), ERR_PERM (read-only, or the
+ * asker is no swap provider), each logged with its reason.  The block map
+ * is given once: swapd reads and writes the file's sectors itself, through
+ * ata, never through fs.  While the file is swap (its allowance lives, or
+ * the kernel keeps its pages for a restarted swapd: VM_CTL_SWAP_AREA) fs
+ * refuses to read, write, truncate, move, delete, map or open it for
+ * writing (ERR_BUSY), so e2fsck finds it as mkswap and the host left it.
  * Or op FS_FAIL, arg[0] = (negative) enum ferry_err:
  *   ERR_NOENT no such file; ERR_EXIST name taken, or directory not empty;
  *   ERR_INVAL a directory where a file must be (or the reverse), a bad
@@ -104,12 +134,27 @@ enum fs_op {
 	FS_STATFS,
 	FS_OK,
 	FS_FAIL,
+	FS_CLOSE,
+	FS_SWAPFILE,
 };
+
+/* One piece of a swap file: `count` sectors of the file from sector
+ * `logical` on lie at sector `sector` of the partition. */
+struct fs_extent {
+	uint64_t fe_logical;
+	uint64_t fe_sector;
+	uint64_t fe_count;
+};
+
+_Static_assert(sizeof(struct fs_extent) == 24, "struct fs_extent ABI");
+
+#define FS_SWAP_EXTENTS	128	/* as many as an allowance has ranges (ALLOW_RANGES_MAX) */
 
 /* FS_OPEN flags */
 #define FS_O_CREATE	0x1	/* make a regular file if the name is free */
 #define FS_O_EXCL	0x2	/* with FS_O_CREATE: ERR_EXIST if it exists */
 #define FS_O_TRUNC	0x4	/* a regular file loses its contents */
+#define FS_O_WRITE	0x8	/* opened for writing: a lease until FS_CLOSE */
 
 /* Mode: the type in the high 4 bits (stat's S_IFMT), permissions below. */
 #define FS_MODE_TYPE(m)	(((m) >> 12) & 0xF)

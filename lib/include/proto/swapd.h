@@ -10,7 +10,7 @@
  *                an answer's pages: arg[4] answers that had to wait, arg[5]
  *                page-ins answered with fewer pages than asked.
  *   SWAPD_STORE  any process; no grant; idempotent.  Answer op SWAPD_STORE:
- *                arg[0] the store (SWAPD_STORE_RAM or SWAPD_STORE_DISK),
+ *                arg[0] the store (SWAPD_STORE_RAM, _DISK or _FILE),
  *                arg[1] the FILL_MODE_BIT()s registered, arg[2] bad pages
  *                of the swap area left out, arg[3] disk transfers made,
  *                arg[4] transfers the disk failed, arg[5] the partition
@@ -48,5 +48,6 @@ enum swapd_op {
 /* SWAPD_STORE arg[0] */
 #define SWAPD_STORE_RAM		1
 #define SWAPD_STORE_DISK	2
+#define SWAPD_STORE_FILE	3	/* a swap file's blocks, through ata (PART: its partition) */
 
 #endif
