@@ -7,8 +7,7 @@
 #                   on a power-off, non-zero with the reason on a panic
 #                   (FERRY_CMDLINE='loglevel=debug console=ps': kernel options)
 #   make test       host unit tests + tests that boot Ferry in QEMU
-#   make bench      the benchmark (tests/bench.py); bench-peer: Linux 6.12 peer
-#   make cost       the cost model: counters per fault under a QEMU plugin (tests/cost.py)
+#   make bench      the benchmark and cost model (tests/bench.py); bench-peer: Linux 6.12 peer
 #   make debug      boot with QEMU's gdb stub, waiting for `gdb -x build/ferry.gdb`
 #   make compdb     compile_commands.json for editors
 #   make check-fresh  a new user's trial on a debootstrapped Debian 12 (root; downloads)

@@ -1,7 +1,7 @@
 # kernel/: generic code, then kernel/arch/x86_64.  The image is linked from
 # these objects plus lib/'s pure files built with kernel flags.
 KERNEL_SRCS := $(wildcard kernel/*.c kernel/mm/*.c kernel/proc/*.c kernel/ipc/*.c kernel/debug/*.c \
-	kernel/grant/*.c kernel/test/*.c kernel/acpi/*.c) \
+	kernel/grant/*.c kernel/test/*.c kernel/acpi/*.c kernel/iommu/*.c) \
 	$(wildcard kernel/arch/x86_64/*.c)
 KERNEL_ASM  := $(wildcard kernel/arch/x86_64/*.S)
 KERNEL_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(KERNEL_SRCS)) \

@@ -16,6 +16,11 @@ static const struct {
 	{ "faultpath", "how pages are filled: copy, grant or dma" },
 	{ "console", "debug console commands to run at boot, separated by ';'" },
 	{ "acpi", "off: ignore the firmware's ACPI tables (one CPU, legacy interrupts, no IOMMU)" },
+	{ "iommu", "off: leave the IOMMU off (device DMA is then trusted)" },
+	{ "iommu_inval", "IOTLB invalidation at take-back: page, window (default) or queue" },
+	{ "iommu_test", "tests' negative controls: stale (take-back skips the IOTLB invalidation),"
+			" nopark (frames of given-up transfers freed at once)" },
+	{ "zerotouch", "off: zero DMA page-in frames even when the IOMMU makes it unnecessary" },
 };
 
 static bool is_space(char c)

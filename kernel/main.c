@@ -9,7 +9,8 @@
  *   5. frame allocator         (after reserving kernel, modules, info)
  *   6. kernel page tables      (direct map of RAM, W^X image)
  *   7. heap, ACPI tables     (checked once; what CPUs, APICs and IOMMU are there)
- *   8. scheduler, processes, ports, policy (the boot configuration)
+ *   8. scheduler, processes, ports, policy (the boot configuration), PCI
+ *      functions given to their drivers, the IOMMU's domains
  *   9. interrupts and timer    (TSC calibrated, clock running), console input
  *  10. self-tests, or the first user program; the boot flow becomes idle
  */
@@ -27,6 +28,7 @@
 #include "debug/kdb.h"
 #include "ipc/allow.h"
 #include "grant/grant.h"
+#include "iommu/iommu.h"
 #include "ipc/port.h"
 #include "mm/pageout.h"
 #include "mm/memobj.h"
@@ -155,7 +157,6 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	arch_paging_init(boot_ram_top(&the_boot_info));
 	heap_init();
 	acpi_init(&the_boot_info);
-	pci_init();
 	sched_init();
 	proc_init();
 	ipc_init();
@@ -166,6 +167,8 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	memobj_init();
 	request_init();
 	policy_load(&the_boot_info);
+	pci_init();
+	iommu_init();
 	arch_init_interrupts();
 	console_init();
 	log_info("clock: TSC %lu MHz", (unsigned long)(arch_cycles_per_sec() / 1000000));

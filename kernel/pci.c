@@ -6,6 +6,7 @@
 #include "pci.h"
 
 #include <ferry/err.h>
+#include <fmt.h>
 #include <string.h>
 
 #include "arch/arch.h"
@@ -13,6 +14,7 @@
 #include "log.h"
 #include "mm/pmm.h"
 #include "mm/vm.h"
+#include "policy.h"
 #include "proc/proc.h"
 
 #define CFG_ID		0x00
@@ -27,6 +29,7 @@
 #define CFG_HEADER_END	0x40
 #define CMD_IO		0x0001
 #define CMD_MEMORY	0x0002
+#define CMD_MASTER	0x0004
 #define STATUS_CAPS	0x0010
 #define BAR_IO		0x1
 #define BAR_TYPE_MASK	0x6
@@ -146,6 +149,45 @@ static void add_function(uint32_t bdf, uint8_t header)
 	find_caps(f);
 }
 
+const char *pci_bdf_str(uint32_t bdf, char *buf)
+{
+	snprintf(buf, 8, "%02x:%02x.%x", (bdf >> 8) & 0xff, (bdf >> 3) & 31, bdf & 7);
+	return buf;
+}
+
+static void set_master(const struct pci_function *f, bool on)
+{
+	uint16_t cmd = (uint16_t)cfg_read(f->bdf, CFG_COMMAND, 2);
+	uint16_t want = on ? cmd | CMD_MASTER : cmd & (uint16_t)~CMD_MASTER;
+
+	if (want != cmd)
+		cfg_write(f->bdf, CFG_COMMAND, 2, want);
+}
+
+/* Each function's owner: the first configured line binding it.  Bus
+ * mastering off for every function that is no bridge and has none. */
+static void assign_owners(void)
+{
+	const struct boot_config *bc = policy_all();
+	int off = 0;
+	char b[8];
+
+	for (int i = 0; i < nfunctions; i++) {
+		struct pci_function *f = &functions[i];
+
+		for (int k = 0; f->header == 0 && !f->owner && k < bc->nprogs; k++)
+			if (config_device_bound(&bc->prog[k], f->class, f->subclass, f->progif))
+				f->owner = &bc->prog[k];
+		if (f->owner)
+			log_info("pci: %s %04x:%04x (%02x:%02x) is %s's", pci_bdf_str(f->bdf, b),
+				 f->vendor, f->device, f->class, f->subclass, f->owner->name);
+		else if (f->header == 0 && (cfg_read(f->bdf, CFG_COMMAND, 2) & CMD_MASTER) && ++off)
+			set_master(f, false);
+	}
+	if (off)
+		log_info("pci: bus mastering switched off on %d functions no driver is given", off);
+}
+
 /* Bus 0, then the buses behind the bridges found on the way (breadth first). */
 void pci_init(void)
 {
@@ -177,6 +219,7 @@ void pci_init(void)
 		}
 	}
 	log_info("pci: %d functions", nfunctions);
+	assign_owners();
 }
 
 int pci_count(void)
@@ -326,4 +369,31 @@ const char *pci_config_write_refused(uint32_t bdf, uint32_t offset, uint32_t siz
 	if (f && f->msix_cap && overlaps(offset, size, f->msix_cap, MSIX_LEN))
 		return "the MSI-X capability is the kernel's";
 	return NULL;
+}
+
+bool pci_bus_master_allowed(const struct proc *p, uint32_t bdf, uint32_t offset, uint32_t size,
+			    uint32_t value)
+{
+	const struct pci_function *f = pci_find(bdf);
+	char b[8];
+
+	/* A malformed write is arch_pci_write's to refuse; only one covering
+	 * the command register's low byte can set the bit. */
+	if ((size != 1 && size != 2 && size != 4) || offset > CFG_COMMAND ||
+	    offset + size <= CFG_COMMAND)
+		return true;
+	if (!((value >> ((CFG_COMMAND - offset) * 8)) & CMD_MASTER))
+		return true;
+	if (f && (f->header != 0 || f->owner == p->config))
+		return true;
+	log_warn("%s (pid %lu): bus mastering of %s refused: %s", p->name, (unsigned long)p->pid,
+		 pci_bdf_str(bdf, b), f && f->owner ? "another line drives it" : "no line drives it");
+	return false;
+}
+
+void pci_owner_died(const struct program_config *c)
+{
+	for (int i = 0; i < nfunctions; i++)
+		if (functions[i].owner == c)
+			set_master(&functions[i], false);
 }

@@ -24,8 +24,19 @@
  * expansion ROM, interrupt line) and the MSI and MSI-X capabilities, so
  * what the firmware assigned stays assigned (pci_config_write_allowed).
  *
- * Without an IOMMU a bound driver that enables bus mastering can still
- * write anywhere by DMA: DMA rights remain trust (the `dma` right).
+ * Each function has at most one driver, its owner: the first line of the
+ * boot configuration that binds it.  Bus mastering, what lets a device
+ * write memory on its own, is the kernel's to grant:
+ *   1. at boot, every function that is no bridge and has no owner has bus
+ *      mastering switched off;
+ *   2. sys_pci_write may switch it on only for a function the caller's
+ *      line owns (pci_bus_master_allowed());
+ *   3. when the owner's process dies its functions' bus mastering goes off
+ *      again (pci_owner_died()); its restarted successor switches it on.
+ * With an IOMMU (kernel/iommu) the owner's functions are attached to the
+ * owner's device domain and a function without one has no translation at
+ * all; without one a driver that masters the bus can still write
+ * anywhere by DMA: DMA rights remain trust (the `dma` right).
  *
  * Concurrency: the table is written once before the first process runs;
  * the lock for config space accesses is: one CPU, interrupts off.
@@ -41,6 +52,9 @@ struct proc;
 #define PCI_FUNCTIONS_MAX	64
 #define PCI_BARS		6
 #define PCI_MMIO_MAX		(16UL << 20)	/* largest BAR mapped whole */
+#define PCI_BDF(bus, devfn)	((uint32_t)(bus) << 8 | (devfn))
+
+struct program_config;
 
 struct pci_bar {
 	uint64_t base, size;	/* memory BARs; size 0: none (or an I/O BAR) */
@@ -58,6 +72,7 @@ struct pci_function {
 	/* MSI-X table and pending bits: BAR index and byte range in it. */
 	uint8_t msix_table_bar, msix_pba_bar;
 	uint32_t msix_table_off, msix_table_len, msix_pba_off, msix_pba_len;
+	const struct program_config *owner;	/* its driver's line; NULL: none */
 };
 
 void pci_init(void);
@@ -81,5 +96,13 @@ long pci_mmio_map(struct proc *p, uint32_t bdf, unsigned bar, uint64_t *va, uint
 
 /* May a driver write [offset, offset + size) of bdf's config space? => NULL, or why not. */
 const char *pci_config_write_refused(uint32_t bdf, uint32_t offset, uint32_t size);
+/* Does the write leave bus mastering off, or is p's line bdf's owner?
+ * => false (logged) when it would switch on another's bus mastering. */
+bool pci_bus_master_allowed(const struct proc *p, uint32_t bdf, uint32_t offset, uint32_t size,
+			    uint32_t value);
+/* The process of line c died: its functions stop mastering the bus. */
+void pci_owner_died(const struct program_config *c);
+/* "00:03.0" into buf (at least 8 bytes). */
+const char *pci_bdf_str(uint32_t bdf, char *buf);
 
 #endif

@@ -31,3 +31,8 @@ const struct program_config *policy_for(const char *program)
 
 	return c ? c : config_default();
 }
+
+const struct boot_config *policy_all(void)
+{
+	return &boot_config;
+}

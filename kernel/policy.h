@@ -14,5 +14,7 @@
 
 void policy_load(const struct boot_info *bi);
 const struct program_config *policy_for(const char *program);
+/* Every configured program, in file order (for the PCI device owners). */
+const struct boot_config *policy_all(void);
 
 #endif

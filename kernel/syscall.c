@@ -19,6 +19,7 @@
 #include "console.h"
 #include "debug/kdb.h"
 #include "grant/grant.h"
+#include "iommu/iommu.h"
 #include "ipc/allow.h"
 #include "ipc/port.h"
 #include "mm/fault_stats.h"
@@ -48,13 +49,18 @@ static long sys_null(struct proc *p, const uint64_t *a)
 	return 0;
 }
 
-/* Shared writable file mappings keep what was written: write it back before it goes. */
+/*
+ * Shared writable file mappings keep what was written: write it back
+ * before it goes, so it is in the file when the caller goes on.  Clean
+ * pages stay for the other mappings.  (A process that dies any other way
+ * leaves its dirty pages to its memory object, which sends them itself.)
+ */
 static void write_back_shared(struct proc *p, uint64_t start, uint64_t end)
 {
 	for (struct vm_region *r = p->vm.regions; r; r = r->next)
 		if ((r->flags & VMR_PAGER) && !(r->flags & VMR_PRIVATE) &&
 		    (r->prot & PROT_WRITE) && r->start < end && start < r->end)
-			pageout_evict_range(p, r->start, r->end - r->start);
+			pageout_write_back_range(p, r->start, r->end - r->start);
 }
 
 static long sys_exit(struct proc *p, const uint64_t *a)
@@ -195,7 +201,8 @@ static long sys_mem_unmap(struct proc *p, const uint64_t *a)
 {
 	struct vm_region *r = vm_find(&p->vm, a[0]);
 
-	if (r && (r->flags & (VMR_IMAGE | VMR_STACK | VMR_GRANT)))
+	/* DMA buffers stay for the process's life: its device may use them. */
+	if (r && (r->flags & (VMR_IMAGE | VMR_STACK | VMR_GRANT | VMR_DMA)))
 		return ERR_PERM;
 	if (r && r->start == a[0])
 		write_back_shared(p, r->start, r->end);
@@ -211,7 +218,7 @@ static long sys_mem_pin(struct proc *p, const uint64_t *a)
 
 static long sys_dma_alloc(struct proc *p, const uint64_t *a)
 {
-	uint64_t va;
+	uint64_t va, dev;
 	paddr_t pa;
 	int err;
 
@@ -222,7 +229,14 @@ static long sys_dma_alloc(struct proc *p, const uint64_t *a)
 	err = vm_map_dma(&p->vm, a[0], &va, &pa);
 	if (err)
 		return err;
-	copy_to_user(p, a[1], &pa, sizeof(pa));
+	/* With an IOMMU the device sees the buffer at an address of the
+	 * driver's domain, never at its physical one. */
+	dev = iommu_dma_map(p, va, pa, PAGE_ALIGN_UP(a[0]) >> PAGE_SHIFT);
+	if (dev == IOMMU_NO_ROOM) {
+		vm_unmap(&p->vm, va, a[0]);
+		return ERR_NOMEM;
+	}
+	copy_to_user(p, a[1], &dev, sizeof(dev));
 	return (long)va;
 }
 
@@ -308,6 +322,9 @@ static long sys_pci_write(struct proc *p, const uint64_t *a)
 			 (unsigned long)a[1], why);
 		return ERR_PERM;
 	}
+	if (a[0] <= 0xFFFF && !pci_bus_master_allowed(p, (uint32_t)a[0], (uint32_t)a[1],
+						       (uint32_t)a[2], (uint32_t)a[3]))
+		return ERR_PERM;	/* bus mastering of a function it was not given */
 	if (a[0] > 0xFFFF || arch_pci_write((uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2],
 					    (uint32_t)a[3]))
 		return ERR_INVAL;
@@ -335,6 +352,7 @@ static long sys_mmio_map(struct proc *p, const uint64_t *a)
 
 static long sys_stats(struct proc *p, const uint64_t *a)
 {
+	struct iommu_counts ic;
 	struct sys_stats st;
 	struct pmm_stats ps;
 	struct memobj_totals mt;
@@ -355,6 +373,9 @@ static long sys_stats(struct proc *p, const uint64_t *a)
 	st.grants_live = (uint64_t)grant_live_count();
 	st.requests_live = (uint64_t)request_live_count();
 	st.late_replies = ipc_late_replies()->count;
+	iommu_counts(&ic);
+	st.frames_parked = ic.parked;
+	/* Parked frames are FRAME_QUARANTINE too, but only until their driver is done. */
 	st.frames_quarantined = ps.count[FRAME_QUARANTINE];
 	st.halted_cycles = this_cpu()->halted_cycles;
 	memobj_get_totals(&mt);
@@ -541,7 +562,7 @@ static long sys_grant_forward(struct proc *p, const uint64_t *a)
 
 static long sys_grant_done(struct proc *p, const uint64_t *a)
 {
-	return grant_done(p, a[0]);
+	return grant_done(p, a[0], a[1]);
 }
 
 /* The user's struct allow_info: its header, and as many ranges as it says. */
@@ -679,6 +700,19 @@ static long sys_vm_ctl(struct proc *p, const uint64_t *a)
 		return vm_set_dma_ring(&p->vm, (uint64_t)a[2], a[1]);
 	case VM_CTL_MEMOBJ_STATS:
 		return memobj_stats_to_user(p, a[2]);
+	case VM_CTL_FRAME: {
+		paddr_t pa;
+		long err;
+
+		if (!proc_has_right(p, RIGHT_DMA))
+			return refused(p, "asking for a physical frame", "dma");
+		err = vm_user_frame(&p->vm, PAGE_ALIGN_DOWN((uint64_t)a[2]), false, &pa);
+		return err ? err : (long)pa;
+	}
+	case VM_CTL_DMA_QUIET:
+		if (!proc_has_right(p, RIGHT_DMA))
+			return refused(p, "declaring its device quiet", "dma");
+		return iommu_quiet(p);
 	case VM_CTL_STATS:
 		for (int m = 0; m < FILL_NMODES; m++)
 			st[m] = *fault_stats_for((enum fill_mode)m);

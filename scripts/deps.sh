@@ -89,7 +89,7 @@ PEER_FILES="
 WANT_PEER=0
 [ "${1:-}" = peer ] && WANT_PEER=1
 
-# The cost-model plugin (tools/costmodel/, `make cost` and its test in
+# The cost-model plugin (tools/costmodel/: `make bench`, `make bench-peer`, its tests in
 # `make test`): `sh scripts/deps.sh cost`.  The plugin is plain C against
 # QEMU's plugin header (no GLib: the header needs none); the header comes
 # from the Debian source package, fetched with apt-get and unpacked with

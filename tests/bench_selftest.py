@@ -3,8 +3,11 @@
 """tests/bench.py's own tests, run by `make test` as a host test program
 (no QEMU): one "test host/bench/NAME: OK|FAILED" line each.  They check
 that progress lines are read whole although the serial line delivers them
-in pieces, and that the figures plot what the table prints."""
+in pieces, that the figures plot what the table prints, that the weights
+come whole from docs/BENCHMARKS.md, that results.csv carries every counter
+the plugin writes, and that the cost model's sites resolve to functions."""
 
+import csv
 import os
 import queue
 import shutil
@@ -15,9 +18,13 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import bench  # noqa: E402
-import selftest  # noqa: E402
+import bench_cells  # noqa: E402
+import bench_cost  # noqa: E402
+import bench_plot  # noqa: E402
+import bench_report  # noqa: E402
+import elfsyms  # noqa: E402
 import ferry  # noqa: E402
+import selftest  # noqa: E402
 
 
 class ScriptedSerial(ferry.Console):
@@ -41,7 +48,7 @@ def test_progress_lines_are_read_whole():
     got = {}
 
     def follow():
-        got["out"] = bench.follow_fault_bench(s, 0)
+        got["out"] = bench_cells.follow_fault_bench(s, 0)
     t = threading.Thread(target=follow, daemon=True)
     t.start()
     s.feed("progress round=5/10\nprogress round=6")
@@ -62,8 +69,8 @@ def synthetic_runs():
     for a, label in enumerate(("tcg", "icount")):
         rows = []
         for b, backing in enumerate(("ram", "disk-dma")):
-            for m, mode in enumerate(bench.MODES):
-                for c, cl in enumerate(bench.CLUSTERS):
+            for m, mode in enumerate(bench_cells.MODES):
+                for c, cl in enumerate(bench_cells.CLUSTERS):
                     k = 1 + a * 1000 + b * 100 + m * 10 + c
                     served = "grant" if (backing, mode) == ("ram", "dma") else mode
                     r = {"backing": backing, "mode": mode, "served": served,
@@ -72,7 +79,7 @@ def synthetic_runs():
                          "p99": str(k * 13), "mean": str(k * 29), "per_page": str(k * 3),
                          "pageout_per_page": str(k * 2), "copied_per_fault": "0",
                          "tlb_per_fault": "1", "halted_per_fault": str(k * 17), "hz": "0"}
-                    r.update({p: str(k * 19 + i) for i, p in enumerate(bench.PHASES)})
+                    r.update({p: str(k * 19 + i) for i, p in enumerate(bench_report.PHASES)})
                     rows.append(r)
         runs[label] = ({}, rows)
     return runs
@@ -94,11 +101,11 @@ def table_cells(text, label):
 
 def test_figures_plot_the_tables_figures():
     runs = synthetic_runs()
-    text = bench.table(runs)
+    text = bench_report.table(runs)
     icount, tcg = table_cells(text, "icount"), table_cells(text, "tcg")
     assert len(icount) == 15 and len(tcg) == 15, (len(icount), len(tcg))
     with tempfile.TemporaryDirectory() as out:
-        paths = bench.write_plot_data(runs, out)
+        paths = bench_plot.write_plot_data(runs, out)
         plotted = {}
         for line in open(paths["medians"]).read().splitlines()[1:]:
             name, median, halted = line.split()
@@ -118,16 +125,85 @@ def test_figures_plot_the_tables_figures():
             names = lines[0].split()[1:]
             for line in lines[1:]:
                 f = line.split()
-                for mode, got in zip(bench.MODES, f[1:]):
+                for mode, got in zip(bench_cells.MODES, f[1:]):
                     cell = icount.get((backing, mode, int(f[0])))
                     assert got == (cell["per-page"] if cell else "-"), \
                         "%s %s cluster %s: plotted %s, table %s" % (backing, mode, f[0], got, cell)
             assert names == ["copy", "grant-map", "grant-DMA"], names
         if shutil.which("gnuplot"):
-            err = bench.plot(runs, out)
+            err = bench_plot.plot(runs, out)
             assert err is None, "gnuplot: %s" % err
             for png in ("latency.png", "per_page.png"):
                 assert os.path.getsize(os.path.join(out, png)) > 1000, png + " not drawn"
+
+
+def counted_rows():
+    """Two counted cells, one with a counter the plugin might add one day."""
+    rows = []
+    for i, mode in enumerate(("copy", "grant")):
+        c = {k: 1000 * (i + 1) + j for j, k in enumerate(
+            ["regions", "insns", "insns_kernel", "loads", "stores", "bytes_loaded",
+             "bytes_stored", "bytes_kernel", "str_iters", "str_bytes", "l1_misses", "l2_misses",
+             "tlb_misses", "cr3_writes", "invlpg", "pio", "pio_kernel", "pio_string", "mmio",
+             "ipis", "wrmsr", "hlt", "iret", "dma_pages", "a_future_counter"])}
+        rows.append({"backing": "ram", "mode": mode, "served": mode, "cluster": "1",
+                     "faults": str(c["regions"]), "pages": str(c["regions"]), "median": "7",
+                     "mean": "9", "cost": c, "model": "test"})
+    return rows
+
+
+def test_csv_carries_every_counter():
+    rows = counted_rows()
+    with tempfile.TemporaryDirectory() as out:
+        path = os.path.join(out, "results.csv")
+        bench_report.write_csv({"icount": ({}, rows)}, path, {"qemu": "-", "mem": "-",
+                                                              "date": "-"})
+        read = list(csv.DictReader(open(path)))
+    for r, got in zip(rows, read):
+        for k, v in r["cost"].items():
+            assert got.get("cost_" + k) == str(v), "cost_%s: %s, want %s" % (
+                k, got.get("cost_" + k), v)
+        w = bench_cost.weights()
+        want = bench_cost.modelled_cycles(bench_cost.per(r["cost"], int(r["pages"])), w)
+        assert abs(float(got["model_cycles_per_page"]) - want) < 0.1, got
+
+
+def test_weights_come_whole_from_the_doc():
+    w = bench_cost.weights()
+    assert set(w) == set(bench_cost.WEIGHTED), sorted(w)
+    text = open(bench_cost.DOC).read()
+    with tempfile.TemporaryDirectory() as out:
+        for broken in (text.replace("| `ipi` |", "| `ipi_gone` |"),
+                       text.replace("<!-- cost weights end -->", "")):
+            path = os.path.join(out, "doc.md")
+            open(path, "w").write(broken)
+            try:
+                bench_cost.weights(path)
+            except RuntimeError:
+                continue
+            raise AssertionError("a broken weights table was accepted")
+    c = dict.fromkeys(["insns", "str_iters", "str_bytes", "l1_misses", "l2_misses",
+                       "tlb_misses", "cr3_writes", "invlpg", "pio", "pio_string", "mmio",
+                       "ipis"], 0)
+    c.update(insns=10, str_iters=4, str_bytes=64, pio=2)
+    want = 6 * w["insn"] + 64 * w["string_byte"] + 2 * w["pio"]
+    assert abs(bench_cost.modelled_cycles(c, w) - want) < 1e-6
+
+
+def test_sites_resolve_to_programs_and_functions():
+    """Programs share addresses: the bytes at a site say whose code it is."""
+    progs = [(n, elfsyms.Elf(os.path.join(ferry.BUILD, "user", n + ".elf")))
+             for n in ("swapd", "ata")]
+    kernel = elfsyms.nm_listing(bench_cost.KERNEL_SYMS)
+    r = bench_cost.Resolver(kernel, progs)
+    for name, elf in progs:
+        fn = {n: v for v, n, _ in elf.functions()}["main"]
+        site = {"kernel": False, "vaddr": fn, "code": elf.code_at(fn, 16)}
+        assert r.name(site) == "%s:main" % name, r.name(site)
+    addr = kernel.addrs[kernel.names.index("memcpy")]
+    assert r.name({"kernel": True, "vaddr": addr + 3, "code": b""}) == "kernel:memcpy"
+    stranger = {"kernel": False, "vaddr": 0x401000, "code": b"\xde\xad" * 8}
+    assert r.name(stranger) == "user:0x401000", r.name(stranger)
 
 
 if __name__ == "__main__":

@@ -29,8 +29,9 @@ DISK = os.path.join(BUILD, "disk.img")     # scripts/mkdisk.sh, made by `make`
 def ide_drive(path, index=0, fmt="raw", snapshot=False):
     """A -drive value attaching the image `path` as IDE disk `index`:
     0 primary master, 1 primary slave, 3 secondary slave (2, the secondary
-    master, is the CD-ROM).  snapshot=on sends writes to a temporary
-    overlay: the image never changes and any number of QEMUs may share it."""
+    master, is the CD-ROM on `pc`).  snapshot=on sends writes to a temporary
+    overlay: the image never changes and any number of QEMUs may share it.
+    qemu_base_args() places it on the machine's PIIX IDE controller."""
     return "file=%s,format=%s,if=ide,index=%d,media=disk%s" % (
         path, fmt, index, ",snapshot=on" if snapshot else "")
 
@@ -72,16 +73,51 @@ def default_drives(bus="nvme"):
     return [disk_drive(DISK, bus, snapshot=True)] if os.path.exists(DISK) else []
 
 
-def qemu_base_args(iso, mem="64M", accel="tcg", icount=False, drives=None):
+# The machine every boot uses: q35 with an Intel IOMMU (VT-d) by default,
+# FERRY_MACHINE=pc for the old i440FX machine without one.
+MACHINES = ("q35", "pc")
+
+
+def machine():
+    m = os.environ.get("FERRY_MACHINE", "q35")
+    if m not in MACHINES:
+        raise SystemExit("FERRY_MACHINE=%s: want one of %s" % (m, ", ".join(MACHINES)))
+    return m
+
+
+def drive_args(drive, mach):
+    """QEMU options for one -drive value written for `if=ide,index=N`.  On
+    `pc` it stays as it is (the PIIX3 IDE of the i440FX).  On q35, if=ide
+    would mean ICH9 AHCI, which ata cannot drive: the drive goes to a
+    piix3-ide controller instead (bus `pide.N/2`, unit N%2), whose DMA the
+    IOMMU translates like any PCI device's."""
+    m = re.search(r"(?:^|,)if=ide,index=(\d)(?=,|$)", drive)
+    if mach == "pc" or not m:
+        return ["-drive", drive]
+    index = int(m.group(1))
+    plain = drive[:m.start()] + drive[m.end():]
+    plain = re.sub(r",media=disk(?=,|$)", "", plain).lstrip(",")
+    ident = "ide%d" % index
+    return ["-drive", "%s,if=none,id=%s" % (plain, ident),
+            "-device", "ide-hd,drive=%s,bus=pide.%d,unit=%d" % (ident, index // 2, index % 2)]
+
+
+def qemu_base_args(iso, mem="64M", accel="tcg", icount=False, drives=None, mach=None):
     """drives: -drive values for IDE disks (ide_drive()), or lists of QEMU
-    options (nvme_drive(), nvme_namespaces()); None: default_drives().
-    -cdrom takes IDE index 2, the secondary master, so the primary master
-    stays the disk's."""
-    args = [QEMU, "-machine", "pc", "-m", mem, "-cdrom", iso, "-boot", "d",
+    options (nvme_drive(), nvme_namespaces()); None: default_drives().  On
+    `pc`, -cdrom takes IDE index 2, the secondary master, so the primary
+    master stays the disk's; on q35 the CD-ROM is on the ICH9 AHCI
+    controller, where SeaBIOS boots it, and the IDE disks on a piix3-ide
+    (drive_args())."""
+    mach = mach or machine()
+    args = [QEMU, "-machine", mach, "-m", mem, "-cdrom", iso, "-boot", "d",
             "-display", "none", "-no-reboot",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    if mach == "q35":
+        # intel-iommu first: devices created after it are behind it.
+        args += ["-device", "intel-iommu", "-device", "piix3-ide,id=pide"]
     for d in default_drives() if drives is None else drives:
-        args += ["-drive", d] if isinstance(d, str) else list(d)
+        args += drive_args(d, mach) if isinstance(d, str) else list(d)
     if accel == "kvm":
         args += ["-accel", "kvm", "-cpu", "host"]
     else:
@@ -257,10 +293,11 @@ class Guest(Console):
     harness talks to the serial line exactly as a terminal client would."""
 
     def __init__(self, iso, mem="64M", accel=None, name="guest", log_path=None,
-                 icount=False, extra=(), drives=None):
+                 icount=False, extra=(), drives=None, mach=None):
         super().__init__(name, log_path)
         self.iso, self.mem = iso, mem
         self.drives = drives
+        self.mach = mach or machine()
         self.accel = accel or choose_accel()
         self.icount = icount
         self.extra = list(extra)
@@ -269,7 +306,8 @@ class Guest(Console):
 
     def start(self):
         path = os.path.join(self.tmp, "serial")
-        args = qemu_base_args(self.iso, self.mem, self.accel, self.icount, self.drives) + [
+        args = qemu_base_args(self.iso, self.mem, self.accel, self.icount, self.drives,
+                              self.mach) + [
             "-chardev", "socket,id=ser0,path=%s,server=on,wait=on" % path,
             "-serial", "chardev:ser0", "-monitor", "none"] + self.extra
         self.log = open(self.log_path, "w") if self.log_path else None

@@ -74,6 +74,75 @@ int acpi_rsdp_check(const void *p, size_t avail, struct acpi_root *root, const c
 int acpi_table_check(const void *p, size_t avail, const char *sig, const char **why);
 uint8_t acpi_sum(const void *p, size_t n);
 
+/* --- the DMAR table (Intel VT-d), parsed: pure, host-tested (dmar.c) --- */
+#define DMAR_UNITS_MAX		4
+#define DMAR_RMRR_MAX		4
+#define DMAR_SCOPES_MAX		8
+#define DMAR_PATH_MAX		4	/* bridges between the start bus and the device */
+
+enum dmar_scope_type {
+	DMAR_SCOPE_ENDPOINT = 1,	/* one PCI function */
+	DMAR_SCOPE_BRIDGE = 2,		/* a bridge and everything below it */
+	DMAR_SCOPE_IOAPIC = 3,
+	DMAR_SCOPE_HPET = 4,
+	DMAR_SCOPE_NAMESPACE = 5,
+};
+
+struct dmar_scope {
+	uint8_t type;			/* enum dmar_scope_type */
+	uint8_t enum_id;		/* IOAPIC or HPET id */
+	uint8_t start_bus;
+	uint8_t npath;
+	struct {
+		uint8_t device, function;
+	} path[DMAR_PATH_MAX];
+};
+
+/* One DMA remapping unit (DRHD). */
+struct dmar_unit {
+	uint64_t base;			/* its register page */
+	uint16_t segment;
+	bool include_all;		/* every device of the segment no other unit names */
+	int nscopes;
+	struct dmar_scope scope[DMAR_SCOPES_MAX];
+};
+
+/* Memory the firmware says some device keeps using (RMRR). */
+struct dmar_rmrr {
+	uint16_t segment;
+	uint64_t base, limit;		/* limit: the last byte */
+	int nscopes;
+	struct dmar_scope scope[DMAR_SCOPES_MAX];
+};
+
+struct dmar_info {
+	uint8_t host_address_width;	/* bits of DMA address the platform has */
+	uint8_t flags;			/* bit 0: interrupt remapping, bit 1: x2APIC opt-out */
+	int nunits;
+	struct dmar_unit unit[DMAR_UNITS_MAX];
+	int nrmrr;
+	struct dmar_rmrr rmrr[DMAR_RMRR_MAX];
+	int nother;			/* ATSR, RHSA, ANDD, SATC: skipped */
+};
+
+/* => 0 with *out filled, or -1 with *why: the DMAR at table, `avail` bytes
+ * readable (its header already checked by acpi_table_check). */
+int acpi_dmar_parse(const void *table, size_t avail, struct dmar_info *out, const char **why);
+
+/* How a scope's path is followed through bridges: => 0 with the bridge at
+ * bus:devfn's secondary and subordinate bus numbers, -1 if it is no bridge. */
+struct dmar_pci_ops {
+	int (*bridge_buses)(void *ctx, uint8_t bus, uint8_t devfn, uint8_t *secondary,
+			    uint8_t *subordinate);
+	void *ctx;
+};
+
+/* The unit that translates the PCI function segment:bus:devfn: the one
+ * whose scope names it (or a bridge above it), else its segment's
+ * catch-all unit.  => the unit's index, or -1 if no unit covers it. */
+int acpi_dmar_unit_for(const struct dmar_info *d, uint16_t segment, uint8_t bus, uint8_t devfn,
+		       const struct dmar_pci_ops *pci);
+
 /* --- the boot's tables --- */
 struct boot_info;
 void acpi_init(const struct boot_info *bi);

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ferry/costmark.h>
+
 #include "x86_64/memlayout.h"
 
 typedef uint64_t paddr_t;
@@ -47,6 +49,9 @@ bool arch_irqs_enabled(void);
 unsigned long arch_irq_save(void);	/* disable, return previous state */
 void arch_irq_restore(unsigned long state);
 uint64_t arch_cycles(void);		/* TSC */
+/* Writes [p, p + n) back from the CPU caches to memory, for a device
+ * that reads memory without snooping them (a non-coherent IOMMU). */
+void arch_cache_writeback(const void *p, size_t n);
 uint64_t arch_cycles_per_sec(void);	/* calibrated at boot */
 
 /* Emulator and machine control. */
@@ -82,6 +87,17 @@ int arch_serial_getc(void);		/* -1 if no byte waiting */
 /* --- backtrace --- */
 /* Fills pcs[] with return addresses walking frame pointers from fp. */
 int arch_backtrace(uint64_t fp, uint64_t *pcs, int max);
+
+/*
+ * A device wrote the frame at pa by DMA.  The cost-model plugin
+ * (tools/costmodel/) cannot see DMA, so this tells it to drop the frame
+ * from its simulated caches: a marker and a one-byte load through the
+ * direct map (<ferry/costmark.h>), two instructions when nobody listens.
+ */
+static inline void arch_cost_device_wrote(paddr_t pa)
+{
+	cost_dma_written(phys_to_virt(pa));
+}
 
 /* --- page tables --- */
 #define VM_READ		0x01u

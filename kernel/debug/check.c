@@ -19,13 +19,21 @@
  *   - every lent frame (FRAME_GRANT) belongs to a live grant, and every
  *     live grant's frames are lent;
  *   - each process's resident count equals its present PTEs;
- *   - INFLIGHT PTEs name live requests; SWAPPED PTEs name slots in use.
+ *   - INFLIGHT PTEs name live requests; SWAPPED PTEs name slots in use;
+ *   - a free frame freed watched (a DMA request given up on) still holds
+ *     its poison: no transfer landed after the free;
+ *   - with an IOMMU, every entry of every device domain's page table maps
+ *     either a DMA buffer frame, or a lent frame at its place in the
+ *     window of the live grant that lends it, to the domain's own process,
+ *     with the grant's direction (write-only page-in, read-only page-out);
+ *     and every live grant with a window is mapped there, frame by frame.
  */
 #include <ferry/abi.h>
 #include <string.h>
 
 #include "../arch/arch.h"
 #include "../grant/grant.h"
+#include "../iommu/iommu.h"
 #include "../mm/memobj.h"
 #include "../mm/pmm.h"
 #include "../mm/pte.h"
@@ -271,6 +279,19 @@ static void check_frames(const struct pmm_stats *s)
 	}
 }
 
+static void check_watched(const struct pmm_stats *s)
+{
+	for (size_t pfn = 0; pfn < s->total; pfn++) {
+		paddr_t pa = (paddr_t)pfn << PAGE_SHIFT;
+
+		if (pmm_is_watched(pa) && (pmm_frame(pa)->use == FRAME_FREE ||
+					   pmm_frame(pa)->use == FRAME_QUARANTINE) &&
+		    !pmm_watched_intact(pa))
+			violation("free frame %#lx was written after it was freed: a DMA transfer"
+				  " landed late", (unsigned long)pa);
+	}
+}
+
 static void check_grants(void)
 {
 	struct grant_view v;
@@ -293,6 +314,67 @@ static void check_grants(void)
 			  s.count[FRAME_GRANT]);
 }
 
+static bool live_grant(uint64_t id, struct grant_view *v)
+{
+	for (int i = 0; grant_view_live(i, v); i++)
+		if (v->id == id)
+			return true;
+	return false;
+}
+
+/* One entry of a device domain's page table: the unit would translate it. */
+static void check_device_entry(int did, const struct iommu_map_view *m, void *ctx)
+{
+	struct frame *f = pmm_frame(m->frame);
+	struct iommu_domain_view d;
+	struct grant_view g;
+	uint64_t base;
+	bool writes;
+	int gd;
+
+	(void)ctx;
+	if (!f || !m->grant) {
+		if (!f || f->use != FRAME_DMA || m->iova < IOMMU_DMA_BASE ||
+		    m->iova >= IOMMU_DMA_BASE + IOMMU_DMA_SIZE)
+			violation("domain %d maps %#lx -> frame %#lx (%s) outside any live grant", did,
+				  (unsigned long)m->iova, (unsigned long)m->frame,
+				  f ? frame_use_name((enum frame_use)f->use) : "not RAM");
+		return;
+	}
+	iommu_domain_view(did - 1, &d);
+	if (!live_grant(m->grant, &g) || !iommu_grant_view(m->grant, &gd, &base, &writes) ||
+	    gd != did || m->iova - base >= (uint64_t)g.npages * PAGE_SIZE ||
+	    g.frames[(m->iova - base) / PAGE_SIZE] != m->frame || f->use != FRAME_GRANT ||
+	    g.holder_pid != d.pid) {
+		violation("domain %d maps %#lx -> frame %#lx, not that page of live grant %#lx held"
+			  " by its process", did, (unsigned long)m->iova, (unsigned long)m->frame,
+			  (unsigned long)m->grant);
+		return;
+	}
+	if (m->write != g.writable || m->read == g.writable)
+		violation("domain %d maps %#lx %s%s for a %s grant", did, (unsigned long)m->iova,
+			  m->read ? "r" : "-", m->write ? "w" : "-",
+			  g.writable ? "page-in (write-only)" : "page-out (read-only)");
+}
+
+static void check_devices(void)
+{
+	struct grant_view g;
+
+	iommu_walk(check_device_entry, NULL);
+	for (int i = 0; grant_view_live(i, &g); i++) {
+		paddr_t pa;
+		bool r, w;
+
+		for (int k = 0; g.iova && k < g.npages; k++)
+			if (!iommu_device_frame(g.id, g.iova + (uint64_t)k * PAGE_SIZE, &pa, &r, &w) ||
+			    pa != g.frames[k])
+				violation("grant %#lx page %d: not mapped at %#lx in its holder's domain",
+					  (unsigned long)g.id, k,
+					  (unsigned long)(g.iova + (uint64_t)k * PAGE_SIZE));
+	}
+}
+
 int kdb_check(void)
 {
 	struct pmm_stats s;
@@ -304,6 +386,8 @@ int kdb_check(void)
 	check_objects();
 	mark_requests();
 	check_frames(&s);
+	check_watched(&s);
 	check_grants();
+	check_devices();
 	return violations;
 }

@@ -8,6 +8,7 @@
 
 #include "../arch/arch.h"
 #include "../grant/grant.h"
+#include "../iommu/iommu.h"
 #include "../mm/fault_stats.h"
 #include "../mm/pmm.h"
 #include "../proc/proc.h"
@@ -85,6 +86,41 @@ static bool find_view(uint64_t id, struct grant_view *v)
 	return false;
 }
 
+/* What the holder's device reaches, from its domain's page table. */
+static void device_view(const struct grant_view *v, int i)
+{
+	uint64_t iova = v->iova + (uint64_t)i * PAGE_SIZE, base;
+	paddr_t pa;
+	bool r, w, writes;
+	int did;
+
+	if (!v->live) {
+		if (v->iova)
+			kdb_printf("  device  no mapping: grant ended (was %#lx)\n",
+				   (unsigned long)iova);
+		return;
+	}
+	if (!iommu_translating()) {
+		kdb_printf("  device  no IOMMU: the holder's device may reach any frame (DMA is"
+			   " trusted)\n");
+		return;
+	}
+	if (!iommu_grant_view(v->id, &did, &base, &writes)) {
+		kdb_printf("  device  none: holder pid %lu has no device domain\n",
+			   (unsigned long)v->holder_pid);
+		return;
+	}
+	if (!iommu_device_frame(v->id, iova, &pa, &r, &w)) {
+		kdb_printf("  device  domain %d %#018lx not mapped: MISMATCH\n", did,
+			   (unsigned long)iova);
+		return;
+	}
+	kdb_printf("  device  domain %d %#018lx -> frame %#lx %c%c %s\n", did, (unsigned long)iova,
+		   (unsigned long)pa, r ? 'r' : '-', w ? 'w' : '-',
+		   pa != v->frames[i] ? "MISMATCH" : w ? "(write-only: the device fills it)"
+						     : "(read-only: the device drains it)");
+}
+
 /* What each address space maps at the grant's two ends, frame by frame. */
 static void cross_check(const struct grant_view *v)
 {
@@ -106,11 +142,12 @@ static void cross_check(const struct grant_view *v)
 				kdb_printf("  holder window -> frame %#lx: %s\n", (unsigned long)pa,
 					   pa == f ? "the granted frame" : "MISMATCH");
 		} else if (v->live && v->mode == FILL_GRANT_DMA) {
-			kdb_printf("  holder  pid %lu has no mapping: DMA grant, physical address only\n",
+			kdb_printf("  holder  pid %lu has no mapping: DMA grant, device address only\n",
 				   (unsigned long)v->holder_pid);
 		} else {
 			kdb_printf("  holder  no mapping: %s\n", v->live ? "revoked" : "grant ended");
 		}
+		device_view(v, i);
 		if (faulter && v->fault_va == 0) {	/* a memory object's page, no fault */
 			kdb_printf("  for pid %lu: %s\n", (unsigned long)v->fault_pid, v->writable
 				   ? "the kernel reads a memory object's page (a program's headers)"
@@ -176,7 +213,8 @@ static bool cmd_step(int argc, char **argv)
 const struct kdb_cmd kdb_grant_cmds[] = {
 	{ "grants", "", "live grants", cmd_grants },
 	{ "history", "[N]", "the last N ended grants, outcome and phase times", cmd_history },
-	{ "grant", "ID", "one grant, cross-checked in both page tables", cmd_grant },
+	{ "grant", "ID", "one grant, cross-checked in both page tables and its device domain",
+	  cmd_grant },
 	{ "break", "grant|off", "stop the world when the next grant is lent", cmd_break },
 	{ "step", "", "run the stopped grant to its next phase", cmd_step },
 	{ NULL, NULL, NULL, NULL },

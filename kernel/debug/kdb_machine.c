@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* kdb: the machine as the firmware described it (ACPI tables, PCI functions). */
 #include "../acpi/acpi.h"
+#include "../iommu/iommu.h"
 #include "../pci.h"
 #include "kdb_cmd.h"
 
@@ -20,6 +21,96 @@ static bool cmd_acpi(int argc, char **argv)
 		kdb_printf("%-4s %#018lx %8u  %s\n", v.signature[0] ? v.signature : "????",
 			   (unsigned long)v.address, v.length, v.problem ? v.problem : "ok");
 	kdb_printf("tables: %d\n", i);
+	return true;
+}
+
+/* Runs of device mappings (same domain, grant and permission, both addresses consecutive). */
+struct run {
+	int domain;
+	struct iommu_map_view first;
+	uint64_t pages;
+	int lines;
+};
+
+static void print_run(const struct run *r)
+{
+	if (!r->pages)
+		return;
+	kdb_printf("%-6d %#-12lx %#-12lx %-6lu %c%c   %s", r->domain,
+		   (unsigned long)r->first.iova, (unsigned long)r->first.frame,
+		   (unsigned long)r->pages, r->first.read ? 'r' : '-', r->first.write ? 'w' : '-',
+		   r->first.grant ? "grant " : "DMA buffer");
+	if (r->first.grant)
+		kdb_printf("%#lx", (unsigned long)r->first.grant);
+	kdb_printf("\n");
+}
+
+static void add_mapping(int domain, const struct iommu_map_view *m, void *ctx)
+{
+	struct run *r = ctx;
+	uint64_t off = r->pages * PAGE_SIZE;
+
+	if (r->pages && r->domain == domain && r->first.grant == m->grant &&
+	    r->first.read == m->read && r->first.write == m->write &&
+	    r->first.iova + off == m->iova && r->first.frame + off == m->frame) {
+		r->pages++;
+		return;
+	}
+	print_run(r);
+	r->domain = domain;
+	r->first = *m;
+	r->pages = 1;
+}
+
+static bool cmd_iommu(int argc, char **argv)
+{
+	struct iommu_domain_view d;
+	struct iommu_fault_view f;
+	struct iommu_counts c;
+	struct run run = { 0 };
+	char b[8];
+
+	(void)argc;
+	(void)argv;
+	kdb_printf("iommu: %s\n", iommu_status());
+	if (!iommu_translating())
+		return true;
+	iommu_counts(&c);
+	kdb_printf("units: mmio-reads %lu mmio-writes %lu invalidations %lu wait-spins %lu\n",
+		   (unsigned long)c.mmio_reads, (unsigned long)c.mmio_writes,
+		   (unsigned long)c.invalidations, (unsigned long)c.wait_spins);
+	kdb_printf("%-6s %-8s %-7s %-8s %-7s %-7s %-6s %-6s %-6s %-6s %-6s %s\n", "DOMAIN",
+		   "DRIVER", "PID", "DEVICES", "WINDOWS", "BUFFERS", "PAGES", "PARKED", "MAPS",
+		   "UNMAPS", "INVALS", "FAULTS");
+	for (int i = 0; iommu_domain_view(i, &d); i++) {
+		kdb_printf("%-6d %-8s %-7lu %-8s %-7d %-7d %-6lu %-6d %-6lu %-6lu %-6lu %lu\n", d.id,
+			   d.owner, (unsigned long)d.pid,
+			   d.ndevices ? pci_bdf_str(d.devices[0], b) : "-", d.windows, d.dma_buffers,
+			   (unsigned long)d.mapped_pages, d.parked, (unsigned long)d.maps,
+			   (unsigned long)d.unmaps, (unsigned long)d.invalidations,
+			   (unsigned long)d.faults);
+		for (int k = 1; k < d.ndevices; k++)
+			kdb_printf("%-6s %-8s %-7s %s\n", "", "", "", pci_bdf_str(d.devices[k], b));
+	}
+	kdb_printf("device mappings (from the domains' page tables):\n");
+	kdb_printf("%-6s %-12s %-12s %-6s %-4s %s\n", "DOMAIN", "IOVA", "FRAME", "PAGES", "PERM",
+		   "WHAT");
+	iommu_walk(add_mapping, &run);
+	print_run(&run);
+	kdb_printf("faults (newest first):\n");
+	for (int i = 0; iommu_fault_view(i, &f); i++) {
+		kdb_printf("  %lu ms: %s %s at %#lx: %s (reason %u), domain %d: ",
+			   (unsigned long)(f.ns / 1000000), pci_bdf_str(f.source, b),
+			   f.write ? "write" : "read", (unsigned long)f.address, f.reason_text,
+			   f.reason, f.domain >= 0 ? f.domain + 1 : -1);
+		if (f.grant)
+			kdb_printf("%s, failed grant %#lx\n", f.where, (unsigned long)f.grant);
+		else if (f.given_up)
+			kdb_printf("a late transfer of grant %#lx, given up on: stopped\n",
+				   (unsigned long)f.given_up);
+		else
+			kdb_printf("no grant was mapped\n");
+	}
 	return true;
 }
 
@@ -48,6 +139,8 @@ static bool cmd_pci(int argc, char **argv)
 
 const struct kdb_cmd kdb_machine_cmds[] = {
 	{ "acpi", "", "ACPI tables: signature, address, length, checks", cmd_acpi },
+	{ "iommu", "", "IOMMU: domains, their devices, live device mappings, recorded faults",
+	  cmd_iommu },
 	{ "pci", "", "PCI functions found at boot: ids, class, IRQ line, memory BARs", cmd_pci },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -61,12 +61,13 @@ static bool cmd_swap(int argc, char **argv)
 	return true;
 }
 
-/* Live allowances: who lets whom have a driver touch which ranges. */
+/* Live allowances: who lets whom have a driver touch which ranges; and
+ * the suspended ones, whose swap area waits for a successor. */
 static bool cmd_allow(int argc, char **argv)
 {
 	const struct allow_info *ai;
 	uint64_t id;
-	int i;
+	int i, suspended = 0;
 
 	(void)argc;
 	(void)argv;
@@ -75,14 +76,18 @@ static bool cmd_allow(int argc, char **argv)
 	for (i = 0; (ai = allow_view(i, &id)); i++) {
 		const struct allow_range *last = &ai->ai_ranges[ai->ai_nranges - 1];
 
-		kdb_printf("%-8lx %-12s %-8lu %-8lu %-8lx %-18lx %6u  %lu..%lu\n", (unsigned long)id,
+		kdb_printf("%-8lx %-12s %-8lu %-8lu %-8lx %-18lx %6u  %lu..%lu%s\n", (unsigned long)id,
 			   ai->ai_creator_name, (unsigned long)ai->ai_creator,
 			   (unsigned long)ai->ai_grantee, (unsigned long)ai->ai_tag,
 			   (unsigned long)ai->ai_object, ai->ai_nranges,
 			   (unsigned long)ai->ai_ranges[0].ar_start,
-			   (unsigned long)(last->ar_start + last->ar_count - 1));
+			   (unsigned long)(last->ar_start + last->ar_count - 1),
+			   ai->ai_flags & ALLOW_SUSPENDED ? "  suspended" : "");
+		suspended += (ai->ai_flags & ALLOW_SUSPENDED) != 0;
 	}
-	kdb_printf("live allowances: %d\n", i);
+	kdb_printf("live allowances: %d\n", i - suspended);
+	if (suspended)
+		kdb_printf("suspended (grantee dead, swap area kept): %d\n", suspended);
 	return true;
 }
 
@@ -212,10 +217,11 @@ static bool cmd_faults(int argc, char **argv)
 		int n = fault_samples((enum fill_mode)m, samples, FAULT_SAMPLES);
 
 		kdb_printf("mode %s: faults %lu pages-in %lu pages-out %lu bytes-copied %lu "
-			   "tlb-flushes %lu failures %lu\n", fill_mode_name((enum fill_mode)m),
-			   (unsigned long)st->faults, (unsigned long)st->pages_in,
-			   (unsigned long)st->pages_out, (unsigned long)st->bytes_copied,
-			   (unsigned long)st->tlb_flushes, (unsigned long)st->failures);
+			   "tlb-flushes %lu failures %lu zero-touch %lu\n",
+			   fill_mode_name((enum fill_mode)m), (unsigned long)st->faults,
+			   (unsigned long)st->pages_in, (unsigned long)st->pages_out,
+			   (unsigned long)st->bytes_copied, (unsigned long)st->tlb_flushes,
+			   (unsigned long)st->failures, (unsigned long)st->zero_touch);
 		kdb_printf("  grants: created %lu forwarded %lu completed %lu failed %lu revoked %lu "
 			   "overtime %lu\n", (unsigned long)st->grants_created,
 			   (unsigned long)st->grants_forwarded, (unsigned long)st->grants_completed,

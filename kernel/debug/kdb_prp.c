@@ -5,7 +5,10 @@
  * then reads the ring as the controller does and lists the commands whose
  * PRP1, PRP2 or PRP list entries name the grant's frames, page by page: a
  * device address that is not one of the grant's frames is called out.
- * Without an IOMMU a device address is the frame's physical address.
+ * Without an IOMMU a device address is the frame's physical address; with
+ * one it is an address in the holder's domain: the grant's window (its
+ * pages in order from grant_view.iova) or, for a PRP list, the holder's
+ * DMA memory, translated through the domain's page table.
  *
  * The ring keeps a command after it completed until the ring wraps, so the
  * commands that filled a grant stay visible after its take-back; an entry
@@ -15,6 +18,7 @@
 #include <string.h>
 
 #include "../grant/grant.h"
+#include "../iommu/iommu.h"
 #include "../proc/proc.h"
 #include "kdb.h"
 #include "kdb_cmd.h"
@@ -37,10 +41,44 @@ _Static_assert(sizeof(struct sqe) == 64, "NVMe submission entry");
 /* Which page of the grant a device address names, or -1. */
 static int grant_page(const struct grant_view *v, uint64_t dev)
 {
+	if (v->iova)	/* in the holder's domain: the window, pages in order */
+		return dev >= v->iova && dev < v->iova + (uint64_t)v->npages * PAGE_SIZE
+			       ? (int)((dev - v->iova) / PAGE_SIZE) : -1;
 	for (int i = 0; i < v->npages; i++)
 		if (PAGE_ALIGN_DOWN(dev) == v->frames[i])
 			return i;
 	return -1;
+}
+
+struct find {
+	int domain;
+	uint64_t iova;
+	paddr_t frame;
+};
+
+static void find_entry(int domain, const struct iommu_map_view *m, void *ctx)
+{
+	struct find *f = ctx;
+
+	if (domain == f->domain && m->iova == f->iova)
+		f->frame = m->frame;
+}
+
+/* The frame holder h's device reaches at dev: dev itself without an IOMMU,
+ * else what h's domain maps there.  => 0 when nothing is. */
+static paddr_t device_frame(const struct proc *h, uint64_t dev)
+{
+	struct iommu_domain_view d;
+	struct find f = { .domain = -1, .iova = PAGE_ALIGN_DOWN(dev) };
+
+	if (!iommu_translating())
+		return PAGE_ALIGN_DOWN(dev);
+	for (int i = 0; iommu_domain_view(i, &d); i++)
+		if (d.pid == h->pid)
+			f.domain = d.id;
+	if (f.domain >= 0)
+		iommu_walk(find_entry, &f);
+	return f.frame;
 }
 
 /* The pages the command names, in order: => how many (PRP list read from
@@ -62,7 +100,10 @@ static int command_pages(struct proc *h, const struct sqe *e, uint64_t *page, ui
 	}
 	*list_at = e->prp2;
 	for (uint32_t i = 0; len && n < PRP_MAX; i++, n++) {
-		if (vm_dma_read(&h->vm, e->prp2 + 8 * i, &page[n], 8))
+		uint64_t at = e->prp2 + 8 * i;
+		paddr_t frame = device_frame(h, at);
+
+		if (!frame || vm_dma_read(&h->vm, frame + (at & ~PAGE_MASK), &page[n], 8))
 			return -1;
 		len -= len < PAGE_SIZE ? len : (uint32_t)PAGE_SIZE;
 	}

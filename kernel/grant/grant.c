@@ -36,16 +36,21 @@
  *     freed: the device may still write them (mm/request.c).
  *   - In FILL_GRANT_MAP mode the holder sees the frames in a window of its
  *     address space (GRANT_WINDOW_BASE, one slot per grant), writable for
- *     page-in, read-only for page-out.  In FILL_GRANT_DMA mode it gets only
- *     the physical addresses: no map, no unmap, no TLB flush.  Without an
- *     IOMMU nothing stops a DMA-capable driver from writing elsewhere: DMA
- *     rights are trust, granted by the boot configuration.
+ *     page-in, read-only for page-out.  In FILL_GRANT_DMA mode it gets no
+ *     CPU mapping: no map, no unmap, no TLB flush.  In both modes it may
+ *     have its device move the bytes: with an IOMMU the frames are mapped
+ *     in the holder's device domain, for as long as it holds the grant,
+ *     and it learns their device addresses (kernel/iommu); a device fault
+ *     pinned on the grant fails it.  Without one it learns the physical
+ *     addresses and nothing stops a DMA-capable driver from writing
+ *     elsewhere: DMA rights are trust, granted by the boot configuration.
  *
  * Invariants:
  *   - A lent frame is mapped in at most one user address space, the
- *     holder's window, and never in the faulting process until the grant
- *     has ended: grant_end() unmaps (and flushes the TLB entry when the
- *     holder's tables are live) before it returns, and only then does the
+ *     holder's window, or one device domain, the holder's, and never in the
+ *     faulting process until the grant has ended: grant_end() unmaps (and
+ *     flushes the TLB entry when the holder's tables are live, and the
+ *     IOTLB, waiting for it) before it returns, and only then does the
  *     caller map the frame at the fault.
  *   - Frames belong to the page request, never to the grant: a grant never
  *     frees a frame, so a frame is freed exactly once, by its request.
@@ -61,6 +66,7 @@
 #include "../clock.h"
 #include "../debug/kdb.h"
 #include "../handle.h"
+#include "../iommu/iommu.h"
 #include "../log.h"
 #include "../mm/fault_stats.h"
 #include "../mm/pmm.h"
@@ -83,6 +89,10 @@ struct grant {
 	 * nothing the kernel sees afterwards says it has stopped. */
 	bool dma_unsettled;
 	int window_slot;		/* in the holder, FILL_GRANT_MAP */
+	uint64_t iova;			/* FILL_GRANT_DMA in the holder's device domain; 0: none */
+	uint64_t iova_was;		/* the last one, for the history */
+	int domain_was;			/* the device domain it was last mapped in; 0: none */
+	bool device_fault;		/* the IOMMU pinned a fault on it */
 	uint64_t holder_pid, forwarded_from;
 	uint64_t fault_pid, fault_va, request;
 	uint64_t created_ns;
@@ -164,6 +174,10 @@ static void detach_holder(struct grant *g)
 		return;
 	if (g->mode == FILL_GRANT_MAP)
 		unmap_window(g);
+	/* A holder that dies DMA-busy leaves it unsettled (grant_release_holder). */
+	if (g->iova && iommu_grant_unmap(grant_id(g), g->dma_busy || g->dma_unsettled))
+		g->device_fault = true;
+	g->iova = 0;
 	g->holder->vm.window_slots_used &= ~(1u << g->window_slot);
 	g->holder = NULL;
 }
@@ -181,6 +195,10 @@ static long attach_holder(struct grant *g, struct proc *holder)
 		g->holder = NULL;
 		return ERR_NOMEM;
 	}
+	/* Both modes: a driver fills a mapped grant by DMA too when it can. */
+	g->iova = iommu_grant_map(holder, grant_id(g), g->frames, g->npages, g->writable,
+				  &g->domain_was);
+	g->iova_was = g->iova ? g->iova : g->iova_was;
 	holder->vm.window_slots_used |= 1u << slot;
 	return 0;
 }
@@ -204,6 +222,9 @@ long grant_create(const struct grant_lend *l, uint64_t *id, uint64_t *window)
 	g->revoked = false;
 	g->dma_busy = false;
 	g->dma_unsettled = false;
+	g->device_fault = false;
+	g->iova = g->iova_was = 0;
+	g->domain_was = 0;
 	g->forwarded_from = 0;
 	g->fault_pid = l->fault_pid;
 	g->fault_va = l->fault_va;
@@ -233,6 +254,7 @@ static void record_history(const struct grant *g, enum grant_outcome outcome)
 		.fault_va = g->fault_va, .holder_pid = g->holder_pid,
 		.forwarded_from = g->forwarded_from, .request = g->request,
 		.age_ns = clock_ns() - g->created_ns, .outcome = outcome, .revoked = g->revoked,
+		.iova = g->iova_was, .device_fault = g->device_fault,
 	};
 	memcpy(v->frames, g->frames, (size_t)g->npages * sizeof(paddr_t));
 }
@@ -244,7 +266,7 @@ void grant_history_note_phases(uint64_t id, const uint64_t *phase_cycles)
 			memcpy(history[i].phase_cycles, phase_cycles, sizeof(history[i].phase_cycles));
 }
 
-bool grant_end(uint64_t id, enum grant_outcome outcome)
+long grant_end(uint64_t id, enum grant_outcome outcome)
 {
 	struct grant *g = grant_get(id);
 	struct fault_stats *st;
@@ -260,6 +282,9 @@ bool grant_end(uint64_t id, enum grant_outcome outcome)
 	if (revoked)
 		outcome = GRANT_REVOKED;
 	record_history(g, outcome);
+	if (g->device_fault)
+		log_warn("grant %#lx (request %#lx): a DMA fault of its device was pinned on it: "
+			 "the frames are not trusted", (unsigned long)id, (unsigned long)g->request);
 	g->lent = false;
 	g->gen = handle_next_gen(g->gen);
 	live_grants--;
@@ -271,7 +296,7 @@ bool grant_end(uint64_t id, enum grant_outcome outcome)
 		st->grants_revoked++;
 	else
 		st->grants_overtime++;
-	return revoked;
+	return revoked ? ERR_DEAD : g->device_fault ? ERR_DMAFAULT : 0;
 }
 
 bool grant_dma_busy(uint64_t id)
@@ -279,6 +304,13 @@ bool grant_dma_busy(uint64_t id)
 	struct grant *g = grant_get(id);
 
 	return g && g->dma_busy;
+}
+
+int grant_device_domain(uint64_t id)
+{
+	struct grant *g = grant_get(id);
+
+	return g ? g->domain_was : 0;
 }
 
 bool grant_dma_unsettled(uint64_t id)
@@ -327,18 +359,35 @@ long grant_info_for(struct proc *caller, uint64_t id, struct grant_info *out)
 	out->writable = g->writable;
 	out->window = g->mode == FILL_GRANT_MAP ? window_va(g->window_slot) : 0;
 	out->forwarded_from = g->forwarded_from;
-	for (int i = 0; i < g->npages; i++)
-		out->phys[i] = g->frames[i];
+	out->device = g->iova != 0;
+	for (int i = 0; i < g->npages; i++) {
+		if (iommu_translating())
+			out->phys[i] = g->iova ? g->iova + (uint64_t)i * PAGE_SIZE : 0;
+		else
+			out->phys[i] = g->frames[i];
+	}
 	return 0;
 }
 
-long grant_done(struct proc *caller, uint64_t id)
+long grant_done(struct proc *caller, uint64_t id, uint64_t flags)
 {
 	struct grant *g = grant_get(id);
 
-	if (!g || g->holder != caller)
+	if (!g) {
+		/* Ended while its transfer ran: its frames may wait for this. */
+		iommu_grant_settled(caller, id);
 		return ERR_BADHANDLE;
+	}
+	if (g->holder != caller)
+		return ERR_BADHANDLE;
+	if (flags & ~(uint64_t)GRANT_DONE_WRITTEN)
+		return ERR_INVAL;
 	g->dma_busy = false;
+	/* Only the device wrote them, and the holder may have no mapping
+	 * (or one that vanishes when the grant ends): the kernel says so. */
+	if ((flags & GRANT_DONE_WRITTEN) && g->writable)
+		for (int i = 0; i < g->npages; i++)
+			arch_cost_device_wrote(g->frames[i]);
 	return 0;
 }
 
@@ -396,6 +445,7 @@ static void view_of(const struct grant *g, struct grant_view *v)
 		.window = g->holder && g->mode == FILL_GRANT_MAP ? window_va(g->window_slot) : 0,
 		.forwarded_from = g->forwarded_from, .request = g->request,
 		.age_ns = clock_ns() - g->created_ns, .revoked = g->revoked,
+		.iova = g->iova, .device_fault = g->device_fault,
 	};
 	memcpy(v->frames, g->frames, sizeof(v->frames));
 }

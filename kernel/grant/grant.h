@@ -48,6 +48,8 @@ struct grant_view {
 	uint64_t age_ns;		/* live: since lent; ended: lifetime */
 	enum grant_outcome outcome;	/* ended grants */
 	bool revoked;
+	uint64_t iova;			/* DMA: device address in the holder's domain (ended: the last) */
+	bool device_fault;		/* the IOMMU pinned a DMA fault on it */
 	uint64_t phase_cycles[NPHASES];	/* ended grants: from the fault */
 	paddr_t frames[GRANT_MAX_PAGES];
 };
@@ -55,22 +57,30 @@ struct grant_view {
 void grant_init(void);
 /* => 0 with *id and *window set (window 0 for DMA); ERR_BUSY at the holder's limit. */
 long grant_create(const struct grant_lend *l, uint64_t *id, uint64_t *window);
-/* Ends the grant: every mapping of its frames outside the kernel is gone on
- * return.  => true if it was revoked (a holder died) while lent, so its
- * frames cannot be trusted to hold what the request wanted. */
-bool grant_end(uint64_t id, enum grant_outcome outcome);
+/* Ends the grant: every mapping of its frames outside the kernel (CPU
+ * window, device domain) is gone on return, caches invalidated.  => 0;
+ * ERR_DEAD if it was revoked (a holder died) while lent, or ERR_DMAFAULT
+ * if the IOMMU pinned a device fault on it: either way its frames cannot
+ * be trusted to hold what the request wanted. */
+long grant_end(uint64_t id, enum grant_outcome outcome);
 /* Could the current holder's device be transferring into the frames?  Yes
  * from the moment a holder with the `dma` right read their addresses
- * (sys_grant_info) until it says its device is done (sys_grant_done):
- * nothing but an IOMMU could stop it meanwhile. */
+ * (sys_grant_info) until it says its device is done (sys_grant_done).
+ * With an IOMMU only a transfer started before the grant's window closed
+ * can still land (request.c parks the frames then, iommu.h). */
 bool grant_dma_busy(uint64_t id);
 /* Did a holder die DMA-busy?  Its device may still write the frames. */
 bool grant_dma_unsettled(uint64_t id);
+/* The device domain it was last mapped in (a device could reach its
+ * frames), or 0: never. */
+int grant_device_domain(uint64_t id);
 /* Holder-facing operations (system calls). */
 long grant_forward(struct proc *caller, uint64_t id, uint64_t to_pid);
 long grant_info_for(struct proc *caller, uint64_t id, struct grant_info *out);
 /* The holder's device is done with the frames.  => 0 or ERR_BADHANDLE. */
-long grant_done(struct proc *caller, uint64_t id);
+/* flags: GRANT_DONE_WRITTEN, the device wrote the frames.  => 0, ERR_BADHANDLE,
+ * ERR_INVAL (unknown flags). */
+long grant_done(struct proc *caller, uint64_t id, uint64_t flags);
 /* A dying process loses every grant it holds (mapping removed): a
  * forwarded one goes back to its forwarder, any other is revoked. */
 void grant_release_holder(struct proc *p);

@@ -8,15 +8,19 @@
 #include "../config.h"
 #include "../handle.h"
 #include "../log.h"
+#include "../mm/swap.h"
 #include "../proc/proc.h"
 
 struct allowance {
 	uint32_t gen;
 	bool live;
-	struct allow_info info;	/* creator fields stamped here */
+	bool suspended;		/* not live; its area waits for a successor */
+	struct allow_info info;	/* creator fields and ai_flags stamped here */
 };
 
 static struct allowance table[ALLOW_MAX];
+
+static void end(struct allowance *a, const char *why);
 
 void allow_init(void)
 {
@@ -36,6 +40,25 @@ static struct allowance *allow_get(uint64_t id)
 	if (id == 0 || i >= ALLOW_MAX || !table[i].live || table[i].gen != handle_gen(id))
 		return NULL;
 	return &table[i];
+}
+
+/* Live or suspended: what its creator may list and revoke. */
+static struct allowance *allow_get_any(uint64_t id)
+{
+	uint32_t i = handle_index(id);
+
+	if (id == 0 || i >= ALLOW_MAX || !(table[i].live || table[i].suspended) ||
+	    table[i].gen != handle_gen(id))
+		return NULL;
+	return &table[i];
+}
+
+/* A suspended allowance lives only while the kernel keeps its area for a successor. */
+static void expire_suspended(void)
+{
+	for (int i = 0; i < ALLOW_MAX; i++)
+		if (table[i].suspended && !swap_area_orphaned(table[i].info.ai_area))
+			end(&table[i], "its swap area no longer waits for a successor");
 }
 
 /* The creator's program, with the right that made it. */
@@ -69,15 +92,16 @@ long allow_create(struct proc *p, const struct allow_info *in)
 		return ERR_INVAL;
 	if (!grantee || proc_is_dying(grantee) || grantee == p)
 		return ERR_NOENT;
+	expire_suspended();
 	for (int i = 0; i < ALLOW_MAX && !a; i++)
-		if (!table[i].live)
+		if (!table[i].live && !table[i].suspended)
 			a = &table[i];
 	if (!a)
 		return ERR_BUSY;
 	a->info = *in;
 	a->info.ai_creator = p->pid;
 	strlcpy(a->info.ai_creator_name, p->name, sizeof(a->info.ai_creator_name));
-	a->info.ai_pad = 0;
+	a->info.ai_flags = 0;
 	a->live = true;
 	log_info("allowance %#lx: %s (pid %lu) lets %s (pid %lu) use %u range%s of %#lx",
 		 (unsigned long)allow_id(a), p->name, (unsigned long)p->pid, grantee->name,
@@ -119,12 +143,13 @@ static void end(struct allowance *a, const char *why)
 	log_info("allowance %#lx of %s ended: %s", (unsigned long)allow_id(a),
 		 a->info.ai_creator_name, why);
 	a->live = false;
+	a->suspended = false;
 	a->gen = handle_next_gen(a->gen);
 }
 
 long allow_revoke(struct proc *p, uint64_t id)
 {
-	struct allowance *a = allow_get(id);
+	struct allowance *a = allow_get_any(id);
 
 	if (!a)
 		return ERR_BADHANDLE;
@@ -138,8 +163,10 @@ long allow_list(struct proc *p, uint64_t index, struct allow_info *out, uint32_t
 {
 	if (!proc_has_right(p, RIGHT_ALLOW))
 		return ERR_PERM;
+	expire_suspended();
 	for (int i = 0; i < ALLOW_MAX; i++) {
-		if (!table[i].live || !is_creator(p, &table[i]) || index-- > 0)
+		if (!(table[i].live || table[i].suspended) || !is_creator(p, &table[i]) ||
+		    index-- > 0)
 			continue;
 		copy_out(&table[i], out, room);
 		return (long)allow_id(&table[i]);
@@ -147,17 +174,32 @@ long allow_list(struct proc *p, uint64_t index, struct allow_info *out, uint32_t
 	return ERR_NOENT;
 }
 
+/* Called after swap_release_proc(p): an area p served is ORPHANED by now. */
+static void grantee_died(struct allowance *a)
+{
+	if (!swap_area_orphaned(a->info.ai_area)) {
+		end(a, "its grantee died");
+		return;
+	}
+	a->live = false;
+	a->suspended = true;
+	a->info.ai_flags |= ALLOW_SUSPENDED;
+	log_info("allowance %#lx of %s suspended: its grantee died; kept while its swap area"
+		 " waits for a successor", (unsigned long)allow_id(a), a->info.ai_creator_name);
+}
+
 void allow_release_proc(struct proc *p)
 {
+	expire_suspended();
 	for (int i = 0; i < ALLOW_MAX; i++)
 		if (table[i].live && table[i].info.ai_grantee == p->pid)
-			end(&table[i], "its grantee died");
+			grantee_died(&table[i]);
 }
 
 const struct allow_info *allow_view(int index, uint64_t *id)
 {
 	for (int i = 0; i < ALLOW_MAX; i++) {
-		if (!table[i].live || index-- > 0)
+		if (!(table[i].live || table[i].suspended) || index-- > 0)
 			continue;
 		*id = allow_id(&table[i]);
 		return &table[i].info;

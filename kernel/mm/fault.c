@@ -294,6 +294,8 @@ static const char *page_in_failure(long err)
 		return "page-in failed: pager overran its overtime";
 	case ERR_IO:
 		return "page-in failed: I/O error";
+	case ERR_DMAFAULT:
+		return "page-in failed: the device's DMA faulted in the IOMMU (the frame is not trusted)";
 	case ERR_AGAIN:
 		return "page-in failed: the pager's disk driver is gone or does not answer";
 	case ERR_RANGE:

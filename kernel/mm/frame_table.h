@@ -32,7 +32,7 @@ enum frame_use {
 
 struct frame {
 	uint8_t use;		/* enum frame_use */
-	uint8_t flags;
+	uint8_t flags;		/* 0x20 pmm's watch; 0x40, 0x80 kdb check's scratch */
 	uint16_t mapcount;	/* user mappings of this frame */
 	uint32_t aux;		/* owner-specific: grant index, etc. */
 };

@@ -19,6 +19,8 @@
 #include <string.h>
 
 #include "../handle.h"
+#include "../ipc/port.h"
+#include "../log.h"
 #include "../panic.h"
 #include "../proc/proc.h"
 #include "objpager.h"
@@ -37,6 +39,10 @@
 #define ENT_MAPS_MAX	0xFFFu
 
 #define WRITEBACK_CLUSTER	8	/* dirty pages one write-back takes */
+/* Pages of an object nothing refers to that its pager refused in a row
+ * (ERR_IO, ERR_NOENT, ERR_RANGE: its verdict, not its absence) before they
+ * are given up: four whole write-backs. */
+#define REFUSALS_MAX		(4 * WRITEBACK_CLUSTER)
 
 _Static_assert(ENT_MAPS_MAX >= PROC_MAX * 8, "a frame mapped by every process, several times");
 
@@ -109,6 +115,8 @@ struct memobj *memobj_get(uint64_t port, uint64_t object)
 	struct memobj *o = memobj_find(port, object);
 
 	if (o) {
+		if (o->refs == 0)
+			o->kept = false;	/* mapped again before its write-back */
 		o->refs++;
 		return o;
 	}
@@ -131,9 +139,10 @@ struct memobj *memobj_get(uint64_t port, uint64_t object)
 	return NULL;
 }
 
+/* refs may be 0: a write-back of an object kept for its dirty pages. */
 void memobj_hold(struct memobj *o)
 {
-	KASSERT(o->used && o->refs > 0);
+	KASSERT(o->used);
 	o->refs++;
 }
 
@@ -152,18 +161,78 @@ static void free_page(uint64_t pg, uint64_t *e, void *ctx)
 	*e = 0;
 }
 
-void memobj_put(struct memobj *o)
+static void free_object(struct memobj *o)
 {
-	KASSERT(o->used && o->refs > 0);
-	if (--o->refs > 0)
-		return;
-	KASSERT(!o->mappings);
+	KASSERT(o->used && o->refs == 0 && !o->mappings);
 	memobj_tree_walk(&o->tree, free_page, NULL);
 	memobj_tree_free(&o->tree);
 	totals.pages -= o->pages;
 	totals.live--;
 	o->used = false;
 	o->gen = handle_next_gen(o->gen);
+}
+
+static void count_dirty(uint64_t pg, uint64_t *e, void *ctx)
+{
+	(void)pg;
+	if ((*e & ENT_RESIDENT) && (*e & ENT_DIRTY))
+		(*(uint64_t *)ctx)++;
+}
+
+/* With no mapping left, the entries' dirty bits are all there is. */
+static uint64_t dirty_pages(struct memobj *o)
+{
+	uint64_t n = 0;
+
+	memobj_tree_walk(&o->tree, count_dirty, &n);
+	return n;
+}
+
+/* Can its pager still take pages: a store kept for a successor, or a live port? */
+static bool pager_reachable(const struct memobj *o)
+{
+	if (o->pager_index != OBJPAGER_NONE)
+		return objpager_kept(o->pager_index);
+	return port_owner(o->port) != NULL;
+}
+
+/*
+ * Nothing refers to o.  Its dirty pages hold writes nobody saw written
+ * back (a process killed, or its pager away when the last one exited): o
+ * stays for them, memobj_write_back_unmapped() sends them, and o goes
+ * with the last put after that.  Only a pager that cannot take them any
+ * more (gone, or refusing them) loses them, with a log line.
+ */
+static void unreferenced(struct memobj *o)
+{
+	uint64_t dirty = dirty_pages(o);
+	const char *why;
+
+	if (dirty && pager_reachable(o) && o->refusals < REFUSALS_MAX) {
+		if (!o->kept)
+			log_info("memobj: object %#lx (object %#lx): nothing maps it, %lu dirty"
+				 " pages go back to its pager%s", (unsigned long)memobj_id(o),
+				 (unsigned long)o->object, (unsigned long)dirty,
+				 memobj_port(o) ? "" : " when it comes back");
+		o->kept = true;
+		return;
+	}
+	if (dirty) {
+		why = o->refusals >= REFUSALS_MAX ? "its pager refused them" : "its pager is gone";
+		log_err("memobj: object %#lx (object %#lx): %lu dirty pages lost: %s",
+			(unsigned long)memobj_id(o), (unsigned long)o->object,
+			(unsigned long)dirty, why);
+	}
+	free_object(o);
+}
+
+void memobj_put(struct memobj *o)
+{
+	KASSERT(o->used && o->refs > 0);
+	if (--o->refs > 0)
+		return;
+	KASSERT(!o->mappings);
+	unreferenced(o);
 }
 
 uint64_t memobj_port(const struct memobj *o)
@@ -313,8 +382,10 @@ void memobj_unmapped(struct vm_region *r, uint64_t va, pte_t old)
 
 	KASSERT((*e & ENT_FRAME_MASK) == arch_pte_frame(old));
 	add_maps(e, -1);
-	if (arch_pte_dirty(old))
+	if (arch_pte_dirty(old)) {
 		*e |= ENT_DIRTY;	/* the write survives its mapping */
+		r->obj->unmapped_dirty = true;	/* and goes back at the next tick */
+	}
 }
 
 void memobj_count_hit(struct memobj *o)
@@ -413,7 +484,7 @@ void memobj_end_in(struct memobj *o, uint64_t pg, uint64_t request, paddr_t fram
 		*e = 0;
 		if (quarantine)
 			pmm_quarantine(frame);	/* a device may still be writing into it */
-		else
+		else if (frame)	/* 0: the caller disposed of it */
 			pmm_free(frame);
 		settle_waiters(o, pg, request, false);
 		return;
@@ -441,24 +512,32 @@ void memobj_start_out(struct memobj *o, uint64_t pg, int n, uint64_t request, pa
 	}
 }
 
-void memobj_end_out(struct memobj *o, uint64_t pg, uint64_t request, paddr_t frame, bool ok)
+void memobj_end_out(struct memobj *o, uint64_t pg, uint64_t request, paddr_t frame,
+		    long result)
 {
 	uint64_t *e = inflight_entry(o, pg, request);
+	bool verdict = result == ERR_IO || result == ERR_NOENT || result == ERR_RANGE;
 
-	if (ok) {
+	if (result == 0) {
 		*e = 0;
 		pmm_free(frame);
 		o->writebacks++;
+		o->refusals = 0;
 		totals.writebacks++;
 		settle_waiters(o, pg, request, false);
 		return;
 	}
 	/* Not stored: nothing is lost, the page stays, still to be written. */
+	o->refusals += verdict;
 	pmm_set_use(frame, FRAME_USER, FRAME_OBJECT);
 	*e = ent_resident(frame, 0, true);
 	o->pages++;
 	totals.pages++;
 	settle_waiters(o, pg, request, true);
+	/* Its pager was away, not against it: the tick asks again (a refusal waits
+	 * for the next page-out, or for the next tick if nothing refers to o). */
+	if (!verdict && !(*e >> ENT_MAPS_SHIFT))
+		o->unmapped_dirty = true;
 }
 
 /* --- page-out --- */
@@ -517,14 +596,24 @@ static void drop(struct memobj *o, uint64_t pg)
 	totals.drops++;
 }
 
+/* A write-back of dirty page pg and the dirty ones after it.  => pages on their way. */
+static long write_back_run(struct proc *p, struct memobj *o, uint64_t pg, uint64_t *handle)
+{
+	int n = 1;
+	long err;
+
+	while (n < WRITEBACK_CLUSTER && page_dirty(o, pg + (uint64_t)n))
+		n++;
+	err = request_object_out(p, o, pg, n, handle);
+	return err ? err : n;
+}
+
 long memobj_evict(struct proc *p, struct vm_region *r, uint64_t va, bool second_chance,
 		  uint64_t *handle)
 {
 	struct memobj *o = r->obj;
 	uint64_t pg = memobj_page_of(r, va);
 	uint64_t *e = resident_entry(o, pg);
-	int n = 1;
-	long err;
 
 	*handle = 0;
 	if (second_chance && referenced(o, pg, *e & ENT_FRAME_MASK))
@@ -533,10 +622,16 @@ long memobj_evict(struct proc *p, struct vm_region *r, uint64_t va, bool second_
 		drop(o, pg);
 		return 1;
 	}
-	while (n < WRITEBACK_CLUSTER && page_dirty(o, pg + (uint64_t)n))
-		n++;
-	err = request_object_out(p, o, pg, n, handle);
-	return err ? err : n;
+	return write_back_run(p, o, pg, handle);
+}
+
+long memobj_write_back(struct proc *p, struct vm_region *r, uint64_t va, uint64_t *handle)
+{
+	uint64_t pg = memobj_page_of(r, va);
+
+	*handle = 0;
+	resident_entry(r->obj, pg);	/* the caller found it mapped: it must be */
+	return page_dirty(r->obj, pg) ? write_back_run(p, r->obj, pg, handle) : 0;
 }
 
 /*
@@ -578,9 +673,63 @@ size_t memobj_reclaim(size_t want)
 		if (!objs[i].used || objs[i].pages == 0)
 			continue;
 		c.o = &objs[i];
+		memobj_hold(c.o);	/* it may be one nothing else refers to */
 		memobj_tree_walk(&c.o->tree, reclaim_page, &c);
+		memobj_put(c.o);
 	}
 	return c.got;
+}
+
+/* Resident, dirty, and no PTE maps it: nobody will write it back but us. */
+static bool dirty_unmapped(struct memobj *o, uint64_t pg)
+{
+	uint64_t *e = entry_of(o, pg, false);
+
+	return e && (*e & ENT_RESIDENT) && (*e & ENT_DIRTY) && !(*e >> ENT_MAPS_SHIFT);
+}
+
+/* The dirty pages no PTE maps, in runs of them, as the pager can take them. */
+static void write_back_page(uint64_t pg, uint64_t *e, void *ctx)
+{
+	struct reclaim_ctx *c = ctx;
+	uint64_t handle;
+	long err;
+	int n = 1;
+
+	(void)e;
+	if (c->busy || !dirty_unmapped(c->o, pg))
+		return;
+	while (n < WRITEBACK_CLUSTER && dirty_unmapped(c->o, pg + (uint64_t)n))
+		n++;
+	err = request_object_out(NULL, c->o, pg, n, &handle);	/* marks them in flight */
+	if (err) {
+		c->busy = true;	/* no request slot, or its pager just went: next tick */
+		c->o->unmapped_dirty = true;
+	}
+}
+
+void memobj_write_back_unmapped(void)
+{
+	struct reclaim_ctx c = { 0 };
+
+	for (int i = 0; i < MEMOBJ_MAX; i++) {
+		struct memobj *o = &objs[i];
+
+		if (!o->used || (o->refs > 0 && !o->unmapped_dirty))
+			continue;
+		if (o->refs == 0 && (!pager_reachable(o) || o->refusals >= REFUSALS_MAX)) {
+			unreferenced(o);	/* says what is lost, and frees it */
+			continue;
+		}
+		if (!memobj_port(o))
+			continue;	/* its pager is away: its successor gets them */
+		c.o = o;
+		c.busy = false;
+		o->unmapped_dirty = false;
+		memobj_hold(o);	/* a write-back that cannot start puts its reference back */
+		memobj_tree_walk(&o->tree, write_back_page, &c);
+		memobj_put(o);
+	}
 }
 
 /* --- inspection --- */

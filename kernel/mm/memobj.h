@@ -11,6 +11,15 @@
  * each page request in flight for its pages, a spawn reading its headers.
  * With the last reference its pages are freed and its id (index +
  * generation) dies with it: nothing is cached for an object nobody maps.
+ * Unless some are dirty: a region going folds its PTEs' dirty bits into
+ * the object, and a process killed (not exiting, which writes back first)
+ * leaves its writes there: the page-out daemon's next tick sends every
+ * dirty page no PTE maps to its pager (memobj_write_back_unmapped(); an
+ * object pager that is away is waited for, objpager.h).  If that was the
+ * last reference, the object is *kept*, with none, until then, and goes
+ * with the last write-back's end.  Its
+ * dirty pages are lost only when its pager can take them no more (gone, or
+ * refusing them REFUSALS_MAX times in a row), with a log line.
  *
  * Pages.  Each page of the object, by page index, is an entry word in a
  * radix tree (memobj_tree.h; the word encoded like a PTE in memobj.c):
@@ -91,6 +100,9 @@ struct memobj {
 	uint32_t image_maps;		/* of them, a program's segments (VMR_IMAGE) */
 	uint32_t shared_writable;	/* of them, shared and writable */
 	uint64_t pages;			/* resident */
+	bool kept;			/* refs 0: kept for its dirty pages */
+	bool unmapped_dirty;		/* a mapping went with a dirty page: the tick looks */
+	uint32_t refusals;		/* pages its pager refused to take back, in a row */
 	/* what happened to it, for kdb `objects` */
 	uint64_t page_ins, hits, cows, drops, writebacks;
 };
@@ -164,14 +176,16 @@ void memobj_count_copy(struct memobj *o, bool zero_tail);
  * absent; it marks them in flight, and the PTEs of r (may be NULL) from va
  * on that are empty or PAGER too.  => 0, or ERR_NOMEM for the page tree.
  * A write-back unmaps them from every mapping and lends their frames.
- * The ends take each page back with the request's outcome.
+ * The ends take each page back with the request's outcome (a failed
+ * page-in's frame is freed, or quarantined; 0: the caller disposed of it).
  */
 long memobj_start_in(struct memobj *o, uint64_t pg, int n, uint64_t request,
 		     struct vm_region *r, uint64_t va);
 void memobj_end_in(struct memobj *o, uint64_t pg, uint64_t request, paddr_t frame, bool ok,
 		   bool quarantine);
 void memobj_start_out(struct memobj *o, uint64_t pg, int n, uint64_t request, paddr_t *frames);
-void memobj_end_out(struct memobj *o, uint64_t pg, uint64_t request, paddr_t frame, bool ok);
+void memobj_end_out(struct memobj *o, uint64_t pg, uint64_t request, paddr_t frame,
+		    long result);
 
 /*
  * Page-out of the object page p maps at va of region r: with
@@ -186,11 +200,28 @@ long memobj_evict(struct proc *p, struct vm_region *r, uint64_t va, bool second_
 		  uint64_t *handle);
 
 /*
+ * Write-back of the page p maps at va of shared region r, with the dirty
+ * pages after it, if it is dirty; a clean page stays where it is mapped
+ * (exit and munmap: the other mappings keep using it).
+ * => pages on their way (*handle), 0 for a clean page, or an error as
+ *    memobj_evict's.
+ */
+long memobj_write_back(struct proc *p, struct vm_region *r, uint64_t va, uint64_t *handle);
+
+/*
  * Page-out of pages no PTE maps (read ahead for nobody, left behind by a
  * copy or an unmapping): clean ones dropped, dirty ones written back.
  * => pages freed or on their way, at most `want`.
  */
 size_t memobj_reclaim(size_t want);
+
+/*
+ * The page-out daemon's tick: dirty pages no PTE maps any more (their
+ * mapping went: a process killed, or the last one exited while its pager
+ * was away) go back to their pager, or wait while it is away; an object
+ * kept only for them goes once they are written back.
+ */
+void memobj_write_back_unmapped(void);
 
 /* Inspection: slot i if live (NULL past the end or free), totals, pages in order. */
 const struct memobj *memobj_view(int index);

@@ -3,6 +3,7 @@
 
 #include <ferry/err.h>
 
+#include "../iommu/iommu.h"
 #include "../log.h"
 #include "../panic.h"
 #include "../proc/proc.h"
@@ -154,8 +155,10 @@ static void daemon_main(void *arg)
 	for (;;) {
 		thread_block(&daemon_wq, THREAD_BLOCKED_SLEEP, 0, DAEMON_PERIOD_NS);
 		request_check_overtime();
+		iommu_fault_event();	/* polled until the fault MSI has a local APIC */
 		swap_expire_orphans();
 		objpager_expire_orphans();
+		memobj_write_back_unmapped();
 		if (pmm_free_frames() < low_watermark) {
 			daemon_busy = true;
 			zeropool_drain(0);
@@ -208,7 +211,23 @@ static bool pager_came_back(const struct vm_region *r)
 	return r->obj && memobj_pager_kept(r->obj) && memobj_wait_pager(r->obj);
 }
 
-long pageout_evict_range(struct proc *p, uint64_t addr, size_t len)
+/* What range_out does at va: evict what is there, or write back a dirty object page. */
+static long range_out_at(struct proc *p, struct vm_region *r, uint64_t va, int max,
+			 bool write_back, uint64_t *handle, int *span)
+{
+	pte_t *pte;
+
+	if (!write_back)
+		return evict_at(p, r, va, max, false, handle, span);
+	pte = arch_pt_leaf(p->vm.root, va, false);
+	*handle = 0;
+	*span = 1;
+	if (!pte || !arch_pte_present(*pte) || !object_page(r, *pte))
+		return 0;
+	return memobj_write_back(p, r, va, handle);
+}
+
+static long range_out(struct proc *p, uint64_t addr, size_t len, bool write_back)
 {
 	uint64_t handles[64];
 	uint64_t resident_before = p->vm.resident_pages;
@@ -226,8 +245,8 @@ long pageout_evict_range(struct proc *p, uint64_t addr, size_t len)
 		if (nh == 63)
 			while (nh)
 				request_wait(handles[--nh]);
-		out = evict_at(p, r, va, max < PAGEOUT_CLUSTER ? max : PAGEOUT_CLUSTER, false,
-			       &handles[nh], &span);
+		out = range_out_at(p, r, va, max < PAGEOUT_CLUSTER ? max : PAGEOUT_CLUSTER,
+				   write_back, &handles[nh], &span);
 		if (out == ERR_BUSY || out == ERR_FULL) {
 			if (nh == 0)
 				request_wait_for_slot();	/* someone else's requests */
@@ -248,4 +267,14 @@ long pageout_evict_range(struct proc *p, uint64_t addr, size_t len)
 	/* What really left memory: a failed page-out leaves its pages resident. */
 	return resident_before > p->vm.resident_pages
 		       ? (long)(resident_before - p->vm.resident_pages) : 0;
+}
+
+long pageout_evict_range(struct proc *p, uint64_t addr, size_t len)
+{
+	return range_out(p, addr, len, false);
+}
+
+long pageout_write_back_range(struct proc *p, uint64_t addr, size_t len)
+{
+	return range_out(p, addr, len, true);
 }

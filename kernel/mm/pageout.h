@@ -9,7 +9,10 @@
  * to their pager.  Outstanding page-outs per provider are bounded
  * (SWAP_OUTSTANDING_MAX): a slow provider is never drowned.
  *
- * It also fails page requests that overran their overtime.
+ * Every tick (100 ms) it also fails page requests that overran their
+ * overtime, and sends the dirty pages of memory objects that no PTE maps
+ * any more (a process killed while it had written to a shared file
+ * mapping) to their pager (memobj_write_back_unmapped).
  */
 #ifndef PAGEOUT_H
 #define PAGEOUT_H
@@ -28,5 +31,8 @@ void pageout_memory_freed(void);
 /* Pages out every resident page of [addr, addr+len) of p now and waits:
  * => pages that left memory (written out or dropped), or an error. */
 long pageout_evict_range(struct proc *p, uint64_t addr, size_t len);
+/* Writes back the dirty object pages of [addr, addr+len) of p and waits;
+ * clean pages stay mapped (exit, munmap).  => as pageout_evict_range. */
+long pageout_write_back_range(struct proc *p, uint64_t addr, size_t len);
 
 #endif

@@ -112,13 +112,73 @@ void pmm_init(const struct boot_info *bi, paddr_t kstart, paddr_t kend)
 		 table.count[FRAME_FREE], table.count[FRAME_FREE] * 4, (unsigned long)at);
 }
 
+#define WATCHED		0x20	/* struct frame.flags: poisoned and watched (pmm_free_watched) */
+#define POISON		0xDEAD0FF1CEDEAD00ULL
+
+static uint64_t late_writes;
+
+bool pmm_watched_intact(paddr_t pa)
+{
+	const uint64_t *w = phys_to_virt(pa);
+
+	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
+		if (w[i] != POISON)
+			return false;
+	return true;
+}
+
+/* A watched frame leaves the free pool: it must still hold its poison. */
+static void check_watched(paddr_t pa)
+{
+	struct frame *f = pmm_frame(pa);
+
+	if (!(f->flags & WATCHED))
+		return;
+	f->flags &= (uint8_t)~WATCHED;
+	if (!pmm_watched_intact(pa)) {
+		late_writes++;
+		log_err("frame %#lx was written after it was freed: a DMA transfer landed late",
+			(unsigned long)pa);
+	}
+}
+
 paddr_t pmm_alloc(enum frame_use use)
 {
 	unsigned long irq = arch_irq_save();
 	long pfn = frame_table_alloc(&table, use);
 
 	arch_irq_restore(irq);
+	if (pfn >= 0)
+		check_watched((paddr_t)pfn << PAGE_SHIFT);
 	return pfn < 0 ? 0 : (paddr_t)pfn << PAGE_SHIFT;
+}
+
+void pmm_watch(paddr_t pa)
+{
+	uint64_t *w = phys_to_virt(pa);
+
+	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
+		w[i] = POISON;
+	pmm_frame(pa)->flags |= WATCHED;
+}
+
+void pmm_free_watched(paddr_t pa)
+{
+	pmm_watch(pa);
+	pmm_free(pa);
+	pmm_frame(pa)->flags |= WATCHED;
+}
+
+bool pmm_is_watched(paddr_t pa)
+{
+	struct frame *f = pmm_frame(pa);
+
+	return f && (f->flags & WATCHED);
+}
+
+uint64_t pmm_late_writes(void)
+{
+	return late_writes;
 }
 
 paddr_t pmm_alloc_zeroed(enum frame_use use)
@@ -136,6 +196,8 @@ paddr_t pmm_alloc_contig(size_t nframes, enum frame_use use, paddr_t below)
 	long pfn = frame_table_alloc_contig(&table, nframes, 1, below >> PAGE_SHIFT, use);
 
 	arch_irq_restore(irq);
+	for (size_t i = 0; pfn >= 0 && i < nframes; i++)
+		check_watched(((paddr_t)pfn + i) << PAGE_SHIFT);
 	return pfn < 0 ? 0 : (paddr_t)pfn << PAGE_SHIFT;
 }
 

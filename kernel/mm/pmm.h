@@ -30,6 +30,16 @@ size_t pmm_free_frames(void);
 /* Takes an allocated frame out of use for good (a device may still DMA
  * into it); counted as FRAME_QUARANTINE, never reused. */
 void pmm_quarantine(paddr_t pa);
+/* Frees a frame a device may have been writing into (a DMA request given
+ * up on): poisoned first, the poison checked when the frame is allocated
+ * again and by kdb `check`, so a transfer landing after the free is
+ * reported (and counted), never silent. */
+void pmm_free_watched(paddr_t pa);
+/* Poisons and watches a frame kept out of use (a test's negative control). */
+void pmm_watch(paddr_t pa);
+bool pmm_is_watched(paddr_t pa);		/* watched since freed or kept out */
+bool pmm_watched_intact(paddr_t pa);
+uint64_t pmm_late_writes(void);
 /* Retags an allocated frame; panics if its use is not `from`. */
 void pmm_set_use(paddr_t pa, enum frame_use from, enum frame_use to);
 

@@ -10,6 +10,7 @@
 #include "../cmdline.h"
 #include "../grant/grant.h"
 #include "../handle.h"
+#include "../iommu/iommu.h"
 #include "../ipc/port.h"
 #include "../log.h"
 #include "../mm/heap.h"
@@ -30,6 +31,7 @@ static struct page_request reqs[REQUEST_MAX];
 static uint64_t overtime_abort_ns = 30ULL * 1000000000;
 static uint64_t overtime_warn_ns = 5ULL * 1000000000;
 static struct wait_queue slot_waiters;	/* threads waiting for a free request */
+static bool zero_touch_on = true;	/* zerotouch=off: the comparison's other half */
 
 static enum fill_mode parse_fill_mode(const char *s)
 {
@@ -43,6 +45,7 @@ static enum fill_mode parse_fill_mode(const char *s)
 void request_init(void)
 {
 	const char *fp = cmdline_get("faultpath");
+	const char *zt = cmdline_get("zerotouch");
 	uint64_t ms = cmdline_get_u64("overtime", 0);
 
 	for (int i = 0; i < REQUEST_MAX; i++) {
@@ -52,6 +55,7 @@ void request_init(void)
 	wait_queue_init(&slot_waiters);
 	if (fp)
 		fill_mode_current = parse_fill_mode(fp);
+	zero_touch_on = !(zt && strcmp(zt, "off") == 0);
 	if (ms) {
 		overtime_abort_ns = ms * 1000000;
 		overtime_warn_ns = overtime_abort_ns / 4;
@@ -164,16 +168,39 @@ static unsigned region_vm_flags(const struct page_request *r)
 	return f;
 }
 
-/* One page of a finished page-in: map it, or put everything back, or free. */
+/*
+ * Where a frame goes that a device may still be writing into (unsettled,
+ * see finish()): without an IOMMU nothing can stop the transfer, so it is
+ * quarantined for good; with one, the window is closed and every transfer
+ * started after that faults, so it waits only for the driver to say its
+ * device is done (iommu_park(); did: the domain the grant was last mapped
+ * in).  A frame no domain ever mapped was out of every device's reach.
+ */
+static void release_unsettled(paddr_t frame, int did, uint64_t grant)
+{
+	if (!iommu_translating())
+		pmm_quarantine(frame);
+	else if (did)
+		iommu_park(did, grant, frame);
+	else
+		pmm_free(frame);
+}
+
+/* One page of a finished page-in: map it, or put everything back, or free.
+ * unsettled_did: -1 when no device can still write the frame, else the
+ * domain for release_unsettled(). */
 static void commit_in(struct page_request *r, int i, long result, int filled, paddr_t frame,
-		      bool quarantine)
+		      int unsettled_did)
 {
 	pte_t *pte;
 	bool ok = result == 0 && i < filled;
 
 	if (r->obj) {	/* the object takes it, and maps it where PTEs wait */
-		memobj_end_in(r->obj, r->obj_page + (uint64_t)i, req_handle(r), frame, ok,
-			      quarantine);
+		if (!ok && frame && unsettled_did >= 0) {
+			release_unsettled(frame, unsettled_did, r->grant);
+			frame = 0;	/* disposed of: the object only forgets the page */
+		}
+		memobj_end_in(r->obj, r->obj_page + (uint64_t)i, req_handle(r), frame, ok, false);
 		return;
 	}
 	pte = still_ours(r, i);
@@ -183,8 +210,8 @@ static void commit_in(struct page_request *r, int i, long result, int filled, pa
 		drop_slot(r, i, false);	/* the data lives in the frame now */
 		return;
 	}
-	if (frame && quarantine)
-		pmm_quarantine(frame);	/* a device may still be writing into it */
+	if (frame && unsettled_did >= 0)
+		release_unsettled(frame, unsettled_did, r->grant);	/* a device may write it */
 	else if (frame)
 		pmm_free(frame);
 	if (pte)
@@ -220,7 +247,7 @@ static void commit_out(struct page_request *r, int i, long request_result)
 
 	if (r->obj) {	/* written back: dropped; else the object keeps it, dirty */
 		memobj_end_out(r->obj, r->obj_page + (uint64_t)i, req_handle(r), r->frames[i],
-			       result == 0);
+			       result);
 		return;
 	}
 	pte = still_ours(r, i);
@@ -244,6 +271,21 @@ static void commit_out(struct page_request *r, int i, long request_result)
 	drop_slot(r, i, result == ERR_IO);
 }
 
+/*
+ * Zero-touch frames (request_page_in) hold an earlier user's bytes until a
+ * device overwrites them.  A pager that answers "filled" for a grant that
+ * never reached a device domain (it did not forward it, or the driver had
+ * none) cannot have filled them: they are zeroed now, so at worst the
+ * fault sees zeros, never someone else's data.
+ */
+static void zero_untouched(struct page_request *r, int filled)
+{
+	log_warn("page request %#lx: answered filled, but its DMA grant never reached a device:"
+		 " %d frames zeroed", (unsigned long)req_handle(r), filled);
+	for (int i = 0; i < filled; i++)
+		memset(phys_to_virt(r->frames[i]), 0, PAGE_SIZE);
+}
+
 static enum grant_outcome outcome_of(long result)
 {
 	if (result == 0)
@@ -255,23 +297,24 @@ static enum grant_outcome outcome_of(long result)
  * A grant whose holder's device may still be transferring (grant.h: the
  * holder read the frames' addresses and has not said it is done, or died
  * before it did) cannot end well: a page-in's frames may still be
- * written, so they are never reused (quarantined); a page-out may not have
- * reached the disk, so its pages stay resident.  A pager that answers
- * success while its driver's DMA is open is not believed.
+ * written, so they are not reused until that cannot happen
+ * (release_unsettled(): quarantined, or parked with an IOMMU); a page-out
+ * may not have reached the disk, so its pages stay resident.  A pager
+ * that answers success while its driver's DMA is open is not believed.
  * => the request's result, overriding a success.
  */
-static long settle_dma(struct page_request *r, long result, bool *quarantine)
+static long settle_dma(struct page_request *r, long result, bool *unsettled)
 {
 	bool busy = r->grant && grant_dma_busy(r->grant);
 
-	*quarantine = r->dir == REQUEST_IN && r->grant && result != 0 &&
-		      (busy || grant_dma_unsettled(r->grant));
+	*unsettled = r->dir == REQUEST_IN && r->grant && result != 0 &&
+		     (busy || grant_dma_unsettled(r->grant));
 	if (!busy || result != 0)
 		return result;
 	log_warn("page request %#lx (pid %lu at %#lx): its pager answered while its driver's"
 		 " DMA on grant %#lx was still open: failed", (unsigned long)req_handle(r),
 		 (unsigned long)r->pid, (unsigned long)r->va, (unsigned long)r->grant);
-	*quarantine = r->dir == REQUEST_IN;
+	*unsettled = r->dir == REQUEST_IN;
 	return r->dir == REQUEST_IN ? ERR_IO : ERR_AGAIN;
 }
 
@@ -280,22 +323,30 @@ static void finish(struct page_request *r, long result, int filled)
 {
 	struct fault_stats *st = fault_stats_for(r->mode);
 	struct swap_provider *sp = r->swap ? swap_provider(r->provider) : NULL;
-	bool quarantine;
+	bool unsettled;		/* a device may still write the frames (settle_dma()) */
+	int did = r->grant ? grant_device_domain(r->grant) : 0;
+	bool device_wrote = r->zero_touch && did;
+	long ended;
 
-	result = settle_dma(r, result, &quarantine);
+	result = settle_dma(r, result, &unsettled);
 	stamp(r, PHASE_REPLIED);
 	if (r->sample && ipc_call_received_cycles(r->token))
 		r->sample->phase[PHASE_RECEIVED] = ipc_call_received_cycles(r->token) - r->t_fault;
 	if (r->grant)
 		kdb_grant_event(r->grant, KDB_GRANT_FILLED);
-	if (r->grant && grant_end(r->grant, outcome_of(result)) && result == 0)
-		result = ERR_DEAD;	/* a holder died: the frames' contents are unknown */
+	/* A holder died (ERR_DEAD) or its device faulted (ERR_DMAFAULT): the
+	 * frames' contents are unknown. */
+	ended = r->grant ? grant_end(r->grant, outcome_of(result)) : 0;
+	if (ended && result == 0)
+		result = ended;
+	if (r->zero_touch && !device_wrote && result == 0)
+		zero_untouched(r, filled);
 	stamp(r, PHASE_TAKEN_BACK);
 	if (r->grant)
 		kdb_grant_event(r->grant, KDB_GRANT_TAKEN_BACK);
 	for (int i = 0; i < r->npages; i++) {
 		if (r->dir == REQUEST_IN)
-			commit_in(r, i, result, filled, r->frames[i], quarantine);
+			commit_in(r, i, result, filled, r->frames[i], unsettled ? did : -1);
 		else
 			commit_out(r, i, result);
 	}
@@ -510,7 +561,7 @@ static void undo_start(struct page_request *r)
 				      false, false);
 		else
 			memobj_end_out(r->obj, r->obj_page + (uint64_t)i, req_handle(r),
-				       r->frames[i], false);
+				       r->frames[i], ERR_AGAIN);	/* never sent */
 	}
 	if (r->obj) {
 		memobj_put(r->obj);
@@ -554,6 +605,21 @@ static enum fill_mode served_mode(const struct page_request *r)
 }
 
 /*
+ * Zero-touch page-in: a frame lent for DMA need not be zeroed first when
+ * nobody but a device can reach it, and the device only to write: a DMA
+ * grant (no CPU mapping for any holder) with an IOMMU (the device mapping
+ * is write-only for a page-in).  Only swap page-ins: a swap slot is always
+ * a whole page, so a page the provider says it filled was written whole,
+ * while a file page may be read short (a hole, the end of the file) and
+ * relies on zeros in the rest.  Pages past the count filled are freed,
+ * never mapped; see zero_untouched() for a grant no device ever reached.
+ */
+static bool zero_touch_allowed(const struct page_request *r)
+{
+	return r->mode == FILL_GRANT_DMA && r->swap && iommu_translating() && zero_touch_on;
+}
+
+/*
  * The frames the pages will live in, in every mode: copy-mode answers are
  * copied straight into them.  User frames come out of the reserve only
  * through the page-out daemon: short of memory, the caller waits and
@@ -563,8 +629,12 @@ static bool take_frames(struct page_request *r)
 {
 	if (pmm_free_frames() < PMM_RESERVE_FRAMES + (size_t)r->npages)
 		return false;
+	r->zero_touch = zero_touch_allowed(r);
 	for (int i = 0; i < r->npages; i++)	/* cannot fail above the reserve */
-		r->frames[i] = r->mode == FILL_COPY ? pmm_alloc(FRAME_USER) : zeropool_take();
+		r->frames[i] = r->mode == FILL_COPY || r->zero_touch ? pmm_alloc(FRAME_USER)
+								    : zeropool_take();
+	if (r->zero_touch)
+		fault_stats_for(r->mode)->zero_touch += (uint64_t)r->npages;
 	return true;
 }
 

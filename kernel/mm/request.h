@@ -63,6 +63,7 @@ struct page_request {
 	struct fault_sample *sample;
 	uint64_t started_ns;			/* clock_run_ns() at the start */
 	bool warned;
+	bool zero_touch;			/* frames lent unzeroed (zero_touch_allowed()) */
 	/* A page-out failed with ERR_IO: bit i = page i was not stored; the
 	 * others were (<proto/pager.h>).  0: every page failed. */
 	uint64_t failed_pages;

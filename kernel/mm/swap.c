@@ -167,6 +167,13 @@ bool swap_area_kept(const uint8_t *area)
 	return false;
 }
 
+bool swap_area_orphaned(const uint8_t *area)
+{
+	const struct swap_provider *sp = find_area(area);
+
+	return sp && sp->state == SWAP_ORPHANED;
+}
+
 long swap_wait_live(unsigned index)
 {
 	struct swap_provider *sp;

@@ -79,6 +79,8 @@ struct swap_provider *swap_provider(unsigned index);	/* LIVE ones only */
 bool swap_pages_kept(unsigned index);
 /* Is there a LIVE or ORPHANED provider of this area (SWAP_AREA_ID_SIZE bytes)? */
 bool swap_area_kept(const uint8_t *area);
+/* Is this area's provider ORPHANED: its pages wait for a successor? */
+bool swap_area_orphaned(const uint8_t *area);
 /*
  * Blocks the current thread until provider `index` is LIVE again.
  * => 0 when it is; ERR_DEAD when it is GONE (or never was), ERR_TIMEOUT

@@ -447,18 +447,18 @@ int vm_set_dma_ring(struct vm_space *vs, uint64_t va, uint64_t entries)
 	return 0;
 }
 
-int vm_dma_read(struct vm_space *vs, uint64_t dev, void *out, size_t len)
+int vm_dma_read(struct vm_space *vs, paddr_t pa, void *out, size_t len)
 {
-	if ((dev & ~PAGE_MASK) + len > PAGE_SIZE)
+	if ((pa & ~PAGE_MASK) + len > PAGE_SIZE)
 		return ERR_FAULT;
 	for (struct vm_region *r = vs->regions; r; r = r->next) {
-		paddr_t pa;
+		paddr_t frame;
 
 		if (!(r->flags & VMR_DMA))
 			continue;
 		for (uint64_t va = r->start; va < r->end; va += PAGE_SIZE) {
-			if (arch_pt_query(vs->root, va, &pa, NULL) && pa == PAGE_ALIGN_DOWN(dev)) {
-				memcpy(out, (uint8_t *)phys_to_virt(pa) + (dev & ~PAGE_MASK), len);
+			if (arch_pt_query(vs->root, va, &frame, NULL) && frame == PAGE_ALIGN_DOWN(pa)) {
+				memcpy(out, phys_to_virt(pa), len);
 				return 0;
 			}
 		}
@@ -576,6 +576,24 @@ const char *vm_region_kind(const struct vm_region *r)
 }
 
 /* => vs is not the active address space (the caller switched away). */
+size_t vm_take_dma_frames(struct vm_space *vs, paddr_t *out, size_t max)
+{
+	size_t n = 0;
+
+	for (struct vm_region *r = vs->regions; r; r = r->next) {
+		for (uint64_t va = r->start; (r->flags & VMR_DMA) && va < r->end && n < max;
+		     va += PAGE_SIZE) {
+			pte_t *pte = arch_pt_leaf(vs->root, va, false);
+
+			if (!pte || !arch_pte_present(*pte))
+				continue;
+			out[n++] = arch_pte_frame(*pte);
+			vm_unmap_page(vs, va, pte, 0);
+		}
+	}
+	return n;
+}
+
 void vm_space_destroy(struct vm_space *vs)
 {
 	while (vs->regions)

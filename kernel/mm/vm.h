@@ -118,6 +118,9 @@ struct vm_hole {
  */
 int vm_map_mmio(struct vm_space *vs, paddr_t pa, size_t len, const struct vm_hole *holes,
 		int nholes, uint64_t *out);
+/* Takes the frames of vs's DMA regions out of it (PTEs cleared, not freed):
+ * the caller disposes of them.  => frames taken, at most max. */
+size_t vm_take_dma_frames(struct vm_space *vs, paddr_t *out, size_t max);
 /* Removes whole regions only: [addr, addr+len) must be exactly one region. */
 int vm_unmap(struct vm_space *vs, uint64_t addr, size_t len);
 int vm_pin(struct vm_space *vs, uint64_t addr, size_t len);
@@ -128,9 +131,9 @@ int vm_grant_window(struct vm_space *vs);
 /* Names a submission ring of `entries` 64-byte commands at va, which must
  * lie in one DMA region.  => 0, ERR_INVAL. */
 int vm_set_dma_ring(struct vm_space *vs, uint64_t va, uint64_t entries);
-/* Reads len bytes at device address dev, if they are in one page of vs's
- * DMA memory (no IOMMU: a device address is the frame's). => 0, ERR_FAULT. */
-int vm_dma_read(struct vm_space *vs, uint64_t dev, void *out, size_t len);
+/* Reads len bytes at physical address pa, if they are in one page of vs's
+ * DMA memory (the debug console).  => 0, ERR_FAULT. */
+int vm_dma_read(struct vm_space *vs, paddr_t pa, void *out, size_t len);
 /* Writes into mapped pages whatever their protection (loading images). */
 int vm_copy_in(struct vm_space *vs, uint64_t va, const void *src, size_t n);
 /* Reads mapped pages (the debug console).  => 0, ERR_FAULT (not all present). */

@@ -7,11 +7,13 @@
 #include "../arch/arch.h"
 #include "../ipc/allow.h"
 #include "../grant/grant.h"
+#include "../iommu/iommu.h"
 #include "../mm/objpager.h"
 #include "../mm/swap.h"
 #include "../handle.h"
 #include "../log.h"
 #include "../panic.h"
+#include "../pci.h"
 
 static struct proc procs[PROC_MAX];
 static uint64_t live_procs;
@@ -203,12 +205,24 @@ static uint32_t grants_held_by(uint64_t pid)
 	return n;
 }
 
+/* Does another live process run with the same configuration line as p? */
+static bool config_shared(const struct proc *p)
+{
+	for (int i = 0; i < PROC_MAX; i++)
+		if (&procs[i] != p && procs[i].phase == PROC_LIVE && procs[i].config == p->config)
+			return true;
+	return false;
+}
+
 /* The last thread is leaving: release everything but the slot. */
 static void proc_teardown(struct proc *p)
 {
 	struct proc *parent;
 
 	grant_release_holder(p);	/* its windows close before anything else */
+	iommu_proc_exit(p);		/* its DMA buffers leave its device domain */
+	if (p->config->ndev && !config_shared(p))
+		pci_owner_died(p->config);	/* its devices stop mastering the bus */
 	port_release_all(p);		/* fails the requests it was serving */
 	swap_release_proc(p);
 	objpager_release_proc(p);

@@ -20,7 +20,9 @@
  * MAP_PRIVATE for a private copy (written pages are this process's own and
  * never reach the file); otherwise the mapping is shared and what is
  * written reaches the file on file_msync(), file_munmap(), exit, or when
- * the kernel evicts the page.  Touching a page wholly past the end of the
+ * the kernel evicts the page; if the process is killed instead, the kernel
+ * writes it back soon after (within the page-out daemon's 100 ms tick,
+ * or when a dead fs's successor is back).  Touching a page wholly past the end of the
  * file kills the thread; the tail of the last page reads as zero.  The
  * mapping outlives file_close().  Every mapping of one file shares the
  * file's pages in memory (one frame per page: the kernel's memory objects),

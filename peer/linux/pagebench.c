@@ -28,12 +28,13 @@
  * Output: one line per test,
  *   RESULT name pages=N reps=R median=.. p10=.. p90=.. p99=.. mean=..
  *          med_min=.. med_max=.. resident_max=.. mismatches=.. errors=..
- *          majflt=.. pswpin=..
+ *          majflt=.. pswpin=.. cost_tag=..
  * each statistic the median over the REPS repetitions of that repetition's
  * statistic (TSC ticks per page); med_min/med_max is the spread of the
  * repetitions' medians; the counters are the worst (or, for majflt and
- * pswpin, the median) repetition.  A WARM-page run before each test is
- * discarded: under TCG the first pass through a path also translates it.
+ * pswpin, the median) repetition; cost_tag is the test's region tag for
+ * the cost-model plugin.  A WARM-page run before each test is discarded:
+ * under TCG the first pass through a path also translates it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -488,7 +489,7 @@ static long worst_of(const struct rep *reps, int nreps, size_t off)
 #define MED(f) median_of(reps, nreps, offsetof(struct rep, f))
 #define WORST(f) worst_of(reps, nreps, offsetof(struct rep, f))
 
-static void report(const char *name, long n, const struct rep *reps, int nreps)
+static void report(const char *name, unsigned tag, long n, const struct rep *reps, int nreps)
 {
 	uint64_t lo = reps[0].median, hi = reps[0].median;
 
@@ -498,10 +499,10 @@ static void report(const char *name, long n, const struct rep *reps, int nreps)
 	}
 	printf("RESULT %s pages=%ld reps=%d median=%ld p10=%ld p90=%ld p99=%ld mean=%ld "
 	       "med_min=%llu med_max=%llu resident_max=%ld mismatches=%ld errors=%ld "
-	       "majflt=%ld pswpin=%ld\n",
+	       "majflt=%ld pswpin=%ld cost_tag=%u\n",
 	       name, n, nreps, MED(median), MED(p10), MED(p90), MED(p99), MED(mean),
 	       (unsigned long long)lo, (unsigned long long)hi, WORST(resident),
-	       WORST(mismatches), WORST(errors), MED(majflt), MED(pswpin));
+	       WORST(mismatches), WORST(errors), MED(majflt), MED(pswpin), tag);
 }
 
 static void run_test(const struct test *t, long n, int nreps, long warm)
@@ -518,7 +519,7 @@ static void run_test(const struct test *t, long n, int nreps, long warm)
 		memset(&reps[i], 0, sizeof(reps[i]));
 		t->run(n, &reps[i]);
 	}
-	report(t->name, n, reps, nreps);
+	report(t->name, (unsigned)(t - tests), n, reps, nreps);
 }
 
 static bool wanted(const char *name, int argc, char **argv)

@@ -9,13 +9,18 @@ modules into an initramfs, and boots Linux with the QEMU options Ferry's
 benchmark boots use (tests/ferry.py's qemu_base_args: -machine pc, the
 same memory, build/disk.img as the primary IDE master with snapshot=on,
 TCG, `-icount shift=0` for the icount mode), Linux swapping to Ferry's own
-swap partition.  Prints a table and writes the figures, with the date,
-kernel and QEMU versions, to a results file in the cache, where `make
-bench` finds the newest one.
+swap partition.  The icount boot runs under the cost-model plugin
+(tools/costmodel/, as `make bench` runs Ferry): pagebench marks its timed
+accesses, and the counters per test and their attribution to Linux's
+functions (the guest's /proc/kallsyms, dumped at the end: Debian's
+System.map is a stub; pagebench's own symbols) go into the results.  Prints
+a table and writes the figures, with the date, kernel and QEMU versions,
+to a results file in the cache, where `make bench` finds the newest one.
 
   python3 peer/linux/run.py [--modes icount,tcg] [--pages N] [--reps N] [TEST...]"""
 
 import argparse
+import base64
 import datetime
 import glob
 import gzip
@@ -31,6 +36,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+import bench_cost  # noqa: E402
+import elfsyms  # noqa: E402
 import fetch  # noqa: E402
 import ferry  # noqa: E402
 
@@ -140,8 +147,9 @@ def qemu_args(mode, kernel, initrd, append):
 
 
 def boot(mode, args, log_path):
-    """Runs one boot; => (RESULT dicts by test, PEER lines, complete?)."""
-    results, info, done = {}, [], False
+    """Runs one boot; => (RESULT dicts by test, PEER lines, complete?, wall
+    seconds, the guest's /proc/kallsyms lines)."""
+    results, info, done, kallsyms, encoded = {}, [], False, None, []
     t0 = time.monotonic()
     with open(log_path, "w") as log:
         log.write("# " + " ".join(args) + "\n")
@@ -152,6 +160,14 @@ def boot(mode, args, log_path):
         try:
             for line in proc.stdout:    # whole lines only: readline waits for "\n"
                 line = line.replace("\r", "").rstrip("\n")
+                if kallsyms is None and line == "PEER kallsyms begin":
+                    kallsyms = []
+                elif kallsyms is not None and not encoded and line == "PEER kallsyms end":
+                    encoded = kallsyms
+                    log.write("(%d lines of base64: /proc/kallsyms, gzipped)\n" % len(encoded))
+                elif kallsyms is not None and not encoded:
+                    kallsyms.append(line)
+                    continue
                 log.write(line + "\n")
                 m = RESULT.match(line)
                 if m:
@@ -168,7 +184,39 @@ def boot(mode, args, log_path):
             proc.wait()
         finally:
             timer.cancel()
-    return results, info, done, time.monotonic() - t0
+    return results, info, done, time.monotonic() - t0, kallsyms_of(encoded)
+
+
+def linux_resolver(kallsyms, pagebench):
+    """Names for the plugin's sites: the running kernel's and modules' text
+    symbols (the guest's /proc/kallsyms) and pagebench, the one user
+    program in a region."""
+    return bench_cost.Resolver(elfsyms.nm_lines(kallsyms),
+                               [("pagebench", elfsyms.Elf(pagebench))])
+
+
+def kallsyms_of(encoded):
+    """The base64 lines of init's gzipped /proc/kallsyms => its lines."""
+    try:
+        return gzip.decompress(base64.b64decode("".join(encoded))).decode().splitlines()
+    except (ValueError, OSError, EOFError):
+        return []
+
+
+def counted(results, counters_path, attr_path, resolver):
+    """The plugin's files => {"model", "tests": {test: counters},
+    "attribution": {test: {symbol: counters}}}, by the tags pagebench
+    reported."""
+    head, _, by_tag = bench_cost.read_counters(counters_path)
+    sites = bench_cost.read_attr(attr_path)
+    out = {"model": head, "tests": {}, "attribution": {}}
+    for name, r in results.items():
+        tag = r.get("cost_tag")
+        if tag in by_tag:
+            out["tests"][name] = by_tag[tag]
+            out["attribution"][name] = bench_cost.trimmed(
+                bench_cost.attribute(sites.get(tag, []), resolver))
+    return out
 
 
 def qemu_version():
@@ -204,6 +252,9 @@ def problems(modes):
             if r["resident_max"]:
                 bad.append("%s %s: %d pages still resident before the timed reads" % (
                     mode, name, r["resident_max"]))
+        model = run.get("cost", {}).get("model", "")
+        if model and not ("marker_errors=0" in model and "announce_errors=0" in model):
+            bad.append("%s: the cost-model plugin reports %s" % (mode, model))
     return bad
 
 
@@ -214,6 +265,8 @@ def main(argv):
     p.add_argument("--pages", type=int, default=2048)
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--warm", type=int, default=256)
+    p.add_argument("--no-plugin", action="store_true",
+                   help="icount without the cost-model plugin (no counters)")
     p.add_argument("tests", nargs="*", help="pagebench tests (default: all)")
     a = p.parse_args(argv)
     if not os.path.exists(ferry.DISK):
@@ -239,12 +292,25 @@ def main(argv):
         if mode not in ("icount", "tcg"):
             sys.exit("peer: unknown mode %r (icount or tcg)" % mode)
         args = qemu_args(mode, os.path.join(fetch.kernel_dir(), kernel["vmlinuz"]), initrd, append)
+        plugin = mode == "icount" and not a.no_plugin
+        counters = os.path.join(results_dir(cache), "cost-%s.csv" % mode)
+        attr = os.path.join(results_dir(cache), "attr-%s.csv" % mode)
+        if plugin:
+            bench_cost.fresh(counters, attr)
+            args += bench_cost.plugin_args(counters, attr)
         log = os.path.join(results_dir(cache), "serial-%s.log" % mode)
         print("peer: booting Linux (%s): %s" % (mode, " ".join(args)), flush=True)
-        results, info, done, wall = boot(mode, args, log)
+        results, info, done, wall, kallsyms = boot(mode, args, log)
         out["modes"][mode] = {"unit": "instructions" if mode == "icount" else "tsc_cycles",
                               "qemu_args": args, "results": results, "complete": done,
                               "guest": info, "wall_s": round(wall, 1), "log": log}
+        if plugin and os.path.exists(counters):
+            out["modes"][mode]["cost"] = counted(results, counters, attr,
+                                                 linux_resolver(kallsyms, pagebench))
+            out["modes"][mode]["cost"]["symbols"] = "%d text symbols from the guest's " \
+                "/proc/kallsyms" % len(kallsyms)
+            if not kallsyms:
+                print("peer: no /proc/kallsyms from the guest: Linux's functions stay unnamed")
     print(table(out["modes"]))
     bad = problems(out["modes"])
     out["problems"] = bad

@@ -146,6 +146,29 @@ def refusals(g):
             re.M)), "no fs refusal line")]
 
 
+# What user/utest/mapkill.c's killed writer leaves in a file: pages 0..4
+# utest_fill(MAPKILL_SEED + i) through its shared mapping, page 5 only
+# written privately, so zeros on the disk.
+MAPKILL_PAGES, MAPKILL_SEED = 6, 40
+
+
+def utest_page(seed):
+    """utest_fill(page, seed) (user/utest/main.c)."""
+    return bytes((seed * 131 + i * 7 + (i >> 8)) & 0xFF for i in range(4096))
+
+
+def mapkill_written(got):
+    """Whether a file holds what mapkill.c's killed writer wrote, and why not."""
+    want = b"".join(utest_page(MAPKILL_SEED + i) for i in range(MAPKILL_PAGES - 1))
+    want += bytes(4096)
+    if got == want:
+        return True, ""
+    wrong = [i for i in range(MAPKILL_PAGES) if got[i * 4096:(i + 1) * 4096] !=
+             want[i * 4096:(i + 1) * 4096]]
+    return False, "%d bytes on the disk, %d wanted; pages not as written: %s" % (
+        len(got), len(want), wrong)
+
+
 def host_checks(g, disk):
     shell_command(g, "echo done")
     g.send("poweroff\r")
@@ -163,6 +186,8 @@ def host_checks(g, disk):
         results.append(("qemu/exec_suite/unchanged" + path.replace("/", "_"), got == want,
                         "%s: %d bytes on the disk, %d built; a private write reached the file?"
                         % (path, len(got), len(want))))
+    ok, why = mapkill_written(dump(part, "/mapkill.bin", tmp))
+    results.append(("qemu/exec_suite/killed_writer_on_disk", ok, "/mapkill.bin: " + why))
     return results
 
 

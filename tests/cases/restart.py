@@ -8,9 +8,13 @@ IDE one).  Services get their rights only from init: copies of ata and
 swapd typed at the shell run without rights, burn no swap provider, and
 the shell goes on."""
 
+import os
 import re
 
 import ferry
+from cases.ata import copy_disk
+from cases.exec import mapkill_written
+from cases.fs import dump, extract_fs, fsck
 from cases.kdb import enter, kdb, leave
 from cases.swap import found, shell_ready, swap_case, swap_row
 from cases.user import shell_command
@@ -166,4 +170,38 @@ def restart_nvme_holding(g):
     back = len(re.findall(r"grant 0x[0-9a-f]+ back with swapd \(pid \d+\): holder nvme", g.buf))
     results.append(("qemu/restart_nvme_holding_grant_returned", back >= 2,
                     "want grants given back to swapd in the grant modes, saw %d" % back))
+    return results
+
+
+def writable_disk(tmp):
+    return [ferry.ide_drive(copy_disk(tmp))]
+
+
+@swap_case("restart_fs_dirty_mapping", timeout=180, drives=writable_disk)
+def restart_fs_dirty_mapping(g):
+    """A process that wrote to a shared file mapping (and to a private one
+    of the same file) is killed while fs is dead: the kernel keeps its
+    dirty pages and gives them to the restarted fs.  The file holds every
+    shared write and no private one, read through fs and on the host
+    after poweroff."""
+    shell_ready(g)
+    out = shell_command(g, "utest mapkill_fs_away", timeout=120)
+    results = [("qemu/restart_fs_dirty_mapping_utest", "utest: mapkill fs away: ok" in out,
+                out[-1500:]),
+               ("qemu/restart_fs_dirty_mapping_waited",
+                found(g, r"memobj: object 0x[0-9a-f]+ \(object 0x[0-9a-f]+\): nothing maps it,"
+                         r" 5 dirty pages go back to its pager when it comes back\r?$"),
+                "no line for dirty pages waiting for the restarted fs"),
+               ("qemu/restart_fs_dirty_mapping_nothing_lost",
+                not found(g, r"dirty pages lost"), "dirty pages lost")]
+    shell_command(g, "echo done")
+    g.send("poweroff\r")
+    code = g.wait_exit(timeout=60)
+    part = extract_fs(os.path.join(g.disk_dir, "disk.img"), g.disk_dir)
+    ok, why = mapkill_written(dump(part, "/mapkill_fs.bin", g.disk_dir))
+    clean, report = fsck(part)
+    results += [("qemu/restart_fs_dirty_mapping_exit", code == ferry.EXIT_PASS,
+                 "QEMU exit status %s" % code),
+                ("qemu/restart_fs_dirty_mapping_on_disk", ok, "/mapkill_fs.bin: " + why),
+                ("qemu/restart_fs_dirty_mapping_e2fsck", clean, report)]
     return results

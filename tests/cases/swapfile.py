@@ -14,7 +14,7 @@ import subprocess
 
 import ferry
 from cases.ata import copy_disk, partitions
-from cases.kdb import enter, kdb, leave
+from cases.kdb import counters, enter, kdb, leave
 from cases.restart import restart_rounds
 from cases.swap import found, pagetests, patch_header, shell_ready, swap_case, swap_row
 from cases.user import shell_command
@@ -70,6 +70,28 @@ def modules(swapd="disk", swapfile=None, ata=""):
     return mods
 
 
+def pagetests_in_modes(g, name, pages):
+    """pagetest in every fill mode (cases.swap.pagetests), and each really
+    served in its mode: kdb `faults` counts at least `pages` pages out and
+    in for that mode (a mode the kernel downgraded is counted as the one it
+    became; /bin/pagetest's own text comes from fs in the same mode)."""
+    results = []
+    for mode in ("copy", "grant", "dma"):
+        enter(g)
+        before = counters(kdb(g, "faults"), mode)
+        leave(g)
+        results += pagetests(g, name, modes=(mode,), pages=pages)
+        enter(g)
+        after = counters(kdb(g, "faults"), mode)
+        leave(g)
+        moved_in, moved_out = after[1] - before[1], after[2] - before[2]
+        results.append(("qemu/%s_served_%s" % (name, mode),
+                        moved_in >= pages and moved_out >= pages,
+                        "kdb faults, mode %s: %d pages in, %d out during pagetest %d"
+                        % (mode, moved_in, moved_out, pages)))
+    return results
+
+
 def writable_disk(tmp):
     return [ferry.ide_drive(copy_disk(tmp))]
 
@@ -117,7 +139,7 @@ def swapfile_alone(g, name, driver):
             r"0x2$"]
     results = [("qemu/%s_registered" % name, all(found(g, rx) for rx in want),
                 "missing: %s" % [rx for rx in want if not found(g, rx)])]
-    results += pagetests(g, name, pages=256)
+    results += pagetests_in_modes(g, name, pages=256)
     enter(g)
     row = swap_row(g)
     allow = kdb(g, "allow")
@@ -264,7 +286,7 @@ def swapfile_two_providers(g):
     back in every fill mode, and kdb `swap` says which is which."""
     shell_ready(g)
     g.expect(r"swapd: \d+ slots \(\d+ KiB\) in file /swapfile.*\n", timeout=60)
-    results = pagetests(g, "swapfile_two_providers", pages=512)
+    results = pagetests_in_modes(g, "swapfile_two_providers", pages=512)
     enter(g)
     part = swap_row(g, 0, "swapd")
     file = swap_row(g, 1, "swapfile")
@@ -312,3 +334,22 @@ def swapfile_restarts(g):
                     "SWAPSPACE2" not in out, out[-400:]))
     results += pagetests(g, "swapfile_restarts_after_fs", pages=128)
     return results + after_the_run(g, "swapfile_restarts")
+
+
+@swap_case("swapfile_orphan_guarded", timeout=240, drives=writable_disk)
+def swapfile_orphan_guarded(g):
+    """A provider of /swapfile dies, then fs dies before any successor
+    asks for the file: the restarted fs refuses it (open for writing,
+    truncate, read, delete, move, replace) from the start, because the
+    allowance, suspended by its grantee's death, still names the swap area
+    the kernel keeps for a successor; once the kernel lets the area go
+    (SWAP_ORPHAN_NS) the file is an ordinary file again."""
+    shell_ready(g)
+    out = shell_command(g, "utest swapfile_orphan", timeout=120)
+    results = [("qemu/swapfile_orphan_guarded_utest", "utest: swapfile orphan: ok" in out,
+                out[-1500:])]
+    results.append(("qemu/swapfile_orphan_guarded_recovered",
+                    found(g, r"^fs: inode \d+ is swap \(allowance 0x[0-9a-f]+, made before our "
+                             r"restart; its provider died: its pages wait for a successor\)"),
+                    "the restarted fs did not learn of the file"))
+    return results + after_the_run(g, "swapfile_orphan_guarded")

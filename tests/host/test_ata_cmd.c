@@ -52,6 +52,8 @@ static struct fake {
 	uint64_t now;
 	int commands, resets, prd_mismatch, bad_dma;
 	uint8_t last_cmd;
+	int landed;			/* ata_dma_landed() calls, recorded below */
+	struct { const uint8_t *virt; uint32_t bytes; } land[8];
 } f;
 
 static char logbuf[16384];
@@ -402,6 +404,15 @@ void ata_outsw(uint16_t port, const void *buf, size_t words)
 	}
 }
 
+void ata_dma_landed(const uint8_t *virt, uint32_t bytes)
+{
+	if (f.landed < 8) {
+		f.land[f.landed].virt = virt;
+		f.land[f.landed].bytes = bytes;
+	}
+	f.landed++;
+}
+
 uint64_t ata_now_ns(void)
 {
 	return f.now += 1000;	/* every look at the clock costs a microsecond */
@@ -527,7 +538,7 @@ HTEST(dma_read_into_scattered_frames)
 	static const uint64_t phys[4] = { MEM_BASE + 5 * 4096, MEM_BASE + 9 * 4096,
 					  MEM_BASE + 10 * 4096, MEM_BASE + 3 * 4096 };
 	static const int pages[4] = { 5, 9, 10, 3 };
-	struct ata_area a = { 4, phys, NULL };
+	struct ata_area a = { 4, phys, NULL, false };
 	struct block_run run = { .br_sector = 0, .br_count = 32, .br_offset = 0 };
 	struct part part = { .present = true, .start = 64, .sectors = 256 };
 	struct ata_req rq = { .write = false };
@@ -549,7 +560,7 @@ HTEST(dma_read_into_scattered_frames)
 HTEST(dma_write_from_frames)
 {
 	uint64_t phys[2] = { frame_phys(20), frame_phys(7) };
-	struct ata_area a = { 2, phys, NULL };
+	struct ata_area a = { 2, phys, NULL, false };
 	struct part part = { .present = true, .start = 0, .sectors = STORE_SECTORS };
 	struct block_run run = { .br_sector = 100, .br_count = 12, .br_offset = 1024 };
 	struct ata_req rq = { .write = true };
@@ -570,7 +581,7 @@ HTEST(dma_write_from_frames)
 HTEST(runs_fill_one_frame_from_scattered_sectors)
 {
 	uint64_t phys[1] = { frame_phys(30) };
-	struct ata_area a = { 1, phys, frame_mem(30) };
+	struct ata_area a = { 1, phys, frame_mem(30), false };
 	struct part part = { .present = true, .start = 8, .sectors = 400 };
 	struct block_run runs[4] = { { 300, 2, 0 }, { 17, 2, 1024 }, { 5, 2, 2048 },
 				     { 120, 2, 3072 } };
@@ -586,6 +597,46 @@ HTEST(runs_fill_one_frame_from_scattered_sectors)
 		for (int r = 0; r < 4; r++)
 			HCHECK(memcmp(frame_mem(30) + runs[r].br_offset,
 				      f.d[0].store + (8 + runs[r].br_sector) * 512, 1024) == 0);
+	}
+}
+
+/*
+ * The cost model cannot see DMA: every bus-master read into ata's own
+ * buffer is announced, run by run, and nothing else is (PIO reads are CPU
+ * stores the model sees; writes leave memory as it was; a grant's frames
+ * ata announces through sys_grant_done, since a grant-map window can
+ * vanish under it when the grant ends).
+ */
+HTEST(dma_reads_into_own_memory_are_announced)
+{
+	uint64_t phys[2] = { frame_phys(30), frame_phys(31) };
+	struct ata_area own = { 2, phys, frame_mem(30), true };
+	struct ata_area window = { 2, phys, frame_mem(30), false }, dma_only = { 2, phys, NULL, false };
+	struct part part = { .present = true, .start = 8, .sectors = 400 };
+	struct block_run runs[2] = { { 300, 2, 0 }, { 17, 9, 3584 } };
+
+	for (int pio = 0; pio < 2; pio++)
+		for (int write = 0; write < 2; write++) {
+			struct ata_req rq = { .pio = pio, .write = write };
+
+			setup();
+			HCHECK_EQ(ata_req_runs(&rq, &part, runs, 2, 2 * 4096), 0);
+			HCHECK_EQ(ata_req_exec(&disk, &rq, &own), 0);
+			HCHECK_EQ(f.landed, (!pio && !write ? 2 : 0));
+		}
+	setup();
+	{
+		struct ata_req rq = { .pio = false };
+
+		HCHECK_EQ(ata_req_runs(&rq, &part, runs, 2, 2 * 4096), 0);
+		HCHECK_EQ(ata_req_exec(&disk, &rq, &own), 0);
+		HCHECK_EQ(f.landed, 2);
+		HCHECK(f.land[0].virt == frame_mem(30) && f.land[0].bytes == 1024);
+		HCHECK(f.land[1].virt == frame_mem(30) + 3584 && f.land[1].bytes == 9 * 512);
+		setup();
+		HCHECK_EQ(ata_req_exec(&disk, &rq, &window), 0);
+		HCHECK_EQ(ata_req_exec(&disk, &rq, &dma_only), 0);
+		HCHECK_EQ(f.landed, 0);
 	}
 }
 
@@ -616,7 +667,7 @@ HTEST(lba48_beyond_28_bits)
 HTEST(polled_channel_works)
 {
 	uint64_t phys[1] = { frame_phys(12) };
-	struct ata_area a = { 1, phys, NULL };
+	struct ata_area a = { 1, phys, NULL, false };
 	struct part part = { .present = true, .start = 0, .sectors = STORE_SECTORS };
 	struct block_run run = { .br_sector = 40, .br_count = 8 };
 	struct ata_req rq = { 0 };
@@ -651,7 +702,7 @@ HTEST(transient_error_is_retried)
 
 	for (int dma = 0; dma < 2; dma++) {
 		uint64_t phys[2] = { frame_phys(1), frame_phys(2) };
-		struct ata_area a = { 2, phys, NULL };
+		struct ata_area a = { 2, phys, NULL, false };
 		struct part part = { .present = true, .start = 0, .sectors = STORE_SECTORS };
 		struct block_run run = { .br_sector = 16, .br_count = 8 };
 		struct ata_req rq = { .pio = !dma };
@@ -678,7 +729,7 @@ HTEST(permanent_error_fails_whole_request)
 	for (int dma = 0; dma < 2; dma++) {
 		for (int write = 0; write < 2; write++) {
 			uint64_t phys[1] = { frame_phys(4) };
-			struct ata_area a = { 1, phys, buf };
+			struct ata_area a = { 1, phys, buf, false };
 			struct part part = { .present = true, .sectors = STORE_SECTORS };
 			struct block_run runs[2] = { { 0, 4, 0 }, { 50, 4, 2048 } };
 			struct ata_req rq = { .write = write, .pio = !dma };
@@ -707,7 +758,7 @@ HTEST(media_error_names_the_failing_sector)
 		for (uint64_t bad = 100; bad < 164; bad += 21) {
 			static uint8_t buf[8 * 4096];
 			uint64_t phys[8];
-			struct ata_area a = { 8, phys, buf };
+			struct ata_area a = { 8, phys, buf, false };
 			struct part part = { .present = true, .sectors = STORE_SECTORS };
 			struct block_run run = { .br_sector = 100, .br_count = 64 };
 			struct ata_req rq = { .pio = !dma };
@@ -744,7 +795,7 @@ HTEST(hung_drive_times_out_resets_and_recovers)
 
 	for (int dma = 0; dma < 2; dma++) {
 		uint64_t phys[1] = { frame_phys(8) };
-		struct ata_area a = { 1, phys, buf };
+		struct ata_area a = { 1, phys, buf, false };
 		struct part part = { .present = true, .sectors = STORE_SECTORS };
 		struct block_run run = { .br_sector = 9, .br_count = 1 };
 		struct ata_req rq = { .pio = !dma };
@@ -820,7 +871,7 @@ HTEST(prd_entries_merge_and_split)
 {
 	struct ata_prd prd[8];
 	uint64_t phys[17];
-	struct ata_area a = { 0, phys, NULL };
+	struct ata_area a = { 0, phys, NULL, false };
 
 	/* 16 adjacent frames in one 64 KiB window: one entry of 64 KiB (written as 0) */
 	for (int i = 0; i < 16; i++)

@@ -74,7 +74,7 @@ static struct fake {
 	bool inject_unknown_cid, inject_bad_sqid, inject_old_phase, inject_stale_after_reset;
 	uint16_t last_io_cid;
 	/* What happened: */
-	int resets, enables, io_cmds, admin_cmds, prp_lists, prp_errors, flushes;
+	int resets, enables, io_cmds, admin_cmds, prp_lists, prp_errors, flushes, quiets;
 	int cq_created_ien;
 } f;
 
@@ -92,6 +92,11 @@ void nvme_log(const char *fmt, ...)
 	len = strlen(logbuf);
 	if (len + 1 < sizeof(logbuf))
 		strcat(logbuf, "\n");
+}
+
+void nvme_quiet(void)
+{
+	f.quiets++;
 }
 
 static void *dev_ptr(uint64_t dev, size_t len)
@@ -794,6 +799,7 @@ HTEST(hang_times_out_resets_and_goes_on)
 	f.ns[1].hang = -1;
 	HCHECK_EQ(rw(false, 1, 0, 8, 0), ERR_IO);
 	HCHECK_EQ(f.resets, NVME_TIMEOUT_TRIES);
+	HCHECK_EQ(f.quiets, 1 + NVME_TIMEOUT_TRIES);	/* start-up and each reset */
 	HCHECK_EQ(c.ns[1].timeouts, NVME_TIMEOUT_TRIES);
 	HCHECK(strstr(logbuf, "disk1: read of 8 sectors at lba 0: timeout after 100 ms, try 1 of 3")
 	       != NULL);
@@ -900,6 +906,7 @@ HTEST(controller_that_never_stops_is_stuck)
 	f.never_stops = true;
 	HCHECK_EQ(rw(false, 0, 0, 8, 0), ERR_IO);
 	HCHECK(c.stuck);
+	HCHECK_EQ(f.quiets, 1);	/* never said of a controller that did not stop */
 	HCHECK(strstr(logbuf, "controller does not stop") != NULL);
 }
 

@@ -6,12 +6,13 @@
 COST_PLUGIN := $(BUILD)/costmodel/ferrycost.so
 COST_CFLAGS := -shared -fPIC -std=c11 -O2 -g -D_DEFAULT_SOURCE $(WARN)
 
-$(COST_PLUGIN): tools/costmodel/ferrycost.c tools/costmodel/fetch-header.sh | deps
+$(COST_PLUGIN): tools/costmodel/ferrycost.c tools/costmodel/assoc.h \
+		tools/costmodel/fetch-header.sh | deps
 	$(call say,PLUGIN,$@)
 	@mkdir -p $(@D)
 	$(Q)sh $(DEPS) cost
 	$(Q)hdr=$$(sh tools/costmodel/fetch-header.sh) && \
 		$(CC) $(COST_CFLAGS) -I"$$(dirname "$$hdr")" $< -o $@
 
-.PHONY: cost cost-plugin
+.PHONY: cost-plugin
 cost-plugin: $(COST_PLUGIN)

@@ -12,6 +12,8 @@
  *           kernel-stamped sender, in one place
  *   req.c   requests: runs checked against a partition and a data area,
  *           PRD tables from a list of frames, execution run by run
+ *   rogue.c a test mode (`rogue`): transfers aimed where no grant reaches,
+ *           as a compromised driver would, for the IOMMU's tests
  *
  * cmd.c, access.c and req.c are pure: they reach the hardware and the
  * kernel only through the seam below, which host tests
@@ -84,6 +86,14 @@ void ata_sleep_ns(uint64_t ns);
 long ata_irq_wait(int irq, uint64_t deadline_ns);
 /* Drops (and acknowledges) IRQs nobody waited for: after a reset or a timeout. */
 void ata_irq_drain(int irq);
+/*
+ * A bus-master read has just written [virt, virt + bytes) of ata's own
+ * buffer: hw.c tells the cost model, which cannot see DMA
+ * (cost_dma_written() in <ferry/costmark.h>), page by page.  A grant's
+ * frames ata announces through the kernel instead (sys_grant_done with
+ * GRANT_DONE_WRITTEN): a grant-map window can vanish under it.
+ */
+void ata_dma_landed(const uint8_t *virt, uint32_t bytes);
 /* One log line, without the "ata: " prefix or the newline. */
 void ata_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -234,6 +244,8 @@ struct ata_area {
 	uint32_t npages;
 	const uint64_t *phys;	/* physical address of each page */
 	uint8_t *virt;		/* the pages mapped contiguously, or NULL (DMA grant) */
+	bool own;		/* ata's own buffer, mapped for good (a grant's window
+				 * goes when the grant ends, even during a request) */
 };
 
 struct ata_run {
@@ -274,5 +286,20 @@ int ata_prd_build(const struct ata_area *a, uint32_t offset, uint32_t len, struc
  * log line names: "disk0: read failed on the medium at lba N".
  */
 long ata_req_exec(struct ata_disk *d, const struct ata_req *rq, const struct ata_area *a);
+
+/* rogue.c (Ferry only) */
+
+/* The page ata's STRAY transfers aim at, filled with a pattern.  => 0 or an error. */
+long ata_rogue_init(void);
+/*
+ * Reads rq's first page worth of sectors (its first run, at most 8) to the
+ * place `kind` (BLOCK_F_ROGUE_*) names instead of the grant gi: ata's own
+ * page, last_dev (an ended grant's device address), or the page past gi's
+ * window; logs where and, for STRAY, whether its page changed.
+ * => 0 whatever the device did (a rogue answers as if all went well), or
+ * ERR_INVAL when there is no such place.
+ */
+long ata_rogue_transfer(struct ata_disk *d, const struct ata_req *rq, const struct grant_info *gi,
+			uint32_t kind, uint64_t last_dev);
 
 #endif

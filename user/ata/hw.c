@@ -10,6 +10,7 @@
  * INTRQ until its status register is read, so acknowledging before that
  * read loses nothing: the next interrupt is a new edge.
  */
+#include <ferry/costmark.h>
 #include <ferry/sys.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,6 +52,14 @@ void ata_outb(uint16_t port, uint8_t v)
 void ata_outl(uint16_t port, uint32_t v)
 {
 	__asm__ volatile("outl %0, %w1" : : "a"(v), "Nd"(port));
+}
+
+void ata_dma_landed(const uint8_t *virt, uint32_t bytes)
+{
+	uintptr_t page = (uintptr_t)virt & ~(uintptr_t)(ATA_PAGE - 1);
+
+	for (; page < (uintptr_t)virt + bytes; page += ATA_PAGE)
+		cost_dma_written((const void *)page);
 }
 
 void ata_insw(uint16_t port, void *buf, size_t words)

@@ -4,7 +4,7 @@
  * <proto/block.h>).
  *
  *   ata [swap=|ext2=|fat=prog[,prog...]] [partN=prog[,...]] [raw=prog[,...]]
- *       [timeout=MS] [dma=off]
+ *       [timeout=MS] [dma=off] [rogue]
  *
  * Its arguments are its boot configuration: the GRUB module line (built
  * from USER_ARGS_ata in user/build.mk).  Without any, each partition of
@@ -18,6 +18,7 @@
  *            command that misses it is retried once after a device reset,
  *            all within the request's budget (BLOCK_DRIVER_BUDGET_NS)
  *   dma=off  PIO only (DMA grants are then refused)
+ *   rogue    test boots only: honour BLOCK_F_ROGUE_* (rogue.c)
  * A program is known by the name the kernel gives its process, looked up
  * from the kernel-stamped sender of each request, and only when it runs
  * with its configuration's rights (access.c); everybody else is refused
@@ -62,6 +63,8 @@ struct ata {
 	struct ata_disk disk[BLOCK_DISKS_MAX];
 	int ndisks;
 	bool dma_off;
+	bool rogue;
+	uint64_t last_dev;	/* device address of the last grant served (rogue.c) */
 	uint64_t timeout_ns;
 	struct ata_prd *prd;	/* DMA memory: the PRD table page, */
 	uint64_t prd_phys;
@@ -142,18 +145,18 @@ static long locate(struct ata *a, const struct msg *m, uint32_t mode, bool write
 		   struct grant_info *gi, struct ata_area *area)
 {
 	if (mode == FILL_COPY) {
-		*area = (struct ata_area){ BUF_PAGES, a->buf_phys, a->buf };
+		*area = (struct ata_area){ BUF_PAGES, a->buf_phys, a->buf, true };
 		return 0;
 	}
 	if (sys_grant_info(m->arg[BLOCK_ARG_GRANT], gi))
 		return ERR_BADHANDLE;
 	if (gi->forwarded_from != m->sender || gi->mode != mode || (!write && !gi->writable) ||
 	    gi->npages > GRANT_MAX_PAGES) {
-		sys_grant_done(m->arg[BLOCK_ARG_GRANT]);	/* no transfer was started */
+		sys_grant_done(m->arg[BLOCK_ARG_GRANT], 0);	/* no transfer was started */
 		return gi->forwarded_from != m->sender ? ERR_PERM : ERR_INVAL;
 	}
 	*area = (struct ata_area){ gi->npages, gi->phys,
-				   gi->mode == FILL_GRANT_MAP ? (uint8_t *)gi->window : NULL };
+				   gi->mode == FILL_GRANT_MAP ? (uint8_t *)gi->window : NULL, false };
 	return 0;
 }
 
@@ -218,6 +221,23 @@ static long transfer(struct ata *a, struct ata_call *c, struct msg *ans, uint32_
 	return 0;
 }
 
+/* A test boot's rogue request (rogue.c): the transfer aimed astray, and
+ * the answer as if the grant had been filled. */
+static long rogue_transfer(struct ata *a, struct ata_call *c, struct msg *ans,
+			   uint32_t flags, const struct grant_info *gi,
+			   const struct ata_area *area, struct ata_req *rq)
+{
+	long err = decode_runs(a, c, flags, area->npages * ATA_PAGE, rq);
+
+	if (!err)
+		err = ata_rogue_transfer(c->disk, rq, gi, flags & BLOCK_F_ROGUE_MASK, a->last_dev);
+	if (err)
+		return err;
+	ans->op = BLOCK_OK;
+	ans->arg[BLOCK_REPLY_COUNT] = rq->sectors;
+	return 0;
+}
+
 static long serve_rw(struct ata *a, struct ata_call *c, struct msg *ans, bool write)
 {
 	const struct msg *m = c->m;
@@ -229,15 +249,21 @@ static long serve_rw(struct ata *a, struct ata_call *c, struct msg *ans, bool wr
 	struct ata_area area;
 	long err;
 
+	uint32_t rogue = flags & BLOCK_F_ROGUE_MASK;
+
 	if ((m->arg[BLOCK_ARG_MODE] & ~(uint64_t)(BLOCK_MODE_MASK | BLOCK_F_ALL)) ||
 	    mode >= FILL_NMODES || (rq.lba48 && !c->disk->lba48) ||
-	    (mode == FILL_COPY && (flags & BLOCK_F_RUNS)) ||
-	    (mode == FILL_GRANT_DMA && (rq.pio || !c->disk->dma)))
+	    (mode == FILL_COPY && (flags & (BLOCK_F_RUNS | BLOCK_F_ROGUE_MASK))) ||
+	    (mode == FILL_GRANT_DMA && (rq.pio || !c->disk->dma)) ||
+	    (rogue && (!a->rogue || write || rq.pio || !c->disk->dma)))
 		return ERR_INVAL;
 	err = locate(a, m, mode, write, &gi, &area);
 	if (err)
 		return err;
-	err = transfer(a, c, ans, mode, flags, &area, &rq);
+	err = rogue ? rogue_transfer(a, c, ans, flags, &gi, &area, &rq)
+		    : transfer(a, c, ans, mode, flags, &area, &rq);
+	if (mode != FILL_COPY)
+		a->last_dev = gi.phys[0];
 	/*
 	 * Knowing the grant's frames, we may have had the device transfer into
 	 * them; ata_req_exec returns only once it no longer can (done, failed,
@@ -245,7 +271,8 @@ static long serve_rw(struct ata *a, struct ata_call *c, struct msg *ans, bool wr
 	 * a failed page-in only after this (kernel/grant/grant.c).
 	 */
 	if (mode != FILL_COPY)
-		sys_grant_done(m->arg[BLOCK_ARG_GRANT]);
+		sys_grant_done(m->arg[BLOCK_ARG_GRANT],
+			       !err && !write && !rq.pio ? GRANT_DONE_WRITTEN : 0);
 	return err;
 }
 
@@ -392,6 +419,8 @@ static void parse_args(struct ata *a, int argc, char **argv)
 				why = "timeout out of range (10..2000 ms: the request budget is 8 s)";
 		} else if (err == ERR_NOENT && strcmp(argv[i], "dma=off") == 0) {
 			a->dma_off = true;
+		} else if (err == ERR_NOENT && strcmp(argv[i], "rogue") == 0) {
+			a->rogue = true;
 		} else if (err == ERR_NOENT) {
 			why = "unknown option";
 		}
@@ -552,6 +581,8 @@ static long start(struct ata *a)
 	struct ata_pci pci;
 	long err = setup_memory(a);
 
+	if (!err && a->rogue)
+		err = ata_rogue_init();
 	if (!err)
 		err = ata_hw_init();
 	if (err)
@@ -563,6 +594,9 @@ static long start(struct ata *a)
 	setup_channels(a, &pci);
 	for (int i = 0; i < 2; i++)
 		ata_settle_channel(&a->ch[i]);
+	/* A dead predecessor's transfers have ended: frames the kernel parked
+	 * for them (grants it gave up on) may be reused (kernel/iommu). */
+	sys_vm_ctl(VM_CTL_DMA_QUIET, 0, NULL);
 	probe(a);
 	if (!a->ndisks) {
 		ata_log("no ATA disk found");

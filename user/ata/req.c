@@ -182,6 +182,8 @@ long ata_req_exec(struct ata_disk *d, const struct ata_req *rq, const struct ata
 					r->count == 1 ? r->lba : first_bad_sector(d, rq, r, a));
 		if (err)
 			return err;
+		if (x.dma && !x.write && a->own)
+			ata_dma_landed(a->virt + r->offset, r->count * ATA_SECTOR);
 	}
 	return 0;
 }

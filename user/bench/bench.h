@@ -17,5 +17,7 @@ static inline uint64_t rdtsc(void)
 void sort_u64(uint64_t *a, size_t n);
 /* bench faults [ROUNDS] [PAGES]: the fault-path benchmark (faults.c). */
 int bench_faults(int argc, char **argv);
+/* bench costcheck: the cost model's DMA announcement, checked (costcheck.c). */
+int bench_costcheck(void);
 
 #endif

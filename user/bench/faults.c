@@ -208,6 +208,9 @@ static int run_cell(struct cell *c, int mode, int cluster, long pages, bool file
 	uint64_t t0, h0;
 	long out;
 
+	/* Early: the plugin starts counting at the first tag (tools/costmodel/),
+	 * and this cell's own set-up then warms its models for the reads. */
+	cost_select(cost_tag(file, mode, cluster_index(cluster)));
 	sys_vm_ctl(VM_CTL_FAULTPATH_SET, mode, 0);
 	sys_vm_ctl(VM_CTL_CLUSTER, cluster, 0);
 	base = map_pages(file, pages);
@@ -221,7 +224,6 @@ static int run_cell(struct cell *c, int mode, int cluster, long pages, bool file
 		c->not_all_out = true;
 	stats(before);
 	h0 = halted_cycles();
-	cost_select(cost_tag(file, mode, cluster_index(cluster)));
 	touch_all(c, base, pages);
 	c->halted_cycles += halted_cycles() - h0;
 	stats(after);

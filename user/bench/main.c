@@ -7,6 +7,7 @@
  *
  *   bench [ITERS]          run everything, ITERS samples each
  *   bench faults [ROUNDS] [PAGES]   the fault paths, side by side (faults.c)
+ *   bench costcheck        the cost model's DMA announcement (costcheck.c)
  *   bench server PARENT    (spawned by bench) the far end of ipc_call
  *
  * Output lines: "bench NAME median=N p99=N mean=N iters=N".
@@ -226,6 +227,8 @@ int main(int argc, char **argv)
 		return bench_server(argv[2]);
 	if (argc >= 2 && !strcmp(argv[1], "faults"))
 		return bench_faults(argc, argv);
+	if (argc == 2 && !strcmp(argv[1], "costcheck"))
+		return bench_costcheck();
 	iters = parse_iters(argc, argv);
 	if (iters < 0) {
 		printf("usage: bench [ITERATIONS, 1..%d]\n", MAX_ITERS);

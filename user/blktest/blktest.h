@@ -85,7 +85,12 @@ struct pager_way {
 	 * and answer the kernel a failure (a client whose patience ran out),
 	 * or, GIVEUP_CLAIM, a success (a pager that lies). */
 	int giveup;
+	const char *child;	/* the child's mode; NULL: "child" */
+	uint32_t rogue;		/* BLOCK_F_ROGUE_* for the request of page rogue_page */
+	uint64_t rogue_page;	/* of the mapping */
 };
+/* The exit status of pager_run()'s last child. */
+extern long pager_child_status;
 
 #define GIVEUP_FAIL	1
 #define GIVEUP_CLAIM	2
@@ -103,6 +108,16 @@ int pager_child(int argc, char **argv);
 /* blktest stranger GRANT MODE PART SECTOR: names a grant it never held
  * in a read; => exit status -(ata's answer), 0 if ata took it. */
 int pager_stranger(int argc, char **argv);
+
+/* dmarogue.c: ata's rogue transfers (ata started with `rogue`). */
+/* blktest roguechild PORT OBJ OFFSET NPAGES SEED: see dmarogue.c. */
+int rogue_child(int argc, char **argv);
+int touch_child(int argc, char **argv);
+/* KINDS: stray,ended,beyond; expect_landed: a machine where DMA is not
+ * stopped (no IOMMU, or iommu_test=stale), the tests' negative control. */
+void cases_dma_rogue(struct blk *b, const char *kinds, bool expect_landed);
+/* A DMA page-in from a slow disk 1 outlives the kernel's overtime. */
+void cases_slow_dma(struct blk *b);
 
 /* cases.c */
 void cases_read(struct blk *b);

@@ -22,6 +22,12 @@
  *   giveup    disk 1 hung (a slow null-co drive): the pager gives up on a
  *             DMA page-in ata is still doing; the frames must not be reused
  *   rogue     (as blkrogue) everything must be refused
+ *   dmarogue:KINDS  ata (started with `rogue`) aims a grant's DMA astray
+ *             (stray, ended, beyond): the IOMMU must stop every one
+ *   dmalanded:KINDS the same where nothing stops it (no IOMMU, or
+ *             iommu_test=stale): every one must land (negative control)
+ *   slowdma   a DMA page-in from disk 1 (throttled) that the kernel gives
+ *             up on (overtime=) before the transfer lands
  *   child ... (internal) the pager's child
  *   stranger ... (internal) a client naming a grant someone else forwarded
  *
@@ -114,6 +120,12 @@ static void run_mode(struct blk *b, const char *mode)
 		cases_raw_prp(b);
 	else if (strncmp(mode, "rawfaults:", 10) == 0)
 		cases_raw_faults(b, mode + 10);
+	else if (strncmp(mode, "dmarogue:", 9) == 0)
+		cases_dma_rogue(b, mode + 9, false);
+	else if (strncmp(mode, "dmalanded:", 10) == 0)
+		cases_dma_rogue(b, mode + 10, true);
+	else if (strcmp(mode, "slowdma") == 0)
+		cases_slow_dma(b);
 	else
 		check("mode", false, "unknown mode '%s'", mode);
 }
@@ -131,6 +143,10 @@ int main(int argc, char **argv)
 		return pager_child(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "stranger") == 0)
 		return pager_stranger(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "roguechild") == 0)
+		return rogue_child(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "touchchild") == 0)
+		return touch_child(argc, argv);
 	first = first_program();
 	if (first && sys_port_lookup(blk_driver) < 0) {
 		err = sys_spawn(blk_driver, NULL);	/* with its own module arguments */

@@ -21,10 +21,12 @@
 #define POLL_NS		(20L * MSEC_NS)
 #define MAX_PAGES	16	/* a mapping: 16 pages = 64 runs when scattered */
 
+long pager_child_status;
+
 struct pager {
 	struct blk *b;
 	const struct pager_way *way;
-	uint64_t obj;
+	uint64_t obj, offset;
 	long port;
 	uint8_t *rxbuf, *out;	/* PAGER_BUF_SIZE each */
 	int failures;
@@ -141,8 +143,11 @@ static long grant_io(struct pager *pg, const struct pager_request *rq, bool writ
 {
 	uint32_t op = write ? BLOCK_WRITE : BLOCK_READ;
 	uint32_t mode = rq->mode | pg->way->flags;
-	long err = sys_grant_forward(rq->grant, (long)pg->b->c.pid);
+	long err;
 
+	if (pg->way->rogue && rq->key == pg->offset + pg->way->rogue_page * MSG_PAGE_SIZE)
+		mode |= pg->way->rogue;
+	err = sys_grant_forward(rq->grant, (long)pg->b->c.pid);
 	if (err) {
 		printf("blktest: forwarding grant %#llx to ata: %s\n",
 		       (unsigned long long)rq->grant, err_str(err));
@@ -217,7 +222,7 @@ long pager_run(struct blk *b, const struct pager_way *way, uint64_t obj, uint64_
 	       int npages, unsigned write_seed)
 {
 	static uint8_t *rxbuf, *out;
-	struct pager pg = { .b = b, .way = way, .obj = obj };
+	struct pager pg = { .b = b, .way = way, .obj = obj, .offset = offset };
 	long before = sys_vm_ctl(VM_CTL_FAULTPATH_GET, 0, NULL), err, child, status;
 	char args[128];
 
@@ -235,10 +240,12 @@ long pager_run(struct blk *b, const struct pager_way *way, uint64_t obj, uint64_
 	pg.port = sys_port_create(PAGER_QUEUE);
 	if (pg.port < 0)
 		return pg.port;
-	snprintf(args, sizeof(args), "blktest %s:child %ld %llu %llu %d %u", blk_driver, pg.port,
-		 (unsigned long long)obj, (unsigned long long)offset, npages, write_seed);
+	snprintf(args, sizeof(args), "blktest %s:%s %ld %llu %llu %d %u", blk_driver,
+		 way->child ? way->child : "child", pg.port, (unsigned long long)obj,
+		 (unsigned long long)offset, npages, write_seed);
 	child = sys_spawn("blktest", args);
 	status = child < 0 ? child : serve_child(&pg, child);
+	pager_child_status = status;
 	sys_port_destroy(pg.port);
 	sys_vm_ctl(VM_CTL_FAULTPATH_SET, before, NULL);
 	if (child < 0)

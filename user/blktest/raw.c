@@ -125,9 +125,9 @@ static void raw_refusals(struct blk *b)
 }
 
 static const struct pager_way raw_ways[] = {
-	{ "copy", FILL_COPY, 0, false, 0 },
-	{ "grant", FILL_GRANT_MAP, 0, false, 0 },	/* a mapped grant, filled by DMA */
-	{ "dma", FILL_GRANT_DMA, 0, false, 0 },		/* device addresses only */
+	{ .name = "copy", .fill = FILL_COPY },
+	{ .name = "grant", .fill = FILL_GRANT_MAP },	/* a mapped grant, filled by DMA */
+	{ .name = "dma", .fill = FILL_GRANT_DMA },	/* device addresses only */
 };
 
 static void raw_pager(struct blk *b)

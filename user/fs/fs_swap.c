@@ -22,13 +22,18 @@
  * While it is swap, every other use is refused with ERR_BUSY and a log
  * line: read (it holds other processes' pages), write, truncate, rename
  * (from or onto it), unlink, page-in and page-out of a mapping, open for
- * writing.  It stops being swap when its allowance is gone (the provider
- * died) and the kernel no longer keeps its pages for a restarted
+ * writing.  It stops being swap when its allowance is not live (the
+ * provider died) and the kernel no longer keeps its pages for a restarted
  * provider (VM_CTL_SWAP_AREA): until then a successor may take it.  A
  * restarted fs learns which files are swap from the allowances its
- * predecessor made (ALLOW_LIST).  The block cache forgets the file's
- * blocks when it becomes swap and everything when it stops being swap:
- * swapd wrote them behind the cache's back.
+ * predecessor made (ALLOW_LIST): the allowance names the swap area
+ * (ai_area), and the kernel keeps it, suspended, after its grantee's
+ * death for as long as it keeps the area for a successor, so even when
+ * swapd and fs both die there is no moment at which a restarted fs could
+ * let the file be written while it holds pages (kernel/ipc/allow.h).  The
+ * block cache forgets the file's blocks when it becomes swap and
+ * everything when it stops being swap: swapd wrote them behind the
+ * cache's back.
  */
 #include <ferry/sys.h>
 #include <proc.h>
@@ -43,6 +48,7 @@
 #define SWAP_MAGIC_AT		(SWAP_PAGE - 10)
 #define SWAP_VERSION_AT		1024
 #define SWAP_UUID_AT		(1024 + 12)
+#define ALLOW_MAX_LISTED	16	/* more than the kernel keeps (ALLOW_MAX) */
 
 /* --- is it swap now? --- */
 
@@ -71,6 +77,7 @@ static struct fs_swapfile *swapfile_of(struct fs_server *s, uint32_t ino, bool *
 		if (still_swap(sf, orphaned))
 			return sf;
 		sf->used = false;	/* its provider is gone for good */
+		sys_allow(ALLOW_REVOKE, (long)sf->allowance, NULL);	/* if suspended still */
 		/* Its blocks were written behind the cache's back: forget them
 		 * all (nothing in it is dirty between requests). */
 		bcache_drop_all(&s->bc);
@@ -306,6 +313,7 @@ static long make_allowance(struct fs_server *s, const struct msg *m, const struc
 	ai.ai_grantee = m->sender;
 	ai.ai_tag = s->part;
 	ai.ai_object = c->handle;
+	memcpy(ai.ai_area, c->uuid, sizeof(ai.ai_area));	/* kept past swapd's death */
 	ai.ai_nranges = (uint32_t)c->next;
 	for (int i = 0; i < c->next; i++)
 		ai.ai_ranges[i] = (struct allow_range){ .ar_start = c->ext[i].fe_sector,
@@ -316,7 +324,12 @@ static long make_allowance(struct fs_server *s, const struct msg *m, const struc
 	return id;
 }
 
-/* => 0, or ERR_BUSY when every slot holds a file that is still swap. */
+/*
+ * A successor's allowance takes its predecessor's place, which is revoked
+ * (suspended, it would outlive its use); a live one is never replaced by
+ * one that is not (a restarted fs may list both).
+ * => 0, or ERR_BUSY when every slot holds a file that is still swap.
+ */
 static long remember(struct fs_server *s, const struct candidate *c, uint64_t allowance)
 {
 	struct fs_swapfile *slot = NULL;
@@ -326,12 +339,17 @@ static long remember(struct fs_server *s, const struct candidate *c, uint64_t al
 		struct fs_swapfile *sf = &s->swapfiles[i];
 
 		if (sf->used && sf->ino == c->ino)
-			slot = sf;	/* a successor takes its predecessor's place */
+			slot = sf;
 		else if (!slot && (!sf->used || !still_swap(sf, &orphaned)))
 			slot = sf;
 	}
 	if (!slot)
 		return ERR_BUSY;
+	if (slot->used && slot->ino == c->ino && slot->allowance != allowance) {
+		if (allowance_live(slot->allowance) && !allowance_live(allowance))
+			return 0;
+		sys_allow(ALLOW_REVOKE, (long)slot->allowance, NULL);
+	}
 	*slot = (struct fs_swapfile){ .used = true, .ino = c->ino, .handle = c->handle,
 				      .allowance = allowance };
 	memcpy(slot->area, c->uuid, sizeof(slot->area));
@@ -386,14 +404,19 @@ long fs_op_swapfile(struct fs_server *s, const struct msg *m, struct msg *a)
 	return 0;
 }
 
+/*
+ * Our predecessor's allowances, live or suspended (kernel/ipc/allow.h):
+ * the files that are swap, or hold pages the kernel keeps for a restarted
+ * swap provider.  ALLOW_LIST may name more than FS_SWAPFILES (a suspended
+ * one beside its successor's): those remember() keeps in one slot.
+ */
 void fs_swap_recover(struct fs_server *s)
 {
 	static struct allow_info ai;
-	static uint8_t page[SWAP_PAGE];
 	static struct candidate c;
 	long id;
 
-	for (long i = 0; i < FS_SWAPFILES; i++) {
+	for (long i = 0; i < ALLOW_MAX_LISTED; i++) {
 		ai.ai_nranges = 0;
 		id = sys_allow(ALLOW_LIST, i, &ai);
 		if (id < 0)
@@ -401,12 +424,11 @@ void fs_swap_recover(struct fs_server *s)
 		memset(&c, 0, sizeof(c));
 		c.ino = FS_HANDLE_INO(ai.ai_object);
 		c.handle = ai.ai_object;
-		if (ext2_check_handle(&s->fs, c.ino, FS_HANDLE_GEN(ai.ai_object)) == 0 &&
-		    ext2_read(&s->fs, c.ino, 0, page, sizeof(page)) == SWAP_PAGE)
-			memcpy(c.uuid, page + SWAP_UUID_AT, sizeof(c.uuid));
+		memcpy(c.uuid, ai.ai_area, sizeof(c.uuid));
 		if (remember(s, &c, (uint64_t)id))
 			return;
-		printf("fs: inode %u is swap (allowance %#lx, made before our restart)\n", c.ino,
-		       id);
+		printf("fs: inode %u is swap (allowance %#lx, made before our restart%s)\n", c.ino,
+		       id, ai.ai_flags & ALLOW_SUSPENDED ? "; its provider died: its pages wait for"
+							   " a successor" : "");
 	}
 }

@@ -221,6 +221,7 @@ static long bring_up(struct nvme_ctrl *c)
 			 err_str(err));
 		return err;
 	}
+	nvme_quiet();	/* stopped: nothing of before lands any more */
 	for (int s = 0; s < c->admin.nslots; s++)
 		nvme_queue_release(&c->admin, s);
 	err = enable(c);

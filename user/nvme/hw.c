@@ -15,6 +15,7 @@
  * completion doorbell has lowered the line (nvme_irq_done), so one
  * interrupt is one message.
  */
+#include <ferry/costmark.h>
 #include <ferry/sys.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -213,4 +214,17 @@ const struct allow_info *nvme_allowance(uint64_t id)
 	cached.ai_nranges = ALLOW_RANGES_MAX;
 	cached_id = sys_allow(ALLOW_INFO, id, &cached) < 0 ? 0 : id;
 	return cached_id ? &cached : NULL;
+}
+
+void nvme_dma_landed(const uint8_t *virt, uint32_t bytes)
+{
+	uintptr_t page = (uintptr_t)virt & ~(uintptr_t)(NVME_PAGE - 1);
+
+	for (; page < (uintptr_t)virt + bytes; page += NVME_PAGE)
+		cost_dma_written((const void *)page);
+}
+
+void nvme_quiet(void)
+{
+	sys_vm_ctl(VM_CTL_DMA_QUIET, 0, NULL);
 }

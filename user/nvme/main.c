@@ -148,7 +148,7 @@ static long locate(struct nvme *v, const struct msg *m, uint32_t mode, bool writ
 		return ERR_BADHANDLE;
 	if (gi->forwarded_from != m->sender || gi->mode != mode || (!write && !gi->writable) ||
 	    gi->npages > GRANT_MAX_PAGES) {
-		sys_grant_done(m->arg[BLOCK_ARG_GRANT]);	/* no command was started */
+		sys_grant_done(m->arg[BLOCK_ARG_GRANT], 0);	/* no command was started */
 		return gi->forwarded_from != m->sender ? ERR_PERM : ERR_INVAL;
 	}
 	*area = (struct nvme_area){ gi->npages, gi->phys };
@@ -222,9 +222,11 @@ static long serve_rw(struct nvme *v, struct nvme_call *c, struct msg *ans, bool 
 	 * could not be stopped: then we exit unanswered (serve()), not done.
 	 */
 	if (mode != FILL_COPY && !v->ctrl.stuck)
-		sys_grant_done(m->arg[BLOCK_ARG_GRANT]);
+		sys_grant_done(m->arg[BLOCK_ARG_GRANT], !err && !write ? GRANT_DONE_WRITTEN : 0);
 	if (err)
 		return err;
+	if (mode == FILL_COPY && !write)
+		nvme_dma_landed(v->buf, pages * NVME_PAGE);	/* for the cost model */
 	ans->op = BLOCK_OK;
 	ans->arg[BLOCK_REPLY_COUNT] = rq.sectors;
 	if (mode == FILL_COPY && !write) {

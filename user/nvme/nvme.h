@@ -122,6 +122,9 @@ long nvme_irq_wait(uint64_t deadline_ns);
 void nvme_irq_done(void);
 /* One log line, without the "nvme: " prefix or the newline. */
 void nvme_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The controller is stopped: no transfer it started before now can land
+ * any more (the kernel may reuse frames it parked for them: VM_CTL_DMA_QUIET). */
+void nvme_quiet(void);
 
 /* --- the NVMe formats (NVM Express Base Specification 1.4) --- */
 
@@ -370,5 +373,9 @@ long nvme_hw_irq_attach(int irq);
 void *nvme_dma_alloc(size_t len, uint64_t *dev);
 /* The live allowance `id` as the kernel shows it to us, or NULL. */
 const struct allow_info *nvme_allowance(uint64_t id);
+/* The controller wrote these bytes of our own buffer: announced page by
+ * page to the cost model (cost_dma_written in <ferry/costmark.h>), which
+ * cannot see DMA.  A grant's frames the kernel announces (GRANT_DONE_WRITTEN). */
+void nvme_dma_landed(const uint8_t *virt, uint32_t bytes);
 
 #endif

@@ -19,6 +19,7 @@
  */
 #include <ferry/sys.h>
 #include <proto/block.h>
+#include <proto/fs.h>
 #include <proto/swapd.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,8 +36,7 @@ static uint32_t restart_seed(long round, long i)
 	return (uint32_t)(proc_pid() * 977 + round * 7919 + i);
 }
 
-/* The pid of the live process named `name`, or 0. */
-static long pid_named(const char *name)
+long utest_pid_named(const char *name)
 {
 	struct proc_info info;
 
@@ -46,14 +46,14 @@ static long pid_named(const char *name)
 	return 0;
 }
 
-/* Until a `name` other than `old` serves its port again. */
-static long wait_restarted(const char *name, long old)
+long utest_wait_restarted(const char *name, long old)
 {
 	/* A disk driver's port is its program's name (<proto/block.h>). */
-	const char *port = strcmp(name, "swapd") == 0 ? SWAPD_PORT_NAME : name;
+	const char *port = !strcmp(name, "swapd") ? SWAPD_PORT_NAME
+			   : !strcmp(name, "fs") ? FS_PORT_NAME : name;
 	long start = sys_clock_ns(), pid;
 
-	while ((pid = pid_named(name)) == 0 || pid == old || sys_port_lookup(port) < 0) {
+	while ((pid = utest_pid_named(name)) == 0 || pid == old || sys_port_lookup(port) < 0) {
 		CHECK(sys_clock_ns() - start < RESTART_WAIT_NS);
 		sys_sleep(10 * MSEC_NS);
 	}
@@ -98,7 +98,7 @@ static void one_round(const char *name, long mode, long round, long delay_ms)
 	CHECK_EQ(sys_vm_ctl(VM_CTL_EVICT, RESTART_PAGES * UTEST_PAGE, p), RESTART_PAGES);
 	for (long i = 0; i < RESTART_PAGES; i++)
 		CHECK_EQ(vm_page_state(p + i * UTEST_PAGE), PAGE_SWAPPED);
-	old = pid_named(name);
+	old = utest_pid_named(name);
 	CHECK(old > 0);
 	r = (struct racer){ .pages = p, .round = round };
 	CHECK_OK(thread_start(race, &r, stack, sizeof(stack)));
@@ -112,7 +112,7 @@ static void one_round(const char *name, long mode, long round, long delay_ms)
 		CHECK(sys_clock_ns() - start < RESTART_WAIT_NS);
 		sys_sleep(MSEC_NS);
 	}
-	now = wait_restarted(name, old);
+	now = utest_wait_restarted(name, old);
 	printf("utest: restart %s %s round %ld: %ld -> %ld, %ld of %d pages wrong,"
 	       " racer %s, %ld ms\n", name, pager_mode_name((uint32_t)mode), round, old, now, bad,
 	       RESTART_PAGES, r.result == 1 ? "intact" : r.result == 2 ? "WRONG" : "KILLED",

@@ -5,9 +5,13 @@
  * fs's log), and once it has given this process (a swap provider: utest
  * has the `swap` right) a swap file, ata serves it exactly that file's
  * sectors, through the allowance, and fs lets nobody else touch the file.
+ * swapfile_orphan (a helper, run from the shell): the provider of the file
+ * dies, then fs: the restarted fs still refuses the file while the kernel
+ * keeps its area for a successor, and lets it go after.
  */
 #include <block.h>
 #include <file.h>
+#include <ipc.h>
 #include <proto/fs.h>
 #include <stdio.h>
 #include <string.h>
@@ -246,5 +250,101 @@ UTEST(swapfile_released)
 	CHECK_EQ(file_read((int)fd, page, UTEST_PAGE), UTEST_PAGE);
 	CHECK(memcmp(page + 4086, "SWAPSPACE2", 10) == 0);
 	CHECK_OK(file_close((int)fd));
+	return 0;
+}
+
+/* --- a swap file whose provider and fs both die (tests/cases/swapfile.py) --- */
+
+#define SWAP_UUID_AT		(1024 + 12)	/* in the mkswap header */
+#define ORPHAN_FREE_WAIT_NS	(40 * SEC_NS)
+/* SWAP_ORPHAN_NS (kernel/mm/swap.h): how long the kernel keeps the area */
+#define ORPHAN_KEPT_NS		(20 * SEC_NS)
+
+/*
+ * swapfile_provider: asks fs for /swapfile, reads its header through the
+ * allowance, registers as the swap provider of its area (the header's
+ * UUID; copy mode, nobody pages to it in this boot), publishes a port and
+ * sleeps until it is killed: the kernel then keeps the area for a
+ * successor (SWAP_ORPHAN_NS).
+ */
+UTEST_HELPER(swapfile_provider)
+{
+	static struct swap_area area;
+	struct swapfile sf;
+	struct block_client c;
+	char name[PORT_NAME_MAX];
+	long port;
+
+	CHECK_EQ(ask(SWAPFILE, &sf), 0);
+	CHECK_OK(block_open_pid(&c, "utest", sf.driver, 10 * SEC_NS));
+	CHECK_EQ(blk(&c, BLOCK_READ, BLOCK_PART_VIA(sf.part, sf.allowance), sf.ext[0].fe_sector,
+		     8), 0);
+	CHECK(memcmp(page + 4086, "SWAPSPACE2", 10) == 0);
+	memcpy(area.sa_uuid, page + SWAP_UUID_AT, sizeof(area.sa_uuid));
+	strlcpy(area.sa_where, "file /swapfile (utest)", sizeof(area.sa_where));
+	port = CHECK_OK(sys_port_create(4));
+	CHECK_OK(sys_swap_register(port, (long)(sf.size / UTEST_PAGE) - 1,
+				   FILL_MODE_BIT(FILL_COPY), &area));
+	utest_port_name(name, "swapprov", proc_pid());
+	CHECK_OK(sys_port_publish(name, port));
+	for (;;)
+		sys_sleep(SEC_NS);
+}
+
+/* Everything fs refuses a file that is swap. */
+static void swap_guarded(const char *when)
+{
+	long sw;
+	uint8_t b;
+
+	printf("utest: swapfile orphan: %s\n", when);
+	CHECK_EQ(file_open(SWAPFILE, O_RDWR), ERR_BUSY);
+	CHECK_EQ(file_open(SWAPFILE, O_TRUNC), ERR_BUSY);
+	sw = CHECK_OK(file_open(SWAPFILE, O_RDONLY));
+	CHECK_EQ(file_read((int)sw, &b, 1), ERR_BUSY);
+	CHECK_EQ(file_truncate((int)sw, 0), ERR_BUSY);
+	CHECK_OK(file_close((int)sw));
+	CHECK_EQ(file_unlink(SWAPFILE), ERR_BUSY);
+	CHECK_EQ(file_rename(SWAPFILE, "/moved"), ERR_BUSY);
+	CHECK_EQ(file_rename("/hello.txt", SWAPFILE), ERR_BUSY);
+}
+
+/*
+ * swapfile_orphan: a provider of /swapfile dies, then fs dies: the
+ * restarted fs must go on refusing the file while the kernel keeps its
+ * area for a successor, and release it when the kernel lets the area go.
+ */
+UTEST_HELPER(swapfile_orphan)
+{
+	struct proc_info info;
+	char name[PORT_NAME_MAX];
+	long prov, fs, died, fd;
+
+	prov = utest_spawn("swapfile_provider", "-");
+	utest_port_name(name, "swapprov", prov);
+	CHECK_OK(ipc_lookup(name, UTEST_WAIT_NS));
+	CHECK_OK(sys_kill(prov));
+	utest_reap(prov, PROC_STATUS_KILLED);
+	died = sys_clock_ns();
+	swap_guarded("its provider died");
+	fs = utest_pid_named("fs");
+	CHECK(fs > 0);
+	CHECK_OK(sys_kill(fs));
+	while (proc_find(fs, &info) == 0 && info.nthreads > 0)
+		sys_sleep(MSEC_NS);
+	utest_wait_restarted("fs", fs);
+	swap_guarded("fs restarted");
+	while ((fd = file_open(SWAPFILE, O_RDWR)) == ERR_BUSY) {
+		CHECK(sys_clock_ns() - died < ORPHAN_FREE_WAIT_NS);
+		sys_sleep(100 * MSEC_NS);
+	}
+	CHECK_OK(fd);
+	printf("utest: swapfile orphan: writable again %ld ms after its provider died\n",
+	       (sys_clock_ns() - died) / MSEC_NS);
+	CHECK(sys_clock_ns() - died >= ORPHAN_KEPT_NS);
+	CHECK_EQ(file_read((int)fd, page, UTEST_PAGE), UTEST_PAGE);
+	CHECK(memcmp(page + 4086, "SWAPSPACE2", 10) == 0);
+	CHECK_OK(file_close((int)fd));
+	printf("utest: swapfile orphan: ok\n");
 	return 0;
 }

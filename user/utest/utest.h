@@ -89,6 +89,11 @@ bool utest_filled(const void *page, uint32_t seed);
 
 /* Until pid's first thread is in `state` (5 s at most). */
 void utest_wait_state(long pid, uint32_t state);
+/* The pid of the live process named `name`, or 0. */
+long utest_pid_named(const char *name);
+/* Until a `name` (ata, swapd or fs) other than pid `old` serves its port
+ * again (30 s at most); => its pid. */
+long utest_wait_restarted(const char *name, long old);
 
 /* --- virtual memory (tpager.c) --- */
 

@@ -168,3 +168,12 @@ int arch_backtrace(uint64_t fp, uint64_t *pcs, int max)
 	}
 	return n;
 }
+
+void arch_cache_writeback(const void *p, size_t n)
+{
+	uintptr_t line = (uintptr_t)p & ~(uintptr_t)63, end = (uintptr_t)p + n;
+
+	for (; line < end; line += 64)
+		__asm__ volatile("clflush (%0)" : : "r"(line) : "memory");
+	__asm__ volatile("mfence" : : : "memory");
+}

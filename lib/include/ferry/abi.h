@@ -35,7 +35,8 @@
  * mem_map_pager: with MAP_PRIVATE (or'ed into prot) written pages stay
  * private to the process: they are never written back to the pager (under
  * pressure they go to swap).  Without it the mapping is shared: dirty pages
- * go back to the pager on VM_CTL_SYNC, munmap, sys_exit and eviction.
+ * go back to the pager on VM_CTL_SYNC, munmap, sys_exit and eviction, and
+ * the kernel sends those of a process that died without sys_exit itself.
  */
 #define MAP_PRIVATE	0x100
 
@@ -163,9 +164,12 @@ struct sys_stats {
 	uint64_t frames_quarantined;	/* never reused: a device may still write them */
 	uint64_t memobjs_live;		/* memory objects (kernel/mm/memobj.h) */
 	uint64_t memobj_pages;		/* the pages they cache */
+	/* Frames the IOMMU's take-back parked until their driver said its
+	 * device was done (kernel/iommu), since boot: the same safety, ended. */
+	uint64_t frames_parked;
 };
 
-_Static_assert(sizeof(struct sys_stats) == 136, "struct sys_stats ABI");
+_Static_assert(sizeof(struct sys_stats) == 144, "struct sys_stats ABI");
 
 /* --- paging --- */
 
@@ -219,13 +223,22 @@ struct grant_info {
 	uint32_t mode;		/* FILL_GRANT_MAP or FILL_GRANT_DMA */
 	uint32_t npages;
 	uint32_t writable;	/* page-in: fill it; page-out: read only */
-	uint32_t pad;
+	uint32_t device;	/* 1: phys[] are device addresses in your IOMMU domain,
+				   valid while you hold the grant */
 	uint64_t window;	/* FILL_GRANT_MAP: where the pages are mapped for you */
 	uint64_t forwarded_from;	/* pid that forwarded it to you; 0 if the kernel lent it */
-	uint64_t phys[GRANT_MAX_PAGES];	/* frame addresses, for device DMA */
+	/* Where your device reaches the frames (both modes): physical
+	 * addresses without an IOMMU, device addresses with one (0: no
+	 * device of yours may reach them). */
+	uint64_t phys[GRANT_MAX_PAGES];
 };
 
 _Static_assert(sizeof(struct grant_info) == 32 + 8 * GRANT_MAX_PAGES, "struct grant_info ABI");
+
+/* sys_grant_done flags.  WRITTEN: the device wrote the frames (a page-in by
+ * DMA); the kernel tells the cost-model plugin, which cannot see DMA
+ * (<ferry/costmark.h>).  It changes nothing else. */
+#define GRANT_DONE_WRITTEN	1u
 
 /*
  * sys_allow: allowances (kernel/ipc/allow.h).  One process (the creator,
@@ -233,16 +246,20 @@ _Static_assert(sizeof(struct grant_info) == 32 + 8 * GRANT_MAX_PAGES, "struct gr
  * touch some ranges of something the creator may use itself (the tag:
  * ata's BLOCK_PART() of a partition).  The kernel stamps the creator,
  * keeps the statement until the creator's program revokes it or the
- * grantee dies, and shows it to whoever must check it.
+ * grantee dies, and shows it to whoever must check it.  One that names a
+ * swap area (ai_area: fs, for a swap file) is only suspended by its
+ * grantee's death while the kernel keeps that area's pages for a
+ * successor: no longer live, but still listed to its creator.
  *   ALLOW_CREATE  ptr: struct allow_info in (grantee, tag, object, ranges)
  *                 => id; needs the `allow` right
  *   ALLOW_INFO    id, ptr: struct allow_info out, ai_nranges in = room for
  *                 ranges; the grantee, the creator's program (with `allow`)
  *                 or a driver (`dma`) may read it
  *   ALLOW_REVOKE  id; the creator's program, with `allow`
- *   ALLOW_LIST    id = index, ptr as ALLOW_INFO: the index-th live one the
- *                 caller's program created (a restarted creator finds its
- *                 own) => its id, ERR_NOENT past the end
+ *   ALLOW_LIST    id = index, ptr as ALLOW_INFO: the index-th live or
+ *                 suspended (ai_flags) one the caller's program created (a
+ *                 restarted creator finds its own) => its id, ERR_NOENT
+ *                 past the end
  *   ALLOW_LIVE    id => 0 if it still lives (for a reader), nothing copied:
  *                 one who kept what ALLOW_INFO gave checks it still holds
  * Ids are index + generation: a dead allowance is ERR_BADHANDLE for good.
@@ -266,14 +283,18 @@ struct allow_info {
 	uint64_t ai_creator;	/* stamped: the creator's pid (it may have died since) */
 	char ai_creator_name[PROC_NAME_MAX];	/* stamped: its program */
 	uint32_t ai_nranges;	/* create: given; info: in, room; out, how many there are */
-	uint32_t ai_pad;
+	uint32_t ai_flags;	/* stamped: ALLOW_SUSPENDED */
+	uint8_t ai_area[16];	/* the swap area (mkswap UUID) the ranges hold, or zeros */
 	struct allow_range ai_ranges[ALLOW_RANGES_MAX];
 };
+
+/* Its grantee died; kept while the kernel keeps ai_area for a successor. */
+#define ALLOW_SUSPENDED		0x1
 
 #define ALLOW_INFO_HEADER	\
 	(sizeof(struct allow_info) - sizeof(((struct allow_info *)0)->ai_ranges))
 
-_Static_assert(ALLOW_INFO_HEADER == 56, "struct allow_info ABI");
+_Static_assert(ALLOW_INFO_HEADER == 72, "struct allow_info ABI");
 
 /* sys_vm_ctl operations */
 #define VM_CTL_FAULTPATH_GET	1	/* => enum fill_mode */
@@ -289,7 +310,13 @@ _Static_assert(ALLOW_INFO_HEADER == 56, "struct allow_info ABI");
 					   => mappings of that object on it, in all processes */
 #define VM_CTL_SWAP_AREA	10	/* ptr = a swap area's UUID (16 bytes) => 1 if a
 					   provider serves it or its pages wait for one, else 0 */
-#define VM_CTL_DMA_RING		11	/* ptr = an NVMe submission ring in your DMA memory,
+#define VM_CTL_FRAME		11	/* ptr = address of a resident page of yours => its
+					   physical frame; needs the dma right (drivers; the
+					   IOMMU's tests aim a rogue transfer at it) */
+#define VM_CTL_DMA_QUIET	12	/* every DMA transfer your devices started before now
+					   has ended (drivers: the dma right) => frames freed
+					   that waited for it (kernel/iommu/iommu.h) */
+#define VM_CTL_DMA_RING		13	/* ptr = an NVMe submission ring in your DMA memory,
 					   arg = its entries (2..4096): kdb's `grant ID` shows
 					   which frames its commands name (the PRP view) */
 
@@ -320,7 +347,8 @@ struct fault_stats {
 	uint64_t grants_failed, grants_revoked, grants_overtime;
 	uint64_t failures;		/* requests that ended in error */
 	uint64_t phase_cycles[NPHASES];	/* sums over all faults */
-	uint64_t reserved[4];
+	uint64_t zero_touch;		/* page-in frames lent for DMA without zeroing */
+	uint64_t reserved[3];
 };
 
 #endif

@@ -6,8 +6,8 @@
  * cost one instruction each anywhere else.  Between cost_begin() and
  * cost_end() the plugin counts everything every vCPU does, kernel and
  * other processes included, into the tag cost_select() chose last.
- * Plain header: Ferry's user programs and the Linux peer's pagebench
- * (peer/linux/) both include it.
+ * Plain header: Ferry's kernel and user programs and the Linux peer's
+ * pagebench (peer/linux/) include it.
  */
 #ifndef FERRY_COSTMARK_H
 #define FERRY_COSTMARK_H
@@ -23,6 +23,25 @@ static inline void cost_begin(void) { COST_MARK(1u, 0u); }
 static inline void cost_end(void) { COST_MARK(2u, 0u); }
 /* Has the plugin write its results file now (it does again at QEMU's exit). */
 static inline void cost_dump(void) { COST_MARK(3u, 0u); }
+
+/*
+ * Announces that a device wrote (by DMA) the 4 KiB frame `page` maps: the
+ * plugin cannot see DMA, so without this its simulated caches would keep
+ * the frame's old lines and the CPU's next reads of the new data would
+ * hit.  The marker and the one-byte load right after it name the frame
+ * by the load's physical address; the plugin counts neither as work and
+ * drops the frame's lines from every vCPU's caches.  Anywhere else: two
+ * instructions, and the load brings the frame's first line in, which
+ * whoever uses the new data would fetch anyway.
+ */
+static inline void cost_dma_written(const volatile void *page)
+{
+	unsigned char byte;
+
+	__asm__ volatile(".byte 0x0f, 0x1f, 0x80\n\t.long %c2\n\tmovb (%1), %0"
+			 : "=q"(byte) : "r"(page), "i"(COST_MAGIC | 5u << 12) : "memory");
+	(void)byte;
+}
 
 /*
  * The tag of the regions that follow, 0..COST_TAGS-1.  The plugin cannot

@@ -28,7 +28,8 @@
 	X(ERR_NOSPC, 17, "no space left")                             \
 	X(ERR_NOTEMPTY, 18, "directory not empty")                    \
 	X(ERR_ROFS, 19, "read-only file system")                      \
-	X(ERR_TXTBSY, 20, "the file runs as a program")
+	X(ERR_TXTBSY, 20, "the file runs as a program")              \
+	X(ERR_DMAFAULT, 21, "device DMA fault")
 
 enum ferry_err {
 	ERR_OK = 0,

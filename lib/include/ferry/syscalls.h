@@ -66,8 +66,9 @@
 	  (port, modes, store))                                                        \
 	/* drivers bound to a PCI function (device= in the boot configuration) */      \
 	X(39, mmio_map, 3, (unsigned long bdf, long bar, unsigned long *len), (bdf, bar, len)) \
-	/* the holder's device is done with a grant's frames (kernel/grant) */          \
-	X(40, grant_done, 1, (unsigned long grant), (grant))                           \
+	/* the holder's device is done with a grant's frames (kernel/grant);        \
+	 * flags: GRANT_DONE_WRITTEN, it wrote them (<ferry/abi.h>) */                 \
+	X(40, grant_done, 2, (unsigned long grant, long flags), (grant, flags))        \
 	/* programs from files, memory objects (kernel/mm/memobj.h) */                 \
 	X(41, spawn_file, 4, (long port, unsigned long object, const char *path,       \
 	  const char *args), (port, object, path, args))                               \

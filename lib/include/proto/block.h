@@ -49,7 +49,8 @@
  * sectors; ata_pid is the kernel-stamped `sender` of any answer from ata
  * (e.g. of a BLOCK_INFO at start-up).  One grant may take several requests
  * (at different offsets, or with runs).  ata fills or drains the frames by
- * DMA with their physical addresses (sys_grant_info), or by PIO through its
+ * DMA at the addresses sys_grant_info gives (device addresses in ata's
+ * IOMMU domain, or physical ones without an IOMMU), or by PIO through its
  * window for a FILL_GRANT_MAP grant; it never owns the frames and holds
  * them only until the kernel ends the grant, when the pager answers the
  * kernel.  A grant a holder has not been forwarded is ERR_BADHANDLE.
@@ -134,7 +135,19 @@ enum block_op {
 #define BLOCK_F_PIO		0x100u	/* PIO even where DMA works (tests, benchmarks) */
 #define BLOCK_F_LBA48		0x200u	/* 48-bit commands even where 28-bit ones reach */
 #define BLOCK_F_RUNS		0x400u	/* grant modes: the message page lists the runs */
-#define BLOCK_F_ALL		(BLOCK_F_PIO | BLOCK_F_LBA48 | BLOCK_F_RUNS)
+/*
+ * Tests of the IOMMU only, honoured by an ata started with `rogue`: the
+ * read's first page is aimed where the grant does not reach, as a
+ * compromised driver would, and the answer still says BLOCK_OK:
+ *   STRAY   a page of ata's own memory, never lent to its device
+ *   ENDED   the device address of the last grant ata held, ended since
+ *   BEYOND  the page just past the end of this grant's window
+ */
+#define BLOCK_F_ROGUE_STRAY	0x1000u
+#define BLOCK_F_ROGUE_ENDED	0x2000u
+#define BLOCK_F_ROGUE_BEYOND	0x3000u
+#define BLOCK_F_ROGUE_MASK	0x3000u
+#define BLOCK_F_ALL		(BLOCK_F_PIO | BLOCK_F_LBA48 | BLOCK_F_RUNS | BLOCK_F_ROGUE_MASK)
 
 /* One run of a BLOCK_F_RUNS request. */
 struct block_run {
