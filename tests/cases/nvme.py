@@ -175,6 +175,15 @@ def nvme_kdb_prp_view(g):
     leave(g)
     results = suite_end(g, "nvme_kdb_prp_view", timeout=90, driver="nvme")
     results.append(("qemu/nvme_kdb_prp_view", not bad, "; ".join(bad) + "\n" + out))
+    if ferry.machine() == "q35":
+        # With the IOMMU the commands name device addresses in nvme's
+        # domain (what sys_grant_info gave it), never the frames.
+        translating = re.search(r"iommu: domain \d+ for nvme: ", g.buf) and \
+            "iommu: translating:" in g.buf
+        results.append(("qemu/nvme_kdb_prp_view_device_addresses",
+                        bool(translating) and bool(named) and
+                        all(addr != frame for addr, _, frame in named),
+                        "IOMMU %s; PRPs %s" % ("on" if translating else "off", named)))
     return results
 
 
