@@ -491,15 +491,18 @@ static void attach_irq(struct nvme *v)
 static long start(struct nvme *v)
 {
 	struct nvme_ctrl *c = &v->ctrl;
-	long err = setup_memory(v);
+	long err = nvme_pci_find(&v->pci);
 
-	if (err)
-		return err;
-	err = nvme_pci_find(&v->pci);
 	if (err) {
 		nvme_log("no NVMe controller (PCI class 01:08:02): %s", err_str(err));
 		return ERR_NOENT;
 	}
+	/* DMA memory only once there is a controller: a driver that found
+	 * nothing leaves no buffer behind (a dead driver's wait for its
+	 * successor, kernel/iommu). */
+	err = setup_memory(v);
+	if (err)
+		return err;
 	err = nvme_ctrl_start(c);
 	if (err)
 		return err;
