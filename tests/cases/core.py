@@ -87,7 +87,8 @@ PROMPT = r"(?<!\x1b\[K)ferry> "
 
 def ferry_run(log_path, typed, cmdline=None, wait_for=PROMPT, env=None):
     """`tests/ferry.py run --iso build/ferry.iso`, the command `make run`
-    runs, with FERRY_CMDLINE=cmdline (and `env`): waits for `wait_for`,
+    runs, with FERRY_CMDLINE=cmdline (and `env`): waits for `wait_for` (a
+    pattern, or a list of patterns that must all appear),
     types `typed` and waits for the end.  => (exit status, what the
     terminal showed)."""
     env = dict(env or {})
@@ -98,7 +99,8 @@ def ferry_run(log_path, typed, cmdline=None, wait_for=PROMPT, env=None):
                          args=["--iso", RUN_ISO, "--log", console_log])
     try:
         r.start()
-        r.expect(wait_for, timeout=90)
+        for w in [wait_for] if isinstance(wait_for, str) else wait_for:
+            r.expect(w, timeout=90)
         r.send(typed)
         code = r.wait_exit(timeout=60)
     finally:
@@ -150,7 +152,8 @@ def run_disk_bus(_case, log_path):
         driver = "nvme" if bus == "nvme" else "ata"
         log = log_path.replace(".log", "_%s.log" % bus)
         code, out = ferry_run(log, "poweroff\r", env=env,
-                              wait_for=r"fs: disk 0 partition \d+, \d+ KiB, via \w+")
+                              wait_for=[r"fs: disk 0 partition \d+, \d+ KiB, via \w+",
+                                        r"swapd: \d+ slots"])
         want = [r"^%s: ready: 1 \w+" % driver, r"^swapd: disk driver %s \(pid \d+\)$" % driver,
                 r"^(?:ferry> )?fs: disk 0 partition 2, \d+ KiB, via %s \(pid \d+\)$" % driver]
         missing = [w for w in want if not re.search(w, out, re.M)]
