@@ -712,6 +712,8 @@ static long sys_vm_ctl(struct proc *p, const uint64_t *a)
 		/* Written back and dropped: the next touch reads it again. */
 		return pageout_evict_range(p, (uint64_t)a[2], a[1]);
 	}
+	case VM_CTL_DMA_RING:
+		return vm_set_dma_ring(&p->vm, (uint64_t)a[2], a[1]);
 	case VM_CTL_MEMOBJ_STATS:
 		return memobj_stats_to_user(p, a[2]);
 	case VM_CTL_FRAME: {

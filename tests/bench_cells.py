@@ -60,6 +60,13 @@ BOOTS = [
          modules={"swapd": "swapd ram 8192"}, primitives=True),
     Boot("disk-dma", (Backing("anon", "disk-dma", {1: "swapin_pc0", 8: "swapin_pc3"}),
                       Backing("file", "file-dma"))),
+    # The same image as an NVMe disk: nvme fills the grants by PRPs naming
+    # the lent frames, one doorbell write per command (MMIO, against ata's
+    # port accesses); the Linux peer swaps in from the same NVMe disk
+    # (make bench-peer's TEST@nvme).
+    Boot("nvme", (Backing("anon", "nvme-dma", {1: "swapin_pc0@nvme", 8: "swapin_pc3@nvme"}),
+                  Backing("file", "file-nvme")),
+         drives=(ferry.nvme_drive(ferry.DISK, snapshot=True),)),
     # swapd on /swapfile: the same faults, its slots in an ext2 file's blocks.
     Boot("swapfile", (Backing("anon", "swapfile"),), modules={"swapd": "swapd file /swapfile"}),
     # 2,056 port transfers per page, each a trip through QEMU's IDE code and,

@@ -36,9 +36,41 @@ def ide_drive(path, index=0, fmt="raw", snapshot=False):
         path, fmt, index, ",snapshot=on" if snapshot else "")
 
 
-def default_drives():
-    """build/disk.img as the primary master (ata's disk 0), unchanged by the boot."""
-    return [ide_drive(DISK, snapshot=True)] if os.path.exists(DISK) else []
+def nvme_drive(path, fmt="raw", snapshot=False, serial="ferry0", ident="nv0"):
+    """QEMU options attaching the image `path` as the one namespace of an
+    NVMe controller of its own (serial `serial`): `-drive ...,if=none
+    -device nvme`.  snapshot=on as for ide_drive()."""
+    return ["-drive", "file=%s,format=%s,if=none,id=%s%s" % (
+        path, fmt, ident, ",snapshot=on" if snapshot else ""),
+        "-device", "nvme,serial=%s,drive=%s" % (serial, ident)]
+
+
+def nvme_namespaces(bodies, serial="ferry0", ident="nvme0"):
+    """QEMU options for one NVMe controller whose namespaces 1, 2, ... are
+    the -drive bodies in `bodies` (e.g. "file=X,format=raw", or a null-co
+    drive), each attached with -device nvme-ns."""
+    args = ["-device", "nvme,id=%s,serial=%s" % (ident, serial)]
+    for n, body in enumerate(bodies, 1):
+        args += ["-drive", "%s,if=none,id=%sn%d" % (body, ident, n),
+                 "-device", "nvme-ns,drive=%sn%d,bus=%s,nsid=%d" % (ident, n, ident, n)]
+    return args
+
+
+def disk_drive(path, bus="nvme", snapshot=False):
+    """The image `path` as the machine's disk on `bus`: "nvme" (an NVMe
+    controller of its own: nvme's disk 0) or "ide" (the primary master:
+    ata's disk 0)."""
+    if bus == "ide":
+        return ide_drive(path, snapshot=snapshot)
+    if bus == "nvme":
+        return nvme_drive(path, snapshot=snapshot)
+    raise ValueError("disk bus %r: want nvme or ide" % bus)
+
+
+def default_drives(bus="nvme"):
+    """build/disk.img as the disk on `bus` (NVMe unless told otherwise),
+    unchanged by the boot."""
+    return [disk_drive(DISK, bus, snapshot=True)] if os.path.exists(DISK) else []
 
 
 # The machine every boot uses: q35 with an Intel IOMMU (VT-d) by default,
@@ -83,10 +115,12 @@ def smp_cpus(cpus=None):
 
 def qemu_base_args(iso, mem="64M", accel="tcg", icount=False, drives=None, mach=None,
                    cpus=None):
-    """drives: -drive values (None: default_drives()).  On `pc`, -cdrom
-    takes IDE index 2, the secondary master, so the primary master stays
-    the disk's; on q35 the CD-ROM is on the ICH9 AHCI controller, where
-    SeaBIOS boots it, and the disks on a piix3-ide (drive_args()).
+    """drives: -drive values for IDE disks (ide_drive()), or lists of QEMU
+    options (nvme_drive(), nvme_namespaces()); None: default_drives().  On
+    `pc`, -cdrom takes IDE index 2, the secondary master, so the primary
+    master stays the disk's; on q35 the CD-ROM is on the ICH9 AHCI
+    controller, where SeaBIOS boots it, and the IDE disks on a piix3-ide
+    (drive_args()).
     cpus: None for $FERRY_SMP.  Several CPUs run on multi-threaded TCG, one
     host thread each, except under -icount, which runs every vCPU in turn
     on one thread (and serialises them: SMP figures are counts, not icount
@@ -103,7 +137,7 @@ def qemu_base_args(iso, mem="64M", accel="tcg", icount=False, drives=None, mach=
         args += ["-device", "intel-iommu", "-device", "piix3-ide,id=pide"]
 
     for d in default_drives() if drives is None else drives:
-        args += drive_args(d, mach)
+        args += drive_args(d, mach) if isinstance(d, str) else list(d)
     if accel == "kvm":
         args += ["-accel", "kvm", "-cpu", "host"]
     elif icount:
@@ -435,9 +469,11 @@ def run_interactive(iso, gdb=False, mem="128M", cmdline="", log_path=RUN_LOG):
     kernel command line (FERRY_CMDLINE), for which a copy of the ISO is made
     for this run.  The disk is build/disk.img, unchanged by the boot;
     FERRY_DISK=IMAGE attaches another image instead, writable (writes stay
-    in it).  => the exit status run_verdict() gives."""
+    in it).  The disk is an NVMe one; FERRY_DISK_BUS=ide attaches it as the
+    primary IDE disk instead.  => the exit status run_verdict() gives."""
     own = os.environ.get("FERRY_DISK")
-    drives = [ide_drive(own)] if own else None
+    bus = os.environ.get("FERRY_DISK_BUS", "nvme")
+    drives = [disk_drive(own, bus)] if own else default_drives(bus)
     tmp = tempfile.mkdtemp(prefix="run-", dir=BUILD)
     try:
         if cmdline:

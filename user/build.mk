@@ -4,7 +4,7 @@
 # word here.  Those that run before fs does, or start the system in a test
 # boot, are boot modules (in this order, init first); the others go into
 # the disk's /bin and run from there (sys_spawn_file, docs/PROGRAMS.md).
-USER_MODULE_PROGS := init ata swapd fs sh utest blktest
+USER_MODULE_PROGS := init ata nvme swapd fs sh utest blktest
 USER_DISK_PROGS := pagetest bench hello
 USER_PROGS := $(USER_MODULE_PROGS) $(USER_DISK_PROGS)
 
@@ -25,11 +25,12 @@ BAD_ELF_FILES := $(addprefix $(BUILD)/bad/,$(BAD_ELFS))
 # Module arguments after a program's name, for programs that take their
 # boot configuration there.  Make lists split at spaces, so '+' stands for
 # a space here; the ISO rule and modules.txt turn it back.
-# ata: none, so every partition goes to the program its contents call for
-# (a swap area to swapd, an ext2 file system to fs: <part.h>); `partN=prog`
-# overrides that for partition N, e.g. USER_ARGS_ata := part1=swapd+part2=fs
-# (user/ata/main.c).
+# ata and nvme: none, so every partition goes to the program its contents
+# call for (a swap area to swapd, an ext2 file system to fs: <part.h>);
+# `partN=prog` overrides that for partition N, e.g. USER_ARGS_ata :=
+# part1=swapd+part2=fs (user/ata/main.c, user/nvme/main.c).
 USER_ARGS_ata :=
+USER_ARGS_nvme :=
 # swapd's store (user/swapd/main.c): `disk`, the swap partition ata gives
 # it (the one holding a swap area, mkswap'ed by scripts/mkdisk.sh), or `ram PAGES`, pinned
 # RAM.  The RAM store stays for the benchmark, to tell the kernel's cost

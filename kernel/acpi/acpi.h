@@ -123,7 +123,10 @@ int acpi_madt_parse(const void *p, size_t len, struct madt_info *out, char *why,
 /* --- the DMAR table (Intel VT-d), parsed: pure, host-tested (dmar.c) --- */
 #define DMAR_UNITS_MAX		4
 #define DMAR_RMRR_MAX		4
-#define DMAR_SCOPES_MAX		8
+/* QEMU's q35 lists every PCI function of the bus as a scope of its one
+ * unit (no catch-all flag): 8 already with the default devices and the
+ * IOAPIC, one more for each -device (an NVMe controller, a second disk). */
+#define DMAR_SCOPES_MAX		64
 #define DMAR_PATH_MAX		4	/* bridges between the start bus and the device */
 
 enum dmar_scope_type {

@@ -28,6 +28,10 @@ extern const struct kdb_cmd kdb_grant_cmds[];
 extern const struct kdb_cmd kdb_mem_cmds[];
 extern const struct kdb_cmd kdb_machine_cmds[];
 
+struct grant_view;
+/* The commands of the holder's NVMe submission ring that name the grant (kdb_prp.c). */
+void kdb_prp_view(const struct grant_view *v);
+
 /* Grant stepping state shared between kdb.c and kdb_grants.c. */
 extern bool kdb_break_on_grant;
 extern uint64_t kdb_step_grant;		/* 0: not stepping */

@@ -182,6 +182,7 @@ static bool cmd_grant(int argc, char **argv)
 	kdb_printf("request %#lx, %d page%s, %s\n", (unsigned long)v.request, v.npages,
 		   v.npages == 1 ? "" : "s", v.writable ? "page-in" : "page-out");
 	cross_check(&v);
+	kdb_prp_view(&v);
 	return true;
 }
 

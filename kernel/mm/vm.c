@@ -47,6 +47,8 @@ int vm_space_init(struct vm_space *vs, bool pinned)
 	vs->pinned = pinned;
 	vs->window_ptes = NULL;
 	vs->window_slots_used = 0;
+	vs->dma_ring = 0;
+	vs->dma_ring_entries = 0;
 	return vs->root ? 0 : ERR_NOMEM;
 }
 
@@ -452,6 +454,37 @@ int vm_pin(struct vm_space *vs, uint64_t addr, size_t len)
 	return 0;
 }
 
+int vm_set_dma_ring(struct vm_space *vs, uint64_t va, uint64_t entries)
+{
+	struct vm_region *r = vm_find(vs, va);
+
+	if (!r || !(r->flags & VMR_DMA) || (va & 63) || entries < 2 || entries > 4096 ||
+	    va + entries * 64 > r->end)
+		return ERR_INVAL;
+	vs->dma_ring = va;
+	vs->dma_ring_entries = (uint32_t)entries;
+	return 0;
+}
+
+int vm_dma_read(struct vm_space *vs, paddr_t pa, void *out, size_t len)
+{
+	if ((pa & ~PAGE_MASK) + len > PAGE_SIZE)
+		return ERR_FAULT;
+	for (struct vm_region *r = vs->regions; r; r = r->next) {
+		paddr_t frame;
+
+		if (!(r->flags & VMR_DMA))
+			continue;
+		for (uint64_t va = r->start; va < r->end; va += PAGE_SIZE) {
+			if (arch_pt_query(vs->root, va, &frame, NULL) && frame == PAGE_ALIGN_DOWN(pa)) {
+				memcpy(out, phys_to_virt(pa), len);
+				return 0;
+			}
+		}
+	}
+	return ERR_FAULT;
+}
+
 int vm_copy_in(struct vm_space *vs, uint64_t va, const void *src, size_t n)
 {
 	const uint8_t *s = src;
@@ -467,6 +500,27 @@ int vm_copy_in(struct vm_space *vs, uint64_t va, const void *src, size_t n)
 		memcpy((uint8_t *)phys_to_virt(pa) + (va & ~PAGE_MASK), s, chunk);
 		va += chunk;
 		s += chunk;
+		n -= chunk;
+	}
+	return 0;
+}
+
+int vm_copy_out(struct vm_space *vs, uint64_t va, void *dst, size_t n)
+{
+	uint8_t *d = dst;
+
+	while (n) {
+		size_t chunk = PAGE_SIZE - (va & ~PAGE_MASK);
+		struct vm_region *r = vm_find(vs, va);
+		paddr_t pa;
+
+		if (chunk > n)
+			chunk = n;
+		if (!r || (r->flags & VMR_MMIO) || !arch_pt_query(vs->root, PAGE_ALIGN_DOWN(va), &pa, NULL))
+			return ERR_FAULT;
+		memcpy(d, (uint8_t *)phys_to_virt(pa) + (va & ~PAGE_MASK), chunk);
+		va += chunk;
+		d += chunk;
 		n -= chunk;
 	}
 	return 0;

@@ -80,6 +80,10 @@ struct vm_space {
 	 * at hand, lending and taking back a frame is one PTE write each. */
 	pte_t *window_ptes;
 	uint32_t window_slots_used;	/* bit per grant slot of the window */
+	/* A driver's NVMe submission ring, inside a DMA region (VM_CTL_DMA_RING):
+	 * only the debug console reads it. */
+	uint64_t dma_ring;
+	uint32_t dma_ring_entries;
 };
 
 int vm_space_init(struct vm_space *vs, bool pinned);
@@ -126,8 +130,16 @@ struct vm_region *vm_find(struct vm_space *vs, uint64_t addr);
 struct vm_region *vm_find_id(struct vm_space *vs, uint64_t id);
 /* The grant window region, created on first use. */
 int vm_grant_window(struct vm_space *vs);
+/* Names a submission ring of `entries` 64-byte commands at va, which must
+ * lie in one DMA region.  => 0, ERR_INVAL. */
+int vm_set_dma_ring(struct vm_space *vs, uint64_t va, uint64_t entries);
+/* Reads len bytes at physical address pa, if they are in one page of vs's
+ * DMA memory (the debug console).  => 0, ERR_FAULT. */
+int vm_dma_read(struct vm_space *vs, paddr_t pa, void *out, size_t len);
 /* Writes into mapped pages whatever their protection (loading images). */
 int vm_copy_in(struct vm_space *vs, uint64_t va, const void *src, size_t n);
+/* Reads mapped pages (the debug console).  => 0, ERR_FAULT (not all present). */
+int vm_copy_out(struct vm_space *vs, uint64_t va, void *dst, size_t n);
 /*
  * The frame behind a user address, if present with the needed access.
  * => 0, ERR_FAULT (no such mapping or access), ERR_AGAIN (valid but not

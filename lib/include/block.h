@@ -48,6 +48,7 @@ _Static_assert(BLOCK_CALL_WAIT_NS > BLOCK_DRIVER_BUDGET_NS, "the client outwaits
 
 struct block_client {
 	const char *who;	/* "swapd", "fs": for log lines */
+	const char *driver;	/* the driver's port name: "ata", "nvme" */
 	long port;		/* the driver's port */
 	long pid;		/* the driver's pid (kernel-stamped sender): where grants go */
 	uint64_t part;		/* BLOCK_PART() that block_call names */
@@ -61,10 +62,14 @@ struct block_client {
 };
 
 /*
- * Finds the driver (its port may take up to wait_ns to appear) and learns
- * its pid with a BLOCK_INFO of the whole disk.  => 0 or ERR_NOENT.
+ * Finds the driver publishing port `driver` (BLOCK_PORT_NAME, "ata", or
+ * BLOCK_PORT_NVME; it may take up to wait_ns to appear) and learns its pid
+ * with a BLOCK_INFO of the whole disk.  => 0 or ERR_NOENT.
  */
-long block_open(struct block_client *c, const char *who, long wait_ns);
+long block_open(struct block_client *c, const char *who, const char *driver, long wait_ns);
+/* block_open() on whichever driver of BLOCK_DRIVERS is process `pid` (a
+ * driver another client named, e.g. fs's for a swap file).  => 0, ERR_NOENT. */
+long block_open_pid(struct block_client *c, const char *who, long pid, long wait_ns);
 
 /*
  * One request under the retry policy above.  req's BLOCK_ARG_PART is
@@ -78,5 +83,22 @@ long block_call(struct block_client *c, struct msg *req, struct msg *rep, bool p
 
 /* BLOCK_INFO of partition `part`: *rep holds the BLOCK_REPLY_* fields. */
 long block_info(struct block_client *c, uint64_t part, struct msg *rep);
+
+/*
+ * Finds the driver and the partition of its disk 0 a client is to use,
+ * without knowing which driver it is: partition `want` if nonzero, else
+ * the first holding `content` (enum part_content, <part.h>), else the
+ * first the driver gives the client at all (its arguments named one: the
+ * client's own check of what is there decides).  The drivers are asked in
+ * BLOCK_DRIVERS order; one that is still starting (running, its port not
+ * yet published) is waited for before a later one is chosen, and one that
+ * is not running is passed over.  While no driver is there at all (one
+ * being restarted comes back) the search goes on, up to wait_ns; once the
+ * drivers there have answered, their answer is final.
+ * => 0 with c opened on the driver (c->driver), *part set and *rep its
+ *    BLOCK_INFO; ERR_NOENT.
+ */
+long block_find(struct block_client *c, const char *who, unsigned content, unsigned want,
+		unsigned *part, struct msg *rep, long wait_ns);
 
 #endif

@@ -132,4 +132,52 @@ bool part_policy_allows(const struct part_policy *pol, const struct part_table *
 /* "swapd,blktest" or "nobody", into buf. */
 const char *part_policy_names(const struct part_policy_entry *e, char *buf, size_t size);
 
+/* --- a request's access, the same for every driver --- */
+
+/* A client as the kernel describes the sender of a request. */
+struct part_client {
+	uint64_t pid;		/* index + generation: never names another process */
+	const char *name;	/* its program */
+	bool stripped;		/* a service's copy without its rights (PROC_INFO_STRIPPED) */
+};
+
+/* What one request may touch. */
+struct part_access {
+	unsigned disk, partno;
+	const struct part *part;	/* partition partno of the disk, [0]: all of it */
+	/* Through an allowance: only these ranges of it (sectors relative to
+	 * the partition); nranges 0: all of the partition. */
+	uint64_t allowance;
+	const char *creator;		/* the allowance's creator's program */
+	uint32_t nranges;
+	const struct allow_range *ranges;
+};
+
+/* The kernel's word on allowance `id` (the driver asks sys_allow; host
+ * tests fake it): the live allowance, or NULL. */
+typedef const struct allow_info *(*part_allowance_fn)(uint64_t id);
+
+/*
+ * Who may do what, the same for every disk driver.  The client must run
+ * with its configuration's rights, and either the policy gives its program
+ * the partition (any partition of the disk, for BLOCK_INFO: `info`), or
+ * the request names an allowance (BLOCK_PART_ALLOW) that is live, is for
+ * this client, names this partition, and was made by a program the policy
+ * gives the partition: then only the allowance's ranges
+ * (part_access_covers).  Rights are checked before existence, so a
+ * stranger learns nothing.  tables[d]: disk d's table (disks other than
+ * 0: only part[0]).
+ * => 0 with *acc set; ERR_PERM (*why says why, when it is not plain), ERR_NOENT.
+ */
+long part_access_resolve(const struct part_policy *pol, const struct part_table *const *tables,
+			 int ndisks, const struct part_client *c, uint64_t part_arg, bool info,
+			 part_allowance_fn allowance, struct part_access *acc, const char **why);
+/* Are sectors [first, first + count) of the partition inside one of acc's
+ * ranges (always, when it has none)? */
+bool part_access_covers(const struct part_access *acc, uint64_t first, uint64_t count);
+/* Bit n: partition n of disk `disk` (table t) exists and is c's to use
+ * (BLOCK_REPLY_MINE). */
+uint64_t part_access_mine(const struct part_policy *pol, const struct part_table *t,
+			  unsigned disk, const struct part_client *c);
+
 #endif

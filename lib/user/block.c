@@ -29,12 +29,13 @@ static long learn_pid(struct block_client *c)
 	return 0;
 }
 
-long block_open(struct block_client *c, const char *who, long wait_ns)
+long block_open(struct block_client *c, const char *who, const char *driver, long wait_ns)
 {
 	memset(c, 0, sizeof(*c));
 	c->who = who;
+	c->driver = driver;
 	c->forward_grants = true;
-	c->port = ipc_lookup(BLOCK_PORT_NAME, wait_ns);
+	c->port = ipc_lookup(driver, wait_ns);
 	if (c->port < 0)
 		return ERR_NOENT;
 	return learn_pid(c) ? ERR_NOENT : 0;
@@ -48,7 +49,7 @@ static long reconnect(struct block_client *c, long deadline)
 
 	if (left <= 0)
 		return ERR_DEAD;
-	port = ipc_lookup(BLOCK_PORT_NAME, left < BLOCK_RECONNECT_NS ? left : BLOCK_RECONNECT_NS);
+	port = ipc_lookup(c->driver, left < BLOCK_RECONNECT_NS ? left : BLOCK_RECONNECT_NS);
 	if (port < 0 || port == c->port) {
 		printf("%s: the disk driver is gone and no new one came\n", c->who);
 		return ERR_DEAD;
@@ -127,4 +128,114 @@ long block_info(struct block_client *c, uint64_t part, struct msg *rep)
 
 	memset(rep, 0, sizeof(*rep));
 	return block_call(c, &req, rep, true);
+}
+
+/* --- finding a driver --- */
+
+#define FIND_POLL_NS	(10 * MSEC_NS)
+
+/* Is a process of that program running with its rights (a driver that
+ * may still publish its port)? */
+static bool driver_running(const char *name)
+{
+	struct proc_info info;
+
+	for (long i = 0; sys_proc_info(i, &info) == 0; i++)
+		if (strcmp(info.name, name) == 0 && !(info.flags & PROC_INFO_STRIPPED))
+			return true;
+	return false;
+}
+
+/* What c's driver gives us on disk 0: => the partition that fits (want,
+ * else content), with *first the first one given at all; 0: none fits. */
+static unsigned fitting(struct block_client *c, unsigned content, unsigned want,
+			unsigned *first, struct msg *rep)
+{
+	uint64_t mine;
+
+	*first = 0;
+	if (block_info(c, BLOCK_PART(0, 0), rep))
+		return 0;	/* ERR_PERM: nothing on disk 0 is ours */
+	mine = rep->arg[BLOCK_REPLY_MINE];
+	for (unsigned n = 1; n <= BLOCK_PARTS_MAX; n++) {
+		if (!(mine & (1ULL << n)) || (want && n != want) ||
+		    block_info(c, BLOCK_PART(0, n), rep))
+			continue;
+		if (want || BLOCK_TYPE_CONTENT(rep->arg[BLOCK_REPLY_TYPE]) == content)
+			return n;
+		if (!*first)
+			*first = n;
+	}
+	return 0;
+}
+
+/* One look at every driver.  => 0 with the choice made (*part), ERR_AGAIN
+ * (an earlier driver is still starting, or none is there yet), ERR_NOENT
+ * (the drivers there answered: nothing fits); *fallback: the first
+ * driver's first partition given at all. */
+static long look(struct block_client *c, const char *who, unsigned content, unsigned want,
+		 unsigned *part, struct msg *rep, const char **fallback, unsigned *fallback_part)
+{
+	static const char *const drivers[] = BLOCK_DRIVERS;
+	int answered = 0;
+
+	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
+		unsigned first;
+
+		if (sys_port_lookup(drivers[i]) < 0) {
+			if (driver_running(drivers[i]))
+				return ERR_AGAIN;
+			continue;
+		}
+		if (block_open(c, who, drivers[i], 0))
+			continue;	/* gone since */
+		answered++;
+		*part = fitting(c, content, want, &first, rep);
+		if (*part)
+			return 0;
+		if (first && !*fallback) {
+			*fallback = drivers[i];
+			*fallback_part = first;
+		}
+	}
+	return answered ? ERR_NOENT : ERR_AGAIN;
+}
+
+long block_find(struct block_client *c, const char *who, unsigned content, unsigned want,
+		unsigned *part, struct msg *rep, long wait_ns)
+{
+	long deadline = sys_clock_ns() + wait_ns;
+
+	for (;;) {
+		const char *fallback = NULL;
+		unsigned fallback_part = 0;
+		long err = look(c, who, content, want, part, rep, &fallback, &fallback_part);
+
+		if (!err)
+			return 0;
+		/* Every driver there has answered: what was given, or nothing. */
+		if (err == ERR_NOENT && fallback && !block_open(c, who, fallback, 0) &&
+		    block_info(c, BLOCK_PART(0, fallback_part), rep) == 0) {
+			*part = fallback_part;
+			return 0;
+		}
+		if (err == ERR_NOENT || sys_clock_ns() >= deadline)
+			return ERR_NOENT;
+		sys_sleep(FIND_POLL_NS);
+	}
+}
+
+long block_open_pid(struct block_client *c, const char *who, long pid, long wait_ns)
+{
+	static const char *const drivers[] = BLOCK_DRIVERS;
+	long deadline = sys_clock_ns() + wait_ns;
+
+	do {
+		for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
+			if (sys_port_lookup(drivers[i]) >= 0 && !block_open(c, who, drivers[i], 0) &&
+			    c->pid == pid)
+				return 0;
+		sys_sleep(FIND_POLL_NS);
+	} while (sys_clock_ns() < deadline);
+	return ERR_NOENT;
 }

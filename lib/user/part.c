@@ -18,6 +18,7 @@
  */
 #include <fmt.h>
 #include <part.h>
+#include <proto/block.h>
 #include <string.h>
 
 #define MBR_SIGNATURE_AT	510
@@ -425,4 +426,92 @@ const char *part_policy_names(const struct part_policy_entry *e, char *buf, size
 	for (int i = 0; i < e->n && len < size; i++)
 		len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? "," : "", e->name[i]);
 	return e->n ? buf : "nobody";
+}
+
+/* --- a request's access --- */
+
+static bool access_allowed(const struct part_policy *pol, const struct part_table *t,
+			   unsigned disk, const struct part_client *c, unsigned part)
+{
+	return !c->stripped && part_policy_allows(pol, t, disk, part, c->name);
+}
+
+uint64_t part_access_mine(const struct part_policy *pol, const struct part_table *t,
+			  unsigned disk, const struct part_client *c)
+{
+	uint64_t mine = 0;
+
+	for (unsigned n = 0; n <= PART_MAX; n++)
+		if (t->part[n].present && access_allowed(pol, t, disk, c, n))
+			mine |= 1ULL << n;
+	return mine;
+}
+
+/* The request names an allowance: is it one that lets c use partition n? */
+static long through_allowance(const struct part_policy *pol, const struct part_table *t,
+			      unsigned disk, unsigned n, const struct part_client *c,
+			      part_allowance_fn allowance, uint64_t id, struct part_access *acc,
+			      const char **why)
+{
+	const struct allow_info *a = allowance(id);
+
+	if (!a)
+		*why = "its allowance is not live";
+	else if ((uint64_t)a->ai_grantee != c->pid)
+		*why = "its allowance is another process's";
+	else if (a->ai_tag != BLOCK_PART(disk, n))
+		*why = "its allowance is for another partition";
+	else if (!part_policy_allows(pol, t, disk, n, a->ai_creator_name))
+		*why = "its allowance comes from a program that may not use this partition";
+	else if (n > PART_MAX || !t->part[n].present)
+		return ERR_NOENT;
+	else {
+		*acc = (struct part_access){ .disk = disk, .partno = n, .part = &t->part[n],
+					     .allowance = id, .creator = a->ai_creator_name,
+					     .nranges = a->ai_nranges, .ranges = a->ai_ranges };
+		return 0;
+	}
+	return ERR_PERM;
+}
+
+long part_access_resolve(const struct part_policy *pol, const struct part_table *const *tables,
+			 int ndisks, const struct part_client *c, uint64_t part_arg, bool info,
+			 part_allowance_fn allowance, struct part_access *acc, const char **why)
+{
+	uint64_t id = BLOCK_PART_ALLOW(part_arg);
+	uint64_t disk = BLOCK_PART_DISK(part_arg), n = BLOCK_PART_NUM(part_arg);
+	const struct part_table *t;
+
+	if (disk >= BLOCK_DISKS_MAX)
+		return ERR_PERM;
+	if ((int)disk >= ndisks)	/* only raw= can name a disk that is not there */
+		return !c->stripped && (info || n == 0) &&
+				       part_policy_allows(pol, NULL, (unsigned)disk, 0, c->name)
+			       ? ERR_NOENT
+			       : ERR_PERM;
+	t = tables[disk];
+	if (c->stripped)
+		return ERR_PERM;
+	if (id && !access_allowed(pol, t, (unsigned)disk, c, (unsigned)n))
+		return through_allowance(pol, t, (unsigned)disk, (unsigned)n, c, allowance, id, acc,
+					 why);
+	if (info ? part_access_mine(pol, t, (unsigned)disk, c) == 0
+		 : !access_allowed(pol, t, (unsigned)disk, c, (unsigned)n))
+		return ERR_PERM;
+	if (n > PART_MAX || !t->part[n].present)
+		return ERR_NOENT;
+	*acc = (struct part_access){ .disk = (unsigned)disk, .partno = (unsigned)n,
+				     .part = &t->part[n] };
+	return 0;
+}
+
+bool part_access_covers(const struct part_access *acc, uint64_t first, uint64_t count)
+{
+	if (!acc->nranges)
+		return true;
+	for (uint32_t k = 0; k < acc->nranges; k++)
+		if (first >= acc->ranges[k].ar_start &&
+		    first + count <= acc->ranges[k].ar_start + acc->ranges[k].ar_count)
+			return true;
+	return false;
 }

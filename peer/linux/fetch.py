@@ -29,7 +29,8 @@ import sys
 PINNED = "linux-image-6.12.117+deb12-amd64-unsigned"
 NEWEST = r"^linux-image-6\.12\.[0-9.]+\+deb[0-9]+-amd64-unsigned$"
 # The i440fx PIIX IDE disk as a SCSI disk: the drivers Ferry's disk needs.
-MODULES = ["ata_piix", "sd_mod"]
+# The disks' drivers: PIIX IDE (and SCSI disks over it), and NVMe.
+MODULES = ["ata_piix", "sd_mod", "nvme"]
 
 
 def cache_dir():
@@ -55,6 +56,8 @@ def manifest(cache=None):
     files = [m.get("vmlinuz"), m.get("busybox")] + ["modules/%s.ko" % x for x in m.get("modules", [])]
     if not all(f and os.path.exists(os.path.join(kernel_dir(cache), f)) for f in files):
         return None
+    if not set(MODULES) <= set(m.get("modules", [])):
+        return None	# kept before a disk driver was added: fetched again
     return m
 
 

@@ -4,12 +4,13 @@
 
 Fetches Debian's kernel into the peer's cache (fetch.py) unless it is
 there, builds peer/linux/pagebench.c with the project's clang (static,
-against Debian's glibc: libc6-dev), packs it with busybox and the IDE disk
-modules into an initramfs, and boots Linux with the QEMU options Ferry's
-benchmark boots use (tests/ferry.py's qemu_base_args: -machine pc, the
-same memory, build/disk.img as the primary IDE master with snapshot=on,
-TCG, `-icount shift=0` for the icount mode), Linux swapping to Ferry's own
-swap partition.  The icount boot runs under the cost-model plugin
+against Debian's glibc: libc6-dev), packs it with busybox and the IDE and
+NVMe disk modules into an initramfs, and boots Linux with the QEMU options
+Ferry's benchmark boots use (tests/ferry.py's qemu_base_args: the same
+machine and memory, build/disk.img with snapshot=on, TCG, `-icount
+shift=0` for the icount mode), Linux swapping to Ferry's own swap
+partition: once on the IDE disk (every test), once on the same image as
+an NVMe disk (the swap-in tests, named TEST@nvme: `--disks`).  The icount boot runs under the cost-model plugin
 (tools/costmodel/, as `make bench` runs Ferry): pagebench marks its timed
 accesses, and the counters per test and their attribution to Linux's
 functions (the guest's /proc/kallsyms, dumped at the end: Debian's
@@ -17,7 +18,8 @@ System.map is a stub; pagebench's own symbols) go into the results.  Prints
 a table and writes the figures, with the date, kernel and QEMU versions,
 to a results file in the cache, where `make bench` finds the newest one.
 
-  python3 peer/linux/run.py [--modes icount,tcg] [--pages N] [--reps N] [TEST...]"""
+  python3 peer/linux/run.py [--modes icount,tcg] [--disks ide,nvme] [--pages N] [--reps N]
+                            [TEST...]"""
 
 import argparse
 import base64
@@ -136,11 +138,12 @@ def without(args, flag):
     return out
 
 
-def qemu_args(mode, kernel, initrd, append):
+def qemu_args(mode, kernel, initrd, append, disk="ide"):
     """Ferry's benchmark boot options (tests/ferry.py), booting Linux
-    instead of the ISO: the same machine, memory, disk and accelerator."""
+    instead of the ISO: the same machine, memory, disk (on IDE or NVMe)
+    and accelerator."""
     args = ferry.qemu_base_args("no-iso", MEM, "tcg", mode == "icount",
-                                drives=[ferry.ide_drive(ferry.DISK, snapshot=True)])
+                                drives=[ferry.disk_drive(ferry.DISK, disk, snapshot=True)])
     args = without(without(args, "-cdrom"), "-boot")
     return args + ["-kernel", kernel, "-initrd", initrd, "-append", append,
                    "-serial", "stdio", "-monitor", "none"]
@@ -258,6 +261,68 @@ def problems(modes):
     return bad
 
 
+# pagebench's tests that read from the disk: the only ones an NVMe boot runs.
+DISK_TESTS = ("swapin_pc0", "swapin_pc3", "swapin_pc5")
+
+
+def run_disk(mode, disk, a, kernel, initrd, pagebench, cache):
+    """One boot of Linux in `mode` swapping to the disk on `disk`.  => the
+    mode's record (results named TEST@nvme for NVMe), or None if it has
+    no test to run."""
+    if disk not in ("ide", "nvme"):
+        sys.exit("peer: unknown disk %r (ide or nvme)" % disk)
+    tests = a.tests if disk == "ide" else [t for t in (a.tests or DISK_TESTS) if t in DISK_TESTS]
+    if not tests and disk != "ide":
+        return None
+    suffix = "" if disk == "ide" else "-" + disk
+    append = "%s pb_pages=%d pb_reps=%d pb_warm=%d pb_tests=%s pb_disk=%s" % (
+        APPEND, a.pages, a.reps, a.warm, ",".join(tests), disk)
+    args = qemu_args(mode, os.path.join(fetch.kernel_dir(), kernel["vmlinuz"]), initrd, append,
+                     disk)
+    plugin = mode == "icount" and not a.no_plugin
+    counters = os.path.join(results_dir(cache), "cost-%s%s.csv" % (mode, suffix))
+    attr = os.path.join(results_dir(cache), "attr-%s%s.csv" % (mode, suffix))
+    if plugin:
+        bench_cost.fresh(counters, attr)
+        args += bench_cost.plugin_args(counters, attr)
+    log = os.path.join(results_dir(cache), "serial-%s%s.log" % (mode, suffix))
+    print("peer: booting Linux (%s, %s disk): %s" % (mode, disk, " ".join(args)), flush=True)
+    results, info, done, wall, kallsyms = boot(mode, args, log)
+    run = {"unit": "instructions" if mode == "icount" else "tsc_cycles",
+           "qemu_args": args, "results": results, "complete": done,
+           "guest": info, "wall_s": round(wall, 1), "log": log}
+    if plugin and os.path.exists(counters):
+        run["cost"] = counted(results, counters, attr, linux_resolver(kallsyms, pagebench))
+        run["cost"]["symbols"] = "%d text symbols from the guest's /proc/kallsyms" % len(kallsyms)
+        if not kallsyms:
+            print("peer: no /proc/kallsyms from the guest: Linux's functions stay unnamed")
+    if disk != "ide":
+        at = "@" + disk
+        run["results"] = {k + at: v for k, v in run["results"].items()}
+        for part in ("tests", "attribution"):
+            if part in run.get("cost", {}):
+                run["cost"][part] = {k + at: v for k, v in run["cost"][part].items()}
+    return run
+
+
+def merge(modes, mode, run):
+    """A boot's record into the mode's: results and counters side by side."""
+    have = modes.get(mode)
+    if not have:
+        modes[mode] = run
+        return
+    have["results"].update(run["results"])
+    have["complete"] = have["complete"] and run["complete"]
+    have["guest"] += run["guest"]
+    have["wall_s"] = round(have["wall_s"] + run["wall_s"], 1)
+    have.setdefault("more_boots", []).append({"qemu_args": run["qemu_args"], "log": run["log"]})
+    if "cost" in run:
+        cost = have.setdefault("cost", {"model": run["cost"]["model"], "tests": {},
+                                        "attribution": {}})
+        for part in ("tests", "attribution"):
+            cost.setdefault(part, {}).update(run["cost"].get(part, {}))
+
+
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -267,6 +332,9 @@ def main(argv):
     p.add_argument("--warm", type=int, default=256)
     p.add_argument("--no-plugin", action="store_true",
                    help="icount without the cost-model plugin (no counters)")
+    p.add_argument("--disks", default="ide,nvme",
+                   help="the disk Linux swaps to, one boot each: ide (every test), nvme "
+                        "(the swap-in tests only, named TEST@nvme)")
     p.add_argument("tests", nargs="*", help="pagebench tests (default: all)")
     a = p.parse_args(argv)
     if not os.path.exists(ferry.DISK):
@@ -280,8 +348,6 @@ def main(argv):
     os.makedirs(results_dir(cache), exist_ok=True)
     pagebench = build_pagebench(os.path.join(work, "pagebench"))
     initrd = build_initramfs(os.path.join(work, "initramfs.cpio.gz"), kernel, pagebench)
-    append = "%s pb_pages=%d pb_reps=%d pb_warm=%d pb_tests=%s" % (
-        APPEND, a.pages, a.reps, a.warm, ",".join(a.tests))
     stamp = datetime.datetime.now()
     out = {"date": stamp.strftime("%Y-%m-%d %H:%M"), "kernel_release": kernel["kernel_release"],
            "kernel_package": kernel["kernel_package"], "busybox_package": kernel["busybox_package"],
@@ -291,26 +357,10 @@ def main(argv):
     for mode in a.modes.split(","):
         if mode not in ("icount", "tcg"):
             sys.exit("peer: unknown mode %r (icount or tcg)" % mode)
-        args = qemu_args(mode, os.path.join(fetch.kernel_dir(), kernel["vmlinuz"]), initrd, append)
-        plugin = mode == "icount" and not a.no_plugin
-        counters = os.path.join(results_dir(cache), "cost-%s.csv" % mode)
-        attr = os.path.join(results_dir(cache), "attr-%s.csv" % mode)
-        if plugin:
-            bench_cost.fresh(counters, attr)
-            args += bench_cost.plugin_args(counters, attr)
-        log = os.path.join(results_dir(cache), "serial-%s.log" % mode)
-        print("peer: booting Linux (%s): %s" % (mode, " ".join(args)), flush=True)
-        results, info, done, wall, kallsyms = boot(mode, args, log)
-        out["modes"][mode] = {"unit": "instructions" if mode == "icount" else "tsc_cycles",
-                              "qemu_args": args, "results": results, "complete": done,
-                              "guest": info, "wall_s": round(wall, 1), "log": log}
-        if plugin and os.path.exists(counters):
-            out["modes"][mode]["cost"] = counted(results, counters, attr,
-                                                 linux_resolver(kallsyms, pagebench))
-            out["modes"][mode]["cost"]["symbols"] = "%d text symbols from the guest's " \
-                "/proc/kallsyms" % len(kallsyms)
-            if not kallsyms:
-                print("peer: no /proc/kallsyms from the guest: Linux's functions stay unnamed")
+        for disk in a.disks.split(","):
+            run = run_disk(mode, disk, a, kernel, initrd, pagebench, cache)
+            if run:
+                merge(out["modes"], mode, run)
     print(table(out["modes"]))
     bad = problems(out["modes"])
     out["problems"] = bad

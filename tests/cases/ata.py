@@ -82,7 +82,7 @@ def disk_case(name, cmdline="", drives=None, mem="64M", timeout=90, extra="", ma
     def register(fn):
         registry._cases.append(DiskCase(
             fn, name, cmdline, mem, timeout, lambda: modules(extra),
-            drives or (lambda tmp: ferry.default_drives()), mach, check_fails))
+            drives or (lambda tmp: ferry.default_drives("ide")), mach, check_fails))
         return fn
     return register
 
@@ -127,12 +127,12 @@ def sectors(image, lba, count):
         return f.read(count * 512)
 
 
-def blktest_results(g):
-    """The 'test ata/NAME: OK|FAILED' lines, a failure's detail being the
+def blktest_results(g, driver="ata"):
+    """The 'test DRIVER/NAME: OK|FAILED' lines, a failure's detail being the
     indented lines blktest printed before it."""
     results, pending = [], []
     for line in g.buf.splitlines():
-        m = re.match(r"^test (ata/\S+): (OK|FAILED)\s*$", line)
+        m = re.match(r"^test (%s/\S+): (OK|FAILED)\s*$" % driver, line)
         if not m:
             if line.startswith("  "):
                 pending.append(line)
@@ -167,9 +167,9 @@ def check_info_line(g, image):
     return ("qemu/ata_info_matches_image", want in g.buf, "want '%s'" % want)
 
 
-def check_writes(g, image):
+def check_writes(g, image, name="ata_writes_in_image", min_lines=7):
     """Every 'blktest: wrote' line: the bytes are in the (copied) image, at
-    the disk address ata was asked for."""
+    the disk address the driver was asked for."""
     lines = re.findall(r"^blktest: wrote disk0 lba (\d+) count (\d+) seed (\d+) skip (\d+)$",
                        g.buf, re.M)
     bad = []
@@ -177,13 +177,13 @@ def check_writes(g, image):
         lba, count, seed, skip = int(lba), int(count), int(seed), int(skip)
         if sectors(image, lba, count) != pattern(seed, skip + count * 512)[skip:]:
             bad.append("lba %d+%d seed %d" % (lba, count, seed))
-    return ("qemu/ata_writes_in_image", len(lines) >= 7 and not bad,
+    return ("qemu/" + name, len(lines) >= min_lines and not bad,
             "%d write lines; wrong: %s" % (len(lines), bad))
 
 
-def suite_end(g, name, timeout):
+def suite_end(g, name, timeout, driver="ata"):
     code = g.wait_exit(timeout=timeout)
-    results = blktest_results(g)
+    results = blktest_results(g, driver)
     assert results, "blktest printed no result"
     results.append(("qemu/%s_done" % name, "blktest: done" in g.buf, "blktest did not finish"))
     results.append(("qemu/%s_exit" % name, code == ferry.EXIT_PASS,

@@ -26,7 +26,7 @@ PATTERN = os.path.join(os.path.dirname(__file__), "..", "..", "disk", "files", "
                        "pattern.bin")
 ROUND = re.compile(r"utest: chaos: round (\d+): (\w+) killed \(pid \d+, (holding|not holding)"
                    r" a grant, fault path (\w+)\), back after (\d+) ms")
-SUMMARY = re.compile(r"utest: chaos: seed (\d+): kills ata (\d+) swapd (\d+) fs (\d+) "
+SUMMARY = re.compile(r"utest: chaos: seed (\d+): kills (?:ata|nvme) (\d+) swapd (\d+) fs (\d+) "
                      r"\(holding a grant: (\d+) (\d+) (\d+)\), mismatches (\d+), longest "
                      r"restart (\d+) ms, longest wait (\d+) ms")
 
@@ -82,9 +82,12 @@ def run_chaos(g, name, seed, rounds, round_timeout=90):
     results.append(("%s_seed" % name, None, str(seed)))
     if summary:
         held = [int(x) for x in summary.groups()[4:7]]
+        driver = re.search(r"utest: chaos: seed \d+, \d+ rounds, disk driver (\w+)", g.buf)
+        driver = driver.group(1) if driver else "driver"
         results += [
-            ("%s_kills" % name, None, "ata %d, swapd %d, fs %d (holding a grant: ata %d, "
-             "swapd %d, fs %d)" % (kills[0], kills[1], kills[2], held[0], held[1], held[2])),
+            ("%s_kills" % name, None, "%s %d, swapd %d, fs %d (holding a grant: %s %d, "
+             "swapd %d, fs %d)" % (driver, kills[0], kills[1], kills[2], driver, held[0],
+                                   held[1], held[2])),
             ("%s_mismatches" % name, None, summary.group(8)),
             ("%s_longest_restart_ms" % name, None, summary.group(9)),
             ("%s_longest_wait_ms" % name, None, summary.group(10))]

@@ -85,17 +85,22 @@ RUN_ISO = os.path.join(ferry.BUILD, "ferry.iso")
 PROMPT = r"(?<!\x1b\[K)ferry> "
 
 
-def ferry_run(log_path, typed, cmdline=None, wait_for=PROMPT):
+def ferry_run(log_path, typed, cmdline=None, wait_for=PROMPT, env=None):
     """`tests/ferry.py run --iso build/ferry.iso`, the command `make run`
-    runs, with FERRY_CMDLINE=cmdline: waits for `wait_for`, types `typed`
-    and waits for the end.  => (exit status, what the terminal showed)."""
-    env = {"FERRY_CMDLINE": cmdline} if cmdline is not None else {}
+    runs, with FERRY_CMDLINE=cmdline (and `env`): waits for `wait_for` (a
+    pattern, or a list of patterns that must all appear),
+    types `typed` and waits for the end.  => (exit status, what the
+    terminal showed)."""
+    env = dict(env or {})
+    if cmdline is not None:
+        env["FERRY_CMDLINE"] = cmdline
     console_log = log_path.replace(".log", ".console.log")
     r = ferry.RunSession(os.path.basename(log_path), log_path, env=env,
                          args=["--iso", RUN_ISO, "--log", console_log])
     try:
         r.start()
-        r.expect(wait_for, timeout=90)
+        for w in [wait_for] if isinstance(wait_for, str) else wait_for:
+            r.expect(w, timeout=90)
         r.send(typed)
         code = r.wait_exit(timeout=60)
     finally:
@@ -136,6 +141,25 @@ def run_cmdline(_case, log_path):
     ]
     bad = [what for what, ok in checks if not ok]
     return [("qemu/run_cmdline", not bad, "failed: %s\n%s" % (", ".join(bad), out[-600:]))]
+
+
+@own_boot_case("run_disk_bus")
+def run_disk_bus(_case, log_path):
+    """`make run` boots on an NVMe disk (nvme serves swapd and fs), and
+    FERRY_DISK_BUS=ide boots the same disk on IDE (ata serves them)."""
+    results = []
+    for bus, env in (("nvme", {}), ("ide", {"FERRY_DISK_BUS": "ide"})):
+        driver = "nvme" if bus == "nvme" else "ata"
+        log = log_path.replace(".log", "_%s.log" % bus)
+        code, out = ferry_run(log, "poweroff\r", env=env,
+                              wait_for=[r"fs: disk 0 partition \d+, \d+ KiB, via \w+",
+                                        r"swapd: \d+ slots"])
+        want = [r"^%s: ready: 1 \w+" % driver, r"^swapd: disk driver %s \(pid \d+\)$" % driver,
+                r"^(?:ferry> )?fs: disk 0 partition 2, \d+ KiB, via %s \(pid \d+\)$" % driver]
+        missing = [w for w in want if not re.search(w, out, re.M)]
+        results.append(("qemu/run_disk_bus_" + bus, code == 0 and not missing,
+                         "exit status %s, missing %s\n%s" % (code, missing, out[-600:])))
+    return results
 
 
 @own_boot_case("run_panic")

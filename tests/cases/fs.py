@@ -30,15 +30,16 @@ class FsCase(registry.Case):
     """A boot with a disk of its own: make_disk(tmpdir) returns its path;
     the case function gets the guest and that path."""
 
-    def __init__(self, fn, name, make_disk, cmdline, mem, timeout, modules=None):
+    def __init__(self, fn, name, make_disk, cmdline, mem, timeout, modules=None, bus="nvme"):
         super().__init__(fn, name, cmdline, mem, timeout, modules)
         self.make_disk = make_disk
+        self.bus = bus
 
     def run(self, log_path):
         tmp = tempfile.mkdtemp(prefix="fs-", dir=ferry.BUILD)
         try:
             disk = self.make_disk(tmp)
-            g = self.guest(log_path, drives=[ferry.ide_drive(disk)])
+            g = self.guest(log_path, drives=[ferry.disk_drive(disk, self.bus)])
             try:
                 g.start()
                 g.expect(r"^fs: ", timeout=60)
@@ -54,9 +55,10 @@ class FsCase(registry.Case):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def fs_case(name, make_disk, mem="64M", timeout=90, cmdline="", modules=None):
+def fs_case(name, make_disk, mem="64M", timeout=90, cmdline="", modules=None, bus="nvme"):
+    """bus: where the disk is ("nvme", or "ide" for ata's own cases)."""
     def register(fn):
-        registry._cases.append(FsCase(fn, name, make_disk, cmdline, mem, timeout, modules))
+        registry._cases.append(FsCase(fn, name, make_disk, cmdline, mem, timeout, modules, bus))
         return fn
     return register
 
@@ -194,7 +196,7 @@ def faults_by_mode(g):
     return {m: int(n) for m, n in FAULTS.findall(out)}
 
 
-@fs_case("fs_pio_only", copy_disk, modules=pio_only_modules)
+@fs_case("fs_pio_only", copy_disk, modules=pio_only_modules, bus="ide")
 def fs_pio_only(g, disk):
     """ata with dma=off: fs tells the kernel it cannot take DMA grants, so a
     mapping read in the dma fill mode is served as grant-map (and counted

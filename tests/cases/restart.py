@@ -3,8 +3,10 @@
 nothing is lost: swapd killed while its pages are out (and while a page-in
 may be in flight) is restarted by init, takes its provider over by the
 swap area's UUID, and every page comes back intact in every fill mode.
-Services get their rights only from init: copies of ata and swapd typed at
-the shell run without rights, burn no swap provider, and the shell goes on."""
+The same for the disk driver (nvme on the default NVMe disk, ata on an
+IDE one).  Services get their rights only from init: copies of ata and
+swapd typed at the shell run without rights, burn no swap provider, and
+the shell goes on."""
 
 import os
 import re
@@ -58,21 +60,40 @@ def restart_swapd(g):
     return results
 
 
-@swap_case("restart_ata", timeout=240)
-def restart_ata(g):
-    """Kill ata with pages out in swap and a page-in racing the kill; then
-    files are read through fs, which reconnects too."""
+def restart_driver(g, driver):
+    """Kill the disk driver with pages out in swap and a page-in racing the
+    kill; then files are read through fs, which reconnects too."""
     shell_ready(g)
-    results = restart_rounds(g, "ata")
+    results = restart_rounds(g, driver)
     out = shell_command(g, "sum /data/pattern.bin dma", timeout=60)
-    results.append(("qemu/restart_ata_fs_reconnects", "match" in out and "MISMATCH" not in out,
-                    out[-400:]))
+    results.append(("qemu/restart_%s_fs_reconnects" % driver,
+                    "match" in out and "MISMATCH" not in out, out[-400:]))
     enter(g)
     row = swap_row(g)
     leave(g)
-    results.append(("qemu/restart_ata_no_slot_bad",
+    results.append(("qemu/restart_%s_no_slot_bad" % driver,
                     row is not None and row["state"] == "live" and row["bad"] == 0 and
                     row["restarts"] == 0, "kdb swap: %s" % row))
+    return results
+
+
+@swap_case("restart_ata", timeout=240, drives=lambda tmp: ferry.default_drives("ide"))
+def restart_ata(g):
+    """Kill ata (an IDE disk) with pages out in swap and a page-in racing
+    the kill; then files are read through fs, which reconnects too."""
+    return restart_driver(g, "ata")
+
+
+@swap_case("restart_nvme", timeout=240)
+def restart_nvme(g):
+    """Kill nvme with pages out in swap and a page-in racing the kill: the
+    new nvme stops the controller its predecessor left running before it
+    brings it up again; swapd and fs reconnect, every page comes back."""
+    results = restart_driver(g, "nvme")
+    results.append(("qemu/restart_nvme_controller_stopped",
+                    len(re.findall(r"^nvme: controller found enabled \(by the firmware or a "
+                                   r"predecessor\): stopping it first$", g.buf, re.M))
+                    == 1 + 2 * len(MODES), "want one line per start of nvme"))
     return results
 
 
@@ -86,10 +107,10 @@ def restart_rights(g):
     out = shell_command(g, "swapd", timeout=30)
     results.append(("qemu/restart_rights_swapd_refused",
                     found(g, r"spawn: swapd started by sh \(pid \d+\) runs without rights") and
-                    found(g, r"^ata: info of disk0 part0 .* by swapd \(pid 0x[0-9a-f]+\): not "
+                    found(g, r"^nvme: info of disk0 part0 .* by swapd \(pid 0x[0-9a-f]+\): not "
                              r"permitted \(it runs without its configuration's rights\)$") and
-                    "swapd: ata gives swapd no partition" in out and "cannot register" not in out,
-                    out[-400:]))
+                    "swapd: no disk driver gives swapd a partition" in out and
+                    "cannot register" not in out, out[-400:]))
     out = shell_command(g, "ata", timeout=30)
     results.append(("qemu/restart_rights_ata_refused",
                     found(g, r"spawn: ata started by sh \(pid \d+\) runs without rights"),
@@ -97,9 +118,9 @@ def restart_rights(g):
     out = shell_command(g, "fs", timeout=60)
     results.append(("qemu/restart_rights_fs_no_partition",
                     found(g, r"spawn: fs started by sh \(pid \d+\) runs without rights") and
-                    found(g, r"^ata: info of disk0 part0 .* by fs \(pid 0x[0-9a-f]+\): not "
+                    found(g, r"^nvme: info of disk0 part0 .* by fs \(pid 0x[0-9a-f]+\): not "
                              r"permitted \(it runs without its configuration's rights\)$") and
-                    "fs: ata: disk 0: not permitted" in out, out[-600:]))
+                    "fs: no disk driver gives us a partition" in out, out[-600:]))
     out = shell_command(g, "pagetest 64 dma", timeout=60)
     results.append(("qemu/restart_rights_swap_still_works",
                     "64 pages read back, 64 resident, 0 mismatches: ok" in out, out[-400:]))
@@ -117,9 +138,15 @@ def kdb_swap_rows(g):
 
 
 def throttled_drives(tmp):
-    """build/disk.img, reads throttled to a few a second: ata holds each
-    grant long enough for a kill to land while it does."""
+    """build/disk.img on IDE, reads throttled to a few a second: ata holds
+    each grant long enough for a kill to land while it does."""
     return [ferry.ide_drive(ferry.DISK, snapshot=True) + ",throttling.iops-read=4"]
+
+
+def throttled_nvme(tmp):
+    """The same on NVMe: nvme holds each grant long enough."""
+    return [["-drive", "file=%s,format=raw,if=none,id=nv0,snapshot=on,throttling.iops-read=2"
+             % ferry.DISK, "-device", "nvme,serial=ferry0,drive=nv0"]]
 
 
 @swap_case("restart_ata_holding", timeout=240, drives=throttled_drives)
@@ -130,6 +157,18 @@ def restart_ata_holding(g):
     results = restart_rounds(g, "ata", rounds=1, delay_ms=100, tag="_holding")
     back = len(re.findall(r"grant 0x[0-9a-f]+ back with swapd \(pid \d+\): holder ata", g.buf))
     results.append(("qemu/restart_ata_holding_grant_returned", back >= 2,
+                    "want grants given back to swapd in the grant modes, saw %d" % back))
+    return results
+
+
+@swap_case("restart_nvme_holding", timeout=240, drives=throttled_nvme)
+def restart_nvme_holding(g):
+    """nvme killed while it holds the racer's grant (a slow disk): the grant
+    goes back to swapd, which forwards it to the restarted nvme."""
+    shell_ready(g)
+    results = restart_rounds(g, "nvme", rounds=1, delay_ms=100, tag="_holding")
+    back = len(re.findall(r"grant 0x[0-9a-f]+ back with swapd \(pid \d+\): holder nvme", g.buf))
+    results.append(("qemu/restart_nvme_holding_grant_returned", back >= 2,
                     "want grants given back to swapd in the grant modes, saw %d" % back))
     return results
 

@@ -201,7 +201,8 @@ def pagetest_refusals(g, name, slots):
              "\n".join(u[-400:] for u in usage))]
 
 
-@swap_case("swap_disk_pio", modules=lambda: store_modules("disk", "dma=off"))
+@swap_case("swap_disk_pio", modules=lambda: store_modules("disk", "dma=off"),
+           drives=lambda tmp: ferry.default_drives("ide"))
 def swap_disk_pio(g):
     """The disk by PIO only (ata dma=off): swapd registers copy and grant, and
     pages go out and back in each fault path (dma served as grant)."""
@@ -303,7 +304,7 @@ def swap_header_no_signature(g):
     to nobody: swapd says it has no swap partition, the system runs on."""
     shell_ready(g, swap=False)
     want = [r"^ata: disk0: MBR part1: type 0x82, \d+ sectors at \d+, unknown \(nobody\)$",
-            r"^swapd: ata gives swapd no partition on disk0",
+            r"^swapd: no disk driver gives swapd a partition on disk0",
             r"init: swapd \(pid \d+\) exited with status 1$"]
     return [("qemu/swap_header_no_signature_nobody", all(found(g, rx) for rx in want),
              "missing: %s" % [rx for rx in want if not found(g, rx)])]

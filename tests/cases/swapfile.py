@@ -96,6 +96,10 @@ def writable_disk(tmp):
     return [ferry.ide_drive(copy_disk(tmp))]
 
 
+def writable_nvme(tmp):
+    return [ferry.nvme_drive(copy_disk(tmp))]
+
+
 def after_the_run(g, name):
     """The host's view of the disk at the end, the guest idle at its prompt
     (fs writes everything back after each request, swapd and ata keep
@@ -112,6 +116,18 @@ def swapfile_only(g):
     """swapd on /swapfile alone: fs checks it and maps its blocks, swapd
     registers its slots and pages out and in through ata in every fill
     mode; kdb `swap` says where."""
+    return swapfile_alone(g, "swapfile_only", "ata")
+
+
+@swap_case("swapfile_nvme", timeout=180, drives=writable_nvme,
+           modules=lambda: modules(swapd="file /swapfile"))
+def swapfile_nvme(g):
+    """The same on the NVMe disk: fs names its driver (nvme) in its answer,
+    swapd reaches the file's blocks through nvme with fs's allowance."""
+    return swapfile_alone(g, "swapfile_nvme", "nvme")
+
+
+def swapfile_alone(g, name, driver):
     shell_ready(g)
     want = [r"^fs: /swapfile is swap for pid \d+: %d pages in \d+ extents?, allowance 0x[0-9a-f]+$"
             % SWAPFILE_PAGES,
@@ -121,25 +137,26 @@ def swapfile_only(g):
             % (SWAPFILE_PAGES - 1, (SWAPFILE_PAGES - 1) * 4),
             r"allowance 0x[0-9a-f]+: fs \(pid \d+\) lets swapd \(pid \d+\) use \d+ ranges? of "
             r"0x2$"]
-    results = [("qemu/swapfile_only_registered", all(found(g, rx) for rx in want),
+    results = [("qemu/%s_registered" % name, all(found(g, rx) for rx in want),
                 "missing: %s" % [rx for rx in want if not found(g, rx)])]
-    results += pagetests_in_modes(g, "swapfile_only", pages=256)
+    results += pagetests_in_modes(g, name, pages=256)
     enter(g)
     row = swap_row(g)
     allow = kdb(g, "allow")
     leave(g)
-    results.append(("qemu/swapfile_only_kdb_allow",
+    results.append(("qemu/%s_kdb_allow" % name,
                     row is not None and re.search(
                         r"^[0-9a-f]+\s+fs\s+\d+\s+%d\s+2\s+[0-9a-f]+\s+\d+\s+\d+\.\.\d+$"
                         % row["pid"], allow, re.M) is not None and
                     "live allowances: 1" in allow, allow))
-    results.append(("qemu/swapfile_only_kdb_swap",
+    results.append(("qemu/%s_kdb_swap" % name,
                     row is not None and row["where"] == "file /swapfile" and
                     row["slots"] == SWAPFILE_PAGES - 1 and row["bad"] == 0 and
                     row["pages_out"] >= 768, "kdb swap: %s" % row))
-    results.append(("qemu/swapfile_only_no_refusal",
-                    not found(g, r"^ata: .* by swapd .*: not permitted"), "ata refused swapd"))
-    return results + after_the_run(g, "swapfile_only")
+    results.append(("qemu/%s_no_refusal" % name,
+                    not found(g, r"^%s: .* by swapd .*: not permitted" % driver),
+                    "%s refused swapd" % driver))
+    return results + after_the_run(g, name)
 
 
 # --- files fs must refuse, made on the host ---

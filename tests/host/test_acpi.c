@@ -243,6 +243,34 @@ HTEST(dmar_qemu_table_parses)
 	HCHECK_EQ(acpi_dmar_unit_for(&info, 1, 0, 3 << 3, &pci), -1);	/* another segment */
 }
 
+/* QEMU 7.2's q35 as it is: no catch-all flag, the IOAPIC, then every PCI
+ * function as an endpoint scope; with an NVMe controller that is 10. */
+HTEST(dmar_qemu_q35_lists_every_function)
+{
+	static const uint8_t ioapic_path[2] = { 0x1f, 0x00 };
+	static const uint8_t fns[9][2] = { { 0, 0 }, { 1, 0 }, { 2, 0 }, { 3, 0 }, { 4, 0 },
+					   { 0x1f, 0 }, { 0x1f, 2 }, { 0x1f, 3 }, { 5, 0 } };
+	struct dmar_pci_ops pci = { no_bridges, NULL };
+	struct dmar_buf d;
+	struct dmar_info info;
+	const char *why;
+	size_t at;
+
+	dmar_start(&d, 38);
+	at = put_drhd(&d, false, 0, 0xfed90000);
+	put_scope(&d, DMAR_SCOPE_IOAPIC, 0xff, 1, ioapic_path);
+	for (int i = 0; i < 9; i++)
+		put_scope(&d, DMAR_SCOPE_ENDPOINT, 0, 1, fns[i]);
+	close_struct(&d, at);
+	dmar_finish(&d);
+	HCHECK_EQ(acpi_dmar_parse(d.b, d.len, &info, &why), 0);
+	HCHECK_EQ(info.nunits, 1);
+	HCHECK(!info.unit[0].include_all);
+	HCHECK_EQ(info.unit[0].nscopes, 10);
+	HCHECK_EQ(acpi_dmar_unit_for(&info, 0, 0, 4 << 3, &pci), 0);	/* the NVMe function */
+	HCHECK_EQ(acpi_dmar_unit_for(&info, 0, 0, 6 << 3, &pci), -1);	/* not listed */
+}
+
 HTEST(dmar_units_by_scope)
 {
 	static const uint8_t ide[2] = { 3, 0 }, behind[4] = { 1, 0, 0, 0 }, bridge[2] = { 1, 0 };

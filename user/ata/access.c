@@ -22,94 +22,52 @@
  * then lie inside one of its ranges.  So the partition rights and the
  * allowances are one mechanism: what a client may touch is the partition,
  * or the ranges of it its owner lent it.
+ *
+ * The decision itself is the partition library's (<part.h>:
+ * part_access_*), the same for every disk driver (nvme makes it too).
  */
-#include <string.h>
-
 #include "ata.h"
 
-static bool allowed(const struct part_policy *pol, const struct ata_disk *d,
-		    const struct ata_client *c, unsigned part)
+static struct part_client client(const struct ata_client *c)
 {
-	return !c->stripped && part_policy_allows(pol, &d->pt, (unsigned)d->index, part, c->name);
+	return (struct part_client){ .pid = c->pid, .name = c->name, .stripped = c->stripped };
 }
 
 uint64_t ata_access_mine(const struct part_policy *pol, const struct ata_disk *d,
 			 const struct ata_client *c)
 {
-	uint64_t mine = 0;
+	struct part_client pc = client(c);
 
-	for (unsigned n = 0; n <= PART_MAX; n++)
-		if (d->pt.part[n].present && allowed(pol, d, c, n))
-			mine |= 1ULL << n;
-	return mine;
-}
-
-/* The request names an allowance: is it one that lets c use partition n of d? */
-static long through_allowance(const struct part_policy *pol, const struct ata_disk *d,
-			      unsigned n, const struct ata_client *c, uint64_t id,
-			      struct ata_access *acc, const char **why)
-{
-	const struct allow_info *a = ata_allowance(id);
-
-	if (!a)
-		*why = "its allowance is not live";
-	else if ((uint64_t)a->ai_grantee != c->pid)
-		*why = "its allowance is another process's";
-	else if (a->ai_tag != BLOCK_PART(d->index, n))
-		*why = "its allowance is for another partition";
-	else if (!part_policy_allows(pol, &d->pt, (unsigned)d->index, n, a->ai_creator_name))
-		*why = "its allowance comes from a program that may not use this partition";
-	else if (n > PART_MAX || !d->pt.part[n].present)
-		return ERR_NOENT;
-	else {
-		*acc = (struct ata_access){ .disk = (unsigned)d->index, .partno = n,
-					    .part = &d->pt.part[n], .allowance = id,
-					    .creator = a->ai_creator_name,
-					    .nranges = a->ai_nranges, .ranges = a->ai_ranges };
-		return 0;
-	}
-	return ERR_PERM;
+	return part_access_mine(pol, &d->pt, (unsigned)d->index, &pc);
 }
 
 long ata_access_resolve(const struct part_policy *pol, const struct ata_disk *disks, int ndisks,
 			const struct ata_client *c, uint64_t part_arg, bool info,
 			struct ata_access *acc, const char **why)
 {
-	uint64_t allowance = BLOCK_PART_ALLOW(part_arg);
-	uint64_t disk = BLOCK_PART_DISK(part_arg), n = BLOCK_PART_NUM(part_arg);
-	const struct ata_disk *d;
+	const struct part_table *tables[BLOCK_DISKS_MAX];
+	struct part_client pc = client(c);
+	struct part_access pa;
+	long err;
 
-	if (disk >= BLOCK_DISKS_MAX)
-		return ERR_PERM;
-	if ((int)disk >= ndisks)	/* only raw= can name a disk that is not there */
-		return !c->stripped && (info || n == 0) &&
-				       part_policy_allows(pol, NULL, (unsigned)disk, 0, c->name)
-			       ? ERR_NOENT
-			       : ERR_PERM;
-	d = &disks[disk];
-	if (c->stripped)
-		return ERR_PERM;
-	if (allowance && !allowed(pol, d, c, (unsigned)n))
-		return through_allowance(pol, d, (unsigned)n, c, allowance, acc, why);
-	if (info ? ata_access_mine(pol, d, c) == 0 : !allowed(pol, d, c, (unsigned)n))
-		return ERR_PERM;
-	if (n > PART_MAX || !d->pt.part[n].present)
-		return ERR_NOENT;
-	*acc = (struct ata_access){ .disk = (unsigned)disk, .partno = (unsigned)n,
-				    .part = &d->pt.part[n] };
-	return 0;
+	for (int i = 0; i < ndisks && i < BLOCK_DISKS_MAX; i++)
+		tables[i] = &disks[i].pt;
+	err = part_access_resolve(pol, tables, ndisks, &pc, part_arg, info, ata_allowance, &pa,
+				  why);
+	if (!err)
+		*acc = (struct ata_access){ .disk = pa.disk, .partno = pa.partno, .part = pa.part,
+					    .allowance = pa.allowance, .creator = pa.creator,
+					    .nranges = pa.nranges, .ranges = pa.ranges };
+	return err;
 }
 
 long ata_access_runs(const struct ata_access *acc, const struct ata_req *rq, const char **why)
 {
-	for (int i = 0; acc->nranges && i < rq->nruns; i++) {
-		uint64_t first = rq->run[i].lba - acc->part->start, count = rq->run[i].count;
-		bool inside = false;
+	struct part_access pa = { .part = acc->part, .nranges = acc->nranges,
+				  .ranges = acc->ranges };
 
-		for (uint32_t k = 0; k < acc->nranges && !inside; k++)
-			inside = first >= acc->ranges[k].ar_start &&
-				 first + count <= acc->ranges[k].ar_start + acc->ranges[k].ar_count;
-		if (!inside) {
+	for (int i = 0; i < rq->nruns; i++) {
+		if (!part_access_covers(&pa, rq->run[i].lba - acc->part->start, rq->run[i].count)) {
 			*why = "sectors outside the ranges its allowance gives it";
 			return ERR_PERM;
 		}

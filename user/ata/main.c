@@ -579,10 +579,8 @@ static void scan_partitions(struct ata *a)
 static long start(struct ata *a)
 {
 	struct ata_pci pci;
-	long err = setup_memory(a);
+	long err = a->rogue ? ata_rogue_init() : 0;
 
-	if (!err && a->rogue)
-		err = ata_rogue_init();
 	if (!err)
 		err = ata_hw_init();
 	if (err)
@@ -601,6 +599,16 @@ static long start(struct ata *a)
 	if (!a->ndisks) {
 		ata_log("no ATA disk found");
 		return ERR_NOENT;
+	}
+	/* DMA memory only now (probing polls by PIO): a driver that found
+	 * nothing to drive leaves no buffer behind, where the kernel would
+	 * park it for a successor that never comes (kernel/iommu). */
+	err = setup_memory(a);
+	if (err)
+		return err;
+	for (int i = 0; i < 2; i++) {
+		a->ch[i].prd = a->prd;
+		a->ch[i].prd_phys = (uint32_t)a->prd_phys;
 	}
 	attach_irqs(a);
 	scan_partitions(a);

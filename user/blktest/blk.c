@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
-/* Calls to ata (<proto/block.h>), as any client makes them. */
+/* Calls to the driver (<proto/block.h>), as any client makes them. */
+
 #include <ipc.h>
 #include <proc.h>
 #include <string.h>
 
 #include "blktest.h"
+
+const char *blk_driver = BLOCK_PORT_NAME;
+uint32_t blk_pio = BLOCK_F_PIO;
 
 long blk_call(struct blk *b, const struct msg *req, struct msg *rep)
 {
@@ -15,7 +19,7 @@ long blk_call(struct blk *b, const struct msg *req, struct msg *rep)
 
 long blk_open(struct blk *b)
 {
-	long err = block_open(&b->c, "blktest", 20 * SEC_NS);
+	long err = block_open(&b->c, "blktest", blk_driver, 20 * SEC_NS);
 
 	b->c.forward_grants = false;	/* the cases forward by hand, to test ata's checks */
 	return err;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * blktest: ata's test client (tests/cases/ata.py boots it).  It talks to
- * ata only through <proto/block.h>, as swapd and fs do, and doubles as a
+ * blktest: the disk drivers' test client (tests/cases/ata.py and nvme.py
+ * boot it).  It talks to a driver (ata, or nvme: blk_driver) only through
+ * <proto/block.h>, as swapd and fs do, and doubles as a
  * pager for a child of its own, to drive the grant paths end to end:
  * child faults -> kernel grant -> blktest forwards it to ata -> ata fills
  * or drains the frames (DMA, or PIO through the window) -> blktest answers
@@ -12,8 +13,9 @@
  *   blk.c    calls to ata
  *   pager.c  the pager and its child
  *   cases.c  the checks of each mode
+ *   raw.c    the checks for a driver serving whole disks (nvme)
  *
- * Every check prints one "test ata/NAME: OK|FAILED" line; data the host
+ * Every check prints one "test DRIVER/NAME: OK|FAILED" line; data the host
  * can recompute from build/disk.img is printed as "blktest: fnv ..." lines.
  */
 #ifndef BLKTEST_H
@@ -36,6 +38,11 @@ void check(const char *name, bool ok, const char *fmt, ...)
 int failures(void);
 
 /* blk.c */
+/* The driver under test: its port name, the prefix of every test name. */
+extern const char *blk_driver;
+/* BLOCK_F_PIO where the driver has PIO (ata), else 0 (nvme): PIO cases
+ * become DMA ones or are left out. */
+extern uint32_t blk_pio;
 /* ata through the block-client library (<block.h>), grants forwarded by hand. */
 struct blk {
 	struct block_client c;
@@ -123,5 +130,11 @@ void cases_faults(struct blk *b, const char *spec);
 void cases_pio_only(struct blk *b);
 void cases_second(struct blk *b);
 void cases_giveup(struct blk *b);
+
+/* raw.c: a driver serving whole disks only */
+void cases_raw(struct blk *b);
+void cases_raw_write(struct blk *b);
+void cases_raw_faults(struct blk *b, const char *spec);
+void cases_raw_prp(struct blk *b);
 
 #endif

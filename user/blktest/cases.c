@@ -80,25 +80,39 @@ static void check_signatures(struct blk *b, uint32_t flags)
 		print_fnv("part2", 2, 1, buf);
 }
 
+/* The largest request, by PIO and DMA (256 PIO sectors, 32 pages of PRD
+ * entries), or without PIO against its two halves (one PRP list of 31
+ * entries, or commands cut at the controller's limit, against two). */
+static long check_largest(struct blk *b)
+{
+	long err = blk_read(b, EXT2_PART, 0, BLOCK_MAX_SECTORS, 0, 0, buf);
+
+	if (!err && blk_pio)
+		err = blk_read(b, EXT2_PART, 0, BLOCK_MAX_SECTORS, BLOCK_F_PIO, 0, buf2);
+	if (!err && !blk_pio)
+		err = blk_read(b, EXT2_PART, 0, BLOCK_MAX_SECTORS / 2, 0, 0, buf2);
+	if (!err && !blk_pio)
+		err = blk_read(b, EXT2_PART, BLOCK_MAX_SECTORS / 2, BLOCK_MAX_SECTORS / 2, 0, 0,
+			       buf2 + BLK_BUF_BYTES / 2);
+	check(blk_pio ? "largest_pio_equals_dma" : "largest_equals_its_halves",
+	      !err && memcmp(buf, buf2, BLK_BUF_BYTES) == 0, "%s", err_str(err));
+	return err;
+}
+
 void cases_read(struct blk *b)
 {
-	static const uint32_t ways[] = { 0, BLOCK_F_PIO, BLOCK_F_LBA48,
+	static const uint32_t ways[] = { 0, BLOCK_F_LBA48, BLOCK_F_PIO,
 					 BLOCK_F_PIO | BLOCK_F_LBA48 };
 	uint64_t raw_end;
 	struct msg d;
 	long err;
 
 	check_info(b);
-	for (size_t i = 0; i < sizeof(ways) / sizeof(ways[0]); i++)
+	for (size_t i = 0; i < (blk_pio ? 4u : 2u); i++)	/* no PIO: the first two */
 		check_signatures(b, ways[i]);
 	err = blk_read(b, RAW0, 0, 1, 0, 0, buf);
 	check("mbr_raw", !err && buf[510] == 0x55 && buf[511] == 0xAA, "%s", err_str(err));
-	/* 128 KiB: the largest request, 32 pages of PRD entries or 256 PIO sectors. */
-	err = blk_read(b, EXT2_PART, 0, BLOCK_MAX_SECTORS, 0, 0, buf);
-	if (!err)
-		err = blk_read(b, EXT2_PART, 0, BLOCK_MAX_SECTORS, BLOCK_F_PIO, 0, buf2);
-	check("largest_pio_equals_dma", !err && memcmp(buf, buf2, BLK_BUF_BYTES) == 0, "%s",
-	      err_str(err));
+	err = check_largest(b);
 	if (!err)
 		print_fnv("part2", 0, BLOCK_MAX_SECTORS, buf);
 	/* An offset into the data area: the rest of the answer is zeros. */
@@ -111,7 +125,7 @@ void cases_read(struct blk *b)
 	check("last_sector_of_partition", !err, "%s", err_str(err));
 	err = blk_info(b, RAW0, &d);
 	raw_end = err ? 0 : d.arg[BLOCK_REPLY_SECTORS];
-	err = err ? err : blk_read(b, RAW0, raw_end - 1, 1, BLOCK_F_PIO, 0, buf);
+	err = err ? err : blk_read(b, RAW0, raw_end - 1, 1, blk_pio, 0, buf);
 	check("last_sector_of_disk", !err, "%s", err_str(err));
 	err = blk_read(b, EXT2_PART, 32767, 2, 0, 0, buf);
 	check("past_partition_end", err == ERR_RANGE, "got %s", err_str(err));
@@ -132,7 +146,11 @@ static long request(struct blk *b, uint32_t op, uint64_t part, uint64_t sector, 
 
 static void check_rogue_run(void)
 {
-	long status = -1, err = proc_run("blkrogue", "blkrogue rogue", 30 * SEC_NS, &status);
+	char args[32];
+	long status = -1, err;
+
+	snprintf(args, sizeof(args), "blkrogue %s:rogue", blk_driver);
+	err = proc_run("blkrogue", args, 30 * SEC_NS, &status);
 
 	check("rogue_refused", err == 0 && status == 0, "%s, status %ld", err_str(err), status);
 }
@@ -175,6 +193,11 @@ void cases_perm(struct blk *b)
 		snprintf(name, sizeof(name), "refused_%s", bad[i].name);
 		check(name, err == bad[i].want, "want %s, got %s", err_str(bad[i].want),
 		      err_str(err));
+	}
+	if (!blk_pio) {
+		long err = request(b, BLOCK_READ, EXT2_PART, 0, 1, FILL_COPY | BLOCK_F_PIO, 0, 0);
+
+		check("refused_pio", err == ERR_INVAL, "got %s", err_str(err));
 	}
 	{
 		struct msg m = { .op = BLOCK_INFO, .arg = { RAW0 } }, rep;
@@ -225,6 +248,8 @@ void cases_pager(struct blk *b)
 	char name[64];
 
 	for (size_t w = 0; w < sizeof(ways) / sizeof(ways[0]); w++) {
+		if ((ways[w].flags & BLOCK_F_PIO) && !blk_pio)
+			continue;	/* no PIO: nothing through the window */
 		for (size_t o = 0; o < sizeof(objs) / sizeof(objs[0]); o++) {
 			long err = pager_run(b, &ways[w], objs[o].obj, objs[o].offset,
 					     objs[o].npages, 0);
@@ -285,13 +310,19 @@ void cases_write(struct blk *b)
 	char name[64];
 	uint64_t lba = DISK0_FREE_LBA + 128;
 
-	check_copy_write(b, "write_dma_read_pio", DISK0_FREE_LBA, 64, 0, BLOCK_F_PIO, 0, 1);
-	check_copy_write(b, "write_pio_read_dma", DISK0_FREE_LBA + 64, 24, BLOCK_F_PIO, 0, 512, 2);
+	check_copy_write(b, blk_pio ? "write_dma_read_pio" : "write_read_back", DISK0_FREE_LBA,
+			 64, 0, blk_pio, 0, 1);
+	check_copy_write(b, blk_pio ? "write_pio_read_dma" : "write_at_offset_read_back",
+			 DISK0_FREE_LBA + 64, 24, blk_pio, 0, 512, 2);
 	check_copy_write(b, "write_lba48", DISK0_FREE_LBA + 96, 8, BLOCK_F_LBA48,
-			 BLOCK_F_LBA48 | BLOCK_F_PIO, 0, 3);
+			 BLOCK_F_LBA48 | blk_pio, 0, 3);
 	check("flush", blk_call(b, &req, &rep) == 0, "refused");
 	for (size_t w = 0; w < sizeof(ways) / sizeof(ways[0]); w++, lba += 64) {
-		long err = pager_run(b, &ways[w], RAW0, lba * BLOCK_SECTOR_SIZE, 8, 4 + (unsigned)w);
+		long err;
+
+		if ((ways[w].flags & BLOCK_F_PIO) && !blk_pio)
+			continue;
+		err = pager_run(b, &ways[w], RAW0, lba * BLOCK_SECTOR_SIZE, 8, 4 + (unsigned)w);
 
 		snprintf(name, sizeof(name), "pageout_%s", ways[w].name);
 		check(name, err == 0, "%s", err_str(err));

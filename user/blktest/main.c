@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * blktest [MODE[+MODE...]]    (default read+perm+pager)
+ * blktest [DRIVER:][MODE[+MODE...]]    (default ata, read+perm+pager)
+ *
+ * DRIVER is the port of the driver under test: ata (the default) or nvme.
  *
  *   read      copy-mode reads by PIO and DMA, LBA28 and LBA48, bounds
  *   perm      malformed and out-of-bounds requests, then blkrogue (this
@@ -12,6 +14,11 @@
  *   faults:T_DMA,T_PIO,P_DMA,P_PIO,W   injected disk errors, a hung disk 1
  *   piponly   ata runs with dma=off: PIO for everything, DMA grants refused
  *   second    disk 1, a disk on the secondary channel: raw reads, a write
+ *   raw       for a driver serving whole disks only: reads, bounds,
+ *             refusals (PIO among them), the pager in every fill mode
+ *   rawwrite  ... writes to the free space, flush, page-outs
+ *   rawfaults:T,P,W  ... injected errors on disk 0, a slow disk 1
+ *   rawprp    ... one DMA page-in of 4 pages (kdb's PRP view watches it)
  *   giveup    disk 1 hung (a slow null-co drive): the pager gives up on a
  *             DMA page-in ata is still doing; the frames must not be reused
  *   rogue     (as blkrogue) everything must be refused
@@ -50,7 +57,7 @@ void check(const char *name, bool ok, const char *fmt, ...)
 		va_end(ap);
 		printf("\n");
 	}
-	printf("test ata/%s: %s\n", name, ok ? "OK" : "FAILED");
+	printf("test %s/%s: %s\n", blk_driver, name, ok ? "OK" : "FAILED");
 	ok ? passed++ : failed++;
 }
 
@@ -64,6 +71,23 @@ static bool first_program(void)
 	struct proc_info me;
 
 	return proc_find(proc_pid(), &me) == 0 && me.parent == 0;
+}
+
+/* "nvme:MODES" tests nvme, "ata:MODES" or plain "MODES" ata: => MODES. */
+static char *pick_driver(char *arg)
+{
+	static const char *const drivers[] = { BLOCK_PORT_NAME, BLOCK_PORT_NVME };
+
+	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
+		size_t n = strlen(drivers[i]);
+
+		if (strncmp(arg, drivers[i], n) == 0 && arg[n] == ':') {
+			blk_driver = drivers[i];
+			blk_pio = strcmp(blk_driver, BLOCK_PORT_NAME) == 0 ? BLOCK_F_PIO : 0;
+			return arg + n + 1;
+		}
+	}
+	return arg;
 }
 
 static void run_mode(struct blk *b, const char *mode)
@@ -88,6 +112,14 @@ static void run_mode(struct blk *b, const char *mode)
 		cases_giveup(b);
 	else if (strncmp(mode, "faults:", 7) == 0)
 		cases_faults(b, mode + 7);
+	else if (strcmp(mode, "raw") == 0)
+		cases_raw(b);
+	else if (strcmp(mode, "rawwrite") == 0)
+		cases_raw_write(b);
+	else if (strcmp(mode, "rawprp") == 0)
+		cases_raw_prp(b);
+	else if (strncmp(mode, "rawfaults:", 10) == 0)
+		cases_raw_faults(b, mode + 10);
 	else if (strncmp(mode, "dmarogue:", 9) == 0)
 		cases_dma_rogue(b, mode + 9, false);
 	else if (strncmp(mode, "dmalanded:", 10) == 0)
@@ -105,6 +137,8 @@ int main(int argc, char **argv)
 	struct blk b;
 	long err;
 
+	if (argc > 1)
+		argv[1] = pick_driver(argv[1]);
 	if (argc > 1 && strcmp(argv[1], "child") == 0)
 		return pager_child(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "stranger") == 0)
@@ -114,14 +148,14 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "touchchild") == 0)
 		return touch_child(argc, argv);
 	first = first_program();
-	if (first && sys_port_lookup(BLOCK_PORT_NAME) < 0) {
-		err = sys_spawn("ata", NULL);	/* with its own module arguments */
+	if (first && sys_port_lookup(blk_driver) < 0) {
+		err = sys_spawn(blk_driver, NULL);	/* with its own module arguments */
 		if (err < 0)
-			printf("blktest: cannot start ata: %s\n", err_str(err));
+			printf("blktest: cannot start %s: %s\n", blk_driver, err_str(err));
 	}
 	err = blk_open(&b);
-	check("ata_found", err == 0, "%s", err_str(err));
-	strlcpy(modes, argc > 1 ? argv[1] : "read+perm+pager", sizeof(modes));
+	check("driver_found", err == 0, "%s", err_str(err));
+	strlcpy(modes, argc > 1 && *argv[1] ? argv[1] : "read+perm+pager", sizeof(modes));
 	for (p = modes; !err && p; p = plus) {
 		plus = strchr(p, '+');
 		if (plus)

@@ -97,15 +97,15 @@ static long stranger_refused(struct pager *pg, const struct pager_request *rq,
 	char args[96];
 	long status = 0, err;
 
-	snprintf(args, sizeof(args), "blktest stranger %llu %u %llu %llu",
+	snprintf(args, sizeof(args), "blktest %s:stranger %llu %u %llu %llu", blk_driver,
 		 (unsigned long long)rq->grant, rq->mode, (unsigned long long)OBJ_PART(pg->obj),
 		 (unsigned long long)run->br_sector);
 	err = proc_run("blktest", args, CHILD_NS, &status);
 	if (err)
 		return err;
 	if (status != -ERR_PERM) {
-		printf("blktest: ata answered a stranger naming our grant with %s, not %s\n",
-		       status ? err_str(-status) : "success", err_str(ERR_PERM));
+		printf("blktest: %s answered a stranger naming our grant with %s, not %s\n",
+		       blk_driver, status ? err_str(-status) : "success", err_str(ERR_PERM));
 		return ERR_IO;
 	}
 	return 0;
@@ -240,7 +240,7 @@ long pager_run(struct blk *b, const struct pager_way *way, uint64_t obj, uint64_
 	pg.port = sys_port_create(PAGER_QUEUE);
 	if (pg.port < 0)
 		return pg.port;
-	snprintf(args, sizeof(args), "blktest %s %ld %llu %llu %d %u",
+	snprintf(args, sizeof(args), "blktest %s:%s %ld %llu %llu %d %u", blk_driver,
 		 way->child ? way->child : "child", pg.port, (unsigned long long)obj,
 		 (unsigned long long)offset, npages, write_seed);
 	child = sys_spawn("blktest", args);

@@ -98,40 +98,19 @@ static long ata_flush(struct blockdev *dev)
 	return err;
 }
 
+/*
+ * The disk driver and partition: whichever driver (nvme, ata) gives us the
+ * partition asked for, else one holding an ext2 file system, else the
+ * first it gives us at all (its arguments gave it: the mount decides).
+ */
 long fs_ata_attach(struct fs_server *s, int want_part)
 {
 	struct msg rep = { 0 };
-	uint64_t mine;
-	long err;
-	int n, first = 0;
+	unsigned n;
 
-	err = block_open(&s->ata, "fs", ATA_WAIT_NS);
-	if (err) {
-		printf("fs: no disk driver (port \"%s\"): %s\n", BLOCK_PORT_NAME, err_str(err));
-		return err;
-	}
-	err = block_info(&s->ata, BLOCK_PART(0, 0), &rep);
-	if (err) {
-		printf("fs: ata: disk 0: %s\n", err_str(err));
-		return err;
-	}
-	mine = rep.arg[BLOCK_REPLY_MINE];
-	/* The partition asked for, else the first ext2 one that is ours, else
-	 * the first that is ours (ata's arguments gave it: the mount decides). */
-	for (n = 1; n <= BLOCK_PARTS_MAX; n++) {
-		if (!(mine & (1ull << n)) || (want_part && n != want_part))
-			continue;
-		err = block_info(&s->ata, BLOCK_PART(0, n), &rep);
-		if (!err && (want_part || BLOCK_TYPE_CONTENT(rep.arg[BLOCK_REPLY_TYPE]) == PART_EXT2))
-			break;
-		if (!err && !first)
-			first = n;
-	}
-	if (n > BLOCK_PARTS_MAX && first)
-		err = block_info(&s->ata, BLOCK_PART(0, (n = first)), &rep);
-	if (n > BLOCK_PARTS_MAX || err) {
-		printf("fs: ata gives us no partition on disk 0 (none holds an ext2 file system,"
-		       " and its arguments name none for fs)\n");
+	if (block_find(&s->ata, "fs", PART_EXT2, (unsigned)want_part, &n, &rep, ATA_WAIT_NS)) {
+		printf("fs: no disk driver gives us a partition on disk 0 (none holds an ext2 file"
+		       " system, and no driver's arguments name one for fs)\n");
 		return ERR_NOENT;
 	}
 	s->part = BLOCK_PART(0, n);
@@ -139,8 +118,8 @@ long fs_ata_attach(struct fs_server *s, int want_part)
 	s->dev = (struct blockdev){ .ctx = s, .nsectors = rep.arg[BLOCK_REPLY_SECTORS],
 				    .read = ata_read, .write = ata_write,
 				    .flush = ata_flush };
-	printf("fs: disk 0 partition %d, %llu KiB, via ata (pid %ld)\n", n,
-	       (unsigned long long)s->dev.nsectors / 2, s->ata.pid);
+	printf("fs: disk 0 partition %u, %llu KiB, via %s (pid %ld)\n", n,
+	       (unsigned long long)s->dev.nsectors / 2, s->ata.driver, s->ata.pid);
 	return 0;
 }
 

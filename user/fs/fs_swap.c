@@ -395,6 +395,7 @@ long fs_op_swapfile(struct fs_server *s, const struct msg *m, struct msg *a)
 	a->arg[2] = c.size;
 	a->arg[3] = (uint64_t)c.next;
 	a->arg[4] = c.handle;
+	a->arg[5] = (uint64_t)s->ata.pid;	/* our disk's driver: swapd must ask the same */
 	memcpy(s->tx, c.ext, (size_t)c.next * sizeof(c.ext[0]));
 	memset(s->tx + (size_t)c.next * sizeof(c.ext[0]), 0,
 	       MSG_PAGE_SIZE - (size_t)c.next * sizeof(c.ext[0]));

@@ -51,10 +51,12 @@ struct service {
 	bool given_up;
 };
 
-/* Started in this order before the shell: ata before swapd, fs after it,
- * then a swap file's provider (which asks fs for the file). */
+/* Started in this order before the shell: the disk drivers before swapd
+ * (a driver that finds no device of its kind exits at once), fs after
+ * it, then a swap file's provider (which asks fs for the file). */
 static struct service services[] = {
 	{ .name = "ata" },
+	{ .name = "nvme" },
 	{ .name = "swapd" },
 	{ .name = "fs" },
 	{ .name = "swapfile", .optional = true },

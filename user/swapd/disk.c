@@ -38,7 +38,7 @@
 
 #include "swapd.h"
 
-#define ATA_WAIT_NS	(10 * SEC_NS)	/* for ata's port to appear at boot */
+#define ATA_WAIT_NS	(10 * SEC_NS)	/* for a disk driver's port to appear at boot */
 #define FS_WAIT_NS	(25 * SEC_NS)	/* for fs's, which init starts after us */
 
 struct disk_store {
@@ -219,43 +219,26 @@ static long disk_page_out(struct store *st, const struct pager_request *rq)
 }
 
 /*
- * The swap partition ata gives us: the first that holds a swap area (ata
- * probed it), else the first it gives us at all (its arguments may give
- * swapd a partition whatever it holds: the header check then decides).
+ * The disk driver and swap partition: whichever driver (nvme, ata) gives
+ * us a partition holding a swap area (it probed it), else the first it
+ * gives us at all (its arguments may give swapd a partition whatever it
+ * holds: the header check then decides).  <block.h>: block_find.
  */
 static long find_partition(struct disk_store *ds, uint64_t *sectors)
 {
 	struct msg rep;
-	uint64_t mine;
-	long err = ata_info(ds, 0, &rep);
-	unsigned swap = 0, first = 0, chosen;
+	unsigned n;
 
-	if (err && err != ERR_PERM) {
-		printf("swapd: ata: disk0: %s\n", err_str(err));
-		return err;
-	}
-	mine = err ? 0 : rep.arg[BLOCK_REPLY_MINE];	/* ERR_PERM: nothing on disk0 is ours */
-	for (unsigned n = 1; n <= BLOCK_PARTS_MAX && !swap; n++) {
-		if (!(mine & (1ULL << n)) || ata_info(ds, n, &rep))
-			continue;
-		if (BLOCK_TYPE_CONTENT(rep.arg[BLOCK_REPLY_TYPE]) == PART_SWAP)
-			swap = n;
-		else if (!first)
-			first = n;
-	}
-	if (!swap && !first) {
-		printf("swapd: ata gives swapd no partition on disk0 (none holds a swap area, and"
-		       " its arguments name none for swapd)\n");
+	if (block_find(&ds->ata, "swapd", PART_SWAP, 0, &n, &rep, ATA_WAIT_NS)) {
+		printf("swapd: no disk driver gives swapd a partition on disk0 (none holds a swap"
+		       " area, and no driver's arguments name one for swapd)\n");
 		return ERR_NOENT;
 	}
-	chosen = swap ? swap : first;
-	err = ata_info(ds, chosen, &rep);
-	if (err)
-		return err;
-	ds->partno = chosen;
+	ds->partno = n;
 	*sectors = rep.arg[BLOCK_REPLY_SECTORS];
-	/* What ata can move decides what we register: no DMA grants with dma=off. */
+	/* What the driver can move decides what we register: no DMA grants with dma=off. */
 	ds->st.modes &= (uint32_t)rep.arg[BLOCK_REPLY_MODES];
+	printf("swapd: disk driver %s (pid %ld)\n", ds->ata.driver, ds->ata.pid);
 	return 0;
 }
 
@@ -304,10 +287,15 @@ static long ask_fs(struct disk_store *ds, const char *path, uint64_t *sectors)
 	ds->next = (int)rep.arg[3];
 	memcpy(ds->ext, page, (size_t)ds->next * sizeof(ds->ext[0]));
 	*sectors = rep.arg[2] / SWAP_PAGE * BLOCK_SECTORS_PER_PAGE;
-	return 0;
+	/* The file's blocks are on fs's disk: its driver is the one to ask. */
+	err = block_open_pid(&ds->ata, "swapd", (long)rep.arg[5], ATA_WAIT_NS);
+	if (err)
+		printf("swapd: swap file %s: fs's disk driver (pid %ld) is not there\n", path,
+		       (long)rep.arg[5]);
+	return err;
 }
 
-/* What ata can move decides what we register: no DMA grants with dma=off. */
+/* What the driver can move decides what we register: no DMA grants with dma=off. */
 static long learn_modes(struct disk_store *ds)
 {
 	struct msg rep;
@@ -376,12 +364,6 @@ long disk_store_open(struct store **out, const char *file)
 				 FILL_MODE_BIT(FILL_GRANT_DMA),
 			.page_in = disk_page_in, .page_out = disk_page_out },
 	};
-	err = block_open(&ds.ata, "swapd", ATA_WAIT_NS);
-	if (err) {
-		printf("swapd: no disk driver (port \"%s\"): %s\n", BLOCK_PORT_NAME,
-		       err_str(err));
-		return ERR_NOENT;
-	}
 	err = find_area(&ds, file, &sectors);
 	if (!err)
 		err = read_layout(&ds, sectors);

@@ -40,8 +40,9 @@
 #define GRANT_WAIT_NS	(2 * SEC_NS)
 #define NSERVICES	3
 
-static const char *const services[NSERVICES] = { "ata", "swapd", "fs" };
-static const char *const ports[NSERVICES] = { BLOCK_PORT_NAME, SWAPD_PORT_NAME, FS_PORT_NAME };
+/* The disk driver is whichever serves the disk (ata or nvme: chaos_setup). */
+static const char *services[NSERVICES] = { BLOCK_PORT_NAME, "swapd", "fs" };
+static const char *ports[NSERVICES] = { BLOCK_PORT_NAME, SWAPD_PORT_NAME, FS_PORT_NAME };
 
 struct worker {
 	const char *name;
@@ -283,7 +284,10 @@ UTEST_HELPER(chaos)
 	want_crc = (uint32_t)crc;
 	file_size = (uint64_t)utest_arg(argc, argv, 5);
 	rng = (uint64_t)seed;
-	printf("utest: chaos: seed %ld, %ld rounds\n", seed, rounds);
+	/* The disk driver killed in turn is the one serving the disk. */
+	if (sys_port_lookup(BLOCK_PORT_NVME) > 0)
+		services[0] = ports[0] = BLOCK_PORT_NVME;
+	printf("utest: chaos: seed %ld, %ld rounds, disk driver %s\n", seed, rounds, services[0]);
 	vm_need_swap();
 	prev = sys_vm_ctl(VM_CTL_FAULTPATH_GET, 0, NULL);
 	fd = CHECK_OK(file_open("/data/pattern.bin", O_RDONLY));
@@ -327,9 +331,9 @@ UTEST_HELPER(chaos)
 	}
 	stale_handle();
 	CHECK_OK(sys_vm_ctl(VM_CTL_FAULTPATH_SET, prev, NULL));
-	printf("utest: chaos: seed %ld: kills ata %ld swapd %ld fs %ld (holding a grant: %ld %ld"
+	printf("utest: chaos: seed %ld: kills %s %ld swapd %ld fs %ld (holding a grant: %ld %ld"
 	       " %ld), mismatches %ld, longest restart %ld ms, longest wait %ld ms\n", seed,
-	       kills[0], kills[1], kills[2], on_grant[0], on_grant[1], on_grant[2], mismatches,
+	       services[0], kills[0], kills[1], kills[2], on_grant[0], on_grant[1], on_grant[2], mismatches,
 	       longest_back, longest / MSEC_NS);
 	CHECK_EQ(mismatches, 0);
 	printf("utest: chaos: ok\n");

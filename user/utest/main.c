@@ -345,9 +345,33 @@ static long swapd_store_pages(void)
 }
 
 /*
- * The VM cases need a swap provider; as init=utest nobody else starts one.
- * The disk store needs ata, which init would have started before swapd.
+ * The disk drivers, as init would have started them before swapd: each in
+ * turn (with its own module arguments) until one serves a disk; one that
+ * finds no device of its kind exits at once and is reaped here.
  */
+static void ensure_driver(void)
+{
+	static const char *const drivers[] = BLOCK_DRIVERS;
+
+	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
+		long start = sys_clock_ns(), status, pid;
+
+		if (sys_port_lookup(drivers[i]) > 0)
+			return;
+		pid = sys_spawn(drivers[i], NULL);
+		if (pid < 0) {
+			printf("utest: cannot start %s: %s\n", drivers[i], err_str(pid));
+			continue;
+		}
+		while (sys_port_lookup(drivers[i]) < 0 && sys_clock_ns() - start < SWAPD_START_NS)
+			if (sys_wait(pid, &status, 10 * MSEC_NS) == pid)
+				break;	/* no device of its kind */
+		if (sys_port_lookup(drivers[i]) > 0)
+			return;
+	}
+}
+
+/* The VM cases need a swap provider; as init=utest nobody else starts one. */
 static void ensure_swapd(const struct group *g)
 {
 	char args[32];
@@ -355,11 +379,8 @@ static void ensure_swapd(const struct group *g)
 
 	if (sys_port_lookup(SWAPD_PORT_NAME) > 0)
 		return;
-	if (g->store == STORE_DISK && sys_port_lookup(BLOCK_PORT_NAME) < 0) {
-		pid = sys_spawn("ata", NULL);	/* with its own module arguments */
-		if (pid < 0)
-			printf("utest: cannot start ata: %s\n", err_str(pid));
-	}
+	if (g->store == STORE_DISK)
+		ensure_driver();
 	if (g->store == STORE_DISK)
 		snprintf(args, sizeof(args), "swapd disk");
 	else

@@ -49,8 +49,9 @@ long utest_pid_named(const char *name)
 
 long utest_wait_restarted(const char *name, long old)
 {
-	const char *port = !strcmp(name, "ata") ? BLOCK_PORT_NAME
-			   : !strcmp(name, "fs") ? FS_PORT_NAME : SWAPD_PORT_NAME;
+	/* A disk driver's port is its program's name (<proto/block.h>). */
+	const char *port = !strcmp(name, "swapd") ? SWAPD_PORT_NAME
+			   : !strcmp(name, "fs") ? FS_PORT_NAME : name;
 	long start = sys_clock_ns(), pid;
 
 	while ((pid = utest_pid_named(name)) == 0 || pid == old || sys_port_lookup(port) < 0) {
@@ -152,7 +153,8 @@ UTEST_HELPER(restart)
 	long delay_ms = argc > 5 ? utest_arg(argc, argv, 5) : 0;
 	long prev;
 
-	CHECK(strcmp(name, "swapd") == 0 || strcmp(name, "ata") == 0);
+	CHECK(strcmp(name, "swapd") == 0 || strcmp(name, BLOCK_PORT_NAME) == 0 ||
+	      strcmp(name, BLOCK_PORT_NVME) == 0);
 	vm_need_swap();
 	prev = vm_faultpath(mode);
 	for (long round = 0; round < rounds; round++)

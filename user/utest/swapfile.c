@@ -24,6 +24,7 @@
 struct swapfile {
 	long allowance;
 	uint64_t part, size, handle;
+	long driver;		/* fs's disk driver's pid */
 	int next;
 	struct fs_extent ext[FS_SWAP_EXTENTS];
 };
@@ -53,6 +54,7 @@ static long ask(const char *path, struct swapfile *sf)
 	sf->size = rep.arg[2];
 	sf->next = (int)rep.arg[3];
 	sf->handle = rep.arg[4];
+	sf->driver = (long)rep.arg[5];
 	CHECK(sf->next >= 1 && sf->next <= FS_SWAP_EXTENTS);
 	memcpy(sf->ext, page, (size_t)sf->next * sizeof(sf->ext[0]));
 	return 0;
@@ -203,7 +205,7 @@ UTEST(swapfile_confined)
 	CHECK_EQ(ask(SWAPFILE, &sf), 0);
 	CHECK_EQ(sf.part, EXT2_PART);
 	CHECK_EQ(ask(SWAPFILE, &again), ERR_BUSY);	/* it has a holder: us */
-	CHECK_OK(block_open(&c, "utest", 10 * SEC_NS));
+	CHECK_OK(block_open_pid(&c, "utest", sf.driver, 10 * SEC_NS));
 	via = BLOCK_PART_VIA(sf.part, sf.allowance);
 	e0 = &sf.ext[0];
 	last = &sf.ext[sf.next - 1];
@@ -274,7 +276,7 @@ UTEST_HELPER(swapfile_provider)
 	long port;
 
 	CHECK_EQ(ask(SWAPFILE, &sf), 0);
-	CHECK_OK(block_open(&c, "utest", 10 * SEC_NS));
+	CHECK_OK(block_open_pid(&c, "utest", sf.driver, 10 * SEC_NS));
 	CHECK_EQ(blk(&c, BLOCK_READ, BLOCK_PART_VIA(sf.part, sf.allowance), sf.ext[0].fe_sector,
 		     8), 0);
 	CHECK(memcmp(page + 4086, "SWAPSPACE2", 10) == 0);

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The block protocol: what swapd, fs and tests ask of the disk driver
- * (user/ata, the only process that touches the disk).
+ * The block protocol: what swapd, fs and tests ask of a disk driver
+ * (user/ata for IDE disks, user/nvme for NVMe namespaces: each the only
+ * process that touches its disks).  Below, "ata" stands for either.
  *
- * Clients call ata's port ("ata") with sys_call; ata answers each call
- * once.  Every op names a partition (arg[0], BLOCK_PART()): partition n of
+ * Clients call the driver's port ("ata" or "nvme") with sys_call; the
+ * driver answers each call once.  Every op names a partition (arg[0], BLOCK_PART()): partition n of
  * disk d, n = 0 being the whole disk.  ata serves a client only what its
  * policy (<part.h>) gives the client's program: by default each partition
  * by what is on it (a swap area to swapd, an ext2 file system to fs), or
- * what ata's module arguments say instead (user/ata/main.c), e.g.
+ * what ata's module arguments say instead (user/ata/main.c, user/nvme/main.c), e.g.
  * `ata part1=swapd part2=fs raw=blktest`.  The client is the
  * kernel-stamped sender: ata looks its program name up by pid
  * (sys_proc_info), so no client can speak for another, and a copy of a
@@ -81,7 +82,11 @@
 #include <ferry/msg.h>
 #include <stdint.h>
 
-#define BLOCK_PORT_NAME		"ata"
+#define BLOCK_PORT_NAME		"ata"	/* user/ata, the IDE driver */
+#define BLOCK_PORT_NVME		"nvme"	/* user/nvme, the NVMe driver */
+/* The drivers a client that does not name one looks at, in this order
+ * (block_find(), <block.h>): the driver's port is its program's name. */
+#define BLOCK_DRIVERS		{ BLOCK_PORT_NVME, BLOCK_PORT_NAME }
 #define BLOCK_SECTOR_SIZE	512
 #define BLOCK_SECTORS_PER_PAGE	(MSG_PAGE_SIZE / BLOCK_SECTOR_SIZE)
 #define BLOCK_MAX_SECTORS	(GRANT_MAX_PAGES * BLOCK_SECTORS_PER_PAGE)	/* 128 KiB */

@@ -62,8 +62,10 @@
  *   FS_SWAPFILE  page: path => arg[0] the allowance (kernel/ipc/allow.h)
  *                   that lets the sender have ata touch the file's blocks,
  *                   arg[1] the partition (BLOCK_PART), arg[2] the file's
- *                   size, arg[3] extents, arg[4] handle; the page: struct
- *                   fs_extent[arg[3]], the file's whole 4 KiB pages in order
+ *                   size, arg[3] extents, arg[4] handle, arg[5] the pid of
+ *                   fs's disk driver (ata or nvme: the one to ask); the
+ *                   page: struct fs_extent[arg[3]], the file's whole 4 KiB
+ *                   pages in order
  *
  * Swap files, as Linux's swapon wants them: a regular file of at least two
  * whole pages on a read-write file system, every block allocated (no hole:

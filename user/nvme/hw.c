@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The machine under nvme's engine: the controller's registers, mapped by
+ * the kernel from BAR0 (sys_mmio_map: uncached, only for a driver the boot
+ * configuration binds to class 01:08:02, MSI-X pages held back), DMA
+ * memory, PCI configuration space through the kernel, the interrupt as
+ * messages on a private port, the clock.
+ *
+ * Registers are read and written 32 bits at a time (a 64-bit register is
+ * two accesses, low half first), as the specification allows every
+ * controller.
+ *
+ * The interrupt (INTx) is level-triggered: the kernel masks the line when
+ * it sends MSG_OP_IRQ and unmasks it at sys_irq_ack, which comes after the
+ * completion doorbell has lowered the line (nvme_irq_done), so one
+ * interrupt is one message.
+ */
+#include <ferry/costmark.h>
+#include <ferry/sys.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nvme.h"
+
+#define IRQ_QUEUE	8
+#define PCI_ID		0x00
+#define PCI_COMMAND	0x04
+#define PCI_CLASS	0x08
+#define PCI_HEADER	0x0E
+#define PCI_SECONDARY	0x19
+#define PCI_IRQ_LINE	0x3C
+#define PCI_CMD_MEMORY	0x0002
+#define PCI_CMD_MASTER	0x0004
+#define PCI_CLASS_NVME	0x010802	/* mass storage, NVM, NVM Express */
+#define PCI_CLASS_BRIDGE 0x0604
+#define PCI_BUSES_MAX	8
+#define BAR_MIN		0x2000		/* registers and the first doorbells */
+
+static volatile uint8_t *regs;
+static long irq_port = -1;
+static int irq_line = -1;
+
+uint32_t nvme_read32(uint32_t reg)
+{
+	return *(volatile uint32_t *)(regs + reg);
+}
+
+uint64_t nvme_read64(uint32_t reg)
+{
+	uint64_t lo = nvme_read32(reg);
+
+	return lo | (uint64_t)nvme_read32(reg + 4) << 32;
+}
+
+void nvme_write32(uint32_t reg, uint32_t v)
+{
+	*(volatile uint32_t *)(regs + reg) = v;
+}
+
+void nvme_write64(uint32_t reg, uint64_t v)
+{
+	nvme_write32(reg, (uint32_t)v);
+	nvme_write32(reg + 4, (uint32_t)(v >> 32));
+}
+
+uint64_t nvme_now_ns(void)
+{
+	return (uint64_t)sys_clock_ns();
+}
+
+void nvme_sleep_ns(uint64_t ns)
+{
+	sys_sleep((long)ns);
+}
+
+void nvme_log(const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	printf("nvme: %s\n", line);
+}
+
+void *nvme_dma_alloc(size_t len, uint64_t *dev)
+{
+	unsigned long addr;
+	long va = sys_dma_alloc((long)len, &addr);
+
+	if (va < 0)
+		return NULL;
+	*dev = addr;	/* the device's address for it, physical or not */
+	return (void *)va;
+}
+
+long nvme_hw_irq_attach(int irq)
+{
+	long err;
+
+	irq_port = sys_port_create(IRQ_QUEUE);
+	if (irq_port < 0)
+		return irq_port;
+	err = sys_irq_attach(irq, irq_port);
+	if (!err)
+		irq_line = irq;
+	return err;
+}
+
+long nvme_irq_wait(uint64_t deadline_ns)
+{
+	for (;;) {
+		uint64_t now = nvme_now_ns();
+		struct msg m;
+		long err;
+
+		if (now >= deadline_ns)
+			return ERR_TIMEOUT;
+		memset(&m, 0, sizeof(m));
+		err = sys_recv(irq_port, &m, (long)(deadline_ns - now));
+		if (err == ERR_TIMEOUT)
+			return ERR_TIMEOUT;
+		if (err) {
+			nvme_log("irq port: %s", err_str(err));
+			return ERR_TIMEOUT;
+		}
+		/* Only the kernel sends interrupts: anything else is dropped. */
+		if (m.sender == 0 && m.op == MSG_OP_IRQ && (long)m.arg[0] == irq_line)
+			return 0;
+	}
+}
+
+void nvme_irq_done(void)
+{
+	sys_irq_ack(irq_line);
+}
+
+/* --- PCI --- */
+
+static uint32_t pci_read(uint32_t bdf, int offset, int size)
+{
+	long v = sys_pci_read(bdf, offset, size);
+
+	return v < 0 ? 0xFFFFFFFFu : (uint32_t)v;
+}
+
+static long take(uint32_t bdf, struct nvme_pci *out)
+{
+	uint32_t id = pci_read(bdf, PCI_ID, 4);
+	unsigned long len = 0;
+	long va;
+
+	*out = (struct nvme_pci){ .bdf = bdf, .vendor = (uint16_t)id, .device = (uint16_t)(id >> 16),
+				  .irq_line = (uint8_t)pci_read(bdf, PCI_IRQ_LINE, 1) };
+	va = sys_mmio_map(bdf, 0, &len);
+	if (va < 0)
+		return va;
+	if (len < BAR_MIN)
+		return ERR_NOSYS;
+	regs = (volatile uint8_t *)va;
+	sys_pci_write(bdf, PCI_COMMAND, 2,
+		      pci_read(bdf, PCI_COMMAND, 2) | PCI_CMD_MEMORY | PCI_CMD_MASTER);
+	return 0;
+}
+
+/* Bus 0, then the buses behind bridges found on the way (breadth first). */
+long nvme_pci_find(struct nvme_pci *out)
+{
+	uint8_t buses[PCI_BUSES_MAX] = { 0 };
+	int nbuses = 1;
+
+	for (int b = 0; b < nbuses; b++) {
+		for (uint32_t dev = 0; dev < 32; dev++) {
+			int nfn = 1;
+
+			for (int fn = 0; fn < nfn; fn++) {
+				uint32_t bdf = (uint32_t)buses[b] << 8 | dev << 3 | (uint32_t)fn;
+				uint32_t class;
+
+				if ((uint16_t)pci_read(bdf, PCI_ID, 2) == 0xFFFF)
+					continue;
+				if (fn == 0 && (pci_read(bdf, PCI_HEADER, 1) & 0x80))
+					nfn = 8;
+				class = pci_read(bdf, PCI_CLASS, 4) >> 8;
+				if (class == PCI_CLASS_NVME)
+					return take(bdf, out);
+				if ((class >> 8) == PCI_CLASS_BRIDGE && nbuses < PCI_BUSES_MAX) {
+					uint8_t sec = (uint8_t)pci_read(bdf, PCI_SECONDARY, 1);
+
+					if (sec > buses[b])	/* a sane bridge leads further */
+						buses[nbuses++] = sec;
+				}
+			}
+		}
+	}
+	return ERR_NOENT;
+}
+
+/*
+ * The kernel's word on an allowance (<part.h>: part_allowance_fn), asked on
+ * every request that names one: what it says never changes while it lives
+ * and ids are never reused, so what was read the first time serves as
+ * long as the same id still lives (ALLOW_LIVE: nothing copied).
+ */
+const struct allow_info *nvme_allowance(uint64_t id)
+{
+	static struct allow_info cached;	/* one thread: 2 KiB not on the stack */
+	static uint64_t cached_id;
+
+	if (id == cached_id)
+		return sys_allow(ALLOW_LIVE, id, NULL) == 0 ? &cached : NULL;
+	cached.ai_nranges = ALLOW_RANGES_MAX;
+	cached_id = sys_allow(ALLOW_INFO, id, &cached) < 0 ? 0 : id;
+	return cached_id ? &cached : NULL;
+}
+
+void nvme_dma_landed(const uint8_t *virt, uint32_t bytes)
+{
+	uintptr_t page = (uintptr_t)virt & ~(uintptr_t)(NVME_PAGE - 1);
+
+	for (; page < (uintptr_t)virt + bytes; page += NVME_PAGE)
+		cost_dma_written((const void *)page);
+}
+
+void nvme_quiet(void)
+{
+	sys_vm_ctl(VM_CTL_DMA_QUIET, 0, NULL);
+}

@@ -1,0 +1,546 @@
+// SPDX-License-Identifier: MIT
+/*
+ * nvme: the NVMe driver's server (model in nvme.h, protocol in
+ * <proto/block.h>, the same as ata's).
+ *
+ *   nvme [swap=|ext2=|fat=|partN=|raw=prog[,prog...]] [timeout=MS] [poll]
+ *
+ * Its arguments are its boot configuration: the GRUB module line (built
+ * from USER_ARGS_nvme in user/build.mk).
+ *   who may use what, as for ata (<part.h>): by default each partition of
+ *            namespace 1 (disk 0) goes to the program its content calls for
+ *            (a swap area to swapd, an ext2 file system to fs); swap=,
+ *            ext2=, fat= and partN= say otherwise, raw= names the programs
+ *            that may use whole namespaces
+ *   timeout= one command's deadline in ms (10..2000, default 2000); a
+ *            command that misses it makes the driver reset the controller
+ *            and try once more, all within the request's budget
+ *            (BLOCK_DRIVER_BUDGET_NS)
+ *   poll     completion by polling the ring instead of the interrupt
+ * A program is known by the name the kernel gives its process, looked up
+ * from the kernel-stamped sender of each request, and only while it runs
+ * with its configuration's rights; everybody else is refused (ERR_PERM).
+ * A malformed option is logged and grants nothing.
+ * The kernel's boot configuration (iso/ferry.conf) gives nvme its rights:
+ * pin, dma, pci, and device=01:08:02 (its registers and its interrupt line).
+ *
+ * Start-up: find the controller on PCI and map its registers, bring it up
+ * (polled), read namespace 1's partition table and what each partition
+ * holds (<part.h>, the same code as ata's), attach the interrupt, publish
+ * "nvme", serve.
+ */
+#include <ferry/sys.h>
+#include <ipc.h>
+#include <proc.h>
+#include <stdio.h>
+#include <stdnoreturn.h>
+#include <string.h>
+
+#include "nvme.h"
+
+#define NVME_QUEUE	32
+#define CLIENT_CACHE	16
+#define BUF_PAGES	GRANT_MAX_PAGES
+
+struct nvme_client {
+	uint64_t pid;		/* index + generation: never names another process */
+	char name[PROC_NAME_MAX];
+	bool stripped;		/* a service's copy without its rights */
+};
+
+struct nvme {
+	long port;
+	struct part_policy policy;
+	struct nvme_ctrl ctrl;
+	struct nvme_pci pci;
+	bool poll;
+	uint8_t *buf;		/* the copy buffer, where requests' pages land */
+	uint64_t buf_dev[BUF_PAGES];
+	struct nvme_client clients[CLIENT_CACHE];
+	unsigned next_client;
+};
+
+/* One request on its way through dispatch. */
+struct nvme_call {
+	const struct msg *m;
+	const struct nvme_client *client;
+	struct nvme_ns *ns;
+	struct part_access acc;
+	const char *why;	/* a refusal's reason, for the log line */
+};
+
+/* --- clients and rights --- */
+
+/* The sender as the kernel describes it, or NULL if it is gone already. */
+static const struct nvme_client *client_of(struct nvme *v, uint64_t pid)
+{
+	struct nvme_client *c;
+	struct proc_info info;
+
+	for (int i = 0; i < CLIENT_CACHE; i++)
+		if (v->clients[i].pid == pid)
+			return &v->clients[i];
+	if (proc_find((long)pid, &info))
+		return NULL;
+	c = &v->clients[v->next_client++ % CLIENT_CACHE];
+	c->pid = pid;
+	strlcpy(c->name, info.name, sizeof(c->name));
+	c->stripped = info.flags & PROC_INFO_STRIPPED;
+	return c;
+}
+
+static struct part_client part_client_of(const struct nvme_client *c)
+{
+	return (struct part_client){ .pid = c->pid, .name = c->name, .stripped = c->stripped };
+}
+
+/* The partition library decides, as for every driver (<part.h>). */
+static long resolve(struct nvme *v, struct nvme_call *c, bool info)
+{
+	const struct part_table *tables[NVME_NS_MAX];
+	struct part_client pc = part_client_of(c->client);
+	long err;
+
+	for (int i = 0; i < v->ctrl.nns; i++)
+		tables[i] = &v->ctrl.ns[i].pt;
+	err = part_access_resolve(&v->policy, tables, v->ctrl.nns, &pc, c->m->arg[BLOCK_ARG_PART],
+				  info, nvme_allowance, &c->acc, &c->why);
+	if (!err)
+		c->ns = &v->ctrl.ns[c->acc.disk];
+	return err;
+}
+
+static const uint32_t modes_served = FILL_MODE_BIT(FILL_COPY) | FILL_MODE_BIT(FILL_GRANT_MAP) |
+				     FILL_MODE_BIT(FILL_GRANT_DMA);
+
+/* --- handlers: each answers into ans, or returns the error to send --- */
+
+static long serve_info(struct nvme *v, struct nvme_call *c, struct msg *ans)
+{
+	const struct part *p = c->acc.part;
+	struct part_client pc = part_client_of(c->client);
+
+	ans->op = BLOCK_OK;
+	ans->arg[BLOCK_REPLY_SECTORS] = p->sectors;
+	ans->arg[BLOCK_REPLY_MODES] = modes_served;
+	ans->arg[BLOCK_REPLY_TYPE] = BLOCK_TYPE_MAKE(p->type, p->content);
+	ans->arg[BLOCK_REPLY_START] = p->start;
+	ans->arg[BLOCK_REPLY_MINE] = part_access_mine(&v->policy, &c->ns->pt,
+						      (unsigned)c->ns->index, &pc);
+	return 0;
+}
+
+/*
+ * Where the request's bytes are: our buffer (copy) or the grant it names,
+ * which must be ours (sys_grant_info fails otherwise) and must have come
+ * from the sender, so one client cannot name another's grant.  Grant-map
+ * grants are filled by DMA like grant-DMA ones: their frames' device
+ * addresses come with them.
+ */
+static long locate(struct nvme *v, const struct msg *m, uint32_t mode, bool write,
+		   struct grant_info *gi, struct nvme_area *area)
+{
+	if (mode == FILL_COPY) {
+		*area = (struct nvme_area){ BUF_PAGES, v->buf_dev };
+		return 0;
+	}
+	if (sys_grant_info(m->arg[BLOCK_ARG_GRANT], gi))
+		return ERR_BADHANDLE;
+	if (gi->forwarded_from != m->sender || gi->mode != mode || (!write && !gi->writable) ||
+	    gi->npages > GRANT_MAX_PAGES) {
+		sys_grant_done(m->arg[BLOCK_ARG_GRANT], 0);	/* no command was started */
+		return gi->forwarded_from != m->sender ? ERR_PERM : ERR_INVAL;
+	}
+	*area = (struct nvme_area){ gi->npages, gi->phys };
+	return 0;
+}
+
+static long decode_runs(struct nvme *v, struct nvme_call *c, uint32_t flags,
+			uint32_t area_bytes, struct nvme_req *rq)
+{
+	const struct msg *m = c->m;
+	struct block_run one;
+
+	if (flags & BLOCK_F_RUNS) {
+		uint64_t n = m->arg[BLOCK_ARG_COUNT];
+
+		if (!(m->flags & MSG_PAGE) || n < 1 || n > BLOCK_RUNS_MAX)
+			return ERR_INVAL;
+		return nvme_req_runs(rq, c->acc.part, (const struct block_run *)v->buf, (int)n,
+				     area_bytes);
+	}
+	if (m->arg[BLOCK_ARG_COUNT] < 1 || m->arg[BLOCK_ARG_COUNT] > BLOCK_MAX_SECTORS ||
+	    m->arg[BLOCK_ARG_OFFSET] % NVME_SECTOR)
+		return ERR_INVAL;
+	if (m->arg[BLOCK_ARG_OFFSET] > area_bytes)
+		return ERR_RANGE;
+	one = (struct block_run){ .br_sector = m->arg[BLOCK_ARG_SECTOR],
+				  .br_count = (uint32_t)m->arg[BLOCK_ARG_COUNT],
+				  .br_offset = (uint32_t)m->arg[BLOCK_ARG_OFFSET] };
+	return nvme_req_runs(rq, c->acc.part, &one, 1, area_bytes);
+}
+
+static long serve_rw(struct nvme *v, struct nvme_call *c, struct msg *ans, bool write)
+{
+	const struct msg *m = c->m;
+	uint32_t mode = (uint32_t)(m->arg[BLOCK_ARG_MODE] & BLOCK_MODE_MASK);
+	uint32_t flags = (uint32_t)(m->arg[BLOCK_ARG_MODE] & ~(uint64_t)BLOCK_MODE_MASK);
+	struct nvme_req rq = { .write = write };
+	struct grant_info gi;
+	struct nvme_area area;
+	uint32_t pages;
+	long err;
+
+	/* No PIO on NVMe; LBA48 means nothing here (every LBA is 64 bits). */
+	if ((m->arg[BLOCK_ARG_MODE] & ~(uint64_t)(BLOCK_MODE_MASK | BLOCK_F_ALL)) ||
+	    mode >= FILL_NMODES || (flags & BLOCK_F_PIO) ||
+	    (mode == FILL_COPY && (flags & BLOCK_F_RUNS)))
+		return ERR_INVAL;
+	err = locate(v, m, mode, write, &gi, &area);
+	if (err)
+		return err;
+	err = decode_runs(v, c, flags, area.npages * NVME_PAGE, &rq);
+	for (int i = 0; !err && i < rq.nruns; i++) {
+		if (!part_access_covers(&c->acc, rq.run[i].lba - c->acc.part->start,
+					rq.run[i].count)) {
+			c->why = "sectors outside the ranges its allowance gives it";
+			err = ERR_PERM;
+		}
+	}
+	pages = (rq.end + NVME_PAGE - 1) / NVME_PAGE;
+	if (!err && mode == FILL_COPY && write &&
+	    (!(m->flags & MSG_PAGE) || MSG_NPAGES(m->flags) < pages))
+		err = ERR_INVAL;	/* the data did not come along */
+	if (!err && mode == FILL_COPY && !write)
+		memset(v->buf, 0, (size_t)pages * NVME_PAGE);	/* never another client's bytes */
+	if (!err)
+		err = nvme_req_exec(&v->ctrl, c->ns, &rq, &area);
+	/*
+	 * Knowing the grant's frames, the controller may have written them;
+	 * nvme_req_exec returns only once no command of the request is in
+	 * flight (done, failed, or aborted by a reset), unless the controller
+	 * could not be stopped: then we exit unanswered (serve()), not done.
+	 */
+	if (mode != FILL_COPY && !v->ctrl.stuck)
+		sys_grant_done(m->arg[BLOCK_ARG_GRANT], !err && !write ? GRANT_DONE_WRITTEN : 0);
+	if (err)
+		return err;
+	if (mode == FILL_COPY && !write)
+		nvme_dma_landed(v->buf, pages * NVME_PAGE);	/* for the cost model */
+	ans->op = BLOCK_OK;
+	ans->arg[BLOCK_REPLY_COUNT] = rq.sectors;
+	if (mode == FILL_COPY && !write) {
+		ans->flags = MSG_WITH_PAGES(pages);
+		ans->page = v->buf;
+	}
+	return 0;
+}
+
+static long serve_read(struct nvme *v, struct nvme_call *c, struct msg *ans)
+{
+	return serve_rw(v, c, ans, false);
+}
+
+static long serve_write(struct nvme *v, struct nvme_call *c, struct msg *ans)
+{
+	return serve_rw(v, c, ans, true);
+}
+
+static long serve_flush(struct nvme *v, struct nvme_call *c, struct msg *ans)
+{
+	long err = nvme_flush(&v->ctrl, c->ns);
+
+	if (err)
+		return err;
+	ans->op = BLOCK_OK;
+	return 0;
+}
+
+static const struct nvme_handler {
+	const char *name;
+	bool info;		/* any right on the disk will do */
+	long (*serve)(struct nvme *v, struct nvme_call *c, struct msg *ans);
+} handlers[] = {
+	[BLOCK_INFO - BLOCK_INFO] = { "info", true, serve_info },
+	[BLOCK_READ - BLOCK_INFO] = { "read", false, serve_read },
+	[BLOCK_WRITE - BLOCK_INFO] = { "write", false, serve_write },
+	[BLOCK_FLUSH - BLOCK_INFO] = { "flush", false, serve_flush },
+};
+
+static void log_failure(struct nvme_call *c, const struct nvme_handler *h, long err)
+{
+	const struct msg *m = c->m;
+	uint64_t allowance = BLOCK_PART_ALLOW(m->arg[BLOCK_ARG_PART]);
+	char via[40] = "";
+
+	if (err == ERR_PERM && c->client && c->client->stripped)
+		c->why = "it runs without its configuration's rights";
+	if (allowance)
+		snprintf(via, sizeof(via), " via allowance %#llx", (unsigned long long)allowance);
+	nvme_log("%s of disk%llu part%llu (%llu sectors at %llu, mode %#llx) by %s (pid %#llx)%s:"
+		 " %s%s%s%s", h->name, (unsigned long long)BLOCK_PART_DISK(m->arg[BLOCK_ARG_PART]),
+		 (unsigned long long)BLOCK_PART_NUM(m->arg[BLOCK_ARG_PART]),
+		 (unsigned long long)m->arg[BLOCK_ARG_COUNT],
+		 (unsigned long long)m->arg[BLOCK_ARG_SECTOR],
+		 (unsigned long long)m->arg[BLOCK_ARG_MODE], c->client ? c->client->name : "?",
+		 (unsigned long long)m->sender, via, err_str(err), c->why ? " (" : "",
+		 c->why ? c->why : "", c->why ? ")" : "");
+}
+
+/* One call: stamped sender -> handler -> rights -> serve. */
+static long dispatch(struct nvme *v, const struct msg *m, struct msg *ans)
+{
+	uint32_t i = m->op - BLOCK_INFO;
+	const struct nvme_handler *h;
+	struct nvme_call c = { .m = m };
+	long err;
+
+	if (m->op < BLOCK_INFO || i >= sizeof(handlers) / sizeof(handlers[0]) ||
+	    !handlers[i].serve) {
+		nvme_log("op %#x from pid %#llx: no such operation", m->op,
+			 (unsigned long long)m->sender);
+		return ERR_NOSYS;
+	}
+	h = &handlers[i];
+	c.client = m->sender ? client_of(v, m->sender) : NULL;
+	err = c.client ? resolve(v, &c, h->info) : ERR_PERM;
+	v->ctrl.budget_end = nvme_now_ns() + BLOCK_DRIVER_BUDGET_NS;
+	if (!err)
+		err = h->serve(v, &c, ans);
+	if (err)
+		log_failure(&c, h, err);
+	return err;
+}
+
+/* An answer with pages needs kernel frames: under pressure, wait a little. */
+#define REPLY_TRIES	50
+#define REPLY_WAIT_NS	(10 * 1000 * 1000)
+
+static long reply_patiently(uint64_t token, const struct msg *ans)
+{
+	long err = sys_reply(token, ans);
+
+	for (int i = 0; err == ERR_NOMEM && i < REPLY_TRIES; i++) {
+		sys_sleep(REPLY_WAIT_NS);
+		err = sys_reply(token, ans);
+	}
+	return err;
+}
+
+static noreturn void serve(struct nvme *v)
+{
+	struct msg m, ans;
+	long err;
+
+	for (;;) {
+		memset(&m, 0, sizeof(m));
+		m.page = v->buf;	/* a write's data lands where DMA can take it */
+		m.flags = MSG_WITH_PAGES(BUF_PAGES);
+		err = sys_recv(v->port, &m, -1);
+		if (err) {
+			nvme_log("recv: %s", err_str(err));
+			continue;
+		}
+		if (!m.reply)
+			continue;	/* a send, not a call: nobody waits for an answer */
+		memset(&ans, 0, sizeof(ans));
+		err = dispatch(v, &m, &ans);
+		if (v->ctrl.stuck) {
+			/* Answering would end grants the controller may still write. */
+			nvme_log("the controller cannot be stopped: exiting unanswered");
+			sys_exit(3);
+		}
+		if (err)
+			ans = (struct msg){ .op = BLOCK_FAIL, .arg = { (uint64_t)err } };
+		err = reply_patiently(m.reply, &ans);
+		/* ERR_TIMEOUT: the client gave up on it; the kernel counts those. */
+		if (err && err != ERR_TIMEOUT)
+			nvme_log("reply to pid %#llx: %s", (unsigned long long)m.sender, err_str(err));
+	}
+}
+
+/* --- start-up --- */
+
+static void parse_args(struct nvme *v, int argc, char **argv)
+{
+	v->ctrl.timeout_ns = NVME_DEFAULT_TIMEOUT_MS * 1000000ULL;
+	part_policy_init(&v->policy);
+	for (int i = 1; i < argc; i++) {
+		const char *why = NULL;
+		long err = part_policy_parse(&v->policy, argv[i], &why);
+		uint64_t ms;
+
+		if (err == ERR_NOENT && strncmp(argv[i], "timeout=", 8) == 0) {
+			/* Two attempts and two resets must fit one request's budget. */
+			if (str_to_u64(argv[i] + 8, 10, &ms, NULL) == 0 && ms >= 10 &&
+			    ms * 1000000ULL * 4 <= (uint64_t)BLOCK_DRIVER_BUDGET_NS)
+				v->ctrl.timeout_ns = ms * 1000000ULL;
+			else
+				why = "timeout out of range (10..2000 ms: the request budget is 8 s)";
+		} else if (err == ERR_NOENT && strcmp(argv[i], "poll") == 0) {
+			v->poll = true;
+		} else if (err == ERR_NOENT) {
+			why = "unknown option";
+		}
+		if (why)
+			nvme_log("option '%s' ignored: %s", argv[i], why);
+	}
+}
+
+static long setup_memory(struct nvme *v)
+{
+	size_t ctrl_bytes = nvme_ctrl_mem_size();
+	uint64_t dev;
+	uint8_t *mem = nvme_dma_alloc(ctrl_bytes + BUF_PAGES * NVME_PAGE, &dev);
+
+	if (!mem)
+		return ERR_NOMEM;
+	nvme_ctrl_mem(&v->ctrl, mem, dev);
+	v->buf = mem + ctrl_bytes;
+	for (int i = 0; i < BUF_PAGES; i++)
+		v->buf_dev[i] = dev + ctrl_bytes + (uint64_t)i * NVME_PAGE;
+	return 0;
+}
+
+/*
+ * The partition library reads through here, polled.  Its buffer is the
+ * copy buffer's first PART_SCAN_BUF bytes (DMA lands there) or one of its
+ * own (a sector on its stack): that read lands in the buffer's second half
+ * and is copied.
+ */
+#define SCAN_BOUNCE	(BUF_PAGES * NVME_PAGE / 2)
+
+_Static_assert(PART_SCAN_BUF <= SCAN_BOUNCE, "the bounce area is clear of the scan buffer");
+
+static long scan_read(void *ctx, uint64_t lba, uint32_t count, void *buf)
+{
+	struct nvme *v = ctx;
+	uint8_t *b = buf;
+	bool direct = b >= v->buf && b + (size_t)count * NVME_SECTOR <= v->buf + SCAN_BOUNCE;
+	struct block_run run = { .br_sector = lba, .br_count = count,
+				 .br_offset = direct ? (uint32_t)(b - v->buf) : SCAN_BOUNCE };
+	struct nvme_area area = { BUF_PAGES, v->buf_dev };
+	struct nvme_req rq = { .write = false };
+	long err = nvme_req_runs(&rq, &v->ctrl.ns[0].pt.part[0], &run, 1, BUF_PAGES * NVME_PAGE);
+
+	if (!err)
+		err = nvme_req_exec(&v->ctrl, &v->ctrl.ns[0], &rq, &area);
+	if (!err && !direct)
+		memcpy(b, v->buf + SCAN_BOUNCE, (size_t)count * NVME_SECTOR);
+	return err;
+}
+
+static void scan_log(void *ctx, const char *line)
+{
+	(void)ctx;
+	nvme_log("%s", line);
+}
+
+/* "swap area 46455252-..." or "FAT file system" */
+static const char *content_str(const struct part *p, char *buf, size_t size)
+{
+	char uuid[37];
+	bool named = p->content == PART_SWAP || p->content == PART_EXT2;
+
+	snprintf(buf, size, "%s%s%s", part_content_name(p->content), named ? " " : "",
+		 named ? part_uuid_str(p->uuid, uuid) : "");
+	return buf;
+}
+
+/* Namespace 1's table, what each partition holds, and who gets it. */
+static void scan_partitions(struct nvme *v)
+{
+	struct nvme_ns *ns = &v->ctrl.ns[0];
+	struct part_disk pd = { .name = "disk0", .sectors = ns->sectors, .read = scan_read,
+				.log = scan_log, .ctx = v };
+	char who[80], what[80];
+	long err = part_scan(&ns->pt, &pd, v->buf);
+
+	if (err)
+		nvme_log("disk0: cannot read the partition table: %s", err_str(err));
+	part_probe_all(&ns->pt, &pd, v->buf);
+	for (int n = 1; n <= PART_MAX; n++) {
+		const struct part *p = &ns->pt.part[n];
+
+		if (!p->present)
+			continue;
+		nvme_log("disk0: %s part%d: type %#x, %llu sectors at %llu, %s (%s%s)", ns->pt.scheme,
+			 n, p->type, (unsigned long long)p->sectors, (unsigned long long)p->start,
+			 content_str(p, what, sizeof(what)),
+			 part_policy_names(part_policy_entry(&v->policy, &ns->pt, (unsigned)n), who,
+					   sizeof(who)),
+			 v->policy.part[n].set ? ", by the arguments" : "");
+	}
+	nvme_log("disks whole (raw): %s", part_policy_names(&v->policy.part[0], who, sizeof(who)));
+}
+
+static void attach_irq(struct nvme *v)
+{
+	long err;
+
+	if (v->poll) {
+		nvme_ctrl_irq(&v->ctrl, false);
+		return;
+	}
+	err = v->pci.irq_line < 16 ? nvme_hw_irq_attach(v->pci.irq_line) : ERR_NOENT;
+	if (err)
+		nvme_log("irq %u: %s: polling instead", v->pci.irq_line, err_str(err));
+	nvme_ctrl_irq(&v->ctrl, err == 0);
+}
+
+static long start(struct nvme *v)
+{
+	struct nvme_ctrl *c = &v->ctrl;
+	long err = nvme_pci_find(&v->pci);
+
+	if (err) {
+		nvme_log("no NVMe controller (PCI class 01:08:02): %s", err_str(err));
+		return ERR_NOENT;
+	}
+	/* DMA memory only once there is a controller: a driver that found
+	 * nothing leaves no buffer behind (a dead driver's wait for its
+	 * successor, kernel/iommu). */
+	err = setup_memory(v);
+	if (err)
+		return err;
+	err = nvme_ctrl_start(c);
+	if (err)
+		return err;
+	nvme_log("controller %04x:%04x at %02x:%02x.%x: %s, serial %s, firmware %s, NVMe %u.%u,"
+		 " %u-sector commands", v->pci.vendor, v->pci.device, v->pci.bdf >> 8,
+		 (v->pci.bdf >> 3) & 31, v->pci.bdf & 7, c->model, c->serial, c->firmware,
+		 c->vs >> 16, (c->vs >> 8) & 0xFF, c->max_sectors);
+	for (int i = 0; i < c->nns; i++)
+		nvme_log("disk%d: namespace %u, %llu sectors (%llu MiB)", i, c->ns[i].nsid,
+			 (unsigned long long)c->ns[i].sectors,
+			 (unsigned long long)(c->ns[i].sectors >> 11));
+	if (!c->nns) {
+		nvme_log("no namespace to serve");
+		return ERR_NOENT;
+	}
+	scan_partitions(v);
+	attach_irq(v);
+	/* kdb's PRP view reads the commands there (`grant ID`). */
+	sys_vm_ctl(VM_CTL_DMA_RING, NVME_IO_DEPTH, (void *)c->io.sq);
+	v->port = ipc_publish(BLOCK_PORT_NVME, NVME_QUEUE);
+	if (v->port < 0)
+		return v->port;
+	nvme_log("ready: %d namespace%s, completion by %s, command timeout %llu ms", c->nns,
+		 c->nns > 1 ? "s" : "", c->irq_on ? "interrupt" : "polling",
+		 (unsigned long long)(c->timeout_ns / 1000000));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct nvme v;
+	long err;
+
+	parse_args(&v, argc, argv);
+	err = start(&v);
+	if (err) {
+		nvme_log("not started: %s", err_str(err));
+		return 1;
+	}
+	serve(&v);
+}
