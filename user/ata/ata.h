@@ -82,7 +82,9 @@ void ata_insw(uint16_t port, void *buf, size_t words);
 void ata_outsw(uint16_t port, const void *buf, size_t words);
 uint64_t ata_now_ns(void);
 void ata_sleep_ns(uint64_t ns);
-/* Waits for an IRQ on `irq` until deadline, acknowledging it.  => 0, ERR_TIMEOUT. */
+/* Waits for an IRQ on `irq` until deadline (set from an ata_now_ns() just
+ * before: the first wait may count from that read), acknowledging it.
+ * => 0, ERR_TIMEOUT. */
 long ata_irq_wait(int irq, uint64_t deadline_ns);
 /* Drops (and acknowledges) IRQs nobody waited for: after a reset or a timeout. */
 void ata_irq_drain(int irq);
@@ -118,6 +120,21 @@ struct ata_channel {
 	int irq;
 	bool irq_on;		/* completion by IRQ message; else polled */
 	int selected;		/* drive whose select was last written, -1: unknown */
+	/*
+	 * What ata knows the channel's registers hold, so that a command
+	 * writes only what changed and polls for nothing the last status read
+	 * already said.  Each is false (unknown) at start, and every failed
+	 * attempt, timeout and reset forgets them all (ata_forget):
+	 *   idle       the selected drive's last status showed BSY and DRQ
+	 *              clear, and no command was written since;
+	 *   irq_clean  no IRQ message can be waiting that no command claimed
+	 *              (every IRQ since the last drain was waited for);
+	 *   bm_clean   the bus master is stopped, INT and ERR clear, its
+	 *              direction bit bm_dir;
+	 *   prd_set    its PRD address register holds prd_phys.
+	 */
+	bool idle, irq_clean, bm_clean, prd_set;
+	uint8_t bm_dir;
 	uint64_t timeout_ns;	/* one command's deadline, and a reset's */
 	/* The client request being served must be answered by then
 	 * (BLOCK_DRIVER_BUDGET_NS): no retry starts that could end later.
@@ -168,6 +185,9 @@ bool ata_time_left(const struct ata_disk *d);
 long ata_flush(struct ata_disk *d);
 /* Software reset of the channel (both drives), then interrupts as before. */
 void ata_reset(struct ata_channel *ch, const char *why);
+/* Forgets what ata knew of the channel's registers (struct ata_channel):
+ * the next command selects, polls, drains and sets up the bus master in full. */
+void ata_forget(struct ata_channel *ch);
 /* Reset a channel a dead predecessor left busy (before probing). */
 void ata_settle_channel(struct ata_channel *ch);
 /* "ABRT UNC" for an error register value; into buf. */
