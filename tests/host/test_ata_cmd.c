@@ -1084,3 +1084,27 @@ HTEST(drive_change_selects_in_full)
 		HCHECK(f.accesses - before >= 4 + 7 + 1);	/* the 400 ns reads, a poll */
 	}
 }
+
+/* A request's retries end within its budget, which starts with the
+ * request's first command: a 3 s timeout leaves room for one attempt and
+ * its reset in 8 s, not for a second. */
+HTEST(request_budget_stops_retries)
+{
+	uint64_t phys[1] = { frame_phys(8) };
+	struct ata_area a = { 1, phys, NULL, false };
+	struct part part = { .present = true, .sectors = STORE_SECTORS };
+	struct block_run run = { .br_sector = 9, .br_count = 1 };
+	struct ata_req rq = { .pio = false };
+	uint64_t t0;
+
+	setup();
+	ch.timeout_ns = 3000000000ULL;
+	f.d[0].hang = true;
+	f.now += 50ULL * 1000000000ULL;	/* long after start-up */
+	t0 = f.now;
+	HCHECK_EQ(ata_req_runs(&rq, &part, &run, 1, 4096), 0);
+	HCHECK_EQ(ata_req_exec(&disk, &rq, &a), ERR_IO);
+	HCHECK_EQ(f.resets, 1);
+	HCHECK(strstr(logbuf, "no time left in the request's budget for another try"));
+	HCHECK(f.now - t0 <= BLOCK_DRIVER_BUDGET_NS);
+}

@@ -138,8 +138,9 @@ struct ata_channel {
 	uint64_t timeout_ns;	/* one command's deadline, and a reset's */
 	/* The client request being served must be answered by then
 	 * (BLOCK_DRIVER_BUDGET_NS): no retry starts that could end later.
-	 * 0: no budget (start-up, host tests). */
-	uint64_t budget_end;
+	 * 0: no budget (start-up, host tests).  A request sets budget_ns,
+	 * and its first command's look at the clock starts it. */
+	uint64_t budget_end, budget_ns;
 	struct ata_prd *prd;	/* the PRD table (DMA memory) and its address */
 	uint32_t prd_phys;
 	uint64_t resets;

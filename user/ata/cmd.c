@@ -134,6 +134,18 @@ static void delay_400ns(const struct ata_channel *ch)
 		alt_status(ch);
 }
 
+/* A command's start: the clock, which also starts a request's budget. */
+static uint64_t command_clock(struct ata_channel *ch)
+{
+	uint64_t now = ata_now_ns();
+
+	if (ch->budget_ns) {
+		ch->budget_end = now + ch->budget_ns;
+		ch->budget_ns = 0;
+	}
+	return now;
+}
+
 /* Polls the alternate status until (status & mask) == want.  => status, or ERR_TIMEOUT. */
 static long poll_status(const struct ata_channel *ch, uint8_t mask, uint8_t want,
 			uint64_t deadline)
@@ -303,7 +315,7 @@ static long pio_read(struct ata_disk *d, const struct ata_xfer *x, struct attemp
 	uint8_t *buf = x->buf;
 	long st;
 
-	if (issue(d, x, ata_now_ns() + ch->timeout_ns))
+	if (issue(d, x, command_clock(ch) + ch->timeout_ns))
 		return timed_out(ch, a, "busy before the command");
 	for (uint32_t i = 0; i < x->count; i++) {
 		st = wait_pio(ch, ata_now_ns() + ch->timeout_ns);
@@ -333,7 +345,7 @@ static long pio_write(struct ata_disk *d, const struct ata_xfer *x, struct attem
 	const uint8_t *buf = x->buf;
 	long st;
 
-	if (issue(d, x, ata_now_ns() + ch->timeout_ns))
+	if (issue(d, x, command_clock(ch) + ch->timeout_ns))
 		return timed_out(ch, a, "busy before the command");
 	/* No interrupt before the first sector: BSY clear, then DRQ (or ERR) says go. */
 	st = poll_status(ch, ST_BSY, 0, ata_now_ns() + ch->timeout_ns);
@@ -412,7 +424,7 @@ static long dma_transfer(struct ata_disk *d, const struct ata_xfer *x, struct at
 {
 	struct ata_channel *ch = d->ch;
 	uint8_t dir = x->write ? 0 : BM_CMD_TOMEM;
-	uint64_t deadline = ata_now_ns() + ch->timeout_ns;
+	uint64_t deadline = command_clock(ch) + ch->timeout_ns;
 	long bst;
 
 	bm_setup(ch, dir);
