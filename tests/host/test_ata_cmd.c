@@ -8,6 +8,9 @@
  * error bit of its own; writes to the command block (but for the command
  * register) are ignored while BSY or DRQ is set; the task file is rewritten
  * as the transfer moves (LBA and head bits where it ended, the count at 0).
+ * PIO moves DRQ blocks of the multiple mode (READ/WRITE MULTIPLE, set by
+ * SET MULTIPLE MODE, up to 16 sectors as in QEMU; forgotten at a reset,
+ * which a real drive may do), one interrupt per block.
  * It counts the driver's register accesses, for the budget tests.
  */
 #include "htest.h"
@@ -29,6 +32,9 @@
 
 struct fake_drive {
 	bool present, packet, lba48, no_dma;
+	bool no_multi;			/* IDENTIFY offers no READ/WRITE MULTIPLE */
+	bool refuse_multi;		/* ... and SET MULTIPLE MODE fails anyway */
+	int mult;			/* SET MULTIPLE MODE's block, 0: not set */
 	uint64_t sectors;		/* reported size */
 	uint8_t store[STORE_SECTORS * 512];	/* the rest reads as synth() */
 	uint64_t err_lba;
@@ -56,6 +62,8 @@ static struct fake {
 	int commands, resets, prd_mismatch, bad_dma;
 	uint8_t last_cmd;
 	bool ext;			/* the command running is an LBA48 one */
+	int blk, in_block;		/* PIO: sectors per DRQ block, left in this one */
+	int irqs;			/* interrupts raised */
 	int accesses;			/* inb, outb, outl: register accesses */
 	int landed;			/* ata_dma_landed() calls, recorded below */
 	struct { const uint8_t *virt; uint32_t bytes; } land[8];
@@ -128,6 +136,7 @@ static void raise_irq(void)
 	if (f.ctl & CTL_NIEN)
 		return;
 	f.edges++;
+	f.irqs++;
 	f.bm_status |= BM_ST_INT;
 }
 
@@ -147,6 +156,7 @@ static void identify_data(struct fake_drive *d)
 
 	for (int i = 0; i < 20; i++)
 		id[27 + i] = (uint16_t)(model[2 * i] << 8 | model[2 * i + 1]);
+	id[47] = d->no_multi ? 0 : 0x8000 | 16;
 	id[49] = (uint16_t)((1u << 9) | (d->no_dma ? 0 : 1u << 8));
 	id[60] = (uint16_t)lba28;
 	id[61] = (uint16_t)(lba28 >> 16);
@@ -159,11 +169,14 @@ static void identify_data(struct fake_drive *d)
 	memcpy(f.sector, id, 512);
 }
 
+/* A new DRQ block of a PIO read: read as a whole (an error anywhere in it
+ * aborts), its first sector ready, one interrupt. */
 static void next_in(void)
 {
 	struct fake_drive *d = drive();
 
-	if (hits_error(d, f.lba, 1)) {
+	f.in_block = (int)f.left < f.blk ? (int)f.left : f.blk;
+	if (hits_error(d, f.lba, (uint64_t)f.in_block)) {
 		abort_cmd(0x04);
 		return;
 	}
@@ -197,6 +210,34 @@ static void command(uint8_t c)
 		count = f.cur[2] ? f.cur[2] : 256;
 	}
 	f.left = count;
+	f.blk = 1;
+	if (c == CMD_SET_MULTIPLE) {
+		if (f.cur[2] > 16 || (f.cur[2] & (f.cur[2] - 1)) || d->refuse_multi) {
+			abort_cmd(0x04);
+			return;
+		}
+		d->mult = f.cur[2];
+		d->status = ST_DRDY;
+		raise_irq();
+		return;
+	}
+	if (c == CMD_READ_MULTI || c == CMD_READ_MULTI_EXT || c == CMD_WRITE_MULTI ||
+	    c == CMD_WRITE_MULTI_EXT) {
+		if (!d->mult) {
+			abort_cmd(0x04);
+			return;
+		}
+		f.blk = d->mult;
+		ext = c == CMD_READ_MULTI_EXT || c == CMD_WRITE_MULTI_EXT;
+		f.ext = ext;
+		if (ext) {
+			f.lba = f.cur[3] | (uint64_t)f.cur[4] << 8 | (uint64_t)f.cur[5] << 16 |
+				(uint64_t)f.prev[3] << 24 | (uint64_t)f.prev[4] << 32 |
+				(uint64_t)f.prev[5] << 40;
+			count = (uint32_t)(f.cur[2] | f.prev[2] << 8);
+			f.left = count ? count : 65536;
+		}
+	}
 	if (c == CMD_IDENTIFY) {
 		if (d->packet) {
 			f.cur[4] = 0x14;
@@ -233,14 +274,19 @@ static void command(uint8_t c)
 	switch (c) {
 	case CMD_READ_PIO:
 	case CMD_READ_PIO_EXT:
+	case CMD_READ_MULTI:
+	case CMD_READ_MULTI_EXT:
 		f.state = F_PIO_IN;
 		next_in();
 		break;
 	case CMD_WRITE_PIO:
 	case CMD_WRITE_PIO_EXT:
+	case CMD_WRITE_MULTI:
+	case CMD_WRITE_MULTI_EXT:
 		f.state = F_PIO_OUT;
 		f.pos = 0;
-		d->status = ST_DRDY | ST_DRQ;	/* no interrupt for the first sector */
+		f.in_block = (int)f.left < f.blk ? (int)f.left : f.blk;
+		d->status = ST_DRDY | ST_DRQ;	/* no interrupt for the first block */
 		break;
 	case CMD_READ_DMA:
 	case CMD_READ_DMA_EXT:
@@ -320,6 +366,7 @@ static void ctl_write(uint8_t v)
 		for (int i = 0; i < 2; i++) {
 			f.d[i].status = ST_DRDY;
 			f.d[i].error = 0x01;
+			f.d[i].mult = 0;	/* QEMU keeps 16; a drive may not */
 		}
 	}
 	f.ctl = v;
@@ -406,7 +453,11 @@ void ata_insw(uint16_t port, void *buf, size_t words)
 		f.lba++;
 		if (f.last_cmd != CMD_IDENTIFY)
 			set_sector(f.lba);
-		if (--f.left) {
+		f.in_block--;
+		if (--f.left && f.in_block) {
+			medium_read(drive(), f.lba, f.sector);	/* the block goes on */
+			f.pos = 0;
+		} else if (f.left) {
 			next_in();
 		} else {
 			f.state = F_IDLE;
@@ -434,7 +485,11 @@ void ata_outsw(uint16_t port, const void *buf, size_t words)
 		medium_write(d, f.lba++, f.sector);
 		set_sector(f.lba);
 		f.pos = 0;
-		d->status = --f.left ? ST_DRDY | ST_DRQ : ST_DRDY;
+		f.left--;
+		if (--f.in_block && f.left)
+			continue;	/* the block goes on: no interrupt */
+		f.in_block = (int)f.left < f.blk ? (int)f.left : f.blk;
+		d->status = f.left ? ST_DRDY | ST_DRQ : ST_DRDY;
 		if (!f.left)
 			f.state = F_IDLE;
 		raise_irq();
@@ -564,7 +619,8 @@ HTEST(pio_write_then_read)
 	HCHECK(memcmp(f.d[0].store + 10 * 512, out, sizeof(out)) == 0);
 	HCHECK_EQ(rw(false, false, 10, 3, in), 0);
 	HCHECK(memcmp(in, out, sizeof(in)) == 0);
-	HCHECK_EQ(f.last_cmd, CMD_READ_PIO);
+	HCHECK_EQ(f.last_cmd, CMD_READ_MULTI);	/* the drive offers 16 sectors per block */
+	HCHECK_EQ(f.d[0].mult, 16);
 	HCHECK_EQ(f.edges, 0);
 	HCHECK_EQ(disk.errors, 0);
 }
@@ -688,7 +744,7 @@ HTEST(lba48_beyond_28_bits)
 		want[i] = synth(lba + i / 512, i % 512);
 	HCHECK_EQ(rw(false, false, lba, 2, buf), 0);
 	HCHECK(memcmp(buf, want, sizeof(buf)) == 0);
-	HCHECK_EQ(f.last_cmd, CMD_READ_PIO_EXT);
+	HCHECK_EQ(f.last_cmd, CMD_READ_MULTI_EXT);
 	/* a 28-bit command cannot say that address */
 	x.lba48 = false;
 	x.lba = ATA_LBA28_END - 1;
@@ -698,7 +754,7 @@ HTEST(lba48_beyond_28_bits)
 	x = (struct ata_xfer){ .lba = 3, .count = 1, .buf = buf, .lba48 = true };
 	HCHECK_EQ(ata_rw(&disk, &x), 0);
 	HCHECK(memcmp(buf, f.d[0].store + 3 * 512, 512) == 0);
-	HCHECK_EQ(f.last_cmd, CMD_READ_PIO_EXT);
+	HCHECK_EQ(f.last_cmd, CMD_READ_MULTI_EXT);
 }
 
 HTEST(polled_channel_works)
@@ -776,8 +832,9 @@ HTEST(permanent_error_fails_whole_request)
 			f.d[0].err_left = -1;
 			HCHECK_EQ(ata_req_runs(&rq, &part, runs, 2, 4096), 0);
 			HCHECK_EQ(ata_req_exec(&disk, &rq, &a), ERR_IO);
-			/* identify, run 1, 3 tries, then 50..51 (fine) and 52 (bad) alone */
-			HCHECK_EQ(f.commands, 1 + 1 + ATA_TRIES + 2);
+			/* identify, (PIO: SET MULTIPLE MODE,) run 1, 3 tries, then 50..51
+			 * (fine) and 52 (bad) alone */
+			HCHECK_EQ(f.commands, 1 + !dma + 1 + ATA_TRIES + 2);
 			HCHECK(strstr(logbuf, "try 3 of 3"));
 			HCHECK(strstr(logbuf, write ? "write of 4 sectors at lba 50 failed: I/O error"
 						    : "read of 4 sectors at lba 50 failed: I/O error"));
@@ -808,7 +865,7 @@ HTEST(media_error_names_the_failing_sector)
 			f.d[0].err_left = -1;
 			HCHECK_EQ(ata_req_runs(&rq, &part, &run, 1, sizeof(buf)), 0);
 			HCHECK_EQ(ata_req_exec(&disk, &rq, &a), ERR_IO);
-			HCHECK_EQ(f.commands, 1 + ATA_TRIES + 6);
+			HCHECK_EQ(f.commands, 1 + !dma + ATA_TRIES + 6);
 			snprintf(want, sizeof(want),
 				 "read failed on the medium at lba %llu (of 64 sectors at lba 100)",
 				 (unsigned long long)bad);
@@ -959,7 +1016,7 @@ HTEST(prd_entries_merge_and_split)
 /* Issue 20's budget for one request on IDE; the engine's own count is in
  * cmd.c's comment (11 for DMA once the channel's state is known). */
 #define DMA_REQUEST_BUDGET	12
-#define PIO_REQUEST_BUDGET(sectors)	(7 + (sectors))
+#define PIO_REQUEST_BUDGET(blocks)	(7 + (blocks))
 
 /* One page (8 sectors) at lba by DMA into frame 40; => register accesses. */
 static int dma_page(bool write, uint64_t lba)
@@ -1004,11 +1061,11 @@ HTEST(pio_request_within_register_budget)
 		int before = f.accesses;
 
 		HCHECK_EQ(rw(false, false, lba, 8, buf), 0);
-		HCHECK(f.accesses - before <= PIO_REQUEST_BUDGET(8));
+		HCHECK(f.accesses - before <= PIO_REQUEST_BUDGET(1));	/* 8 sectors: 1 block */
 		HCHECK(memcmp(buf, f.d[0].store + lba * 512, sizeof(buf)) == 0);
 		before = f.accesses;
 		HCHECK_EQ(rw(true, false, lba + 100, 8, buf), 0);
-		HCHECK(f.accesses - before <= PIO_REQUEST_BUDGET(8));
+		HCHECK(f.accesses - before <= PIO_REQUEST_BUDGET(1));
 		HCHECK(memcmp(f.d[0].store + (lba + 100) * 512, buf, sizeof(buf)) == 0);
 	}
 }
@@ -1107,4 +1164,60 @@ HTEST(request_budget_stops_retries)
 	HCHECK_EQ(f.resets, 1);
 	HCHECK(strstr(logbuf, "no time left in the request's budget for another try"));
 	HCHECK(f.now - t0 <= BLOCK_DRIVER_BUDGET_NS);
+}
+
+/* PIO moves DRQ blocks of the drive's multiple mode: one interrupt per
+ * block (16 sectors here), the last block short. */
+HTEST(pio_moves_multiple_blocks)
+{
+	static uint8_t out[40 * 512], in[40 * 512];
+
+	setup();
+	for (size_t i = 0; i < sizeof(out); i++)
+		out[i] = (uint8_t)(i * 11 + 1);
+	HCHECK_EQ(rw(true, false, 60, 20, out), 0);	/* sets the mode first: one more */
+	HCHECK_EQ(f.irqs, 1 + 2);
+	HCHECK(memcmp(f.d[0].store + 60 * 512, out, 20 * 512) == 0);
+	f.irqs = 0;
+	HCHECK_EQ(rw(false, false, 60, 20, in), 0);
+	HCHECK_EQ(f.irqs, 2);
+	HCHECK(memcmp(in, out, 20 * 512) == 0);
+	f.irqs = 0;
+	HCHECK_EQ(rw(false, false, 64, 8, in), 0);
+	HCHECK_EQ(f.irqs, 1);
+	HCHECK(memcmp(in, out + 4 * 512, 8 * 512) == 0);
+	f.irqs = 0;
+	HCHECK_EQ(rw(true, false, 100, 40, out), 0);	/* 16 + 16 + 8 */
+	HCHECK_EQ(f.irqs, 3);
+	HCHECK(memcmp(f.d[0].store + 100 * 512, out, sizeof(out)) == 0);
+	HCHECK_EQ(f.edges, 0);
+	HCHECK_EQ(disk.errors, 0);
+}
+
+/* A drive without multiple mode, or one that refuses it, gets one sector
+ * per interrupt; the refusal is logged once. */
+HTEST(pio_without_multiple_mode)
+{
+	uint8_t buf[8 * 512];
+
+	for (int refuse = 0; refuse < 2; refuse++) {
+		setup();
+		if (refuse) {
+			f.d[0].refuse_multi = true;
+		} else {
+			f.d[0].no_multi = true;
+			HCHECK_EQ(ata_identify(&ch, 0, &disk), ATA_KIND_DISK);
+			ch.irq_on = true;
+			ata_outb(F_CTL, 0);
+		}
+		f.irqs = f.commands = 0;
+		HCHECK_EQ(rw(false, false, 8, 8, buf), 0);
+		HCHECK(memcmp(buf, f.d[0].store + 8 * 512, sizeof(buf)) == 0);
+		HCHECK_EQ(f.last_cmd, CMD_READ_PIO);
+		HCHECK_EQ(f.irqs, 8 + refuse);
+		HCHECK_EQ(strstr(logbuf, "SET MULTIPLE MODE 16 refused") != NULL, refuse);
+		HCHECK_EQ(rw(false, false, 16, 8, buf), 0);
+		HCHECK_EQ(f.commands, refuse + 2);	/* asked once */
+		HCHECK_EQ(disk.errors, 0);
+	}
 }

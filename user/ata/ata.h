@@ -135,6 +135,9 @@ struct ata_channel {
 	 */
 	bool idle, irq_clean, bm_clean, prd_set;
 	uint8_t bm_dir;
+	/* Each drive's DRQ block as SET MULTIPLE MODE set it (sectors per
+	 * interrupt of READ/WRITE MULTIPLE); 0: not set, or reset since. */
+	uint8_t multiple[2];
 	uint64_t timeout_ns;	/* one command's deadline, and a reset's */
 	/* The client request being served must be answered by then
 	 * (BLOCK_DRIVER_BUDGET_NS): no retry starts that could end later.
@@ -153,6 +156,9 @@ struct ata_disk {
 	char model[41];
 	uint64_t sectors;
 	bool lba48, dma;
+	/* Its READ/WRITE MULTIPLE block (IDENTIFY word 47, a power of two):
+	 * sectors per interrupt for PIO; 1: single-sector commands only. */
+	uint8_t multi_max;
 	struct part_table pt;	/* disk 0: its table; others: only pt.part[0] */
 	uint64_t commands, errors, retries, timeouts;
 	bool media_error;	/* ata_rw's last failure was the drive's (ERR or DF) */

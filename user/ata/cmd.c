@@ -13,8 +13,10 @@
  *     the count at 0), so every command writes all of it again;
  *   - reading the status register acknowledges the device's interrupt,
  *     reading the alternate status does not: polls use the latter;
- *   - PIO: one interrupt per sector, before the data for a read, after
- *     it for a write (the first write sector goes on DRQ alone);
+ *   - PIO: one interrupt per DRQ block, before the data for a read, after
+ *     it for a write (the first write block goes on DRQ alone); a block is
+ *     the drive's multiple mode (READ/WRITE MULTIPLE, set by SET MULTIPLE
+ *     MODE once after start-up and each reset), else one sector;
  *   - DMA: the bus master is stopped and its INT/ERR bits cleared, the PRD
  *     address and direction set, the command written, then Start; QEMU
  *     keeps BSY clear while it transfers, so the wait is on INT (or Active
@@ -69,7 +71,7 @@
  * and clean, its PRD address set): a DMA command 11 (the device register
  * and three LBA bytes and the count, the command, Start, the bus master's
  * status, Stop, its INT cleared, the drive's status), a PIO command 7 plus
- * one status read per sector.  Nothing that decides whether a transfer
+ * one status read per DRQ block (a page is one block in multiple mode).  Nothing that decides whether a transfer
  * succeeded is skipped: only writes of what a register already holds and
  * polls for what the last status read said.  tests/host/test_ata_cmd.c
  * holds a request to these budgets.
@@ -82,6 +84,11 @@
 #define CMD_WRITE_PIO		0x30
 #define CMD_WRITE_PIO_EXT	0x34
 #define CMD_WRITE_DMA_EXT	0x35
+#define CMD_READ_MULTI_EXT	0x29
+#define CMD_WRITE_MULTI_EXT	0x39
+#define CMD_READ_MULTI		0xC4
+#define CMD_WRITE_MULTI		0xC5
+#define CMD_SET_MULTIPLE	0xC6
 #define CMD_READ_DMA		0xC8
 #define CMD_WRITE_DMA		0xCA
 #define CMD_FLUSH		0xE7
@@ -213,19 +220,23 @@ static void drain_stale_irqs(struct ata_channel *ch)
 	ch->irq_clean = true;
 }
 
-static uint8_t pick_command(const struct ata_xfer *x)
+/* The command for x; PIO in DRQ blocks of `block` sectors. */
+static uint8_t pick_command(const struct ata_xfer *x, uint32_t block)
 {
-	static const uint8_t cmds[2][2][2] = {
-		/* [write][dma][lba48] */
-		{ { CMD_READ_PIO, CMD_READ_PIO_EXT }, { CMD_READ_DMA, CMD_READ_DMA_EXT } },
-		{ { CMD_WRITE_PIO, CMD_WRITE_PIO_EXT }, { CMD_WRITE_DMA, CMD_WRITE_DMA_EXT } },
+	static const uint8_t cmds[2][3][2] = {
+		/* [write][pio, pio multiple, dma][lba48] */
+		{ { CMD_READ_PIO, CMD_READ_PIO_EXT }, { CMD_READ_MULTI, CMD_READ_MULTI_EXT },
+		  { CMD_READ_DMA, CMD_READ_DMA_EXT } },
+		{ { CMD_WRITE_PIO, CMD_WRITE_PIO_EXT }, { CMD_WRITE_MULTI, CMD_WRITE_MULTI_EXT },
+		  { CMD_WRITE_DMA, CMD_WRITE_DMA_EXT } },
 	};
 
-	return cmds[x->write][x->dma][x->lba48];
+	return cmds[x->write][x->dma ? 2 : block > 1][x->lba48];
 }
 
 /* Task file and command; the drive is selected with its LBA28 head bits. */
-static long issue(struct ata_disk *d, const struct ata_xfer *x, uint64_t deadline)
+static long issue(struct ata_disk *d, const struct ata_xfer *x, uint32_t block,
+		  uint64_t deadline)
 {
 	struct ata_channel *ch = d->ch;
 	uint16_t cmd = ch->cmd;
@@ -245,7 +256,7 @@ static long issue(struct ata_disk *d, const struct ata_xfer *x, uint64_t deadlin
 	ata_outb(cmd + REG_LBA0, (uint8_t)x->lba);
 	ata_outb(cmd + REG_LBA1, (uint8_t)(x->lba >> 8));
 	ata_outb(cmd + REG_LBA2, (uint8_t)(x->lba >> 16));
-	ata_outb(cmd + REG_COMMAND, pick_command(x));
+	ata_outb(cmd + REG_COMMAND, pick_command(x, block));
 	ch->idle = false;
 	return 0;
 }
@@ -309,15 +320,65 @@ static long timed_out(const struct ata_channel *ch, struct attempt *a, const cha
 	return fail(a, FAIL_TIMEOUT, phase);
 }
 
+/*
+ * d's PIO commands move DRQ blocks of d->multi_max sectors: the drive is
+ * told so (SET MULTIPLE MODE) before the first after start-up or a reset.
+ * A drive that refuses gets single-sector commands from then on.
+ * => 0, or ERR_TIMEOUT.
+ */
+static long set_multiple(struct ata_disk *d, uint64_t deadline)
+{
+	struct ata_channel *ch = d->ch;
+	long st;
+
+	if (d->multi_max <= 1 || ch->multiple[d->slave] == d->multi_max)
+		return 0;
+	if (select_drive(ch, d->slave, 0, deadline))
+		return ERR_TIMEOUT;
+	drain_stale_irqs(ch);
+	ata_outb(ch->cmd + REG_COUNT, d->multi_max);
+	ata_outb(ch->cmd + REG_COMMAND, CMD_SET_MULTIPLE);
+	ch->idle = false;
+	st = wait_pio(ch, deadline);
+	if (st < 0)
+		return ERR_TIMEOUT;
+	ch->idle = !(st & ST_DRQ);
+	if (st & (ST_ERR | ST_DF | ST_DRQ)) {
+		ata_log("disk%d: SET MULTIPLE MODE %u refused (status %#lx): one sector per"
+			" interrupt", d->index, d->multi_max, (unsigned long)st);
+		d->multi_max = 1;
+		return 0;
+	}
+	ch->multiple[d->slave] = d->multi_max;
+	return 0;
+}
+
+/* Sectors per DRQ block of d's PIO commands, once set_multiple has run. */
+static uint32_t pio_block(const struct ata_disk *d)
+{
+	return d->multi_max > 1 ? d->multi_max : 1;
+}
+
+static uint32_t min_u32(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
+}
+
 static long pio_read(struct ata_disk *d, const struct ata_xfer *x, struct attempt *a)
 {
 	struct ata_channel *ch = d->ch;
+	uint64_t deadline = command_clock(ch) + ch->timeout_ns;
 	uint8_t *buf = x->buf;
+	uint32_t block, n;
 	long st;
 
-	if (issue(d, x, command_clock(ch) + ch->timeout_ns))
+	if (set_multiple(d, deadline))
+		return timed_out(ch, a, "setting the multiple mode");
+	block = pio_block(d);
+	if (issue(d, x, block, deadline))
 		return timed_out(ch, a, "busy before the command");
-	for (uint32_t i = 0; i < x->count; i++) {
+	for (uint32_t done = 0; done < x->count; done += n) {
+		n = min_u32(block, x->count - done);
 		st = wait_pio(ch, ata_now_ns() + ch->timeout_ns);
 		if (st < 0)
 			return timed_out(ch, a, "waiting for data");
@@ -325,7 +386,7 @@ static long pio_read(struct ata_disk *d, const struct ata_xfer *x, struct attemp
 			return ERR_IO;
 		if (!(st & ST_DRQ))
 			return fail(a, FAIL_PROTOCOL, "no data ready");
-		ata_insw(ch->cmd + REG_DATA, buf + (size_t)i * ATA_SECTOR, ATA_SECTOR / 2);
+		ata_insw(ch->cmd + REG_DATA, buf + (size_t)done * ATA_SECTOR, n * ATA_SECTOR / 2);
 	}
 	/* The last sector taken, the drive must be idle with nothing left. */
 	st = settled_status(ch, ata_now_ns() + ch->timeout_ns);
@@ -342,21 +403,27 @@ static long pio_read(struct ata_disk *d, const struct ata_xfer *x, struct attemp
 static long pio_write(struct ata_disk *d, const struct ata_xfer *x, struct attempt *a)
 {
 	struct ata_channel *ch = d->ch;
+	uint64_t deadline = command_clock(ch) + ch->timeout_ns;
 	const uint8_t *buf = x->buf;
+	uint32_t block, n;
 	long st;
 
-	if (issue(d, x, command_clock(ch) + ch->timeout_ns))
+	if (set_multiple(d, deadline))
+		return timed_out(ch, a, "setting the multiple mode");
+	block = pio_block(d);
+	if (issue(d, x, block, deadline))
 		return timed_out(ch, a, "busy before the command");
-	/* No interrupt before the first sector: BSY clear, then DRQ (or ERR) says go. */
+	/* No interrupt before the first block: BSY clear, then DRQ (or ERR) says go. */
 	st = poll_status(ch, ST_BSY, 0, ata_now_ns() + ch->timeout_ns);
 	if (st < 0)
 		return timed_out(ch, a, "waiting to take data");
-	for (uint32_t i = 0; i < x->count; i++) {
+	for (uint32_t done = 0; done < x->count; done += n) {
+		n = min_u32(block, x->count - done);
 		if (device_failed(ch, a, (uint8_t)st, "writing"))
 			return ERR_IO;
 		if (!(st & ST_DRQ))
 			return fail(a, FAIL_PROTOCOL, "not ready for data");
-		ata_outsw(ch->cmd + REG_DATA, buf + (size_t)i * ATA_SECTOR, ATA_SECTOR / 2);
+		ata_outsw(ch->cmd + REG_DATA, buf + (size_t)done * ATA_SECTOR, n * ATA_SECTOR / 2);
 		st = wait_pio(ch, ata_now_ns() + ch->timeout_ns);
 		if (st < 0)
 			return timed_out(ch, a, "waiting for the write");
@@ -428,7 +495,7 @@ static long dma_transfer(struct ata_disk *d, const struct ata_xfer *x, struct at
 	long bst;
 
 	bm_setup(ch, dir);
-	if (issue(d, x, deadline))
+	if (issue(d, x, 1, deadline))
 		return timed_out(ch, a, "busy before the command");
 	ch->bm_clean = false;
 	ata_outb(ch->bm + BM_CMD, dir | BM_CMD_START);
@@ -616,6 +683,7 @@ void ata_reset(struct ata_channel *ch, const char *why)
 	st = poll_status(ch, ST_BSY, 0, ata_now_ns() + ch->timeout_ns);
 	set_ctl(ch);
 	ata_forget(ch);
+	ch->multiple[0] = ch->multiple[1] = 0;	/* a drive may go back to one sector */
 	ch->resets++;
 	ata_irq_drain(ch->irq);
 	ata_log("%s channel reset (%s): %s", ch->name, why,
@@ -669,6 +737,11 @@ long ata_identify_parse(const uint16_t id[256], struct ata_disk *d)
 	copy_ata_string(d->model, &id[27], 20);
 	if (!(id[49] & (1u << 9)))
 		return ERR_NOSYS;	/* CHS only: not served */
+	/* The most sectors per interrupt READ/WRITE MULTIPLE take; the block
+	 * set must be a power of two (QEMU refuses others). */
+	d->multi_max = 1;
+	while ((uint32_t)d->multi_max * 2 <= (id[47] & 0xFFu))
+		d->multi_max *= 2;
 	d->dma = (id[49] & (1u << 8)) != 0;
 	d->lba48 = (id[83] & (1u << 10)) && (id[86] & (1u << 10)) && lba48 > 0;
 	d->sectors = d->lba48 ? lba48 : lba28;
