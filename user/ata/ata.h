@@ -34,14 +34,20 @@
  * One command (an xfer: LBA, count, direction, PIO buffer or DMA table):
  *   1. wait until the channel is idle, select the drive;
  *   2. drop stale IRQ messages, write the task file and the command;
- *   3. PIO: per sector wait for the IRQ (or DRQ), move 512 bytes by
- *      insw/outsw.  DMA: start the bus master, wait for the IRQ; QEMU
- *      keeps BSY clear during DMA and sets no bus-master error bit, so
- *      completion is the bus master's INT bit (or Active clear), and the
- *      verdict is the drive's status register, read after it;
+ *   3. PIO: per DRQ block (the drive's multiple mode, else a sector) wait
+ *      for the IRQ (or DRQ), move it by insw/outsw.  DMA: start the bus
+ *      master, wait for the IRQ; QEMU keeps BSY clear during DMA and sets
+ *      no bus-master error bit, so completion is the bus master's INT bit
+ *      (or Active clear), and the verdict is the drive's status register,
+ *      read after it;
  *   4. a set ERR or DF bit is a device error (error register decoded:
  *      ABRT, UNC, IDNF, ...); no answer before the deadline is a timeout,
  *      after which the channel is reset (SRST) before anything else.
+ * A channel remembers what the last command left in its registers (the
+ * drive selected and idle, the bus master stopped and clean, the PRD
+ * address, no IRQ unclaimed): steps 1 and 2 then skip the polls, selects
+ * and writes whose outcome is known, so a DMA command costs 11 register
+ * accesses (cmd.c).  Any failure forgets it all.
  * ata_rw() retries a failed command a bounded number of times, and
  * reports a failure only as a whole: a request is done entirely or
  * fails; no partial transfer is ever reported as success.
