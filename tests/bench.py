@@ -196,6 +196,11 @@ def main():
         runs["icount"][1].extend(lrows)
         print("\nLinux peer counters: %s" % (why or source))
     print_cost(runs, boots, w)
+    if "icount" in runs:
+        print("\nIssue 20's targets (the fault path's diet; docs/BENCHMARKS.md):")
+        for v in report.diet_verdicts(runs["icount"][1], w, "IOMMU on" if ferry.machine() == "q35"
+                                     else "no IOMMU: FERRY_MACHINE=pc"):
+            print("  " + v)
     print("\nAgainst the targets (Linux 6.12 peer in the same QEMU, icount medians):")
     print("  Linux figures: " + source)
     for v in report.verdicts(runs, linux, readahead):

@@ -58,7 +58,8 @@ class Boot:
 BOOTS = [
     Boot("ram", (Backing("anon", "ram", {1: "uffd_copy"}),),
          modules={"swapd": "swapd ram 8192"}, primitives=True),
-    Boot("disk-dma", (Backing("anon", "disk-dma", {1: "swapin_pc0", 8: "swapin_pc3"}),
+    Boot("disk-dma", (Backing("anon", "disk-dma", {1: "swapin_pc0", 8: "swapin_pc3",
+                                                   32: "swapin_pc5"}),
                       Backing("file", "file-dma"))),
     # The same image as an NVMe disk: nvme fills the grants by PRPs naming
     # the lent frames, one doorbell write per command (MMIO, against ata's

@@ -272,3 +272,57 @@ def verdicts(runs, linux, readahead):
                 backing, c["median"], gg["median"],
                 ", grant-DMA %s" % dm["median"] if dm else " (no DMA on this backing)"))
     return out
+
+
+def driver_accesses(r):
+    """Register accesses (port and MMIO, not data transfers) made by user
+    programs, the drivers, per fault: the device's own, apart from the
+    kernel's interrupt controller and IOMMU accesses."""
+    nf = max(int(r["cost"]["regions"]), 1)
+    return sum(c.get("pio", 0) + c.get("mmio", 0) for s, c in r.get("attr", {}).items()
+               if not s.startswith("kernel:")) / nf
+
+
+def diet_verdicts(rows, w, machine):
+    """Issue 20's targets (the fault path's diet), from the icount run's
+    rows: => lines, each a target with the figure, MET or MISSED."""
+    out = []
+
+    def verdict(what, got, limit, unit, fmt="%.0f"):
+        out.append("%s: %s%s; target <= %s: %s" % (
+            what, fmt % got, " " + unit if unit else "", fmt % limit,
+            "MET" if got <= limit else "MISSED by %.0f%%" % ((got / max(limit, 1e-9) - 1) * 100)))
+
+    for mode, insns, kib in (("copy", 3500, 12), ("grant", 4000, 16)):
+        r = cell(rows, "ram", mode, 1)
+        if r and "cost" in r:
+            pf = per_fault(r)
+            verdict("RAM store %s, one page per fault (icount median; the plugin's mean "
+                    "%s)" % (MODE_NAMES[mode], num(pf["insns"])),
+                    int(r["median"]), insns, "instructions")
+            verdict("RAM store %s, one page per fault, CPU memory traffic" % MODE_NAMES[mode],
+                    cost.bytes_moved(pf), kib * 1024, "bytes")
+    for cl, kib in ((1, 8), (32, 2)):
+        r = cell(rows, "disk-dma", "dma", cl)
+        if r and "cost" in r:
+            verdict("swap partition grant-DMA, %d page%s per fault, CPU memory traffic per "
+                    "page (%s)" % (cl, "s" if cl > 1 else "", machine),
+                    cost.bytes_moved(per_page(r)), kib * 1024, "bytes")
+    r = cell(rows, "disk-dma", "dma", 1)
+    if r and "cost" in r:
+        pf = per_fault(r)
+        verdict("IDE register accesses per request, grant-DMA, one page (ata's own; the "
+                "fault's all, interrupt controller and IOMMU included: %s port, %s MMIO)" % (
+                    "%.0f" % pf["pio"], "%.0f" % pf["mmio"]),
+                driver_accesses(r), 12, "", "%.1f")
+    if not any(b.startswith("nvme") for b in {x["backing"] for x in ferry_rows(rows)}):
+        out.append("NVMe MMIO accesses per request: not measured (no NVMe backing in this run)")
+    for cl, test in ((1, "swapin_pc0"), (8, "swapin_pc3"), (32, "swapin_pc5")):
+        r, lx = cell(rows, "disk-dma", "dma", cl), linux_row(rows, test)
+        if not (r and lx and "cost" in r and "cost" in lx):
+            continue
+        ratio = ratios(r, lx, w)[0]
+        verdict("swap partition grant-DMA against Linux %s, %d page%s per fault, modelled "
+                "cycles per page, Ferry/Linux" % (test, cl, "s" if cl > 1 else ""), ratio,
+                0.5 if cl == 1 else 1.0, "", "%.2f")
+    return out

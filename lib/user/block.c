@@ -86,15 +86,15 @@ static long forward_grant(struct block_client *c, uint64_t grant)
 
 long block_call(struct block_client *c, struct msg *req, struct msg *rep, bool part_set)
 {
-	long deadline = sys_clock_ns() + BLOCK_CLIENT_BUDGET_NS, left, err;
+	long deadline = sys_clock_ns() + BLOCK_CLIENT_BUDGET_NS, err;
 	struct msg saved = *rep;
 
 	if (!part_set)
 		req->arg[BLOCK_ARG_PART] = c->part;
 	c->calls++;
-	for (;;) {
-		left = deadline - sys_clock_ns();
-		if (left < BLOCK_CALL_WAIT_NS)
+	/* The first copy has the whole budget: no second look at the clock. */
+	for (bool first = true;; first = false) {
+		if (!first && deadline - sys_clock_ns() < BLOCK_CALL_WAIT_NS)
 			return ERR_TIMEOUT;	/* a copy we could not outwait: none */
 		err = c->forward_grants && has_grant(req) ? forward_grant(c, req->arg[BLOCK_ARG_GRANT])
 							   : 0;

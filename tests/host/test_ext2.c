@@ -467,3 +467,64 @@ HTEST(no_filetype)
 {
 	old_layout("nofiletype.img", "-O ^filetype,^dir_index,^resize_inode,^ext_attr -I 128");
 }
+
+/*
+ * The pagers' block map (fs_pager.c): ext2_file_blocks maps a range from
+ * one read of the inode, through direct, indirect and double indirect
+ * blocks and holes, exactly as block by block; with `alloc` it fills the
+ * holes (one inode write) and what was there stays; and a handle's stat
+ * answers from one read only for a live inode of that generation.
+ */
+static void file_blocks(int bs)
+{
+	struct mnt *m = calloc(1, sizeof(*m));
+	char name[32];
+	const char *img;
+	uint32_t ino, per = (uint32_t)bs / 4, first = 9, n = 12 + per + 8 - first;
+	static uint32_t many[2048];
+	uint32_t one;
+	uint64_t size, size1;
+	struct ext2_stat st;
+
+	snprintf(name, sizeof(name), "fblocks%d.img", bs);
+	img = make_image(name, bs, samples_dir(), 8192);
+	HCHECK_EQ(mnt_open(m, img, true), 0);
+	HCHECK_EQ(ext2_create(&m->fs, "/map.bin", 0644, &ino), 0);
+	/* blocks 0..first+n, with holes at 10 and at 12 + per + 2 (the double indirect's) */
+	for (uint32_t b = 0; b < first + n; b++)
+		if (b != 10 && b != 12 + per + 2)
+			put(&m->fs, ino, NULL, (uint64_t)b * (uint64_t)bs, 8, b);
+	HCHECK_EQ(ext2_file_blocks(&m->fs, ino, first, n, false, many, &size), 0);
+	for (uint32_t i = 0; i < n; i++) {
+		HCHECK_EQ(ext2_file_block(&m->fs, ino, first + i, false, &one, &size1), 0);
+		HCHECK_EQ(many[i], one);
+		HCHECK_EQ(size1, size);
+		HCHECK_EQ(many[i] == 0, first + i == 10 || first + i == 12 + per + 2);
+	}
+	HCHECK_EQ(ext2_file_blocks(&m->fs, ino, first, n, true, many, &size), 0);
+	for (uint32_t i = 0; i < n; i++) {
+		HCHECK(many[i] != 0);
+		HCHECK_EQ(ext2_file_block(&m->fs, ino, first + i, false, &one, &size1), 0);
+		HCHECK_EQ(many[i], one);
+	}
+	HCHECK_EQ(ext2_stat(&m->fs, ino, &st), 0);
+	HCHECK_EQ(ext2_stat_handle(&m->fs, ino, st.generation, &st), 0);
+	HCHECK_EQ(st.size, size);
+	HCHECK_EQ(ext2_stat_handle(&m->fs, ino, st.generation + 1, &st), ERR_BADHANDLE);
+	HCHECK_EQ(ext2_stat_handle(&m->fs, 0, 0, &st), ERR_BADHANDLE);
+	HCHECK_EQ(ext2_stat_handle(&m->fs, m->fs.inodes_count + 1, 0, &st), ERR_BADHANDLE);
+	HCHECK_EQ(ext2_sync(&m->fs), 0);
+	HCHECK_EQ(mnt_close(m), 0);
+	HCHECK(fsck_clean(img));
+	free(m);
+}
+
+HTEST(file_blocks_1k)
+{
+	file_blocks(1024);
+}
+
+HTEST(file_blocks_4k)
+{
+	file_blocks(4096);
+}

@@ -34,14 +34,20 @@
  * One command (an xfer: LBA, count, direction, PIO buffer or DMA table):
  *   1. wait until the channel is idle, select the drive;
  *   2. drop stale IRQ messages, write the task file and the command;
- *   3. PIO: per sector wait for the IRQ (or DRQ), move 512 bytes by
- *      insw/outsw.  DMA: start the bus master, wait for the IRQ; QEMU
- *      keeps BSY clear during DMA and sets no bus-master error bit, so
- *      completion is the bus master's INT bit (or Active clear), and the
- *      verdict is the drive's status register, read after it;
+ *   3. PIO: per DRQ block (the drive's multiple mode, else a sector) wait
+ *      for the IRQ (or DRQ), move it by insw/outsw.  DMA: start the bus
+ *      master, wait for the IRQ; QEMU keeps BSY clear during DMA and sets
+ *      no bus-master error bit, so completion is the bus master's INT bit
+ *      (or Active clear), and the verdict is the drive's status register,
+ *      read after it;
  *   4. a set ERR or DF bit is a device error (error register decoded:
  *      ABRT, UNC, IDNF, ...); no answer before the deadline is a timeout,
  *      after which the channel is reset (SRST) before anything else.
+ * A channel remembers what the last command left in its registers (the
+ * drive selected and idle, the bus master stopped and clean, the PRD
+ * address, no IRQ unclaimed): steps 1 and 2 then skip the polls, selects
+ * and writes whose outcome is known, so a DMA command costs 11 register
+ * accesses (cmd.c).  Any failure forgets it all.
  * ata_rw() retries a failed command a bounded number of times, and
  * reports a failure only as a whole: a request is done entirely or
  * fails; no partial transfer is ever reported as success.
@@ -82,7 +88,9 @@ void ata_insw(uint16_t port, void *buf, size_t words);
 void ata_outsw(uint16_t port, const void *buf, size_t words);
 uint64_t ata_now_ns(void);
 void ata_sleep_ns(uint64_t ns);
-/* Waits for an IRQ on `irq` until deadline, acknowledging it.  => 0, ERR_TIMEOUT. */
+/* Waits for an IRQ on `irq` until deadline (set from an ata_now_ns() just
+ * before: the first wait may count from that read), acknowledging it.
+ * => 0, ERR_TIMEOUT. */
 long ata_irq_wait(int irq, uint64_t deadline_ns);
 /* Drops (and acknowledges) IRQs nobody waited for: after a reset or a timeout. */
 void ata_irq_drain(int irq);
@@ -118,11 +126,30 @@ struct ata_channel {
 	int irq;
 	bool irq_on;		/* completion by IRQ message; else polled */
 	int selected;		/* drive whose select was last written, -1: unknown */
+	/*
+	 * What ata knows the channel's registers hold, so that a command
+	 * writes only what changed and polls for nothing the last status read
+	 * already said.  Each is false (unknown) at start, and every failed
+	 * attempt, timeout and reset forgets them all (ata_forget):
+	 *   idle       the selected drive's last status showed BSY and DRQ
+	 *              clear, and no command was written since;
+	 *   irq_clean  no IRQ message can be waiting that no command claimed
+	 *              (every IRQ since the last drain was waited for);
+	 *   bm_clean   the bus master is stopped, INT and ERR clear, its
+	 *              direction bit bm_dir;
+	 *   prd_set    its PRD address register holds prd_phys.
+	 */
+	bool idle, irq_clean, bm_clean, prd_set;
+	uint8_t bm_dir;
+	/* Each drive's DRQ block as SET MULTIPLE MODE set it (sectors per
+	 * interrupt of READ/WRITE MULTIPLE); 0: not set, or reset since. */
+	uint8_t multiple[2];
 	uint64_t timeout_ns;	/* one command's deadline, and a reset's */
 	/* The client request being served must be answered by then
 	 * (BLOCK_DRIVER_BUDGET_NS): no retry starts that could end later.
-	 * 0: no budget (start-up, host tests). */
-	uint64_t budget_end;
+	 * 0: no budget (start-up, host tests).  A request sets budget_ns,
+	 * and its first command's look at the clock starts it. */
+	uint64_t budget_end, budget_ns;
 	struct ata_prd *prd;	/* the PRD table (DMA memory) and its address */
 	uint32_t prd_phys;
 	uint64_t resets;
@@ -135,6 +162,9 @@ struct ata_disk {
 	char model[41];
 	uint64_t sectors;
 	bool lba48, dma;
+	/* Its READ/WRITE MULTIPLE block (IDENTIFY word 47, a power of two):
+	 * sectors per interrupt for PIO; 1: single-sector commands only. */
+	uint8_t multi_max;
 	struct part_table pt;	/* disk 0: its table; others: only pt.part[0] */
 	uint64_t commands, errors, retries, timeouts;
 	bool media_error;	/* ata_rw's last failure was the drive's (ERR or DF) */
@@ -168,6 +198,9 @@ bool ata_time_left(const struct ata_disk *d);
 long ata_flush(struct ata_disk *d);
 /* Software reset of the channel (both drives), then interrupts as before. */
 void ata_reset(struct ata_channel *ch, const char *why);
+/* Forgets what ata knew of the channel's registers (struct ata_channel):
+ * the next command selects, polls, drains and sets up the bus master in full. */
+void ata_forget(struct ata_channel *ch);
 /* Reset a channel a dead predecessor left busy (before probing). */
 void ata_settle_channel(struct ata_channel *ch);
 /* "ABRT UNC" for an error register value; into buf. */

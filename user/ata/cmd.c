@@ -5,13 +5,18 @@
  * fake controller.
  *
  * Register-level rules followed here (ATA/ATAPI-6, and QEMU's PIIX):
- *   - the device register is written only while BSY and DRQ are clear,
- *     and the new drive's status is valid 400 ns later (four reads of
- *     the alternate status);
+ *   - the command block is written only while BSY and DRQ are clear (QEMU
+ *     ignores it otherwise), and a newly selected drive's status is valid
+ *     400 ns later (four reads of the alternate status);
+ *   - the drive rewrites the task file as it transfers (LBA and, for
+ *     LBA28, the device register's head bits end where the transfer did;
+ *     the count at 0), so every command writes all of it again;
  *   - reading the status register acknowledges the device's interrupt,
  *     reading the alternate status does not: polls use the latter;
- *   - PIO: one interrupt per sector, before the data for a read, after
- *     it for a write (the first write sector goes on DRQ alone);
+ *   - PIO: one interrupt per DRQ block, before the data for a read, after
+ *     it for a write (the first write block goes on DRQ alone); a block is
+ *     the drive's multiple mode (READ/WRITE MULTIPLE, set by SET MULTIPLE
+ *     MODE once after start-up and each reset), else one sector;
  *   - DMA: the bus master is stopped and its INT/ERR bits cleared, the PRD
  *     address and direction set, the command written, then Start; QEMU
  *     keeps BSY clear while it transfers, so the wait is on INT (or Active
@@ -60,6 +65,18 @@
 #define BM_ST_INT	0x04
 #define BM_ST_KEEP	0x60	/* "drive n can DMA" bits, set by firmware: preserve */
 
+/*
+ * What a command costs in register accesses, when the channel's state is
+ * known (struct ata_channel: the same drive, idle, the bus master stopped
+ * and clean, its PRD address set): a DMA command 11 (the device register
+ * and three LBA bytes and the count, the command, Start, the bus master's
+ * status, Stop, its INT cleared, the drive's status), a PIO command 7 plus
+ * one status read per DRQ block (a page is one block in multiple mode).  Nothing that decides whether a transfer
+ * succeeded is skipped: only writes of what a register already holds and
+ * polls for what the last status read said.  tests/host/test_ata_cmd.c
+ * holds a request to these budgets.
+ */
+
 /* Commands */
 #define CMD_READ_PIO		0x20
 #define CMD_READ_PIO_EXT	0x24
@@ -67,6 +84,11 @@
 #define CMD_WRITE_PIO		0x30
 #define CMD_WRITE_PIO_EXT	0x34
 #define CMD_WRITE_DMA_EXT	0x35
+#define CMD_READ_MULTI_EXT	0x29
+#define CMD_WRITE_MULTI_EXT	0x39
+#define CMD_READ_MULTI		0xC4
+#define CMD_WRITE_MULTI		0xC5
+#define CMD_SET_MULTIPLE	0xC6
 #define CMD_READ_DMA		0xC8
 #define CMD_WRITE_DMA		0xCA
 #define CMD_FLUSH		0xE7
@@ -119,6 +141,18 @@ static void delay_400ns(const struct ata_channel *ch)
 		alt_status(ch);
 }
 
+/* A command's start: the clock, which also starts a request's budget. */
+static uint64_t command_clock(struct ata_channel *ch)
+{
+	uint64_t now = ata_now_ns();
+
+	if (ch->budget_ns) {
+		ch->budget_end = now + ch->budget_ns;
+		ch->budget_ns = 0;
+	}
+	return now;
+}
+
 /* Polls the alternate status until (status & mask) == want.  => status, or ERR_TIMEOUT. */
 static long poll_status(const struct ata_channel *ch, uint8_t mask, uint8_t want,
 			uint64_t deadline)
@@ -135,36 +169,74 @@ static long poll_status(const struct ata_channel *ch, uint8_t mask, uint8_t want
 	}
 }
 
+void ata_forget(struct ata_channel *ch)
+{
+	ch->selected = -1;
+	ch->idle = ch->irq_clean = ch->bm_clean = ch->prd_set = false;
+}
+
+static uint8_t read_status(const struct ata_channel *ch)
+{
+	return ata_inb(ch->cmd + REG_STATUS);
+}
+
 /* Interrupts on or off for the channel (nIEN), as the channel wants them. */
 static void set_ctl(const struct ata_channel *ch)
 {
 	ata_outb(ch->ctl, ch->irq_on ? 0 : CTL_NIEN);
 }
 
-/* Idle channel, drive selected (with LBA bits 24..27 for LBA28), idle again. */
+/*
+ * Idle channel, drive selected (with LBA bits 24..27 for LBA28), idle
+ * again.  The device register is written for every command (the head
+ * bits); only a change of drive needs the 400 ns and a new status, and a
+ * drive known idle is not polled first.
+ */
 static long select_drive(struct ata_channel *ch, int slave, uint8_t extra, uint64_t deadline)
 {
-	if (poll_status(ch, ST_BSY | ST_DRQ, 0, deadline) < 0)
-		return ERR_TIMEOUT;
+	if (!ch->idle) {
+		if (poll_status(ch, ST_BSY | ST_DRQ, 0, deadline) < 0)
+			return ERR_TIMEOUT;
+		ch->idle = true;
+	}
 	ata_outb(ch->cmd + REG_DEVICE, DEV_OBS | DEV_LBA | (slave ? DEV_SLAVE : 0) | extra);
+	if (ch->selected == slave)
+		return 0;
 	delay_400ns(ch);
 	ch->selected = slave;
-	return poll_status(ch, ST_BSY | ST_DRQ, 0, deadline) < 0 ? ERR_TIMEOUT : 0;
+	ch->idle = false;
+	if (poll_status(ch, ST_BSY | ST_DRQ, 0, deadline) < 0)
+		return ERR_TIMEOUT;
+	ch->idle = true;
+	return 0;
 }
 
-static uint8_t pick_command(const struct ata_xfer *x)
+/* IRQ messages no command waited for are dropped before the next command. */
+static void drain_stale_irqs(struct ata_channel *ch)
 {
-	static const uint8_t cmds[2][2][2] = {
-		/* [write][dma][lba48] */
-		{ { CMD_READ_PIO, CMD_READ_PIO_EXT }, { CMD_READ_DMA, CMD_READ_DMA_EXT } },
-		{ { CMD_WRITE_PIO, CMD_WRITE_PIO_EXT }, { CMD_WRITE_DMA, CMD_WRITE_DMA_EXT } },
+	if (ch->irq_clean)
+		return;
+	ata_irq_drain(ch->irq);
+	ch->irq_clean = true;
+}
+
+/* The command for x; PIO in DRQ blocks of `block` sectors. */
+static uint8_t pick_command(const struct ata_xfer *x, uint32_t block)
+{
+	static const uint8_t cmds[2][3][2] = {
+		/* [write][pio, pio multiple, dma][lba48] */
+		{ { CMD_READ_PIO, CMD_READ_PIO_EXT }, { CMD_READ_MULTI, CMD_READ_MULTI_EXT },
+		  { CMD_READ_DMA, CMD_READ_DMA_EXT } },
+		{ { CMD_WRITE_PIO, CMD_WRITE_PIO_EXT }, { CMD_WRITE_MULTI, CMD_WRITE_MULTI_EXT },
+		  { CMD_WRITE_DMA, CMD_WRITE_DMA_EXT } },
 	};
 
-	return cmds[x->write][x->dma][x->lba48];
+	return cmds[x->write][x->dma ? 2 : block > 1][x->lba48];
 }
 
 /* Task file and command; the drive is selected with its LBA28 head bits. */
-static long issue(struct ata_disk *d, const struct ata_xfer *x, uint64_t deadline)
+static long issue(struct ata_disk *d, const struct ata_xfer *x, uint32_t block,
+		  uint64_t deadline)
 {
 	struct ata_channel *ch = d->ch;
 	uint16_t cmd = ch->cmd;
@@ -172,7 +244,7 @@ static long issue(struct ata_disk *d, const struct ata_xfer *x, uint64_t deadlin
 
 	if (select_drive(ch, d->slave, head, deadline))
 		return ERR_TIMEOUT;
-	ata_irq_drain(ch->irq);
+	drain_stale_irqs(ch);
 	if (x->lba48) {
 		/* High-order bytes first: each register is a two-deep FIFO. */
 		ata_outb(cmd + REG_COUNT, (uint8_t)(x->count >> 8));
@@ -184,32 +256,48 @@ static long issue(struct ata_disk *d, const struct ata_xfer *x, uint64_t deadlin
 	ata_outb(cmd + REG_LBA0, (uint8_t)x->lba);
 	ata_outb(cmd + REG_LBA1, (uint8_t)(x->lba >> 8));
 	ata_outb(cmd + REG_LBA2, (uint8_t)(x->lba >> 16));
-	ata_outb(cmd + REG_COMMAND, pick_command(x));
+	ata_outb(cmd + REG_COMMAND, pick_command(x, block));
+	ch->idle = false;
 	return 0;
 }
 
 /*
- * Waits for the drive to finish a phase: with IRQs, an IRQ message and
- * then BSY clear (an IRQ that finds the drive still busy was someone
- * else's); polled, BSY clear.  => 0 or ERR_TIMEOUT.
+ * Waits for the drive to finish a phase and reads its status register,
+ * which acknowledges its interrupt: with IRQs, an IRQ message and then BSY
+ * clear (an IRQ that finds the drive still busy was someone else's: the
+ * drive raises its own only as BSY clears, so that read acknowledged
+ * nothing); polled, BSY clear.  => the status, or ERR_TIMEOUT.
  */
 static long wait_pio(const struct ata_channel *ch, uint64_t deadline)
 {
 	if (!ch->irq_on)
-		return poll_status(ch, ST_BSY, 0, deadline) < 0 ? ERR_TIMEOUT : 0;
+		return poll_status(ch, ST_BSY, 0, deadline) < 0 ? ERR_TIMEOUT : read_status(ch);
 	for (;;) {
+		uint8_t st;
+
 		if (ata_irq_wait(ch->irq, deadline))
 			return ERR_TIMEOUT;
-		if (!(alt_status(ch) & ST_BSY))
-			return 0;
+		st = read_status(ch);
+		if (!(st & ST_BSY))
+			return st;
 	}
 }
 
-/* The device's verdict on a phase, read from the status register (which
- * also acknowledges its interrupt). */
-static bool device_failed(const struct ata_channel *ch, struct attempt *a, const char *phase)
+/* The status once the drive has left BSY: one read when it has already. */
+static long settled_status(const struct ata_channel *ch, uint64_t deadline)
 {
-	a->status = ata_inb(ch->cmd + REG_STATUS);
+	uint8_t st = read_status(ch);
+
+	if (!(st & ST_BSY))
+		return st;
+	return poll_status(ch, ST_BSY, 0, deadline) < 0 ? ERR_TIMEOUT : read_status(ch);
+}
+
+/* The device's verdict on a phase, from the status it ended with. */
+static bool device_failed(const struct ata_channel *ch, struct attempt *a, uint8_t status,
+			  const char *phase)
+{
+	a->status = status;
 	if (!(a->status & (ST_ERR | ST_DF)))
 		return false;
 	a->kind = FAIL_DEVICE;
@@ -232,64 +320,129 @@ static long timed_out(const struct ata_channel *ch, struct attempt *a, const cha
 	return fail(a, FAIL_TIMEOUT, phase);
 }
 
+/*
+ * d's PIO commands move DRQ blocks of d->multi_max sectors: the drive is
+ * told so (SET MULTIPLE MODE) before the first after start-up or a reset.
+ * A drive that refuses gets single-sector commands from then on.
+ * => 0, or ERR_TIMEOUT.
+ */
+static long set_multiple(struct ata_disk *d, uint64_t deadline)
+{
+	struct ata_channel *ch = d->ch;
+	long st;
+
+	if (d->multi_max <= 1 || ch->multiple[d->slave] == d->multi_max)
+		return 0;
+	if (select_drive(ch, d->slave, 0, deadline))
+		return ERR_TIMEOUT;
+	drain_stale_irqs(ch);
+	ata_outb(ch->cmd + REG_COUNT, d->multi_max);
+	ata_outb(ch->cmd + REG_COMMAND, CMD_SET_MULTIPLE);
+	ch->idle = false;
+	st = wait_pio(ch, deadline);
+	if (st < 0)
+		return ERR_TIMEOUT;
+	ch->idle = !(st & ST_DRQ);
+	if (st & (ST_ERR | ST_DF | ST_DRQ)) {
+		ata_log("disk%d: SET MULTIPLE MODE %u refused (status %#lx): one sector per"
+			" interrupt", d->index, d->multi_max, (unsigned long)st);
+		d->multi_max = 1;
+		return 0;
+	}
+	ch->multiple[d->slave] = d->multi_max;
+	return 0;
+}
+
+/* Sectors per DRQ block of d's PIO commands, once set_multiple has run. */
+static uint32_t pio_block(const struct ata_disk *d)
+{
+	return d->multi_max > 1 ? d->multi_max : 1;
+}
+
+static uint32_t min_u32(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
+}
+
 static long pio_read(struct ata_disk *d, const struct ata_xfer *x, struct attempt *a)
 {
 	struct ata_channel *ch = d->ch;
+	uint64_t deadline = command_clock(ch) + ch->timeout_ns;
 	uint8_t *buf = x->buf;
+	uint32_t block, n;
+	long st;
 
-	if (issue(d, x, ata_now_ns() + ch->timeout_ns))
+	if (set_multiple(d, deadline))
+		return timed_out(ch, a, "setting the multiple mode");
+	block = pio_block(d);
+	if (issue(d, x, block, deadline))
 		return timed_out(ch, a, "busy before the command");
-	for (uint32_t i = 0; i < x->count; i++) {
-		if (wait_pio(ch, ata_now_ns() + ch->timeout_ns))
+	for (uint32_t done = 0; done < x->count; done += n) {
+		n = min_u32(block, x->count - done);
+		st = wait_pio(ch, ata_now_ns() + ch->timeout_ns);
+		if (st < 0)
 			return timed_out(ch, a, "waiting for data");
-		if (device_failed(ch, a, "reading"))
+		if (device_failed(ch, a, (uint8_t)st, "reading"))
 			return ERR_IO;
-		if (!(a->status & ST_DRQ))
+		if (!(st & ST_DRQ))
 			return fail(a, FAIL_PROTOCOL, "no data ready");
-		ata_insw(ch->cmd + REG_DATA, buf + (size_t)i * ATA_SECTOR, ATA_SECTOR / 2);
+		ata_insw(ch->cmd + REG_DATA, buf + (size_t)done * ATA_SECTOR, n * ATA_SECTOR / 2);
 	}
 	/* The last sector taken, the drive must be idle with nothing left. */
-	if (poll_status(ch, ST_BSY, 0, ata_now_ns() + ch->timeout_ns) < 0)
+	st = settled_status(ch, ata_now_ns() + ch->timeout_ns);
+	if (st < 0)
 		return timed_out(ch, a, "busy after the data");
-	if (device_failed(ch, a, "after reading"))
+	if (device_failed(ch, a, (uint8_t)st, "after reading"))
 		return ERR_IO;
-	return (a->status & ST_DRQ) ? fail(a, FAIL_PROTOCOL, "more data than asked") : 0;
+	if (st & ST_DRQ)
+		return fail(a, FAIL_PROTOCOL, "more data than asked");
+	ch->idle = true;
+	return 0;
 }
 
 static long pio_write(struct ata_disk *d, const struct ata_xfer *x, struct attempt *a)
 {
 	struct ata_channel *ch = d->ch;
+	uint64_t deadline = command_clock(ch) + ch->timeout_ns;
 	const uint8_t *buf = x->buf;
+	uint32_t block, n;
+	long st;
 
-	if (issue(d, x, ata_now_ns() + ch->timeout_ns))
+	if (set_multiple(d, deadline))
+		return timed_out(ch, a, "setting the multiple mode");
+	block = pio_block(d);
+	if (issue(d, x, block, deadline))
 		return timed_out(ch, a, "busy before the command");
-	/* No interrupt before the first sector: BSY clear, then DRQ (or ERR) says go. */
-	if (poll_status(ch, ST_BSY, 0, ata_now_ns() + ch->timeout_ns) < 0)
+	/* No interrupt before the first block: BSY clear, then DRQ (or ERR) says go. */
+	st = poll_status(ch, ST_BSY, 0, ata_now_ns() + ch->timeout_ns);
+	if (st < 0)
 		return timed_out(ch, a, "waiting to take data");
-	for (uint32_t i = 0; i < x->count; i++) {
-		if (device_failed(ch, a, "writing"))
+	for (uint32_t done = 0; done < x->count; done += n) {
+		n = min_u32(block, x->count - done);
+		if (device_failed(ch, a, (uint8_t)st, "writing"))
 			return ERR_IO;
-		if (!(a->status & ST_DRQ))
+		if (!(st & ST_DRQ))
 			return fail(a, FAIL_PROTOCOL, "not ready for data");
-		ata_outsw(ch->cmd + REG_DATA, buf + (size_t)i * ATA_SECTOR, ATA_SECTOR / 2);
-		if (wait_pio(ch, ata_now_ns() + ch->timeout_ns))
+		ata_outsw(ch->cmd + REG_DATA, buf + (size_t)done * ATA_SECTOR, n * ATA_SECTOR / 2);
+		st = wait_pio(ch, ata_now_ns() + ch->timeout_ns);
+		if (st < 0)
 			return timed_out(ch, a, "waiting for the write");
 	}
-	if (device_failed(ch, a, "after writing"))
+	if (device_failed(ch, a, (uint8_t)st, "after writing"))
 		return ERR_IO;
-	return (a->status & ST_DRQ) ? fail(a, FAIL_PROTOCOL, "wants more data") : 0;
+	if (st & ST_DRQ)
+		return fail(a, FAIL_PROTOCOL, "wants more data");
+	ch->idle = true;
+	return 0;
 }
 
-static bool dma_finished(const struct ata_channel *ch)
-{
-	uint8_t bst = ata_inb(ch->bm + BM_STATUS);
-
-	return (bst & BM_ST_INT) || !(bst & BM_ST_ACTIVE);
-}
-
+/* => the bus master's status once its transfer has ended (INT set, or
+ * Active clear), or ERR_TIMEOUT. */
 static long wait_dma(const struct ata_channel *ch, uint64_t deadline)
 {
 	for (int spins = 0;; spins++) {
+		uint8_t bst;
+
 		if (ch->irq_on) {
 			if (ata_irq_wait(ch->irq, deadline))
 				return ERR_TIMEOUT;
@@ -298,37 +451,63 @@ static long wait_dma(const struct ata_channel *ch, uint64_t deadline)
 		} else if (spins >= POLL_SPINS) {
 			ata_sleep_ns(POLL_SLEEP_NS);
 		}
-		if (dma_finished(ch))
-			return 0;
+		bst = ata_inb(ch->bm + BM_STATUS);
+		if ((bst & BM_ST_INT) || !(bst & BM_ST_ACTIVE))
+			return bst;
 	}
 }
 
-static void bm_clear(const struct ata_channel *ch, uint8_t dir)
+/* Stops the bus master, direction dir, and clears INT and ERR; bst, its
+ * status as last read, gives the firmware's bits to keep. */
+static void bm_stop(struct ata_channel *ch, uint8_t dir, uint8_t bst)
 {
-	uint8_t bst = ata_inb(ch->bm + BM_STATUS);
-
-	ata_outb(ch->bm + BM_CMD, dir);	/* stopped */
+	ata_outb(ch->bm + BM_CMD, dir);
 	ata_outb(ch->bm + BM_STATUS, (uint8_t)((bst & BM_ST_KEEP) | BM_ST_INT | BM_ST_ERR));
+	ch->bm_clean = true;
+	ch->bm_dir = dir;
 }
 
+/* The bus master stopped and clean, direction dir, PRD address set: what
+ * the last command's end left so is not written again.  Start and a new
+ * direction are separate writes (the direction must not change as Start
+ * is set, PIIX datasheet). */
+static void bm_setup(struct ata_channel *ch, uint8_t dir)
+{
+	if (!ch->bm_clean) {
+		bm_stop(ch, dir, ata_inb(ch->bm + BM_STATUS));
+	} else if (ch->bm_dir != dir) {
+		ata_outb(ch->bm + BM_CMD, dir);
+		ch->bm_dir = dir;
+	}
+	if (!ch->prd_set) {
+		ata_outl(ch->bm + BM_PRD, ch->prd_phys);
+		ch->prd_set = true;
+	}
+}
+
+/* One deadline for the whole command: the select, the drive's and the bus
+ * master's work. */
 static long dma_transfer(struct ata_disk *d, const struct ata_xfer *x, struct attempt *a)
 {
 	struct ata_channel *ch = d->ch;
 	uint8_t dir = x->write ? 0 : BM_CMD_TOMEM;
+	uint64_t deadline = command_clock(ch) + ch->timeout_ns;
+	long bst;
 
-	bm_clear(ch, dir);
-	ata_outl(ch->bm + BM_PRD, ch->prd_phys);
-	if (issue(d, x, ata_now_ns() + ch->timeout_ns))
+	bm_setup(ch, dir);
+	if (issue(d, x, 1, deadline))
 		return timed_out(ch, a, "busy before the command");
+	ch->bm_clean = false;
 	ata_outb(ch->bm + BM_CMD, dir | BM_CMD_START);
-	if (wait_dma(ch, ata_now_ns() + ch->timeout_ns)) {
+	bst = wait_dma(ch, deadline);
+	if (bst < 0) {
 		ata_outb(ch->bm + BM_CMD, dir);	/* stop it before anything else */
 		a->bm_status = ata_inb(ch->bm + BM_STATUS);
 		return timed_out(ch, a, "waiting for DMA");
 	}
-	a->bm_status = ata_inb(ch->bm + BM_STATUS);
-	bm_clear(ch, dir);
-	if (device_failed(ch, a, "DMA"))
+	a->bm_status = (uint8_t)bst;
+	bm_stop(ch, dir, a->bm_status);
+	if (device_failed(ch, a, read_status(ch), "DMA"))
 		return ERR_IO;
 	if (a->bm_status & BM_ST_ERR)
 		return fail(a, FAIL_BUSMASTER, "DMA");
@@ -336,15 +515,24 @@ static long dma_transfer(struct ata_disk *d, const struct ata_xfer *x, struct at
 		return fail(a, FAIL_PROTOCOL, "drive not done after DMA");
 	if (a->bm_status & BM_ST_ACTIVE)
 		return fail(a, FAIL_PROTOCOL, "PRD table longer than the transfer");
+	ch->idle = true;
 	return 0;
 }
 
+/* A failed attempt leaves the channel's state unknown: IRQs may arrive
+ * late, the drive and the bus master be anywhere. */
 static long attempt_once(struct ata_disk *d, const struct ata_xfer *x, struct attempt *a)
 {
+	long err;
+
 	memset(a, 0, sizeof(*a));
 	if (x->dma)
-		return dma_transfer(d, x, a);
-	return x->write ? pio_write(d, x, a) : pio_read(d, x, a);
+		err = dma_transfer(d, x, a);
+	else
+		err = x->write ? pio_write(d, x, a) : pio_read(d, x, a);
+	if (err)
+		ata_forget(d->ch);
+	return err;
 }
 
 static void log_attempt(const struct ata_disk *d, const struct ata_xfer *x,
@@ -449,25 +637,30 @@ long ata_flush(struct ata_disk *d)
 	struct ata_channel *ch = d->ch;
 	uint64_t deadline = ata_now_ns() + ch->timeout_ns;
 	struct attempt a = { 0 };
+	long st;
 
 	if (select_drive(ch, d->slave, 0, deadline)) {
 		ata_reset(ch, "busy before flush");
 		return ERR_IO;
 	}
-	ata_irq_drain(ch->irq);
+	drain_stale_irqs(ch);
 	ata_outb(ch->cmd + REG_COMMAND, d->lba48 ? CMD_FLUSH_EXT : CMD_FLUSH);
-	if (wait_pio(ch, deadline)) {
+	ch->idle = false;
+	st = wait_pio(ch, deadline);
+	if (st < 0) {
 		ata_log("disk%d: flush: timeout", d->index);
 		ata_reset(ch, "flush timed out");
 		return ERR_IO;
 	}
-	if (device_failed(ch, &a, "flush")) {
+	if (device_failed(ch, &a, (uint8_t)st, "flush")) {
 		char bits[48];
 
 		ata_log("disk%d: flush: device error %s (status %#x, error %#x)", d->index,
 			ata_error_str(a.error, bits, sizeof(bits)), a.status, a.error);
+		ata_forget(ch);
 		return ERR_IO;
 	}
+	ch->idle = !(st & ST_DRQ);
 	return 0;
 }
 
@@ -489,7 +682,8 @@ void ata_reset(struct ata_channel *ch, const char *why)
 	 */
 	st = poll_status(ch, ST_BSY, 0, ata_now_ns() + ch->timeout_ns);
 	set_ctl(ch);
-	ch->selected = -1;
+	ata_forget(ch);
+	ch->multiple[0] = ch->multiple[1] = 0;	/* a drive may go back to one sector */
 	ch->resets++;
 	ata_irq_drain(ch->irq);
 	ata_log("%s channel reset (%s): %s", ch->name, why,
@@ -543,6 +737,11 @@ long ata_identify_parse(const uint16_t id[256], struct ata_disk *d)
 	copy_ata_string(d->model, &id[27], 20);
 	if (!(id[49] & (1u << 9)))
 		return ERR_NOSYS;	/* CHS only: not served */
+	/* The most sectors per interrupt READ/WRITE MULTIPLE take; the block
+	 * set must be a power of two (QEMU refuses others). */
+	d->multi_max = 1;
+	while ((uint32_t)d->multi_max * 2 <= (id[47] & 0xFFu))
+		d->multi_max *= 2;
 	d->dma = (id[49] & (1u << 8)) != 0;
 	d->lba48 = (id[83] & (1u << 10)) && (id[86] & (1u << 10)) && lba48 > 0;
 	d->sectors = d->lba48 ? lba48 : lba28;
@@ -563,6 +762,7 @@ enum ata_kind ata_identify(struct ata_channel *ch, int slave, struct ata_disk *d
 	uint16_t id[256];
 	long st;
 
+	ata_forget(ch);
 	if (alt_status(ch) == 0xFF)
 		return ATA_KIND_NONE;	/* floating bus: nothing on this channel */
 	ata_outb(ch->cmd + REG_DEVICE, DEV_OBS | (slave ? DEV_SLAVE : 0));

@@ -35,6 +35,7 @@
 #define PCI_BUSES_MAX	8	/* bus 0 and bridges found from it */
 
 static long irq_port = -1;
+static uint64_t clock_seen;	/* the last ata_now_ns(): ata_irq_wait's first wait */
 
 uint8_t ata_inb(uint16_t port)
 {
@@ -74,7 +75,7 @@ void ata_outsw(uint16_t port, const void *buf, size_t words)
 
 uint64_t ata_now_ns(void)
 {
-	return (uint64_t)sys_clock_ns();
+	return clock_seen = (uint64_t)sys_clock_ns();
 }
 
 void ata_sleep_ns(uint64_t ns)
@@ -121,10 +122,15 @@ static long take_irq(long timeout_ns)
 	return (long)m.arg[0];
 }
 
+/*
+ * The first wait counts from the last clock read, which the command engine
+ * made a few microseconds ago to set this deadline: the wait may end that
+ * much after the deadline, which no 10 ms to 2 s deadline notices, and a
+ * command makes one system call less.
+ */
 long ata_irq_wait(int irq, uint64_t deadline_ns)
 {
-	for (;;) {
-		uint64_t now = ata_now_ns();
+	for (uint64_t now = clock_seen;; now = ata_now_ns()) {
 		long got;
 
 		if (now >= deadline_ns)

@@ -186,6 +186,24 @@ static long decode_runs(struct ata *a, struct ata_call *c, uint32_t flags,
 	return ata_req_runs(rq, c->acc.part, &one, 1, area_bytes);
 }
 
+/*
+ * A copy-mode read answers with whole pages of ata's buffer: the bytes no
+ * sector will land on are cleared first, never another client's.  A
+ * failed read sends nothing.  (Copy mode has one run; a list is cleared
+ * whole.)
+ */
+static void clear_uncovered(uint8_t *buf, const struct ata_req *rq, uint32_t pages)
+{
+	size_t end = (size_t)pages * ATA_PAGE;
+
+	if (rq->nruns != 1) {
+		memset(buf, 0, end);
+		return;
+	}
+	memset(buf, 0, rq->run[0].offset);
+	memset(buf + rq->end, 0, end - rq->end);
+}
+
 /* The transfer itself, once the data area is located. */
 static long transfer(struct ata *a, struct ata_call *c, struct msg *ans, uint32_t mode,
 		     uint32_t flags, const struct ata_area *area, struct ata_req *rq)
@@ -208,7 +226,7 @@ static long transfer(struct ata *a, struct ata_call *c, struct msg *ans, uint32_
 	if (rq->pio && !area->virt)
 		return ERR_INVAL;
 	if (mode == FILL_COPY && !write)
-		memset(a->buf, 0, (size_t)pages * ATA_PAGE);	/* never another client's bytes */
+		clear_uncovered(a->buf, rq, pages);
 	err = ata_req_exec(c->disk, rq, area);
 	if (err)
 		return err;
@@ -243,13 +261,15 @@ static long serve_rw(struct ata *a, struct ata_call *c, struct msg *ans, bool wr
 	const struct msg *m = c->m;
 	uint32_t mode = (uint32_t)(m->arg[BLOCK_ARG_MODE] & BLOCK_MODE_MASK);
 	uint32_t flags = (uint32_t)(m->arg[BLOCK_ARG_MODE] & ~(uint64_t)BLOCK_MODE_MASK);
-	struct ata_req rq = { .write = write, .pio = flags & BLOCK_F_PIO,
-			      .lba48 = flags & BLOCK_F_LBA48 };
+	uint32_t rogue = flags & BLOCK_F_ROGUE_MASK;
 	struct grant_info gi;
 	struct ata_area area;
+	struct ata_req rq;	/* 1.5 KiB of runs: ata_req_runs fills what it uses */
 	long err;
 
-	uint32_t rogue = flags & BLOCK_F_ROGUE_MASK;
+	rq.write = write;
+	rq.pio = flags & BLOCK_F_PIO;
+	rq.lba48 = flags & BLOCK_F_LBA48;
 
 	if ((m->arg[BLOCK_ARG_MODE] & ~(uint64_t)(BLOCK_MODE_MASK | BLOCK_F_ALL)) ||
 	    mode >= FILL_NMODES || (rq.lba48 && !c->disk->lba48) ||

@@ -168,7 +168,8 @@ static void log_media_error(struct ata_disk *d, const struct ata_req *rq, const 
 
 long ata_req_exec(struct ata_disk *d, const struct ata_req *rq, const struct ata_area *a)
 {
-	d->ch->budget_end = ata_now_ns() + BLOCK_DRIVER_BUDGET_NS;
+	d->ch->budget_end = 0;
+	d->ch->budget_ns = BLOCK_DRIVER_BUDGET_NS;	/* from the first command on */
 	for (int i = 0; i < rq->nruns; i++) {
 		const struct ata_run *r = &rq->run[i];
 		struct ata_xfer x;

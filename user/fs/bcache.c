@@ -13,8 +13,45 @@ void bcache_init(struct bcache *bc, struct blockdev *dev, struct bcache_buf *buf
 	bc->dev = dev;
 	bc->bufs = bufs;
 	bc->nbufs = n;
+	for (int h = 0; h < BCACHE_HASH; h++)
+		bc->hash[h] = -1;
 	for (int i = 0; i < n; i++)
-		bufs[i] = (struct bcache_buf){ .data = data + (size_t)i * BCACHE_CHUNK };
+		bufs[i] = (struct bcache_buf){ .data = data + (size_t)i * BCACHE_CHUNK,
+					       .hash_next = -1, .cache = bc };
+}
+
+static int *chain(struct bcache *bc, uint64_t c)
+{
+	return &bc->hash[c % BCACHE_HASH];
+}
+
+/* b holds chunk b->chunk from now on: findable. */
+static void hash_in(struct bcache *bc, struct bcache_buf *b)
+{
+	int *head = chain(bc, b->chunk);
+
+	b->hash_next = *head;
+	*head = (int)(b - bc->bufs);
+	b->valid = true;
+}
+
+/* b holds nothing any more (clean, or its bytes given up). */
+static void hash_out(struct bcache *bc, struct bcache_buf *b)
+{
+	int i = (int)(b - bc->bufs);
+
+	if (!b->valid)
+		return;
+	for (int *link = chain(bc, b->chunk); *link >= 0; link = &bc->bufs[*link].hash_next) {
+		if (*link == i) {
+			*link = b->hash_next;
+			break;
+		}
+	}
+	if (b->dirty)
+		bc->ndirty--;
+	b->valid = b->dirty = false;
+	b->hash_next = -1;
 }
 
 /* Bytes of chunk c inside the partition: BCACHE_CHUNK but for the last one. */
@@ -33,14 +70,15 @@ static long write_chunk(struct bcache *bc, struct bcache_buf *b)
 	if (err)
 		return err;
 	b->dirty = false;
+	bc->ndirty--;
 	bc->writes++;
 	return 0;
 }
 
 static struct bcache_buf *find(struct bcache *bc, uint64_t c)
 {
-	for (int i = 0; i < bc->nbufs; i++)
-		if (bc->bufs[i].valid && bc->bufs[i].chunk == c)
+	for (int i = *chain(bc, c); i >= 0; i = bc->bufs[i].hash_next)
+		if (bc->bufs[i].chunk == c)
 			return &bc->bufs[i];
 	return NULL;
 }
@@ -70,7 +108,7 @@ static long victim(struct bcache *bc, struct bcache_buf **out)
 		if (err)
 			return err;
 	}
-	v->valid = false;
+	hash_out(bc, v);
 	*out = v;
 	return 0;
 }
@@ -102,8 +140,7 @@ long bcache_get(struct bcache *bc, uint64_t off, uint32_t len, bool fresh,
 			if (err)
 				return err;
 		}
-		b->valid = true;
-		b->dirty = false;
+		hash_in(bc, b);
 		bc->misses++;
 	}
 	b->refs++;
@@ -115,6 +152,8 @@ long bcache_get(struct bcache *bc, uint64_t off, uint32_t len, bool fresh,
 
 void bcache_dirty(struct bcache_buf *b)
 {
+	if (!b->dirty)
+		b->cache->ndirty++;
 	b->dirty = true;
 }
 
@@ -129,7 +168,7 @@ long bcache_flush(struct bcache *bc)
 	uint64_t writes = bc->writes;
 	long first = 0;
 
-	for (int i = 0; i < bc->nbufs; i++) {
+	for (int i = 0; bc->ndirty && i < bc->nbufs; i++) {
 		struct bcache_buf *b = &bc->bufs[i];
 		long err;
 
@@ -152,7 +191,7 @@ void bcache_invalidate(struct bcache *bc, uint64_t off, uint64_t len)
 		struct bcache_buf *b = &bc->bufs[i];
 
 		if (b->valid && !b->dirty && !b->refs && b->chunk >= c0 && b->chunk < c1)
-			b->valid = false;
+			hash_out(bc, b);
 	}
 }
 
@@ -160,5 +199,5 @@ void bcache_drop_all(struct bcache *bc)
 {
 	for (int i = 0; i < bc->nbufs; i++)
 		if (!bc->bufs[i].refs)
-			bc->bufs[i].valid = bc->bufs[i].dirty = false;
+			hash_out(bc, &bc->bufs[i]);
 }

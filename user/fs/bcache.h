@@ -16,6 +16,12 @@
  * holds everything: a pager may then move file pages to and from the disk
  * directly (grants), and drops the chunks it wrote behind our back with
  * bcache_invalidate.  Single-threaded: no locks.
+ *
+ * A chunk is found through a hash of its number (chains of buffer
+ * indices), and the dirty ones are counted, so a hit and the flush that
+ * ends a request with nothing dirty cost a few instructions, whatever the
+ * cache's size: a page-in asks for the inode and its block map several
+ * times.
  */
 #ifndef FS_BCACHE_H
 #define FS_BCACHE_H
@@ -27,6 +33,9 @@
 #include "blockdev.h"
 
 #define BCACHE_CHUNK	4096
+#define BCACHE_HASH	256	/* chains: about two buffers per chain at most */
+
+struct bcache;
 
 struct bcache_buf {
 	uint64_t chunk;		/* partition byte offset / BCACHE_CHUNK */
@@ -34,6 +43,8 @@ struct bcache_buf {
 	bool valid, dirty;
 	int refs;
 	uint64_t last_use;
+	int hash_next;		/* the next valid buffer in its chain, -1: none */
+	struct bcache *cache;	/* the cache it belongs to */
 	uint8_t *data;
 };
 
@@ -42,6 +53,8 @@ struct bcache {
 	struct bcache_buf *bufs;
 	int nbufs;
 	uint64_t clock;
+	int hash[BCACHE_HASH];	/* chain heads: buffer indices, -1: empty */
+	int ndirty;		/* valid and dirty buffers */
 	uint64_t hits, misses, writes;
 };
 

@@ -137,6 +137,9 @@ long ext2_lookup(struct ext2_fs *fs, const char *path, uint32_t *ino);
 long ext2_stat(struct ext2_fs *fs, uint32_t ino, struct ext2_stat *st);
 /* => 0 if ino is live with that generation, else ERR_BADHANDLE (or ERR_IO). */
 long ext2_check_handle(struct ext2_fs *fs, uint32_t ino, uint32_t generation);
+/* ext2_check_handle() and ext2_stat() from one read of the inode. */
+long ext2_stat_handle(struct ext2_fs *fs, uint32_t ino, uint32_t generation,
+		      struct ext2_stat *st);
 
 /* Creates a regular file (ERR_EXIST if the name is taken). */
 long ext2_create(struct ext2_fs *fs, const char *path, uint16_t perm, uint32_t *ino);
@@ -164,6 +167,10 @@ long ext2_readdir(struct ext2_fs *fs, uint32_t dir, uint64_t *cookie, struct ext
  */
 long ext2_file_block(struct ext2_fs *fs, uint32_t ino, uint64_t fblock, bool alloc,
 		     uint32_t *block, uint64_t *size);
+/* The same for file blocks first..first+n-1 into blocks[], from one read
+ * (and, with `alloc`, one write) of the inode. */
+long ext2_file_blocks(struct ext2_fs *fs, uint32_t ino, uint64_t first, uint32_t n, bool alloc,
+		      uint32_t *blocks, uint64_t *size);
 /*
  * Makes sure the bytes after end of file in the file's last block read as
  * zero on disk (they are what a mapping shows past the end).  => 0 or error.

@@ -598,6 +598,17 @@ long ext2_idelete(struct ext2_fs *fs, uint32_t ino, struct ext2_inode *in)
 	return err ? err : ext2_ifree(fs, ino, dir);
 }
 
+static void fill_stat(uint32_t ino, const struct ext2_inode *in, struct ext2_stat *st)
+{
+	st->ino = ino;
+	st->generation = in->i_generation;
+	st->mode = in->i_mode;
+	st->links = in->i_links_count;
+	st->size = ext2_isize(in);
+	st->blocks = in->i_blocks;
+	st->mtime = in->i_mtime;
+}
+
 long ext2_stat(struct ext2_fs *fs, uint32_t ino, struct ext2_stat *st)
 {
 	struct ext2_inode in;
@@ -605,17 +616,12 @@ long ext2_stat(struct ext2_fs *fs, uint32_t ino, struct ext2_stat *st)
 
 	if (err)
 		return err;
-	st->ino = ino;
-	st->generation = in.i_generation;
-	st->mode = in.i_mode;
-	st->links = in.i_links_count;
-	st->size = ext2_isize(&in);
-	st->blocks = in.i_blocks;
-	st->mtime = in.i_mtime;
+	fill_stat(ino, &in, st);
 	return 0;
 }
 
-long ext2_check_handle(struct ext2_fs *fs, uint32_t ino, uint32_t generation)
+long ext2_stat_handle(struct ext2_fs *fs, uint32_t ino, uint32_t generation,
+		      struct ext2_stat *st)
 {
 	struct ext2_inode in;
 	long err;
@@ -627,7 +633,15 @@ long ext2_check_handle(struct ext2_fs *fs, uint32_t ino, uint32_t generation)
 		return err;
 	if (in.i_links_count == 0 || in.i_mode == 0 || in.i_generation != generation)
 		return ERR_BADHANDLE;
+	fill_stat(ino, &in, st);
 	return 0;
+}
+
+long ext2_check_handle(struct ext2_fs *fs, uint32_t ino, uint32_t generation)
+{
+	struct ext2_stat st;
+
+	return ext2_stat_handle(fs, ino, generation, &st);
 }
 
 /* A regular file's inode, for reading and writing. */
@@ -748,8 +762,8 @@ long ext2_truncate(struct ext2_fs *fs, uint32_t ino, uint64_t size)
 	return ext2_iput(fs, ino, &in) ? ERR_IO : err;
 }
 
-long ext2_file_block(struct ext2_fs *fs, uint32_t ino, uint64_t fblock, bool alloc,
-		     uint32_t *block, uint64_t *size)
+long ext2_file_blocks(struct ext2_fs *fs, uint32_t ino, uint64_t first, uint32_t n, bool alloc,
+		      uint32_t *blocks, uint64_t *size)
 {
 	struct ext2_inode in;
 	long err = get_reg(fs, ino, &in);
@@ -759,13 +773,20 @@ long ext2_file_block(struct ext2_fs *fs, uint32_t ino, uint64_t fblock, bool all
 	*size = ext2_isize(&in);
 	if (alloc && fs->read_only)
 		return ERR_ROFS;
-	err = ext2_bmap(fs, ino, &in, fblock, alloc, block);
+	for (uint32_t i = 0; i < n && !err; i++)
+		err = ext2_bmap(fs, ino, &in, first + i, alloc, &blocks[i]);
 	if (alloc) {
 		long e2 = ext2_iput(fs, ino, &in);
 
 		err = err ? err : e2;
 	}
 	return err;
+}
+
+long ext2_file_block(struct ext2_fs *fs, uint32_t ino, uint64_t fblock, bool alloc,
+		     uint32_t *block, uint64_t *size)
+{
+	return ext2_file_blocks(fs, ino, fblock, 1, alloc, block, size);
 }
 
 long ext2_zero_tail(struct ext2_fs *fs, uint32_t ino)

@@ -135,16 +135,25 @@ long fs_ata_grant_io(struct fs_server *s, bool write, uint64_t grant, uint32_t m
 		int k = nruns - i < per_req ? nruns - i : per_req;
 		struct msg req = { .op = write ? BLOCK_WRITE : BLOCK_READ }, rep = { 0 };
 
-		memset(run_page, 0, sizeof(run_page));
-		for (int j = 0; j < k; j++)
-			run_page[j] = (struct block_run){ .br_sector = runs[i + j].sector,
-							  .br_count = runs[i + j].count,
-							  .br_offset = runs[i + j].offset };
-		req.arg[BLOCK_ARG_COUNT] = (uint64_t)k;
-		req.arg[BLOCK_ARG_MODE] = mode | BLOCK_F_RUNS;
+		req.arg[BLOCK_ARG_MODE] = mode;
 		req.arg[BLOCK_ARG_GRANT] = grant;
-		req.page = run_page;
-		req.flags = MSG_WITH_PAGES(1);
+		if (k == 1) {
+			/* One run (a page of adjacent blocks): in the arguments, so no
+			 * page of runs travels (the kernel copies a page twice). */
+			req.arg[BLOCK_ARG_SECTOR] = runs[i].sector;
+			req.arg[BLOCK_ARG_COUNT] = runs[i].count;
+			req.arg[BLOCK_ARG_OFFSET] = runs[i].offset;
+		} else {
+			memset(run_page, 0, sizeof(run_page));
+			for (int j = 0; j < k; j++)
+				run_page[j] = (struct block_run){ .br_sector = runs[i + j].sector,
+								  .br_count = runs[i + j].count,
+								  .br_offset = runs[i + j].offset };
+			req.arg[BLOCK_ARG_COUNT] = (uint64_t)k;
+			req.arg[BLOCK_ARG_MODE] |= BLOCK_F_RUNS;
+			req.page = run_page;
+			req.flags = MSG_WITH_PAGES(1);
+		}
 		err = ata_call(s, &req, &rep);
 		if (err) {
 			printf("fs: ata %s of %d runs (grant %#llx): %s\n", write ? "write" : "read",

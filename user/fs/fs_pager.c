@@ -57,29 +57,39 @@ static void add_run(struct fs_run *runs, int *n, uint64_t sector, uint32_t count
 	runs[(*n)++] = (struct fs_run){ .sector = sector, .count = count, .offset = offset };
 }
 
-/* The runs of disk sectors behind the file's bytes in the request's pages. */
+/* The runs of disk sectors behind the file's bytes in the request's pages
+ * (key < fr->size, a whole page: locate() saw to both). */
 static long build_runs(struct fs_server *s, const struct file_range *fr, uint64_t key,
 		       bool alloc, struct fs_run *runs, int *nruns)
 {
+	static uint32_t blocks[RUNS_MAX];
 	uint32_t bs = s->fs.block_size;
+	uint64_t span = fr->size - key, size;
+	uint32_t n;
+	long err;
 
+	if (span > (uint64_t)fr->pages * MSG_PAGE_SIZE)
+		span = (uint64_t)fr->pages * MSG_PAGE_SIZE;
+	n = (uint32_t)((span + bs - 1) / bs);
 	*nruns = 0;
-	for (uint32_t off = 0; off < (uint32_t)fr->pages * MSG_PAGE_SIZE; off += bs) {
-		uint64_t pos = key + off, size;
-		uint32_t block, valid;
-		long err;
+	err = ext2_file_blocks(&s->fs, fr->ino, key / bs, n, alloc, blocks, &size);
+	for (uint32_t i = 0; !err && i < n; i++) {
+		uint32_t off = i * bs, valid;
+		uint64_t pos = key + off;
 
-		if (pos >= fr->size)
-			break;
-		err = ext2_file_block(&s->fs, fr->ino, pos / bs, alloc, &block, &size);
-		if (err)
-			return err;
-		if (!block)
+		if (!blocks[i])
 			continue;	/* a hole: zero */
 		valid = fr->size - pos < bs ? (uint32_t)(fr->size - pos) : bs;
-		add_run(runs, nruns, (uint64_t)block * (bs / 512), (valid + 511) / 512, off);
+		add_run(runs, nruns, (uint64_t)blocks[i] * (bs / 512), (valid + 511) / 512, off);
 	}
-	return 0;
+	return err;
+}
+
+/* The bytes after the end of the file in its last block are zero on disk
+ * (ext2_zero_tail); a file of whole blocks has none. */
+static long zero_tail(struct fs_server *s, const struct file_range *fr)
+{
+	return fr->size % s->fs.block_size ? ext2_zero_tail(&s->fs, fr->ino) : 0;
 }
 
 /*
@@ -113,7 +123,7 @@ static long page_in(struct fs_server *s, const struct pager_request *rq,
 			return n;
 		memset(s->tx + n, 0, len - (size_t)n);
 	} else {
-		err = ext2_zero_tail(&s->fs, fr->ino);
+		err = zero_tail(s, fr);
 		if (!err)
 			err = ext2_sync(&s->fs);
 		if (!err)
@@ -152,7 +162,7 @@ static long page_out(struct fs_server *s, const struct pager_request *rq,
 		for (int i = 0; !err && i < nruns; i++)
 			bcache_invalidate(&s->bc, runs[i].sector * 512, (uint64_t)runs[i].count * 512);
 		if (!err)
-			err = ext2_zero_tail(&s->fs, fr->ino);	/* the page's bytes past the end */
+			err = zero_tail(s, fr);	/* the page's bytes past the end */
 	}
 	if (err)
 		return err;
@@ -170,9 +180,7 @@ static long locate(struct fs_server *s, const struct pager_request *rq, struct f
 	if (s->mount_err)
 		return ERR_IO;
 	fr->ino = FS_HANDLE_INO(rq->object);
-	err = ext2_check_handle(&s->fs, fr->ino, FS_HANDLE_GEN(rq->object));
-	if (!err)
-		err = ext2_stat(&s->fs, fr->ino, &st);
+	err = ext2_stat_handle(&s->fs, fr->ino, FS_HANDLE_GEN(rq->object), &st);
 	if (err)
 		return err == ERR_BADHANDLE ? ERR_NOENT : err;
 	if (FS_MODE_TYPE(st.mode) != FS_TYPE_REG)
