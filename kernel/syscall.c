@@ -29,6 +29,7 @@
 #include "mm/swap.h"
 #include "mm/tlb.h"
 #include "irq.h"
+#include "msi.h"
 #include "log.h"
 #include "mm/heap.h"
 #include "mm/memobj.h"
@@ -349,6 +350,14 @@ static long sys_mmio_map(struct proc *p, const uint64_t *a)
 	if (a[2])
 		copy_to_user(p, a[2], &len, sizeof(len));
 	return (long)va;
+}
+
+/* A message interrupt (MSI-X entry, or MSI) of a function p is bound to (msi.h). */
+static long sys_msi_attach(struct proc *p, const uint64_t *a)
+{
+	if (a[0] > 0xFFFF)
+		return ERR_NOENT;
+	return msi_attach(p, (uint32_t)a[0], (long)a[1], (long)a[2], a[3]);
 }
 
 static long sys_stats(struct proc *p, const uint64_t *a)

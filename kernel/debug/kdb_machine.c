@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: MIT
 /* kdb: the machine: ACPI tables as the firmware described them, PCI
  * functions, and the CPUs. */
+#include <fmt.h>
+
 #include "../acpi/acpi.h"
 #include "../clock.h"
 #include "../lock.h"
 #include "../mm/tlb.h"
 #include "../iommu/iommu.h"
+#include "../irq.h"
+#include "../msi.h"
 #include "../pci.h"
 #include "../proc/proc.h"
 #include "../smp.h"
@@ -214,7 +218,35 @@ static bool cmd_cpus(int argc, char **argv)
 	return true;
 }
 
+/* Every IRQ someone has, or that came: ISA lines and message IRQs. */
+static bool cmd_irqs(int argc, char **argv)
+{
+	struct irq_route_view v;
+	char what[64];
+	unsigned cpu;
+
+	(void)argc;
+	(void)argv;
+	kdb_printf("%-4s %-6s %-4s %-36s %10s %s\n", "IRQ", "VECTOR", "CPU", "WHAT", "COUNT",
+		   "STATE");
+	for (unsigned irq = 0; irq < IRQ_MAX; irq++) {
+		if (!irq_route_view(irq, &v))
+			continue;
+		cpu = 0;
+		if (!msi_describe((int)irq, what, sizeof(what), &cpu))
+			snprintf(what, sizeof(what), "%s line %u", v.owner ? v.owner->name :
+				 irq == IRQ_TIMER ? "kernel: PIT" : irq == IRQ_COM1 ?
+				 "kernel: COM1" : "-", irq);
+		kdb_printf("%-4u %-6u %-4u %-36s %10lu %s\n", irq, arch_irq_vector(irq), cpu, what,
+			   (unsigned long)v.count, v.pending ? "pending" :
+			   v.in_flight ? "sent, not acknowledged" : "-");
+	}
+	return true;
+}
+
 const struct kdb_cmd kdb_machine_cmds[] = {
+	{ "irqs", "", "IRQs: lines and MSI/MSI-X messages, their vector, CPU, owner, count",
+	  cmd_irqs },
 	{ "acpi", "", "ACPI tables: signature, address, length, checks", cmd_acpi },
 	{ "iommu", "", "IOMMU: domains, their devices, live device mappings, recorded faults",
 	  cmd_iommu },
