@@ -109,10 +109,11 @@ static bool cmd_iommu(int argc, char **argv)
 	print_run(&run);
 	kdb_printf("faults (newest first):\n");
 	for (int i = 0; iommu_fault_view(i, &f); i++) {
-		kdb_printf("  %lu ms: %s %s at %#lx: %s (reason %u), domain %d: ",
-			   (unsigned long)(f.ns / 1000000), pci_bdf_str(f.source, b),
-			   f.write ? "write" : "read", (unsigned long)f.address, f.reason_text,
-			   f.reason, f.domain >= 0 ? f.domain + 1 : -1);
+		kdb_printf("  %lu ms (%s): %s %s at %#lx: %s (reason %u), domain %d: ",
+			   (unsigned long)(f.ns / 1000000), f.by_interrupt ? "interrupt" : "poll",
+			   pci_bdf_str(f.source, b), f.write ? "write" : "read",
+			   (unsigned long)f.address, f.reason_text, f.reason,
+			   f.domain >= 0 ? f.domain + 1 : -1);
 		if (f.grant)
 			kdb_printf("%s, failed grant %#lx\n", f.where, (unsigned long)f.grant);
 		else if (f.given_up)
