@@ -84,9 +84,12 @@ void irq_handle(unsigned irq)
 		return;
 	routes[irq].count++;
 	if (routes[irq].kernel_fn) {
+		this_cpu()->irqs_message_kernel++;
 		routes[irq].kernel_fn();
 		return;
 	}
+	if (is_message(irq))
+		this_cpu()->irqs_message++;
 	switch (irq) {
 	case IRQ_TIMER:		/* the PIT: only with the 8259s */
 		irq_tick();

@@ -384,6 +384,8 @@ static long sys_stats(struct proc *p, const uint64_t *a)
 		st.cpus_online += cpu_online(i);
 		st.ipis_sent += cpus[i].ipis_sent;
 		st.ipis_lock_wake += cpus[i].ipis_sent_kind[IPI_WAKE];
+		st.irqs_message += cpus[i].irqs_message;
+		st.irqs_message_kernel += cpus[i].irqs_message_kernel;
 	}
 	tlb_get_totals(&tlb);
 	st.tlb_ipis = tlb.ipis;

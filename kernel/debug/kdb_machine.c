@@ -242,6 +242,11 @@ static bool cmd_irqs(int argc, char **argv)
 			   (unsigned long)v.count, v.pending ? "pending" :
 			   v.in_flight ? "sent, not acknowledged" : "-");
 	}
+	kdb_printf("message IRQs by CPU (drivers' + kernel's):");
+	for (unsigned i = 0; i < cpu_count; i++)
+		kdb_printf(" %u: %lu+%lu", i, (unsigned long)cpus[i].irqs_message,
+			   (unsigned long)cpus[i].irqs_message_kernel);
+	kdb_printf("\n");
 	return true;
 }
 

@@ -172,9 +172,13 @@ struct sys_stats {
 	uint64_t ipis_sent;		/* IPIs of every kind, since boot: shootdowns,
 					   reschedules, kdb stops, lock wake-ups */
 	uint64_t ipis_lock_wake;	/* of them, to CPUs halted waiting for the kernel lock */
+	/* Message-signalled interrupts (MSI-X, MSI: kernel/msi.h) taken, since
+	 * boot: by drivers' IRQs, and by the kernel's own (the IOMMU's faults). */
+	uint64_t irqs_message;
+	uint64_t irqs_message_kernel;
 };
 
-_Static_assert(sizeof(struct sys_stats) == 176, "struct sys_stats ABI");
+_Static_assert(sizeof(struct sys_stats) == 192, "struct sys_stats ABI");
 
 /* --- paging --- */
 
