@@ -187,7 +187,7 @@ long msi_attach(struct proc *p, uint32_t bdf, long entry, long cpu, uint64_t por
 	char b[8];
 
 	if (!f)
-		return refuse(p, bdf, entry, ERR_NOENT, "no such PCI function");
+		return ERR_NOENT;	/* nothing there: nothing to say */
 	msix = f->msix_cap != 0;
 	why = attach_refused(p, f, msix, entry, cpu, port, &err);
 	if (!why && msix && !(table = table_of(f, &why)))

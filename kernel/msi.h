@@ -72,7 +72,8 @@ void msi_pool_give(struct msi_pool *pool, int irq);
 /* => the IRQ number, ERR_PERM (not bound / not MSI-capable device of p),
  * ERR_NOENT (no such function), ERR_NOSYS (no MSI or MSI-X capability),
  * ERR_INVAL (entry, table, CPU), ERR_FULL (no IRQ number left), ERR_BUSY
- * (the entry is another's).  Every refusal is logged with its reason. */
+ * (the entry is another's).  Every refusal but ERR_NOENT is logged with
+ * its reason. */
 long msi_attach(struct proc *p, uint32_t bdf, long entry, long cpu, uint64_t port);
 /* A kernel-handled message interrupt: => its IRQ number, or -1 (none
  * left, or no local APIC); *addr and *data are what the device writes. */
