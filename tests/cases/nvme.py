@@ -198,7 +198,8 @@ def nvme_faults(g):
 def nvme_kdb_prp_view(g):
     """kdb stops at a DMA grant of a page-in, steps it to `filled` and shows
     which frames nvme's commands named: PRP1, then PRP2 or the PRP list,
-    each a frame of the grant."""
+    each a frame of the grant; `irqs` shows nvme's MSI-X entries (vector,
+    CPU, count) and, on q35, the IOMMU's fault event."""
     from cases.kdb import kdb, leave
     m = g.expect(r"world stopped: grant (0x[0-9a-f]+) lent", timeout=90)
     gid = m.group(1)
@@ -224,6 +225,19 @@ def nvme_kdb_prp_view(g):
         bad.append("the commands name pages %s of %d" % (sorted(pages), len(frames)))
     if any(dict((int(p), f) for p, f in frames).get(int(p)) != f for _, p, f in named):
         bad.append("a PRP's frame is not the page's")
+    # kdb irqs: nvme's MSI-X entries, each its vector, CPU and count (the
+    # page-in's completion came by one), and the IOMMU's fault event.
+    irqs = kdb(g, "irqs")
+    msix = re.findall(r"^(\d+) +(\d+) +(\d+) +nvme 00:0[0-9a-f]\.0 MSI-X entry (\d+) +(\d+) ",
+                      irqs, re.M)
+    if not msix or not any(int(count) > 0 for *_, count in msix):
+        bad.append("kdb irqs: no nvme MSI-X entry with a count")
+    if any(int(vec) != 32 + int(irq) for irq, vec, *_ in msix):
+        bad.append("kdb irqs: an IRQ's vector is not 32 + its number")
+    if ferry.machine() == "q35" and not re.search(r"^\d+ +\d+ +0 +kernel: iommu fault event ",
+                                                  irqs, re.M):
+        bad.append("kdb irqs: no IOMMU fault event line")
+    out += irqs
     leave(g)
     results = suite_end(g, "nvme_kdb_prp_view", timeout=90, driver="nvme")
     results.append(("qemu/nvme_kdb_prp_view", not bad, "; ".join(bad) + "\n" + out))
