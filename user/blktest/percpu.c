@@ -2,9 +2,13 @@
 /*
  * percpu: readers on every CPU at once, for a driver with a queue per CPU
  * (nvme).  One thread per CPU online reads 8-sector runs of the disk's
- * first 256 sectors in copy mode, spinning a little between requests so
- * the CPUs stay busy and the driver is woken on each of them in turn;
- * every read must equal the same sectors read once beforehand.  The line
+ * first 256 sectors in copy mode; every read must equal the same sectors
+ * read once beforehand.  The readers take turns, each spinning while it
+ * waits (so each keeps a CPU busy and they stay spread over the CPUs):
+ * with one request out at a time the driver is always waiting when a call
+ * comes, so it runs on the caller's CPU and submits on that CPU's queue;
+ * with requests overlapping it would serve the queued ones on whichever
+ * CPU it already ran on.  The line
  * it prints says how many message interrupts (MSI-X) the kernel took
  * meanwhile; which queues carried the reads is nvme's log (its "first
  * command" line per queue), checked by tests/cases/nvme.py.
@@ -36,6 +40,7 @@ struct reader {
 static uint8_t reference[SPAN * BLOCK_SECTOR_SIZE];
 static uint8_t bufs[READERS_MAX][BLK_BUF_BYTES] __attribute__((aligned(4096)));
 static struct reader readers[READERS_MAX];
+static int nreaders, turn;
 
 static void spin(unsigned n)
 {
@@ -51,6 +56,9 @@ static void read_loop(void *arg)
 		uint64_t lba = ((uint64_t)r->id * 37 + (uint64_t)i * RUN) % (SPAN - RUN);
 		long err;
 
+		while (__atomic_load_n(&turn, __ATOMIC_ACQUIRE) != r->id)
+			spin(100);
+
 		r->cpus |= 1ULL << (sys_cpu_self() & 63);
 		err = blk_read(r->b, RAW0, lba, RUN, 0, 0, bufs[r->id]);
 		if (err)
@@ -58,7 +66,7 @@ static void read_loop(void *arg)
 		else if (memcmp(bufs[r->id], reference + lba * BLOCK_SECTOR_SIZE,
 				RUN * BLOCK_SECTOR_SIZE))
 			r->bad++;
-		spin(20000 + (unsigned)((i * 7919 + r->id * 104729) % 50000));
+		__atomic_store_n(&turn, (r->id + 1) % nreaders, __ATOMIC_RELEASE);
 	}
 	r->finished = 1;
 }
@@ -77,6 +85,8 @@ void cases_percpu(struct blk *b)
 	sys_stats(&before);
 	if (before.cpus_online > 1)
 		n = before.cpus_online < READERS_MAX ? (int)before.cpus_online : READERS_MAX;
+	nreaders = n;
+	turn = 0;
 	for (int i = 0; i < n; i++) {
 		readers[i] = (struct reader){ .b = b, .id = i };
 		err = thread_start(read_loop, &readers[i], readers[i].stack, STACK);

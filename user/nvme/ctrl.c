@@ -30,10 +30,14 @@
 #define MEM_IDENT	0		/* page indices in the DMA region */
 #define MEM_ASQ		1
 #define MEM_ACQ		2
-#define MEM_QUEUES	3		/* then per I/O queue: sq, cq, PRP lists */
+/* Then every I/O submission ring, one after the other (kdb's PRP view
+ * reads them as one: VM_CTL_DMA_RING), every completion ring, and each
+ * queue's PRP lists. */
+#define MEM_SQS		3
+#define MEM_CQS		(MEM_SQS + NVME_QUEUES_MAX)
+#define MEM_PRPS	(MEM_CQS + NVME_QUEUES_MAX)
 #define MEM_PRP_PAGES	((NVME_SLOTS * NVME_PRP_LIST_BYTES + NVME_PAGE - 1) / NVME_PAGE)
-#define MEM_QUEUE_PAGES	(2 + MEM_PRP_PAGES)
-#define MEM_PAGES	(MEM_QUEUES + NVME_QUEUES_MAX * MEM_QUEUE_PAGES)
+#define MEM_PAGES	(MEM_PRPS + NVME_QUEUES_MAX * MEM_PRP_PAGES)
 
 _Static_assert(NVME_IO_DEPTH * sizeof(struct nvme_sqe) <= NVME_PAGE, "one page per ring");
 
@@ -398,13 +402,12 @@ static void init_queues(struct nvme_ctrl *c)
 	nvme_queue_init(&c->admin, 0, NVME_ADMIN_DEPTH, ADMIN_SLOTS, sq, sq_dev, cq, cq_dev,
 			c->dstrd, NULL, 0);
 	for (int k = 0; k < c->nio_wanted; k++) {
-		unsigned at = MEM_QUEUES + (unsigned)k * MEM_QUEUE_PAGES;
 		int irq = c->io[k].irq;
 		unsigned cpu = c->io[k].cpu;
 
-		sq = mem_page(c, at, &sq_dev);
-		cq = mem_page(c, at + 1, &cq_dev);
-		prp = mem_page(c, at + 2, &prp_dev);
+		sq = mem_page(c, MEM_SQS + (unsigned)k, &sq_dev);
+		cq = mem_page(c, MEM_CQS + (unsigned)k, &cq_dev);
+		prp = mem_page(c, MEM_PRPS + (unsigned)k * MEM_PRP_PAGES, &prp_dev);
 		nvme_queue_init(&c->io[k], (uint16_t)(k + 1), NVME_IO_DEPTH, NVME_SLOTS, sq, sq_dev,
 				cq, cq_dev, c->dstrd, prp, prp_dev);
 		c->io[k].irq = irq;	/* chosen before the start (main.c) */

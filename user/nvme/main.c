@@ -576,7 +576,7 @@ static long start(struct nvme *v)
 	scan_partitions(v);
 	attach_irq(v);
 	/* kdb's PRP view reads the commands there (`grant ID`). */
-	sys_vm_ctl(VM_CTL_DMA_RING, NVME_IO_DEPTH, (void *)c->io[0].sq);
+	sys_vm_ctl(VM_CTL_DMA_RING, NVME_IO_DEPTH * c->nio, (void *)c->io[0].sq);
 	v->port = ipc_publish(BLOCK_PORT_NVME, NVME_QUEUE);
 	if (v->port < 0)
 		return v->port;

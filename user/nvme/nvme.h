@@ -24,8 +24,13 @@
  *
  * The model
  * ---------
- * The controller has an admin queue pair and one I/O queue pair (qid 1),
- * each a submission ring and a completion ring in DMA memory.  A command
+ * The controller has an admin queue pair and I/O queue pairs (qid 1..n):
+ * one per CPU with MSI-X (queue k + 1's completions on MSI-X vector k + 1,
+ * which the kernel aims at CPU k), one with INTx or polling; each a
+ * submission ring and a completion ring in DMA memory.  A request goes to
+ * the queue of the CPU the driver runs on when it submits it
+ * (nvme_ctrl_queue: io[cpu % n]): a call's receiver runs on its caller's
+ * CPU, so that is the client's CPU.  A command
  * is 64 bytes written at the submission tail, made visible by one MMIO
  * write of the new tail to its doorbell; its completion is 16 bytes the
  * controller writes at the completion ring's next slot with the phase bit
@@ -62,9 +67,10 @@
  * fails whole (ERR_IO).  The server serves one client request at a time,
  * as ata does.
  *
- * Completion is by interrupt (INTx: the line the firmware put in config
- * 0x3C, a message per interrupt, acknowledged after the completion doorbell
- * has lowered the line) or, with the option `poll`, by polling the ring.
+ * Completion is by interrupt (the queue's MSI-X vector, or INTx: the line
+ * the firmware put in config 0x3C; a message per interrupt, acknowledged
+ * after the completion doorbell is written) or, with the option `poll`, by
+ * polling the ring.  With MSI-X, INTMS/INTMC are never written.
  *
  * Memory: everything is pinned (boot configuration `pin`).  One
  * sys_dma_alloc region holds the rings, the identify page, the PRP lists

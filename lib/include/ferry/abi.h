@@ -325,8 +325,9 @@ _Static_assert(ALLOW_INFO_HEADER == 72, "struct allow_info ABI");
 #define VM_CTL_DMA_QUIET	12	/* every DMA transfer your devices started before now
 					   has ended (drivers: the dma right) => frames freed
 					   that waited for it (kernel/iommu/iommu.h) */
-#define VM_CTL_DMA_RING		13	/* ptr = an NVMe submission ring in your DMA memory,
-					   arg = its entries (2..4096): kdb's `grant ID` shows
+#define VM_CTL_DMA_RING		13	/* ptr = an NVMe submission ring in your DMA memory
+					   (or several, one after the other), arg = its
+					   entries (2..4096): kdb's `grant ID` shows
 					   which frames its commands name (the PRP view) */
 
 enum page_state { PAGE_ABSENT, PAGE_RESIDENT, PAGE_SWAPPED, PAGE_INFLIGHT, PAGE_WITH_PAGER };
