@@ -101,8 +101,10 @@ def chaos_case(name, rounds, timeout, seed=None):
         s = seed if seed is not None else int(os.environ.get("CHAOS_SEED") or time.time())
         return run_chaos(g, name, s, rounds)
     fn.__doc__ = __doc__
+    # FERRY_DISK_BUS=ide: the disk on IDE, as for make run (ata is killed).
     _cases.append(DiskCase(fn, name, "", "64M", timeout, None,
-                           lambda tmp: ferry.default_drives()))
+                           lambda tmp: ferry.default_drives(
+                               os.environ.get("FERRY_DISK_BUS", "nvme"))))
 
 
 # In make test: three kills of each server, one per fill mode, a fixed seed (printed; CHAOS_SEED overrides).
