@@ -93,6 +93,10 @@ def run_chaos(g, name, seed, rounds, round_timeout=90):
             ("%s_longest_wait_ms" % name, None, summary.group(10))]
         if pm:
             results.append(("%s_fs_longest_away_ms" % name, None, pm.group(2)))
+        running = re.search(r"utest: chaos: kills while running on another CPU with a grant: "
+                            r"(\w+ \d+ swapd \d+ fs \d+)", log)
+        if running:
+            results.append(("%s_kills_running_with_grant" % name, None, running.group(1)))
     return results
 
 
