@@ -91,6 +91,10 @@ def media_refusal_not_bad(g):
                              r"permitted$"), "no refusal seen: nothing was tested"))
     results.append(("qemu/media_refusal_no_slot_bad", not found(g, r"marked bad"),
                     "a refusal retired swap slots"))
+    results.append(("qemu/media_refusal_pagein_reason",
+                    len(re.findall(r"thread \d+ killed: page-in failed: the pager's disk driver "
+                                   r"refused it \(not permitted\)", g.buf)) == 1,
+                    "want one thread killed for a refused page-in, with that reason"))
     return results
 
 

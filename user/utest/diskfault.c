@@ -169,7 +169,9 @@ UTEST(vm_diskfault_pageout)
  * The pages must stay resident and intact and no slot may be retired (the
  * kernel logs "marked bad" for each: tests/cases/media.py looks), in
  * every fill mode; with the driver's own arguments back, the same pages
- * go out and come back.  Pages swapped out before stay where they are.
+ * go out and come back.  Pages swapped out before stay where they are: a
+ * page-in refused kills the faulting thread (with that reason), and the
+ * page comes back once the driver serves swapd again.
  */
 static const char *running_driver(void)
 {
@@ -241,6 +243,9 @@ UTEST(vm_diskfault_refused)
 	refused_pageouts(FILL_COPY, before);
 	refused_pageouts(FILL_GRANT_MAP, before);
 	refused_pageouts(FILL_GRANT_DMA, before);
+	/* A page-in refused costs the faulting thread, never the page. */
+	CHECK(!touch_in_thread(before, fault_seed(FILL_COPY, 0)));
+	CHECK_EQ(vm_page_state(before), PAGE_SWAPPED);
 	driver_replace(driver, NULL);
 	check_all(before, FILL_COPY);	/* paged in through the driver as it was */
 	for (long mode = 0; mode < FILL_NMODES; mode++)
