@@ -145,7 +145,7 @@ def percpu_case(cpus):
                    "checked against one read before); every queue carries commands submitted "
                    "on its CPU and the kernel counts the MSI-X interrupts." % cpus)
     nvme_case("nvme_percpu_%dcpu" % cpus, "init=blktest initarg=nvme:percpu panic=exit",
-              suite_drives, timeout=220, cpus=cpus)(run)
+              suite_drives, timeout=220, cpus=cpus, extra="queuelog")(run)
 
 
 percpu_case(2)

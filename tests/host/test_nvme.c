@@ -685,6 +685,7 @@ static void setup_queues(int queues, bool msix, uint32_t allowed)
 	c.timeout_ns = 100 * MS;
 	c.nio_wanted = queues;
 	c.msix = msix;
+	c.log_queues = true;
 	nvme_ctrl_mem(&c, mem, MEM_BASE);
 	for (int i = 0; i < 32; i++)
 		bufdev[i] = MEM_BASE + (uint64_t)(FAKE_PAGES - 1 - 2 * i) * 4096;

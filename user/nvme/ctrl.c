@@ -635,7 +635,7 @@ long nvme_io_batch(struct nvme_ctrl *c, struct nvme_ns *ns, struct nvme_io *io, 
 
 	if (n < 1 || n > NVME_BATCH_MAX)
 		return ERR_INVAL;
-	if (!b.q->submitted)
+	if (c->log_queues && !b.q->submitted)
 		nvme_log("I/O queue %u: its first command, submitted on CPU %u", b.q->qid,
 			 nvme_cpu());
 	for (int i = 0; i < n; i++) {

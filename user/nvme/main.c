@@ -4,6 +4,7 @@
  * <proto/block.h>, the same as ata's).
  *
  *   nvme [swap=|ext2=|fat=|partN=|raw=prog[,prog...]] [timeout=MS] [poll|intx]
+ *        [queuelog]
  *
  * Its arguments are its boot configuration: the GRUB module line (built
  * from USER_ARGS_nvme in user/build.mk).
@@ -20,6 +21,8 @@
  *   intx     completion by the INTx line, one I/O queue, even where the
  *            kernel offers MSI-X (by default: one I/O queue pair per CPU,
  *            each with its MSI-X vector aimed at that CPU)
+ *   queuelog logs each I/O queue's first command and the CPU it was
+ *            submitted on (tests: which queues carried I/O)
  * A program is known by the name the kernel gives its process, looked up
  * from the kernel-stamped sender of each request, and only while it runs
  * with its configuration's rights; everybody else is refused (ERR_PERM).
@@ -387,6 +390,8 @@ static void parse_args(struct nvme *v, int argc, char **argv)
 			v->poll = true;
 		} else if (err == ERR_NOENT && strcmp(argv[i], "intx") == 0) {
 			v->intx = true;
+		} else if (err == ERR_NOENT && strcmp(argv[i], "queuelog") == 0) {
+			v->ctrl.log_queues = true;
 		} else if (err == ERR_NOENT) {
 			why = "unknown option";
 		}

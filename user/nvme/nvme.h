@@ -269,6 +269,7 @@ struct nvme_ctrl {
 	uint64_t budget_end;	/* the request being served ends by then; 0: none */
 	bool irq_on;		/* completion by interrupt; else polled */
 	bool msix;		/* ... by MSI-X, one vector per I/O queue; else INTx */
+	bool log_queues;	/* option queuelog: each queue's first command logged */
 	uint32_t max_sectors;	/* per command: MDTS, at most BLOCK_MAX_SECTORS */
 	char model[41], serial[21], firmware[9];
 	uint32_t nn;		/* namespaces the controller may have */
