@@ -21,7 +21,8 @@ static const struct {
 	{ "iommu", "off: leave the IOMMU off (device DMA is then trusted)" },
 	{ "iommu_inval", "IOTLB invalidation at take-back: page, window (default) or queue" },
 	{ "iommu_test", "tests' negative controls: stale (take-back skips the IOTLB invalidation),"
-			" nopark (frames of given-up transfers freed at once)" },
+			" nopark (frames of given-up transfers freed at once), noirq (fault"
+			" events polled, not by interrupt)" },
 	{ "zerotouch", "off: zero DMA page-in frames even when the IOMMU makes it unnecessary" },
 };
 

@@ -59,6 +59,11 @@ struct cpu {
 	uint64_t ipis_sent, ipis_received;
 	uint64_t ipis_sent_kind[4];	/* by enum ipi_kind (arch.h) */
 	uint64_t tlb_requests_served;	/* shootdowns this CPU answered */
+	/* ipc_call is queueing a request whose caller blocks right after:
+	 * the receiver it wakes runs here (sched.c). */
+	bool waking_for_call;
+	/* Message IRQs this CPU took (irq.c): a driver's, the kernel's. */
+	uint64_t irqs_message, irqs_message_kernel;
 };
 
 #define CPU_OFF_KERNEL_RSP	8

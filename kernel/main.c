@@ -181,6 +181,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
 	pci_init();
 	iommu_init();
 	arch_init_interrupts();
+	iommu_fault_irq_init();
 	console_init();
 	log_info("clock: TSC %lu MHz", (unsigned long)(arch_cycles_per_sec() / 1000000));
 	smp_start_cpus();

@@ -30,6 +30,7 @@
 #define CMD_IO		0x0001
 #define CMD_MEMORY	0x0002
 #define CMD_MASTER	0x0004
+#define CMD_INTX_OFF	0x0400
 #define STATUS_CAPS	0x0010
 #define BAR_IO		0x1
 #define BAR_TYPE_MASK	0x6
@@ -294,6 +295,29 @@ static const char *bar_refused(const struct pci_function *f, unsigned bar)
 	if (bar_now(f, bar) != b->base)
 		return "moved since boot";
 	return not_device_memory(b->base, b->size);
+}
+
+const char *pci_msix_table_at(const struct pci_function *f, uint64_t *pa)
+{
+	const struct pci_bar *b = &f->bar[f->msix_table_bar];
+
+	if (bar_now(f, f->msix_table_bar) != b->base)
+		return "the MSI-X table's BAR moved since boot";
+	*pa = b->base + f->msix_table_off;
+	return not_device_memory(PAGE_ALIGN_DOWN(*pa),
+				 PAGE_ALIGN_UP(*pa + f->msix_table_len) - PAGE_ALIGN_DOWN(*pa));
+}
+
+void pci_msi_enable(const struct pci_function *f)
+{
+	/* The table answers only with memory decoding on; INTx off is what
+	 * enabling MSI does anyway, said once more for devices that forget. */
+	cfg_write(f->bdf, CFG_COMMAND, 2, cfg_read(f->bdf, CFG_COMMAND, 2) | CMD_MEMORY | CMD_INTX_OFF);
+}
+
+void pci_msi_disable(const struct pci_function *f)
+{
+	cfg_write(f->bdf, CFG_COMMAND, 2, cfg_read(f->bdf, CFG_COMMAND, 2) & ~CMD_INTX_OFF);
 }
 
 /* The MSI-X table and pending bits inside BAR `bar`: the kernel's. */

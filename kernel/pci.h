@@ -94,6 +94,15 @@ bool pci_irq_bound(const struct proc *p, unsigned irq);
  */
 long pci_mmio_map(struct proc *p, uint32_t bdf, unsigned bar, uint64_t *va, uint64_t *len);
 
+/* kernel/msi.c: the MSI-X table's physical address, the table's BAR
+ * checked as pci_mmio_map checks one (still where it was at boot, device
+ * memory).  => NULL, or why not. */
+const char *pci_msix_table_at(const struct pci_function *f, uint64_t *pa);
+/* Memory decoding on (the MSI-X table answers), INTx off. */
+void pci_msi_enable(const struct pci_function *f);
+/* No message in use any more: INTx on again (for a successor using it). */
+void pci_msi_disable(const struct pci_function *f);
+
 /* May a driver write [offset, offset + size) of bdf's config space? => NULL, or why not. */
 const char *pci_config_write_refused(uint32_t bdf, uint32_t offset, uint32_t size);
 /* Does the write leave bus mastering off, or is p's line bdf's owner?

@@ -29,6 +29,7 @@
 #include "mm/swap.h"
 #include "mm/tlb.h"
 #include "irq.h"
+#include "msi.h"
 #include "log.h"
 #include "mm/heap.h"
 #include "mm/memobj.h"
@@ -351,6 +352,14 @@ static long sys_mmio_map(struct proc *p, const uint64_t *a)
 	return (long)va;
 }
 
+/* A message interrupt (MSI-X entry, or MSI) of a function p is bound to (msi.h). */
+static long sys_msi_attach(struct proc *p, const uint64_t *a)
+{
+	if (a[0] > 0xFFFF)
+		return ERR_NOENT;
+	return msi_attach(p, (uint32_t)a[0], (long)a[1], (long)a[2], a[3]);
+}
+
 static long sys_stats(struct proc *p, const uint64_t *a)
 {
 	struct iommu_counts ic;
@@ -375,6 +384,8 @@ static long sys_stats(struct proc *p, const uint64_t *a)
 		st.cpus_online += cpu_online(i);
 		st.ipis_sent += cpus[i].ipis_sent;
 		st.ipis_lock_wake += cpus[i].ipis_sent_kind[IPI_WAKE];
+		st.irqs_message += cpus[i].irqs_message;
+		st.irqs_message_kernel += cpus[i].irqs_message_kernel;
 	}
 	tlb_get_totals(&tlb);
 	st.tlb_ipis = tlb.ipis;

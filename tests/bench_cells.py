@@ -68,6 +68,11 @@ BOOTS = [
     Boot("nvme", (Backing("anon", "nvme-dma", {1: "swapin_pc0@nvme", 8: "swapin_pc3@nvme"}),
                   Backing("file", "file-nvme")),
          drives=(ferry.nvme_drive(ferry.DISK, snapshot=True),)),
+    # The same NVMe boot with nvme's `intx`: completion by the INTx line
+    # (the kernel masks and unmasks it at the I/O APIC around each message)
+    # instead of MSI-X: what the message interrupt saves per request.
+    Boot("nvme-intx", (Backing("anon", "nvme-intx"),), modules={"nvme": "nvme intx"},
+         drives=(ferry.nvme_drive(ferry.DISK, snapshot=True),), round_share=0.5),
     # swapd on /swapfile: the same faults, its slots in an ext2 file's blocks.
     Boot("swapfile", (Backing("anon", "swapfile"),), modules={"swapd": "swapd file /swapfile"}),
     # 2,056 port transfers per page, each a trip through QEMU's IDE code and,

@@ -70,10 +70,13 @@ void arch_cpu_relax(void);		/* in spin loops (x86: pause) */
  * (x86: the APIC's task priority holds them back).  Interrupts are off
  * before and after.  Without an APIC, only relaxes. */
 void arch_wait_for_ipi(void);
-/* Device interrupts for MSI/MSI-X (not used yet): a Ferry IRQ number past
- * the ISA lines gets a vector of its own (x86: VEC_MSI_FIRST..), and the
- * message address/data a device writes to raise it on `cpu` come from
- * the arch; the generic mask-until-ack model stays (irq.h). */
+/* A message-signalled interrupt (kernel/msi.h): what a device writes to
+ * raise Ferry IRQ irq (>= IRQ_LINES) on CPU c (x86: the local APIC
+ * window's address naming c's APIC id, the IRQ's own vector as data).
+ * => false without a local APIC (the 8259s cannot take messages) or for
+ * an IRQ number the arch has no vector for. */
+bool arch_msi_message(const struct cpu *c, unsigned irq, uint64_t *addr, uint32_t *data);
+unsigned arch_irq_vector(unsigned irq);	/* the CPU vector IRQ irq arrives at */
 
 /* Emulator and machine control. */
 _Noreturn void arch_qemu_exit(int code);	/* isa-debug-exit, then halt */

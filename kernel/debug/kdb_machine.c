@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: MIT
 /* kdb: the machine: ACPI tables as the firmware described them, PCI
  * functions, and the CPUs. */
+#include <fmt.h>
+
 #include "../acpi/acpi.h"
 #include "../clock.h"
 #include "../lock.h"
 #include "../mm/tlb.h"
 #include "../iommu/iommu.h"
+#include "../irq.h"
+#include "../msi.h"
 #include "../pci.h"
 #include "../proc/proc.h"
 #include "../smp.h"
@@ -105,10 +109,11 @@ static bool cmd_iommu(int argc, char **argv)
 	print_run(&run);
 	kdb_printf("faults (newest first):\n");
 	for (int i = 0; iommu_fault_view(i, &f); i++) {
-		kdb_printf("  %lu ms: %s %s at %#lx: %s (reason %u), domain %d: ",
-			   (unsigned long)(f.ns / 1000000), pci_bdf_str(f.source, b),
-			   f.write ? "write" : "read", (unsigned long)f.address, f.reason_text,
-			   f.reason, f.domain >= 0 ? f.domain + 1 : -1);
+		kdb_printf("  %lu ms (%s): %s %s at %#lx: %s (reason %u), domain %d: ",
+			   (unsigned long)(f.ns / 1000000), f.by_interrupt ? "interrupt" : "poll",
+			   pci_bdf_str(f.source, b), f.write ? "write" : "read",
+			   (unsigned long)f.address, f.reason_text, f.reason,
+			   f.domain >= 0 ? f.domain + 1 : -1);
 		if (f.grant)
 			kdb_printf("%s, failed grant %#lx\n", f.where, (unsigned long)f.grant);
 		else if (f.given_up)
@@ -214,7 +219,40 @@ static bool cmd_cpus(int argc, char **argv)
 	return true;
 }
 
+/* Every IRQ someone has, or that came: ISA lines and message IRQs. */
+static bool cmd_irqs(int argc, char **argv)
+{
+	struct irq_route_view v;
+	char what[64];
+	unsigned cpu;
+
+	(void)argc;
+	(void)argv;
+	kdb_printf("%-4s %-6s %-4s %-36s %10s %s\n", "IRQ", "VECTOR", "CPU", "WHAT", "COUNT",
+		   "STATE");
+	for (unsigned irq = 0; irq < IRQ_MAX; irq++) {
+		if (!irq_route_view(irq, &v))
+			continue;
+		cpu = 0;
+		if (!msi_describe((int)irq, what, sizeof(what), &cpu))
+			snprintf(what, sizeof(what), "%s line %u", v.owner ? v.owner->name :
+				 irq == IRQ_TIMER ? "kernel: PIT" : irq == IRQ_COM1 ?
+				 "kernel: COM1" : "-", irq);
+		kdb_printf("%-4u %-6u %-4u %-36s %10lu %s\n", irq, arch_irq_vector(irq), cpu, what,
+			   (unsigned long)v.count, v.pending ? "pending" :
+			   v.in_flight ? "sent, not acknowledged" : "-");
+	}
+	kdb_printf("message IRQs by CPU (drivers' + kernel's):");
+	for (unsigned i = 0; i < cpu_count; i++)
+		kdb_printf(" %u: %lu+%lu", i, (unsigned long)cpus[i].irqs_message,
+			   (unsigned long)cpus[i].irqs_message_kernel);
+	kdb_printf("\n");
+	return true;
+}
+
 const struct kdb_cmd kdb_machine_cmds[] = {
+	{ "irqs", "", "IRQs: lines and MSI/MSI-X messages, their vector, CPU, owner, count",
+	  cmd_irqs },
 	{ "acpi", "", "ACPI tables: signature, address, length, checks", cmd_acpi },
 	{ "iommu", "", "IOMMU: domains, their devices, live device mappings, recorded faults",
 	  cmd_iommu },

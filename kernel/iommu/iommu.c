@@ -17,6 +17,7 @@
 #include "../log.h"
 #include "../mm/pmm.h"
 #include "../mm/vm.h"
+#include "../msi.h"
 #include "../panic.h"
 #include "../pci.h"
 #include "../policy.h"
@@ -73,6 +74,9 @@ static int ndomains;
 static struct window windows[IOMMU_WINDOWS_MAX];
 static struct iommu_fault_view fault_log[IOMMU_FAULT_LOG];
 static unsigned fault_next;
+/* The fault event's IRQ (-1: polled), and whether its handler runs now. */
+static int fault_irq = -1;
+static bool in_fault_interrupt;
 static struct dmar_info dmar;
 /* Frames a device may still write, waiting for its driver's word (see
  * iommu.h): by the driver's configuration line, so they outlive the
@@ -287,6 +291,42 @@ void iommu_init(void)
 		log_warn("iommu: iommu_test=stale: stale DMA can land in frames that changed hands");
 	if (iommu_test_no_parking)
 		log_warn("iommu: iommu_test=nopark: frames of given-up transfers are freed at once");
+}
+
+static void fault_interrupt(void)
+{
+	in_fault_interrupt = true;
+	iommu_fault_event();
+	in_fault_interrupt = false;
+}
+
+void iommu_fault_irq_init(void)
+{
+	const char *test = cmdline_get("iommu_test");
+	uint64_t addr;
+	uint32_t data;
+
+	if (!translating)
+		return;
+	if (test && strcmp(test, "noirq") == 0) {
+		log_warn("iommu: iommu_test=noirq: fault events stay masked, faults are polled");
+		return;
+	}
+	fault_irq = msi_alloc_kernel("iommu fault event", fault_interrupt, 0, &addr, &data);
+	if (fault_irq < 0) {
+		log_info("iommu: fault events polled: no message interrupt for them");
+		return;
+	}
+	vtd_fault_interrupt(addr, data);
+	log_info("iommu: fault events by message interrupt: IRQ %d on CPU 0", fault_irq);
+	snprintf(status + strlen(status), sizeof(status) - strlen(status),
+		 ", fault events by interrupt");
+}
+
+void iommu_fault_poll(void)
+{
+	if (fault_irq < 0)
+		iommu_fault_event();
 }
 
 bool iommu_translating(void)
@@ -605,14 +645,15 @@ static void record_fault(const struct vtd_fault *f)
 	*v = (struct iommu_fault_view){
 		.ns = clock_ns(), .source = f->source, .address = f->address, .write = f->write,
 		.reason = f->reason, .reason_text = vtd_reason_text(f->reason),
-		.domain = d ? (int)(d - domains) : -1,
+		.domain = d ? (int)(d - domains) : -1, .by_interrupt = in_fault_interrupt,
 	};
 	if (d)
 		d->faults++;
 	attribute(v);
-	log_warn("iommu: DMA fault: %s (%s) %s at %#lx: %s (reason %u)",
+	log_warn("iommu: DMA fault: %s (%s) %s at %#lx: %s (reason %u), read %s",
 		 pci_bdf_str(f->source, b), d ? d->owner->name : "given to nobody",
-		 f->write ? "write" : "read", (unsigned long)f->address, v->reason_text, f->reason);
+		 f->write ? "write" : "read", (unsigned long)f->address, v->reason_text, f->reason,
+		 in_fault_interrupt ? "at its interrupt" : "by a poll");
 	if (v->grant)
 		log_warn("iommu: grant %#lx fails: its device faulted %s", (unsigned long)v->grant,
 			 v->where);

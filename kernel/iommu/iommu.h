@@ -62,10 +62,15 @@
  *
  * Faults: the unit records them (source device, address, read or write,
  * reason); they are read, logged, counted per domain and kept (the last
- * IOMMU_FAULT_LOG) for kdb `iommu`.  The fault event is an MSI, which
- * needs the local APIC; until the kernel has one, the records are polled:
- * at every grant take-back and on the page-out daemon's 100 ms tick.  The
- * interrupt's handler will call iommu_fault_event() and nothing else.
+ * IOMMU_FAULT_LOG) for kdb `iommu`.  The fault event is a message
+ * interrupt of the kernel's own (msi.h, iommu_fault_irq_init(), aimed at
+ * CPU 0) whose handler calls iommu_fault_event(): a fault is read, logged
+ * and pinned on its grant when the unit records it.  The take-back still
+ * reads the records itself (the interrupt may not have been taken yet when
+ * a grant ends, and the verdict must come before the frames move).  With
+ * no local APIC (the 8259s) or iommu_test=noirq the event stays masked and
+ * the records are polled: at every take-back and on the page-out daemon's
+ * 100 ms tick (iommu_fault_poll()).
  *
  * Without an IOMMU (no DMAR, a malformed one, `iommu=off`, the `pc`
  * machine) every call here is a no-op: grants carry physical addresses and
@@ -142,8 +147,12 @@ void iommu_grant_settled(struct proc *p, uint64_t grant);
 long iommu_quiet(struct proc *p);
 
 /* --- faults --- */
-/* Reads and logs the fault records now (the poll, and later the MSI handler). */
+/* Reads and logs the fault records now (the interrupt's handler, take-backs). */
 void iommu_fault_event(void);
+/* After arch_init_interrupts(): the fault event by message interrupt. */
+void iommu_fault_irq_init(void);
+/* The daemon's tick: reads the records only when no interrupt brings them. */
+void iommu_fault_poll(void);
 
 /* --- inspection (kdb, check) --- */
 struct iommu_fault_view {
@@ -158,6 +167,7 @@ struct iommu_fault_view {
 	bool outside;			/* outside every window it could be pinned on */
 	const char *where;		/* in its window, past its end, outside every window */
 	uint64_t given_up;		/* the ended grant whose late transfer it stopped */
+	bool by_interrupt;		/* read at the fault event's interrupt, not a poll */
 };
 struct iommu_domain_view {
 	int id;
@@ -194,7 +204,8 @@ bool iommu_grant_view(uint64_t grant, int *domain, uint64_t *iova, bool *device_
 
 /* Test switches, the negative controls of the tests: iommu_test=stale:
  * take-back skips the IOTLB invalidation, so a stale DMA can land;
- * iommu_test=nopark: frames are freed at take-back instead of parked. */
+ * iommu_test=nopark: frames are freed at take-back instead of parked;
+ * iommu_test=noirq: the fault event stays masked (faults polled). */
 extern bool iommu_test_skip_invalidation, iommu_test_no_parking;
 
 #endif

@@ -37,6 +37,9 @@
 #define REG_CCMD	0x28
 #define REG_FSTS	0x34
 #define REG_FECTL	0x38
+#define REG_FEDATA	0x3C
+#define REG_FEADDR	0x40
+#define REG_FEUADDR	0x44
 #define REG_IQH		0x80
 #define REG_IQT		0x88
 #define REG_IQA		0x90
@@ -300,7 +303,8 @@ static int start_unit(struct unit *u, const char **why)
 	*why = "did not complete the first invalidation";
 	if (invalidate_all_registers(u))
 		return -1;
-	/* Faults are polled until there is a local APIC for their MSI. */
+	/* The fault event stays masked until vtd_fault_interrupt() has
+	 * somewhere to send it (a local APIC); till then faults are polled. */
 	wr32(u, REG_FECTL, FECTL_IM);
 	wr32(u, REG_FSTS, FSTS_PFO | FSTS_IQE);
 	return 0;
@@ -673,6 +677,18 @@ static int unit_faults(struct unit *u, struct vtd_fault *out, int max, uint64_t 
 		wr32(u, off + 12, 1u << 31);	/* F is write-1-to-clear */
 	}
 	return n;
+}
+
+void vtd_fault_interrupt(uint64_t addr, uint32_t data)
+{
+	for (int i = 0; i < nunits; i++) {
+		struct unit *u = &units[i];
+
+		wr32(u, REG_FEDATA, data);
+		wr32(u, REG_FEADDR, (uint32_t)addr);
+		wr32(u, REG_FEUADDR, (uint32_t)(addr >> 32));
+		wr32(u, REG_FECTL, 0);	/* IM clear: the next fault record interrupts */
+	}
 }
 
 int vtd_faults(struct vtd_fault *out, int max, uint64_t *lost)

@@ -75,6 +75,10 @@ bool vtd_caches_misses(void);
  * the unit could not record (overflow).  => records read. */
 int vtd_faults(struct vtd_fault *out, int max, uint64_t *lost);
 const char *vtd_reason_text(uint8_t reason);
+/* Every unit's fault event: this message (address, data), unmasked.  A
+ * unit sends one when it records a fault and no earlier one is pending;
+ * reading the records (vtd_faults) clears the pending state. */
+void vtd_fault_interrupt(uint64_t addr, uint32_t data);
 const struct vtd_counts *vtd_counts(void);
 
 #endif

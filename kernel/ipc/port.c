@@ -551,7 +551,9 @@ long ipc_call(struct proc *p, uint64_t port, uint64_t ureq, uint64_t urep, int64
 	s->caller = current_thread();
 	km.m.sender = p->pid;
 	km.m.reply = token;
+	this_cpu()->waking_for_call = true;
 	err = enqueue(pt, &km);
+	this_cpu()->waking_for_call = false;
 	if (err) {
 		kmsg_free(&km);
 		slot_release(s);

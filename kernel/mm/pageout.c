@@ -156,7 +156,7 @@ static void daemon_main(void *arg)
 	for (;;) {
 		thread_block(&daemon_wq, THREAD_BLOCKED_SLEEP, 0, DAEMON_PERIOD_NS);
 		request_check_overtime();
-		iommu_fault_event();	/* polled until the fault MSI has a local APIC */
+		iommu_fault_poll();	/* without the fault event's interrupt */
 		swap_expire_orphans();
 		objpager_expire_orphans();
 		memobj_write_back_unmapped();

@@ -115,11 +115,18 @@ uint64_t sched_idle_stack_top(const struct thread *idle)
 	return (uint64_t)idle->kstack + KSTACK_PAGES * PAGE_SIZE;
 }
 
-/* A CPU to run t now: an idle one not yet called (need_resched marks the
- * call), else the one running the lowest priority below t's; or NULL. */
+/* A CPU to run t now: this one when it is about to be free (a caller
+ * that blocks for t's reply: its request is served where it was made, no
+ * IPI; an interrupt that came in the idle loop: its driver runs where the
+ * device sent it, as nvme's queue per CPU wants), else an idle one not
+ * yet called (need_resched marks the call), else the one running the
+ * lowest priority below t's; or NULL. */
 static struct cpu *cpu_for(const struct thread *t)
 {
-	struct cpu *best = NULL;
+	struct cpu *best = NULL, *self = this_cpu();
+
+	if (!self->need_resched && (self->waking_for_call || is_idle(self->current)))
+		return self;
 
 	for (unsigned i = 0; i < cpu_count; i++) {
 		struct cpu *c = &cpus[i];

@@ -37,15 +37,15 @@ def modules(extra=""):
     return mods
 
 
-def nvme_case(name, cmdline, drives, timeout=150, extra=""):
+def nvme_case(name, cmdline, drives, timeout=150, extra="", cpus=None):
     def register(fn):
         registry._cases.append(DiskCase(fn, name, cmdline, "64M", timeout,
-                                        lambda: modules(extra), drives))
+                                        lambda: modules(extra), drives, cpus=cpus))
         return fn
     return register
 
 
-def boot_lines(g, how="interrupt", timeout_ms=2000):
+def boot_lines(g, how="MSI-X", timeout_ms=2000):
     image_sectors = os.path.getsize(ferry.DISK) // 512
     want = [r"^nvme: controller 1b36:0010 at 00:0[0-9a-f]\.0: QEMU NVMe Ctrl, serial ferry0, "
             r"firmware [0-9.]+, NVMe 1\.4, 256-sector commands$",
@@ -56,8 +56,8 @@ def boot_lines(g, how="interrupt", timeout_ms=2000):
             r"^nvme: disk0: MBR part2: type 0x83, 32768 sectors at 34816, ext2 file system "
             r"46455252-5900-4000-8000-000000000002 \(fs,blktest, by the arguments\)$",
             r"^nvme: disks whole \(raw\): blktest$",
-            r"^nvme: ready: 1 namespace, completion by %s, command timeout %d ms$"
-            % (how, timeout_ms),
+            r"^nvme: ready: 1 namespace, completion by %s, \d+ I/O queue pairs?, command "
+            r"timeout %d ms$" % (how, timeout_ms),
             r"^\[ *[0-9.]+\] nvme \(pid \d+\): 00:0[0-9a-f]\.0 BAR0 0x[0-9a-f]+\+0x4000 mapped "
             r"uncached at 0x[0-9a-f]+, MSI-X pages held back$"]
     return [("qemu/%s_boot_log" % g.name, all(re.search(w, g.buf, re.M) for w in want),
@@ -98,6 +98,58 @@ def nvme_poll(g):
     results.append(check_fnv_lines(g, image, name="nvme_poll_data_matches_image"))
     results.append(check_writes(g, image, name="nvme_poll_writes_in_image", min_lines=5))
     return results
+
+
+@nvme_case("nvme_intx", "init=blktest initarg=nvme:raw+rawwrite panic=exit", suite_drives,
+           extra="intx")
+def nvme_intx(g):
+    """nvme with `intx`: completion by the INTx line (masked by the kernel
+    until the ack, INTMS/INTMC around admin commands) where MSI-X is offered,
+    one I/O queue; the whole disk's reads, refusals, pager, writes and
+    flush, against the image.  No MSI-X entry is attached."""
+    results = suite_end(g, "nvme_intx", timeout=150, driver="nvme")
+    image = os.path.join(g.disk_dir, "disk.img")
+    results += boot_lines(g, how="INTx")
+    results.append(("qemu/nvme_intx_one_queue",
+                    re.search(r"^nvme: ready: .*, 1 I/O queue pair, ", g.buf, re.M) is not None and
+                    "MSI-X entry" not in g.buf, "want one queue and no MSI-X entry attached"))
+    results.append(check_fnv_lines(g, image, name="nvme_intx_data_matches_image"))
+    results.append(check_writes(g, image, name="nvme_intx_writes_in_image", min_lines=5))
+    return results
+
+
+def percpu_case(cpus):
+    def run(g):
+        results = suite_end(g, "nvme_percpu_%dcpu" % cpus, timeout=200, driver="nvme")
+        results += boot_lines(g)
+        want = [r"^nvme: ready: 1 namespace, completion by MSI-X, %d I/O queue pairs, " % cpus]
+        for k in range(1, cpus + 1):
+            # The kernel programs entry k for CPU k - 1; queue k carries I/O
+            # submitted on CPU k - 1 (the queue of the CPU the driver runs on).
+            want.append(r"^\[ *[0-9.]+\] nvme \(pid \d+\): 00:0[0-9a-f]\.0 MSI-X entry %d is "
+                        r"IRQ \d+ \(vector \d+\) on CPU %d$" % (k, k - 1))
+            want.append(r"^nvme: I/O queue %d: MSI-X entry %d, IRQ \d+, CPU %d$" % (k, k, k - 1))
+            want.append(r"^nvme: I/O queue %d: its first command, submitted on CPU %d$"
+                        % (k, k - 1))
+        missing = [w for w in want if not re.search(w, g.buf, re.M)]
+        results.append(("qemu/nvme_percpu_%dcpu_queues" % cpus, not missing,
+                        "missing: %s" % missing))
+        m = re.search(r"^blktest: percpu: %d readers, \d+ reads, on CPUs (0x[0-9a-f]+), message "
+                      r"interrupts (\d+)$" % cpus, g.buf, re.M)
+        results.append(("qemu/nvme_percpu_%dcpu_msix_counted" % cpus,
+                        m is not None and int(m.group(2)) > 0,
+                        "no MSI-X interrupt counted: %s" % (m.group(0) if m else "no line")))
+        return results
+    run.__doc__ = ("nvme on %d CPUs: one I/O queue pair per CPU, each with its MSI-X entry "
+                   "the kernel aimed at that CPU; a reader per CPU at once (blktest percpu, "
+                   "checked against one read before); every queue carries commands submitted "
+                   "on its CPU and the kernel counts the MSI-X interrupts." % cpus)
+    nvme_case("nvme_percpu_%dcpu" % cpus, "init=blktest initarg=nvme:percpu panic=exit",
+              suite_drives, timeout=220, cpus=cpus, extra="queuelog")(run)
+
+
+percpu_case(2)
+percpu_case(4)
 
 
 def fault_drives(tmp):
@@ -146,7 +198,8 @@ def nvme_faults(g):
 def nvme_kdb_prp_view(g):
     """kdb stops at a DMA grant of a page-in, steps it to `filled` and shows
     which frames nvme's commands named: PRP1, then PRP2 or the PRP list,
-    each a frame of the grant."""
+    each a frame of the grant; `irqs` shows nvme's MSI-X entries (vector,
+    CPU, count) and, on q35, the IOMMU's fault event."""
     from cases.kdb import kdb, leave
     m = g.expect(r"world stopped: grant (0x[0-9a-f]+) lent", timeout=90)
     gid = m.group(1)
@@ -172,6 +225,19 @@ def nvme_kdb_prp_view(g):
         bad.append("the commands name pages %s of %d" % (sorted(pages), len(frames)))
     if any(dict((int(p), f) for p, f in frames).get(int(p)) != f for _, p, f in named):
         bad.append("a PRP's frame is not the page's")
+    # kdb irqs: nvme's MSI-X entries, each its vector, CPU and count (the
+    # page-in's completion came by one), and the IOMMU's fault event.
+    irqs = kdb(g, "irqs")
+    msix = re.findall(r"^(\d+) +(\d+) +(\d+) +nvme 00:0[0-9a-f]\.0 MSI-X entry (\d+) +(\d+) ",
+                      irqs, re.M)
+    if not msix or not any(int(count) > 0 for *_, count in msix):
+        bad.append("kdb irqs: no nvme MSI-X entry with a count")
+    if any(int(vec) != 32 + int(irq) for irq, vec, *_ in msix):
+        bad.append("kdb irqs: an IRQ's vector is not 32 + its number")
+    if ferry.machine() == "q35" and not re.search(r"^\d+ +\d+ +0 +kernel: iommu fault event ",
+                                                  irqs, re.M):
+        bad.append("kdb irqs: no IOMMU fault event line")
+    out += irqs
     leave(g)
     results = suite_end(g, "nvme_kdb_prp_view", timeout=90, driver="nvme")
     results.append(("qemu/nvme_kdb_prp_view", not bad, "; ".join(bad) + "\n" + out))

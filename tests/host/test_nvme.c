@@ -46,6 +46,7 @@ struct fake_sq {
 
 struct fake_cq {
 	bool live, ien;
+	uint16_t iv;			/* its interrupt vector */
 	uint64_t dev;
 	uint16_t size, head, tail;
 	uint8_t phase;
@@ -76,6 +77,10 @@ static struct fake {
 	/* What happened: */
 	int resets, enables, io_cmds, admin_cmds, prp_lists, prp_errors, flushes, quiets;
 	int cq_created_ien;
+	uint32_t queues_allowed;	/* Set Features' answer, 0-based (0: one pair) */
+	int intm_writes;		/* INTMS and INTMC writes */
+	int io_cmds_on[4];		/* I/O commands per submission queue */
+	unsigned cpu;			/* what nvme_cpu() says */
 } f;
 
 static uint8_t mem[FAKE_PAGES * 4096] __attribute__((aligned(4096)));
@@ -241,7 +246,8 @@ static uint16_t fake_admin(const struct nvme_sqe *c)
 		if (qid == 0 || qid > 3 || f.cq[qid].live || (c->prp1 & 4095) || !(c->cdw11 & 1))
 			return 0x101 | NVME_DNR;
 		f.cq[qid] = (struct fake_cq){ .live = true, .ien = c->cdw11 & 2, .dev = c->prp1,
-					      .size = size, .phase = 1 };
+					      .size = size, .phase = 1,
+					      .iv = (uint16_t)(c->cdw11 >> 16) };
 		f.cq_created_ien = c->cdw11 & 2;
 		return 0;
 	case NVME_ADMIN_CREATE_SQ:
@@ -335,6 +341,7 @@ static uint16_t io_rw(const struct nvme_sqe *c, struct fake_ns *ns)
 
 static void io(uint16_t sqid, const struct nvme_sqe *c)
 {
+	f.io_cmds_on[sqid]++;
 	struct fake_ns *ns = c->nsid >= 1 && c->nsid <= 2 ? &f.ns[c->nsid - 1] : NULL;
 	uint16_t st;
 
@@ -402,7 +409,9 @@ static void sq_doorbell(uint16_t qid, uint32_t tail)
 		memcpy(&c, dev_ptr(sq->dev + (uint64_t)sq->head * 64, 64), 64);
 		sq->head = (uint16_t)((sq->head + 1) % sq->size);
 		if (qid == 0)
-			post(0, c.cid, fake_admin(&c), 0);
+			post(0, c.cid, fake_admin(&c),
+			     c.opcode == NVME_ADMIN_SET_FEATURES ? f.queues_allowed << 16 |
+								   f.queues_allowed : 0);
 		else
 			io(qid, &c);
 	}
@@ -510,9 +519,11 @@ void nvme_write32(uint32_t reg, uint32_t v)
 		f.acq = (f.acq & 0xFFFFFFFFULL) | (uint64_t)v << 32;
 		break;
 	case NVME_REG_INTMS:
+		f.intm_writes++;
 		f.intms |= v;
 		break;
 	case NVME_REG_INTMC:
+		f.intm_writes++;
 		f.intms &= ~v;
 		irq_check();
 		break;
@@ -536,8 +547,14 @@ void nvme_sleep_ns(uint64_t ns)
 	run_due();
 }
 
-long nvme_irq_wait(uint64_t deadline_ns)
+unsigned nvme_cpu(void)
 {
+	return f.cpu;
+}
+
+long nvme_irq_wait(int irq, uint64_t deadline_ns)
+{
+	(void)irq;	/* one message flag: the fake has one interrupt */
 	static long waits;
 
 	if (++waits > 1000000) {
@@ -558,8 +575,9 @@ long nvme_irq_wait(uint64_t deadline_ns)
 	return 0;
 }
 
-void nvme_irq_done(void)
+void nvme_irq_done(int irq)
 {
+	(void)irq;
 	f.unmasked = true;
 	irq_check();
 }
@@ -655,6 +673,74 @@ HTEST(start_stops_an_enabled_controller_first)
 	HCHECK(strstr(logbuf, "found enabled") != NULL);
 }
 
+/* A fresh controller started with `queues` I/O pairs wanted, by MSI-X or INTx. */
+static void setup_queues(int queues, bool msix, uint32_t allowed)
+{
+	memset(&f, 0, sizeof(f));
+	memset(&c, 0, sizeof(c));
+	f.ns[0].sectors = f.ns[1].sectors = NS_SECTORS;
+	f.unmasked = true;
+	f.queues_allowed = allowed;
+	logbuf[0] = '\0';
+	c.timeout_ns = 100 * MS;
+	c.nio_wanted = queues;
+	c.msix = msix;
+	c.log_queues = true;
+	nvme_ctrl_mem(&c, mem, MEM_BASE);
+	for (int i = 0; i < 32; i++)
+		bufdev[i] = MEM_BASE + (uint64_t)(FAKE_PAGES - 1 - 2 * i) * 4096;
+	HCHECK_EQ(nvme_ctrl_start(&c), 0);
+	nvme_ctrl_irq(&c, true);
+}
+
+HTEST(msix_queue_per_cpu_each_its_vector)
+{
+	setup_queues(3, true, 3);
+	HCHECK_EQ(c.nio, 3);
+	for (int q = 1; q <= 3; q++) {
+		HCHECK(f.sq[q].live && f.cq[q].live && f.sq[q].cqid == q);
+		HCHECK_EQ(f.cq[q].iv, q);	/* vector q: the MSI-X entry aimed at CPU q - 1 */
+	}
+	/* INTMS/INTMC are INTx's: never touched with MSI-X. */
+	HCHECK_EQ(f.intm_writes, 0);
+}
+
+HTEST(intx_queue_uses_vector_0_and_masks)
+{
+	setup_queues(1, false, 0);
+	HCHECK_EQ(c.nio, 1);
+	HCHECK_EQ(f.cq[1].iv, 0);
+	HCHECK(f.intm_writes >= 2);	/* masked while admin commands run, then unmasked */
+	HCHECK_EQ(f.intms & 1, 0);
+}
+
+HTEST(queue_count_as_the_controller_allows)
+{
+	setup_queues(3, true, 1);	/* it allocates two pairs */
+	HCHECK_EQ(c.nio, 2);
+	HCHECK(f.sq[2].live && !f.sq[3].live && !f.cq[3].live);
+	HCHECK(strstr(logbuf, "controller allocates 2 I/O queue pairs, 3 wanted: 2 used") != NULL);
+}
+
+HTEST(request_goes_to_the_queue_of_its_cpu)
+{
+	setup_queues(2, true, 7);
+	for (unsigned cpu = 0; cpu < 4; cpu++) {
+		f.cpu = cpu;
+		HCHECK_EQ(rw(false, 0, 8 * cpu, 8, 0), 0);
+		HCHECK_EQ(f.io_cmds_on[1 + cpu % 2], (int)(cpu / 2 + 1));
+	}
+	HCHECK_EQ(c.io[0].completed, 2);
+	HCHECK_EQ(c.io[1].completed, 2);
+	HCHECK(c.io[0].irqs >= 2 && c.io[1].irqs >= 2);
+	/* A reset makes every pair again, with its vector. */
+	HCHECK_EQ(nvme_ctrl_reset(&c, "test"), 0);
+	HCHECK(f.sq[1].live && f.sq[2].live && f.cq[2].iv == 2);
+	f.cpu = 1;
+	HCHECK_EQ(rw(false, 0, 0, 8, 0), 0);
+	HCHECK_EQ(f.io_cmds_on[2], 3);
+}
+
 HTEST(prp_rules)
 {
 	uint64_t dev[4] = { 0x10000, 0x7000, 0x3000, 0x20000 }, p1, p2, list[8];
@@ -700,8 +786,8 @@ HTEST(write_then_read_scattered_pages)
 	/* An offset in the first page: PRP1 carries it. */
 	HCHECK_EQ(rw(false, 0, 7, 9, 3584), 0);
 	HCHECK(area_holds(0, 7, 9, 3584));
-	HCHECK_EQ(c.io.completed, c.io.submitted);
-	HCHECK_EQ(c.io.bad_cid + c.io.bad_sqid + c.io.spurious, 0);
+	HCHECK_EQ(c.io[0].completed, c.io[0].submitted);
+	HCHECK_EQ(c.io[0].bad_cid + c.io[0].bad_sqid + c.io[0].spurious, 0);
 }
 
 HTEST(runs_checked_before_anything_moves)
@@ -749,7 +835,7 @@ HTEST(completion_by_interrupt)
 	f.ns[0].delay_ns = 2 * MS;
 	HCHECK_EQ(rw(false, 0, 0, 64, 0), 0);
 	HCHECK(area_holds(0, 0, 64, 0));
-	HCHECK_EQ(c.io.spurious, 0);
+	HCHECK_EQ(c.io[0].spurious, 0);
 	HCHECK(f.unmasked);	/* acknowledged after the doorbell */
 	HCHECK_EQ(f.cq[1].head, f.cq[1].tail);
 }
@@ -837,7 +923,7 @@ HTEST(unknown_command_id_ignored_and_counted)
 	f.inject_unknown_cid = true;
 	HCHECK_EQ(rw(false, 0, 0, 8, 0), 0);
 	HCHECK(area_holds(0, 0, 8, 0));
-	HCHECK_EQ(c.io.bad_cid, 1);
+	HCHECK_EQ(c.io[0].bad_cid, 1);
 	HCHECK(strstr(logbuf, "completion with unknown command id") != NULL);
 	HCHECK(strstr(logbuf, "ignored (1 so far)") != NULL);
 }
@@ -848,7 +934,7 @@ HTEST(wrong_submission_queue_ignored_and_counted)
 	f.ns[0].delay_ns = 0;
 	f.inject_bad_sqid = true;
 	HCHECK_EQ(rw(false, 0, 0, 8, 0), 0);
-	HCHECK_EQ(c.io.bad_sqid, 1);
+	HCHECK_EQ(c.io[0].bad_sqid, 1);
 }
 
 HTEST(old_phase_entry_is_not_a_completion)
@@ -859,8 +945,8 @@ HTEST(old_phase_entry_is_not_a_completion)
 	HCHECK_EQ(rw(false, 0, 0, 8, 0), 0);
 	HCHECK(f.now >= 5 * MS);	/* did not take the early one */
 	HCHECK(area_holds(0, 0, 8, 0));
-	HCHECK_EQ(c.io.spurious, 1);
-	HCHECK_EQ(c.io.completed, 1);
+	HCHECK_EQ(c.io[0].spurious, 1);
+	HCHECK_EQ(c.io[0].completed, 1);
 }
 
 HTEST(completion_lost_in_a_reset_is_stale)
@@ -871,7 +957,7 @@ HTEST(completion_lost_in_a_reset_is_stale)
 	f.ns[0].delay_ns = 3 * MS;		/* and the retry's, later still */
 	HCHECK_EQ(rw(false, 0, 24, 8, 0), 0);
 	HCHECK(area_holds(0, 24, 8, 0));
-	HCHECK_EQ(c.io.bad_cid, 1);
+	HCHECK_EQ(c.io[0].bad_cid, 1);
 	HCHECK_EQ(f.resets, 1);
 }
 

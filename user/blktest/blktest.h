@@ -133,6 +133,8 @@ void cases_giveup(struct blk *b);
 
 /* raw.c: a driver serving whole disks only */
 void cases_raw(struct blk *b);
+/* percpu.c: a reader per CPU at once (nvme's queue per CPU). */
+void cases_percpu(struct blk *b);
 void cases_raw_write(struct blk *b);
 void cases_raw_faults(struct blk *b, const char *spec);
 void cases_raw_prp(struct blk *b);

@@ -156,6 +156,24 @@ static void check_rogue_run(void)
 }
 
 /* Malformed and out-of-bounds requests from an allowed client; then a stranger. */
+/* Where a device's interrupts go is the kernel's to say, for a driver the
+ * boot configuration binds: blktest asks for entry 0 of every function of
+ * bus 0 and is refused each time (ERR_PERM where there is a function). */
+static void check_msi_refused(void)
+{
+	long port = sys_port_create(1), err, perm = 0, granted = 0;
+
+	for (unsigned long bdf = 0; port >= 0 && bdf < 256; bdf++) {
+		err = sys_msi_attach(bdf, 0, 0, port);
+		perm += err == ERR_PERM;
+		granted += err >= 0;
+	}
+	check("refused_msi_unbound", port >= 0 && perm > 0 && !granted,
+	      "%ld functions refused, %ld attached", perm, granted);
+	if (port >= 0)
+		sys_port_destroy(port);
+}
+
 void cases_perm(struct blk *b)
 {
 	static const struct {
@@ -205,6 +223,7 @@ void cases_perm(struct blk *b)
 		sys_send(b->c.port, &m);	/* no reply token: ata must drop it and go on */
 		check("send_without_call_ignored", blk_info(b, RAW0, &rep) == 0, "ata stopped");
 	}
+	check_msi_refused();
 	check_rogue_run();
 }
 

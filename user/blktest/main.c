@@ -28,6 +28,7 @@
  *             iommu_test=stale): every one must land (negative control)
  *   slowdma   a DMA page-in from disk 1 (throttled) that the kernel gives
  *             up on (overtime=) before the transfer lands
+ *   percpu    a reader per CPU at once, checked against one read before
  *   child ... (internal) the pager's child
  *   stranger ... (internal) a client naming a grant someone else forwarded
  *
@@ -126,6 +127,8 @@ static void run_mode(struct blk *b, const char *mode)
 		cases_dma_rogue(b, mode + 10, true);
 	else if (strcmp(mode, "slowdma") == 0)
 		cases_slow_dma(b);
+	else if (strcmp(mode, "percpu") == 0)
+		cases_percpu(b);
 	else
 		check("mode", false, "unknown mode '%s'", mode);
 }

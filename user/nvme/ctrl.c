@@ -9,11 +9,15 @@
  *      every queue is gone, no command of before touches memory again;
  *   2. the admin rings zeroed, AQA/ASQ/ACQ written, CC.EN = 1 with 64-byte
  *      submissions and 16-byte completions, wait for CSTS.RDY = 1;
- *   3. INTMS masks the interrupt while admin commands run (polled);
- *   4. Set Features (number of queues: one pair), Create I/O Completion
- *      Queue (interrupts enabled: INTMS/INTMC decide), Create I/O
- *      Submission Queue;
- *   5. INTMC unmasks the interrupt if completion is by interrupt.
+ *   3. with INTx, INTMS masks the interrupt while admin commands run
+ *      (polled); with MSI-X the admin queue's vector 0 is never attached
+ *      (the kernel leaves its entry masked) and INTMS/INTMC, which the
+ *      specification reserves for INTx and MSI, are never touched;
+ *   4. Set Features (number of queues: one pair per CPU wanted, fewer if
+ *      the controller allocates fewer), then per pair k = 1..n: Create
+ *      I/O Completion Queue k (interrupts on, vector k with MSI-X, 0 with
+ *      INTx), Create I/O Submission Queue k on it;
+ *   5. with INTx, INTMC unmasks the interrupt if completion is by interrupt.
  */
 #include <stdio.h>
 #include <string.h>
@@ -26,10 +30,14 @@
 #define MEM_IDENT	0		/* page indices in the DMA region */
 #define MEM_ASQ		1
 #define MEM_ACQ		2
-#define MEM_IOSQ	3
-#define MEM_IOCQ	4
-#define MEM_PRP		5
-#define MEM_PAGES	(MEM_PRP + (NVME_SLOTS * NVME_PRP_LIST_BYTES + NVME_PAGE - 1) / NVME_PAGE)
+/* Then every I/O submission ring, one after the other (kdb's PRP view
+ * reads them as one: VM_CTL_DMA_RING), every completion ring, and each
+ * queue's PRP lists. */
+#define MEM_SQS		3
+#define MEM_CQS		(MEM_SQS + NVME_QUEUES_MAX)
+#define MEM_PRPS	(MEM_CQS + NVME_QUEUES_MAX)
+#define MEM_PRP_PAGES	((NVME_SLOTS * NVME_PRP_LIST_BYTES + NVME_PAGE - 1) / NVME_PAGE)
+#define MEM_PAGES	(MEM_PRPS + NVME_QUEUES_MAX * MEM_PRP_PAGES)
 
 _Static_assert(NVME_IO_DEPTH * sizeof(struct nvme_sqe) <= NVME_PAGE, "one page per ring");
 
@@ -40,16 +48,17 @@ size_t nvme_ctrl_mem_size(void)
 
 void nvme_ctrl_mem(struct nvme_ctrl *c, void *mem, uint64_t dev)
 {
-	uint8_t *m = mem;
-
-	c->ident = m + MEM_IDENT * NVME_PAGE;
+	c->mem = mem;
+	c->mem_dev = dev;
+	c->ident = c->mem + MEM_IDENT * NVME_PAGE;
 	c->ident_dev = dev + MEM_IDENT * NVME_PAGE;
-	for (int i = 0; i < 4; i++) {
-		c->mem[i] = m + (size_t)(MEM_ASQ + i) * NVME_PAGE;
-		c->mem_dev[i] = dev + (uint64_t)(MEM_ASQ + i) * NVME_PAGE;
-	}
-	c->prp_lists = m + MEM_PRP * NVME_PAGE;
-	c->prp_lists_dev = dev + MEM_PRP * NVME_PAGE;
+}
+
+/* Page `page` of the DMA region: its address, *dev the device's. */
+static void *mem_page(struct nvme_ctrl *c, unsigned page, uint64_t *dev)
+{
+	*dev = c->mem_dev + (uint64_t)page * NVME_PAGE;
+	return c->mem + (size_t)page * NVME_PAGE;
 }
 
 /* --- status codes --- */
@@ -187,22 +196,49 @@ static long identify(struct nvme_ctrl *c, uint8_t cns, uint32_t nsid)
 	return admin(c, &cmd, NULL);
 }
 
+/* Set Features, Number of Queues: asks for c->nio_wanted pairs; the
+ * controller answers how many it allocated (0-based, submission queues
+ * in the low half), which may be fewer, never more than asked. */
+static long set_queue_count(struct nvme_ctrl *c)
+{
+	uint32_t want = (uint32_t)c->nio_wanted - 1, got;
+	struct nvme_sqe feat = { .opcode = NVME_ADMIN_SET_FEATURES, .cdw10 = NVME_FEAT_NQUEUES,
+				 .cdw11 = want << 16 | want };
+	long err = admin(c, &feat, &got);
+	uint32_t nsq = (got & 0xFFFF) + 1, ncq = (got >> 16) + 1, n = (uint32_t)c->nio_wanted;
+
+	if (err)
+		return err;
+	n = nsq < n ? nsq : n;
+	n = ncq < n ? ncq : n;
+	if ((int)n < c->nio_wanted && !c->nio_logged)
+		nvme_log("controller allocates %u I/O queue pairs, %d wanted: %u used", nsq < ncq ?
+			 nsq : ncq, c->nio_wanted, n);
+	c->nio_logged = true;
+	c->nio = (int)n;
+	return 0;
+}
+
+static long create_io_queue(struct nvme_ctrl *c, struct nvme_queue *q)
+{
+	/* Physically contiguous, interrupts on, on MSI-X vector qid (INTx: 0). */
+	struct nvme_sqe cq = { .opcode = NVME_ADMIN_CREATE_CQ, .prp1 = q->cq_dev,
+			       .cdw10 = (uint32_t)(NVME_IO_DEPTH - 1) << 16 | q->qid,
+			       .cdw11 = (uint32_t)(c->msix ? q->qid : 0) << 16 | 0x3 };
+	struct nvme_sqe sq = { .opcode = NVME_ADMIN_CREATE_SQ, .prp1 = q->sq_dev,
+			       .cdw10 = (uint32_t)(NVME_IO_DEPTH - 1) << 16 | q->qid,
+			       .cdw11 = (uint32_t)q->qid << 16 | 0x1 };
+	long err = admin(c, &cq, NULL);
+
+	return err ? err : admin(c, &sq, NULL);
+}
+
 static long create_io_queues(struct nvme_ctrl *c)
 {
-	struct nvme_sqe feat = { .opcode = NVME_ADMIN_SET_FEATURES, .cdw10 = NVME_FEAT_NQUEUES,
-				 .cdw11 = 0 };	/* one submission and one completion queue */
-	struct nvme_sqe cq = { .opcode = NVME_ADMIN_CREATE_CQ, .prp1 = c->io.cq_dev,
-			       .cdw10 = (uint32_t)(NVME_IO_DEPTH - 1) << 16 | c->io.qid,
-			       .cdw11 = 0x3 };	/* physically contiguous, interrupts on, vector 0 */
-	struct nvme_sqe sq = { .opcode = NVME_ADMIN_CREATE_SQ, .prp1 = c->io.sq_dev,
-			       .cdw10 = (uint32_t)(NVME_IO_DEPTH - 1) << 16 | c->io.qid,
-			       .cdw11 = (uint32_t)c->io.qid << 16 | 0x1 };
-	long err = admin(c, &feat, NULL);
+	long err = set_queue_count(c);
 
-	if (!err)
-		err = admin(c, &cq, NULL);
-	if (!err)
-		err = admin(c, &sq, NULL);
+	for (int k = 0; !err && k < c->nio; k++)
+		err = create_io_queue(c, &c->io[k]);
 	return err;
 }
 
@@ -213,7 +249,8 @@ static long bring_up(struct nvme_ctrl *c)
 
 	/* Every slot is given up whatever happens: nothing waits for them now. */
 	nvme_queue_reset(&c->admin);
-	nvme_queue_reset(&c->io);
+	for (int k = 0; k < c->nio_wanted; k++)
+		nvme_queue_reset(&c->io[k]);
 	if (err) {
 		/* It may still be writing into the pages of commands in flight. */
 		c->stuck = true;
@@ -230,11 +267,12 @@ static long bring_up(struct nvme_ctrl *c)
 			 nvme_read32(NVME_REG_CSTS), err_str(err));
 		return err;
 	}
-	nvme_write32(NVME_REG_INTMS, 1);
+	if (!c->msix)
+		nvme_write32(NVME_REG_INTMS, 1);
 	err = create_io_queues(c);
 	if (err)
 		return err;
-	if (c->irq_on)
+	if (c->irq_on && !c->msix)
 		nvme_write32(NVME_REG_INTMC, 1);
 	return 0;
 }
@@ -253,7 +291,13 @@ long nvme_ctrl_reset(struct nvme_ctrl *c, const char *why)
 void nvme_ctrl_irq(struct nvme_ctrl *c, bool on)
 {
 	c->irq_on = on;
-	nvme_write32(on ? NVME_REG_INTMC : NVME_REG_INTMS, 1);
+	if (!c->msix)
+		nvme_write32(on ? NVME_REG_INTMC : NVME_REG_INTMS, 1);
+}
+
+struct nvme_queue *nvme_ctrl_queue(struct nvme_ctrl *c)
+{
+	return &c->io[nvme_cpu() % (unsigned)c->nio];
 }
 
 /* --- identify --- */
@@ -344,6 +388,33 @@ static void find_namespaces(struct nvme_ctrl *c)
 	}
 }
 
+/* The admin pair and c->nio_wanted I/O pairs, each in its own pages. */
+static void init_queues(struct nvme_ctrl *c)
+{
+	uint64_t sq_dev, cq_dev, prp_dev;
+	void *sq, *cq, *prp;
+
+	if (c->nio_wanted < 1 || c->nio_wanted > NVME_QUEUES_MAX)
+		c->nio_wanted = 1;
+	c->nio = c->nio_wanted;
+	sq = mem_page(c, MEM_ASQ, &sq_dev);
+	cq = mem_page(c, MEM_ACQ, &cq_dev);
+	nvme_queue_init(&c->admin, 0, NVME_ADMIN_DEPTH, ADMIN_SLOTS, sq, sq_dev, cq, cq_dev,
+			c->dstrd, NULL, 0);
+	for (int k = 0; k < c->nio_wanted; k++) {
+		int irq = c->io[k].irq;
+		unsigned cpu = c->io[k].cpu;
+
+		sq = mem_page(c, MEM_SQS + (unsigned)k, &sq_dev);
+		cq = mem_page(c, MEM_CQS + (unsigned)k, &cq_dev);
+		prp = mem_page(c, MEM_PRPS + (unsigned)k * MEM_PRP_PAGES, &prp_dev);
+		nvme_queue_init(&c->io[k], (uint16_t)(k + 1), NVME_IO_DEPTH, NVME_SLOTS, sq, sq_dev,
+				cq, cq_dev, c->dstrd, prp, prp_dev);
+		c->io[k].irq = irq;	/* chosen before the start (main.c) */
+		c->io[k].cpu = cpu;
+	}
+}
+
 long nvme_ctrl_start(struct nvme_ctrl *c)
 {
 	long err;
@@ -360,10 +431,7 @@ long nvme_ctrl_start(struct nvme_ctrl *c)
 	}
 	if (nvme_read32(NVME_REG_CC) & NVME_CC_EN)
 		nvme_log("controller found enabled (by the firmware or a predecessor): stopping it first");
-	nvme_queue_init(&c->admin, 0, NVME_ADMIN_DEPTH, ADMIN_SLOTS, c->mem[0], c->mem_dev[0],
-			c->mem[1], c->mem_dev[1], c->dstrd, NULL, 0);
-	nvme_queue_init(&c->io, 1, NVME_IO_DEPTH, NVME_SLOTS, c->mem[2], c->mem_dev[2], c->mem[3],
-			c->mem_dev[3], c->dstrd, c->prp_lists, c->prp_lists_dev);
+	init_queues(c);
 	err = bring_up(c);
 	if (!err)
 		err = identify(c, NVME_CNS_CTRL, 0);
@@ -381,6 +449,7 @@ long nvme_ctrl_start(struct nvme_ctrl *c)
 
 struct batch {
 	struct nvme_ctrl *c;
+	struct nvme_queue *q;	/* the queue of the CPU the request came in on */
 	struct nvme_ns *ns;
 	struct nvme_io *io;
 	int *slot;		/* per command: its slot while in flight, else -1 */
@@ -406,7 +475,7 @@ static uint32_t io_count(const struct nvme_io *io)
 
 static void submit(struct batch *b, int i)
 {
-	struct nvme_queue *q = &b->c->io;
+	struct nvme_queue *q = b->q;
 	struct nvme_io *io = &b->io[i];
 	int s = nvme_queue_slot(q);
 	struct nvme_slot *sl = &q->slot[s];
@@ -439,7 +508,7 @@ static bool time_left(struct batch *b)
 /* Starts every command that is neither done nor in flight, while slots last. */
 static void start_pending(struct batch *b)
 {
-	for (int i = 0; i < b->n && !b->failed && b->inflight < b->c->io.nslots; i++)
+	for (int i = 0; i < b->n && !b->failed && b->inflight < b->q->nslots; i++)
 		if (!b->io[i].done && b->slot[i] < 0)
 			submit(b, i);
 }
@@ -454,7 +523,7 @@ static void give_up(struct batch *b, struct nvme_io *io)
 /* A completion (or an abort by a reset) of command i. */
 static void finished(struct batch *b, int i)
 {
-	struct nvme_queue *q = &b->c->io;
+	struct nvme_queue *q = b->q;
 	struct nvme_io *io = &b->io[i];
 	uint16_t st = q->slot[b->slot[i]].status;
 	char why[96];
@@ -486,7 +555,7 @@ static void finished(struct batch *b, int i)
  * aborts everything in flight), and charge the late ones a timeout. */
 static void timed_out(struct batch *b, uint64_t now)
 {
-	struct nvme_queue *q = &b->c->io;
+	struct nvme_queue *q = b->q;
 	bool late[NVME_BATCH_MAX] = { false };
 	long err;
 
@@ -526,7 +595,7 @@ static void timed_out(struct batch *b, uint64_t now)
  */
 static long wait_some(struct batch *b, uint64_t *now)
 {
-	struct nvme_queue *q = &b->c->io;
+	struct nvme_queue *q = b->q;
 
 	for (int spins = 0;; spins++) {
 		uint64_t first = ~0ULL;
@@ -545,10 +614,11 @@ static long wait_some(struct batch *b, uint64_t *now)
 		if (*now >= first)
 			return nvme_queue_reap(q) ? 0 : ERR_TIMEOUT;	/* a last look */
 		if (b->c->irq_on) {
-			if (nvme_irq_wait(first) == 0) {
+			if (nvme_irq_wait(q->irq, first) == 0) {
+				q->irqs++;
 				if (nvme_queue_reap(q) == 0)
 					q->spurious++;
-				nvme_irq_done();
+				nvme_irq_done(q->irq);
 			}
 		} else if (spins >= POLL_SPINS) {
 			nvme_sleep_ns(POLL_SLEEP_NS);
@@ -559,11 +629,15 @@ static long wait_some(struct batch *b, uint64_t *now)
 long nvme_io_batch(struct nvme_ctrl *c, struct nvme_ns *ns, struct nvme_io *io, int n)
 {
 	int slot[NVME_BATCH_MAX];
-	struct batch b = { .c = c, .ns = ns, .io = io, .slot = slot, .n = n };
+	struct batch b = { .c = c, .q = nvme_ctrl_queue(c), .ns = ns, .io = io, .slot = slot,
+			   .n = n };
 	uint64_t now;
 
 	if (n < 1 || n > NVME_BATCH_MAX)
 		return ERR_INVAL;
+	if (c->log_queues && !b.q->submitted)
+		nvme_log("I/O queue %u: its first command, submitted on CPU %u", b.q->qid,
+			 nvme_cpu());
 	for (int i = 0; i < n; i++) {
 		slot[i] = -1;
 		io[i].done = false;
@@ -577,7 +651,7 @@ long nvme_io_batch(struct nvme_ctrl *c, struct nvme_ns *ns, struct nvme_io *io, 
 			continue;
 		}
 		for (int i = 0; i < n; i++)
-			if (slot[i] >= 0 && c->io.slot[slot[i]].done)
+			if (slot[i] >= 0 && b.q->slot[slot[i]].done)
 				finished(&b, i);
 	}
 	for (int i = 0; i < n && !b.failed; i++)

@@ -10,10 +10,16 @@
  * two accesses, low half first), as the specification allows every
  * controller.
  *
- * The interrupt (INTx) is level-triggered: the kernel masks the line when
+ * Interrupts come as MSG_OP_IRQ messages on one private port, arg[0]
+ * naming the IRQ.  With MSI-X (sys_msi_attach: the kernel writes the
+ * table entry, aimed at the queue's CPU) each I/O queue has its own; a
+ * message is an edge the kernel holds back until the previous one is
+ * acknowledged.  INTx is level-triggered: the kernel masks the line when
  * it sends MSG_OP_IRQ and unmasks it at sys_irq_ack, which comes after the
  * completion doorbell has lowered the line (nvme_irq_done), so one
- * interrupt is one message.
+ * interrupt is one message either way.  A message for another queue's
+ * IRQ than the one waited for (none is in flight there: one request at a
+ * time) is acknowledged and dropped.
  */
 #include <ferry/costmark.h>
 #include <ferry/sys.h>
@@ -26,6 +32,10 @@
 #define IRQ_QUEUE	8
 #define PCI_ID		0x00
 #define PCI_COMMAND	0x04
+#define PCI_STATUS	0x06
+#define PCI_STATUS_CAPS	0x0010
+#define PCI_CAPS	0x34
+#define PCI_CAP_MSIX	0x11
 #define PCI_CLASS	0x08
 #define PCI_HEADER	0x0E
 #define PCI_SECONDARY	0x19
@@ -39,7 +49,7 @@
 
 static volatile uint8_t *regs;
 static long irq_port = -1;
-static int irq_line = -1;
+static uint64_t irqs_mine[4];	/* the IRQ numbers attached (bit per number) */
 
 uint32_t nvme_read32(uint32_t reg)
 {
@@ -96,20 +106,52 @@ void *nvme_dma_alloc(size_t len, uint64_t *dev)
 	return (void *)va;
 }
 
+static bool mine(long irq)
+{
+	return irq >= 0 && irq < 256 && (irqs_mine[irq / 64] >> (irq % 64)) & 1;
+}
+
+static long port(void)
+{
+	if (irq_port < 0)
+		irq_port = sys_port_create(IRQ_QUEUE);
+	return irq_port;
+}
+
 long nvme_hw_irq_attach(int irq)
 {
-	long err;
+	long err = port();
 
-	irq_port = sys_port_create(IRQ_QUEUE);
-	if (irq_port < 0)
-		return irq_port;
+	if (err < 0)
+		return err;
 	err = sys_irq_attach(irq, irq_port);
 	if (!err)
-		irq_line = irq;
+		irqs_mine[irq / 64] |= 1ULL << (irq % 64);
 	return err;
 }
 
-long nvme_irq_wait(uint64_t deadline_ns)
+long nvme_hw_msix_attach(uint32_t bdf, int entry, unsigned cpu)
+{
+	long irq = port();
+
+	if (irq < 0)
+		return irq;
+	irq = sys_msi_attach(bdf, entry, cpu, irq_port);
+	if (irq >= 0 && irq < 256)
+		irqs_mine[irq / 64] |= 1ULL << (irq % 64);
+	return irq;
+}
+
+void nvme_hw_irq_drain(void)
+{
+	struct msg m;
+
+	while (irq_port >= 0 && sys_recv(irq_port, &m, 0) == 0)
+		if (m.sender == 0 && m.op == MSG_OP_IRQ && mine((long)m.arg[0]))
+			sys_irq_ack((long)m.arg[0]);
+}
+
+long nvme_irq_wait(int irq, uint64_t deadline_ns)
 {
 	for (;;) {
 		uint64_t now = nvme_now_ns();
@@ -127,14 +169,24 @@ long nvme_irq_wait(uint64_t deadline_ns)
 			return ERR_TIMEOUT;
 		}
 		/* Only the kernel sends interrupts: anything else is dropped. */
-		if (m.sender == 0 && m.op == MSG_OP_IRQ && (long)m.arg[0] == irq_line)
+		if (m.sender != 0 || m.op != MSG_OP_IRQ || !mine((long)m.arg[0]))
+			continue;
+		if ((long)m.arg[0] == irq)
 			return 0;
+		sys_irq_ack((long)m.arg[0]);	/* another queue's: nothing waits there */
 	}
 }
 
-void nvme_irq_done(void)
+void nvme_irq_done(int irq)
 {
-	sys_irq_ack(irq_line);
+	sys_irq_ack(irq);
+}
+
+unsigned nvme_cpu(void)
+{
+	long cpu = sys_cpu_self();
+
+	return cpu < 0 ? 0 : (unsigned)cpu;
 }
 
 /* --- PCI --- */
@@ -146,6 +198,23 @@ static uint32_t pci_read(uint32_t bdf, int offset, int size)
 	return v < 0 ? 0xFFFFFFFFu : (uint32_t)v;
 }
 
+/* The MSI-X table's size from the capability list, 0 without one (only a
+ * hint: the kernel checks the capability itself at sys_msi_attach). */
+static uint16_t msix_entries(uint32_t bdf)
+{
+	uint8_t at;
+
+	if (!(pci_read(bdf, PCI_STATUS, 2) & PCI_STATUS_CAPS))
+		return 0;
+	at = (uint8_t)pci_read(bdf, PCI_CAPS, 1) & 0xFC;
+	for (int n = 0; at >= 0x40 && n < 48; n++) {
+		if (pci_read(bdf, at, 1) == PCI_CAP_MSIX)
+			return (uint16_t)((pci_read(bdf, at + 2, 2) & 0x7FF) + 1);
+		at = (uint8_t)pci_read(bdf, at + 1, 1) & 0xFC;
+	}
+	return 0;
+}
+
 static long take(uint32_t bdf, struct nvme_pci *out)
 {
 	uint32_t id = pci_read(bdf, PCI_ID, 4);
@@ -153,7 +222,8 @@ static long take(uint32_t bdf, struct nvme_pci *out)
 	long va;
 
 	*out = (struct nvme_pci){ .bdf = bdf, .vendor = (uint16_t)id, .device = (uint16_t)(id >> 16),
-				  .irq_line = (uint8_t)pci_read(bdf, PCI_IRQ_LINE, 1) };
+				  .irq_line = (uint8_t)pci_read(bdf, PCI_IRQ_LINE, 1),
+				  .msix_entries = msix_entries(bdf) };
 	va = sys_mmio_map(bdf, 0, &len);
 	if (va < 0)
 		return va;

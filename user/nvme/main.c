@@ -3,7 +3,8 @@
  * nvme: the NVMe driver's server (model in nvme.h, protocol in
  * <proto/block.h>, the same as ata's).
  *
- *   nvme [swap=|ext2=|fat=|partN=|raw=prog[,prog...]] [timeout=MS] [poll]
+ *   nvme [swap=|ext2=|fat=|partN=|raw=prog[,prog...]] [timeout=MS] [poll|intx]
+ *        [queuelog]
  *
  * Its arguments are its boot configuration: the GRUB module line (built
  * from USER_ARGS_nvme in user/build.mk).
@@ -17,16 +18,23 @@
  *            and try once more, all within the request's budget
  *            (BLOCK_DRIVER_BUDGET_NS)
  *   poll     completion by polling the ring instead of the interrupt
+ *   intx     completion by the INTx line, one I/O queue, even where the
+ *            kernel offers MSI-X (by default: one I/O queue pair per CPU,
+ *            each with its MSI-X vector aimed at that CPU)
+ *   queuelog logs each I/O queue's first command and the CPU it was
+ *            submitted on (tests: which queues carried I/O)
  * A program is known by the name the kernel gives its process, looked up
  * from the kernel-stamped sender of each request, and only while it runs
  * with its configuration's rights; everybody else is refused (ERR_PERM).
  * A malformed option is logged and grants nothing.
  * The kernel's boot configuration (iso/ferry.conf) gives nvme its rights:
- * pin, dma, pci, and device=01:08:02 (its registers and its interrupt line).
+ * pin, dma, pci, and device=01:08:02 (its registers, its interrupt line
+ * and its MSI-X entries, which the kernel programs: sys_msi_attach).
  *
  * Start-up: find the controller on PCI and map its registers, bring it up
- * (polled), read namespace 1's partition table and what each partition
- * holds (<part.h>, the same code as ata's), attach the interrupt, publish
+ * (polled, its MSI-X entries attached first: the completion queues name
+ * their vectors), read namespace 1's partition table and what each partition
+ * holds (<part.h>, the same code as ata's), turn interrupts on, publish
  * "nvme", serve.
  */
 #include <ferry/sys.h>
@@ -54,6 +62,7 @@ struct nvme {
 	struct nvme_ctrl ctrl;
 	struct nvme_pci pci;
 	bool poll;
+	bool intx;		/* option: INTx even where MSI-X is offered */
 	uint8_t *buf;		/* the copy buffer, where requests' pages land */
 	uint64_t buf_dev[BUF_PAGES];
 	struct nvme_client clients[CLIENT_CACHE];
@@ -379,6 +388,10 @@ static void parse_args(struct nvme *v, int argc, char **argv)
 				why = "timeout out of range (10..2000 ms: the request budget is 8 s)";
 		} else if (err == ERR_NOENT && strcmp(argv[i], "poll") == 0) {
 			v->poll = true;
+		} else if (err == ERR_NOENT && strcmp(argv[i], "intx") == 0) {
+			v->intx = true;
+		} else if (err == ERR_NOENT && strcmp(argv[i], "queuelog") == 0) {
+			v->ctrl.log_queues = true;
 		} else if (err == ERR_NOENT) {
 			why = "unknown option";
 		}
@@ -474,18 +487,64 @@ static void scan_partitions(struct nvme *v)
 	nvme_log("disks whole (raw): %s", part_policy_names(&v->policy.part[0], who, sizeof(who)));
 }
 
+/*
+ * Before the controller starts, since its completion queues name their
+ * vectors: one MSI-X entry per CPU online (entry k + 1 for I/O queue
+ * k + 1, aimed at CPU k; entry 0, the admin queue's, stays masked), as
+ * many as the table has and the kernel gives.  None: INTx, one queue.
+ */
+static void choose_interrupts(struct nvme *v)
+{
+	struct nvme_ctrl *c = &v->ctrl;
+	struct sys_stats st;
+	unsigned n = 1;
+	long irq;
+
+	for (int k = 0; k < NVME_QUEUES_MAX; k++)
+		c->io[k].irq = -1;
+	c->nio_wanted = 1;
+	if (v->poll || v->intx || v->pci.msix_entries < 2)
+		return;
+	if (sys_stats(&st) == 0 && st.cpus_online > 1)
+		n = (unsigned)st.cpus_online;
+	n = n < NVME_QUEUES_MAX ? n : NVME_QUEUES_MAX;
+	n = n < v->pci.msix_entries - 1u ? n : v->pci.msix_entries - 1u;
+	for (unsigned k = 0; k < n; k++) {
+		irq = nvme_hw_msix_attach(v->pci.bdf, (int)k + 1, k);
+		if (irq < 0) {
+			nvme_log("MSI-X entry %u for CPU %u: %s%s", k + 1, k, err_str(irq),
+				 k ? "" : ": INTx instead");
+			break;
+		}
+		c->io[k].irq = (int)irq;
+		c->io[k].cpu = k;
+		c->nio_wanted = (int)k + 1;
+		c->msix = true;
+	}
+}
+
 static void attach_irq(struct nvme *v)
 {
+	struct nvme_ctrl *c = &v->ctrl;
 	long err;
 
 	if (v->poll) {
-		nvme_ctrl_irq(&v->ctrl, false);
+		nvme_ctrl_irq(c, false);
+		return;
+	}
+	if (c->msix) {
+		nvme_hw_irq_drain();	/* raised by the polled start-up */
+		nvme_ctrl_irq(c, true);
+		for (int k = 0; k < c->nio; k++)
+			nvme_log("I/O queue %d: MSI-X entry %d, IRQ %d, CPU %u", k + 1, k + 1,
+				 c->io[k].irq, c->io[k].cpu);
 		return;
 	}
 	err = v->pci.irq_line < 16 ? nvme_hw_irq_attach(v->pci.irq_line) : ERR_NOENT;
 	if (err)
 		nvme_log("irq %u: %s: polling instead", v->pci.irq_line, err_str(err));
-	nvme_ctrl_irq(&v->ctrl, err == 0);
+	c->io[0].irq = v->pci.irq_line;
+	nvme_ctrl_irq(c, err == 0);
 }
 
 static long start(struct nvme *v)
@@ -503,6 +562,7 @@ static long start(struct nvme *v)
 	err = setup_memory(v);
 	if (err)
 		return err;
+	choose_interrupts(v);
 	err = nvme_ctrl_start(c);
 	if (err)
 		return err;
@@ -521,12 +581,13 @@ static long start(struct nvme *v)
 	scan_partitions(v);
 	attach_irq(v);
 	/* kdb's PRP view reads the commands there (`grant ID`). */
-	sys_vm_ctl(VM_CTL_DMA_RING, NVME_IO_DEPTH, (void *)c->io.sq);
+	sys_vm_ctl(VM_CTL_DMA_RING, NVME_IO_DEPTH * c->nio, (void *)c->io[0].sq);
 	v->port = ipc_publish(BLOCK_PORT_NVME, NVME_QUEUE);
 	if (v->port < 0)
 		return v->port;
-	nvme_log("ready: %d namespace%s, completion by %s, command timeout %llu ms", c->nns,
-		 c->nns > 1 ? "s" : "", c->irq_on ? "interrupt" : "polling",
+	nvme_log("ready: %d namespace%s, completion by %s, %d I/O queue pair%s, command timeout "
+		 "%llu ms", c->nns, c->nns > 1 ? "s" : "",
+		 !c->irq_on ? "polling" : c->msix ? "MSI-X" : "INTx", c->nio, c->nio > 1 ? "s" : "",
 		 (unsigned long long)(c->timeout_ns / 1000000));
 	return 0;
 }

@@ -24,8 +24,13 @@
  *
  * The model
  * ---------
- * The controller has an admin queue pair and one I/O queue pair (qid 1),
- * each a submission ring and a completion ring in DMA memory.  A command
+ * The controller has an admin queue pair and I/O queue pairs (qid 1..n):
+ * one per CPU with MSI-X (queue k + 1's completions on MSI-X vector k + 1,
+ * which the kernel aims at CPU k), one with INTx or polling; each a
+ * submission ring and a completion ring in DMA memory.  A request goes to
+ * the queue of the CPU the driver runs on when it submits it
+ * (nvme_ctrl_queue: io[cpu % n]): a call's receiver runs on its caller's
+ * CPU, so that is the client's CPU.  A command
  * is 64 bytes written at the submission tail, made visible by one MMIO
  * write of the new tail to its doorbell; its completion is 16 bytes the
  * controller writes at the completion ring's next slot with the phase bit
@@ -62,9 +67,10 @@
  * fails whole (ERR_IO).  The server serves one client request at a time,
  * as ata does.
  *
- * Completion is by interrupt (INTx: the line the firmware put in config
- * 0x3C, a message per interrupt, acknowledged after the completion doorbell
- * has lowered the line) or, with the option `poll`, by polling the ring.
+ * Completion is by interrupt (the queue's MSI-X vector, or INTx: the line
+ * the firmware put in config 0x3C; a message per interrupt, acknowledged
+ * after the completion doorbell is written) or, with the option `poll`, by
+ * polling the ring.  With MSI-X, INTMS/INTMC are never written.
  *
  * Memory: everything is pinned (boot configuration `pin`).  One
  * sys_dma_alloc region holds the rings, the identify page, the PRP lists
@@ -92,6 +98,7 @@
 #define NVME_PRP_LIST_BYTES	256	/* one slot's PRP list: 32 entries */
 #define NVME_PRP_LIST_MAX	(NVME_PRP_LIST_BYTES / 8)
 #define NVME_NS_MAX		BLOCK_DISKS_MAX
+#define NVME_QUEUES_MAX		8	/* I/O queue pairs: one per CPU, CPU_MAX of them */
 #define NVME_TRIES		3	/* attempts of one command after device errors */
 #define NVME_TIMEOUT_TRIES	2	/* ... of which at most this many time out */
 /* Two timed-out attempts and their resets fit the request budget
@@ -115,11 +122,13 @@ void nvme_write32(uint32_t reg, uint32_t v);
 void nvme_write64(uint32_t reg, uint64_t v);
 uint64_t nvme_now_ns(void);
 void nvme_sleep_ns(uint64_t ns);
-/* Waits for the controller's interrupt until deadline, leaving it
- * unacknowledged.  => 0, ERR_TIMEOUT. */
-long nvme_irq_wait(uint64_t deadline_ns);
-/* The interrupt is handled (the completion doorbell written): unmask it. */
-void nvme_irq_done(void);
+/* Waits for interrupt irq (a queue's: its MSI-X IRQ, or the INTx line)
+ * until deadline, leaving it unacknowledged.  => 0, ERR_TIMEOUT. */
+long nvme_irq_wait(int irq, uint64_t deadline_ns);
+/* The interrupt is handled (the completion doorbell written): acknowledge it. */
+void nvme_irq_done(int irq);
+/* The CPU the driver runs on now (sys_cpu_self): which queue a request takes. */
+unsigned nvme_cpu(void);
 /* One log line, without the "nvme: " prefix or the newline. */
 void nvme_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The controller is stopped: no transfer it started before now can land
@@ -220,8 +229,10 @@ struct nvme_queue {
 	uint8_t phase;
 	int nslots;
 	struct nvme_slot slot[NVME_SLOTS];
+	int irq;		/* its interrupt (Ferry IRQ number), -1: none */
+	unsigned cpu;		/* the CPU its MSI-X vector targets */
 	/* Counters */
-	uint64_t submitted, completed;
+	uint64_t submitted, completed, irqs;
 	uint64_t bad_cid, bad_sqid, bad_head, spurious;
 };
 
@@ -257,19 +268,22 @@ struct nvme_ctrl {
 	uint64_t timeout_ns;	/* one command's deadline */
 	uint64_t budget_end;	/* the request being served ends by then; 0: none */
 	bool irq_on;		/* completion by interrupt; else polled */
+	bool msix;		/* ... by MSI-X, one vector per I/O queue; else INTx */
+	bool log_queues;	/* option queuelog: each queue's first command logged */
 	uint32_t max_sectors;	/* per command: MDTS, at most BLOCK_MAX_SECTORS */
 	char model[41], serial[21], firmware[9];
 	uint32_t nn;		/* namespaces the controller may have */
 	struct nvme_ns ns[NVME_NS_MAX];
 	int nns;
-	struct nvme_queue admin, io;
+	struct nvme_queue admin, io[NVME_QUEUES_MAX];
+	int nio_wanted;		/* I/O pairs asked for (set before the start) */
+	int nio;		/* ... and made: Set Features may allow fewer */
+	bool nio_logged;
 	/* DMA memory (the driver's): identify page, rings, PRP lists. */
+	uint8_t *mem;
+	uint64_t mem_dev;
 	uint8_t *ident;
 	uint64_t ident_dev;
-	void *mem[4];		/* admin sq, admin cq, io sq, io cq */
-	uint64_t mem_dev[4];
-	void *prp_lists;
-	uint64_t prp_lists_dev;
 	uint64_t resets;
 	/* A reset could not stop the controller: it may still write into the
 	 * pages of commands it had; the server must not answer them (it exits,
@@ -292,6 +306,8 @@ long nvme_ctrl_start(struct nvme_ctrl *c);
 long nvme_ctrl_reset(struct nvme_ctrl *c, const char *why);
 /* Interrupts on or off for the I/O completions (before the first request). */
 void nvme_ctrl_irq(struct nvme_ctrl *c, bool on);
+/* The I/O queue of the CPU the driver runs on: io[cpu % nio]. */
+struct nvme_queue *nvme_ctrl_queue(struct nvme_ctrl *c);
 /* Parses an identify-controller page into c. => 0, ERR_NOSYS. */
 long nvme_identify_ctrl_parse(struct nvme_ctrl *c, const uint8_t *page);
 /* Parses an identify-namespace page.  => 0 (ns->sectors set), ERR_NOSYS. */
@@ -308,8 +324,9 @@ struct nvme_io {
 	int tries, timeouts;
 	bool done;
 };
-/* Runs a batch on the I/O queue: submit, wait, retry, reset.  => 0 (all
- * succeeded) or ERR_IO (logged). */
+/* Runs a batch on the I/O queue of the CPU the driver runs on
+ * (nvme_ctrl_queue): submit, wait, retry, reset.  => 0 (all succeeded)
+ * or ERR_IO (logged). */
 long nvme_io_batch(struct nvme_ctrl *c, struct nvme_ns *ns, struct nvme_io *io, int n);
 /* Flush of one namespace.  => 0 or ERR_IO. */
 long nvme_flush(struct nvme_ctrl *c, struct nvme_ns *ns);
@@ -363,12 +380,19 @@ struct nvme_pci {
 	uint32_t bdf;
 	uint16_t vendor, device;
 	uint8_t irq_line;
+	uint16_t msix_entries;	/* MSI-X table size, 0: no MSI-X */
 };
 /* Finds the first NVMe controller (class 01:08:02), maps its registers
  * (BAR0) and enables bus mastering.  => 0, ERR_NOENT, or the map's error. */
 long nvme_pci_find(struct nvme_pci *out);
 /* The IRQ port, and the line attached to it.  => 0 or an error. */
 long nvme_hw_irq_attach(int irq);
+/* MSI-X table entry `entry` aimed at cpu, on the IRQ port (the kernel
+ * programs it).  => the IRQ number, or an error. */
+long nvme_hw_msix_attach(uint32_t bdf, int entry, unsigned cpu);
+/* Acknowledges and drops every interrupt message waiting (those the polled
+ * start-up raised). */
+void nvme_hw_irq_drain(void);
 /* DMA memory: => its address, *dev its device address; 0 on failure. */
 void *nvme_dma_alloc(size_t len, uint64_t *dev);
 /* The live allowance `id` as the kernel shows it to us, or NULL. */

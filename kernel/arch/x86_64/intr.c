@@ -14,7 +14,10 @@
 
 #include "../../acpi/acpi.h"
 #include "../../clock.h"
+#include "../../cpu.h"
+#include "../../irq.h"
 #include "../../log.h"
+#include "../../msi.h"
 #include "../arch.h"
 #include "cpu.h"
 #include "trap.h"
@@ -134,4 +137,25 @@ void arch_irq_unmask(unsigned irq)
 		ioapic_unmask(irq);
 	else
 		pic_unmask(irq);
+}
+
+/* Physical destination mode, fixed delivery, edge: the address's bits
+ * 19:12 are the APIC id (xAPIC ids fit 8 bits), the data is the vector. */
+#define MSI_ADDRESS_BASE	0xFEE00000u
+
+_Static_assert(VEC_MSI_FIRST + MSI_IRQS - 1 <= VEC_MSI_LAST, "trap.h's MSI vector range");
+_Static_assert(VEC_MSI_FIRST == VEC_IRQ_BASE + NUM_IRQS, "message IRQs follow the lines");
+
+bool arch_msi_message(const struct cpu *c, unsigned irq, uint64_t *addr, uint32_t *data)
+{
+	if (!apic_mode || irq < IRQ_LINES || irq >= IRQ_MAX || c->apic_id > 0xFF)
+		return false;
+	*addr = MSI_ADDRESS_BASE | c->apic_id << 12;
+	*data = VEC_IRQ_BASE + irq;
+	return true;
+}
+
+unsigned arch_irq_vector(unsigned irq)
+{
+	return VEC_IRQ_BASE + irq;
 }

@@ -40,6 +40,8 @@ const char *trap_vector_name(uint64_t vector)
 		return exception_names[vector];
 	if (vector < VEC_IRQ_BASE + NUM_IRQS)
 		return "IRQ";
+	if (vector >= VEC_MSI_FIRST && vector <= VEC_MSI_LAST)
+		return "message IRQ";
 	if (vector == VEC_TIMER)
 		return "local APIC timer";
 	if (vector >= VEC_IPI_RESCHEDULE && vector <= VEC_IPI_WAKE)
@@ -139,6 +141,13 @@ static bool is_device_irq(uint64_t v)
 	return v >= VEC_IRQ_BASE && v < VEC_IRQ_BASE + NUM_IRQS;
 }
 
+/* MSI, MSI-X: an edge with nothing to mask; irq.c ignores a number no
+ * route has (a device a dead driver left programmed). */
+static bool is_message_irq(uint64_t v)
+{
+	return v >= VEC_MSI_FIRST && v <= VEC_MSI_LAST;
+}
+
 /* Kernel-mode exceptions and vectors nobody programmed: a report, not a lock wait. */
 static bool expected(const struct trap_frame *tf)
 {
@@ -146,7 +155,7 @@ static bool expected(const struct trap_frame *tf)
 
 	if (v < 32)
 		return from_user(tf);
-	return is_device_irq(v) || v == VEC_TIMER || v == VEC_APIC_ERROR ||
+	return is_device_irq(v) || is_message_irq(v) || v == VEC_TIMER || v == VEC_APIC_ERROR ||
 	       v == VEC_IPI_RESCHEDULE;
 }
 
@@ -155,6 +164,9 @@ static void handle_locked(struct trap_frame *tf)
 {
 	if (is_device_irq(tf->vector)) {
 		handle_irq((unsigned)(tf->vector - VEC_IRQ_BASE));
+	} else if (is_message_irq(tf->vector)) {
+		lapic_eoi();
+		irq_handle((unsigned)(tf->vector - VEC_IRQ_BASE));
 	} else if (tf->vector == VEC_TIMER) {
 		lapic_eoi();
 		irq_tick();

@@ -25,9 +25,9 @@ _Static_assert(sizeof(struct trap_frame) == ARCH_USER_FRAME_SIZE, "memlayout.h")
 /*
  * The vector map.  Device IRQ n (ISA line n: the configuration's irq=N)
  * arrives at VEC_IRQ_BASE + n, through the 8259s or the I/O APIC alike.
- * MSI/MSI-X vectors will come from VEC_MSI_FIRST..VEC_MSI_LAST (one per
- * message, the address naming the target CPU's APIC id), as Ferry IRQ
- * numbers past NUM_IRQS; nothing allocates them yet.  The local APIC's
+ * Message-signalled IRQs (kernel/msi.h: MSI-X, MSI, the IOMMU's fault
+ * event) follow: Ferry IRQ n >= NUM_IRQS arrives at VEC_IRQ_BASE + n,
+ * within VEC_MSI_FIRST..VEC_MSI_LAST (the address names the CPU).  The local APIC's
  * own interrupts sit at the top, where its priority classes are highest.
  */
 #define VEC_PAGE_FAULT		14

@@ -172,9 +172,13 @@ struct sys_stats {
 	uint64_t ipis_sent;		/* IPIs of every kind, since boot: shootdowns,
 					   reschedules, kdb stops, lock wake-ups */
 	uint64_t ipis_lock_wake;	/* of them, to CPUs halted waiting for the kernel lock */
+	/* Message-signalled interrupts (MSI-X, MSI: kernel/msi.h) taken, since
+	 * boot: by drivers' IRQs, and by the kernel's own (the IOMMU's faults). */
+	uint64_t irqs_message;
+	uint64_t irqs_message_kernel;
 };
 
-_Static_assert(sizeof(struct sys_stats) == 176, "struct sys_stats ABI");
+_Static_assert(sizeof(struct sys_stats) == 192, "struct sys_stats ABI");
 
 /* --- paging --- */
 
@@ -321,8 +325,9 @@ _Static_assert(ALLOW_INFO_HEADER == 72, "struct allow_info ABI");
 #define VM_CTL_DMA_QUIET	12	/* every DMA transfer your devices started before now
 					   has ended (drivers: the dma right) => frames freed
 					   that waited for it (kernel/iommu/iommu.h) */
-#define VM_CTL_DMA_RING		13	/* ptr = an NVMe submission ring in your DMA memory,
-					   arg = its entries (2..4096): kdb's `grant ID` shows
+#define VM_CTL_DMA_RING		13	/* ptr = an NVMe submission ring in your DMA memory
+					   (or several, one after the other), arg = its
+					   entries (2..4096): kdb's `grant ID` shows
 					   which frames its commands name (the PRP view) */
 
 enum page_state { PAGE_ABSENT, PAGE_RESIDENT, PAGE_SWAPPED, PAGE_INFLIGHT, PAGE_WITH_PAGER };

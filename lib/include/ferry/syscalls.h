@@ -78,9 +78,13 @@
 	/* allowances: who may have a driver touch which ranges (kernel/ipc/allow.h) */ \
 	X(44, allow, 3, (long op, unsigned long id, void *ptr), (op, id, ptr)) \
 	/* several CPUs: the one the caller runs on now (it may move at any time) */   \
-	X(45, cpu_self, 0, (void), ())
+	X(45, cpu_self, 0, (void), ())                                                 \
+	/* a message interrupt of a bound PCI function, aimed at a CPU (kernel/msi.h): \
+	 * => an IRQ number for sys_irq_ack, delivered as MSG_OP_IRQ on port */       \
+	X(46, msi_attach, 4, (unsigned long bdf, long entry, long cpu, long port),     \
+	  (bdf, entry, cpu, port))
 
-#define SYS_COUNT 46
+#define SYS_COUNT 47
 
 enum {
 #define FERRY_SYSCALL_ENUM(num, name, nargs, params, args) SYS_##name = num,
