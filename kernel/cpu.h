@@ -55,6 +55,7 @@ struct cpu {
 	uint64_t context_switches;
 	uint64_t syscalls;
 	uint64_t halted_cycles;		/* idle in hlt, waiting for an interrupt */
+	uint64_t halt_since;		/* when the halt it is in began (halted) */
 	uint64_t ticks;			/* its own timer interrupts */
 	uint64_t ipis_sent, ipis_received;
 	uint64_t ipis_sent_kind[4];	/* by enum ipi_kind (arch.h) */

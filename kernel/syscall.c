@@ -380,7 +380,7 @@ static long sys_stats(struct proc *p, const uint64_t *a)
 	for (unsigned i = 0; i < cpu_count; i++) {
 		st.syscalls += cpus[i].syscalls;
 		st.context_switches += cpus[i].context_switches;
-		st.halted_cycles += cpus[i].halted_cycles;
+		st.halted_cycles += sched_halted_cycles(&cpus[i]);
 		st.cpus_online += cpu_online(i);
 		st.ipis_sent += cpus[i].ipis_sent;
 		st.ipis_lock_wake += cpus[i].ipis_sent_kind[IPI_WAKE];

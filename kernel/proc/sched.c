@@ -260,6 +260,7 @@ static void halt_until_interrupt(void)
 	struct cpu *c = this_cpu();
 	uint64_t t0 = arch_cycles();
 
+	c->halt_since = t0;
 	c->halted = true;
 	kernel_unlock();
 	arch_wait_for_interrupt();	/* sti; hlt: an interrupt takes the lock itself */
@@ -267,6 +268,16 @@ static void halt_until_interrupt(void)
 	kernel_lock();
 	c->halted = false;
 	c->halted_cycles += arch_cycles() - t0;
+}
+
+/* c's halted time up to now, the halt it is in counted so far: a reader
+ * of two snapshots sees only the halts between them (the halt's end adds
+ * its whole length, from before the first snapshot too).  Both sides hold
+ * the kernel lock; the TSCs of QEMU's CPUs agree. */
+uint64_t sched_halted_cycles(const struct cpu *c)
+{
+	KASSERT(kernel_lock_held());
+	return c->halted_cycles + (c->halted ? arch_cycles() - c->halt_since : 0);
 }
 
 /*

@@ -72,6 +72,7 @@ uint64_t sched_idle_stack_top(const struct thread *idle);
 _Noreturn void sched_idle_loop(void);
 void schedule(void);
 void sched_yield(void);
+uint64_t sched_halted_cycles(const struct cpu *c);
 void sched_tick(void);
 void sched_make_ready(struct thread *t);
 /* Called on every return to user mode: preemption and deferred kills. */
