@@ -161,6 +161,13 @@ void *arch_map_phys(paddr_t pa, size_t len, unsigned vm_flags);
 pte_t *arch_pt_leaf(paddr_t root, vaddr_t va, bool create);
 /* Calls fn for every non-zero leaf entry of the user half, in address order. */
 void arch_pt_walk_user(paddr_t root, void (*fn)(vaddr_t va, pte_t pte, void *ctx), void *ctx);
+/*
+ * One walk for a user copy: *frame = the frame at va when its leaf is
+ * present, user-accessible, ordinary memory (not VM_UNCACHED device
+ * registers) and writable if `write`.  => false otherwise (the caller asks
+ * the region why).
+ */
+bool arch_pt_user_frame(paddr_t root, vaddr_t va, bool write, paddr_t *frame);
 bool arch_pte_present(pte_t pte);
 paddr_t arch_pte_frame(pte_t pte);
 unsigned arch_pte_vm_flags(pte_t pte);

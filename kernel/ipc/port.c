@@ -366,8 +366,6 @@ static long fetch_user_msg_into(struct proc *p, uint64_t umsg, struct kmsg *km,
 		return (km->m.flags & (0xFFu << MSG_NPAGES_SHIFT)) ? ERR_INVAL : 0;
 	if (MSG_NPAGES(km->m.flags) > MSG_MAX_PAGES)
 		return ERR_INVAL;
-	if (user_range_check(p, (uint64_t)km->m.page, MSG_NPAGES(km->m.flags) * MSG_PAGE_SIZE, 0))
-		return ERR_FAULT;
 	if (dest && MSG_NPAGES(km->m.flags) > (uint32_t)ndest)
 		return ERR_INVAL;	/* more pages than the caller asked for */
 	km->borrowed = dest != NULL;
@@ -380,8 +378,13 @@ static long fetch_user_msg_into(struct proc *p, uint64_t umsg, struct kmsg *km,
 			return ERR_NOMEM;
 		}
 		km->page[km->npages++] = pa;
-		copy_from_user(p, phys_to_virt(pa), (uint64_t)km->m.page + i * MSG_PAGE_SIZE,
-			       MSG_PAGE_SIZE);
+	}
+	/* One walk of the source for all its pages, checked before a byte is
+	 * copied. */
+	if (km->npages && copy_from_user_frames(p, km->page, (uint64_t)km->m.page,
+						(size_t)km->npages * MSG_PAGE_SIZE)) {
+		kmsg_free(km);
+		return ERR_FAULT;
 	}
 	return 0;
 }

@@ -130,13 +130,13 @@ static long pagein_start(const struct pagein *in, uint64_t t_fault, uint64_t *ha
 static long page_in(struct pagein *in, uint64_t t_fault)
 {
 	enum fill_mode mode;
-	uint64_t handle;
+	uint64_t handle, deadline = 0;
 	long err;
-
-	uint64_t deadline = clock_ns() + MEMORY_WAIT_NS;
 
 	for (;;) {
 		err = pagein_start(in, t_fault, &handle);
+		if (err == ERR_NOMEM && !deadline)
+			deadline = clock_ns() + MEMORY_WAIT_NS;	/* from the first shortage */
 		if (err == ERR_NOMEM && clock_ns() < deadline) {
 			if (!pageout_wait_for_memory())	/* the daemon frees some */
 				return ERR_NOMEM;

@@ -130,8 +130,9 @@ static void emit(struct page_request *r, enum trace_kind kind)
 					  .page_in = r->dir == REQUEST_IN, .npages = r->npages });
 }
 
-/* The PTE of page i, if the page is still this request's to commit. */
-static pte_t *still_ours(struct page_request *r, int i)
+/* The PTE of page i, if the page is still this request's to commit; *regp
+ * its region then. */
+static pte_t *still_ours(struct page_request *r, int i, struct vm_region **regp)
 {
 	struct proc *p = proc_lookup(r->pid);
 	struct vm_region *reg;
@@ -146,6 +147,7 @@ static pte_t *still_ours(struct page_request *r, int i)
 	if (!pte || arch_pte_present(*pte) || arch_pte_payload(*pte) !=
 	    pte_inflight_make(req_handle(r)))
 		return NULL;
+	*regp = reg;
 	return pte;
 }
 
@@ -164,14 +166,13 @@ static void drop_slot(struct page_request *r, int i, bool bad)
 		swap_free_slot(r->provider, r->slot + (uint64_t)i);
 }
 
-static unsigned region_vm_flags(const struct page_request *r)
+static unsigned region_vm_flags(const struct vm_region *reg)
 {
-	struct vm_region *reg = vm_find_id(&r->proc->vm, r->region_id);
 	unsigned f = VM_USER | VM_READ;
 
-	if (reg && (reg->prot & PROT_WRITE))
+	if (reg->prot & PROT_WRITE)
 		f |= VM_WRITE;
-	if (reg && (reg->prot & PROT_EXEC))
+	if (reg->prot & PROT_EXEC)
 		f |= VM_EXEC;
 	return f;
 }
@@ -200,6 +201,7 @@ static void release_unsettled(paddr_t frame, int did, uint64_t grant)
 static void commit_in(struct page_request *r, int i, long result, int filled, paddr_t frame,
 		      int unsettled_did)
 {
+	struct vm_region *reg;
 	pte_t *pte;
 	bool ok = result == 0 && i < filled;
 
@@ -211,9 +213,9 @@ static void commit_in(struct page_request *r, int i, long result, int filled, pa
 		memobj_end_in(r->obj, r->obj_page + (uint64_t)i, req_handle(r), frame, ok, false);
 		return;
 	}
-	pte = still_ours(r, i);
+	pte = still_ours(r, i, &reg);
 	if (ok && pte) {
-		*pte = arch_pte_make(frame, region_vm_flags(r));
+		*pte = arch_pte_make(frame, region_vm_flags(reg));
 		r->proc->vm.resident_pages++;
 		drop_slot(r, i, false);	/* the data lives in the frame now */
 		return;
@@ -251,6 +253,7 @@ static int pages_stored(const struct page_request *r, long result)
 static void commit_out(struct page_request *r, int i, long request_result)
 {
 	long result = page_out_result(r, i, request_result);
+	struct vm_region *reg;
 	pte_t *pte;
 
 	if (r->obj) {	/* written back: dropped; else the object keeps it, dirty */
@@ -258,7 +261,7 @@ static void commit_out(struct page_request *r, int i, long request_result)
 			       result);
 		return;
 	}
-	pte = still_ours(r, i);
+	pte = still_ours(r, i, &reg);
 	/* In flight, the page already stopped counting as resident. */
 	if (result == 0 && pte) {
 		*pte = arch_pte_absent(backing_payload(r, i));

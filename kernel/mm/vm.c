@@ -533,6 +533,14 @@ int vm_user_frame(struct vm_space *vs, uint64_t va, bool write, paddr_t *pa)
 
 	if (!vm_range_ok(va, 1))
 		return ERR_FAULT;
+	/* The common case in one walk, no region lookup: a leaf never allows
+	 * more than its region's prot (vm_prot_flags(), memobj_map(), grant
+	 * windows), and the only uncached user leaves are device registers
+	 * (vm_map_mmio()). */
+	if (arch_pt_user_frame(vs->root, va, write, pa)) {
+		*pa += va & ~PAGE_MASK;
+		return 0;
+	}
 	r = vm_find(vs, va);
 	/* Device registers are not memory: the kernel never copies through them. */
 	if (!r || (r->flags & VMR_MMIO) || (write && !(r->prot & PROT_WRITE)))

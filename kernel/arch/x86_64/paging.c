@@ -178,6 +178,17 @@ void arch_pt_walk_user(paddr_t root, void (*fn)(vaddr_t va, pte_t pte, void *ctx
 	walk_level(table_at(root), 4, 0, fn, ctx);
 }
 
+bool arch_pt_user_frame(paddr_t root, vaddr_t va, bool write, paddr_t *frame)
+{
+	pte_t *pte = walk(root, PAGE_ALIGN_DOWN(va), false);
+	pte_t need = PTE_P | PTE_U | (write ? PTE_W : 0);
+
+	if (!pte || (*pte & (need | PTE_PCD)) != need)
+		return false;
+	*frame = *pte & PTE_ADDR;
+	return true;
+}
+
 bool arch_pte_present(pte_t pte)
 {
 	return pte & PTE_P;
