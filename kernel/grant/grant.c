@@ -269,11 +269,17 @@ static void record_history(const struct grant *g, enum grant_outcome outcome)
 	memcpy(v->frames, g->frames, (size_t)g->npages * sizeof(paddr_t));
 }
 
+/* Newest first: the grant that just ended is nearly always the last entry. */
 void grant_history_note_phases(uint64_t id, const uint64_t *phase_cycles)
 {
-	for (int i = 0; i < GRANT_HISTORY; i++)
-		if (history[i].id == id && !history[i].live)
-			memcpy(history[i].phase_cycles, phase_cycles, sizeof(history[i].phase_cycles));
+	for (unsigned i = 1; i <= GRANT_HISTORY && i <= history_next; i++) {
+		struct grant_view *v = &history[(history_next - i) % GRANT_HISTORY];
+
+		if (v->id == id && !v->live) {
+			memcpy(v->phase_cycles, phase_cycles, sizeof(v->phase_cycles));
+			return;
+		}
+	}
 }
 
 long grant_end(uint64_t id, enum grant_outcome outcome)

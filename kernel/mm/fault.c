@@ -116,7 +116,7 @@ static long pagein_start(const struct pagein *in, uint64_t t_fault, uint64_t *ha
 		pte = arch_pt_leaf(in->p->vm.root, in->va, false);
 		if (!pte || !pte_is_swapped(arch_pte_payload(*pte)) || arch_pte_present(*pte))
 			return ERR_AGAIN;
-		return request_page_in(in->p, in->r, in->va, n, t_fault, handle);
+		return request_page_in(in->p, in->r, in->va, pte, n, t_fault, handle);
 	}
 	if (in->r && (int)((in->r->obj_end - in->va) >> PAGE_SHIFT) < n)
 		n = in->r->obj_end > in->va ? (int)((in->r->obj_end - in->va) >> PAGE_SHIFT) : 1;

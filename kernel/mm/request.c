@@ -539,19 +539,18 @@ static long send(struct page_request *r)
 	return 0;
 }
 
-static void set_inflight(struct page_request *r)
+/* ptes[i]: page i's, found by cluster_in(). */
+static void set_inflight(struct page_request *r, pte_t *const *ptes)
 {
-	for (int i = 0; i < r->npages; i++) {
-		pte_t *pte = arch_pt_leaf(r->proc->vm.root, page_va(r, i), false);
-
-		KASSERT(pte);
-		*pte = arch_pte_absent(pte_inflight_make(req_handle(r)));
-	}
+	for (int i = 0; i < r->npages; i++)
+		*ptes[i] = arch_pte_absent(pte_inflight_make(req_handle(r)));
 }
 
-/* How many pages from va on are in the next slots of the same swap provider. */
-static int cluster_in(struct proc *p, struct vm_region *reg, uint64_t va, uint64_t sw0, int max)
+/* How many pages from va on (ptes[0]: va's) are in the next slots of the
+ * same swap provider; their PTEs into ptes[]. */
+static int cluster_in(struct proc *p, struct vm_region *reg, uint64_t va, pte_t **ptes, int max)
 {
+	uint64_t sw0 = arch_pte_payload(*ptes[0]);
 	int n = 1;
 
 	while (n < max && va + (uint64_t)n * PAGE_SIZE < reg->end) {
@@ -564,7 +563,7 @@ static int cluster_in(struct proc *p, struct vm_region *reg, uint64_t va, uint64
 		if (!pte_is_swapped(sw) || pte_swap_provider(sw) != pte_swap_provider(sw0) ||
 		    pte_swap_slot(sw) != pte_swap_slot(sw0) + (uint64_t)n)
 			break;
-		n++;
+		ptes[n++] = pte;
 	}
 	return n;
 }
@@ -600,11 +599,8 @@ static void undo_start(struct page_request *r)
  *    reaches the frames any more). */
 static long start(struct page_request *r, uint64_t *handle)
 {
-	long err;
+	long err = send(r);
 
-	if (!r->obj && r->dir == REQUEST_IN)
-		set_inflight(r);	/* an object's pages are marked by memobj_start_*() */
-	err = send(r);
 	if (err) {
 		undo_start(r);
 		req_release(r);
@@ -658,29 +654,32 @@ static bool take_frames(struct page_request *r)
 	return true;
 }
 
-long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, int n, uint64_t t_fault,
-		     uint64_t *handle)
+long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, pte_t *pte, int n,
+		     uint64_t t_fault, uint64_t *handle)
 {
-	pte_t *pte = arch_pt_leaf(p->vm.root, va, false);
-	uint64_t sw = pte ? arch_pte_payload(*pte) : 0;
+	uint64_t sw = arch_pte_payload(*pte);
+	struct swap_provider *sp = swap_provider(pte_swap_provider(sw));
+	pte_t *ptes[GRANT_MAX_PAGES];
 	struct page_request *r;
 
-	KASSERT(pte_is_swapped(sw));
-	if (!swap_provider(pte_swap_provider(sw)))
+	KASSERT(pte_is_swapped(sw) && n <= GRANT_MAX_PAGES);
+	ptes[0] = pte;
+	if (!sp)
 		return ERR_DEAD;	/* its provider died: the page is gone */
-	r = req_alloc(REQUEST_IN, p, reg, va, cluster_in(p, reg, va, sw, n));
+	r = req_alloc(REQUEST_IN, p, reg, va, cluster_in(p, reg, va, ptes, n));
 	if (!r)
 		return ERR_BUSY;
 	r->t_fault = t_fault;
 	r->swap = true;
 	r->provider = pte_swap_provider(sw);
 	r->slot = pte_swap_slot(sw);
-	r->port = swap_provider(r->provider)->port;
+	r->port = sp->port;
 	r->mode = served_mode(r);
 	if (!take_frames(r)) {
 		req_release(r);
 		return ERR_NOMEM;
 	}
+	set_inflight(r, ptes);	/* an object's pages are marked by memobj_start_in() */
 	return start(r, handle);
 }
 

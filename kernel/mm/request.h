@@ -73,9 +73,10 @@ struct page_request {
 };
 
 void request_init(void);
-/* Swap-in of [va, va + n pages) of region r, the first page being the fault. */
-long request_page_in(struct proc *p, struct vm_region *r, uint64_t va, int n, uint64_t t_fault,
-		     uint64_t *handle);
+/* Swap-in of up to n pages [va, va + n pages) of region r, the first page
+ * being the fault's; pte its (swapped) PTE. */
+long request_page_in(struct proc *p, struct vm_region *r, uint64_t va, pte_t *pte, int n,
+		     uint64_t t_fault, uint64_t *handle);
 /* Page-out of n resident pages starting at va to the swap slot run chosen. */
 long request_page_out(struct proc *p, struct vm_region *r, uint64_t va, int n,
 		      unsigned provider, uint64_t slot, uint64_t *handle);
