@@ -90,7 +90,8 @@ static struct page_request *req_alloc(enum request_dir dir, struct proc *p,
 
 		if (r->used)
 			continue;
-		memset(&r->dir, 0, sizeof(*r) - offsetof(struct page_request, dir));
+		memset(&r->dir, 0, offsetof(struct page_request, frames) -
+				   offsetof(struct page_request, dir));
 		wait_queue_init(&r->waiters);
 		r->used = true;
 		r->started_ns = clock_run_ns();

@@ -51,8 +51,6 @@ struct page_request {
 	uint64_t region_id;
 	uint64_t va;
 	int npages;
-	paddr_t frames[GRANT_MAX_PAGES];
-	pte_t saved_pte[GRANT_MAX_PAGES];	/* page-out: as it was, dirty bit and all */
 	bool swap;				/* a process's pages, to or from swap */
 	struct memobj *obj;			/* else an object's pages (memobj.h) */
 	uint64_t obj_page;			/* obj: the page index of page 0 */
@@ -70,6 +68,10 @@ struct page_request {
 	/* A page-out failed with ERR_IO: bit i = page i was not stored; the
 	 * others were (<proto/pager.h>).  0: every page failed. */
 	uint64_t failed_pages;
+	/* Last: only [0, npages) is ever read, so a new request clears
+	 * nothing from here on (req_alloc). */
+	paddr_t frames[GRANT_MAX_PAGES];
+	pte_t saved_pte[GRANT_MAX_PAGES];	/* page-out: as it was, dirty bit and all */
 };
 
 void request_init(void);
