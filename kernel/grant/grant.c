@@ -258,14 +258,23 @@ static void record_history(const struct grant *g, enum grant_outcome outcome)
 {
 	struct grant_view *v = &history[history_next++ % GRANT_HISTORY];
 
-	*v = (struct grant_view){
-		.id = grant_id(g), .mode = g->mode, .writable = g->writable, .live = false,
-		.npages = g->npages, .frame0 = g->frames[0], .fault_pid = g->fault_pid,
-		.fault_va = g->fault_va, .holder_pid = g->holder_pid,
-		.forwarded_from = g->forwarded_from, .request = g->request,
-		.age_ns = clock_ns() - g->created_ns, .outcome = outcome, .revoked = g->revoked,
-		.iova = g->iova_was, .device_fault = g->device_fault,
-	};
+	/* Cleared up to its frames, of which only [0, npages) are read. */
+	memset(v, 0, offsetof(struct grant_view, frames));
+	v->id = grant_id(g);
+	v->mode = g->mode;
+	v->writable = g->writable;
+	v->npages = g->npages;
+	v->frame0 = g->frames[0];
+	v->fault_pid = g->fault_pid;
+	v->fault_va = g->fault_va;
+	v->holder_pid = g->holder_pid;
+	v->forwarded_from = g->forwarded_from;
+	v->request = g->request;
+	v->age_ns = clock_ns() - g->created_ns;
+	v->outcome = outcome;
+	v->revoked = g->revoked;
+	v->iova = g->iova_was;
+	v->device_fault = g->device_fault;
 	memcpy(v->frames, g->frames, (size_t)g->npages * sizeof(paddr_t));
 }
 

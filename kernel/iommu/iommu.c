@@ -368,13 +368,14 @@ uint64_t iommu_grant_map(const struct proc *holder, uint64_t grant, const paddr_
 			 int npages, bool device_writes, int *domain)
 {
 	struct domain *d = domain_of(holder);
-	struct window *w = window_of(0);
 	unsigned perm = device_writes ? VTD_PERM_WRITE : VTD_PERM_READ;
+	struct window *w;
 	uint64_t iova;
 
 	KASSERT(grant && npages >= 1 && npages <= IOMMU_WINDOW_PAGES);
 	if (!d)
 		return 0;
+	w = window_of(0);
 	KASSERT(w && !window_of(grant));
 	*w = (struct window){ .grant = grant, .domain = (int)(d - domains), .slot = take_slot(d),
 			      .npages = npages, .device_writes = device_writes };

@@ -363,12 +363,13 @@ static void finish(struct page_request *r, long result, int filled)
 	bool unsettled;		/* a device may still write the frames (settle_dma()) */
 	int did = r->grant ? grant_device_domain(r->grant) : 0;
 	bool device_wrote = r->zero_touch && did;
+	uint64_t received = ipc_call_received_cycles(r->token);
 	long ended;
 
 	result = settle_dma(r, result, &unsettled);
 	stamp(r, PHASE_REPLIED);
-	if (ipc_call_received_cycles(r->token))
-		r->phase[PHASE_RECEIVED] = ipc_call_received_cycles(r->token) - r->t_fault;
+	if (received)
+		r->phase[PHASE_RECEIVED] = received - r->t_fault;
 	if (r->grant)
 		emit(r, TRACE_GRANT_FILLED);
 	/* A holder died (ERR_DEAD) or its device faulted (ERR_DMAFAULT): the
