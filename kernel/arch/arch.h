@@ -168,14 +168,10 @@ void arch_pt_walk_user(paddr_t root, void (*fn)(vaddr_t va, pte_t pte, void *ctx
  * the region why).
  */
 bool arch_pt_user_frame(paddr_t root, vaddr_t va, bool write, paddr_t *frame);
-bool arch_pte_present(pte_t pte);
-paddr_t arch_pte_frame(pte_t pte);
 unsigned arch_pte_vm_flags(pte_t pte);
 pte_t arch_pte_make(paddr_t pa, unsigned vm_flags);
-bool arch_pte_accessed(pte_t pte);
-bool arch_pte_dirty(pte_t pte);
-pte_t arch_pte_absent(uint64_t payload);
-uint64_t arch_pte_payload(pte_t pte);
+/* arch_pte_present, _frame, _accessed, _dirty, _absent, _payload: inline. */
+#include "x86_64/pte_bits.h"
 void arch_switch_root(paddr_t root);
 paddr_t arch_current_root(void);
 
