@@ -144,9 +144,8 @@ static pte_t *still_ours(struct page_request *r, int i, struct vm_region **regp)
 	reg = vm_find_id(&p->vm, r->region_id);
 	if (!reg || page_va(r, i) < reg->start || page_va(r, i) >= reg->end)
 		return NULL;
-	pte = arch_pt_leaf(p->vm.root, page_va(r, i), false);
-	if (!pte || arch_pte_present(*pte) || arch_pte_payload(*pte) !=
-	    pte_inflight_make(req_handle(r)))
+	pte = r->ptes[i];
+	if (arch_pte_present(*pte) || arch_pte_payload(*pte) != pte_inflight_make(req_handle(r)))
 		return NULL;
 	*regp = reg;
 	return pte;
@@ -541,11 +540,11 @@ static long send(struct page_request *r)
 	return 0;
 }
 
-/* ptes[i]: page i's, found by cluster_in(). */
-static void set_inflight(struct page_request *r, pte_t *const *ptes)
+/* r->ptes[i]: page i's, found by cluster_in(). */
+static void set_inflight(struct page_request *r)
 {
 	for (int i = 0; i < r->npages; i++)
-		*ptes[i] = arch_pte_absent(pte_inflight_make(req_handle(r)));
+		*r->ptes[i] = arch_pte_absent(pte_inflight_make(req_handle(r)));
 }
 
 /* How many pages from va on (ptes[0]: va's) are in the next slots of the
@@ -585,7 +584,7 @@ static void undo_start(struct page_request *r)
 		return;
 	}
 	for (int i = 0; i < r->npages; i++) {
-		pte_t *pte = arch_pt_leaf(r->proc->vm.root, page_va(r, i), false);
+		pte_t *pte = r->ptes[i];
 
 		if (r->dir == REQUEST_IN) {
 			*pte = arch_pte_absent(backing_payload(r, i));
@@ -665,7 +664,7 @@ long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, pte_t *
 	struct page_request *r;
 
 	KASSERT(pte_is_swapped(sw) && n <= GRANT_MAX_PAGES);
-	ptes[0] = pte;
+	ptes[0] = pte;	/* copied into the request once it has one */
 	if (!sp)
 		return ERR_DEAD;	/* its provider died: the page is gone */
 	r = req_alloc(REQUEST_IN, p, reg, va, cluster_in(p, reg, va, ptes, n));
@@ -681,7 +680,8 @@ long request_page_in(struct proc *p, struct vm_region *reg, uint64_t va, pte_t *
 		req_release(r);
 		return ERR_NOMEM;
 	}
-	set_inflight(r, ptes);	/* an object's pages are marked by memobj_start_in() */
+	memcpy(r->ptes, ptes, (size_t)r->npages * sizeof(ptes[0]));
+	set_inflight(r);	/* an object's pages are marked by memobj_start_in() */
 	return start(r, handle);
 }
 
@@ -752,6 +752,7 @@ static void take_pages_out(struct page_request *r)
 		pte_t *pte = arch_pt_leaf(r->proc->vm.root, page_va(r, i), false);
 
 		KASSERT(pte && arch_pte_present(*pte));
+		r->ptes[i] = pte;
 		r->saved_pte[i] = arch_pte_exchange(pte, inflight);
 		r->frames[i] = arch_pte_frame(r->saved_pte[i]);
 		tlb_batch_add(&b, &r->proc->vm, page_va(r, i));

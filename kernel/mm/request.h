@@ -72,6 +72,10 @@ struct page_request {
 	 * nothing from here on (req_alloc). */
 	paddr_t frames[GRANT_MAX_PAGES];
 	pte_t saved_pte[GRANT_MAX_PAGES];	/* page-out: as it was, dirty bit and all */
+	/* A process's pages (swap): where their PTEs are.  A live process's
+	 * page tables are freed only with its address space, after it died,
+	 * so they stay valid while still_ours() finds it alive. */
+	pte_t *ptes[GRANT_MAX_PAGES];
 };
 
 void request_init(void);
