@@ -315,7 +315,13 @@ def diet_verdicts(rows, w, machine):
                 "fault's all, interrupt controller and IOMMU included: %s port, %s MMIO)" % (
                     "%.0f" % pf["pio"], "%.0f" % pf["mmio"]),
                 driver_accesses(r), 12, "", "%.1f")
-    if not any(b.startswith("nvme") for b in {x["backing"] for x in ferry_rows(rows)}):
+    r = cell(rows, "nvme-dma", "dma", 1)
+    if r and "cost" in r:
+        pf = per_fault(r)
+        verdict("NVMe register accesses per request, grant-DMA, one page (nvme's own MMIO; "
+                "the fault's all, interrupt controller and IOMMU included: %s MMIO)" % (
+                    "%.0f" % pf["mmio"]), driver_accesses(r), 3, "", "%.1f")
+    else:
         out.append("NVMe MMIO accesses per request: not measured (no NVMe backing in this run)")
     for cl, test in ((1, "swapin_pc0"), (8, "swapin_pc3"), (32, "swapin_pc5")):
         r, lx = cell(rows, "disk-dma", "dma", cl), linux_row(rows, test)
