@@ -92,6 +92,8 @@ _Noreturn void arch_enter_user(void *frame_top);
 void arch_set_kernel_stack(uint64_t top);
 /* Opens exactly these port ranges to user mode (NULL, 0: none). */
 void arch_set_io_permissions(const struct ioport_range *r, int n);
+/* Whether this CPU's I/O permissions open `port` to user mode now. */
+bool arch_io_allowed(uint16_t port);
 /* PCI configuration space; => 0, or -1 for a bad offset or size. */
 int arch_pci_read(uint32_t bdf, uint32_t offset, uint32_t size, uint32_t *value);
 int arch_pci_write(uint32_t bdf, uint32_t offset, uint32_t size, uint32_t value);

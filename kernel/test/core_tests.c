@@ -4,6 +4,7 @@
 
 #include "../arch/arch.h"
 #include "../clock.h"
+#include "../config.h"
 #include "../mm/heap.h"
 #include "../mm/pmm.h"
 #include "ktest.h"
@@ -76,6 +77,39 @@ KTEST(page_map_query_unmap)
 	KCHECK(!arch_pt_query(root, va, NULL, NULL));
 	arch_pt_destroy(root);
 	pmm_free(pa);
+	return 0;
+}
+
+/* The ranges' ports, and no other, against arch_io_allowed(). */
+static int io_ports_match(const struct ioport_range *r, int n)
+{
+	for (uint32_t port = 0; port <= 0xFFFF; port++) {
+		bool want = false;
+
+		for (int i = 0; i < n; i++)
+			want |= port >= r[i].first && port <= r[i].last;
+		KCHECK(arch_io_allowed((uint16_t)port) == want);
+	}
+	return 0;
+}
+
+/* Ranges set by whole bytes in their middle (gdt.c): heads, tails, single
+ * ports, whole bytes and the last port, opened and closed again exactly. */
+KTEST(io_permissions_exact)
+{
+	static const struct ioport_range a[] = {
+		{ 0x1f0, 0x1f7 }, { 0x3f6, 0x3f6 }, { 0x171, 0x17e }, { 0xc000, 0xc0ff },
+		{ 0x23, 0x24 }, { 0xfff9, 0xffff },
+	};
+	static const struct ioport_range b[] = { { 0x3f5, 0x3f7 }, { 0x1, 0x10 } };
+
+	KCHECK(io_ports_match(NULL, 0) == 0);	/* the boot flow opens none */
+	arch_set_io_permissions(a, 6);
+	KCHECK(io_ports_match(a, 6) == 0);
+	arch_set_io_permissions(b, 2);	/* a's closed, b's opened */
+	KCHECK(io_ports_match(b, 2) == 0);
+	arch_set_io_permissions(NULL, 0);
+	KCHECK(io_ports_match(NULL, 0) == 0);
 	return 0;
 }
 
