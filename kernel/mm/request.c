@@ -131,23 +131,28 @@ static void emit(struct page_request *r, enum trace_kind kind)
 					  .page_in = r->dir == REQUEST_IN, .npages = r->npages });
 }
 
-/* The PTE of page i, if the page is still this request's to commit; *regp
- * its region then. */
-static pte_t *still_ours(struct page_request *r, int i, struct vm_region **regp)
+/* The request's region, if its process is the same one and alive and the
+ * region still there (the same id): asked once per request, not per page. */
+static struct vm_region *still_there(const struct page_request *r)
 {
 	struct proc *p = proc_lookup(r->pid);
-	struct vm_region *reg;
-	pte_t *pte;
 
 	if (!p || p != r->proc || proc_is_dying(p))
 		return NULL;
-	reg = vm_find_id(&p->vm, r->region_id);
+	return vm_find_id(&p->vm, r->region_id);
+}
+
+/* The PTE of page i, if the page is still this request's to commit (reg:
+ * still_there()'s answer). */
+static pte_t *still_ours(struct page_request *r, const struct vm_region *reg, int i)
+{
+	pte_t *pte;
+
 	if (!reg || page_va(r, i) < reg->start || page_va(r, i) >= reg->end)
 		return NULL;
 	pte = r->ptes[i];
 	if (arch_pte_present(*pte) || arch_pte_payload(*pte) != pte_inflight_make(req_handle(r)))
 		return NULL;
-	*regp = reg;
 	return pte;
 }
 
@@ -198,10 +203,9 @@ static void release_unsettled(paddr_t frame, int did, uint64_t grant)
 /* One page of a finished page-in: map it, or put everything back, or free.
  * unsettled_did: -1 when no device can still write the frame, else the
  * domain for release_unsettled(). */
-static void commit_in(struct page_request *r, int i, long result, int filled, paddr_t frame,
-		      int unsettled_did)
+static void commit_in(struct page_request *r, const struct vm_region *reg, int i, long result,
+		      int filled, paddr_t frame, int unsettled_did)
 {
-	struct vm_region *reg;
 	pte_t *pte;
 	bool ok = result == 0 && i < filled;
 
@@ -213,7 +217,7 @@ static void commit_in(struct page_request *r, int i, long result, int filled, pa
 		memobj_end_in(r->obj, r->obj_page + (uint64_t)i, req_handle(r), frame, ok, false);
 		return;
 	}
-	pte = still_ours(r, i, &reg);
+	pte = still_ours(r, reg, i);
 	if (ok && pte) {
 		*pte = arch_pte_make(frame, region_vm_flags(reg));
 		r->proc->vm.resident_pages++;
@@ -250,10 +254,10 @@ static int pages_stored(const struct page_request *r, long result)
 }
 
 /* One page of a finished page-out: forget the frame, or map it back. */
-static void commit_out(struct page_request *r, int i, long request_result)
+static void commit_out(struct page_request *r, const struct vm_region *reg, int i,
+		       long request_result)
 {
 	long result = page_out_result(r, i, request_result);
-	struct vm_region *reg;
 	pte_t *pte;
 
 	if (r->obj) {	/* written back: dropped; else the object keeps it, dirty */
@@ -261,7 +265,7 @@ static void commit_out(struct page_request *r, int i, long request_result)
 			       result);
 		return;
 	}
-	pte = still_ours(r, i, &reg);
+	pte = still_ours(r, reg, i);
 	/* In flight, the page already stopped counting as resident. */
 	if (result == 0 && pte) {
 		*pte = arch_pte_absent(backing_payload(r, i));
@@ -363,6 +367,7 @@ static void finish(struct page_request *r, long result, int filled)
 	int did = r->grant ? grant_device_domain(r->grant) : 0;
 	bool device_wrote = r->zero_touch && did;
 	uint64_t received = ipc_call_received_cycles(r->token);
+	struct vm_region *reg;
 	long ended;
 
 	result = settle_dma(r, result, &unsettled);
@@ -379,11 +384,12 @@ static void finish(struct page_request *r, long result, int filled)
 	if (r->zero_touch && !device_wrote && result == 0)
 		zero_untouched(r, filled);
 	stamp(r, PHASE_TAKEN_BACK);
+	reg = r->obj ? NULL : still_there(r);	/* an object's pages go to the object */
 	for (int i = 0; i < r->npages; i++) {
 		if (r->dir == REQUEST_IN)
-			commit_in(r, i, result, filled, r->frames[i], unsettled ? did : -1);
+			commit_in(r, reg, i, result, filled, r->frames[i], unsettled ? did : -1);
 		else
-			commit_out(r, i, result);
+			commit_out(r, reg, i, result);
 	}
 	stamp(r, PHASE_MAPPED);
 	if (r->grant) {
