@@ -380,9 +380,8 @@ uint64_t iommu_grant_map(const struct proc *holder, uint64_t grant, const paddr_
 	*w = (struct window){ .grant = grant, .domain = (int)(d - domains), .slot = take_slot(d),
 			      .npages = npages, .device_writes = device_writes };
 	iova = slot_iova(w->slot);
-	for (int i = 0; i < npages; i++)
-		if (vtd_pt_map(&d->pt, iova + (uint64_t)i * PAGE_SIZE, frames[i], perm))
-			panic("iommu: no frame for a page table of domain %d", d->did);
+	if (vtd_pt_map_run(&d->pt, iova, frames, npages, perm))
+		panic("iommu: no frame for a page table of domain %d", d->did);
 	if (vtd_caches_misses())
 		invalidate(d, iova, IOMMU_WINDOW_PAGES);
 	d->maps++;
@@ -401,8 +400,7 @@ bool iommu_grant_unmap(uint64_t grant, bool busy)
 		return false;
 	d = &domains[w->domain];
 	iova = slot_iova(w->slot);
-	for (int i = 0; i < w->npages; i++)
-		vtd_pt_unmap(&d->pt, iova + (uint64_t)i * PAGE_SIZE);
+	vtd_pt_unmap_run(&d->pt, iova, w->npages);
 	/* The frames change hands after this returns: nothing cached may
 	 * still reach them.  Only the test switch skips it. */
 	if (!iommu_test_skip_invalidation && invalidate(d, iova, w->npages))
