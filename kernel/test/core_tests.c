@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Self-tests of the kernel core on the real machine (or emulator). */
+#include <ferry/abi.h>
 #include <string.h>
 
 #include "../arch/arch.h"
@@ -7,6 +8,7 @@
 #include "../config.h"
 #include "../mm/heap.h"
 #include "../mm/pmm.h"
+#include "../mm/vm.h"
 #include "ktest.h"
 
 KTEST(pmm_alloc_free)
@@ -110,6 +112,28 @@ KTEST(io_permissions_exact)
 	KCHECK(io_ports_match(b, 2) == 0);
 	arch_set_io_permissions(NULL, 0);
 	KCHECK(io_ports_match(NULL, 0) == 0);
+	return 0;
+}
+
+/* The region a space found last is a hint: it follows the lookups and is
+ * forgotten when its region is freed. */
+KTEST(vm_region_hint_forgotten)
+{
+	struct vm_space vs;
+	struct vm_region *ra;
+	uint64_t a, b;
+
+	KCHECK(vm_space_init(&vs, false) == 0);
+	KCHECK(vm_map_anon(&vs, 0, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE, 0, &a) == 0);
+	KCHECK(vm_map_anon(&vs, 0, PAGE_SIZE, PROT_READ, 0, &b) == 0);
+	ra = vm_find(&vs, a + PAGE_SIZE);
+	KCHECK(ra && ra->start == a && vs.hint == ra);
+	KCHECK(vm_find(&vs, b) && vm_find(&vs, b)->start == b && vs.hint != ra);
+	KCHECK(vm_find_id(&vs, ra->id) == ra && vs.hint == ra);
+	KCHECK(vm_unmap(&vs, a, 2 * PAGE_SIZE) == 0);
+	KCHECK(vs.hint != ra);
+	KCHECK(vm_find(&vs, a) == NULL && vm_find(&vs, b)->start == b);
+	vm_space_destroy(&vs);
 	return 0;
 }
 
