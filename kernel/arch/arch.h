@@ -161,6 +161,9 @@ void *arch_map_phys(paddr_t pa, size_t len, unsigned vm_flags);
  */
 #define ARCH_PTE_PAYLOAD_BITS 62
 pte_t *arch_pt_leaf(paddr_t root, vaddr_t va, bool create);
+/* The leaf entry of the page after va, pte being va's (no tables made):
+ * the next entry when both share a leaf table, else a walk (NULL). */
+pte_t *arch_pt_leaf_next(paddr_t root, pte_t *pte, vaddr_t va);
 /* Calls fn for every non-zero leaf entry of the user half, in address order. */
 void arch_pt_walk_user(paddr_t root, void (*fn)(vaddr_t va, pte_t pte, void *ctx), void *ctx);
 /*

@@ -561,7 +561,8 @@ static int cluster_in(struct proc *p, struct vm_region *reg, uint64_t va, pte_t 
 	int n = 1;
 
 	while (n < max && va + (uint64_t)n * PAGE_SIZE < reg->end) {
-		pte_t *pte = arch_pt_leaf(p->vm.root, va + (uint64_t)n * PAGE_SIZE, false);
+		pte_t *pte = arch_pt_leaf_next(p->vm.root, ptes[n - 1],
+					       va + (uint64_t)(n - 1) * PAGE_SIZE);
 		uint64_t sw;
 
 		if (!pte || arch_pte_present(*pte))
@@ -755,7 +756,8 @@ static void take_pages_out(struct page_request *r)
 
 	tlb_batch_init(&b, r->mode);
 	for (int i = 0; i < r->npages; i++) {
-		pte_t *pte = arch_pt_leaf(r->proc->vm.root, page_va(r, i), false);
+		pte_t *pte = i ? arch_pt_leaf_next(r->proc->vm.root, r->ptes[i - 1], page_va(r, i - 1))
+			       : arch_pt_leaf(r->proc->vm.root, page_va(r, i), false);
 
 		KASSERT(pte && arch_pte_present(*pte));
 		r->ptes[i] = pte;

@@ -115,6 +115,27 @@ KTEST(io_permissions_exact)
 	return 0;
 }
 
+/* The next page's entry: the next one in a leaf table, a walk across
+ * tables (0x1ff000 and 0x200000 are in different ones), NULL past them. */
+KTEST(page_leaf_next)
+{
+	paddr_t root = arch_pt_create();
+	vaddr_t va = 0x1fe000;
+
+	KCHECK(root);
+	for (int i = 0; i < 3; i++)
+		KCHECK(arch_pt_leaf(root, va + (vaddr_t)i * PAGE_SIZE, true));
+	for (int i = 0; i < 2; i++) {
+		vaddr_t v = va + (vaddr_t)i * PAGE_SIZE;
+
+		KCHECK(arch_pt_leaf_next(root, arch_pt_leaf(root, v, false), v) ==
+		       arch_pt_leaf(root, v + PAGE_SIZE, false));
+	}
+	KCHECK(arch_pt_leaf_next(root, arch_pt_leaf(root, 0x3ff000, true), 0x3ff000) == NULL);
+	arch_pt_destroy(root);
+	return 0;
+}
+
 /* The region a space found last is a hint: it follows the lookups and is
  * forgotten when its region is freed. */
 KTEST(vm_region_hint_forgotten)

@@ -145,6 +145,14 @@ pte_t *arch_pt_leaf(paddr_t root, vaddr_t va, bool create)
 	return walk(root, PAGE_ALIGN_DOWN(va), create);
 }
 
+pte_t *arch_pt_leaf_next(paddr_t root, pte_t *pte, vaddr_t va)
+{
+	vaddr_t next = PAGE_ALIGN_DOWN(va) + PAGE_SIZE;
+
+	/* Within one leaf table the next page's entry is the next entry. */
+	return level_index(next, 1) ? pte + 1 : walk(root, next, false);
+}
+
 static void walk_level(pte_t *table, int level, vaddr_t base,
 		       void (*fn)(vaddr_t va, pte_t pte, void *ctx), void *ctx)
 {
