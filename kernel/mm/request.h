@@ -22,6 +22,9 @@
  *      freed, exactly once; an object's page goes back to its object,
  *      which maps it wherever a PTE waited for it.  Waiters wake with the
  *      result.
+ *
+ * request.c keeps the table and starts requests (steps 1 and 2);
+ * request_end.c ends them (step 3); request_int.h is what the two share.
  */
 #ifndef REQUEST_H
 #define REQUEST_H
@@ -42,6 +45,7 @@ struct memobj;
 enum request_dir { REQUEST_IN, REQUEST_OUT };
 
 struct page_request {
+	uint32_t index;				/* in the table, for its handle */
 	uint32_t gen;
 	bool used;
 	enum request_dir dir;
