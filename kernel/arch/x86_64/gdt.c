@@ -17,6 +17,7 @@
 
 #include "../../config.h"
 #include "../../cpu.h"
+#include "../../panic.h"
 #include "../arch.h"
 #include "trap.h"
 
@@ -127,6 +128,7 @@ static void set_port_bits(struct tss *tss, const struct ioport_range *r, int n, 
 	for (int i = 0; i < n; i++) {
 		uint32_t port = r[i].first, last = r[i].last, bytes;
 
+		KASSERT(port <= last);	/* config.c refuses a reversed range */
 		for (; port <= last && port % 8; port++)
 			set_port_bit(tss, port, allow);
 		bytes = (last + 1 - port) / 8;	/* port <= last + 1 here */
