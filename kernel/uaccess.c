@@ -52,7 +52,17 @@ static int walk_user(struct proc *p, uint64_t uaddr, size_t n, bool write,
 
 	if (n == 0)
 		return 0;
-	if (!vm_range_ok(uaddr, n) || check_pages(p, uaddr, n, write, frames))
+	if (!vm_range_ok(uaddr, n))
+		return ERR_FAULT;
+	/* Inside one resident page (a message, a struct): one walk, no
+	 * bookkeeping.  Anything else, a page to bring in included, below. */
+	if ((uaddr & ~PAGE_MASK) + n <= PAGE_SIZE &&
+	    vm_user_frame(&p->vm, uaddr, write, &frames[0]) == 0) {
+		if (fn)
+			fn(phys_to_virt(frames[0]), n, 0, ctx);
+		return 0;
+	}
+	if (check_pages(p, uaddr, n, write, frames))
 		return ERR_FAULT;
 	for (uint64_t i = 0; done < n && fn; i++) {
 		uint64_t va = uaddr + done;
@@ -79,6 +89,28 @@ static void copy_in(void *kaddr, size_t len, size_t done, void *ctx)
 static void copy_out(void *kaddr, size_t len, size_t done, void *ctx)
 {
 	memcpy(kaddr, (const char *)ctx + done, len);
+}
+
+/* A piece of the source may straddle two destination frames. */
+static void copy_in_frames(void *kaddr, size_t len, size_t done, void *ctx)
+{
+	const uint64_t *frames = ctx;
+	const char *from = kaddr;
+
+	while (len) {
+		size_t off = done & ~PAGE_MASK;
+		size_t chunk = PAGE_SIZE - off < len ? PAGE_SIZE - off : len;
+
+		memcpy((char *)phys_to_virt(frames[done >> PAGE_SHIFT]) + off, from, chunk);
+		from += chunk;
+		done += chunk;
+		len -= chunk;
+	}
+}
+
+int copy_from_user_frames(struct proc *p, const uint64_t *frames, uint64_t src, size_t n)
+{
+	return walk_user(p, src, n, false, copy_in_frames, (void *)frames);
 }
 
 int copy_from_user(struct proc *p, void *dst, uint64_t src, size_t n)

@@ -20,6 +20,9 @@ int copy_from_user(struct proc *p, void *dst, uint64_t src, size_t n);
 int copy_to_user(struct proc *p, uint64_t dst, const void *src, size_t n);
 /* copy_from_user of memory the caller will write back: checked for writing. */
 int copy_from_user_writable(struct proc *p, void *dst, uint64_t src, size_t n);
+/* copy_from_user into frames[0], frames[1], ...: n bytes, every page of
+ * the source checked (and brought in) before a byte is copied. */
+int copy_from_user_frames(struct proc *p, const uint64_t *frames, uint64_t src, size_t n);
 /* Copies a NUL-terminated string of at most max-1 chars: 0, ERR_FAULT or ERR_RANGE. */
 int copy_string_from_user(struct proc *p, char *dst, uint64_t src, size_t max);
 /* Checks, without copying, that [addr, addr+n) is accessible. */

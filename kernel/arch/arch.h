@@ -95,6 +95,8 @@ _Noreturn void arch_enter_user(void *frame_top);
 void arch_set_kernel_stack(uint64_t top);
 /* Opens exactly these port ranges to user mode (NULL, 0: none). */
 void arch_set_io_permissions(const struct ioport_range *r, int n);
+/* Whether this CPU's I/O permissions open `port` to user mode now. */
+bool arch_io_allowed(uint16_t port);
 /* PCI configuration space; => 0, or -1 for a bad offset or size. */
 int arch_pci_read(uint32_t bdf, uint32_t offset, uint32_t size, uint32_t *value);
 int arch_pci_write(uint32_t bdf, uint32_t offset, uint32_t size, uint32_t value);
@@ -162,16 +164,22 @@ void *arch_map_phys(paddr_t pa, size_t len, unsigned vm_flags);
  */
 #define ARCH_PTE_PAYLOAD_BITS 62
 pte_t *arch_pt_leaf(paddr_t root, vaddr_t va, bool create);
+/* The leaf entry of the page after va, pte being va's (no tables made):
+ * the next entry when both share a leaf table, else a walk (NULL). */
+pte_t *arch_pt_leaf_next(paddr_t root, pte_t *pte, vaddr_t va);
 /* Calls fn for every non-zero leaf entry of the user half, in address order. */
 void arch_pt_walk_user(paddr_t root, void (*fn)(vaddr_t va, pte_t pte, void *ctx), void *ctx);
-bool arch_pte_present(pte_t pte);
-paddr_t arch_pte_frame(pte_t pte);
+/*
+ * One walk for a user copy: *frame = the frame at va when its leaf is
+ * present, user-accessible, ordinary memory (not VM_UNCACHED device
+ * registers) and writable if `write`.  => false otherwise (the caller asks
+ * the region why).
+ */
+bool arch_pt_user_frame(paddr_t root, vaddr_t va, bool write, paddr_t *frame);
 unsigned arch_pte_vm_flags(pte_t pte);
 pte_t arch_pte_make(paddr_t pa, unsigned vm_flags);
-bool arch_pte_accessed(pte_t pte);
-bool arch_pte_dirty(pte_t pte);
-pte_t arch_pte_absent(uint64_t payload);
-uint64_t arch_pte_payload(pte_t pte);
+/* arch_pte_present, _frame, _accessed, _dirty, _absent, _payload: inline. */
+#include "x86_64/pte_bits.h"
 void arch_switch_root(paddr_t root);
 paddr_t arch_current_root(void);
 

@@ -258,22 +258,37 @@ static void record_history(const struct grant *g, enum grant_outcome outcome)
 {
 	struct grant_view *v = &history[history_next++ % GRANT_HISTORY];
 
-	*v = (struct grant_view){
-		.id = grant_id(g), .mode = g->mode, .writable = g->writable, .live = false,
-		.npages = g->npages, .frame0 = g->frames[0], .fault_pid = g->fault_pid,
-		.fault_va = g->fault_va, .holder_pid = g->holder_pid,
-		.forwarded_from = g->forwarded_from, .request = g->request,
-		.age_ns = clock_ns() - g->created_ns, .outcome = outcome, .revoked = g->revoked,
-		.iova = g->iova_was, .device_fault = g->device_fault,
-	};
+	/* Cleared up to its frames, of which only [0, npages) are read. */
+	memset(v, 0, offsetof(struct grant_view, frames));
+	v->id = grant_id(g);
+	v->mode = g->mode;
+	v->writable = g->writable;
+	v->npages = g->npages;
+	v->frame0 = g->frames[0];
+	v->fault_pid = g->fault_pid;
+	v->fault_va = g->fault_va;
+	v->holder_pid = g->holder_pid;
+	v->forwarded_from = g->forwarded_from;
+	v->request = g->request;
+	v->age_ns = clock_ns() - g->created_ns;
+	v->outcome = outcome;
+	v->revoked = g->revoked;
+	v->iova = g->iova_was;
+	v->device_fault = g->device_fault;
 	memcpy(v->frames, g->frames, (size_t)g->npages * sizeof(paddr_t));
 }
 
+/* Newest first: the grant that just ended is nearly always the last entry. */
 void grant_history_note_phases(uint64_t id, const uint64_t *phase_cycles)
 {
-	for (int i = 0; i < GRANT_HISTORY; i++)
-		if (history[i].id == id && !history[i].live)
-			memcpy(history[i].phase_cycles, phase_cycles, sizeof(history[i].phase_cycles));
+	for (unsigned i = 1; i <= GRANT_HISTORY && i <= history_next; i++) {
+		struct grant_view *v = &history[(history_next - i) % GRANT_HISTORY];
+
+		if (v->id == id && !v->live) {
+			memcpy(v->phase_cycles, phase_cycles, sizeof(v->phase_cycles));
+			return;
+		}
+	}
 }
 
 long grant_end(uint64_t id, enum grant_outcome outcome)

@@ -408,20 +408,20 @@ uint64_t iommu_grant_map(const struct proc *holder, uint64_t grant, const paddr_
 			 int npages, bool device_writes, int *domain)
 {
 	struct domain *d = domain_of(holder);
-	struct window *w = window_of(0);
 	unsigned perm = device_writes ? VTD_PERM_WRITE : VTD_PERM_READ;
+	struct window *w;
 	uint64_t iova;
 
 	KASSERT(grant && npages >= 1 && npages <= IOMMU_WINDOW_PAGES);
 	if (!d)
 		return 0;
+	w = window_of(0);
 	KASSERT(w && !window_of(grant));
 	*w = (struct window){ .grant = grant, .domain = (int)(d - domains), .slot = take_slot(d),
 			      .npages = npages, .device_writes = device_writes };
 	iova = slot_iova(w->slot);
-	for (int i = 0; i < npages; i++)
-		if (vtd_pt_map(&d->pt, iova + (uint64_t)i * PAGE_SIZE, frames[i], perm))
-			panic("iommu: no frame for a page table of domain %d", d->did);
+	if (vtd_pt_map_run(&d->pt, iova, frames, npages, perm))
+		panic("iommu: no frame for a page table of domain %d", d->did);
 	if (vtd_caches_misses())
 		invalidate(d, iova, IOMMU_WINDOW_PAGES);
 	d->maps++;
@@ -440,8 +440,7 @@ bool iommu_grant_unmap(uint64_t grant, bool busy)
 		return false;
 	d = &domains[w->domain];
 	iova = slot_iova(w->slot);
-	for (int i = 0; i < w->npages; i++)
-		vtd_pt_unmap(&d->pt, iova + (uint64_t)i * PAGE_SIZE);
+	vtd_pt_unmap_run(&d->pt, iova, w->npages);
 	/* The frames change hands after this returns: nothing cached may
 	 * still reach them.  Only the test switch skips it. */
 	if (!iommu_test_skip_invalidation && invalidate(d, iova, w->npages))

@@ -446,6 +446,49 @@ void vtd_pt_unmap(struct vtd_pt *pt, uint64_t iova)
 	publish_all(e, sizeof(*e));
 }
 
+/* Entries of iova's leaf table from iova's on, at most n. */
+static int leaf_run(uint64_t iova, int n)
+{
+	int left = 512 - (int)((iova >> 12) & 511);
+
+	return left < n ? left : n;
+}
+
+int vtd_pt_map_run(struct vtd_pt *pt, uint64_t iova, const paddr_t *frames, int n,
+		   unsigned perm)
+{
+	uint64_t bits = ((perm & VTD_PERM_READ) ? SL_R : 0) | ((perm & VTD_PERM_WRITE) ? SL_W : 0);
+
+	for (int i = 0, k; i < n; i += k) {
+		uint64_t a = iova + (uint64_t)i * PAGE_SIZE, *e = leaf(pt->root, a, true);
+
+		if (!e)
+			return ERR_NOMEM;
+		k = leaf_run(a, n - i);
+		for (int j = 0; j < k; j++) {
+			pt->leaves += !e[j];
+			e[j] = frames[i + j] | bits;
+		}
+		publish_all(e, (size_t)k * sizeof(*e));
+	}
+	return 0;
+}
+
+void vtd_pt_unmap_run(struct vtd_pt *pt, uint64_t iova, int n)
+{
+	for (int i = 0, k; i < n; i += k) {
+		uint64_t a = iova + (uint64_t)i * PAGE_SIZE, *e = leaf(pt->root, a, false);
+
+		k = leaf_run(a, n - i);
+		for (int j = 0; e && j < k; j++) {
+			pt->leaves -= !!e[j];
+			e[j] = 0;
+		}
+		if (e)
+			publish_all(e, (size_t)k * sizeof(*e));
+	}
+}
+
 static void walk(uint64_t *table, int level, uint64_t base,
 		 void (*fn)(uint64_t iova, paddr_t pa, unsigned perm, void *ctx), void *ctx)
 {

@@ -54,6 +54,11 @@ int vtd_pt_prepare(struct vtd_pt *pt, uint64_t iova, uint64_t len);
 /* => 0 or ERR_NOMEM (a page-table frame). */
 int vtd_pt_map(struct vtd_pt *pt, uint64_t iova, paddr_t pa, unsigned perm);
 void vtd_pt_unmap(struct vtd_pt *pt, uint64_t iova);
+/* The same for n pages from iova on (frames[i] at page i): one walk per
+ * leaf table and one cache write-back per run of entries, not per page. */
+int vtd_pt_map_run(struct vtd_pt *pt, uint64_t iova, const paddr_t *frames, int n,
+		   unsigned perm);
+void vtd_pt_unmap_run(struct vtd_pt *pt, uint64_t iova, int n);
 bool vtd_pt_query(const struct vtd_pt *pt, uint64_t iova, paddr_t *pa, unsigned *perm);
 /* Calls fn for every present leaf, in address order: what the unit would see. */
 void vtd_pt_walk(const struct vtd_pt *pt,

@@ -97,6 +97,12 @@ bool port_owned_by(uint64_t port, const struct proc *p)
 	return pt && pt->owner == p;
 }
 
+/* A kmsg's bytes that mean something: the pages it has, not all 32 slots. */
+static void kmsg_copy(struct kmsg *dst, const struct kmsg *src)
+{
+	memcpy(dst, src, offsetof(struct kmsg, page) + (size_t)src->npages * sizeof(src->page[0]));
+}
+
 void kmsg_free(struct kmsg *km)
 {
 	if (!km->borrowed)
@@ -338,7 +344,7 @@ static long enqueue(struct port *pt, struct kmsg *km)
 
 	if (pt->count == pt->cap)
 		return ERR_FULL;
-	pt->queue[(pt->head + pt->count) % pt->cap] = *km;
+	kmsg_copy(&pt->queue[(pt->head + pt->count) % pt->cap], km);
 	pt->count++;
 	rx = wait_queue_first(&pt->receivers);
 	if (rx)
@@ -366,8 +372,6 @@ static long fetch_user_msg_into(struct proc *p, uint64_t umsg, struct kmsg *km,
 		return (km->m.flags & (0xFFu << MSG_NPAGES_SHIFT)) ? ERR_INVAL : 0;
 	if (MSG_NPAGES(km->m.flags) > MSG_MAX_PAGES)
 		return ERR_INVAL;
-	if (user_range_check(p, (uint64_t)km->m.page, MSG_NPAGES(km->m.flags) * MSG_PAGE_SIZE, 0))
-		return ERR_FAULT;
 	if (dest && MSG_NPAGES(km->m.flags) > (uint32_t)ndest)
 		return ERR_INVAL;	/* more pages than the caller asked for */
 	km->borrowed = dest != NULL;
@@ -380,8 +384,13 @@ static long fetch_user_msg_into(struct proc *p, uint64_t umsg, struct kmsg *km,
 			return ERR_NOMEM;
 		}
 		km->page[km->npages++] = pa;
-		copy_from_user(p, phys_to_virt(pa), (uint64_t)km->m.page + i * MSG_PAGE_SIZE,
-			       MSG_PAGE_SIZE);
+	}
+	/* One walk of the source for all its pages, checked before a byte is
+	 * copied. */
+	if (km->npages && copy_from_user_frames(p, km->page, (uint64_t)km->m.page,
+						(size_t)km->npages * MSG_PAGE_SIZE)) {
+		kmsg_free(km);
+		return ERR_FAULT;
 	}
 	return 0;
 }
@@ -506,7 +515,7 @@ long ipc_recv(struct proc *p, uint64_t port, uint64_t umsg, int64_t timeout_ns)
 		}
 		if (check_user_pages(p, &dest, pt->queue[pt->head].npages))
 			return ERR_FAULT;	/* the message stays queued */
-		km = pt->queue[pt->head];
+		kmsg_copy(&km, &pt->queue[pt->head]);
 		pt->head = (pt->head + 1) % pt->cap;
 		pt->count--;
 		s = slot_get(km.m.reply);
@@ -649,13 +658,16 @@ long ipc_kernel_call_pages(uint64_t port, const struct msg *m, const paddr_t *fr
 			   ipc_done_fn done, void *ctx)
 {
 	struct port *pt = port_get(port);
-	struct kmsg km = { .m = *m, .npages = n, .borrowed = true };
+	struct kmsg km;		/* only [0, n) of its pages: kmsg_copy() */
 	struct reply_slot *s;
 	uint64_t token;
 	long err;
 
 	if (!pt)
 		return ERR_BADHANDLE;
+	km.m = *m;
+	km.npages = n;
+	km.borrowed = true;
 	for (int i = 0; i < n; i++)
 		km.page[i] = frames[i];
 	s = slot_alloc(port, &token);

@@ -93,6 +93,8 @@ struct pagein {
 	struct memobj *obj;
 	uint64_t pg;
 	bool mark;
+	/* A swapped page: its PTE (the tables of a live process stay). */
+	pte_t *pte;
 };
 
 /* After a sleep: is the faulting region still there (same id)? */
@@ -113,10 +115,10 @@ static long pagein_start(const struct pagein *in, uint64_t t_fault, uint64_t *ha
 	int n = fault_cluster_pages;
 
 	if (!in->obj) {
-		pte = arch_pt_leaf(in->p->vm.root, in->va, false);
-		if (!pte || !pte_is_swapped(arch_pte_payload(*pte)) || arch_pte_present(*pte))
+		pte = in->pte;	/* looked at again: we may have slept since resolve() */
+		if (!pte_is_swapped(arch_pte_payload(*pte)) || arch_pte_present(*pte))
 			return ERR_AGAIN;
-		return request_page_in(in->p, in->r, in->va, n, t_fault, handle);
+		return request_page_in(in->p, in->r, in->va, pte, n, t_fault, handle);
 	}
 	if (in->r && (int)((in->r->obj_end - in->va) >> PAGE_SHIFT) < n)
 		n = in->r->obj_end > in->va ? (int)((in->r->obj_end - in->va) >> PAGE_SHIFT) : 1;
@@ -130,13 +132,13 @@ static long pagein_start(const struct pagein *in, uint64_t t_fault, uint64_t *ha
 static long page_in(struct pagein *in, uint64_t t_fault)
 {
 	enum fill_mode mode;
-	uint64_t handle;
+	uint64_t handle, deadline = 0;
 	long err;
-
-	uint64_t deadline = clock_ns() + MEMORY_WAIT_NS;
 
 	for (;;) {
 		err = pagein_start(in, t_fault, &handle);
+		if (err == ERR_NOMEM && !deadline)
+			deadline = clock_ns() + MEMORY_WAIT_NS;	/* from the first shortage */
 		if (err == ERR_NOMEM && clock_ns() < deadline) {
 			if (!pageout_wait_for_memory())	/* the daemon frees some */
 				return ERR_NOMEM;
@@ -367,7 +369,7 @@ static long resolve(struct proc *p, uint64_t va, bool write, bool exec, uint64_t
 	if (pte_is_inflight(sw)) {
 		err = request_wait(pte_inflight_request(sw));
 	} else if (pte_is_swapped(sw)) {
-		struct pagein in = { .p = p, .r = r, .rid = r->id, .va = va };
+		struct pagein in = { .p = p, .r = r, .rid = r->id, .va = va, .pte = pte };
 
 		err = page_in(&in, t_fault);
 	} else if (r->obj && va < r->zero_from) {

@@ -22,6 +22,9 @@
  *      freed, exactly once; an object's page goes back to its object,
  *      which maps it wherever a PTE waited for it.  Waiters wake with the
  *      result.
+ *
+ * request.c keeps the table and starts requests (steps 1 and 2);
+ * request_end.c ends them (step 3); request_int.h is what the two share.
  */
 #ifndef REQUEST_H
 #define REQUEST_H
@@ -42,6 +45,7 @@ struct memobj;
 enum request_dir { REQUEST_IN, REQUEST_OUT };
 
 struct page_request {
+	uint32_t index;				/* in the table, for its handle */
 	uint32_t gen;
 	bool used;
 	enum request_dir dir;
@@ -51,8 +55,6 @@ struct page_request {
 	uint64_t region_id;
 	uint64_t va;
 	int npages;
-	paddr_t frames[GRANT_MAX_PAGES];
-	pte_t saved_pte[GRANT_MAX_PAGES];	/* page-out: as it was, dirty bit and all */
 	bool swap;				/* a process's pages, to or from swap */
 	struct memobj *obj;			/* else an object's pages (memobj.h) */
 	uint64_t obj_page;			/* obj: the page index of page 0 */
@@ -70,12 +72,21 @@ struct page_request {
 	/* A page-out failed with ERR_IO: bit i = page i was not stored; the
 	 * others were (<proto/pager.h>).  0: every page failed. */
 	uint64_t failed_pages;
+	/* Last: only [0, npages) is ever read, so a new request clears
+	 * nothing from here on (req_alloc). */
+	paddr_t frames[GRANT_MAX_PAGES];
+	pte_t saved_pte[GRANT_MAX_PAGES];	/* page-out: as it was, dirty bit and all */
+	/* A process's pages (swap): where their PTEs are.  A live process's
+	 * page tables are freed only with its address space, after it died,
+	 * so they stay valid while still_ours() finds it alive. */
+	pte_t *ptes[GRANT_MAX_PAGES];
 };
 
 void request_init(void);
-/* Swap-in of [va, va + n pages) of region r, the first page being the fault. */
-long request_page_in(struct proc *p, struct vm_region *r, uint64_t va, int n, uint64_t t_fault,
-		     uint64_t *handle);
+/* Swap-in of up to n pages [va, va + n pages) of region r, the first page
+ * being the fault's; pte its (swapped) PTE. */
+long request_page_in(struct proc *p, struct vm_region *r, uint64_t va, pte_t *pte, int n,
+		     uint64_t t_fault, uint64_t *handle);
 /* Page-out of n resident pages starting at va to the swap slot run chosen. */
 long request_page_out(struct proc *p, struct vm_region *r, uint64_t va, int n,
 		      unsigned provider, uint64_t slot, uint64_t *handle);

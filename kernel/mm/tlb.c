@@ -193,7 +193,8 @@ void tlb_batch_flush(struct tlb_batch *b)
 	here = invalidate_here(b->all, b->n, b->vs, b->va, b->pages);
 	if (b->mode != TLB_NO_MODE)
 		fault_stats_for((enum fill_mode)b->mode)->tlb_flushes += here;
-	targets = skip_lazy(batch_mask(b));
+	/* With no other CPU online nobody else can hold the translations. */
+	targets = others(~0ULL) ? skip_lazy(batch_mask(b)) : 0;
 	if (targets && !shootdown_off) {
 		req.retire = false;
 		req.all = b->all;

@@ -22,11 +22,6 @@
 
 static uint64_t next_region_id = 1;
 
-bool vm_range_ok(uint64_t addr, size_t len)
-{
-	return len > 0 && addr >= USER_MIN && addr + len > addr && addr + len <= USER_LIMIT;
-}
-
 unsigned vm_prot_flags(uint32_t prot)
 {
 	unsigned f = VM_USER | VM_READ;
@@ -43,6 +38,7 @@ int vm_space_init(struct vm_space *vs, bool pinned)
 	vs->root = arch_pt_create();
 	vs->cpumask = 0;
 	vs->regions = NULL;
+	vs->hint = NULL;
 	vs->resident_pages = 0;
 	vs->pinned = pinned;
 	vs->window_ptes = NULL;
@@ -54,17 +50,23 @@ int vm_space_init(struct vm_space *vs, bool pinned)
 
 struct vm_region *vm_find(struct vm_space *vs, uint64_t addr)
 {
+	struct vm_region *h = vs->hint;
+
+	if (h && h->start <= addr && addr < h->end)
+		return h;
 	for (struct vm_region *r = vs->regions; r && r->start <= addr; r = r->next)
 		if (addr < r->end)
-			return r;
+			return vs->hint = r;
 	return NULL;
 }
 
 struct vm_region *vm_find_id(struct vm_space *vs, uint64_t id)
 {
+	if (vs->hint && vs->hint->id == id)
+		return vs->hint;
 	for (struct vm_region *r = vs->regions; r; r = r->next)
 		if (r->id == id)
-			return r;
+			return vs->hint = r;
 	return NULL;
 }
 
@@ -422,6 +424,8 @@ int vm_unmap(struct vm_space *vs, uint64_t addr, size_t len)
 	if (!r || r->end - r->start != PAGE_ALIGN_UP(len))
 		return ERR_INVAL;
 	*pp = r->next;
+	if (vs->hint == r)
+		vs->hint = NULL;
 	release_pages(vs, r);
 	if (r->obj) {
 		memobj_detach(r->obj, r);
@@ -526,14 +530,15 @@ int vm_copy_out(struct vm_space *vs, uint64_t va, void *dst, size_t n)
 	return 0;
 }
 
-int vm_user_frame(struct vm_space *vs, uint64_t va, bool write, paddr_t *pa)
+/* vm_user_frame() when the leaf alone does not allow the access: the region
+ * says whether it is an error or a page still to bring in.  Out of line,
+ * so the common case pays no frame for it. */
+static __attribute__((noinline)) int user_frame_slow(struct vm_space *vs, uint64_t va, bool write,
+						     paddr_t *pa)
 {
-	struct vm_region *r;
+	struct vm_region *r = vm_find(vs, va);
 	pte_t *pte;
 
-	if (!vm_range_ok(va, 1))
-		return ERR_FAULT;
-	r = vm_find(vs, va);
 	/* Device registers are not memory: the kernel never copies through them. */
 	if (!r || (r->flags & VMR_MMIO) || (write && !(r->prot & PROT_WRITE)))
 		return ERR_FAULT;
@@ -546,6 +551,21 @@ int vm_user_frame(struct vm_space *vs, uint64_t va, bool write, paddr_t *pa)
 										    : ERR_FAULT;
 	*pa = arch_pte_frame(*pte) + (va & ~PAGE_MASK);
 	return 0;
+}
+
+int vm_user_frame(struct vm_space *vs, uint64_t va, bool write, paddr_t *pa)
+{
+	if (!vm_range_ok(va, 1))
+		return ERR_FAULT;
+	/* The common case in one walk, no region lookup: a leaf never allows
+	 * more than its region's prot (vm_prot_flags(), memobj_map(), grant
+	 * windows), and the only uncached user leaves are device registers
+	 * (vm_map_mmio()). */
+	if (arch_pt_user_frame(vs->root, va, write, pa)) {
+		*pa += va & ~PAGE_MASK;
+		return 0;
+	}
+	return user_frame_slow(vs, va, write, pa);
 }
 
 void vm_region_census(struct vm_space *vs, const struct vm_region *r, struct vm_census *out)

@@ -74,6 +74,10 @@ struct vm_space {
 	paddr_t root;
 	uint64_t cpumask;		/* CPUs whose CR3 holds root (mm/tlb.h), atomic */
 	struct vm_region *regions;	/* sorted by start, never overlapping */
+	/* The region last found (vm_find, vm_find_id), or NULL: a fault
+	 * asks for its region several times.  Regions never change their
+	 * range; vm_unmap forgets it when it frees it. */
+	struct vm_region *hint;
 	uint64_t resident_pages;
 	bool pinned;			/* every region pinned: drivers, pagers */
 	/* The grant window is one leaf page table (grant.h sizes it so): kept
@@ -147,7 +151,10 @@ int vm_copy_out(struct vm_space *vs, uint64_t va, void *dst, size_t n);
  */
 int vm_user_frame(struct vm_space *vs, uint64_t va, bool write, paddr_t *pa);
 /* Whether [addr, addr+len) is a sane user range (no wrap, inside USER_MIN..USER_LIMIT). */
-bool vm_range_ok(uint64_t addr, size_t len);
+static inline bool vm_range_ok(uint64_t addr, size_t len)
+{
+	return len > 0 && addr >= USER_MIN && addr + len > addr && addr + len <= USER_LIMIT;
+}
 /*
  * Unmaps the present page at va (pte is its entry): the PTE becomes absent
  * with `payload` (pte.h) in one atomic swap (the old value carries the

@@ -67,11 +67,6 @@ uint64_t proc_count(void)
 	return live_procs;
 }
 
-bool proc_is_dying(const struct proc *p)
-{
-	return p->phase != PROC_LIVE;
-}
-
 bool proc_has_right(const struct proc *p, uint32_t right)
 {
 	return p && (p->config->rights & right) == right;

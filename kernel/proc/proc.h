@@ -68,7 +68,11 @@ uint64_t proc_service_running(const char *name);
 void proc_abandon(struct proc *p);
 /* Starts the death of p with `status`; the caller's own thread leaves at kernel exit. */
 void proc_kill(struct proc *p, long status);
-bool proc_is_dying(const struct proc *p);
+/* Asked on every fault, message and request end: one load, inline. */
+static inline bool proc_is_dying(const struct proc *p)
+{
+	return p->phase != PROC_LIVE;
+}
 bool proc_has_right(const struct proc *p, uint32_t right);
 void proc_activate(struct proc *p);
 void proc_add_thread(struct proc *p, struct thread *t);

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 /* Self-tests of the kernel core on the real machine (or emulator). */
+#include <ferry/abi.h>
 #include <string.h>
 
 #include "../arch/arch.h"
 #include "../clock.h"
+#include "../config.h"
 #include "../mm/heap.h"
 #include "../mm/pmm.h"
+#include "../mm/vm.h"
 #include "ktest.h"
 
 KTEST(pmm_alloc_free)
@@ -76,6 +79,82 @@ KTEST(page_map_query_unmap)
 	KCHECK(!arch_pt_query(root, va, NULL, NULL));
 	arch_pt_destroy(root);
 	pmm_free(pa);
+	return 0;
+}
+
+/* The ranges' ports, and no other, against arch_io_allowed(). */
+static int io_ports_match(const struct ioport_range *r, int n)
+{
+	for (uint32_t port = 0; port <= 0xFFFF; port++) {
+		bool want = false;
+
+		for (int i = 0; i < n; i++)
+			want |= port >= r[i].first && port <= r[i].last;
+		KCHECK(arch_io_allowed((uint16_t)port) == want);
+	}
+	return 0;
+}
+
+/* Ranges set by whole bytes in their middle (gdt.c): heads, tails, single
+ * ports, whole bytes and the last port, opened and closed again exactly. */
+KTEST(io_permissions_exact)
+{
+	static const struct ioport_range a[] = {
+		{ 0x1f0, 0x1f7 }, { 0x3f6, 0x3f6 }, { 0x171, 0x17e }, { 0xc000, 0xc0ff },
+		{ 0x23, 0x24 }, { 0xfff9, 0xffff },
+	};
+	static const struct ioport_range b[] = { { 0x3f5, 0x3f7 }, { 0x1, 0x10 } };
+
+	KCHECK(io_ports_match(NULL, 0) == 0);	/* the boot flow opens none */
+	arch_set_io_permissions(a, 6);
+	KCHECK(io_ports_match(a, 6) == 0);
+	arch_set_io_permissions(b, 2);	/* a's closed, b's opened */
+	KCHECK(io_ports_match(b, 2) == 0);
+	arch_set_io_permissions(NULL, 0);
+	KCHECK(io_ports_match(NULL, 0) == 0);
+	return 0;
+}
+
+/* The next page's entry: the next one in a leaf table, a walk across
+ * tables (0x1ff000 and 0x200000 are in different ones), NULL past them. */
+KTEST(page_leaf_next)
+{
+	paddr_t root = arch_pt_create();
+	vaddr_t va = 0x1fe000;
+
+	KCHECK(root);
+	for (int i = 0; i < 3; i++)
+		KCHECK(arch_pt_leaf(root, va + (vaddr_t)i * PAGE_SIZE, true));
+	for (int i = 0; i < 2; i++) {
+		vaddr_t v = va + (vaddr_t)i * PAGE_SIZE;
+
+		KCHECK(arch_pt_leaf_next(root, arch_pt_leaf(root, v, false), v) ==
+		       arch_pt_leaf(root, v + PAGE_SIZE, false));
+	}
+	KCHECK(arch_pt_leaf_next(root, arch_pt_leaf(root, 0x3ff000, true), 0x3ff000) == NULL);
+	arch_pt_destroy(root);
+	return 0;
+}
+
+/* The region a space found last is a hint: it follows the lookups and is
+ * forgotten when its region is freed. */
+KTEST(vm_region_hint_forgotten)
+{
+	struct vm_space vs;
+	struct vm_region *ra;
+	uint64_t a, b;
+
+	KCHECK(vm_space_init(&vs, false) == 0);
+	KCHECK(vm_map_anon(&vs, 0, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE, 0, &a) == 0);
+	KCHECK(vm_map_anon(&vs, 0, PAGE_SIZE, PROT_READ, 0, &b) == 0);
+	ra = vm_find(&vs, a + PAGE_SIZE);
+	KCHECK(ra && ra->start == a && vs.hint == ra);
+	KCHECK(vm_find(&vs, b) && vm_find(&vs, b)->start == b && vs.hint != ra);
+	KCHECK(vm_find_id(&vs, ra->id) == ra && vs.hint == ra);
+	KCHECK(vm_unmap(&vs, a, 2 * PAGE_SIZE) == 0);
+	KCHECK(vs.hint != ra);
+	KCHECK(vm_find(&vs, a) == NULL && vm_find(&vs, b)->start == b);
+	vm_space_destroy(&vs);
 	return 0;
 }
 

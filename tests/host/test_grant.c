@@ -148,11 +148,6 @@ struct proc *proc_lookup(uint64_t pid)
 	return NULL;
 }
 
-bool proc_is_dying(const struct proc *p)
-{
-	return p->phase != PROC_LIVE;
-}
-
 /* The IOMMU: off unless a case turns it on; then the dma-right holder has a domain. */
 static bool iommu_on, iommu_fault_next;
 static int iommu_maps, iommu_unmaps;

@@ -26,6 +26,17 @@ UTEST(mem_map_unmap)
 	for (i = 0; i < MAP_LEN; i++)
 		CHECK_EQ(p[i], pattern(i));
 	CHECK_OK(sys_mem_unmap(p, MAP_LEN));
+	/* Gone for the kernel too: it neither copies into it nor brings a
+	 * page in (the region it found last must be forgotten, vm.c). */
+	CHECK_EQ(sys_stats((struct sys_stats *)p), ERR_FAULT);
+
+	/* Resident but read-only: the kernel writes into it no more than the
+	 * program may (a user copy's one-walk check, vm.c). */
+	p = (uint8_t *)CHECK_OK(sys_mem_map(NULL, PAGE_SIZE, PROT_READ));
+	CHECK_EQ(p[0], 0);
+	CHECK_EQ(sys_stats((struct sys_stats *)p), ERR_FAULT);
+	CHECK_EQ(p[0], 0);
+	CHECK_OK(sys_mem_unmap(p, PAGE_SIZE));
 
 	/* A length that is not a page multiple is rounded up: two pages here. */
 	p = (uint8_t *)CHECK_OK(sys_mem_map(NULL, PAGE_SIZE + 1, PROT_READ | PROT_WRITE));

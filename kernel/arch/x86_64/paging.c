@@ -16,15 +16,6 @@
 #include "../arch.h"
 #include "cpu.h"
 
-#define PTE_P		(1UL << 0)
-#define PTE_W		(1UL << 1)
-#define PTE_U		(1UL << 2)
-#define PTE_PWT		(1UL << 3)
-#define PTE_PCD		(1UL << 4)
-#define PTE_PS		(1UL << 7)
-#define PTE_G		(1UL << 8)
-#define PTE_NX		(1UL << 63)
-#define PTE_ADDR	0x000FFFFFFFFFF000UL
 #define CR4_PGE		(1UL << 7)
 
 #define LARGE_PAGE	(2UL << 20)
@@ -148,12 +139,18 @@ bool arch_pt_query(paddr_t root, vaddr_t va, paddr_t *pa, unsigned *vm_flags)
 	return true;
 }
 
-#define PTE_A		(1UL << 5)
-#define PTE_D		(1UL << 6)
 
 pte_t *arch_pt_leaf(paddr_t root, vaddr_t va, bool create)
 {
 	return walk(root, PAGE_ALIGN_DOWN(va), create);
+}
+
+pte_t *arch_pt_leaf_next(paddr_t root, pte_t *pte, vaddr_t va)
+{
+	vaddr_t next = PAGE_ALIGN_DOWN(va) + PAGE_SIZE;
+
+	/* Within one leaf table the next page's entry is the next entry. */
+	return level_index(next, 1) ? pte + 1 : walk(root, next, false);
 }
 
 static void walk_level(pte_t *table, int level, vaddr_t base,
@@ -178,14 +175,15 @@ void arch_pt_walk_user(paddr_t root, void (*fn)(vaddr_t va, pte_t pte, void *ctx
 	walk_level(table_at(root), 4, 0, fn, ctx);
 }
 
-bool arch_pte_present(pte_t pte)
+bool arch_pt_user_frame(paddr_t root, vaddr_t va, bool write, paddr_t *frame)
 {
-	return pte & PTE_P;
-}
+	pte_t *pte = walk(root, PAGE_ALIGN_DOWN(va), false);
+	pte_t need = PTE_P | PTE_U | (write ? PTE_W : 0);
 
-paddr_t arch_pte_frame(pte_t pte)
-{
-	return pte & PTE_ADDR;
+	if (!pte || (*pte & (need | PTE_PCD)) != need)
+		return false;
+	*frame = *pte & PTE_ADDR;
+	return true;
 }
 
 unsigned arch_pte_vm_flags(pte_t pte)
@@ -196,27 +194,6 @@ unsigned arch_pte_vm_flags(pte_t pte)
 pte_t arch_pte_make(paddr_t pa, unsigned vm_flags)
 {
 	return pa | leaf_bits(vm_flags);
-}
-
-bool arch_pte_accessed(pte_t pte)
-{
-	return pte & PTE_A;
-}
-
-bool arch_pte_dirty(pte_t pte)
-{
-	return pte & PTE_D;
-}
-
-/* Bit 0 (P) stays clear; bits 1..62 carry the payload; bit 63 stays clear. */
-pte_t arch_pte_absent(uint64_t payload)
-{
-	return (payload & ((1UL << ARCH_PTE_PAYLOAD_BITS) - 1)) << 1;
-}
-
-uint64_t arch_pte_payload(pte_t pte)
-{
-	return (pte >> 1) & ((1UL << ARCH_PTE_PAYLOAD_BITS) - 1);
 }
 
 void arch_tlb_flush_page(vaddr_t va)
