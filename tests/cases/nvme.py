@@ -210,17 +210,17 @@ def both_case(name, swap_bus):
                 ferry.disk_drive(one_partition(tmp, "ext2.img", 2), ext2_bus)]
 
     def run(g):
-        from cases.swap import shell_ready
+        from cases.swap import found, shell_ready
         from cases.user import shell_command
         shell_ready(g)
         want = [r"^swapd: disk driver %s \(pid \d+\)$" % drivers[swap_bus],
-                r"^(?:ferry> )?fs: disk 0 partition 2, \d+ KiB, via %s \(pid \d+\)$"
+                r"^fs: disk 0 partition 2, \d+ KiB, via %s \(pid \d+\)$"
                 % drivers[ext2_bus],
                 r"^%s: disk0: MBR part1: type 0x82, 32768 sectors at 2048, swap area " %
                 drivers[swap_bus],
                 r"^%s: disk0: MBR part2: type 0x83, 32768 sectors at 34816, ext2 file system "
                 % drivers[ext2_bus]]
-        missing = [w for w in want if not re.search(w, g.buf, re.M)]
+        missing = [w for w in want if not found(g, w)]
         page = shell_command(g, "pagetest 256 dma", timeout=120)
         total = shell_command(g, "sum /data/pattern.bin dma", timeout=120)
         return [("qemu/%s_found" % name, not missing, "missing %s" % missing),
