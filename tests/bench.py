@@ -12,8 +12,12 @@ bytes moved, simulated cache and TLB misses, CR3 writes, invlpg, port and
 MMIO accesses, IPIs, and which functions did it.  In each boot the guest
 runs `bench faults ROUNDS PAGES KIND LABEL`, which interleaves the fill
 modes and cluster sizes in rounds, proves every timed page came from the
-backing store and marks each timed fault for the plugin; the RAM boot
-also runs `bench` (null syscall, IPC round trip, context switch).
+backing store and marks each timed fault for the plugin (and each cell's
+page-out, apart); the RAM boot also runs `bench` (null syscall, IPC round
+trip, context switch).  The IOMMU's cells (q35 with it off, each way of
+invalidating, zero-touch off; on IDE and NVMe) are boots too, icount
+only, reported in a section of their own (tests/bench_iommu.py), which
+also writes build/bench/iommu.csv; `--iommu` runs only them.
 
 Prints the latency tables, the cost table (Ferry and the Linux peer side
 by side, per page, with modelled cycles from the weights in
@@ -214,6 +218,7 @@ def main():
         for line in bench_iommu.report(cells, w):
             print(line)
         bench_iommu.write_csv(cells, os.path.join(OUT, "iommu.csv"), w)
+        print("(per page in and out, every cell: %s)" % os.path.join(OUT, "iommu.csv"))
         problems += ["IOMMU counts: " + b for b in bench_iommu.problems(cells)]
     if "icount" in runs:
         print("\nIssue 20's targets (the fault path's diet; docs/BENCHMARKS.md):")
