@@ -7,8 +7,8 @@
  * (register accesses by in/out apart from data transfers by ins/outs),
  * MMIO (and apart, the IOMMU's register accesses and the IOTLB
  * invalidations the kernel announces), IPIs, hlt, interrupt returns.  Per
- * region tag and per vCPU: while
- * a region is open on one vCPU, work on every vCPU is counted into it.
+ * region tag and per vCPU: while a region is open on one vCPU, work on
+ * every vCPU is counted into it.
  *
  *   qemu-system-x86_64 ... -plugin build/costmodel/ferrycost.so,out=FILE
  *       [,attr=FILE2][,lazy=1][,l1_kib=32,l1_ways=8,l2_kib=2048,l2_ways=16,tlb=64,tlb_ways=4]
@@ -42,7 +42,9 @@
  * which lands in a region or not with the device's timing.  `idle=B:E`
  * (the addresses of zeropool_clear and zeropool_refill_end) leaves it out:
  * from executing B until executing E a vCPU's work is not counted (its
- * caches and TLB still see it), only tallied as idle_insns.
+ * caches and TLB still see it), only tallied as idle_insns.  An interrupt
+ * the vCPU takes meanwhile is left out with it (the kernel does not
+ * preempt itself, so the handler returns to the clearing).
  *
  * Instrumenting every instruction slows QEMU several times, so until the
  * guest first selects a region tag the plugin watches markers only (a
