@@ -12,6 +12,7 @@ static volatile uint64_t ticks;
 static uint64_t stopped_total_ns;	/* every finished stop, summed */
 static uint64_t stop_began_ns;		/* the current stop's start ... */
 static bool world_stopped;		/* ... if there is one */
+static uint64_t ticks_started_ns;
 
 void clock_init(uint64_t cycles_now, uint64_t cycles_per_sec)
 {
@@ -62,4 +63,14 @@ void clock_tick(void)
 uint64_t clock_ticks(void)
 {
 	return ticks;
+}
+
+void clock_ticks_starting(void)
+{
+	ticks_started_ns = clock_ns();
+}
+
+uint64_t clock_ticks_started_ns(void)
+{
+	return ticks_started_ns;
 }

@@ -306,6 +306,8 @@ static const char *page_in_failure(long err)
 		return "page-in failed: the device's DMA faulted in the IOMMU (the frame is not trusted)";
 	case ERR_AGAIN:
 		return "page-in failed: the pager's disk driver is gone or does not answer";
+	case ERR_PERM:
+		return "page-in failed: the pager's disk driver refused it (not permitted)";
 	case ERR_RANGE:
 		return "page-in failed: beyond the end of the object (like SIGBUS)";
 	case ERR_NOENT:

@@ -41,7 +41,7 @@
 
 #define WRITEBACK_CLUSTER	8	/* dirty pages one write-back takes */
 /* Pages of an object nothing refers to that its pager refused in a row
- * (ERR_IO, ERR_NOENT, ERR_RANGE: its verdict, not its absence) before they
+ * (ERR_IO, ERR_NOENT, ERR_RANGE, ERR_PERM: its verdict, not its absence) before they
  * are given up: four whole write-backs. */
 #define REFUSALS_MAX		(4 * WRITEBACK_CLUSTER)
 
@@ -525,7 +525,8 @@ void memobj_end_out(struct memobj *o, uint64_t pg, uint64_t request, paddr_t fra
 		    long result)
 {
 	uint64_t *e = inflight_entry(o, pg, request);
-	bool verdict = result == ERR_IO || result == ERR_NOENT || result == ERR_RANGE;
+	bool verdict = result == ERR_IO || result == ERR_NOENT || result == ERR_RANGE ||
+		       result == ERR_PERM;
 
 	if (result == 0) {
 		*e = 0;

@@ -400,13 +400,14 @@ static void finish(struct page_request *r, long result, int filled)
 /*
  * What a pager's PAGER_FAIL reason means to the kernel: the device's own
  * verdict (ERR_IO: a page-out then retires its slots), an object or range
- * that is not there, or ERR_AGAIN: the device below the pager was out of
- * reach (its driver died and did not come back, or never answered), which
- * says nothing against the slots.  Anything else is taken as ERR_IO.
+ * that is not there, a refusal (ERR_PERM: the driver below would not serve
+ * the pager, which says nothing against the slots either), or ERR_AGAIN:
+ * the device below the pager was out of reach (its driver died and did
+ * not come back, or never answered).  Anything else is taken as ERR_IO.
  */
 static long pager_failure(long e)
 {
-	if (e == ERR_IO || e == ERR_NOENT || e == ERR_RANGE)
+	if (e == ERR_IO || e == ERR_NOENT || e == ERR_RANGE || e == ERR_PERM)
 		return e;
 	if (e == ERR_DEAD || e == ERR_TIMEOUT || e == ERR_AGAIN)
 		return ERR_AGAIN;

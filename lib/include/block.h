@@ -29,6 +29,13 @@
  * Giving up, the call answers ERR_TIMEOUT (the driver did not answer in
  * the budget) or ERR_DEAD (no driver came back): never ERR_IO, which
  * only the device can say, so no swap slot is retired for a dead driver.
+ * A refusal (ERR_PERM: the driver's access decision, or the kernel's
+ * refusal to forward the grant; ERR_INVAL, ERR_RANGE: a request it will
+ * not serve) is final as well: asked again, the driver decides the same.
+ *
+ * What a failure says about the sectors is decided here too, once, for
+ * every client that passes a verdict on (block_pager_failure): only
+ * ERR_IO is the device's, and only it may cost a swap slot.
  */
 #ifndef FERRY_BLOCK_H
 #define FERRY_BLOCK_H
@@ -80,6 +87,17 @@ long block_open_pid(struct block_client *c, const char *who, long pid, long wait
  *    or the forward's error.
  */
 long block_call(struct block_client *c, struct msg *req, struct msg *rep, bool part_set);
+
+/*
+ * The pager failure (<proto/pager.h>) a failed block_call becomes, for a
+ * pager answering the kernel: ERR_IO when the device failed the sectors
+ * (a page-out's slots are then retired), ERR_AGAIN when no driver
+ * answered (dead and not back, or silent), ERR_PERM when the driver or
+ * the kernel refused the request: a rights refusal or a request it will
+ * not serve says nothing against the sectors, and retires no slot.
+ * => err == 0: 0.
+ */
+long block_pager_failure(long err);
 
 /* BLOCK_INFO of partition `part`: *rep holds the BLOCK_REPLY_* fields. */
 long block_info(struct block_client *c, uint64_t part, struct msg *rep);

@@ -122,6 +122,15 @@ long block_call(struct block_client *c, struct msg *req, struct msg *rep, bool p
 	}
 }
 
+long block_pager_failure(long err)
+{
+	if (err == 0 || err == ERR_IO)
+		return err;
+	if (err == ERR_DEAD || err == ERR_TIMEOUT)
+		return ERR_AGAIN;
+	return ERR_PERM;
+}
+
 long block_info(struct block_client *c, uint64_t part, struct msg *rep)
 {
 	struct msg req = { .op = BLOCK_INFO, .arg = { part } };

@@ -93,6 +93,10 @@ def run_chaos(g, name, seed, rounds, round_timeout=90):
             ("%s_longest_wait_ms" % name, None, summary.group(10))]
         if pm:
             results.append(("%s_fs_longest_away_ms" % name, None, pm.group(2)))
+        running = re.search(r"utest: chaos: kills while running on another CPU with a grant: "
+                            r"(\w+ \d+ swapd \d+ fs \d+)", log)
+        if running:
+            results.append(("%s_kills_running_with_grant" % name, None, running.group(1)))
     return results
 
 
@@ -101,8 +105,10 @@ def chaos_case(name, rounds, timeout, seed=None):
         s = seed if seed is not None else int(os.environ.get("CHAOS_SEED") or time.time())
         return run_chaos(g, name, s, rounds)
     fn.__doc__ = __doc__
+    # FERRY_DISK_BUS=ide: the disk on IDE, as for make run (ata is killed).
     _cases.append(DiskCase(fn, name, "", "64M", timeout, None,
-                           lambda tmp: ferry.default_drives()))
+                           lambda tmp: ferry.default_drives(
+                               os.environ.get("FERRY_DISK_BUS", "nvme"))))
 
 
 # In make test: three kills of each server, one per fill mode, a fixed seed (printed; CHAOS_SEED overrides).

@@ -12,8 +12,9 @@ import re
 
 import ferry
 from cases.kdb import enter, kdb, leave
-from cases.swap import shell_ready, slot_lba, swap_case, swap_row
+from cases.swap import found, shell_ready, slot_lba, swap_case, swap_row
 from cases.user import shell_command
+from cases.vm import suite_results
 
 # One bad sector in each of three slots, each inside a different run of 8
 # slots and at a different place in its page: what `pagetest 16 MODE`,
@@ -69,6 +70,31 @@ def media_bad_sector(g):
     lbas = set(slot_lba(image, slot) + sector for slot, sector in BAD_SECTORS)
     results.append(("qemu/media_bad_sector_lba_named", named == lbas,
                     "ata named lbas %s, the bad sectors are %s" % (sorted(named), sorted(lbas))))
+    return results
+
+
+# --- a refusal is not a bad sector ---
+
+@swap_case("media_refusal_not_bad", cmdline="init=utest initarg=refused panic=exit",
+           timeout=150)
+def media_refusal_not_bad(g):
+    """The disk driver refuses swapd (utest replaces it by one whose
+    arguments give swap to nobody): every page-out is "not permitted", in
+    each fill mode; the pages stay resident and intact, no slot is marked
+    bad, and with the driver as it was the same pages go out and back."""
+    results = suite_results(g, "media_refusal_not_bad", timeout=150)
+    driver = r"(?:nvme|ata)"
+    results.append(("qemu/media_refusal_driver_refused",
+                    found(g, r"^%s: write of disk0 part1 .* by swapd \(pid 0x[0-9a-f]+\): not "
+                             r"permitted$" % driver) and
+                    found(g, r"^swapd: disk0 part1: write of \d+ pages at page \d+ .*: not "
+                             r"permitted$"), "no refusal seen: nothing was tested"))
+    results.append(("qemu/media_refusal_no_slot_bad", not found(g, r"marked bad"),
+                    "a refusal retired swap slots"))
+    results.append(("qemu/media_refusal_pagein_reason",
+                    len(re.findall(r"thread \d+ killed: page-in failed: the pager's disk driver "
+                                   r"refused it \(not permitted\)", g.buf)) == 1,
+                    "want one thread killed for a refused page-in, with that reason"))
     return results
 
 

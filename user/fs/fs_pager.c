@@ -199,13 +199,11 @@ static long locate(struct fs_server *s, const struct pager_request *rq, struct f
 	return 0;
 }
 
-/* What the kernel accepts as a failure (<proto/pager.h>): ERR_NOENT,
- * ERR_RANGE, ERR_AGAIN for a disk driver that is gone or silent, else ERR_IO. */
+/* What the kernel accepts as a failure (<proto/pager.h>): ERR_NOENT and
+ * ERR_RANGE are the file's; the rest came from the disk (<block.h>). */
 static long pager_error(long err)
 {
-	if (err == ERR_DEAD || err == ERR_TIMEOUT)
-		return ERR_AGAIN;
-	return err == ERR_NOENT || err == ERR_RANGE ? err : ERR_IO;
+	return err == ERR_NOENT || err == ERR_RANGE ? err : block_pager_failure(err);
 }
 
 void fs_pager_serve(struct fs_server *s, const struct pager_request *rq)

@@ -106,7 +106,7 @@ static long copy_run(struct disk_store *ds, bool write, const struct block_run *
 	}
 	err = ata_call(ds, &req, &rep);
 	if (!err && !write && (!(rep.flags & MSG_PAGE) || MSG_NPAGES(rep.flags) != pages))
-		err = ERR_IO;	/* the data must come along, all of it */
+		err = ERR_INVAL;	/* the data must come along, all of it: a bad answer */
 	return err;
 }
 
@@ -162,11 +162,9 @@ static long transfer(struct disk_store *ds, bool write, const struct pager_reque
 		       (unsigned long long)ds->runs[0].br_sector / BLOCK_SECTORS_PER_PAGE, nruns,
 		       nruns > 1 ? "s" : "", pager_mode_name(rq->mode), err_str(err));
 	}
-	/* ERR_IO is the device's verdict; a driver that is gone or silent is
-	 * not (<proto/pager.h>: the kernel then retires no slot). */
-	if (err == ERR_DEAD || err == ERR_TIMEOUT)
-		return ERR_AGAIN;
-	return err ? ERR_IO : 0;
+	/* Only the device's own verdict retires slots; a driver that is gone,
+	 * silent or refusing says nothing against them (<block.h>). */
+	return block_pager_failure(err);
 }
 
 static long disk_page_in(struct store *st, const struct pager_request *rq, int n,
@@ -183,7 +181,8 @@ static long disk_page_in(struct store *st, const struct pager_request *rq, int n
  * its own, so that a single bad sector retires its own page's slot and
  * not the whole run (the others are stored, and the kernel keeps them).
  * => the pages that failed (bit i: page i), or 0 if the device went out
- * of reach meanwhile (*err is then ERR_AGAIN).
+ * of reach or the driver refused meanwhile (*err is then ERR_AGAIN or
+ * ERR_PERM: no verdict on any slot).
  */
 static uint64_t isolate_bad_pages(struct disk_store *ds, const struct pager_request *rq,
 				  long *err)
@@ -193,8 +192,8 @@ static uint64_t isolate_bad_pages(struct disk_store *ds, const struct pager_requ
 	for (int i = 0; i < rq->npages; i++) {
 		long e = transfer(ds, true, rq, i, 1, (uint8_t *)rq->data);
 
-		if (e == ERR_AGAIN) {
-			*err = ERR_AGAIN;
+		if (e && e != ERR_IO) {
+			*err = e;
 			return 0;
 		}
 		if (e)

@@ -15,7 +15,9 @@
  * Round r kills ata, swapd or fs in turn (r % 3) at a random moment (a
  * seeded generator, the seed printed): after a random delay, and then in
  * the grant modes of every other nine rounds only once it holds a grant
- * (proc_info.grants_held: lent to it or forwarded by it, still live).
+ * (proc_info.grants_held: lent to it or forwarded by it, still live), and
+ * in every other of those rounds only once it also runs (on another CPU:
+ * its death is processed on the killer's while it uses the grant).
  * The fault path is copy, grant, dma for three rounds each, in turn.  A round ends when the service is
  * back and every worker has finished a pass since.  At the end a stale
  * handle must fail as stale across an fs restart.  Figures: kills per
@@ -191,8 +193,14 @@ static long pid_named(const char *name, struct proc_info *out)
 	return 0;
 }
 
-/* Kills service s; => whether it held a grant then.  *old is its pid. */
-static bool kill_service(int s, bool on_grant, long *old)
+/* When a kill lands: at random, once the server holds a grant, or once it
+ * holds one and runs (on another CPU than the killer: its death is then
+ * processed here while it uses the grant there). */
+enum kill_when { KILL_ANY, KILL_HOLDING, KILL_RUNNING };
+
+/* Kills service s; => whether it held a grant then (*running: and ran on
+ * another CPU).  *old is its pid. */
+static bool kill_service(int s, enum kill_when when, long *old, bool *running)
 {
 	struct proc_info info;
 	long start = sys_clock_ns();
@@ -203,7 +211,8 @@ static bool kill_service(int s, bool on_grant, long *old)
 		*old = pid_named(services[s], &info);
 		CHECK(*old > 0);
 		held = info.grants_held > 0;
-		if (!on_grant || held)
+		*running = held && info.state == THREAD_RUNNING;
+		if (when == KILL_ANY || (when == KILL_HOLDING && held) || *running)
 			break;
 		sys_yield();
 	} while (sys_clock_ns() - start < GRANT_WAIT_NS);
@@ -242,11 +251,12 @@ static void wait_passes(void)
 static void stale_handle(void)
 {
 	long fd, fd2, old;
+	bool running;
 	char buf[16];
 
 	fd = CHECK_OK(file_open("/chaos.tmp", O_RDWR | O_CREAT | O_TRUNC));
 	CHECK_EQ(file_write((int)fd, "before", 6), 6);
-	kill_service(2, false, &old);
+	kill_service(2, KILL_ANY, &old, &running);
 	CHECK_OK(file_unlink("/chaos.tmp"));	/* waits for the restarted fs */
 	fd2 = CHECK_OK(file_open("/chaos.tmp", O_RDWR | O_CREAT));
 	CHECK_EQ(file_write((int)fd2, "after!", 6), 6);
@@ -277,6 +287,7 @@ UTEST_HELPER(chaos)
 {
 	long seed = utest_arg(argc, argv, 2), rounds = utest_arg(argc, argv, 3);
 	long kills[NSERVICES] = { 0 }, on_grant[NSERVICES] = { 0 }, longest_back = 0;
+	long on_cpu[NSERVICES] = { 0 };
 	long prev, fd, mismatches = 0, longest = 0, start;
 	uint64_t crc;
 
@@ -296,19 +307,22 @@ UTEST_HELPER(chaos)
 	start_workers();
 	for (long r = 0; r < rounds; r++) {
 		int s = (int)(r % NSERVICES);
-		long old, back;
-		bool held;
-
-		long mode = (r / NSERVICES) % 3;
+		long old, back, mode = (r / NSERVICES) % 3;
+		enum kill_when when = KILL_ANY;
+		bool held, running;
 
 		CHECK_OK(sys_vm_ctl(VM_CTL_FAULTPATH_SET, mode, NULL));
 		/* Copy mode lends nothing; in the grant modes every other pass of
-		 * nine rounds waits for a grant, the other kills at random. */
-		held = kill_service(s, mode != FILL_COPY && (r / 9) % 2 == 0, &old);
+		 * nine rounds waits for a grant (every other of those for the
+		 * server running with it), the other kills at random. */
+		if (mode != FILL_COPY && (r / 9) % 2 == 0)
+			when = r % 2 ? KILL_RUNNING : KILL_HOLDING;
+		held = kill_service(s, when, &old, &running);
 		back = wait_back(s, old);
 		wait_passes();
 		kills[s]++;
 		on_grant[s] += held;
+		on_cpu[s] += running;
 		if (back > longest_back)
 			longest_back = back;
 		printf("utest: chaos: round %ld: %s killed (pid %ld, %s a grant, fault path %s),"
@@ -329,6 +343,8 @@ UTEST_HELPER(chaos)
 		       workers[i].name, workers[i].passes, workers[i].mismatches,
 		       workers[i].longest_ns / MSEC_NS);
 	}
+	printf("utest: chaos: kills while running on another CPU with a grant: %s %ld swapd %ld"
+	       " fs %ld\n", services[0], on_cpu[0], on_cpu[1], on_cpu[2]);
 	stale_handle();
 	CHECK_OK(sys_vm_ctl(VM_CTL_FAULTPATH_SET, prev, NULL));
 	printf("utest: chaos: seed %ld: kills %s %ld swapd %ld fs %ld (holding a grant: %ld %ld"

@@ -14,6 +14,8 @@
  *                   of the same pages goes elsewhere and works.
  */
 #include <ferry/sys.h>
+#include <ipc.h>
+#include <proto/block.h>
 #include <stdio.h>
 #include <thread.h>
 
@@ -157,5 +159,97 @@ UTEST(vm_diskfault_pageout)
 	pageout_errors(FILL_COPY);
 	pageout_errors(FILL_GRANT_MAP);
 	pageout_errors(FILL_GRANT_DMA);
+	return 0;
+}
+
+/*
+ * A refusal is not a bad sector.  The disk driver is replaced by one whose
+ * arguments give swap areas to nobody (an operator's override, `swap=`):
+ * swapd reconnects to it and every page-out is refused ("not permitted").
+ * The pages must stay resident and intact and no slot may be retired (the
+ * kernel logs "marked bad" for each: tests/cases/media.py looks), in
+ * every fill mode; with the driver's own arguments back, the same pages
+ * go out and come back.  Pages swapped out before stay where they are: a
+ * page-in refused kills the faulting thread (with that reason), and the
+ * page comes back once the driver serves swapd again.
+ */
+static const char *running_driver(void)
+{
+	static const char *const drivers[] = BLOCK_DRIVERS;
+
+	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
+		if (sys_port_lookup(drivers[i]) > 0)
+			return drivers[i];
+	return NULL;
+}
+
+/* Kills the running driver and starts `name` with args (NULL: its module's
+ * own); nobody restarts it here (init=utest). */
+static void driver_replace(const char *name, const char *args)
+{
+	long old = utest_pid_named(name), start = sys_clock_ns();
+
+	CHECK(old > 0);
+	CHECK_OK(sys_kill(old));
+	while (utest_pid_named(name) != 0) {	/* one instance of a service at a time */
+		CHECK(sys_clock_ns() - start < UTEST_WAIT_NS);
+		sys_sleep(MSEC_NS);
+	}
+	CHECK(CHECK_OK(sys_spawn(name, args)) != old);
+	CHECK(ipc_lookup(name, UTEST_WAIT_NS) > 0);
+}
+
+static void refused_pageouts(long mode, const uint8_t *before)
+{
+	long prev = vm_faultpath(mode), i;
+	uint8_t *p = fault_map(mode);
+
+	CHECK_EQ(CHECK_OK(sys_vm_ctl(VM_CTL_EVICT, FAULT_PAGES * UTEST_PAGE, p)), 0);
+	for (i = 0; i < FAULT_PAGES; i++)
+		CHECK_EQ(vm_page_state(p + i * UTEST_PAGE), PAGE_RESIDENT);
+	check_all(p, mode);
+	for (i = 0; i < FAULT_PAGES; i++)	/* untouched by the refusals */
+		CHECK_EQ(vm_page_state(before + i * UTEST_PAGE), PAGE_SWAPPED);
+	printf("utest: refused %s: %d pages refused, kept\n", pager_mode_name((uint32_t)mode),
+	       FAULT_PAGES);
+	CHECK_OK(sys_mem_unmap(p, FAULT_PAGES * UTEST_PAGE));
+	vm_faultpath(prev);
+}
+
+/* Every page goes out, and comes back intact. */
+static void pageouts_work(long mode)
+{
+	long prev = vm_faultpath(mode);
+	uint8_t *p = fault_map(mode);
+
+	CHECK_EQ(sys_vm_ctl(VM_CTL_EVICT, FAULT_PAGES * UTEST_PAGE, p), FAULT_PAGES);
+	check_all(p, mode);
+	CHECK_OK(sys_mem_unmap(p, FAULT_PAGES * UTEST_PAGE));
+	vm_faultpath(prev);
+}
+
+UTEST(vm_diskfault_refused)
+{
+	const char *driver = running_driver();
+	char args[SPAWN_ARGS_MAX];
+	uint8_t *before;
+
+	vm_need_swap();
+	CHECK(driver != NULL);
+	before = fault_map(FILL_COPY);
+	CHECK_EQ(sys_vm_ctl(VM_CTL_EVICT, FAULT_PAGES * UTEST_PAGE, before), FAULT_PAGES);
+	snprintf(args, sizeof(args), "%s swap=", driver);
+	driver_replace(driver, args);
+	refused_pageouts(FILL_COPY, before);
+	refused_pageouts(FILL_GRANT_MAP, before);
+	refused_pageouts(FILL_GRANT_DMA, before);
+	/* A page-in refused costs the faulting thread, never the page. */
+	CHECK(!touch_in_thread(before, fault_seed(FILL_COPY, 0)));
+	CHECK_EQ(vm_page_state(before), PAGE_SWAPPED);
+	driver_replace(driver, NULL);
+	check_all(before, FILL_COPY);	/* paged in through the driver as it was */
+	for (long mode = 0; mode < FILL_NMODES; mode++)
+		pageouts_work(mode);
+	CHECK_OK(sys_mem_unmap(before, FAULT_PAGES * UTEST_PAGE));
 	return 0;
 }

@@ -165,6 +165,9 @@ static const struct group groups[] = {
 	/* tests/cases/swap.py: errors injected on the swap partition's sectors. */
 	{ .name = "pagein-errors", .prefix = "vm_diskfault_pagein", .store = STORE_DISK },
 	{ .name = "pageout-errors", .prefix = "vm_diskfault_pageout", .store = STORE_DISK },
+	/* tests/cases/media.py: the disk driver refuses swapd (replaced by one
+	 * giving swap to nobody): diskfault.c. */
+	{ .name = "refused", .prefix = "vm_diskfault_refused", .store = STORE_DISK },
 	/* What runs in any boot: the vm_* cases want overtime= and swapd. */
 	{ .name = "base", .prefix = "", .except = { "vm_", "exec_", "swapfile_", "smp_" } },
 	/* Several CPUs (smp.c): a boot with 2 or more (tests/cases/smp.py). */

@@ -29,6 +29,7 @@
 
 #define SPINNER_STACK	16384
 #define WRITES_BEFORE	2000	/* the writer's passes over the window before the answer */
+#define WATCH_NS	(20 * MSEC_NS)	/* the writer watched after the answer */
 #define READ_ROUNDS	40
 #define STORM_PAGES	64
 #define STORM_THREADS	8
@@ -110,7 +111,8 @@ UTEST(smp_holder_window)
 	static struct writer w;
 	struct pager_request rq;
 	struct tpager tp;
-	long prev, child, me;
+	long prev, child, me, start;
+	uint64_t after;
 
 	cpus_online();
 	prev = vm_faultpath(FILL_GRANT_MAP);
@@ -127,7 +129,22 @@ UTEST(smp_holder_window)
 	       (unsigned long long)w.passes, me);
 	CHECK(w.cpu != me);	/* else nothing here tests a remote translation */
 	CHECK_OK(pager_answer_ok(&rq, 1, tp.buf));
-	/* The take-back removed the window on the writer's CPU: it faulted. */
+	/*
+	 * The take-back removed the window on the writer's CPU, acknowledged
+	 * before the answer returned: the writer may finish the pass it was
+	 * in, never another.  Watched while it dies, because with a stale
+	 * translation it goes on until its CPU next switches address space,
+	 * which a thread woken meanwhile (the child) may cause soon: its
+	 * death alone would not tell.
+	 */
+	after = w.passes;
+	start = sys_clock_ns();
+	while (threads_now() > 1 && sys_clock_ns() - start < WATCH_NS)
+		;
+	if (w.passes > after + 1)
+		printf("utest: the writer made %llu passes after the take-back\n",
+		       (unsigned long long)(w.passes - after));
+	CHECK(w.passes <= after + 1);
 	wait_threads(1);
 	utest_reap(child, 0);
 	tpager_close(&tp);

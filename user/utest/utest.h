@@ -15,6 +15,8 @@
  * "utest stress" the vm_stress_* ones, "utest stress-disk" the same on the
  * swap partition, "utest pagein-errors" and "utest pageout-errors" the
  * vm_diskfault_* ones (they want blkdebug rules: tests/cases/swap.py),
+ * "utest refused" vm_diskfault_refused (as init: it replaces the disk
+ * driver, which nobody may restart meanwhile: tests/cases/media.py),
  * "utest base" all but the vm_* cases (those that need no special boot
  * options), "utest exec" the exec_* ones, from the shell of a boot whose
  * disk has /bin/utest (exec.c), with a leak check around each case,

@@ -13,6 +13,7 @@
 #include <fmt.h>
 
 #include "../../acpi/acpi.h"
+#include "../../clock.h"
 #include "../../log.h"
 #include "../arch.h"
 #include "cpu.h"
@@ -98,6 +99,7 @@ void arch_init_interrupts(void)
 		why = io_why;
 	if (why) {
 		log_info("interrupts: 8259 PIC and PIT tick, one CPU (%s)", why);
+		clock_ticks_starting();
 		timer_pit_start();
 		return;
 	}
@@ -105,6 +107,7 @@ void arch_init_interrupts(void)
 	apic_mode = true;
 	lapic_init_cpu();
 	lapic_calibrate_timer();
+	clock_ticks_starting();		/* the boot CPU's tick advances the clock's count */
 	lapic_timer_start();
 	log_routes();
 }

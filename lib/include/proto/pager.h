@@ -27,7 +27,8 @@
  * it (fs does; 0 otherwise: the kernel then cannot spawn a program from
  * the object, since it checks every segment against the file's end);
  * or op PAGER_FAIL with arg[0] = ERR_IO (the device failed: a page-out's
- * swap slots are retired), ERR_NOENT, ERR_RANGE, or ERR_AGAIN (the device
+ * swap slots are retired), ERR_NOENT, ERR_RANGE, ERR_PERM (the driver
+ * refused the pager: nothing is retired), or ERR_AGAIN (the device
  * was out of reach: its driver died and did not come back, or never
  * answered; nothing is retired).  Any other reason counts as ERR_IO.  A
  * failed page-in kills the faulting thread (a missing page is never
