@@ -12,8 +12,12 @@ bytes moved, simulated cache and TLB misses, CR3 writes, invlpg, port and
 MMIO accesses, IPIs, and which functions did it.  In each boot the guest
 runs `bench faults ROUNDS PAGES KIND LABEL`, which interleaves the fill
 modes and cluster sizes in rounds, proves every timed page came from the
-backing store and marks each timed fault for the plugin; the RAM boot
-also runs `bench` (null syscall, IPC round trip, context switch).
+backing store and marks each timed fault for the plugin (and each cell's
+page-out, apart); the RAM boot also runs `bench` (null syscall, IPC round
+trip, context switch).  The IOMMU's cells (q35 with it off, each way of
+invalidating, zero-touch off; on IDE and NVMe) are boots too, icount
+only, reported in a section of their own (tests/bench_iommu.py), which
+also writes build/bench/iommu.csv; `--iommu` runs only them.
 
 Prints the latency tables, the cost table (Ferry and the Linux peer side
 by side, per page, with modelled cycles from the weights in
@@ -35,6 +39,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_cost  # noqa: E402
+import bench_iommu  # noqa: E402
 import bench_plot  # noqa: E402
 import bench_report as report  # noqa: E402
 import ferry  # noqa: E402
@@ -130,6 +135,8 @@ def measure(boots, a, accel):
         label = "icount" if icount else acc
         plugin = a.plugin_opts if icount and not a.no_plugin else None
         for boot in boots:
+            if not icount and not boot.tcg:
+                continue
             t0 = time.monotonic()
             print("bench: booting Ferry (%s, %s%s, %s, %d rounds x %d pages per cell)" % (
                 boot.name, label, ", plugin" if plugin is not None else "", MEM,
@@ -178,7 +185,11 @@ def main():
                    help="the cost-model plugin's options: l1_kib, l1_ways, l2_kib, l2_ways, "
                    "tlb, tlb_ways, lazy (tools/costmodel/ferrycost.c)")
     p.add_argument("--boots", default=",".join(b.name for b in BOOTS))
+    p.add_argument("--iommu", action="store_true",
+                   help="the IOMMU's cells only (every boot with an IOMMU variant), icount only")
     a = p.parse_args()
+    if a.iommu:
+        a.boots, a.no_tcg = ",".join(b.name for b in BOOTS if b.iommu), True
     a.plugin_opts = dict(kv.split("=", 1) for kv in a.plugin_opts.split(",") if kv)
     t0 = time.monotonic()
     os.makedirs(OUT, exist_ok=True)
@@ -186,6 +197,10 @@ def main():
     w = bench_cost.weights()
     boots = [b for b in BOOTS if b.name in a.boots.split(",")]
     runs, problems = measure(boots, a, ferry.choose_accel())
+    every = runs.get("icount", ({}, []))[1]
+    # The IOMMU's own boots are reported in its section (and the CSV) only.
+    runs_all, runs = runs, {k: (prims, [r for r in rows if not r.get("own_section")])
+                            for k, (prims, rows) in runs.items()}
     meta = {"qemu": qemu_version(), "mem": MEM,
             "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M")}
     print(report.table(runs))
@@ -194,8 +209,17 @@ def main():
     if "icount" in runs:
         lrows, why = linux_rows(found)
         runs["icount"][1].extend(lrows)
+        runs_all["icount"][1].extend(lrows)
         print("\nLinux peer counters: %s" % (why or source))
     print_cost(runs, boots, w)
+    cells = bench_iommu.rows_of(every)
+    if cells:
+        print("\n== The IOMMU's cost (icount, plugin; q35, IOMMU on and off; issue 17) ==")
+        for line in bench_iommu.report(cells, w):
+            print(line)
+        bench_iommu.write_csv(cells, os.path.join(OUT, "iommu.csv"), w)
+        print("(per page in and out, every cell: %s)" % os.path.join(OUT, "iommu.csv"))
+        problems += ["IOMMU counts: " + b for b in bench_iommu.problems(cells)]
     if "icount" in runs:
         print("\nIssue 20's targets (the fault path's diet; docs/BENCHMARKS.md):")
         for v in report.diet_verdicts(runs["icount"][1], w, "IOMMU on" if ferry.machine() == "q35"
@@ -207,7 +231,7 @@ def main():
         print("  " + v)
     csv_path = os.path.join(OUT, "results.csv")
     attr_path = os.path.join(OUT, "attribution.csv")
-    report.write_csv(runs, csv_path, meta, w)
+    report.write_csv(runs_all, csv_path, meta, w)
     report.write_attr_csv(runs.get("icount", ({}, []))[1], attr_path)
     err = bench_plot.plot(runs, OUT)
     print("\nwrote %s, %s, %s and %s%s" % (csv_path, attr_path, os.path.join(OUT, "latency.png"),
@@ -216,7 +240,7 @@ def main():
     print("bench: %.0f s in all" % (time.monotonic() - t0))
     problems += ["%s %s cl %s: %s" % (r["backing"], r["mode"], r["cluster"],
                                       r.get("error") or r.get("warning"))
-                 for _, (_, rows) in runs.items() for r in rows
+                 for _, (_, rows) in runs_all.items() for r in rows
                  if "error" in r or "warning" in r]
     for b in problems:
         print("bench: " + b)

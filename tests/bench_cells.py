@@ -10,7 +10,15 @@ everywhere (table, CSV, figures, verdicts).  With a backing goes the Linux
 peer test it compares with, per cluster size.  A new cell (several CPUs,
 an IOMMU, another disk) is a new Boot or Backing here: the runner, the
 plugin's counters, the table, the CSV and the verdicts take it by its
-label, with no code of its own."""
+label, with no code of its own.
+
+The IOMMU's cells (issue 17) are boots too: the swap partition on IDE and
+on NVMe, q35 with translation off (`iommu=off`) and with each way of
+invalidating (`iommu_inval=`), and with zero-touch page-in off; a Boot's
+`iommu` names its variant, and tests/bench_iommu.py compares the rows of
+one bus across variants.  Each cell's page-outs are a region of their own
+(ferry_tag(..., pageout=True)): the rows carry their counters as
+"cost_out"."""
 
 import os
 import re
@@ -24,6 +32,10 @@ OUT = os.path.join(ferry.BUILD, "bench")
 MEM = "256M"    # the Linux peer's memory size too
 MODES = ["copy", "grant", "dma"]            # user/bench/faults.c's mode_names
 CLUSTERS = [1, 8, 32]                       # and its clusters[]
+# The IOMMU variants a Boot can be (tests/bench_iommu.py): kernel command
+# line of each.  "window" is the default kernel's.
+IOMMU_VARIANTS = {"off": "iommu=off", "window": "", "page": "iommu_inval=page",
+                  "queue": "iommu_inval=queue", "zeroing": "zerotouch=off"}
 
 
 class Backing(NamedTuple):
@@ -44,6 +56,21 @@ class Boot:
     qemu: tuple = ()                             # any other QEMU options
     primitives: bool = False    # also `bench ITERS`: null syscall, IPC, context switch
     round_share: float = 1.0    # the share of the rounds asked for that this boot runs
+    iommu: str = None           # an IOMMU_VARIANTS name: one of the IOMMU's cells
+    bus: str = None             # the swap disk's bus in the IOMMU's cells: ide, nvme
+    tcg: bool = True            # measured under plain TCG too, not only icount
+    own_section: bool = False   # reported in the IOMMU's section only (and results.csv)
+
+    def cmdline(self):
+        return IOMMU_VARIANTS[self.iommu] if self.iommu else ""
+
+    def iommu_variant(self):
+        """The IOMMU variant this boot really measures: none on a
+        machine without one (FERRY_MACHINE=pc for a boot that does not
+        name its machine)."""
+        if not self.iommu:
+            return None
+        return self.iommu if (self.machine or ferry.machine()) == "q35" else "none"
 
     def rounds(self, asked):
         return max(1, round(asked * self.round_share))
@@ -60,14 +87,14 @@ BOOTS = [
          modules={"swapd": "swapd ram 8192"}, primitives=True),
     Boot("disk-dma", (Backing("anon", "disk-dma", {1: "swapin_pc0", 8: "swapin_pc3",
                                                    32: "swapin_pc5"}),
-                      Backing("file", "file-dma"))),
+                      Backing("file", "file-dma")), iommu="window", bus="ide"),
     # The same image as an NVMe disk: nvme fills the grants by PRPs naming
     # the lent frames, one doorbell write per command (MMIO, against ata's
     # port accesses); the Linux peer swaps in from the same NVMe disk
     # (make bench-peer's TEST@nvme).
     Boot("nvme", (Backing("anon", "nvme-dma", {1: "swapin_pc0@nvme", 8: "swapin_pc3@nvme"}),
                   Backing("file", "file-nvme")),
-         drives=(ferry.nvme_drive(ferry.DISK, snapshot=True),)),
+         drives=(ferry.nvme_drive(ferry.DISK, snapshot=True),), iommu="window", bus="nvme"),
     # The same NVMe boot with nvme's `intx`: completion by the INTx line
     # (the kernel masks and unmasks it at the I/O APIC around each message)
     # instead of MSI-X: what the message interrupt saves per request.
@@ -82,14 +109,32 @@ BOOTS = [
 ]
 
 
+def iommu_boots(bus, drives):
+    """The IOMMU's other variants on one bus (disk-dma and nvme above are
+    its `window`): q35 always, under icount only (the plain-TCG figures
+    would say nothing the icount ones do not), 0.4 of the rounds (the
+    figures are per page and deterministic: 4 rounds of 256 pages repeat
+    to the instruction but for the disk's timing)."""
+    return [Boot("%s-iommu-%s" % (bus, v), (Backing("anon", "%s-iommu-%s" % (bus, v)),),
+                 machine="q35", drives=drives, iommu=v, bus=bus, tcg=False, round_share=0.4,
+                 own_section=True)
+            for v in IOMMU_VARIANTS if v != "window"]
+
+
+BOOTS += iommu_boots("ide", None) + iommu_boots(
+    "nvme", (ferry.nvme_drive(ferry.DISK, snapshot=True),))
+
+
 def labels_unique(boots):
     seen = [b.label for boot in boots for b in boot.backings]
     return len(seen) == len(set(seen))
 
 
-def ferry_tag(kind, mode, cluster):
-    """user/bench/faults.c's cost_tag(): the plugin's region tag of a cell."""
-    return (32 if kind == "file" else 0) + MODES.index(mode) * 8 + CLUSTERS.index(cluster)
+def ferry_tag(kind, mode, cluster, pageout=False):
+    """user/bench/faults.c's cost_tag(): the plugin's region tag of a
+    cell's page-ins, or with pageout of its page-outs."""
+    return ((32 if kind == "file" else 0) + MODES.index(mode) * 8
+            + (len(CLUSTERS) if pageout else 0) + CLUSTERS.index(cluster))
 
 
 def parse_kv(line):
@@ -148,18 +193,23 @@ def boot_modules(boot):
 
 
 def boot_iso(boot):
-    return ferry.make_iso(os.path.join(OUT, boot.name + ".iso"), "", boot_modules(boot))
+    return ferry.make_iso(os.path.join(OUT, boot.name + ".iso"), boot.cmdline(),
+                          boot_modules(boot))
 
 
 def add_counters(rows, counters, sites, resolver, model):
     """Gives each fault row the plugin's counters for its cell ("cost",
-    with "regions") and their attribution to symbols ("attr")."""
+    with "regions") and their attribution to symbols ("attr"), and its
+    page-outs' counters ("cost_out", one region per round)."""
     for r in rows:
         tag = ferry_tag(r["kind"], r["mode"], int(r["cluster"]))
         if tag in counters:
             r["cost"] = counters[tag]
             r["model"] = model
             r["attr"] = bench_cost.attribute(sites.get(tag, []), resolver)
+        out = counters.get(ferry_tag(r["kind"], r["mode"], int(r["cluster"]), pageout=True))
+        if out:
+            r["cost_out"] = out
 
 
 def run_boot(boot, rounds, pages, iters, accel, icount, plugin=None, progress=True):
@@ -185,6 +235,9 @@ def run_boot(boot, rounds, pages, iters, accel, icount, plugin=None, progress=Tr
                                 backings=boot.backings, primitives=boot.primitives)
     finally:
         g.kill()
+    for r in rows:
+        r.update(boot=boot.name, bus=boot.bus or "", iommu=boot.iommu_variant() or "",
+                 own_section=boot.own_section)
     problems = []
     if plugin is not None:
         head, _, counters = bench_cost.read_counters(counters_path)

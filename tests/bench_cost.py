@@ -23,6 +23,15 @@ import ferry
 PLUGIN = os.path.join(ferry.BUILD, "costmodel", "ferrycost.so")
 DOC = os.path.join(ferry.ROOT, "docs", "BENCHMARKS.md")
 KERNEL_SYMS = os.path.join(ferry.BUILD, "ferry.sym")
+# The page of q35's VT-d unit's registers (QEMU's Q35_HOST_BRIDGE_IOMMU_ADDR,
+# the address its DMAR table gives): the plugin counts MMIO there apart,
+# as the IOMMU's (mmio_iommu).  Nothing answers there on `pc`.
+IOMMU_REGS = 0xfed90000
+# The kernel's idle work, which the plugin leaves out of regions: from the
+# entry of the first function to the entry of the second (kernel/proc/
+# sched.c's idle_work(): the zero pool's refill, done whenever a CPU would
+# halt, so inside a region only when a device kept it waiting there).
+IDLE_WORK = ("zeropool_clear", "zeropool_refill_end")
 
 # What each weight of the table multiplies: a counter, or for `insn` every
 # instruction but the iterations of rep movs/stos, charged by the byte.
@@ -38,15 +47,30 @@ WEIGHTED = {
     "pio_string": "pio_string",
     "mmio": "mmio",
     "ipi": "ipis",
+    "iotlb_inval": "iotlb_inval",
 }
 
 
-def plugin_args(out, attr=None, **opts):
-    """QEMU options loading the plugin: counters to `out`, attribution to `attr`."""
+def plugin_args(out, attr=None, ferry_kernel=True, **opts):
+    """QEMU options loading the plugin: counters to `out`, attribution to
+    `attr`; ferry_kernel: the guest runs build/ferry's kernel (its idle
+    work is left out; not for the Linux peer)."""
     if not os.path.exists(PLUGIN):
         raise RuntimeError("%s missing: run `make cost-plugin`" % PLUGIN)
-    spec = [PLUGIN, "out=" + out] + (["attr=" + attr] if attr else [])
+    spec = [PLUGIN, "out=" + out, "iommu=%#x" % IOMMU_REGS] + (
+        ["idle=%#x:%#x" % idle_work()] if ferry_kernel else []) + (
+        ["attr=" + attr] if attr else [])
     return ["-plugin", ",".join(spec + ["%s=%s" % kv for kv in sorted(opts.items())])]
+
+
+def idle_work(syms=KERNEL_SYMS):
+    """=> the addresses of IDLE_WORK's two functions in the kernel built."""
+    k = elfsyms.nm_listing(syms)
+    where = dict(zip(k.names, k.addrs))
+    missing = [f for f in IDLE_WORK if f not in where]
+    if missing:
+        raise RuntimeError("%s lacks %s (tests/bench_cost.py IDLE_WORK)" % (syms, missing))
+    return tuple(where[f] for f in IDLE_WORK)
 
 
 def fresh(*paths):
@@ -109,8 +133,10 @@ def weights(doc=DOC):
 
 
 def weighed(c, name):
+    """What weight `name` multiplies in counters c; 0 for a counter c has
+    not (counted by an older plugin, e.g. cached Linux peer results)."""
     f = WEIGHTED[name]
-    return f(c) if callable(f) else c[f]
+    return f(c) if callable(f) else c.get(f, 0)
 
 
 def modelled_cycles(c, w):
@@ -129,6 +155,11 @@ def bytes_moved(c):
 
 def device_accesses(c):
     return c["pio"] + c["pio_string"] + c["mmio"]
+
+
+def iommu_accesses(c):
+    """The IOMMU's register accesses (part of mmio)."""
+    return c.get("mmio_iommu", 0)
 
 
 def device_callers(c):

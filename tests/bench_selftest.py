@@ -265,5 +265,41 @@ def test_diet_verdicts_judge_the_counted_figures():
     assert "not measured" not in text, text
 
 
+def test_iommu_cells_judge_the_counts():
+    """The IOMMU's section: its figures are the counters per page in and
+    out with the invalidation weighed, and problems() catches an IOMMU
+    that does not invalidate and one that does while off."""
+    import bench_iommu
+
+    def c(regions, **kv):
+        base = dict.fromkeys(["insns", "str_iters", "str_bytes", "l1_misses", "l2_misses",
+                              "tlb_misses", "cr3_writes", "invlpg", "pio", "pio_string", "mmio",
+                              "ipis", "dma_pages", "mmio_iommu", "iotlb_inval"], 0)
+        base.update(regions=regions, **kv)
+        return base
+
+    def row(iommu, mode, inval, regs):
+        return {"kind": "anon", "bus": "ide", "iommu": iommu, "mode": mode, "served": mode,
+                "cluster": "8", "faults": "4", "pages": "32", "pages_out": "32",
+                "cost": c(4, insns=32000, mmio=regs + 8, mmio_iommu=regs, iotlb_inval=inval),
+                "cost_out": c(1, insns=16000, mmio=regs, mmio_iommu=regs, iotlb_inval=inval)}
+    w = bench_cost.weights()
+    good = [row("off", "dma", 0, 0), row("window", "dma", 4, 20), row("window", "copy", 0, 1),
+            row("page", "dma", 32, 132)]
+    assert bench_iommu.problems(good) == [], bench_iommu.problems(good)
+    f = bench_iommu.figures(good[1], w)
+    assert f["iotlb_inval"] == 0.125 and f["mmio_iommu"] == 20 / 32, f
+    assert f["iommu_cycles"] == 20 / 32 * w["mmio"] + 0.125 * w["iotlb_inval"], f
+    assert f["mmio_device"] == 8 / 32, f
+    assert bench_iommu.figures(good[1], w, out=True)["insns"] == 500
+    bad = [row("window", "dma", 0, 20), row("page", "dma", 4, 20), row("off", "grant", 4, 20),
+           row("window", "copy", 1, 0)]
+    found = bench_iommu.problems(bad)
+    for cell in ("ide window dma cl 8 page-ins", "ide page dma cl 8 page-ins",
+                 "ide off grant cl 8 page-outs", "ide window copy cl 8 page-ins"):
+        assert any(x.startswith(cell) for x in found), "%s not caught: %s" % (cell, found)
+    assert any("+insns" in x for x in bench_iommu.report(good, w))
+
+
 if __name__ == "__main__":
     sys.exit(selftest.run_tests("bench", globals()))

@@ -590,6 +590,7 @@ static int inval_register(struct unit *u, uint16_t did, uint64_t iova, unsigned 
 	}
 	wr64(u, u->iotlb + 8, cmd);
 	counts.invalidations++;
+	cost_iotlb_invalidated();
 	if (wait64_clear(u, u->iotlb + 8, IOTLB_IVT))
 		return -1;
 	return IOTLB_IAIG(rd64(u, u->iotlb + 8)) ? 0 : -1;
@@ -622,6 +623,7 @@ static int inval_queue(struct unit *u, uint16_t did, uint64_t iova, int npages)
 	queue_put(u, QI_WAIT | QI_WAIT_SW | (uint64_t)seq << 32, virt_to_phys((void *)&qi_status));
 	wr64(u, REG_IQT, (uint64_t)u->tail << 4);
 	counts.invalidations++;
+	cost_iotlb_invalidated();
 	for (unsigned i = 0; i < WAIT_SPINS; i++) {
 		if (qi_status == seq)
 			return 0;

@@ -284,7 +284,7 @@ def run_disk(mode, disk, a, kernel, initrd, pagebench, cache):
     attr = os.path.join(results_dir(cache), "attr-%s%s.csv" % (mode, suffix))
     if plugin:
         bench_cost.fresh(counters, attr)
-        args += bench_cost.plugin_args(counters, attr)
+        args += bench_cost.plugin_args(counters, attr, ferry_kernel=False)
     log = os.path.join(results_dir(cache), "serial-%s%s.log" % (mode, suffix))
     print("peer: booting Linux (%s, %s disk): %s" % (mode, disk, " ".join(args)), flush=True)
     results, info, done, wall, kallsyms = boot(mode, args, log)

@@ -5,11 +5,14 @@
  * marks itself (lib/include/ferry/costmark.h): bytes loaded and stored,
  * misses of a simulated L1D, L2 and DTLB, CR3 writes, invlpg, port I/O
  * (register accesses by in/out apart from data transfers by ins/outs),
- * MMIO, IPIs, hlt, interrupt returns.  Per region tag and per vCPU: while
- * a region is open on one vCPU, work on every vCPU is counted into it.
+ * MMIO (and apart, the IOMMU's register accesses and the IOTLB
+ * invalidations the kernel announces), IPIs, hlt, interrupt returns.  Per
+ * region tag and per vCPU: while a region is open on one vCPU, work on
+ * every vCPU is counted into it.
  *
  *   qemu-system-x86_64 ... -plugin build/costmodel/ferrycost.so,out=FILE
  *       [,attr=FILE2][,lazy=1][,l1_kib=32,l1_ways=8,l2_kib=2048,l2_ways=16,tlb=64,tlb_ways=4]
+ *       [,iommu=0xfed90000][,idle=BEGIN:END]
  *
  * FILE gets one CSV line per tag and vCPU that saw a region; FILE2, the
  * attribution, one line per tag and *site*: a translated block's code,
@@ -23,6 +26,25 @@
  * (cost_dma_written() in costmark.h).  The plugin takes neither as work;
  * it drops the frame's lines from every vCPU's simulated caches and
  * counts the page (dma_pages).
+ *
+ * The IOMMU: `iommu=ADDR` names the physical page of a remapping unit's
+ * registers; MMIO accesses there are counted in mmio (they are uncached
+ * accesses like any other) and again in mmio_iommu, so the report can
+ * tell the IOMMU's from the device's.  Its invalidations cannot be told
+ * from the register stores (which register is the command depends on the
+ * unit, and a queue submission is a memory write), so the kernel announces
+ * each one it waits for with a marker (cost_iotlb_invalidated()):
+ * iotlb_inval.
+ *
+ * Idle work: a vCPU waiting for a device inside a region runs the kernel's
+ * idle thread, which fills the zero pool (4 KiB of stores per frame, and
+ * 64 misses): work no fault asked for, done whenever a CPU would halt,
+ * which lands in a region or not with the device's timing.  `idle=B:E`
+ * (the addresses of zeropool_clear and zeropool_refill_end) leaves it out:
+ * from executing B until executing E a vCPU's work is not counted (its
+ * caches and TLB still see it), only tallied as idle_insns.  An interrupt
+ * the vCPU takes meanwhile is left out with it (the kernel does not
+ * preempt itself, so the handler returns to the clearing).
  *
  * Instrumenting every instruction slows QEMU several times, so until the
  * guest first selects a region tag the plugin watches markers only (a
@@ -64,13 +86,15 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 #define MARK_DUMP	3
 #define MARK_SELECT	4
 #define MARK_DMA	5	/* the next instruction's load names a frame a device wrote */
+#define MARK_IOTLB	6	/* the kernel issued an IOTLB invalidation and waited for it */
 #define MARK_LEN	7
 
 /* The counters, in the order of the output's columns. */
 #define COUNTERS(X) X(regions) X(insns) X(insns_kernel) X(loads) X(stores) \
 	X(bytes_loaded) X(bytes_stored) X(bytes_kernel) X(str_iters) X(str_bytes) \
 	X(l1_misses) X(l2_misses) X(tlb_misses) X(cr3_writes) X(invlpg) X(pio) \
-	X(pio_kernel) X(pio_string) X(mmio) X(ipis) X(wrmsr) X(hlt) X(iret) X(dma_pages)
+	X(pio_kernel) X(pio_string) X(mmio) X(ipis) X(wrmsr) X(hlt) X(iret) X(dma_pages) \
+	X(mmio_iommu) X(iotlb_inval) X(idle_insns)
 
 struct counters {
 #define FIELD(n) uint64_t n;
@@ -119,13 +143,18 @@ struct insn {
 	uint64_t vaddr;
 	uint32_t disp;			/* a marker's displacement */
 	uint8_t kind, kernel;
+	uint8_t idle;			/* IDLE_BEGIN, IDLE_END: idle work starts, ends */
 };
+
+#define IDLE_BEGIN	1
+#define IDLE_END	2
 
 struct vcpu {
 	struct assoc l1, l2, tlb;
 	uint64_t announce_pc;	/* a DMA marker ran: the announcing load's address */
 	int announcing;		/* its load runs now: the next access names the frame */
 	struct site *caller;	/* the block of the last call executed */
+	int idle;		/* in idle work: not counted (idle=) */
 };
 
 static struct counters totals[NTAGS][MAX_VCPUS];
@@ -143,6 +172,8 @@ static uint64_t announce_errors;	/* a DMA marker not followed by its load */
 static char *out_path, *attr_path;
 static unsigned cfg_l1_kib = 32, cfg_l1_ways = 8, cfg_l2_kib = 2048, cfg_l2_ways = 16;
 static unsigned cfg_tlb = 64, cfg_tlb_ways = 4;
+static uint64_t cfg_iommu;		/* the IOMMU's register page, 0: none named */
+static uint64_t cfg_idle_begin, cfg_idle_end;	/* idle work's first and next code */
 
 /* Zeroed memory that lives as long as QEMU: instructions, sites, attrs.
  * => caller holds lock */
@@ -347,6 +378,10 @@ static void marker(struct vcpu *v, unsigned vi, const struct insn *in)
 	case MARK_DUMP:
 		write_all();
 		break;
+	case MARK_IOTLB:
+		if (open_tag >= 0)
+			totals[open_tag][vi].iotlb_inval++;
+		break;
 	case MARK_DMA:
 		if (flushed)	/* before, the models are dropped anyway */
 			v->announce_pc = in->vaddr + MARK_LEN;
@@ -380,12 +415,18 @@ static void on_insn(unsigned vi, void *ud)
 		marker(v, vi, in);
 		return;		/* markers are not part of any region */
 	}
+	if (in->idle)
+		v->idle = in->idle == IDLE_BEGIN;
 	if (in->kind == K_CR3)
 		assoc_flush(&v->tlb);	/* no PCID: a CR3 write drops every entry */
 	if (in->kind == K_CALL)
 		v->caller = in->site;
 	if (tag < 0)
 		return;
+	if (v->idle) {
+		totals[tag][vi].idle_insns++;
+		return;
+	}
 	c = &totals[tag][vi];
 	a = attr_of(in->site, tag);
 	c->insns++;
@@ -444,7 +485,7 @@ static void on_mem(unsigned vi, qemu_plugin_meminfo_t info, uint64_t vaddr, void
 	if (vi >= MAX_VCPUS)
 		return;
 	v = &vcpus[vi];
-	c = tag >= 0 ? &totals[tag][vi] : NULL;
+	c = tag >= 0 && !v->idle ? &totals[tag][vi] : NULL;
 	if (v->announcing) {
 		v->announcing = 0;
 		if (hw && !io)
@@ -472,11 +513,15 @@ static void on_mem(unsigned vi, qemu_plugin_meminfo_t info, uint64_t vaddr, void
 		c->tlb_misses++;
 	if (io) {
 		if (c) {
+			uint64_t phys = qemu_plugin_hwaddr_phys_addr(hw);
+
 			c->mmio++;
+			if (cfg_iommu && phys >> PAGE_SHIFT == cfg_iommu >> PAGE_SHIFT)
+				c->mmio_iommu++;
 			a->mmio++;
 			if (v->caller)
 				attr_of(v->caller, tag)->device_callee++;
-			if (store && (qemu_plugin_hwaddr_phys_addr(hw) & ~0xfULL) == LAPIC_ICR_LOW)
+			if (store && (phys & ~0xfULL) == LAPIC_ICR_LOW)
 				c->ipis++;
 		}
 		return;		/* uncached: no cache line */
@@ -593,6 +638,10 @@ static void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 		*in = (struct insn){ .site = site, .vaddr = qemu_plugin_insn_vaddr(qi),
 				     .disp = disp, .kind = (uint8_t)kind,
 				     .kernel = qemu_plugin_insn_vaddr(qi) >= KERNEL_HALF };
+		if (cfg_idle_begin && in->vaddr == cfg_idle_begin)
+			in->idle = IDLE_BEGIN;
+		else if (cfg_idle_begin && in->vaddr == cfg_idle_end)
+			in->idle = IDLE_END;
 		qemu_plugin_register_vcpu_insn_exec_cb(qi, on_insn, QEMU_PLUGIN_CB_NO_REGS, in);
 		if (kind != K_MARK)
 			qemu_plugin_register_vcpu_mem_cb(qi, on_mem, QEMU_PLUGIN_CB_NO_REGS,
@@ -627,6 +676,21 @@ static int parse_arg(const char *arg)
 		attr_path = strdup(eq + 1);
 		return 0;
 	}
+	if (len == 5 && !strncmp(arg, "iommu", 5)) {
+		char *end;
+
+		cfg_iommu = strtoull(eq + 1, &end, 0);
+		return *end || (cfg_iommu & ((1u << PAGE_SHIFT) - 1)) ? -1 : 0;
+	}
+	if (len == 4 && !strncmp(arg, "idle", 4)) {
+		char *end;
+
+		cfg_idle_begin = strtoull(eq + 1, &end, 0);
+		if (*end != ':')
+			return -1;
+		cfg_idle_end = strtoull(end + 1, &end, 0);
+		return *end || !cfg_idle_begin || !cfg_idle_end ? -1 : 0;
+	}
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
 		if (strlen(nums[i].name) == len && !strncmp(arg, nums[i].name, len)) {
 			char *end;
@@ -649,7 +713,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 	for (int i = 0; i < argc; i++)
 		if (parse_arg(argv[i]) < 0) {
 			fprintf(stderr, "ferrycost: bad argument '%s' (out=FILE, attr=FILE, lazy=, "
-				"l1_kib=, l1_ways=, l2_kib=, l2_ways=, tlb=, tlb_ways=)\n", argv[i]);
+				"l1_kib=, l1_ways=, l2_kib=, l2_ways=, tlb=, tlb_ways=, iommu=, idle=)\n", argv[i]);
 			return -1;
 		}
 	if (!out_path) {

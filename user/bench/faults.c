@@ -6,15 +6,16 @@
  * Modes and cluster sizes are interleaved in rounds (copy grant dma, copy
  * grant dma, ...) so that drift of the host hits them all alike.  Each cell
  * of a round maps PAGES fresh pages, writes a pattern naming each page,
- * pages them all out (VM_CTL_EVICT, timed: the page-out cost), proves that
- * every page really left memory (VM_CTL_PAGE_STATE says swapped), then
- * reads them back in order, timing each read.  A read of a page that was
- * swapped is a fault, and its time is one sample; every read checks the
- * pattern.  The kernel's own counters (VM_CTL_STATS) before and after give
- * the per-phase breakdown, bytes copied and TLB invalidations per fault,
- * the time the CPU sat halted waiting for a device (sys_stats),
- * and tell which mode really served the cell (a RAM store cannot take DMA
- * grants: the kernel then uses grant-map, and the report says so).
+ * pages them all out (VM_CTL_EVICT, timed and a cost-model region of its
+ * own: the page-out cost), proves that every page really left memory
+ * (VM_CTL_PAGE_STATE says swapped), then reads them back in order, timing
+ * each read.  A read of a page that was swapped is a fault, and its time
+ * is one sample; every read checks the pattern.  The kernel's own counters
+ * (VM_CTL_STATS) before and after give the per-phase breakdown, bytes
+ * copied and TLB invalidations per fault, the time the CPU sat halted
+ * waiting for a device (sys_stats), and tell which mode really served the
+ * cell (a RAM store cannot take DMA grants: the kernel then uses
+ * grant-map, and the report says so).
  *
  * Backings: `anon` pages go to whichever swap provider the boot runs
  * (swapd's RAM store, or the swap partition through ata); `file` pages
@@ -26,7 +27,7 @@
  *
  * Output, one line per mode x cluster:
  *   fault backing=B mode=M cluster=C served=M2 faults=N pages=N p10=.. p90=.. median=..
- *         p99=.. mean=.. per_page=.. pageout_per_page=.. copied_per_fault=..
+ *         p99=.. mean=.. per_page=.. pageout_per_page=.. pages_out=.. copied_per_fault=..
  *         tlb_per_fault=.. halted_per_fault=.. sent=.. received=.. replied=.. taken_back=..
  *         mapped=.. resumed=..       (cycles; phases are means from the fault)
  */
@@ -195,10 +196,12 @@ static int cluster_index(int cluster)
 	return 0;
 }
 
-/* The cost model's tag of a cell: tests/cost.py decodes it alike. */
-static unsigned cost_tag(bool file, int mode, int ci)
+/* The cost model's tag of a cell's page-ins, or with pageout its page-outs
+ * (tests/bench_cells.py's ferry_tag() decodes them alike). */
+static unsigned cost_tag(bool file, int mode, int ci, bool pageout)
 {
-	return (file ? 32u : 0u) + (unsigned)mode * 8u + (unsigned)ci;
+	return (file ? 32u : 0u) + (unsigned)mode * 8u + (pageout ? (unsigned)NCLUSTERS : 0u) +
+	       (unsigned)ci;
 }
 
 static int run_cell(struct cell *c, int mode, int cluster, long pages, bool file)
@@ -209,16 +212,20 @@ static int run_cell(struct cell *c, int mode, int cluster, long pages, bool file
 	long out;
 
 	/* Early: the plugin starts counting at the first tag (tools/costmodel/),
-	 * and this cell's own set-up then warms its models for the reads. */
-	cost_select(cost_tag(file, mode, cluster_index(cluster)));
+	 * and this cell's own set-up then warms its models for the page-out,
+	 * one region of its own (the whole VM_CTL_EVICT, writes included). */
+	cost_select(cost_tag(file, mode, cluster_index(cluster), true));
 	sys_vm_ctl(VM_CTL_FAULTPATH_SET, mode, 0);
 	sys_vm_ctl(VM_CTL_CLUSTER, cluster, 0);
 	base = map_pages(file, pages);
 	if (!base)
 		return -1;
+	cost_begin();
 	t0 = rdtsc();
 	out = sys_vm_ctl(VM_CTL_EVICT, pages * PAGE, base);
 	c->pageout_cycles += rdtsc() - t0;
+	cost_end();
+	cost_select(cost_tag(file, mode, cluster_index(cluster), false));
 	c->pages_out += out > 0 ? (uint64_t)out : 0;
 	if (count_gone(base, pages) != pages)
 		c->not_all_out = true;
@@ -262,7 +269,7 @@ static void report(const char *backing, int mode, int ci)
 		sum += c->lat[i];
 	printf("fault backing=%s mode=%s cluster=%d served=%s faults=%ld pages=%llu p10=%llu "
 	       "p90=%llu median=%llu p99=%llu mean=%llu per_page=%llu pageout_per_page=%llu "
-	       "copied_per_fault=%llu tlb_per_fault=%llu halted_per_fault=%llu", backing,
+	       "pages_out=%llu copied_per_fault=%llu tlb_per_fault=%llu halted_per_fault=%llu", backing,
 	       mode_names[mode], clusters[ci], s >= 0 ? mode_names[s] : "none", c->n,
 	       (unsigned long long)c->touches,
 	       (unsigned long long)(c->n ? c->lat[c->n / 10] : 0),
@@ -272,6 +279,7 @@ static void report(const char *backing, int mode, int ci)
 	       (unsigned long long)(c->n ? sum / (uint64_t)c->n : 0),
 	       (unsigned long long)(c->touches ? c->touch_cycles / c->touches : 0),
 	       (unsigned long long)(c->pages_out ? c->pageout_cycles / c->pages_out : 0),
+	       (unsigned long long)c->pages_out,
 	       (unsigned long long)(d->bytes_copied / faults),
 	       (unsigned long long)(d->tlb_flushes / faults),
 	       (unsigned long long)(c->halted_cycles / faults));

@@ -44,6 +44,14 @@ static inline void cost_dma_written(const volatile void *page)
 }
 
 /*
+ * Says that an IOTLB invalidation was issued and waited for (one page-,
+ * window- or domain-selective register command, or one queue submission
+ * with its wait descriptor).  QEMU's unit answers at once, so the plugin
+ * counts these (iotlb_inval) for the model to weigh what hardware takes.
+ */
+static inline void cost_iotlb_invalidated(void) { COST_MARK(6u, 0u); }
+
+/*
  * The tag of the regions that follow, 0..COST_TAGS-1.  The plugin cannot
  * read registers, so each tag is its own instruction: one switch case.
  * Called outside regions, so its branches are never counted.
