@@ -61,6 +61,7 @@
 #define ATA_H
 
 #include <ferry/abi.h>
+#include <blkserve.h>
 #include <ferry/err.h>
 #include <part.h>
 #include <proto/block.h>
@@ -210,25 +211,6 @@ const char *ata_error_str(uint8_t error, char *buf, size_t size);
 
 struct ata_req;
 
-/* A client, as the kernel describes the sender of a request. */
-struct ata_client {
-	uint64_t pid;		/* index + generation: never names another process */
-	char name[PROC_NAME_MAX];
-	bool stripped;		/* a service's copy without its rights (PROC_INFO_STRIPPED) */
-};
-
-/* What one request may touch. */
-struct ata_access {
-	unsigned disk, partno;
-	const struct part *part;	/* partition partno of the disk, [0]: all of it */
-	/* Through an allowance: only these ranges of it (sectors relative to
-	 * the partition); nranges 0: all of the partition. */
-	uint64_t allowance;
-	const char *creator;		/* the allowance's creator's program */
-	uint32_t nranges;
-	const struct allow_range *ranges;
-};
-
 /*
  * Who may do what, the one place ata decides it.  The client must run with
  * its configuration's rights, and either the policy gives its program the
@@ -240,17 +222,17 @@ struct ata_access {
  * => 0 with *acc set; ERR_PERM (*why says why, for the log), ERR_NOENT.
  */
 long ata_access_resolve(const struct part_policy *pol, const struct ata_disk *disks, int ndisks,
-			const struct ata_client *c, uint64_t part_arg, bool info,
-			struct ata_access *acc, const char **why);
+			const struct blkserve_client *c, uint64_t part_arg, bool info,
+			struct part_access *acc, const char **why);
 /* Every run of rq inside one of acc's ranges (when it has any).
  * => 0, or ERR_PERM with *why set. */
-long ata_access_runs(const struct ata_access *acc, const struct ata_req *rq, const char **why);
-/* The seam to the kernel's allowances (hw.c; host tests fake it): the
- * live allowance `id` as the kernel shows it to us, or NULL. */
+long ata_access_runs(const struct part_access *acc, const struct ata_req *rq, const char **why);
+/* The seam to the kernel's allowances (hw.c: blkserve_allowance; host
+ * tests fake it): the live allowance `id` as the kernel shows it, or NULL. */
 const struct allow_info *ata_allowance(uint64_t id);
 /* Bit n: partition n of disk exists and is c's to use (BLOCK_REPLY_MINE). */
 uint64_t ata_access_mine(const struct part_policy *pol, const struct ata_disk *d,
-			 const struct ata_client *c);
+			 const struct blkserve_client *c);
 
 /* hw.c (Ferry only: host tests supply the seam above instead) */
 

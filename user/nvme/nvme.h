@@ -395,8 +395,6 @@ long nvme_hw_msix_attach(uint32_t bdf, int entry, unsigned cpu);
 void nvme_hw_irq_drain(void);
 /* DMA memory: => its address, *dev its device address; 0 on failure. */
 void *nvme_dma_alloc(size_t len, uint64_t *dev);
-/* The live allowance `id` as the kernel shows it to us, or NULL. */
-const struct allow_info *nvme_allowance(uint64_t id);
 /* The controller wrote these bytes of our own buffer: announced page by
  * page to the cost model (cost_dma_written in <ferry/costmark.h>), which
  * cannot see DMA.  A grant's frames the kernel announces (GRANT_DONE_WRITTEN). */
