@@ -43,8 +43,6 @@
 
 #define BLKSERVE_CLIENTS	16	/* senders remembered */
 #define BLKSERVE_BUF_PAGES	GRANT_MAX_PAGES	/* the copy buffer: a request's pages */
-#define BLKSERVE_OP(op)		((op) - BLOCK_INFO)	/* a handler's index */
-#define BLKSERVE_NOPS		BLKSERVE_OP(BLOCK_FLUSH + 1)
 
 /* A client, as the kernel describes the sender of a request. */
 struct blkserve_client {
@@ -61,8 +59,6 @@ struct blkserve_call {
 	const char *why;	/* a refusal's reason, for the log line */
 };
 
-typedef long (*blkserve_fn)(void *drv, struct blkserve_call *c, struct msg *ans);
-
 /* What a driver supplies.  Handlers answer into ans (op BLOCK_OK), or
  * return the error to send. */
 struct blkserve_driver {
@@ -71,8 +67,10 @@ struct blkserve_driver {
 	/* Sets c->acc for c->client (any partition of the disk will do when
 	 * `info`).  => 0, ERR_PERM (c->why), ERR_NOENT. */
 	long (*resolve)(void *drv, struct blkserve_call *c, bool info);
-	/* [BLKSERVE_OP(BLOCK_INFO)] = serve_info, ...: one per op. */
-	blkserve_fn serve[BLKSERVE_NOPS];
+	long (*info)(void *drv, struct blkserve_call *c, struct msg *ans);
+	/* BLOCK_READ, BLOCK_WRITE */
+	long (*rw)(void *drv, struct blkserve_call *c, struct msg *ans, bool write);
+	long (*flush)(void *drv, struct blkserve_call *c, struct msg *ans);
 	/* After each call is served, before it is answered; may be NULL. */
 	void (*served)(void *drv);
 };

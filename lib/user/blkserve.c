@@ -7,15 +7,36 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The ops, for the log lines and the rights they take (<proto/block.h>). */
+static long serve_info(struct blkserve *s, struct blkserve_call *c, struct msg *ans)
+{
+	return s->drv->info(s->ctx, c, ans);
+}
+
+static long serve_read(struct blkserve *s, struct blkserve_call *c, struct msg *ans)
+{
+	return s->drv->rw(s->ctx, c, ans, false);
+}
+
+static long serve_write(struct blkserve *s, struct blkserve_call *c, struct msg *ans)
+{
+	return s->drv->rw(s->ctx, c, ans, true);
+}
+
+static long serve_flush(struct blkserve *s, struct blkserve_call *c, struct msg *ans)
+{
+	return s->drv->flush(s->ctx, c, ans);
+}
+
+/* The ops: their names in the log lines, the rights they take (<proto/block.h>). */
 static const struct blkserve_op {
 	const char *name;
 	bool info;		/* any right on the disk will do */
-} ops[BLKSERVE_NOPS] = {
-	[BLKSERVE_OP(BLOCK_INFO)] = { "info", true },
-	[BLKSERVE_OP(BLOCK_READ)] = { "read", false },
-	[BLKSERVE_OP(BLOCK_WRITE)] = { "write", false },
-	[BLKSERVE_OP(BLOCK_FLUSH)] = { "flush", false },
+	long (*serve)(struct blkserve *s, struct blkserve_call *c, struct msg *ans);
+} ops[] = {
+	[BLOCK_INFO - BLOCK_INFO] = { "info", true, serve_info },
+	[BLOCK_READ - BLOCK_INFO] = { "read", false, serve_read },
+	[BLOCK_WRITE - BLOCK_INFO] = { "write", false, serve_write },
+	[BLOCK_FLUSH - BLOCK_INFO] = { "flush", false, serve_flush },
 };
 
 /* The sender as the kernel describes it, or NULL if it is gone already. */
@@ -60,12 +81,12 @@ static void log_failure(const struct blkserve *s, struct blkserve_call *c,
 /* One call: stamped sender -> handler -> rights -> serve. */
 long blkserve_dispatch(struct blkserve *s, const struct msg *m, struct msg *ans)
 {
-	uint32_t i = BLKSERVE_OP(m->op);
+	uint32_t i = m->op - BLOCK_INFO;
 	const struct blkserve_op *h;
 	struct blkserve_call c = { .m = m };
 	long err;
 
-	if (m->op < BLOCK_INFO || i >= BLKSERVE_NOPS || !s->drv->serve[i]) {
+	if (m->op < BLOCK_INFO || i >= sizeof(ops) / sizeof(ops[0]) || !ops[i].serve) {
 		s->drv->log("op %#x from pid %#llx: no such operation", m->op,
 			    (unsigned long long)m->sender);
 		return ERR_NOSYS;
@@ -74,7 +95,7 @@ long blkserve_dispatch(struct blkserve *s, const struct msg *m, struct msg *ans)
 	c.client = m->sender ? client_of(s, m->sender) : NULL;
 	err = c.client ? s->drv->resolve(s->ctx, &c, h->info) : ERR_PERM;
 	if (!err)
-		err = s->drv->serve[i](s->ctx, &c, ans);
+		err = h->serve(s, &c, ans);
 	if (err)
 		log_failure(s, &c, h, err);
 	return err;

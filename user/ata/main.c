@@ -215,8 +215,9 @@ static long rogue_transfer(struct ata *a, struct blkserve_call *c, struct msg *a
 	return 0;
 }
 
-static long serve_rw(struct ata *a, struct blkserve_call *c, struct msg *ans, bool write)
+static long serve_rw(void *drv, struct blkserve_call *c, struct msg *ans, bool write)
 {
+	struct ata *a = drv;
 	const struct msg *m = c->m;
 	const struct ata_disk *d = disk_of(a, c);
 	uint32_t mode = (uint32_t)(m->arg[BLOCK_ARG_MODE] & BLOCK_MODE_MASK);
@@ -256,16 +257,6 @@ static long serve_rw(struct ata *a, struct blkserve_call *c, struct msg *ans, bo
 	return err;
 }
 
-static long serve_read(void *drv, struct blkserve_call *c, struct msg *ans)
-{
-	return serve_rw(drv, c, ans, false);
-}
-
-static long serve_write(void *drv, struct blkserve_call *c, struct msg *ans)
-{
-	return serve_rw(drv, c, ans, true);
-}
-
 static long serve_flush(void *drv, struct blkserve_call *c, struct msg *ans)
 {
 	long err = ata_flush(disk_of(drv, c));
@@ -277,14 +268,7 @@ static long serve_flush(void *drv, struct blkserve_call *c, struct msg *ans)
 }
 
 static const struct blkserve_driver ata_driver = {
-	.log = ata_log,
-	.resolve = resolve,
-	.serve = {
-		[BLKSERVE_OP(BLOCK_INFO)] = serve_info,
-		[BLKSERVE_OP(BLOCK_READ)] = serve_read,
-		[BLKSERVE_OP(BLOCK_WRITE)] = serve_write,
-		[BLKSERVE_OP(BLOCK_FLUSH)] = serve_flush,
-	},
+	.log = ata_log, .resolve = resolve, .info = serve_info, .rw = serve_rw, .flush = serve_flush,
 };
 
 /* --- start-up --- */

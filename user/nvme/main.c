@@ -140,8 +140,9 @@ static long decode_runs(struct nvme *v, struct blkserve_call *c, uint32_t flags,
 	return nvme_req_runs(rq, c->acc.part, runs, (int)n, area_bytes);
 }
 
-static long serve_rw(struct nvme *v, struct blkserve_call *c, struct msg *ans, bool write)
+static long serve_rw(void *drv, struct blkserve_call *c, struct msg *ans, bool write)
 {
+	struct nvme *v = drv;
 	const struct msg *m = c->m;
 	uint32_t mode = (uint32_t)(m->arg[BLOCK_ARG_MODE] & BLOCK_MODE_MASK);
 	uint32_t flags = (uint32_t)(m->arg[BLOCK_ARG_MODE] & ~(uint64_t)BLOCK_MODE_MASK);
@@ -196,16 +197,6 @@ static long serve_rw(struct nvme *v, struct blkserve_call *c, struct msg *ans, b
 	return 0;
 }
 
-static long serve_read(void *drv, struct blkserve_call *c, struct msg *ans)
-{
-	return serve_rw(drv, c, ans, false);
-}
-
-static long serve_write(void *drv, struct blkserve_call *c, struct msg *ans)
-{
-	return serve_rw(drv, c, ans, true);
-}
-
 static long serve_flush(void *drv, struct blkserve_call *c, struct msg *ans)
 {
 	struct nvme *v = drv;
@@ -229,14 +220,7 @@ static void served(void *drv)
 }
 
 static const struct blkserve_driver nvme_driver = {
-	.log = nvme_log,
-	.resolve = resolve,
-	.serve = {
-		[BLKSERVE_OP(BLOCK_INFO)] = serve_info,
-		[BLKSERVE_OP(BLOCK_READ)] = serve_read,
-		[BLKSERVE_OP(BLOCK_WRITE)] = serve_write,
-		[BLKSERVE_OP(BLOCK_FLUSH)] = serve_flush,
-	},
+	.log = nvme_log, .resolve = resolve, .info = serve_info, .rw = serve_rw, .flush = serve_flush,
 	.served = served,
 };
 
