@@ -84,25 +84,55 @@ struct blkserve {
 	unsigned next_client;
 };
 
-/* Serves s->port for good (steps 1-5). */
-noreturn void blkserve_loop(struct blkserve *s);
-/* One call, steps 2-5 but the answer.  => 0 with ans set, or the error. */
-long blkserve_dispatch(struct blkserve *s, const struct msg *m, struct msg *ans);
 /* The client as <part.h> sees it (c must outlive the result). */
 static inline struct part_client blkserve_part_client(const struct blkserve_client *c)
 {
 	return (struct part_client){ .pid = c->pid, .name = c->name, .stripped = c->stripped };
 }
 
+/* --- blkserve_runs.c: a request's runs (pure: host tests include it) --- */
+
+/* One run of a request, checked: where on the disk, where in the data area. */
+struct blkserve_run {
+	uint64_t lba;		/* on the disk (namespace) */
+	uint32_t count;
+	uint32_t offset;	/* into the area */
+};
+
+struct blkserve_runs {
+	int nruns;
+	struct blkserve_run run[BLOCK_RUNS_MAX];
+	uint32_t sectors;	/* over all runs */
+	uint32_t end;		/* bytes of the area the runs reach */
+};
+
 /*
- * A read or write's runs: the list in the request's page (BLOCK_F_RUNS in
- * flags; page is where it landed), or the one run its arguments name, put
- * in *one.  => the number of runs, with *runs set; ERR_INVAL (malformed),
- * ERR_RANGE (an offset beyond area_bytes).  The driver checks them
- * against the partition and its area.
+ * A read or write's runs, checked (blkserve_runs_check) and recorded in
+ * rs: the list in the request's page (BLOCK_F_RUNS in flags; page is where
+ * it landed), or the one run its arguments name.
+ * => 0; ERR_INVAL (malformed), ERR_RANGE (outside p or the area).
  */
-long blkserve_runs(const struct msg *m, uint32_t flags, const void *page, uint32_t area_bytes,
-		   struct block_run *one, const struct block_run **runs);
+long blkserve_runs_of(const struct msg *m, uint32_t flags, const void *page,
+		      const struct part *p, uint32_t area_bytes, struct blkserve_runs *rs);
+/*
+ * Checks runs (sectors relative to p) against p and an area of area_bytes,
+ * and records them with disk LBAs in rs.
+ * => 0; ERR_INVAL (no runs, a zero count, more than BLOCK_MAX_SECTORS in
+ *    all, a misaligned offset); ERR_RANGE (outside p or the area).
+ */
+long blkserve_runs_check(struct blkserve_runs *rs, const struct part *p,
+			 const struct block_run *runs, int n, uint32_t area_bytes);
+/* Every run of rs inside one of acc's ranges (when it has any).
+ * => 0, or ERR_PERM with *why set. */
+long blkserve_runs_allowed(const struct part_access *acc, const struct blkserve_runs *rs,
+			   const char **why);
+
+/* --- blkserve.c: the loop and the kernel (Ferry only) --- */
+
+/* Serves s->port for good (steps 1-5). */
+noreturn void blkserve_loop(struct blkserve *s);
+/* One call, steps 2-5 but the answer.  => 0 with ans set, or the error. */
+long blkserve_dispatch(struct blkserve *s, const struct msg *m, struct msg *ans);
 /*
  * The grant a grant-mode request names: ours, forwarded by the sender, of
  * its mode, writable for a read, at most GRANT_MAX_PAGES.  One that fails

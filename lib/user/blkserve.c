@@ -151,29 +151,6 @@ noreturn void blkserve_loop(struct blkserve *s)
 	}
 }
 
-long blkserve_runs(const struct msg *m, uint32_t flags, const void *page, uint32_t area_bytes,
-		   struct block_run *one, const struct block_run **runs)
-{
-	if (flags & BLOCK_F_RUNS) {
-		uint64_t n = m->arg[BLOCK_ARG_COUNT];
-
-		if (!(m->flags & MSG_PAGE) || n < 1 || n > BLOCK_RUNS_MAX)
-			return ERR_INVAL;
-		*runs = page;
-		return (long)n;
-	}
-	if (m->arg[BLOCK_ARG_COUNT] < 1 || m->arg[BLOCK_ARG_COUNT] > BLOCK_MAX_SECTORS ||
-	    m->arg[BLOCK_ARG_OFFSET] % BLOCK_SECTOR_SIZE)
-		return ERR_INVAL;
-	if (m->arg[BLOCK_ARG_OFFSET] > area_bytes)
-		return ERR_RANGE;
-	*one = (struct block_run){ .br_sector = m->arg[BLOCK_ARG_SECTOR],
-				   .br_count = (uint32_t)m->arg[BLOCK_ARG_COUNT],
-				   .br_offset = (uint32_t)m->arg[BLOCK_ARG_OFFSET] };
-	*runs = one;
-	return 1;
-}
-
 long blkserve_grant(const struct msg *m, uint32_t mode, bool write, struct grant_info *gi)
 {
 	if (sys_grant_info(m->arg[BLOCK_ARG_GRANT], gi))

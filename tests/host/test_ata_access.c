@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 
+#include "../../lib/user/blkserve_runs.c"
 #include "../../lib/user/part.c"
 #include "../../user/ata/access.c"
 
@@ -114,16 +115,16 @@ static void allowance_from_fs(void)
 	live_id = 0x3001;
 }
 
-/* A request of runs (sector, count) of partition 2, as ata_req_runs records them. */
+/* A request of runs (sector, count) of partition 2, as blkserve_runs_check records them. */
 static long runs(struct part_access *acc, int n, const uint64_t (*r)[2])
 {
-	struct ata_req rq = { .nruns = n };
+	struct ata_req rq = { .runs.nruns = n };
 
 	for (int i = 0; i < n; i++)
-		rq.run[i] = (struct ata_run){ .lba = acc->part->start + r[i][0],
+		rq.runs.run[i] = (struct blkserve_run){ .lba = acc->part->start + r[i][0],
 					      .count = (uint32_t)r[i][1] };
 	why = NULL;
-	return ata_access_runs(acc, &rq, &why);
+	return blkserve_runs_allowed(acc, &rq.runs, &why);
 }
 
 HTEST(allowance_confines_to_its_ranges)

@@ -48,14 +48,3 @@ long ata_access_resolve(const struct part_policy *pol, const struct ata_disk *di
 	return part_access_resolve(pol, tables, ndisks, &pc, part_arg, info, ata_allowance, acc,
 				   why);
 }
-
-long ata_access_runs(const struct part_access *acc, const struct ata_req *rq, const char **why)
-{
-	for (int i = 0; i < rq->nruns; i++) {
-		if (!part_access_covers(acc, rq->run[i].lba - acc->part->start, rq->run[i].count)) {
-			*why = "sectors outside the ranges its allowance gives it";
-			return ERR_PERM;
-		}
-	}
-	return 0;
-}

@@ -209,24 +209,19 @@ const char *ata_error_str(uint8_t error, char *buf, size_t size);
 
 /* access.c */
 
-struct ata_req;
-
 /*
  * Who may do what, the one place ata decides it.  The client must run with
  * its configuration's rights, and either the policy gives its program the
  * partition (any partition of the disk, for BLOCK_INFO: `info`), or the
  * request names an allowance (BLOCK_PART_ALLOW) that is live, is for this
  * client, names this partition, and was made by a program the policy gives
- * the partition: then only the allowance's ranges (ata_access_runs).
+ * the partition: then only the allowance's ranges (blkserve_runs_allowed).
  * Rights are checked before existence, so a stranger learns nothing.
  * => 0 with *acc set; ERR_PERM (*why says why, for the log), ERR_NOENT.
  */
 long ata_access_resolve(const struct part_policy *pol, const struct ata_disk *disks, int ndisks,
 			const struct blkserve_client *c, uint64_t part_arg, bool info,
 			struct part_access *acc, const char **why);
-/* Every run of rq inside one of acc's ranges (when it has any).
- * => 0, or ERR_PERM with *why set. */
-long ata_access_runs(const struct part_access *acc, const struct ata_req *rq, const char **why);
 /* The seam to the kernel's allowances (hw.c: blkserve_allowance; host
  * tests fake it): the live allowance `id` as the kernel shows it, or NULL. */
 const struct allow_info *ata_allowance(uint64_t id);
@@ -263,28 +258,11 @@ struct ata_area {
 				 * goes when the grant ends, even during a request) */
 };
 
-struct ata_run {
-	uint64_t lba;		/* on the disk */
-	uint32_t count;
-	uint32_t offset;	/* into the area */
-};
-
 struct ata_req {
 	bool write, pio, lba48;
-	int nruns;
-	struct ata_run run[BLOCK_RUNS_MAX];
-	uint32_t sectors;	/* over all runs */
-	uint32_t end;		/* bytes of the area the runs reach */
+	struct blkserve_runs runs;	/* checked: blkserve_runs_check */
 };
 
-/*
- * Checks runs (sectors relative to p) against p and an area of area_bytes,
- * and records them with disk LBAs in rq.
- * => 0; ERR_INVAL (no runs, a zero count, more than BLOCK_MAX_SECTORS in
- *    all, a misaligned offset); ERR_RANGE (outside p or the area).
- */
-long ata_req_runs(struct ata_req *rq, const struct part *p, const struct block_run *runs, int n,
-		  uint32_t area_bytes);
 /* Whether every page of a can be reached by 32-bit bus-master DMA. */
 bool ata_area_dma_ok(const struct ata_area *a);
 /*

@@ -131,19 +131,6 @@ static long locate(struct ata *a, const struct msg *m, uint32_t mode, bool write
 	return 0;
 }
 
-/* The request's runs: one from the arguments, or a list in its page. */
-static long decode_runs(struct ata *a, struct blkserve_call *c, uint32_t flags,
-			uint32_t area_bytes, struct ata_req *rq)
-{
-	struct block_run one;
-	const struct block_run *runs;
-	long n = blkserve_runs(c->m, flags, a->buf, area_bytes, &one, &runs);
-
-	if (n < 0)
-		return n;
-	return ata_req_runs(rq, c->acc.part, runs, (int)n, area_bytes);
-}
-
 /*
  * A copy-mode read answers with whole pages of ata's buffer: the bytes no
  * sector will land on are cleared first, never another client's.  A
@@ -154,12 +141,12 @@ static void clear_uncovered(uint8_t *buf, const struct ata_req *rq, uint32_t pag
 {
 	size_t end = (size_t)pages * ATA_PAGE;
 
-	if (rq->nruns != 1) {
+	if (rq->runs.nruns != 1) {
 		memset(buf, 0, end);
 		return;
 	}
-	memset(buf, 0, rq->run[0].offset);
-	memset(buf + rq->end, 0, end - rq->end);
+	memset(buf, 0, rq->runs.run[0].offset);
+	memset(buf + rq->runs.end, 0, end - rq->runs.end);
 }
 
 /* The transfer itself, once the data area is located. */
@@ -170,13 +157,14 @@ static long transfer(struct ata *a, struct blkserve_call *c, struct msg *ans, ui
 	struct ata_disk *d = disk_of(a, c);
 	bool write = rq->write;
 	uint32_t pages;
-	long err = decode_runs(a, c, flags, area->npages * ATA_PAGE, rq);
+	long err = blkserve_runs_of(c->m, flags, a->buf, c->acc.part, area->npages * ATA_PAGE,
+				    &rq->runs);
 
 	if (!err)
-		err = ata_access_runs(&c->acc, rq, &c->why);
+		err = blkserve_runs_allowed(&c->acc, &rq->runs, &c->why);
 	if (err)
 		return err;
-	pages = (rq->end + ATA_PAGE - 1) / ATA_PAGE;
+	pages = (rq->runs.end + ATA_PAGE - 1) / ATA_PAGE;
 	if (mode == FILL_COPY && write && (!(m->flags & MSG_PAGE) || MSG_NPAGES(m->flags) < pages))
 		return ERR_INVAL;	/* the data did not come along */
 	/* DMA where the drive and every frame allow it, else through the mapping. */
@@ -190,7 +178,7 @@ static long transfer(struct ata *a, struct blkserve_call *c, struct msg *ans, ui
 	if (err)
 		return err;
 	ans->op = BLOCK_OK;
-	ans->arg[BLOCK_REPLY_COUNT] = rq->sectors;
+	ans->arg[BLOCK_REPLY_COUNT] = rq->runs.sectors;
 	if (mode == FILL_COPY && !write) {
 		ans->flags = MSG_WITH_PAGES(pages);
 		ans->page = a->buf;
@@ -204,14 +192,15 @@ static long rogue_transfer(struct ata *a, struct blkserve_call *c, struct msg *a
 			   uint32_t flags, const struct grant_info *gi,
 			   const struct ata_area *area, struct ata_req *rq)
 {
-	long err = decode_runs(a, c, flags, area->npages * ATA_PAGE, rq);
+	long err = blkserve_runs_of(c->m, flags, a->buf, c->acc.part, area->npages * ATA_PAGE,
+				    &rq->runs);
 
 	if (!err)
 		err = ata_rogue_transfer(disk_of(a, c), rq, gi, flags & BLOCK_F_ROGUE_MASK, a->last_dev);
 	if (err)
 		return err;
 	ans->op = BLOCK_OK;
-	ans->arg[BLOCK_REPLY_COUNT] = rq->sectors;
+	ans->arg[BLOCK_REPLY_COUNT] = rq->runs.sectors;
 	return 0;
 }
 
@@ -225,7 +214,7 @@ static long serve_rw(void *drv, struct blkserve_call *c, struct msg *ans, bool w
 	uint32_t rogue = flags & BLOCK_F_ROGUE_MASK;
 	struct grant_info gi;
 	struct ata_area area;
-	struct ata_req rq;	/* 1.5 KiB of runs: ata_req_runs fills what it uses */
+	struct ata_req rq;	/* 1.5 KiB of runs: blkserve_runs_check fills what it uses */
 	long err;
 
 	rq.write = write;

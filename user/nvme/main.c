@@ -128,18 +128,6 @@ static long locate(struct nvme *v, const struct msg *m, uint32_t mode, bool writ
 	return 0;
 }
 
-static long decode_runs(struct nvme *v, struct blkserve_call *c, uint32_t flags,
-			uint32_t area_bytes, struct nvme_req *rq)
-{
-	struct block_run one;
-	const struct block_run *runs;
-	long n = blkserve_runs(c->m, flags, v->buf, area_bytes, &one, &runs);
-
-	if (n < 0)
-		return n;
-	return nvme_req_runs(rq, c->acc.part, runs, (int)n, area_bytes);
-}
-
 static long serve_rw(void *drv, struct blkserve_call *c, struct msg *ans, bool write)
 {
 	struct nvme *v = drv;
@@ -160,15 +148,10 @@ static long serve_rw(void *drv, struct blkserve_call *c, struct msg *ans, bool w
 	err = locate(v, m, mode, write, &gi, &area);
 	if (err)
 		return err;
-	err = decode_runs(v, c, flags, area.npages * NVME_PAGE, &rq);
-	for (int i = 0; !err && i < rq.nruns; i++) {
-		if (!part_access_covers(&c->acc, rq.run[i].lba - c->acc.part->start,
-					rq.run[i].count)) {
-			c->why = "sectors outside the ranges its allowance gives it";
-			err = ERR_PERM;
-		}
-	}
-	pages = (rq.end + NVME_PAGE - 1) / NVME_PAGE;
+	err = blkserve_runs_of(c->m, flags, v->buf, c->acc.part, area.npages * NVME_PAGE, &rq.runs);
+	if (!err)
+		err = blkserve_runs_allowed(&c->acc, &rq.runs, &c->why);
+	pages = (rq.runs.end + NVME_PAGE - 1) / NVME_PAGE;
 	if (!err && mode == FILL_COPY && write &&
 	    (!(m->flags & MSG_PAGE) || MSG_NPAGES(m->flags) < pages))
 		err = ERR_INVAL;	/* the data did not come along */
@@ -189,7 +172,7 @@ static long serve_rw(void *drv, struct blkserve_call *c, struct msg *ans, bool w
 	if (mode == FILL_COPY && !write)
 		nvme_dma_landed(v->buf, pages * NVME_PAGE);	/* for the cost model */
 	ans->op = BLOCK_OK;
-	ans->arg[BLOCK_REPLY_COUNT] = rq.sectors;
+	ans->arg[BLOCK_REPLY_COUNT] = rq.runs.sectors;
 	if (mode == FILL_COPY && !write) {
 		ans->flags = MSG_WITH_PAGES(pages);
 		ans->page = v->buf;
@@ -290,7 +273,7 @@ static long scan_read(void *ctx, uint64_t lba, uint32_t count, void *buf)
 				 .br_offset = direct ? (uint32_t)(b - v->buf) : SCAN_BOUNCE };
 	struct nvme_area area = { BUF_PAGES, v->buf_dev };
 	struct nvme_req rq = { .write = false };
-	long err = nvme_req_runs(&rq, &v->ctrl.ns[0].pt.part[0], &run, 1, BUF_PAGES * NVME_PAGE);
+	long err = blkserve_runs_check(&rq.runs, &v->ctrl.ns[0].pt.part[0], &run, 1, BUF_PAGES * NVME_PAGE);
 
 	if (!err)
 		err = nvme_req_exec(&v->ctrl, &v->ctrl.ns[0], &rq, &area);

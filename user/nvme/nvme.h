@@ -82,6 +82,7 @@
 #define NVME_H
 
 #include <ferry/abi.h>
+#include <blkserve.h>
 #include <ferry/err.h>
 #include <part.h>
 #include <proto/block.h>
@@ -351,24 +352,11 @@ int nvme_prp_build(const struct nvme_area *a, uint32_t offset, uint32_t len, uin
 
 /* --- req.c --- */
 
-struct nvme_run {
-	uint64_t lba;		/* on the namespace */
-	uint32_t count;
-	uint32_t offset;	/* into the area */
-};
-
 struct nvme_req {
 	bool write;
-	int nruns;
-	struct nvme_run run[BLOCK_RUNS_MAX];
-	uint32_t sectors;	/* over all runs */
-	uint32_t end;		/* bytes of the area the runs reach */
+	struct blkserve_runs runs;	/* checked: blkserve_runs_check */
 };
 
-/* Checks runs (sectors relative to p) against p and an area of area_bytes.
- * => 0; ERR_INVAL (malformed); ERR_RANGE (outside p or the area). */
-long nvme_req_runs(struct nvme_req *rq, const struct part *p, const struct block_run *runs,
-		   int n, uint32_t area_bytes);
 /* Runs rq on ns over area a, every command in one batch.  => 0, ERR_IO, or
  * the PRP builder's error. */
 long nvme_req_exec(struct nvme_ctrl *c, struct nvme_ns *ns, const struct nvme_req *rq,
