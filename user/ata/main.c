@@ -395,24 +395,11 @@ static void scan_log(void *ctx, const char *line)
 	ata_log("%s", line);
 }
 
-/* "swap area 46455252-..., " or "FAT file system, " */
-static const char *content_str(const struct part *p, char *buf, size_t size)
-{
-	char uuid[37];
-	bool named = p->content == PART_SWAP || p->content == PART_EXT2;
-
-	snprintf(buf, size, "%s%s%s", part_content_name(p->content), named ? " " : "",
-		 named ? part_uuid_str(p->uuid, uuid) : "");
-	return buf;
-}
-
-/* Disk 0's table, what each partition holds, and who gets it. */
 static void scan_partitions(struct ata *a)
 {
 	struct ata_disk *d = &a->disk[0];
 	struct part_disk pd = { .name = "disk0", .sectors = d->sectors, .read = scan_read,
 				.log = scan_log, .ctx = d };
-	char who[80], what[80];
 	long err;
 
 	for (int k = 1; k < a->ndisks; k++)
@@ -422,19 +409,7 @@ static void scan_partitions(struct ata *a)
 	if (err)
 		ata_log("disk0: cannot read the partition table: %s", err_str(err));
 	part_probe_all(&d->pt, &pd, a->buf);
-	for (int n = 1; n <= PART_MAX; n++) {
-		const struct part *p = &d->pt.part[n];
-
-		if (!p->present)
-			continue;
-		ata_log("disk0: %s part%d: type %#x, %llu sectors at %llu, %s (%s%s)", d->pt.scheme,
-			n, p->type, (unsigned long long)p->sectors, (unsigned long long)p->start,
-			content_str(p, what, sizeof(what)),
-			part_policy_names(part_policy_entry(&a->policy, &d->pt, (unsigned)n), who,
-					  sizeof(who)),
-			a->policy.part[n].set ? ", by the arguments" : "");
-	}
-	ata_log("disks whole (raw): %s", part_policy_names(&a->policy.part[0], who, sizeof(who)));
+	part_policy_report(&a->policy, &d->pt, &pd);
 }
 
 static long start(struct ata *a)

@@ -288,42 +288,17 @@ static void scan_log(void *ctx, const char *line)
 	nvme_log("%s", line);
 }
 
-/* "swap area 46455252-..." or "FAT file system" */
-static const char *content_str(const struct part *p, char *buf, size_t size)
-{
-	char uuid[37];
-	bool named = p->content == PART_SWAP || p->content == PART_EXT2;
-
-	snprintf(buf, size, "%s%s%s", part_content_name(p->content), named ? " " : "",
-		 named ? part_uuid_str(p->uuid, uuid) : "");
-	return buf;
-}
-
-/* Namespace 1's table, what each partition holds, and who gets it. */
 static void scan_partitions(struct nvme *v)
 {
 	struct nvme_ns *ns = &v->ctrl.ns[0];
 	struct part_disk pd = { .name = "disk0", .sectors = ns->sectors, .read = scan_read,
 				.log = scan_log, .ctx = v };
-	char who[80], what[80];
 	long err = part_scan(&ns->pt, &pd, v->buf);
 
 	if (err)
 		nvme_log("disk0: cannot read the partition table: %s", err_str(err));
 	part_probe_all(&ns->pt, &pd, v->buf);
-	for (int n = 1; n <= PART_MAX; n++) {
-		const struct part *p = &ns->pt.part[n];
-
-		if (!p->present)
-			continue;
-		nvme_log("disk0: %s part%d: type %#x, %llu sectors at %llu, %s (%s%s)", ns->pt.scheme,
-			 n, p->type, (unsigned long long)p->sectors, (unsigned long long)p->start,
-			 content_str(p, what, sizeof(what)),
-			 part_policy_names(part_policy_entry(&v->policy, &ns->pt, (unsigned)n), who,
-					   sizeof(who)),
-			 v->policy.part[n].set ? ", by the arguments" : "");
-	}
-	nvme_log("disks whole (raw): %s", part_policy_names(&v->policy.part[0], who, sizeof(who)));
+	part_policy_report(&v->policy, &ns->pt, &pd);
 }
 
 /*
