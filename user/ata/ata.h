@@ -3,14 +3,15 @@
  * ata: the IDE disk driver, a pinned user process and the only one that
  * touches the disk.  This header is the interface between its files:
  *
- *   main.c  the server: boot configuration, start-up, the request loop
- *           (receive -> stamped sender -> dispatch table -> reply)
+ *   main.c  the server: boot configuration, start-up, and the handlers
+ *           the shared request loop calls (<blkserve.h>: receive ->
+ *           stamped sender -> dispatch table -> reply, for ata and nvme)
  *   hw.c    the machine: port I/O, the IRQ port, the clock, PCI discovery
  *   cmd.c   the ATA command engine: IDENTIFY, PIO and bus-master DMA
  *           transfers, timeouts, device reset, error decoding, retries
  *   access.c  who may use what: the partition policy (<part.h>) and the
  *           kernel-stamped sender, in one place
- *   req.c   requests: runs checked against a partition and a data area,
+ *   req.c   requests: runs (checked by <blkserve.h>) on a data area,
  *           PRD tables from a list of frames, execution run by run
  *   rogue.c a test mode (`rogue`): transfers aimed where no grant reaches,
  *           as a compromised driver would, for the IOMMU's tests

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Requests: validate, then commit.  Every run is checked against its
- * partition and the data area before the first command goes out, so a
+ * Requests: validate, then commit.  Every run was checked against its
+ * partition and the data area before the first command goes out
+ * (blkserve_runs_of, <blkserve.h>), so a
  * request that fails validation touches neither the disk nor the memory.
  *
  * The data area is a list of page frames: a grant's (not contiguous: each

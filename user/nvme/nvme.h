@@ -5,8 +5,8 @@
  * It serves the block protocol (<proto/block.h>) exactly as ata does, on
  * its own port "nvme".  This header is the interface between its files:
  *
- *   main.c   the server: options, start-up, the request loop
- *            (receive -> stamped sender -> dispatch table -> reply)
+ *   main.c   the server: options, start-up, and the handlers the shared
+ *            request loop calls (<blkserve.h>, the same as ata's)
  *   hw.c     the machine: the controller's registers (its BAR mapped by
  *            sys_mmio_map), DMA memory, PCI discovery, the IRQ port, the clock
  *   queue.c  one queue pair: the submission ring, the completion ring and
@@ -15,8 +15,8 @@
  *            commands, a batch of I/O commands with timeouts, retries and
  *            controller resets, status codes in words
  *   prp.c    PRP1/PRP2 and PRP lists from a list of pages
- *   req.c    requests: runs checked against a namespace and the data area,
- *            cut into commands, issued as one batch
+ *   req.c    requests: runs (checked by <blkserve.h>) cut into commands,
+ *            issued as one batch
  *
  * queue.c, ctrl.c, prp.c and req.c are pure: they reach the hardware only
  * through the seam below, which the host test (tests/host/test_nvme.c)

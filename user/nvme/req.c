@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Requests: validate, then commit.  Every run is checked against its
+ * Requests: validate, then commit.  Every run was checked against its
  * partition (or the whole namespace) and the data area before a command is
- * built, and every command's PRPs are built before the first goes out, so
+ * built (blkserve_runs_of, <blkserve.h>), and every command's PRPs are built before the first goes out, so
  * a request that fails validation touches neither the disk nor memory.
  * Runs that follow each other are merged, cut again at the controller's
  * transfer limit, and all the commands go to the controller as one batch.
