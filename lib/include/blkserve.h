@@ -29,6 +29,10 @@
  * one thread; nothing here is shared, so nothing is locked.  A grant named
  * by a request is the sender's to forward: blkserve_grant checks that the
  * kernel says the sender forwarded it, and ends it unused if not.
+ *
+ * Two files: blkserve.c, the loop and what asks the kernel (Ferry only);
+ * blkserve_runs.c, a request's runs decoded and checked, pure, so that the
+ * drivers' host tests (and tests/host/test_blkserve.c) include it.
  */
 #ifndef FERRY_BLKSERVE_H
 #define FERRY_BLKSERVE_H
