@@ -144,6 +144,14 @@ long blkserve_dispatch(struct blkserve *s, const struct msg *m, struct msg *ans)
  * => 0 with *gi set; ERR_BADHANDLE, ERR_PERM (another's), ERR_INVAL.
  */
 long blkserve_grant(const struct msg *m, uint32_t mode, bool write, struct grant_info *gi);
+/*
+ * One driver argument both drivers take: a policy key (part_policy_parse)
+ * or timeout=MS (10..2000: two attempts and two resets fit the request's
+ * budget), into *timeout_ns.  => 0; ERR_INVAL (*why says what is wrong,
+ * nothing changed); ERR_NOENT when it is neither, for the driver's own.
+ */
+long blkserve_option(struct part_policy *pol, uint64_t *timeout_ns, const char *arg,
+		     const char **why);
 /* The kernel's word on allowance id (<part.h>: part_allowance_fn): live, or NULL. */
 const struct allow_info *blkserve_allowance(uint64_t id);
 

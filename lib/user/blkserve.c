@@ -180,3 +180,21 @@ const struct allow_info *blkserve_allowance(uint64_t id)
 	cached_id = sys_allow(ALLOW_INFO, id, &cached) < 0 ? 0 : id;
 	return cached_id ? &cached : NULL;
 }
+
+long blkserve_option(struct part_policy *pol, uint64_t *timeout_ns, const char *arg,
+		     const char **why)
+{
+	long err = part_policy_parse(pol, arg, why);
+	uint64_t ms;
+
+	if (err != ERR_NOENT || strncmp(arg, "timeout=", 8) != 0)
+		return err;
+	/* Two attempts and two resets must fit one request's budget. */
+	if (str_to_u64(arg + 8, 10, &ms, NULL) || ms < 10 ||
+	    ms * 1000000ULL * 4 > (uint64_t)BLOCK_DRIVER_BUDGET_NS) {
+		*why = "timeout out of range (10..2000 ms: the request budget is 8 s)";
+		return ERR_INVAL;
+	}
+	*timeout_ns = ms * 1000000ULL;
+	return 0;
+}

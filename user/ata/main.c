@@ -268,17 +268,9 @@ static void parse_args(struct ata *a, int argc, char **argv)
 	part_policy_init(&a->policy);
 	for (int i = 1; i < argc; i++) {
 		const char *why = NULL;
-		long err = part_policy_parse(&a->policy, argv[i], &why);
-		uint64_t ms;
+		long err = blkserve_option(&a->policy, &a->timeout_ns, argv[i], &why);
 
-		if (err == ERR_NOENT && strncmp(argv[i], "timeout=", 8) == 0) {
-			/* Two attempts and two resets must fit one request's budget. */
-			if (str_to_u64(argv[i] + 8, 10, &ms, NULL) == 0 && ms >= 10 &&
-			    ms * 1000000ULL * 4 <= (uint64_t)BLOCK_DRIVER_BUDGET_NS)
-				a->timeout_ns = ms * 1000000ULL;
-			else
-				why = "timeout out of range (10..2000 ms: the request budget is 8 s)";
-		} else if (err == ERR_NOENT && strcmp(argv[i], "dma=off") == 0) {
+		if (err == ERR_NOENT && strcmp(argv[i], "dma=off") == 0) {
 			a->dma_off = true;
 		} else if (err == ERR_NOENT && strcmp(argv[i], "rogue") == 0) {
 			a->rogue = true;

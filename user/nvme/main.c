@@ -215,17 +215,9 @@ static void parse_args(struct nvme *v, int argc, char **argv)
 	part_policy_init(&v->policy);
 	for (int i = 1; i < argc; i++) {
 		const char *why = NULL;
-		long err = part_policy_parse(&v->policy, argv[i], &why);
-		uint64_t ms;
+		long err = blkserve_option(&v->policy, &v->ctrl.timeout_ns, argv[i], &why);
 
-		if (err == ERR_NOENT && strncmp(argv[i], "timeout=", 8) == 0) {
-			/* Two attempts and two resets must fit one request's budget. */
-			if (str_to_u64(argv[i] + 8, 10, &ms, NULL) == 0 && ms >= 10 &&
-			    ms * 1000000ULL * 4 <= (uint64_t)BLOCK_DRIVER_BUDGET_NS)
-				v->ctrl.timeout_ns = ms * 1000000ULL;
-			else
-				why = "timeout out of range (10..2000 ms: the request budget is 8 s)";
-		} else if (err == ERR_NOENT && strcmp(argv[i], "poll") == 0) {
+		if (err == ERR_NOENT && strcmp(argv[i], "poll") == 0) {
 			v->poll = true;
 		} else if (err == ERR_NOENT && strcmp(argv[i], "intx") == 0) {
 			v->intx = true;
