@@ -131,6 +131,10 @@ bool part_policy_allows(const struct part_policy *pol, const struct part_table *
 			unsigned disk, unsigned part, const char *prog);
 /* "swapd,blktest" or "nobody", into buf. */
 const char *part_policy_names(const struct part_policy_entry *e, char *buf, size_t size);
+/* Logs through d each present partition of t (what it holds, who gets it),
+ * then who gets the disks whole: a driver's start-up report. */
+void part_policy_report(const struct part_policy *pol, const struct part_table *t,
+			const struct part_disk *d);
 
 /* --- a request's access, the same for every driver --- */
 

@@ -515,3 +515,36 @@ bool part_access_covers(const struct part_access *acc, uint64_t first, uint64_t 
 			return true;
 	return false;
 }
+
+/* "swap area 46455252-..." or "FAT file system" */
+static const char *content_str(const struct part *p, char *buf, size_t size)
+{
+	char uuid[37];
+	bool named = p->content == PART_SWAP || p->content == PART_EXT2;
+
+	snprintf(buf, size, "%s%s%s", part_content_name(p->content), named ? " " : "",
+		 named ? part_uuid_str(p->uuid, uuid) : "");
+	return buf;
+}
+
+void part_policy_report(const struct part_policy *pol, const struct part_table *t,
+			const struct part_disk *d)
+{
+	char line[256], who[80], what[80];
+
+	for (int n = 1; n <= PART_MAX; n++) {
+		const struct part *p = &t->part[n];
+
+		if (!p->present)
+			continue;
+		snprintf(line, sizeof(line), "%s: %s part%d: type %#x, %llu sectors at %llu, %s (%s%s)",
+			 d->name, t->scheme, n, p->type, (unsigned long long)p->sectors,
+			 (unsigned long long)p->start, content_str(p, what, sizeof(what)),
+			 part_policy_names(part_policy_entry(pol, t, (unsigned)n), who, sizeof(who)),
+			 pol->part[n].set ? ", by the arguments" : "");
+		d->log(d->ctx, line);
+	}
+	snprintf(line, sizeof(line), "disks whole (raw): %s",
+		 part_policy_names(&pol->part[0], who, sizeof(who)));
+	d->log(d->ctx, line);
+}

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 
+#include "../../lib/user/blkserve_runs.c"
 #include "../../lib/user/part.c"
 #include "../../user/ata/access.c"
 
@@ -44,9 +45,9 @@ static void setup(void)
 static const char *why;
 
 static long resolve(const char *name, bool stripped, uint64_t part, bool info,
-		    struct ata_access *acc)
+		    struct part_access *acc)
 {
-	struct ata_client c = { .pid = 0x1001, .stripped = stripped };
+	struct blkserve_client c = { .pid = 0x1001, .stripped = stripped };
 
 	strlcpy(c.name, name, sizeof(c.name));
 	why = NULL;
@@ -55,7 +56,7 @@ static long resolve(const char *name, bool stripped, uint64_t part, bool info,
 
 HTEST(configured_programs_get_their_partition)
 {
-	struct ata_access acc;
+	struct part_access acc;
 
 	setup();
 	HCHECK_EQ(resolve("swapd", false, BLOCK_PART(0, 1), false, &acc), 0);
@@ -69,8 +70,8 @@ HTEST(configured_programs_get_their_partition)
 
 HTEST(a_copy_without_rights_gets_nothing)
 {
-	struct ata_access acc;
-	struct ata_client c = { .pid = 0x1001, .stripped = true };
+	struct part_access acc;
+	struct blkserve_client c = { .pid = 0x1001, .stripped = true };
 
 	setup();
 	strlcpy(c.name, "fs", sizeof(c.name));
@@ -85,7 +86,7 @@ HTEST(a_copy_without_rights_gets_nothing)
 HTEST(rights_before_existence)
 {
 	const char *reason;
-	struct ata_access acc;
+	struct part_access acc;
 
 	setup();
 	HCHECK_EQ(resolve("fs", false, BLOCK_PART(0, 5), false, &acc), ERR_PERM);
@@ -114,16 +115,16 @@ static void allowance_from_fs(void)
 	live_id = 0x3001;
 }
 
-/* A request of runs (sector, count) of partition 2, as ata_req_runs records them. */
-static long runs(struct ata_access *acc, int n, const uint64_t (*r)[2])
+/* A request of runs (sector, count) of partition 2, as blkserve_runs_check records them. */
+static long runs(struct part_access *acc, int n, const uint64_t (*r)[2])
 {
-	struct ata_req rq = { .nruns = n };
+	struct ata_req rq = { .runs.nruns = n };
 
 	for (int i = 0; i < n; i++)
-		rq.run[i] = (struct ata_run){ .lba = acc->part->start + r[i][0],
+		rq.runs.run[i] = (struct blkserve_run){ .lba = acc->part->start + r[i][0],
 					      .count = (uint32_t)r[i][1] };
 	why = NULL;
-	return ata_access_runs(acc, &rq, &why);
+	return blkserve_runs_allowed(acc, &rq.runs, &why);
 }
 
 HTEST(allowance_confines_to_its_ranges)
@@ -132,7 +133,7 @@ HTEST(allowance_confines_to_its_ranges)
 	static const uint64_t edge_out[][2] = { { 9, 1 } }, end_out[][2] = { { 17, 2 } },
 			      gap[][2] = { { 18, 22 } }, across[][2] = { { 14, 30 } },
 			      one_bad[][2] = { { 10, 8 }, { 56, 1 } };
-	struct ata_access acc;
+	struct part_access acc;
 
 	setup();
 	allowance_from_fs();
@@ -155,8 +156,8 @@ HTEST(allowance_confines_to_its_ranges)
 
 HTEST(allowance_must_be_live_mine_and_for_this_partition)
 {
-	struct ata_access acc;
-	struct ata_client other = { .pid = 0x2001 };
+	struct part_access acc;
+	struct blkserve_client other = { .pid = 0x2001 };
 
 	setup();
 	allowance_from_fs();

@@ -14,12 +14,15 @@
  * It counts the driver's register accesses, for the budget tests.
  */
 #include "htest.h"
+#include "lib_string_shim.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../lib/user/blkserve_runs.c"
+#include "../../lib/user/part.c"
 #include "../../user/ata/cmd.c"
 #include "../../user/ata/req.c"
 
@@ -637,7 +640,7 @@ HTEST(dma_read_into_scattered_frames)
 	struct ata_req rq = { .write = false };
 
 	setup();
-	HCHECK_EQ(ata_req_runs(&rq, &part, &run, 1, 4 * 4096), 0);
+	HCHECK_EQ(blkserve_runs_check(&rq.runs, &part, &run, 1, 4 * 4096), 0);
 	HCHECK_EQ(ata_req_exec(&disk, &rq, &a), 0);
 	for (int p = 0; p < 4; p++)
 		HCHECK(memcmp(frame_mem(pages[p]), f.d[0].store + (64 + 8 * p) * 512, 4096) == 0);
@@ -663,7 +666,7 @@ HTEST(dma_write_from_frames)
 		frame_mem(20)[i] = (uint8_t)(i * 3);
 		frame_mem(7)[i] = (uint8_t)(i * 5);
 	}
-	HCHECK_EQ(ata_req_runs(&rq, &part, &run, 1, 2 * 4096), 0);
+	HCHECK_EQ(blkserve_runs_check(&rq.runs, &part, &run, 1, 2 * 4096), 0);
 	HCHECK_EQ(ata_req_exec(&disk, &rq, &a), 0);
 	HCHECK(memcmp(f.d[0].store + 100 * 512, frame_mem(20) + 1024, 3072) == 0);
 	HCHECK(memcmp(f.d[0].store + 106 * 512, frame_mem(7), 3072) == 0);
@@ -683,9 +686,9 @@ HTEST(runs_fill_one_frame_from_scattered_sectors)
 		struct ata_req rq = { .pio = pio };
 
 		setup();
-		HCHECK_EQ(ata_req_runs(&rq, &part, runs, 4, 4096), 0);
-		HCHECK_EQ(rq.sectors, 8);
-		HCHECK_EQ(rq.end, 4096);
+		HCHECK_EQ(blkserve_runs_check(&rq.runs, &part, runs, 4, 4096), 0);
+		HCHECK_EQ(rq.runs.sectors, 8);
+		HCHECK_EQ(rq.runs.end, 4096);
 		HCHECK_EQ(ata_req_exec(&disk, &rq, &a), 0);
 		for (int r = 0; r < 4; r++)
 			HCHECK(memcmp(frame_mem(30) + runs[r].br_offset,
@@ -713,7 +716,7 @@ HTEST(dma_reads_into_own_memory_are_announced)
 			struct ata_req rq = { .pio = pio, .write = write };
 
 			setup();
-			HCHECK_EQ(ata_req_runs(&rq, &part, runs, 2, 2 * 4096), 0);
+			HCHECK_EQ(blkserve_runs_check(&rq.runs, &part, runs, 2, 2 * 4096), 0);
 			HCHECK_EQ(ata_req_exec(&disk, &rq, &own), 0);
 			HCHECK_EQ(f.landed, (!pio && !write ? 2 : 0));
 		}
@@ -721,7 +724,7 @@ HTEST(dma_reads_into_own_memory_are_announced)
 	{
 		struct ata_req rq = { .pio = false };
 
-		HCHECK_EQ(ata_req_runs(&rq, &part, runs, 2, 2 * 4096), 0);
+		HCHECK_EQ(blkserve_runs_check(&rq.runs, &part, runs, 2, 2 * 4096), 0);
 		HCHECK_EQ(ata_req_exec(&disk, &rq, &own), 0);
 		HCHECK_EQ(f.landed, 2);
 		HCHECK(f.land[0].virt == frame_mem(30) && f.land[0].bytes == 1024);
@@ -771,7 +774,7 @@ HTEST(polled_channel_works)
 	ata_outb(F_CTL, CTL_NIEN);
 	HCHECK_EQ(rw(false, false, 2, 1, buf), 0);
 	HCHECK(memcmp(buf, f.d[0].store + 2 * 512, 512) == 0);
-	HCHECK_EQ(ata_req_runs(&rq, &part, &run, 1, 4096), 0);
+	HCHECK_EQ(blkserve_runs_check(&rq.runs, &part, &run, 1, 4096), 0);
 	HCHECK_EQ(ata_req_exec(&disk, &rq, &a), 0);
 	HCHECK(memcmp(frame_mem(12), f.d[0].store + 40 * 512, 4096) == 0);
 }
@@ -804,7 +807,7 @@ HTEST(transient_error_is_retried)
 		a.virt = dma ? NULL : buf;
 		f.d[0].err_lba = 20;
 		f.d[0].err_left = 1;
-		HCHECK_EQ(ata_req_runs(&rq, &part, &run, 1, 8192), 0);
+		HCHECK_EQ(blkserve_runs_check(&rq.runs, &part, &run, 1, 8192), 0);
 		HCHECK_EQ(ata_req_exec(&disk, &rq, &a), 0);
 		HCHECK(memcmp(dma ? frame_mem(1) : buf, f.d[0].store + 16 * 512, 4096) == 0);
 		HCHECK_EQ(disk.errors, 1);
@@ -830,7 +833,7 @@ HTEST(permanent_error_fails_whole_request)
 			setup();
 			f.d[0].err_lba = 52;
 			f.d[0].err_left = -1;
-			HCHECK_EQ(ata_req_runs(&rq, &part, runs, 2, 4096), 0);
+			HCHECK_EQ(blkserve_runs_check(&rq.runs, &part, runs, 2, 4096), 0);
 			HCHECK_EQ(ata_req_exec(&disk, &rq, &a), ERR_IO);
 			/* identify, (PIO: SET MULTIPLE MODE,) run 1, 3 tries, then 50..51
 			 * (fine) and 52 (bad) alone */
@@ -863,7 +866,7 @@ HTEST(media_error_names_the_failing_sector)
 			setup();
 			f.d[0].err_lba = bad;
 			f.d[0].err_left = -1;
-			HCHECK_EQ(ata_req_runs(&rq, &part, &run, 1, sizeof(buf)), 0);
+			HCHECK_EQ(blkserve_runs_check(&rq.runs, &part, &run, 1, sizeof(buf)), 0);
 			HCHECK_EQ(ata_req_exec(&disk, &rq, &a), ERR_IO);
 			HCHECK_EQ(f.commands, 1 + !dma + ATA_TRIES + 6);
 			snprintf(want, sizeof(want),
@@ -898,7 +901,7 @@ HTEST(hung_drive_times_out_resets_and_recovers)
 		setup();
 		f.d[0].hang = true;
 		t0 = f.now;
-		HCHECK_EQ(ata_req_runs(&rq, &part, &run, 1, 4096), 0);
+		HCHECK_EQ(blkserve_runs_check(&rq.runs, &part, &run, 1, 4096), 0);
 		HCHECK_EQ(ata_req_exec(&disk, &rq, &a), ERR_IO);
 		HCHECK_EQ(f.resets, ATA_TIMEOUT_TRIES);
 		HCHECK_EQ(disk.timeouts, ATA_TIMEOUT_TRIES);
@@ -939,13 +942,13 @@ HTEST(runs_are_checked_against_partition_and_area)
 	struct block_run r[3];
 
 #define RUNS(n, ...) (memcpy(r, (struct block_run[]){ __VA_ARGS__ }, sizeof(struct block_run) * (n)), \
-		      ata_req_runs(&rq, &p, r, (n), 8192))
+		      blkserve_runs_check(&rq.runs, &p, r, (n), 8192))
 	HCHECK_EQ(RUNS(1, { 0, 16, 0 }), 0);
-	HCHECK_EQ(rq.run[0].lba, 1000);
-	HCHECK_EQ(rq.end, 8192);
+	HCHECK_EQ(rq.runs.run[0].lba, 1000);
+	HCHECK_EQ(rq.runs.end, 8192);
 	HCHECK_EQ(RUNS(1, { 99, 1, 512 }), 0);
-	HCHECK_EQ(rq.run[0].lba, 1099);
-	HCHECK_EQ(rq.end, 1024);
+	HCHECK_EQ(rq.runs.run[0].lba, 1099);
+	HCHECK_EQ(rq.runs.end, 1024);
 	HCHECK_EQ(RUNS(1, { 99, 2, 0 }), ERR_RANGE);
 	HCHECK_EQ(RUNS(1, { 100, 1, 0 }), ERR_RANGE);
 	HCHECK_EQ(RUNS(1, { UINT64_MAX, 1, 0 }), ERR_RANGE);
@@ -954,10 +957,10 @@ HTEST(runs_are_checked_against_partition_and_area)
 	HCHECK_EQ(RUNS(1, { 0, 1, 8192 }), ERR_RANGE);
 	HCHECK_EQ(RUNS(1, { 0, 17, 0 }), ERR_RANGE);		/* past the area */
 	HCHECK_EQ(RUNS(2, { 0, 8, 0 }, { 50, 8, 4096 }), 0);
-	HCHECK_EQ(rq.sectors, 16);
+	HCHECK_EQ(rq.runs.sectors, 16);
 	HCHECK_EQ(RUNS(3, { 0, 200, 0 }, { 0, 50, 0 }, { 0, 7, 0 }), ERR_INVAL);	/* > 256 */
-	HCHECK_EQ(ata_req_runs(&rq, &p, r, 0, 8192), ERR_INVAL);
-	HCHECK_EQ(ata_req_runs(&rq, &p, r, BLOCK_RUNS_MAX + 1, 8192), ERR_INVAL);
+	HCHECK_EQ(blkserve_runs_check(&rq.runs, &p, r, 0, 8192), ERR_INVAL);
+	HCHECK_EQ(blkserve_runs_check(&rq.runs, &p, r, BLOCK_RUNS_MAX + 1, 8192), ERR_INVAL);
 #undef RUNS
 }
 
@@ -1028,7 +1031,7 @@ static int dma_page(bool write, uint64_t lba)
 	struct ata_req rq = { .write = write };
 	int before = f.accesses;
 
-	HCHECK_EQ(ata_req_runs(&rq, &part, &run, 1, 4096), 0);
+	HCHECK_EQ(blkserve_runs_check(&rq.runs, &part, &run, 1, 4096), 0);
 	HCHECK_EQ(ata_req_exec(&disk, &rq, &a), 0);
 	return f.accesses - before;
 }
@@ -1159,7 +1162,7 @@ HTEST(request_budget_stops_retries)
 	f.d[0].hang = true;
 	f.now += 50ULL * 1000000000ULL;	/* long after start-up */
 	t0 = f.now;
-	HCHECK_EQ(ata_req_runs(&rq, &part, &run, 1, 4096), 0);
+	HCHECK_EQ(blkserve_runs_check(&rq.runs, &part, &run, 1, 4096), 0);
 	HCHECK_EQ(ata_req_exec(&disk, &rq, &a), ERR_IO);
 	HCHECK_EQ(f.resets, 1);
 	HCHECK(strstr(logbuf, "no time left in the request's budget for another try"));

@@ -11,12 +11,20 @@
  * of a command lost in a reset.
  */
 #include "htest.h"
+#include "lib_string_shim.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../lib/user/blkserve_runs.c"
+/* part.c (for part_access_covers) and ctrl.c each have their own static le32/le64. */
+#define le32 part_le32
+#define le64 part_le64
+#include "../../lib/user/part.c"
+#undef le32
+#undef le64
 #include "../../user/nvme/ctrl.c"
 #include "../../user/nvme/prp.c"
 #include "../../user/nvme/queue.c"
@@ -619,7 +627,7 @@ static long rw(bool write, int nsidx, uint64_t lba, uint32_t count, uint32_t off
 	struct block_run run = { .br_sector = lba, .br_count = count, .br_offset = offset };
 	struct nvme_area a = { 32, bufdev };
 	struct nvme_req rq = { .write = write };
-	long err = nvme_req_runs(&rq, &c.ns[nsidx].pt.part[0], &run, 1, 32 * 4096);
+	long err = blkserve_runs_check(&rq.runs, &c.ns[nsidx].pt.part[0], &run, 1, 32 * 4096);
 
 	return err ? err : nvme_req_exec(&c, &c.ns[nsidx], &rq, &a);
 }
@@ -796,16 +804,16 @@ HTEST(runs_checked_before_anything_moves)
 	struct nvme_req rq;
 
 	setup(false);
-	HCHECK_EQ(nvme_req_runs(&rq, &c.ns[0].pt.part[0], runs, 2, 32 * 4096), ERR_RANGE);
+	HCHECK_EQ(blkserve_runs_check(&rq.runs, &c.ns[0].pt.part[0], runs, 2, 32 * 4096), ERR_RANGE);
 	runs[1].br_sector = 4088;
 	runs[1].br_offset = 100;
-	HCHECK_EQ(nvme_req_runs(&rq, &c.ns[0].pt.part[0], runs, 2, 32 * 4096), ERR_INVAL);
+	HCHECK_EQ(blkserve_runs_check(&rq.runs, &c.ns[0].pt.part[0], runs, 2, 32 * 4096), ERR_INVAL);
 	runs[1].br_offset = 32 * 4096 - 512;
-	HCHECK_EQ(nvme_req_runs(&rq, &c.ns[0].pt.part[0], runs, 2, 32 * 4096), ERR_RANGE);
+	HCHECK_EQ(blkserve_runs_check(&rq.runs, &c.ns[0].pt.part[0], runs, 2, 32 * 4096), ERR_RANGE);
 	runs[1].br_offset = 4096;
-	HCHECK_EQ(nvme_req_runs(&rq, &c.ns[0].pt.part[0], runs, 2, 32 * 4096), 0);
-	HCHECK_EQ(rq.sectors, 10);
-	HCHECK_EQ(rq.end, 4096 + 1024);
+	HCHECK_EQ(blkserve_runs_check(&rq.runs, &c.ns[0].pt.part[0], runs, 2, 32 * 4096), 0);
+	HCHECK_EQ(rq.runs.sectors, 10);
+	HCHECK_EQ(rq.runs.end, 4096 + 1024);
 	HCHECK_EQ(f.io_cmds, 0);
 }
 
@@ -820,7 +828,7 @@ HTEST(adjacent_runs_are_one_command)
 	for (int i = 0; i < 4; i++)
 		runs[i] = (struct block_run){ 200 + 8 * (uint64_t)i, 8, (uint32_t)i * 4096 };
 	runs[3].br_offset += 4096;	/* not where the third ends: a command of its own */
-	HCHECK_EQ(nvme_req_runs(&rq, &c.ns[0].pt.part[0], runs, 4, 32 * 4096), 0);
+	HCHECK_EQ(blkserve_runs_check(&rq.runs, &c.ns[0].pt.part[0], runs, 4, 32 * 4096), 0);
 	HCHECK_EQ(nvme_req_exec(&c, &c.ns[0], &rq, &a), 0);
 	HCHECK_EQ(f.io_cmds, 2);
 	HCHECK_EQ(f.prp_lists, 1);
@@ -972,7 +980,7 @@ HTEST(failed_request_waits_for_its_other_commands)
 	f.ns[0].err_left = -1;
 	f.ns[0].err_status = 0x002 | NVME_DNR;
 	f.ns[0].delay_ns = 40 * MS;	/* the other command is still running */
-	HCHECK_EQ(nvme_req_runs(&rq, &c.ns[0].pt.part[0], runs, 2, 32 * 4096), 0);
+	HCHECK_EQ(blkserve_runs_check(&rq.runs, &c.ns[0].pt.part[0], runs, 2, 32 * 4096), 0);
 	HCHECK_EQ(nvme_req_exec(&c, &c.ns[0], &rq, &a), ERR_IO);
 	HCHECK(f.now >= 40 * MS);
 	HCHECK_EQ(next_due(), ~0ULL);	/* nothing owed: nothing will write later */

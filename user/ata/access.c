@@ -28,49 +28,23 @@
  */
 #include "ata.h"
 
-static struct part_client client(const struct ata_client *c)
-{
-	return (struct part_client){ .pid = c->pid, .name = c->name, .stripped = c->stripped };
-}
-
 uint64_t ata_access_mine(const struct part_policy *pol, const struct ata_disk *d,
-			 const struct ata_client *c)
+			 const struct blkserve_client *c)
 {
-	struct part_client pc = client(c);
+	struct part_client pc = blkserve_part_client(c);
 
 	return part_access_mine(pol, &d->pt, (unsigned)d->index, &pc);
 }
 
 long ata_access_resolve(const struct part_policy *pol, const struct ata_disk *disks, int ndisks,
-			const struct ata_client *c, uint64_t part_arg, bool info,
-			struct ata_access *acc, const char **why)
+			const struct blkserve_client *c, uint64_t part_arg, bool info,
+			struct part_access *acc, const char **why)
 {
 	const struct part_table *tables[BLOCK_DISKS_MAX];
-	struct part_client pc = client(c);
-	struct part_access pa;
-	long err;
+	struct part_client pc = blkserve_part_client(c);
 
 	for (int i = 0; i < ndisks && i < BLOCK_DISKS_MAX; i++)
 		tables[i] = &disks[i].pt;
-	err = part_access_resolve(pol, tables, ndisks, &pc, part_arg, info, ata_allowance, &pa,
-				  why);
-	if (!err)
-		*acc = (struct ata_access){ .disk = pa.disk, .partno = pa.partno, .part = pa.part,
-					    .allowance = pa.allowance, .creator = pa.creator,
-					    .nranges = pa.nranges, .ranges = pa.ranges };
-	return err;
-}
-
-long ata_access_runs(const struct ata_access *acc, const struct ata_req *rq, const char **why)
-{
-	struct part_access pa = { .part = acc->part, .nranges = acc->nranges,
-				  .ranges = acc->ranges };
-
-	for (int i = 0; i < rq->nruns; i++) {
-		if (!part_access_covers(&pa, rq->run[i].lba - acc->part->start, rq->run[i].count)) {
-			*why = "sectors outside the ranges its allowance gives it";
-			return ERR_PERM;
-		}
-	}
-	return 0;
+	return part_access_resolve(pol, tables, ndisks, &pc, part_arg, info, ata_allowance, acc,
+				   why);
 }

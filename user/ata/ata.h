@@ -3,14 +3,15 @@
  * ata: the IDE disk driver, a pinned user process and the only one that
  * touches the disk.  This header is the interface between its files:
  *
- *   main.c  the server: boot configuration, start-up, the request loop
- *           (receive -> stamped sender -> dispatch table -> reply)
+ *   main.c  the server: boot configuration, start-up, and the handlers
+ *           the shared request loop calls (<blkserve.h>: receive ->
+ *           stamped sender -> dispatch table -> reply, for ata and nvme)
  *   hw.c    the machine: port I/O, the IRQ port, the clock, PCI discovery
  *   cmd.c   the ATA command engine: IDENTIFY, PIO and bus-master DMA
  *           transfers, timeouts, device reset, error decoding, retries
  *   access.c  who may use what: the partition policy (<part.h>) and the
  *           kernel-stamped sender, in one place
- *   req.c   requests: runs checked against a partition and a data area,
+ *   req.c   requests: runs (checked by <blkserve.h>) on a data area,
  *           PRD tables from a list of frames, execution run by run
  *   rogue.c a test mode (`rogue`): transfers aimed where no grant reaches,
  *           as a compromised driver would, for the IOMMU's tests
@@ -61,6 +62,7 @@
 #define ATA_H
 
 #include <ferry/abi.h>
+#include <blkserve.h>
 #include <ferry/err.h>
 #include <part.h>
 #include <proto/block.h>
@@ -208,49 +210,25 @@ const char *ata_error_str(uint8_t error, char *buf, size_t size);
 
 /* access.c */
 
-struct ata_req;
-
-/* A client, as the kernel describes the sender of a request. */
-struct ata_client {
-	uint64_t pid;		/* index + generation: never names another process */
-	char name[PROC_NAME_MAX];
-	bool stripped;		/* a service's copy without its rights (PROC_INFO_STRIPPED) */
-};
-
-/* What one request may touch. */
-struct ata_access {
-	unsigned disk, partno;
-	const struct part *part;	/* partition partno of the disk, [0]: all of it */
-	/* Through an allowance: only these ranges of it (sectors relative to
-	 * the partition); nranges 0: all of the partition. */
-	uint64_t allowance;
-	const char *creator;		/* the allowance's creator's program */
-	uint32_t nranges;
-	const struct allow_range *ranges;
-};
-
 /*
  * Who may do what, the one place ata decides it.  The client must run with
  * its configuration's rights, and either the policy gives its program the
  * partition (any partition of the disk, for BLOCK_INFO: `info`), or the
  * request names an allowance (BLOCK_PART_ALLOW) that is live, is for this
  * client, names this partition, and was made by a program the policy gives
- * the partition: then only the allowance's ranges (ata_access_runs).
+ * the partition: then only the allowance's ranges (blkserve_runs_allowed).
  * Rights are checked before existence, so a stranger learns nothing.
  * => 0 with *acc set; ERR_PERM (*why says why, for the log), ERR_NOENT.
  */
 long ata_access_resolve(const struct part_policy *pol, const struct ata_disk *disks, int ndisks,
-			const struct ata_client *c, uint64_t part_arg, bool info,
-			struct ata_access *acc, const char **why);
-/* Every run of rq inside one of acc's ranges (when it has any).
- * => 0, or ERR_PERM with *why set. */
-long ata_access_runs(const struct ata_access *acc, const struct ata_req *rq, const char **why);
-/* The seam to the kernel's allowances (hw.c; host tests fake it): the
- * live allowance `id` as the kernel shows it to us, or NULL. */
+			const struct blkserve_client *c, uint64_t part_arg, bool info,
+			struct part_access *acc, const char **why);
+/* The seam to the kernel's allowances (hw.c: blkserve_allowance; host
+ * tests fake it): the live allowance `id` as the kernel shows it, or NULL. */
 const struct allow_info *ata_allowance(uint64_t id);
 /* Bit n: partition n of disk exists and is c's to use (BLOCK_REPLY_MINE). */
 uint64_t ata_access_mine(const struct part_policy *pol, const struct ata_disk *d,
-			 const struct ata_client *c);
+			 const struct blkserve_client *c);
 
 /* hw.c (Ferry only: host tests supply the seam above instead) */
 
@@ -281,28 +259,11 @@ struct ata_area {
 				 * goes when the grant ends, even during a request) */
 };
 
-struct ata_run {
-	uint64_t lba;		/* on the disk */
-	uint32_t count;
-	uint32_t offset;	/* into the area */
-};
-
 struct ata_req {
 	bool write, pio, lba48;
-	int nruns;
-	struct ata_run run[BLOCK_RUNS_MAX];
-	uint32_t sectors;	/* over all runs */
-	uint32_t end;		/* bytes of the area the runs reach */
+	struct blkserve_runs runs;	/* checked: blkserve_runs_check */
 };
 
-/*
- * Checks runs (sectors relative to p) against p and an area of area_bytes,
- * and records them with disk LBAs in rq.
- * => 0; ERR_INVAL (no runs, a zero count, more than BLOCK_MAX_SECTORS in
- *    all, a misaligned offset); ERR_RANGE (outside p or the area).
- */
-long ata_req_runs(struct ata_req *rq, const struct part *p, const struct block_run *runs, int n,
-		  uint32_t area_bytes);
 /* Whether every page of a can be reached by 32-bit bus-master DMA. */
 bool ata_area_dma_ok(const struct ata_area *a);
 /*

@@ -221,21 +221,7 @@ long ata_pci_find(struct ata_pci *out)
 	return ERR_NOENT;
 }
 
-/*
- * The kernel's word on an allowance, asked on every request that names
- * one (it may have ended since the last).  What it says never changes
- * while it lives and ids are never reused, so what was read the first
- * time serves as long as the same id still lives: one check per request,
- * nothing copied (ALLOW_LIVE).
- */
 const struct allow_info *ata_allowance(uint64_t id)
 {
-	static struct allow_info cached;	/* one thread: 2 KiB not on the stack */
-	static uint64_t cached_id;
-
-	if (id == cached_id)
-		return sys_allow(ALLOW_LIVE, id, NULL) == 0 ? &cached : NULL;
-	cached.ai_nranges = ALLOW_RANGES_MAX;
-	cached_id = sys_allow(ALLOW_INFO, id, &cached) < 0 ? 0 : id;
-	return cached_id ? &cached : NULL;
+	return blkserve_allowance(id);
 }

@@ -31,18 +31,16 @@
  * read disk 0's partition table and probe what each partition holds,
  * publish "ata", serve.
  */
+#include <blkserve.h>
 #include <ferry/sys.h>
 #include <ipc.h>
-#include <proc.h>
 #include <stdio.h>
-#include <stdnoreturn.h>
 #include <string.h>
 
 #include "ata.h"
 
 #define ATA_QUEUE	32
-#define CLIENT_CACHE	16
-#define BUF_PAGES	GRANT_MAX_PAGES
+#define BUF_PAGES	BLKSERVE_BUF_PAGES
 #define BUF_BYTES	(BUF_PAGES * ATA_PAGE)
 
 /* Legacy ("compatibility mode") ports and lines of the two channels. */
@@ -57,7 +55,7 @@ static const struct {
 };
 
 struct ata {
-	long port;
+	struct blkserve srv;	/* the request loop (<blkserve.h>) */
 	struct part_policy policy;
 	struct ata_channel ch[2];
 	struct ata_disk disk[BLOCK_DISKS_MAX];
@@ -70,47 +68,22 @@ struct ata {
 	uint64_t prd_phys;
 	uint8_t *buf;		/* then the buffer, where requests' pages land */
 	uint64_t buf_phys[BUF_PAGES];
-	struct ata_client clients[CLIENT_CACHE];
-	unsigned next_client;
 };
 
-/* One request on its way through dispatch. */
-struct ata_call {
-	const struct msg *m;
-	const struct ata_client *client;
-	struct ata_disk *disk;
-	struct ata_access acc;
-	const char *why;	/* a refusal's reason, for the log line */
-};
+/* --- rights --- */
 
-/* --- clients and rights --- */
-
-/* The sender as the kernel describes it, or NULL if it is gone already. */
-static const struct ata_client *client_of(struct ata *a, uint64_t pid)
+static long resolve(void *drv, struct blkserve_call *c, bool info)
 {
-	struct ata_client *c;
-	struct proc_info info;
+	struct ata *a = drv;
 
-	for (int i = 0; i < CLIENT_CACHE; i++)
-		if (a->clients[i].pid == pid)
-			return &a->clients[i];
-	if (proc_find((long)pid, &info))
-		return NULL;
-	c = &a->clients[a->next_client++ % CLIENT_CACHE];
-	c->pid = pid;
-	strlcpy(c->name, info.name, sizeof(c->name));
-	c->stripped = info.flags & PROC_INFO_STRIPPED;
-	return c;
+	return ata_access_resolve(&a->policy, a->disk, a->ndisks, c->client,
+				  c->m->arg[BLOCK_ARG_PART], info, &c->acc, &c->why);
 }
 
-static long resolve(struct ata *a, struct ata_call *c, bool info)
+/* The disk a resolved call names. */
+static struct ata_disk *disk_of(struct ata *a, const struct blkserve_call *c)
 {
-	long err = ata_access_resolve(&a->policy, a->disk, a->ndisks, c->client,
-				      c->m->arg[BLOCK_ARG_PART], info, &c->acc, &c->why);
-
-	if (!err)
-		c->disk = &a->disk[c->acc.disk];
-	return err;
+	return &a->disk[c->acc.disk];
 }
 
 static uint32_t disk_modes(const struct ata_disk *d)
@@ -122,68 +95,40 @@ static uint32_t disk_modes(const struct ata_disk *d)
 
 /* --- handlers: each answers into ans, or returns the error to send --- */
 
-static long serve_info(struct ata *a, struct ata_call *c, struct msg *ans)
+static long serve_info(void *drv, struct blkserve_call *c, struct msg *ans)
 {
+	struct ata *a = drv;
 	const struct part *p = c->acc.part;
 
 	ans->op = BLOCK_OK;
 	ans->arg[BLOCK_REPLY_SECTORS] = p->sectors;
-	ans->arg[BLOCK_REPLY_MODES] = disk_modes(c->disk);
+	ans->arg[BLOCK_REPLY_MODES] = disk_modes(disk_of(a, c));
 	ans->arg[BLOCK_REPLY_TYPE] = BLOCK_TYPE_MAKE(p->type, p->content);
 	ans->arg[BLOCK_REPLY_START] = p->start;
-	ans->arg[BLOCK_REPLY_MINE] = ata_access_mine(&a->policy, c->disk, c->client);
+	ans->arg[BLOCK_REPLY_MINE] = ata_access_mine(&a->policy, disk_of(a, c), c->client);
 	return 0;
 }
 
 /*
  * Where the request's bytes are: ata's buffer (copy) or the grant it names,
- * which must be ours (sys_grant_info fails otherwise) and must have come
- * from the sender: the kernel says who forwarded it, so one client cannot
- * name, and read into or write out, a grant another client forwarded.
+ * the sender's to name (blkserve_grant): one client cannot read into or
+ * write out a grant another client forwarded.
  */
 static long locate(struct ata *a, const struct msg *m, uint32_t mode, bool write,
 		   struct grant_info *gi, struct ata_area *area)
 {
+	long err;
+
 	if (mode == FILL_COPY) {
 		*area = (struct ata_area){ BUF_PAGES, a->buf_phys, a->buf, true };
 		return 0;
 	}
-	if (sys_grant_info(m->arg[BLOCK_ARG_GRANT], gi))
-		return ERR_BADHANDLE;
-	if (gi->forwarded_from != m->sender || gi->mode != mode || (!write && !gi->writable) ||
-	    gi->npages > GRANT_MAX_PAGES) {
-		sys_grant_done(m->arg[BLOCK_ARG_GRANT], 0);	/* no transfer was started */
-		return gi->forwarded_from != m->sender ? ERR_PERM : ERR_INVAL;
-	}
+	err = blkserve_grant(m, mode, write, gi);
+	if (err)
+		return err;
 	*area = (struct ata_area){ gi->npages, gi->phys,
 				   gi->mode == FILL_GRANT_MAP ? (uint8_t *)gi->window : NULL, false };
 	return 0;
-}
-
-/* The request's runs: one from the arguments, or a list in its page. */
-static long decode_runs(struct ata *a, struct ata_call *c, uint32_t flags,
-			uint32_t area_bytes, struct ata_req *rq)
-{
-	const struct msg *m = c->m;
-	struct block_run one;
-
-	if (flags & BLOCK_F_RUNS) {
-		uint64_t n = m->arg[BLOCK_ARG_COUNT];
-
-		if (!(m->flags & MSG_PAGE) || n < 1 || n > BLOCK_RUNS_MAX)
-			return ERR_INVAL;
-		return ata_req_runs(rq, c->acc.part, (const struct block_run *)a->buf, (int)n,
-				    area_bytes);
-	}
-	if (m->arg[BLOCK_ARG_COUNT] < 1 || m->arg[BLOCK_ARG_COUNT] > BLOCK_MAX_SECTORS ||
-	    m->arg[BLOCK_ARG_OFFSET] % ATA_SECTOR)
-		return ERR_INVAL;
-	if (m->arg[BLOCK_ARG_OFFSET] > area_bytes)
-		return ERR_RANGE;
-	one = (struct block_run){ .br_sector = m->arg[BLOCK_ARG_SECTOR],
-				  .br_count = (uint32_t)m->arg[BLOCK_ARG_COUNT],
-				  .br_offset = (uint32_t)m->arg[BLOCK_ARG_OFFSET] };
-	return ata_req_runs(rq, c->acc.part, &one, 1, area_bytes);
 }
 
 /*
@@ -196,42 +141,44 @@ static void clear_uncovered(uint8_t *buf, const struct ata_req *rq, uint32_t pag
 {
 	size_t end = (size_t)pages * ATA_PAGE;
 
-	if (rq->nruns != 1) {
+	if (rq->runs.nruns != 1) {
 		memset(buf, 0, end);
 		return;
 	}
-	memset(buf, 0, rq->run[0].offset);
-	memset(buf + rq->end, 0, end - rq->end);
+	memset(buf, 0, rq->runs.run[0].offset);
+	memset(buf + rq->runs.end, 0, end - rq->runs.end);
 }
 
 /* The transfer itself, once the data area is located. */
-static long transfer(struct ata *a, struct ata_call *c, struct msg *ans, uint32_t mode,
+static long transfer(struct ata *a, struct blkserve_call *c, struct msg *ans, uint32_t mode,
 		     uint32_t flags, const struct ata_area *area, struct ata_req *rq)
 {
 	const struct msg *m = c->m;
+	struct ata_disk *d = disk_of(a, c);
 	bool write = rq->write;
 	uint32_t pages;
-	long err = decode_runs(a, c, flags, area->npages * ATA_PAGE, rq);
+	long err = blkserve_runs_of(c->m, flags, a->buf, c->acc.part, area->npages * ATA_PAGE,
+				    &rq->runs);
 
 	if (!err)
-		err = ata_access_runs(&c->acc, rq, &c->why);
+		err = blkserve_runs_allowed(&c->acc, &rq->runs, &c->why);
 	if (err)
 		return err;
-	pages = (rq->end + ATA_PAGE - 1) / ATA_PAGE;
+	pages = (rq->runs.end + ATA_PAGE - 1) / ATA_PAGE;
 	if (mode == FILL_COPY && write && (!(m->flags & MSG_PAGE) || MSG_NPAGES(m->flags) < pages))
 		return ERR_INVAL;	/* the data did not come along */
 	/* DMA where the drive and every frame allow it, else through the mapping. */
-	if (!rq->pio && (!c->disk->dma || !ata_area_dma_ok(area)))
+	if (!rq->pio && (!d->dma || !ata_area_dma_ok(area)))
 		rq->pio = true;
 	if (rq->pio && !area->virt)
 		return ERR_INVAL;
 	if (mode == FILL_COPY && !write)
 		clear_uncovered(a->buf, rq, pages);
-	err = ata_req_exec(c->disk, rq, area);
+	err = ata_req_exec(d, rq, area);
 	if (err)
 		return err;
 	ans->op = BLOCK_OK;
-	ans->arg[BLOCK_REPLY_COUNT] = rq->sectors;
+	ans->arg[BLOCK_REPLY_COUNT] = rq->runs.sectors;
 	if (mode == FILL_COPY && !write) {
 		ans->flags = MSG_WITH_PAGES(pages);
 		ans->page = a->buf;
@@ -241,30 +188,33 @@ static long transfer(struct ata *a, struct ata_call *c, struct msg *ans, uint32_
 
 /* A test boot's rogue request (rogue.c): the transfer aimed astray, and
  * the answer as if the grant had been filled. */
-static long rogue_transfer(struct ata *a, struct ata_call *c, struct msg *ans,
+static long rogue_transfer(struct ata *a, struct blkserve_call *c, struct msg *ans,
 			   uint32_t flags, const struct grant_info *gi,
 			   const struct ata_area *area, struct ata_req *rq)
 {
-	long err = decode_runs(a, c, flags, area->npages * ATA_PAGE, rq);
+	long err = blkserve_runs_of(c->m, flags, a->buf, c->acc.part, area->npages * ATA_PAGE,
+				    &rq->runs);
 
 	if (!err)
-		err = ata_rogue_transfer(c->disk, rq, gi, flags & BLOCK_F_ROGUE_MASK, a->last_dev);
+		err = ata_rogue_transfer(disk_of(a, c), rq, gi, flags & BLOCK_F_ROGUE_MASK, a->last_dev);
 	if (err)
 		return err;
 	ans->op = BLOCK_OK;
-	ans->arg[BLOCK_REPLY_COUNT] = rq->sectors;
+	ans->arg[BLOCK_REPLY_COUNT] = rq->runs.sectors;
 	return 0;
 }
 
-static long serve_rw(struct ata *a, struct ata_call *c, struct msg *ans, bool write)
+static long serve_rw(void *drv, struct blkserve_call *c, struct msg *ans, bool write)
 {
+	struct ata *a = drv;
 	const struct msg *m = c->m;
+	const struct ata_disk *d = disk_of(a, c);
 	uint32_t mode = (uint32_t)(m->arg[BLOCK_ARG_MODE] & BLOCK_MODE_MASK);
 	uint32_t flags = (uint32_t)(m->arg[BLOCK_ARG_MODE] & ~(uint64_t)BLOCK_MODE_MASK);
 	uint32_t rogue = flags & BLOCK_F_ROGUE_MASK;
 	struct grant_info gi;
 	struct ata_area area;
-	struct ata_req rq;	/* 1.5 KiB of runs: ata_req_runs fills what it uses */
+	struct ata_req rq;	/* 1.5 KiB of runs: blkserve_runs_check fills what it uses */
 	long err;
 
 	rq.write = write;
@@ -272,10 +222,10 @@ static long serve_rw(struct ata *a, struct ata_call *c, struct msg *ans, bool wr
 	rq.lba48 = flags & BLOCK_F_LBA48;
 
 	if ((m->arg[BLOCK_ARG_MODE] & ~(uint64_t)(BLOCK_MODE_MASK | BLOCK_F_ALL)) ||
-	    mode >= FILL_NMODES || (rq.lba48 && !c->disk->lba48) ||
+	    mode >= FILL_NMODES || (rq.lba48 && !d->lba48) ||
 	    (mode == FILL_COPY && (flags & (BLOCK_F_RUNS | BLOCK_F_ROGUE_MASK))) ||
-	    (mode == FILL_GRANT_DMA && (rq.pio || !c->disk->dma)) ||
-	    (rogue && (!a->rogue || write || rq.pio || !c->disk->dma)))
+	    (mode == FILL_GRANT_DMA && (rq.pio || !d->dma)) ||
+	    (rogue && (!a->rogue || write || rq.pio || !d->dma)))
 		return ERR_INVAL;
 	err = locate(a, m, mode, write, &gi, &area);
 	if (err)
@@ -296,128 +246,19 @@ static long serve_rw(struct ata *a, struct ata_call *c, struct msg *ans, bool wr
 	return err;
 }
 
-static long serve_read(struct ata *a, struct ata_call *c, struct msg *ans)
+static long serve_flush(void *drv, struct blkserve_call *c, struct msg *ans)
 {
-	return serve_rw(a, c, ans, false);
-}
+	long err = ata_flush(disk_of(drv, c));
 
-static long serve_write(struct ata *a, struct ata_call *c, struct msg *ans)
-{
-	return serve_rw(a, c, ans, true);
-}
-
-static long serve_flush(struct ata *a, struct ata_call *c, struct msg *ans)
-{
-	long err = ata_flush(c->disk);
-
-	(void)a;
 	if (err)
 		return err;
 	ans->op = BLOCK_OK;
 	return 0;
 }
 
-static const struct ata_handler {
-	const char *name;
-	bool info;		/* any right on the disk will do */
-	long (*serve)(struct ata *a, struct ata_call *c, struct msg *ans);
-} handlers[] = {
-	[BLOCK_INFO - BLOCK_INFO] = { "info", true, serve_info },
-	[BLOCK_READ - BLOCK_INFO] = { "read", false, serve_read },
-	[BLOCK_WRITE - BLOCK_INFO] = { "write", false, serve_write },
-	[BLOCK_FLUSH - BLOCK_INFO] = { "flush", false, serve_flush },
+static const struct blkserve_driver ata_driver = {
+	.log = ata_log, .resolve = resolve, .info = serve_info, .rw = serve_rw, .flush = serve_flush,
 };
-
-static void log_failure(struct ata_call *c, const struct ata_handler *h, long err)
-{
-	const struct msg *m = c->m;
-	uint64_t allowance = BLOCK_PART_ALLOW(m->arg[BLOCK_ARG_PART]);
-	char via[40] = "";
-
-	if (err == ERR_PERM && c->client && c->client->stripped)
-		c->why = "it runs without its configuration's rights";
-	if (allowance)
-		snprintf(via, sizeof(via), " via allowance %#llx", (unsigned long long)allowance);
-	ata_log("%s of disk%llu part%llu (%llu sectors at %llu, mode %#llx) by %s (pid %#llx)%s: %s"
-		"%s%s%s", h->name, (unsigned long long)BLOCK_PART_DISK(m->arg[BLOCK_ARG_PART]),
-		(unsigned long long)BLOCK_PART_NUM(m->arg[BLOCK_ARG_PART]),
-		(unsigned long long)m->arg[BLOCK_ARG_COUNT],
-		(unsigned long long)m->arg[BLOCK_ARG_SECTOR],
-		(unsigned long long)m->arg[BLOCK_ARG_MODE], c->client ? c->client->name : "?",
-		(unsigned long long)m->sender, via, err_str(err), c->why ? " (" : "",
-		c->why ? c->why : "", c->why ? ")" : "");
-}
-
-/* One call: stamped sender -> handler -> rights -> serve. */
-static long dispatch(struct ata *a, const struct msg *m, struct msg *ans)
-{
-	uint32_t i = m->op - BLOCK_INFO;
-	const struct ata_handler *h;
-	struct ata_call c = { .m = m };
-	long err;
-
-	if (m->op < BLOCK_INFO || i >= sizeof(handlers) / sizeof(handlers[0]) ||
-	    !handlers[i].serve) {
-		ata_log("op %#x from pid %#llx: no such operation", m->op,
-			(unsigned long long)m->sender);
-		return ERR_NOSYS;
-	}
-	h = &handlers[i];
-	c.client = m->sender ? client_of(a, m->sender) : NULL;
-	err = c.client ? resolve(a, &c, h->info) : ERR_PERM;
-	if (!err)
-		err = h->serve(a, &c, ans);
-	if (err)
-		log_failure(&c, h, err);
-	return err;
-}
-
-/*
- * An answer carrying pages needs kernel frames; under memory pressure the
- * kernel says ERR_NOMEM and wakes the page-out daemon.  The client is
- * blocked on this answer (often the pager on the fault path), so dropping
- * it would hang it: wait a little and try again, a bounded number of times.
- */
-#define REPLY_TRIES	50
-#define REPLY_WAIT_NS	(10 * 1000 * 1000)
-
-static long reply_patiently(uint64_t token, const struct msg *ans)
-{
-	long err = sys_reply(token, ans);
-
-	for (int i = 0; err == ERR_NOMEM && i < REPLY_TRIES; i++) {
-		sys_sleep(REPLY_WAIT_NS);
-		err = sys_reply(token, ans);
-	}
-	return err;
-}
-
-static noreturn void serve(struct ata *a)
-{
-	struct msg m, ans;
-	long err;
-
-	for (;;) {
-		memset(&m, 0, sizeof(m));
-		m.page = a->buf;	/* a write's data lands where DMA can take it */
-		m.flags = MSG_WITH_PAGES(BUF_PAGES);
-		err = sys_recv(a->port, &m, -1);
-		if (err) {
-			ata_log("recv: %s", err_str(err));
-			continue;
-		}
-		if (!m.reply)
-			continue;	/* a send, not a call: nobody waits for an answer */
-		memset(&ans, 0, sizeof(ans));
-		err = dispatch(a, &m, &ans);
-		if (err)
-			ans = (struct msg){ .op = BLOCK_FAIL, .arg = { (uint64_t)err } };
-		err = reply_patiently(m.reply, &ans);
-		/* ERR_TIMEOUT: the client gave up on it; the kernel counts those. */
-		if (err && err != ERR_TIMEOUT)
-			ata_log("reply to pid %#llx: %s", (unsigned long long)m.sender, err_str(err));
-	}
-}
 
 /* --- start-up --- */
 
@@ -427,17 +268,9 @@ static void parse_args(struct ata *a, int argc, char **argv)
 	part_policy_init(&a->policy);
 	for (int i = 1; i < argc; i++) {
 		const char *why = NULL;
-		long err = part_policy_parse(&a->policy, argv[i], &why);
-		uint64_t ms;
+		long err = blkserve_option(&a->policy, &a->timeout_ns, argv[i], &why);
 
-		if (err == ERR_NOENT && strncmp(argv[i], "timeout=", 8) == 0) {
-			/* Two attempts and two resets must fit one request's budget. */
-			if (str_to_u64(argv[i] + 8, 10, &ms, NULL) == 0 && ms >= 10 &&
-			    ms * 1000000ULL * 4 <= (uint64_t)BLOCK_DRIVER_BUDGET_NS)
-				a->timeout_ns = ms * 1000000ULL;
-			else
-				why = "timeout out of range (10..2000 ms: the request budget is 8 s)";
-		} else if (err == ERR_NOENT && strcmp(argv[i], "dma=off") == 0) {
+		if (err == ERR_NOENT && strcmp(argv[i], "dma=off") == 0) {
 			a->dma_off = true;
 		} else if (err == ERR_NOENT && strcmp(argv[i], "rogue") == 0) {
 			a->rogue = true;
@@ -554,24 +387,11 @@ static void scan_log(void *ctx, const char *line)
 	ata_log("%s", line);
 }
 
-/* "swap area 46455252-..., " or "FAT file system, " */
-static const char *content_str(const struct part *p, char *buf, size_t size)
-{
-	char uuid[37];
-	bool named = p->content == PART_SWAP || p->content == PART_EXT2;
-
-	snprintf(buf, size, "%s%s%s", part_content_name(p->content), named ? " " : "",
-		 named ? part_uuid_str(p->uuid, uuid) : "");
-	return buf;
-}
-
-/* Disk 0's table, what each partition holds, and who gets it. */
 static void scan_partitions(struct ata *a)
 {
 	struct ata_disk *d = &a->disk[0];
 	struct part_disk pd = { .name = "disk0", .sectors = d->sectors, .read = scan_read,
 				.log = scan_log, .ctx = d };
-	char who[80], what[80];
 	long err;
 
 	for (int k = 1; k < a->ndisks; k++)
@@ -581,19 +401,7 @@ static void scan_partitions(struct ata *a)
 	if (err)
 		ata_log("disk0: cannot read the partition table: %s", err_str(err));
 	part_probe_all(&d->pt, &pd, a->buf);
-	for (int n = 1; n <= PART_MAX; n++) {
-		const struct part *p = &d->pt.part[n];
-
-		if (!p->present)
-			continue;
-		ata_log("disk0: %s part%d: type %#x, %llu sectors at %llu, %s (%s%s)", d->pt.scheme,
-			n, p->type, (unsigned long long)p->sectors, (unsigned long long)p->start,
-			content_str(p, what, sizeof(what)),
-			part_policy_names(part_policy_entry(&a->policy, &d->pt, (unsigned)n), who,
-					  sizeof(who)),
-			a->policy.part[n].set ? ", by the arguments" : "");
-	}
-	ata_log("disks whole (raw): %s", part_policy_names(&a->policy.part[0], who, sizeof(who)));
+	part_policy_report(&a->policy, &d->pt, &pd);
 }
 
 static long start(struct ata *a)
@@ -632,9 +440,10 @@ static long start(struct ata *a)
 	}
 	attach_irqs(a);
 	scan_partitions(a);
-	a->port = ipc_publish(BLOCK_PORT_NAME, ATA_QUEUE);
-	if (a->port < 0)
-		return a->port;
+	a->srv = (struct blkserve){ .drv = &ata_driver, .ctx = a, .buf = a->buf };
+	a->srv.port = ipc_publish(BLOCK_PORT_NAME, ATA_QUEUE);
+	if (a->srv.port < 0)
+		return a->srv.port;
 	ata_log("ready: %d disk%s, %s, command timeout %llu ms", a->ndisks, a->ndisks > 1 ? "s" : "",
 		a->disk[0].dma ? "bus-master DMA and PIO" : "PIO only",
 		(unsigned long long)(a->timeout_ns / 1000000));
@@ -652,5 +461,5 @@ int main(int argc, char **argv)
 		ata_log("not started: %s", err_str(err));
 		return 1;
 	}
-	serve(&a);
+	blkserve_loop(&a.srv);
 }

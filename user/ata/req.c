@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Requests: validate, then commit.  Every run is checked against its
- * partition and the data area before the first command goes out, so a
+ * Requests: validate, then commit.  Every run was checked against its
+ * partition and the data area before the first command goes out
+ * (blkserve_runs_of, <blkserve.h>), so a
  * request that fails validation touches neither the disk nor the memory.
  *
  * The data area is a list of page frames: a grant's (not contiguous: each
@@ -17,41 +18,6 @@
 
 #define DMA_LIMIT	(1ULL << 32)	/* PRD addresses are 32 bits */
 #define PRD_WINDOW	0x10000ULL	/* no entry may cross a 64 KiB boundary */
-
-long ata_req_runs(struct ata_req *rq, const struct part *p, const struct block_run *runs,
-		  int n, uint32_t area_bytes)
-{
-	uint32_t total = 0, end = 0;
-
-	if (n < 1 || n > BLOCK_RUNS_MAX)
-		return ERR_INVAL;
-	for (int i = 0; i < n; i++) {
-		const struct block_run *r = &runs[i];
-
-		if (r->br_count == 0 || r->br_count > BLOCK_MAX_SECTORS || r->br_offset % ATA_SECTOR)
-			return ERR_INVAL;
-		total += r->br_count;
-		if (total > BLOCK_MAX_SECTORS)
-			return ERR_INVAL;
-	}
-	for (int i = 0; i < n; i++) {
-		const struct block_run *r = &runs[i];
-		uint32_t bytes = r->br_count * ATA_SECTOR;
-
-		if (r->br_sector >= p->sectors || r->br_count > p->sectors - r->br_sector)
-			return ERR_RANGE;
-		if (r->br_offset > area_bytes || bytes > area_bytes - r->br_offset)
-			return ERR_RANGE;
-		rq->run[i] = (struct ata_run){ .lba = p->start + r->br_sector, .count = r->br_count,
-					       .offset = r->br_offset };
-		if (r->br_offset + bytes > end)
-			end = r->br_offset + bytes;
-	}
-	rq->nruns = n;
-	rq->sectors = total;
-	rq->end = end;
-	return 0;
-}
 
 bool ata_area_dma_ok(const struct ata_area *a)
 {
@@ -99,7 +65,7 @@ int ata_prd_build(const struct ata_area *a, uint32_t offset, uint32_t len, struc
 }
 
 /* The transfer of sectors [lba, lba + count) of run r, as a command. */
-static long part_of_run(struct ata_disk *d, const struct ata_req *rq, const struct ata_run *r,
+static long part_of_run(struct ata_disk *d, const struct ata_req *rq, const struct blkserve_run *r,
 			const struct ata_area *a, uint64_t lba, uint32_t count, struct ata_xfer *x)
 {
 	uint32_t offset = r->offset + (uint32_t)(lba - r->lba) * ATA_SECTOR;
@@ -128,7 +94,7 @@ static long part_of_run(struct ata_disk *d, const struct ata_req *rq, const stru
  * => the LBA, or 0 when the budget or the drive's answers end the search.
  */
 static uint64_t first_bad_sector(struct ata_disk *d, const struct ata_req *rq,
-				 const struct ata_run *r, const struct ata_area *a)
+				 const struct blkserve_run *r, const struct ata_area *a)
 {
 	uint64_t lo = r->lba;
 	uint32_t n = r->count;
@@ -153,7 +119,7 @@ static uint64_t first_bad_sector(struct ata_disk *d, const struct ata_req *rq,
 	return lo;
 }
 
-static void log_media_error(struct ata_disk *d, const struct ata_req *rq, const struct ata_run *r,
+static void log_media_error(struct ata_disk *d, const struct ata_req *rq, const struct blkserve_run *r,
 			    uint64_t bad)
 {
 	if (bad)
@@ -170,8 +136,8 @@ long ata_req_exec(struct ata_disk *d, const struct ata_req *rq, const struct ata
 {
 	d->ch->budget_end = 0;
 	d->ch->budget_ns = BLOCK_DRIVER_BUDGET_NS;	/* from the first command on */
-	for (int i = 0; i < rq->nruns; i++) {
-		const struct ata_run *r = &rq->run[i];
+	for (int i = 0; i < rq->runs.nruns; i++) {
+		const struct blkserve_run *r = &rq->runs.run[i];
 		struct ata_xfer x;
 		long err = part_of_run(d, rq, r, a, r->lba, r->count, &x);
 

@@ -52,7 +52,7 @@ long ata_rogue_transfer(struct ata_disk *d, const struct ata_req *rq, const stru
 {
 	uint64_t target, before = victim ? fnv(victim, ATA_PAGE) : 0;
 	struct ata_area area = { .npages = 1, .phys = &target };
-	struct ata_req one = { .pio = false, .lba48 = rq->lba48, .nruns = 1 };
+	struct ata_req one = { .pio = false, .lba48 = rq->lba48, .runs.nruns = 1 };
 	const char *what;
 	long err;
 
@@ -68,13 +68,13 @@ long ata_rogue_transfer(struct ata_disk *d, const struct ata_req *rq, const stru
 	} else {
 		return ERR_INVAL;
 	}
-	one.run[0] = rq->run[0];
-	one.run[0].offset = 0;
-	if (one.run[0].count > ATA_PAGE / ATA_SECTOR)
-		one.run[0].count = ATA_PAGE / ATA_SECTOR;
-	one.sectors = one.run[0].count;
-	ata_log("rogue: reading %u sectors at %llu to %#llx: %s", one.sectors,
-		(unsigned long long)one.run[0].lba, (unsigned long long)target, what);
+	one.runs.run[0] = rq->runs.run[0];
+	one.runs.run[0].offset = 0;
+	if (one.runs.run[0].count > ATA_PAGE / ATA_SECTOR)
+		one.runs.run[0].count = ATA_PAGE / ATA_SECTOR;
+	one.runs.sectors = one.runs.run[0].count;
+	ata_log("rogue: reading %u sectors at %llu to %#llx: %s", one.runs.sectors,
+		(unsigned long long)one.runs.run[0].lba, (unsigned long long)target, what);
 	err = ata_req_exec(d, &one, &area);
 	if (kind == BLOCK_F_ROGUE_STRAY)
 		ata_log("rogue: own page fnv %#llx -> %#llx: %s", (unsigned long long)before,

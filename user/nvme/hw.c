@@ -268,24 +268,6 @@ long nvme_pci_find(struct nvme_pci *out)
 	return ERR_NOENT;
 }
 
-/*
- * The kernel's word on an allowance (<part.h>: part_allowance_fn), asked on
- * every request that names one: what it says never changes while it lives
- * and ids are never reused, so what was read the first time serves as
- * long as the same id still lives (ALLOW_LIVE: nothing copied).
- */
-const struct allow_info *nvme_allowance(uint64_t id)
-{
-	static struct allow_info cached;	/* one thread: 2 KiB not on the stack */
-	static uint64_t cached_id;
-
-	if (id == cached_id)
-		return sys_allow(ALLOW_LIVE, id, NULL) == 0 ? &cached : NULL;
-	cached.ai_nranges = ALLOW_RANGES_MAX;
-	cached_id = sys_allow(ALLOW_INFO, id, &cached) < 0 ? 0 : id;
-	return cached_id ? &cached : NULL;
-}
-
 void nvme_dma_landed(const uint8_t *virt, uint32_t bytes)
 {
 	uintptr_t page = (uintptr_t)virt & ~(uintptr_t)(NVME_PAGE - 1);

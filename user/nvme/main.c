@@ -37,27 +37,19 @@
  * holds (<part.h>, the same code as ata's), turn interrupts on, publish
  * "nvme", serve.
  */
+#include <blkserve.h>
 #include <ferry/sys.h>
 #include <ipc.h>
-#include <proc.h>
 #include <stdio.h>
-#include <stdnoreturn.h>
 #include <string.h>
 
 #include "nvme.h"
 
 #define NVME_QUEUE	32
-#define CLIENT_CACHE	16
-#define BUF_PAGES	GRANT_MAX_PAGES
-
-struct nvme_client {
-	uint64_t pid;		/* index + generation: never names another process */
-	char name[PROC_NAME_MAX];
-	bool stripped;		/* a service's copy without its rights */
-};
+#define BUF_PAGES	BLKSERVE_BUF_PAGES
 
 struct nvme {
-	long port;
+	struct blkserve srv;	/* the request loop (<blkserve.h>) */
 	struct part_policy policy;
 	struct nvme_ctrl ctrl;
 	struct nvme_pci pci;
@@ -65,58 +57,33 @@ struct nvme {
 	bool intx;		/* option: INTx even where MSI-X is offered */
 	uint8_t *buf;		/* the copy buffer, where requests' pages land */
 	uint64_t buf_dev[BUF_PAGES];
-	struct nvme_client clients[CLIENT_CACHE];
-	unsigned next_client;
 };
 
-/* One request on its way through dispatch. */
-struct nvme_call {
-	const struct msg *m;
-	const struct nvme_client *client;
-	struct nvme_ns *ns;
-	struct part_access acc;
-	const char *why;	/* a refusal's reason, for the log line */
-};
+/* --- rights --- */
 
-/* --- clients and rights --- */
-
-/* The sender as the kernel describes it, or NULL if it is gone already. */
-static const struct nvme_client *client_of(struct nvme *v, uint64_t pid)
+/*
+ * The partition library decides, as for every driver (<part.h>).  The
+ * request's budget starts here, before it is served.
+ */
+static long resolve(void *drv, struct blkserve_call *c, bool info)
 {
-	struct nvme_client *c;
-	struct proc_info info;
-
-	for (int i = 0; i < CLIENT_CACHE; i++)
-		if (v->clients[i].pid == pid)
-			return &v->clients[i];
-	if (proc_find((long)pid, &info))
-		return NULL;
-	c = &v->clients[v->next_client++ % CLIENT_CACHE];
-	c->pid = pid;
-	strlcpy(c->name, info.name, sizeof(c->name));
-	c->stripped = info.flags & PROC_INFO_STRIPPED;
-	return c;
-}
-
-static struct part_client part_client_of(const struct nvme_client *c)
-{
-	return (struct part_client){ .pid = c->pid, .name = c->name, .stripped = c->stripped };
-}
-
-/* The partition library decides, as for every driver (<part.h>). */
-static long resolve(struct nvme *v, struct nvme_call *c, bool info)
-{
+	struct nvme *v = drv;
 	const struct part_table *tables[NVME_NS_MAX];
-	struct part_client pc = part_client_of(c->client);
+	struct part_client pc = blkserve_part_client(c->client);
 	long err;
 
 	for (int i = 0; i < v->ctrl.nns; i++)
 		tables[i] = &v->ctrl.ns[i].pt;
 	err = part_access_resolve(&v->policy, tables, v->ctrl.nns, &pc, c->m->arg[BLOCK_ARG_PART],
-				  info, nvme_allowance, &c->acc, &c->why);
-	if (!err)
-		c->ns = &v->ctrl.ns[c->acc.disk];
+				  info, blkserve_allowance, &c->acc, &c->why);
+	v->ctrl.budget_end = nvme_now_ns() + BLOCK_DRIVER_BUDGET_NS;
 	return err;
+}
+
+/* The namespace a resolved call names. */
+static struct nvme_ns *ns_of(struct nvme *v, const struct blkserve_call *c)
+{
+	return &v->ctrl.ns[c->acc.disk];
 }
 
 static const uint32_t modes_served = FILL_MODE_BIT(FILL_COPY) | FILL_MODE_BIT(FILL_GRANT_MAP) |
@@ -124,73 +91,46 @@ static const uint32_t modes_served = FILL_MODE_BIT(FILL_COPY) | FILL_MODE_BIT(FI
 
 /* --- handlers: each answers into ans, or returns the error to send --- */
 
-static long serve_info(struct nvme *v, struct nvme_call *c, struct msg *ans)
+static long serve_info(void *drv, struct blkserve_call *c, struct msg *ans)
 {
+	struct nvme *v = drv;
 	const struct part *p = c->acc.part;
-	struct part_client pc = part_client_of(c->client);
+	struct part_client pc = blkserve_part_client(c->client);
 
 	ans->op = BLOCK_OK;
 	ans->arg[BLOCK_REPLY_SECTORS] = p->sectors;
 	ans->arg[BLOCK_REPLY_MODES] = modes_served;
 	ans->arg[BLOCK_REPLY_TYPE] = BLOCK_TYPE_MAKE(p->type, p->content);
 	ans->arg[BLOCK_REPLY_START] = p->start;
-	ans->arg[BLOCK_REPLY_MINE] = part_access_mine(&v->policy, &c->ns->pt,
-						      (unsigned)c->ns->index, &pc);
+	ans->arg[BLOCK_REPLY_MINE] = part_access_mine(&v->policy, &ns_of(v, c)->pt,
+						      (unsigned)ns_of(v, c)->index, &pc);
 	return 0;
 }
 
 /*
  * Where the request's bytes are: our buffer (copy) or the grant it names,
- * which must be ours (sys_grant_info fails otherwise) and must have come
- * from the sender, so one client cannot name another's grant.  Grant-map
- * grants are filled by DMA like grant-DMA ones: their frames' device
- * addresses come with them.
+ * the sender's to name (blkserve_grant).  Grant-map grants are filled by
+ * DMA like grant-DMA ones: their frames' device addresses come with them.
  */
 static long locate(struct nvme *v, const struct msg *m, uint32_t mode, bool write,
 		   struct grant_info *gi, struct nvme_area *area)
 {
+	long err;
+
 	if (mode == FILL_COPY) {
 		*area = (struct nvme_area){ BUF_PAGES, v->buf_dev };
 		return 0;
 	}
-	if (sys_grant_info(m->arg[BLOCK_ARG_GRANT], gi))
-		return ERR_BADHANDLE;
-	if (gi->forwarded_from != m->sender || gi->mode != mode || (!write && !gi->writable) ||
-	    gi->npages > GRANT_MAX_PAGES) {
-		sys_grant_done(m->arg[BLOCK_ARG_GRANT], 0);	/* no command was started */
-		return gi->forwarded_from != m->sender ? ERR_PERM : ERR_INVAL;
-	}
+	err = blkserve_grant(m, mode, write, gi);
+	if (err)
+		return err;
 	*area = (struct nvme_area){ gi->npages, gi->phys };
 	return 0;
 }
 
-static long decode_runs(struct nvme *v, struct nvme_call *c, uint32_t flags,
-			uint32_t area_bytes, struct nvme_req *rq)
+static long serve_rw(void *drv, struct blkserve_call *c, struct msg *ans, bool write)
 {
-	const struct msg *m = c->m;
-	struct block_run one;
-
-	if (flags & BLOCK_F_RUNS) {
-		uint64_t n = m->arg[BLOCK_ARG_COUNT];
-
-		if (!(m->flags & MSG_PAGE) || n < 1 || n > BLOCK_RUNS_MAX)
-			return ERR_INVAL;
-		return nvme_req_runs(rq, c->acc.part, (const struct block_run *)v->buf, (int)n,
-				     area_bytes);
-	}
-	if (m->arg[BLOCK_ARG_COUNT] < 1 || m->arg[BLOCK_ARG_COUNT] > BLOCK_MAX_SECTORS ||
-	    m->arg[BLOCK_ARG_OFFSET] % NVME_SECTOR)
-		return ERR_INVAL;
-	if (m->arg[BLOCK_ARG_OFFSET] > area_bytes)
-		return ERR_RANGE;
-	one = (struct block_run){ .br_sector = m->arg[BLOCK_ARG_SECTOR],
-				  .br_count = (uint32_t)m->arg[BLOCK_ARG_COUNT],
-				  .br_offset = (uint32_t)m->arg[BLOCK_ARG_OFFSET] };
-	return nvme_req_runs(rq, c->acc.part, &one, 1, area_bytes);
-}
-
-static long serve_rw(struct nvme *v, struct nvme_call *c, struct msg *ans, bool write)
-{
+	struct nvme *v = drv;
 	const struct msg *m = c->m;
 	uint32_t mode = (uint32_t)(m->arg[BLOCK_ARG_MODE] & BLOCK_MODE_MASK);
 	uint32_t flags = (uint32_t)(m->arg[BLOCK_ARG_MODE] & ~(uint64_t)BLOCK_MODE_MASK);
@@ -208,27 +148,22 @@ static long serve_rw(struct nvme *v, struct nvme_call *c, struct msg *ans, bool 
 	err = locate(v, m, mode, write, &gi, &area);
 	if (err)
 		return err;
-	err = decode_runs(v, c, flags, area.npages * NVME_PAGE, &rq);
-	for (int i = 0; !err && i < rq.nruns; i++) {
-		if (!part_access_covers(&c->acc, rq.run[i].lba - c->acc.part->start,
-					rq.run[i].count)) {
-			c->why = "sectors outside the ranges its allowance gives it";
-			err = ERR_PERM;
-		}
-	}
-	pages = (rq.end + NVME_PAGE - 1) / NVME_PAGE;
+	err = blkserve_runs_of(c->m, flags, v->buf, c->acc.part, area.npages * NVME_PAGE, &rq.runs);
+	if (!err)
+		err = blkserve_runs_allowed(&c->acc, &rq.runs, &c->why);
+	pages = (rq.runs.end + NVME_PAGE - 1) / NVME_PAGE;
 	if (!err && mode == FILL_COPY && write &&
 	    (!(m->flags & MSG_PAGE) || MSG_NPAGES(m->flags) < pages))
 		err = ERR_INVAL;	/* the data did not come along */
 	if (!err && mode == FILL_COPY && !write)
 		memset(v->buf, 0, (size_t)pages * NVME_PAGE);	/* never another client's bytes */
 	if (!err)
-		err = nvme_req_exec(&v->ctrl, c->ns, &rq, &area);
+		err = nvme_req_exec(&v->ctrl, ns_of(v, c), &rq, &area);
 	/*
 	 * Knowing the grant's frames, the controller may have written them;
 	 * nvme_req_exec returns only once no command of the request is in
 	 * flight (done, failed, or aborted by a reset), unless the controller
-	 * could not be stopped: then we exit unanswered (serve()), not done.
+	 * could not be stopped: then we exit unanswered (served()), not done.
 	 */
 	if (mode != FILL_COPY && !v->ctrl.stuck)
 		sys_grant_done(m->arg[BLOCK_ARG_GRANT], !err && !write ? GRANT_DONE_WRITTEN : 0);
@@ -237,7 +172,7 @@ static long serve_rw(struct nvme *v, struct nvme_call *c, struct msg *ans, bool 
 	if (mode == FILL_COPY && !write)
 		nvme_dma_landed(v->buf, pages * NVME_PAGE);	/* for the cost model */
 	ans->op = BLOCK_OK;
-	ans->arg[BLOCK_REPLY_COUNT] = rq.sectors;
+	ans->arg[BLOCK_REPLY_COUNT] = rq.runs.sectors;
 	if (mode == FILL_COPY && !write) {
 		ans->flags = MSG_WITH_PAGES(pages);
 		ans->page = v->buf;
@@ -245,19 +180,10 @@ static long serve_rw(struct nvme *v, struct nvme_call *c, struct msg *ans, bool 
 	return 0;
 }
 
-static long serve_read(struct nvme *v, struct nvme_call *c, struct msg *ans)
+static long serve_flush(void *drv, struct blkserve_call *c, struct msg *ans)
 {
-	return serve_rw(v, c, ans, false);
-}
-
-static long serve_write(struct nvme *v, struct nvme_call *c, struct msg *ans)
-{
-	return serve_rw(v, c, ans, true);
-}
-
-static long serve_flush(struct nvme *v, struct nvme_call *c, struct msg *ans)
-{
-	long err = nvme_flush(&v->ctrl, c->ns);
+	struct nvme *v = drv;
+	long err = nvme_flush(&v->ctrl, ns_of(v, c));
 
 	if (err)
 		return err;
@@ -265,108 +191,21 @@ static long serve_flush(struct nvme *v, struct nvme_call *c, struct msg *ans)
 	return 0;
 }
 
-static const struct nvme_handler {
-	const char *name;
-	bool info;		/* any right on the disk will do */
-	long (*serve)(struct nvme *v, struct nvme_call *c, struct msg *ans);
-} handlers[] = {
-	[BLOCK_INFO - BLOCK_INFO] = { "info", true, serve_info },
-	[BLOCK_READ - BLOCK_INFO] = { "read", false, serve_read },
-	[BLOCK_WRITE - BLOCK_INFO] = { "write", false, serve_write },
-	[BLOCK_FLUSH - BLOCK_INFO] = { "flush", false, serve_flush },
+/* Answering would end grants the controller may still write. */
+static void served(void *drv)
+{
+	struct nvme *v = drv;
+
+	if (v->ctrl.stuck) {
+		nvme_log("the controller cannot be stopped: exiting unanswered");
+		sys_exit(3);
+	}
+}
+
+static const struct blkserve_driver nvme_driver = {
+	.log = nvme_log, .resolve = resolve, .info = serve_info, .rw = serve_rw, .flush = serve_flush,
+	.served = served,
 };
-
-static void log_failure(struct nvme_call *c, const struct nvme_handler *h, long err)
-{
-	const struct msg *m = c->m;
-	uint64_t allowance = BLOCK_PART_ALLOW(m->arg[BLOCK_ARG_PART]);
-	char via[40] = "";
-
-	if (err == ERR_PERM && c->client && c->client->stripped)
-		c->why = "it runs without its configuration's rights";
-	if (allowance)
-		snprintf(via, sizeof(via), " via allowance %#llx", (unsigned long long)allowance);
-	nvme_log("%s of disk%llu part%llu (%llu sectors at %llu, mode %#llx) by %s (pid %#llx)%s:"
-		 " %s%s%s%s", h->name, (unsigned long long)BLOCK_PART_DISK(m->arg[BLOCK_ARG_PART]),
-		 (unsigned long long)BLOCK_PART_NUM(m->arg[BLOCK_ARG_PART]),
-		 (unsigned long long)m->arg[BLOCK_ARG_COUNT],
-		 (unsigned long long)m->arg[BLOCK_ARG_SECTOR],
-		 (unsigned long long)m->arg[BLOCK_ARG_MODE], c->client ? c->client->name : "?",
-		 (unsigned long long)m->sender, via, err_str(err), c->why ? " (" : "",
-		 c->why ? c->why : "", c->why ? ")" : "");
-}
-
-/* One call: stamped sender -> handler -> rights -> serve. */
-static long dispatch(struct nvme *v, const struct msg *m, struct msg *ans)
-{
-	uint32_t i = m->op - BLOCK_INFO;
-	const struct nvme_handler *h;
-	struct nvme_call c = { .m = m };
-	long err;
-
-	if (m->op < BLOCK_INFO || i >= sizeof(handlers) / sizeof(handlers[0]) ||
-	    !handlers[i].serve) {
-		nvme_log("op %#x from pid %#llx: no such operation", m->op,
-			 (unsigned long long)m->sender);
-		return ERR_NOSYS;
-	}
-	h = &handlers[i];
-	c.client = m->sender ? client_of(v, m->sender) : NULL;
-	err = c.client ? resolve(v, &c, h->info) : ERR_PERM;
-	v->ctrl.budget_end = nvme_now_ns() + BLOCK_DRIVER_BUDGET_NS;
-	if (!err)
-		err = h->serve(v, &c, ans);
-	if (err)
-		log_failure(&c, h, err);
-	return err;
-}
-
-/* An answer with pages needs kernel frames: under pressure, wait a little. */
-#define REPLY_TRIES	50
-#define REPLY_WAIT_NS	(10 * 1000 * 1000)
-
-static long reply_patiently(uint64_t token, const struct msg *ans)
-{
-	long err = sys_reply(token, ans);
-
-	for (int i = 0; err == ERR_NOMEM && i < REPLY_TRIES; i++) {
-		sys_sleep(REPLY_WAIT_NS);
-		err = sys_reply(token, ans);
-	}
-	return err;
-}
-
-static noreturn void serve(struct nvme *v)
-{
-	struct msg m, ans;
-	long err;
-
-	for (;;) {
-		memset(&m, 0, sizeof(m));
-		m.page = v->buf;	/* a write's data lands where DMA can take it */
-		m.flags = MSG_WITH_PAGES(BUF_PAGES);
-		err = sys_recv(v->port, &m, -1);
-		if (err) {
-			nvme_log("recv: %s", err_str(err));
-			continue;
-		}
-		if (!m.reply)
-			continue;	/* a send, not a call: nobody waits for an answer */
-		memset(&ans, 0, sizeof(ans));
-		err = dispatch(v, &m, &ans);
-		if (v->ctrl.stuck) {
-			/* Answering would end grants the controller may still write. */
-			nvme_log("the controller cannot be stopped: exiting unanswered");
-			sys_exit(3);
-		}
-		if (err)
-			ans = (struct msg){ .op = BLOCK_FAIL, .arg = { (uint64_t)err } };
-		err = reply_patiently(m.reply, &ans);
-		/* ERR_TIMEOUT: the client gave up on it; the kernel counts those. */
-		if (err && err != ERR_TIMEOUT)
-			nvme_log("reply to pid %#llx: %s", (unsigned long long)m.sender, err_str(err));
-	}
-}
 
 /* --- start-up --- */
 
@@ -376,17 +215,9 @@ static void parse_args(struct nvme *v, int argc, char **argv)
 	part_policy_init(&v->policy);
 	for (int i = 1; i < argc; i++) {
 		const char *why = NULL;
-		long err = part_policy_parse(&v->policy, argv[i], &why);
-		uint64_t ms;
+		long err = blkserve_option(&v->policy, &v->ctrl.timeout_ns, argv[i], &why);
 
-		if (err == ERR_NOENT && strncmp(argv[i], "timeout=", 8) == 0) {
-			/* Two attempts and two resets must fit one request's budget. */
-			if (str_to_u64(argv[i] + 8, 10, &ms, NULL) == 0 && ms >= 10 &&
-			    ms * 1000000ULL * 4 <= (uint64_t)BLOCK_DRIVER_BUDGET_NS)
-				v->ctrl.timeout_ns = ms * 1000000ULL;
-			else
-				why = "timeout out of range (10..2000 ms: the request budget is 8 s)";
-		} else if (err == ERR_NOENT && strcmp(argv[i], "poll") == 0) {
+		if (err == ERR_NOENT && strcmp(argv[i], "poll") == 0) {
 			v->poll = true;
 		} else if (err == ERR_NOENT && strcmp(argv[i], "intx") == 0) {
 			v->intx = true;
@@ -434,7 +265,7 @@ static long scan_read(void *ctx, uint64_t lba, uint32_t count, void *buf)
 				 .br_offset = direct ? (uint32_t)(b - v->buf) : SCAN_BOUNCE };
 	struct nvme_area area = { BUF_PAGES, v->buf_dev };
 	struct nvme_req rq = { .write = false };
-	long err = nvme_req_runs(&rq, &v->ctrl.ns[0].pt.part[0], &run, 1, BUF_PAGES * NVME_PAGE);
+	long err = blkserve_runs_check(&rq.runs, &v->ctrl.ns[0].pt.part[0], &run, 1, BUF_PAGES * NVME_PAGE);
 
 	if (!err)
 		err = nvme_req_exec(&v->ctrl, &v->ctrl.ns[0], &rq, &area);
@@ -449,42 +280,17 @@ static void scan_log(void *ctx, const char *line)
 	nvme_log("%s", line);
 }
 
-/* "swap area 46455252-..." or "FAT file system" */
-static const char *content_str(const struct part *p, char *buf, size_t size)
-{
-	char uuid[37];
-	bool named = p->content == PART_SWAP || p->content == PART_EXT2;
-
-	snprintf(buf, size, "%s%s%s", part_content_name(p->content), named ? " " : "",
-		 named ? part_uuid_str(p->uuid, uuid) : "");
-	return buf;
-}
-
-/* Namespace 1's table, what each partition holds, and who gets it. */
 static void scan_partitions(struct nvme *v)
 {
 	struct nvme_ns *ns = &v->ctrl.ns[0];
 	struct part_disk pd = { .name = "disk0", .sectors = ns->sectors, .read = scan_read,
 				.log = scan_log, .ctx = v };
-	char who[80], what[80];
 	long err = part_scan(&ns->pt, &pd, v->buf);
 
 	if (err)
 		nvme_log("disk0: cannot read the partition table: %s", err_str(err));
 	part_probe_all(&ns->pt, &pd, v->buf);
-	for (int n = 1; n <= PART_MAX; n++) {
-		const struct part *p = &ns->pt.part[n];
-
-		if (!p->present)
-			continue;
-		nvme_log("disk0: %s part%d: type %#x, %llu sectors at %llu, %s (%s%s)", ns->pt.scheme,
-			 n, p->type, (unsigned long long)p->sectors, (unsigned long long)p->start,
-			 content_str(p, what, sizeof(what)),
-			 part_policy_names(part_policy_entry(&v->policy, &ns->pt, (unsigned)n), who,
-					   sizeof(who)),
-			 v->policy.part[n].set ? ", by the arguments" : "");
-	}
-	nvme_log("disks whole (raw): %s", part_policy_names(&v->policy.part[0], who, sizeof(who)));
+	part_policy_report(&v->policy, &ns->pt, &pd);
 }
 
 /*
@@ -582,9 +388,10 @@ static long start(struct nvme *v)
 	attach_irq(v);
 	/* kdb's PRP view reads the commands there (`grant ID`). */
 	sys_vm_ctl(VM_CTL_DMA_RING, NVME_IO_DEPTH * c->nio, (void *)c->io[0].sq);
-	v->port = ipc_publish(BLOCK_PORT_NVME, NVME_QUEUE);
-	if (v->port < 0)
-		return v->port;
+	v->srv = (struct blkserve){ .drv = &nvme_driver, .ctx = v, .buf = v->buf };
+	v->srv.port = ipc_publish(BLOCK_PORT_NVME, NVME_QUEUE);
+	if (v->srv.port < 0)
+		return v->srv.port;
 	nvme_log("ready: %d namespace%s, completion by %s, %d I/O queue pair%s, command timeout "
 		 "%llu ms", c->nns, c->nns > 1 ? "s" : "",
 		 !c->irq_on ? "polling" : c->msix ? "MSI-X" : "INTx", c->nio, c->nio > 1 ? "s" : "",
@@ -603,5 +410,5 @@ int main(int argc, char **argv)
 		nvme_log("not started: %s", err_str(err));
 		return 1;
 	}
-	serve(&v);
+	blkserve_loop(&v.srv);
 }

@@ -5,8 +5,8 @@
  * It serves the block protocol (<proto/block.h>) exactly as ata does, on
  * its own port "nvme".  This header is the interface between its files:
  *
- *   main.c   the server: options, start-up, the request loop
- *            (receive -> stamped sender -> dispatch table -> reply)
+ *   main.c   the server: options, start-up, and the handlers the shared
+ *            request loop calls (<blkserve.h>, the same as ata's)
  *   hw.c     the machine: the controller's registers (its BAR mapped by
  *            sys_mmio_map), DMA memory, PCI discovery, the IRQ port, the clock
  *   queue.c  one queue pair: the submission ring, the completion ring and
@@ -15,8 +15,8 @@
  *            commands, a batch of I/O commands with timeouts, retries and
  *            controller resets, status codes in words
  *   prp.c    PRP1/PRP2 and PRP lists from a list of pages
- *   req.c    requests: runs checked against a namespace and the data area,
- *            cut into commands, issued as one batch
+ *   req.c    requests: runs (checked by <blkserve.h>) cut into commands,
+ *            issued as one batch
  *
  * queue.c, ctrl.c, prp.c and req.c are pure: they reach the hardware only
  * through the seam below, which the host test (tests/host/test_nvme.c)
@@ -82,6 +82,7 @@
 #define NVME_H
 
 #include <ferry/abi.h>
+#include <blkserve.h>
 #include <ferry/err.h>
 #include <part.h>
 #include <proto/block.h>
@@ -351,24 +352,11 @@ int nvme_prp_build(const struct nvme_area *a, uint32_t offset, uint32_t len, uin
 
 /* --- req.c --- */
 
-struct nvme_run {
-	uint64_t lba;		/* on the namespace */
-	uint32_t count;
-	uint32_t offset;	/* into the area */
-};
-
 struct nvme_req {
 	bool write;
-	int nruns;
-	struct nvme_run run[BLOCK_RUNS_MAX];
-	uint32_t sectors;	/* over all runs */
-	uint32_t end;		/* bytes of the area the runs reach */
+	struct blkserve_runs runs;	/* checked: blkserve_runs_check */
 };
 
-/* Checks runs (sectors relative to p) against p and an area of area_bytes.
- * => 0; ERR_INVAL (malformed); ERR_RANGE (outside p or the area). */
-long nvme_req_runs(struct nvme_req *rq, const struct part *p, const struct block_run *runs,
-		   int n, uint32_t area_bytes);
 /* Runs rq on ns over area a, every command in one batch.  => 0, ERR_IO, or
  * the PRP builder's error. */
 long nvme_req_exec(struct nvme_ctrl *c, struct nvme_ns *ns, const struct nvme_req *rq,
@@ -395,8 +383,6 @@ long nvme_hw_msix_attach(uint32_t bdf, int entry, unsigned cpu);
 void nvme_hw_irq_drain(void);
 /* DMA memory: => its address, *dev its device address; 0 on failure. */
 void *nvme_dma_alloc(size_t len, uint64_t *dev);
-/* The live allowance `id` as the kernel shows it to us, or NULL. */
-const struct allow_info *nvme_allowance(uint64_t id);
 /* The controller wrote these bytes of our own buffer: announced page by
  * page to the cost model (cost_dma_written in <ferry/costmark.h>), which
  * cannot see DMA.  A grant's frames the kernel announces (GRANT_DONE_WRITTEN). */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Requests: validate, then commit.  Every run is checked against its
+ * Requests: validate, then commit.  Every run was checked against its
  * partition (or the whole namespace) and the data area before a command is
- * built, and every command's PRPs are built before the first goes out, so
+ * built (blkserve_runs_of, <blkserve.h>), and every command's PRPs are built before the first goes out, so
  * a request that fails validation touches neither the disk nor memory.
  * Runs that follow each other are merged, cut again at the controller's
  * transfer limit, and all the commands go to the controller as one batch.
@@ -11,54 +11,18 @@
 
 #include "nvme.h"
 
-long nvme_req_runs(struct nvme_req *rq, const struct part *p, const struct block_run *runs,
-		   int n, uint32_t area_bytes)
-{
-	uint32_t total = 0, end = 0;
-
-	if (n < 1 || n > BLOCK_RUNS_MAX)
-		return ERR_INVAL;
-	for (int i = 0; i < n; i++) {
-		const struct block_run *r = &runs[i];
-
-		if (r->br_count == 0 || r->br_count > BLOCK_MAX_SECTORS ||
-		    r->br_offset % NVME_SECTOR)
-			return ERR_INVAL;
-		total += r->br_count;
-		if (total > BLOCK_MAX_SECTORS)
-			return ERR_INVAL;
-	}
-	for (int i = 0; i < n; i++) {
-		const struct block_run *r = &runs[i];
-		uint32_t bytes = r->br_count * NVME_SECTOR;
-
-		if (r->br_sector >= p->sectors || r->br_count > p->sectors - r->br_sector)
-			return ERR_RANGE;
-		if (r->br_offset > area_bytes || bytes > area_bytes - r->br_offset)
-			return ERR_RANGE;
-		rq->run[i] = (struct nvme_run){ .lba = p->start + r->br_sector,
-						.count = r->br_count, .offset = r->br_offset };
-		if (r->br_offset + bytes > end)
-			end = r->br_offset + bytes;
-	}
-	rq->nruns = n;
-	rq->sectors = total;
-	rq->end = end;
-	return 0;
-}
-
 /* Commands of a batch share the lists' storage: one list per command. */
 static uint64_t lists[NVME_BATCH_MAX][NVME_PRP_LIST_MAX];
 
 /* Runs that continue each other on the disk and in the area are one run:
  * one command, its pages in one PRP list (a pager's cluster of pages). */
-static int coalesce(const struct nvme_req *rq, struct nvme_run *out)
+static int coalesce(const struct nvme_req *rq, struct blkserve_run *out)
 {
 	int n = 0;
 
-	for (int i = 0; i < rq->nruns; i++) {
-		const struct nvme_run *r = &rq->run[i];
-		struct nvme_run *last = n ? &out[n - 1] : NULL;
+	for (int i = 0; i < rq->runs.nruns; i++) {
+		const struct blkserve_run *r = &rq->runs.run[i];
+		struct blkserve_run *last = n ? &out[n - 1] : NULL;
 
 		if (last && r->lba == last->lba + last->count &&
 		    r->offset == last->offset + last->count * NVME_SECTOR)
@@ -73,11 +37,11 @@ long nvme_req_exec(struct nvme_ctrl *c, struct nvme_ns *ns, const struct nvme_re
 		   const struct nvme_area *a)
 {
 	static struct nvme_io io[NVME_BATCH_MAX];
-	struct nvme_run runs[BLOCK_RUNS_MAX];
+	struct blkserve_run runs[BLOCK_RUNS_MAX];
 	int nruns = coalesce(rq, runs), n = 0;
 
 	for (int i = 0; i < nruns; i++) {
-		const struct nvme_run *r = &runs[i];
+		const struct blkserve_run *r = &runs[i];
 
 		for (uint32_t done = 0; done < r->count; n++) {
 			uint32_t count = r->count - done < c->max_sectors ? r->count - done
