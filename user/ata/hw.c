@@ -12,6 +12,7 @@
  */
 #include <ferry/costmark.h>
 #include <ferry/sys.h>
+#include <pci.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,15 +25,11 @@
 #define PCI_ID		0x00
 #define PCI_COMMAND	0x04
 #define PCI_CLASS	0x08	/* class << 24 | subclass << 16 | prog-if << 8 | revision */
-#define PCI_HEADER	0x0E
 #define PCI_BAR0	0x10
-#define PCI_SECONDARY	0x19	/* bridges: the bus behind them */
 #define PCI_IRQ_LINE	0x3C
 #define PCI_CMD_IO	0x0001
 #define PCI_CMD_MASTER	0x0004
 #define PCI_CLASS_IDE	0x0101
-#define PCI_CLASS_BRIDGE 0x0604
-#define PCI_BUSES_MAX	8	/* bus 0 and bridges found from it */
 
 static long irq_port = -1;
 static uint64_t clock_seen;	/* the last ata_now_ns(): ata_irq_wait's first wait */
@@ -162,63 +159,32 @@ void ata_irq_drain(int irq)
 
 /* --- PCI --- */
 
-static uint32_t pci_read(uint32_t bdf, int offset, int size)
-{
-	long v = sys_pci_read(bdf, offset, size);
-
-	return v < 0 ? 0xFFFFFFFFu : (uint32_t)v;
-}
-
 static void fill_pci(struct ata_pci *out, uint32_t bdf)
 {
-	uint32_t id = pci_read(bdf, PCI_ID, 4);
+	uint32_t id = pci_config_read(bdf, PCI_ID, 4);
 	uint16_t cmd;
 
 	memset(out, 0, sizeof(*out));
 	out->bdf = bdf;
 	out->vendor = (uint16_t)id;
 	out->device = (uint16_t)(id >> 16);
-	out->progif = (uint8_t)(pci_read(bdf, PCI_CLASS, 4) >> 8);
-	out->irq_line = (uint8_t)pci_read(bdf, PCI_IRQ_LINE, 1);
+	out->progif = (uint8_t)(pci_config_read(bdf, PCI_CLASS, 4) >> 8);
+	out->irq_line = (uint8_t)pci_config_read(bdf, PCI_IRQ_LINE, 1);
 	for (int i = 0; i < 5; i++)
-		out->bar[i] = pci_read(bdf, PCI_BAR0 + 4 * i, 4);
-	cmd = (uint16_t)pci_read(bdf, PCI_COMMAND, 2);
+		out->bar[i] = pci_config_read(bdf, PCI_BAR0 + 4 * i, 4);
+	cmd = (uint16_t)pci_config_read(bdf, PCI_COMMAND, 2);
 	sys_pci_write(bdf, PCI_COMMAND, 2, cmd | PCI_CMD_IO | PCI_CMD_MASTER);
 }
 
-/* Bus 0, then the buses behind bridges found on the way (breadth first). */
+/* The controller by its class, wherever it sits (pci.h). */
 long ata_pci_find(struct ata_pci *out)
 {
-	uint8_t buses[PCI_BUSES_MAX] = { 0 };
-	int nbuses = 1;
+	long bdf = pci_find_class(PCI_CLASS_IDE, 16);
 
-	for (int b = 0; b < nbuses; b++) {
-		for (uint32_t dev = 0; dev < 32; dev++) {
-			int nfn = 1;
-
-			for (int fn = 0; fn < nfn; fn++) {
-				uint32_t bdf = (uint32_t)buses[b] << 8 | dev << 3 | (uint32_t)fn;
-				uint32_t class;
-
-				if ((uint16_t)pci_read(bdf, PCI_ID, 2) == 0xFFFF)
-					continue;
-				if (fn == 0 && (pci_read(bdf, PCI_HEADER, 1) & 0x80))
-					nfn = 8;
-				class = pci_read(bdf, PCI_CLASS, 4) >> 16;
-				if (class == PCI_CLASS_IDE) {
-					fill_pci(out, bdf);
-					return 0;
-				}
-				if (class == PCI_CLASS_BRIDGE && nbuses < PCI_BUSES_MAX) {
-					uint8_t sec = (uint8_t)pci_read(bdf, PCI_SECONDARY, 1);
-
-					if (sec > buses[b])	/* a sane bridge leads further */
-						buses[nbuses++] = sec;
-				}
-			}
-		}
-	}
-	return ERR_NOENT;
+	if (bdf < 0)
+		return bdf;
+	fill_pci(out, (uint32_t)bdf);
+	return 0;
 }
 
 const struct allow_info *ata_allowance(uint64_t id)

@@ -23,6 +23,7 @@
  */
 #include <ferry/costmark.h>
 #include <ferry/sys.h>
+#include <pci.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,14 +38,10 @@
 #define PCI_CAPS	0x34
 #define PCI_CAP_MSIX	0x11
 #define PCI_CLASS	0x08
-#define PCI_HEADER	0x0E
-#define PCI_SECONDARY	0x19
 #define PCI_IRQ_LINE	0x3C
 #define PCI_CMD_MEMORY	0x0002
 #define PCI_CMD_MASTER	0x0004
 #define PCI_CLASS_NVME	0x010802	/* mass storage, NVM, NVM Express */
-#define PCI_CLASS_BRIDGE 0x0604
-#define PCI_BUSES_MAX	8
 #define BAR_MIN		0x2000		/* registers and the first doorbells */
 
 static volatile uint8_t *regs;
@@ -191,38 +188,31 @@ unsigned nvme_cpu(void)
 
 /* --- PCI --- */
 
-static uint32_t pci_read(uint32_t bdf, int offset, int size)
-{
-	long v = sys_pci_read(bdf, offset, size);
-
-	return v < 0 ? 0xFFFFFFFFu : (uint32_t)v;
-}
-
 /* The MSI-X table's size from the capability list, 0 without one (only a
  * hint: the kernel checks the capability itself at sys_msi_attach). */
 static uint16_t msix_entries(uint32_t bdf)
 {
 	uint8_t at;
 
-	if (!(pci_read(bdf, PCI_STATUS, 2) & PCI_STATUS_CAPS))
+	if (!(pci_config_read(bdf, PCI_STATUS, 2) & PCI_STATUS_CAPS))
 		return 0;
-	at = (uint8_t)pci_read(bdf, PCI_CAPS, 1) & 0xFC;
+	at = (uint8_t)pci_config_read(bdf, PCI_CAPS, 1) & 0xFC;
 	for (int n = 0; at >= 0x40 && n < 48; n++) {
-		if (pci_read(bdf, at, 1) == PCI_CAP_MSIX)
-			return (uint16_t)((pci_read(bdf, at + 2, 2) & 0x7FF) + 1);
-		at = (uint8_t)pci_read(bdf, at + 1, 1) & 0xFC;
+		if (pci_config_read(bdf, at, 1) == PCI_CAP_MSIX)
+			return (uint16_t)((pci_config_read(bdf, at + 2, 2) & 0x7FF) + 1);
+		at = (uint8_t)pci_config_read(bdf, at + 1, 1) & 0xFC;
 	}
 	return 0;
 }
 
 static long take(uint32_t bdf, struct nvme_pci *out)
 {
-	uint32_t id = pci_read(bdf, PCI_ID, 4);
+	uint32_t id = pci_config_read(bdf, PCI_ID, 4);
 	unsigned long len = 0;
 	long va;
 
 	*out = (struct nvme_pci){ .bdf = bdf, .vendor = (uint16_t)id, .device = (uint16_t)(id >> 16),
-				  .irq_line = (uint8_t)pci_read(bdf, PCI_IRQ_LINE, 1),
+				  .irq_line = (uint8_t)pci_config_read(bdf, PCI_IRQ_LINE, 1),
 				  .msix_entries = msix_entries(bdf) };
 	va = sys_mmio_map(bdf, 0, &len);
 	if (va < 0)
@@ -231,41 +221,18 @@ static long take(uint32_t bdf, struct nvme_pci *out)
 		return ERR_NOSYS;
 	regs = (volatile uint8_t *)va;
 	sys_pci_write(bdf, PCI_COMMAND, 2,
-		      pci_read(bdf, PCI_COMMAND, 2) | PCI_CMD_MEMORY | PCI_CMD_MASTER);
+		      pci_config_read(bdf, PCI_COMMAND, 2) | PCI_CMD_MEMORY | PCI_CMD_MASTER);
 	return 0;
 }
 
-/* Bus 0, then the buses behind bridges found on the way (breadth first). */
+/* The controller by its class, wherever it sits (pci.h). */
 long nvme_pci_find(struct nvme_pci *out)
 {
-	uint8_t buses[PCI_BUSES_MAX] = { 0 };
-	int nbuses = 1;
+	long bdf = pci_find_class(PCI_CLASS_NVME, 24);
 
-	for (int b = 0; b < nbuses; b++) {
-		for (uint32_t dev = 0; dev < 32; dev++) {
-			int nfn = 1;
-
-			for (int fn = 0; fn < nfn; fn++) {
-				uint32_t bdf = (uint32_t)buses[b] << 8 | dev << 3 | (uint32_t)fn;
-				uint32_t class;
-
-				if ((uint16_t)pci_read(bdf, PCI_ID, 2) == 0xFFFF)
-					continue;
-				if (fn == 0 && (pci_read(bdf, PCI_HEADER, 1) & 0x80))
-					nfn = 8;
-				class = pci_read(bdf, PCI_CLASS, 4) >> 8;
-				if (class == PCI_CLASS_NVME)
-					return take(bdf, out);
-				if ((class >> 8) == PCI_CLASS_BRIDGE && nbuses < PCI_BUSES_MAX) {
-					uint8_t sec = (uint8_t)pci_read(bdf, PCI_SECONDARY, 1);
-
-					if (sec > buses[b])	/* a sane bridge leads further */
-						buses[nbuses++] = sec;
-				}
-			}
-		}
-	}
-	return ERR_NOENT;
+	if (bdf < 0)
+		return bdf;
+	return take((uint32_t)bdf, out);
 }
 
 void nvme_dma_landed(const uint8_t *virt, uint32_t bytes)
